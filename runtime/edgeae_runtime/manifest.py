@@ -1,0 +1,349 @@
+"""The model manifest: the one JSON document every exported model carries.
+
+This module is the single source of truth for the schema. The exporter builds a
+:class:`Manifest` and stores ``manifest.to_json()`` under :data:`MANIFEST_KEY` in
+the ONNX file's ``metadata_props``; the runtime reads it back through
+onnxruntime alone (``session.get_modelmeta().custom_metadata_map``), so a device
+needs no side file and no flags. The schema is documented in docs/manifest.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from .errors import ManifestError
+
+__all__ = [
+    "MANIFEST_KEY",
+    "SCHEMA_VERSION",
+    "AnomalySpec",
+    "CodecSpec",
+    "Manifest",
+    "Parity",
+    "Preprocessing",
+    "Provenance",
+    "QuantizationSpec",
+    "SignalSpec",
+    "TensorSpec",
+]
+
+MANIFEST_KEY = "edgeae.manifest"
+SCHEMA_VERSION = 1
+
+Role = Literal["autoencoder", "encoder", "decoder"]
+Layout = Literal["NF", "NCW", "NCHW"]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output: its name, shape (None for a dynamic axis) and dtype."""
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The affine normalization the runtime applies: ``x_model = (x - offset) / scale``.
+
+    ``offset`` and ``scale`` hold one value, or one per channel (axis 0 of an
+    item for NCW/NCHW layouts). ``clip`` bounds reconstructions in raw units
+    (e.g. pixel range); ``value_range`` documents the raw range seen in training.
+    """
+
+    offset: tuple[float, ...] = (0.0,)
+    scale: tuple[float, ...] = (1.0,)
+    clip: tuple[float, float] | None = None
+    value_range: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """How a 1-D signal is cut into model windows and put back together."""
+
+    sample_rate: int
+    channels: int
+    window: int
+    hop: int
+    synthesis_window: Literal["hann", "rect"] = "hann"
+
+
+@dataclass(frozen=True)
+class AnomalySpec:
+    """Anomaly scoring: per-item score function and its calibrated threshold."""
+
+    score: Literal["mse", "mae"] = "mse"
+    threshold: float = 0.0
+    percentile: float = 99.0
+    calibrated_on: str = ""
+
+
+@dataclass(frozen=True)
+class QuantizationSpec:
+    """How the graph was quantized (``mode == "float32"`` for an unquantized model)."""
+
+    mode: Literal["float32", "dynamic", "static", "fp16", "mixed"] = "float32"
+    weight_type: str | None = None
+    activation_type: str | None = None
+    per_channel: bool = False
+    reduce_range: bool = False
+    calibration_method: str | None = None
+    calibration_data: str | None = None
+    excluded_nodes: tuple[str, ...] = ()
+    excluded_op_types: tuple[str, ...] = ()
+    metric: str | None = None
+    max_drop: float | None = None
+    measured_drop: float | None = None
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """Integer quantization of latent codes: ``code = round(z / scale) + zero_point``.
+
+    ``scale``/``zero_point`` hold one value, or one per latent channel (axis 0
+    of the latent shape).
+    """
+
+    bits: int = 8
+    scale: tuple[float, ...] = (1.0,)
+    zero_point: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a model came from; ``fingerprint`` is what compressed streams refer to.
+
+    ``fingerprint`` identifies the trained model (same for model, encoder and
+    decoder files and their quantized variants); ``file_fingerprint`` hashes
+    this file's own graph and weights.
+    """
+
+    fingerprint: str
+    file_fingerprint: str = ""
+    data_fingerprint: str = ""
+    versions: Mapping[str, str] = field(default_factory=dict)
+    created: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Agreement measured at export between this file and its reference."""
+
+    max_abs_error: float
+    tolerance: float
+    reference: str = "torch"
+    samples: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the runtime needs to use a model correctly, with no flags."""
+
+    role: Role
+    arch: str
+    layout: Layout
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    item_shape: tuple[int, ...]
+    latent_shape: tuple[int, ...]
+    provenance: Provenance
+    preprocessing: Preprocessing = Preprocessing()
+    arch_config: Mapping[str, Any] = field(default_factory=dict)
+    signal: SignalSpec | None = None
+    anomaly: AnomalySpec | None = None
+    quantization: QuantizationSpec = QuantizationSpec()
+    codec: CodecSpec | None = None
+    parity: Parity | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        _check_manifest(self)
+
+    # -- serialization -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict (tuples become lists)."""
+        return _to_plain(dataclasses.asdict(self))
+
+    def to_json(self) -> str:
+        """The compact JSON text stored in the ONNX metadata."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+        """Build and validate a manifest; errors name the offending field."""
+        if not isinstance(data, Mapping):
+            raise ManifestError("manifest: expected a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ManifestError(
+                f"manifest.schema_version: this runtime reads version {SCHEMA_VERSION}, "
+                f"the model has {version!r}; install a matching edgeae-runtime"
+            )
+        return _build(cls, data, "manifest")
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parse the JSON text stored in a model's metadata."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"manifest: not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> Manifest:
+        """A copy with some fields changed (the manifest itself is immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- convenience -----------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        return self.provenance.fingerprint
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    """Recursively build dataclass ``cls`` from ``data``, checking every field's type."""
+    if not isinstance(data, Mapping):
+        raise ManifestError(f"{where}: expected an object, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ManifestError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ManifestError(f"{where}.{f.name}: required field is missing")
+            continue
+        kwargs[f.name] = _coerce(hints[f.name], data[f.name], f"{where}.{f.name}")
+    try:
+        return cls(**kwargs)
+    except ManifestError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ManifestError(f"{where}: {exc}") from None
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return value
+    if origin is Literal:
+        if value not in args:
+            raise ManifestError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if args and type(None) in args:  # Optional[X]
+        if value is None:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0] if len(inner) == 1 else inner, value, where)
+    if isinstance(tp, list):  # a union of several non-None types, e.g. int | None handled above
+        for option in tp:
+            try:
+                return _coerce(option, value, where)
+            except ManifestError:
+                pass
+        raise ManifestError(f"{where}: unexpected value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ManifestError(f"{where}: expected a list, got {type(value).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ManifestError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
+    if origin is Mapping or tp is Mapping:
+        if not isinstance(value, Mapping):
+            raise ManifestError(f"{where}: expected an object")
+        return dict(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ManifestError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ManifestError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp in (str, bool):
+        if not isinstance(value, tp):
+            raise ManifestError(f"{where}: expected {tp.__name__}, got {value!r}")
+        return value
+    if get_origin(tp) is None and isinstance(tp, type):
+        if not isinstance(value, tp):
+            raise ManifestError(f"{where}: expected {tp.__name__}, got {value!r}")
+        return value
+    # X | Y unions without None
+    for option in args:
+        try:
+            return _coerce(option, value, where)
+        except ManifestError:
+            pass
+    raise ManifestError(f"{where}: unexpected value {value!r}")
+
+
+def _check_manifest(m: Manifest) -> None:
+    """Cross-field rules that a type check alone cannot express."""
+    if not m.inputs:
+        raise ManifestError("manifest.inputs: at least one input is required")
+    if not m.outputs:
+        raise ManifestError("manifest.outputs: at least one output is required")
+    if any(d <= 0 for d in m.item_shape):
+        raise ManifestError(f"manifest.item_shape: dimensions must be positive, got {m.item_shape}")
+    if any(d <= 0 for d in m.latent_shape):
+        raise ManifestError(
+            f"manifest.latent_shape: dimensions must be positive, got {m.latent_shape}"
+        )
+    expected_rank = {"NF": 1, "NCW": 2, "NCHW": 3}[m.layout]
+    if len(m.item_shape) != expected_rank:
+        raise ManifestError(
+            f"manifest.item_shape: layout {m.layout} needs {expected_rank} dims per item, "
+            f"got {list(m.item_shape)}"
+        )
+    p = m.preprocessing
+    if len(p.offset) != len(p.scale):
+        raise ManifestError("manifest.preprocessing: offset and scale must have the same length")
+    channels = m.item_shape[0] if m.layout != "NF" else 1
+    if len(p.scale) not in (1, channels):
+        raise ManifestError(
+            f"manifest.preprocessing.scale: needs 1 or {channels} values, got {len(p.scale)}"
+        )
+    if any(s == 0 for s in p.scale):
+        raise ManifestError("manifest.preprocessing.scale: values must be non-zero")
+    if m.signal is not None:
+        s = m.signal
+        if s.sample_rate <= 0 or s.channels <= 0:
+            raise ManifestError("manifest.signal: sample_rate and channels must be positive")
+        if not 0 < s.hop <= s.window:
+            raise ManifestError(
+                f"manifest.signal.hop: must be in 1..window ({s.window}), got {s.hop}"
+            )
+    if m.codec is not None:
+        c = m.codec
+        if c.bits not in (4, 8, 16):
+            raise ManifestError(f"manifest.codec.bits: must be 4, 8 or 16, got {c.bits}")
+        if len(c.scale) != len(c.zero_point):
+            raise ManifestError("manifest.codec: scale and zero_point must have the same length")
+        if len(c.scale) not in (1, m.latent_shape[0]):
+            raise ManifestError(
+                f"manifest.codec.scale: needs 1 or {m.latent_shape[0]} values, got {len(c.scale)}"
+            )
+        if any(s <= 0 for s in c.scale):
+            raise ManifestError("manifest.codec.scale: values must be positive")
+    if m.anomaly is not None and not 0 < m.anomaly.percentile <= 100:
+        raise ManifestError("manifest.anomaly.percentile: must be in (0, 100]")
