@@ -1,0 +1,113 @@
+"""The manifest schema: round trips, versioning, and errors that name the field."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeae_runtime import (
+    AnomalySpec,
+    CodecSpec,
+    Manifest,
+    ManifestError,
+    Preprocessing,
+    Provenance,
+    QuantizationSpec,
+    SignalSpec,
+    TensorSpec,
+)
+from edgeae_runtime.preprocess import denormalize, normalize
+
+
+def make_manifest(**changes: object) -> Manifest:
+    base = dict(
+        role="autoencoder",
+        arch="conv1d",
+        layout="NCW",
+        inputs=(TensorSpec("input", (None, 2, 64)),),
+        outputs=(
+            TensorSpec("reconstruction", (None, 2, 64)),
+            TensorSpec("latent", (None, 8, 8)),
+        ),
+        item_shape=(2, 64),
+        latent_shape=(8, 8),
+        provenance=Provenance(fingerprint="sha256:00", versions={"torch": "2.13.0"}),
+        preprocessing=Preprocessing(offset=(0.1, -0.2), scale=(2.0, 3.0)),
+        signal=SignalSpec(sample_rate=16000, channels=2, window=64, hop=32),
+        anomaly=AnomalySpec(threshold=0.25, percentile=99.0),
+        quantization=QuantizationSpec(mode="static", excluded_nodes=("/dec/Conv",)),
+        codec=CodecSpec(bits=8, scale=(0.5,) * 8, zero_point=(0,) * 8),
+    )
+    base.update(changes)
+    return Manifest(**base)  # type: ignore[arg-type]
+
+
+def test_json_round_trip_is_exact() -> None:
+    m = make_manifest()
+    assert Manifest.from_json(m.to_json()) == m
+    assert json.loads(m.to_json())["schema_version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("signal", "hop"), 65, "manifest.signal.hop"),
+        (("codec", "bits"), 3, "manifest.codec.bits"),
+        (("layout",), "NHWC", "manifest.layout"),
+        (("preprocessing", "scale"), [1.0, 0.0], "manifest.preprocessing.scale"),
+        (("anomaly", "threshold"), "high", "manifest.anomaly.threshold"),
+        (("item_shape",), [64], "manifest.item_shape"),
+        (("schema_version",), 2, "schema_version"),
+        (("surprise",), 1, "unknown field"),
+    ],
+)
+def test_invalid_fields_are_named(path: tuple[str, ...], value: object, message: str) -> None:
+    data = make_manifest().to_dict()
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ManifestError, match=message):
+        Manifest.from_dict(data)
+
+
+def test_missing_required_field_is_named() -> None:
+    data = make_manifest().to_dict()
+    del data["provenance"]["fingerprint"]
+    with pytest.raises(ManifestError, match=r"manifest\.provenance\.fingerprint: required"):
+        Manifest.from_dict(data)
+
+
+def test_not_json() -> None:
+    with pytest.raises(ManifestError, match="not valid JSON"):
+        Manifest.from_json("{oops")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(-5, 5), min_size=2, max_size=2),
+    st.lists(st.floats(0.1, 5), min_size=2, max_size=2),
+    st.integers(0, 2**31 - 1),
+)
+def test_normalize_then_denormalize_is_identity(
+    offset: list[float], scale: list[float], seed: int
+) -> None:
+    pre = Preprocessing(offset=tuple(offset), scale=tuple(scale))
+    x = np.random.default_rng(seed).normal(size=(3, 2, 16)).astype(np.float32)
+    np.testing.assert_allclose(denormalize(normalize(x, pre), pre), x, rtol=1e-5, atol=1e-5)
+
+
+def test_per_channel_normalization_uses_channel_axis() -> None:
+    pre = Preprocessing(offset=(1.0, 10.0), scale=(1.0, 2.0))
+    x = np.stack([np.full((4,), 1.0), np.full((4,), 12.0)])[None]
+    np.testing.assert_allclose(normalize(x, pre), np.stack([np.zeros(4), np.ones(4)])[None])
+
+
+def test_denormalize_clips_to_manifest_range() -> None:
+    pre = Preprocessing(offset=(0.0,), scale=(16.0,), clip=(0.0, 16.0))
+    out = denormalize(np.array([[-0.5, 0.5, 1.5]]), pre)
+    np.testing.assert_allclose(out, [[0.0, 8.0, 16.0]])
