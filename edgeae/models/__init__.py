@@ -1,0 +1,37 @@
+"""Autoencoder models: dense, conv1d and conv2d families and a registry by name.
+
+Every model has ``encode(x)``, ``decode(z)``, ``forward(x) -> reconstruction``,
+a frozen ``config`` (with ``item_shape`` and ``latent_shape``) and a ``layout``.
+"""
+
+from .conv1d import Conv1dAE as Conv1dAE
+from .conv1d import Conv1dConfig as Conv1dConfig
+from .conv2d import Conv2dAE as Conv2dAE
+from .conv2d import Conv2dConfig as Conv2dConfig
+from .dense import DenseAE as DenseAE
+from .dense import DenseConfig as DenseConfig
+from .registry import ARCHS as ARCHS
+from .registry import ArchSpec as ArchSpec
+from .registry import ModelConfig as ModelConfig
+from .registry import arch_for_layout as arch_for_layout
+from .registry import asdict as asdict
+from .registry import build_model as build_model
+from .registry import config_from_dict as config_from_dict
+from .registry import default_config as default_config
+
+__all__ = [
+    "ARCHS",
+    "ArchSpec",
+    "Conv1dAE",
+    "Conv1dConfig",
+    "Conv2dAE",
+    "Conv2dConfig",
+    "DenseAE",
+    "DenseConfig",
+    "ModelConfig",
+    "arch_for_layout",
+    "asdict",
+    "build_model",
+    "config_from_dict",
+    "default_config",
+]

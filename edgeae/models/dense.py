@@ -1,0 +1,85 @@
+"""Dense autoencoder: flat feature vectors (layout NF), e.g. the classic 784-32-784.
+
+``hidden`` lists the encoder's hidden widths; the decoder mirrors them. The
+latent layer is linear (no activation) so codes keep their sign and scale.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from edgeae.errors import ConfigError
+
+from ._common import check_positive, output_activation
+
+__all__ = ["DenseAE", "DenseConfig"]
+
+
+@dataclass(frozen=True)
+class DenseConfig:
+    """Shape of a dense autoencoder: ``F -> hidden... -> latent -> reversed(hidden)... -> F``."""
+
+    item_shape: tuple[int, ...]
+    hidden: tuple[int, ...] = (128,)
+    latent: int = 32
+    output: str = "none"
+
+    layout = "NF"
+
+    def __post_init__(self) -> None:
+        if len(self.item_shape) != 1:
+            raise ConfigError(
+                f"dense: needs flat items (layout NF, item shape (F,)), got item shape "
+                f"{tuple(self.item_shape)}; use conv1d/conv2d or flatten the data"
+            )
+        check_positive("dense.item_shape", tuple(self.item_shape), allow_empty=False)
+        check_positive("dense.hidden", tuple(self.hidden))
+        check_positive("dense.latent", (self.latent,))
+        output_activation(self.output)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Latent shape without the batch axis: ``(latent,)``."""
+        return (self.latent,)
+
+
+def _mlp(widths: list[int], last_activation: nn.Module | None) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    if last_activation is not None:
+        layers.append(last_activation)
+    return nn.Sequential(*layers)
+
+
+class DenseAE(nn.Module):
+    """A stack of Linear+ReLU layers down to a linear latent and back up."""
+
+    arch = "dense"
+    layout = "NF"
+
+    def __init__(self, config: DenseConfig) -> None:
+        super().__init__()
+        self.config = config
+        features = config.item_shape[0]
+        down = [features, *config.hidden, config.latent]
+        self.encoder = _mlp(down, None)
+        self.decoder = _mlp(down[::-1], output_activation(config.output))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, F)`` -> latent codes ``(N, latent)``."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent codes ``(N, latent)`` -> reconstructions ``(N, F)``."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x`` (model space in, model space out)."""
+        return self.decode(self.encode(x))
