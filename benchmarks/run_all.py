@@ -1,0 +1,146 @@
+"""Run every benchmark one after the other and write BENCHMARKS.md from what they printed.
+
+Each ``bench_*.py`` prints a Markdown report on stdout and writes its JSON under
+``benchmarks/results/``. This script runs them in sequence (never in parallel:
+they would disturb each other's timings), keeps each one's printed report, and
+assembles BENCHMARKS.md with the machine it ran on and the command that
+reproduces each section. Nothing in BENCHMARKS.md is typed by hand.
+
+    python benchmarks/run_all.py            # full run (what BENCHMARKS.md shows)
+    python benchmarks/run_all.py --quick    # smoke run, writes BENCHMARKS.quick.md
+    python benchmarks/run_all.py train export  # a subset, merged into the existing file
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "benchmarks"
+RESULTS = BENCH_DIR / "results"
+ORDER = ["train", "export", "runtime", "codec", "demo"]
+TITLES = {
+    "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
+    "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
+    "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
+    "codec": "Stream codec: throughput, bytes per second, SNR",
+    "demo": "The end-to-end demo: wall time and peak memory",
+}
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    flags = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        match = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        cpu = match.group(1) if match else cpu
+        flags = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        pass
+    isa = [
+        f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f" {f}" in flags
+    ]
+    versions = {}
+    for dist in ("torch", "onnx", "onnxruntime", "numpy", "openvino"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return {
+        "cpu": cpu,
+        "isa": ", ".join(isa) or "unknown",
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "date": dt.date.today().isoformat(),
+    }
+
+
+def run_one(name: str, quick: bool) -> tuple[str, float, int]:
+    """Run ``bench_<name>.py``; return its printed report, wall time and exit code."""
+    cmd = [sys.executable, str(BENCH_DIR / f"bench_{name}.py")] + (["--quick"] if quick else [])
+    print(f"== {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    sys.stderr.write(proc.stderr[-2000:])
+    return proc.stdout, elapsed, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"subset of {ORDER}")
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs; writes BENCHMARKS.quick.md"
+    )
+    args = parser.parse_args()
+    names = args.names or [n for n in ORDER if (BENCH_DIR / f"bench_{n}.py").exists()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for name in names:
+        report, elapsed, code = run_one(name, args.quick)
+        if code != 0:
+            failed.append(name)
+            continue
+        section = {
+            "name": name,
+            "command": f"python benchmarks/bench_{name}.py" + (" --quick" if args.quick else ""),
+            "seconds": round(elapsed, 1),
+            "report": report.strip(),
+            "machine": machine(),
+        }
+        suffix = ".quick" if args.quick else ""
+        (RESULTS / f"{name}{suffix}.section.json").write_text(json.dumps(section, indent=2))
+    write_markdown(args.quick)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_markdown(quick: bool) -> None:
+    """Assemble BENCHMARKS.md (or BENCHMARKS.quick.md) from the stored sections."""
+    suffix = ".quick" if quick else ""
+    parts = [
+        "# Benchmarks",
+        "",
+        "Every number in this file was printed by a script under `benchmarks/`; this file is",
+        "assembled by `python benchmarks/run_all.py` (or `make bench`) from their output. Each",
+        "section names the command that reproduces it and the machine it ran on. Raw results are",
+        "in `benchmarks/results/*.json`.",
+        "",
+    ]
+    for name in ORDER:
+        path = RESULTS / f"{name}{suffix}.section.json"
+        if not path.exists():
+            continue
+        sec = json.loads(path.read_text())
+        m = sec["machine"]
+        parts += [
+            f"## {TITLES.get(name, name)}",
+            "",
+            f"Command: `{sec['command']}` ({sec['seconds']} s). Machine: {m['cpu']} "
+            f"({m['isa']}), {m['cores']} cores, Python {m['python']}, {m['versions']}; "
+            f"run on {m['date']}.",
+            "",
+            sec["report"],
+            "",
+        ]
+    (ROOT / f"BENCHMARKS{suffix}.md").write_text("\n".join(parts))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
