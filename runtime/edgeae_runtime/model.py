@@ -1,0 +1,371 @@
+"""``Model``: one onnxruntime session and its manifest, with validated batch operations.
+
+A Model holds no stream state, so one loaded model serves any number of
+:class:`~edgeae_runtime.stream.StreamDenoiser` or codec streams. All batch
+operations take and return raw units (the manifest's preprocessing is applied
+inside) and run in slices of at most ``max_batch`` items, so a huge input runs in
+bounded memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from .errors import InputError, ManifestError, ModelError
+from .manifest import MANIFEST_KEY, Manifest, Provenance, SignalSpec, TensorSpec
+from .metrics import per_item_error
+from .preprocess import denormalize, normalize
+
+__all__ = ["DEFAULT_MAX_BATCH", "Model", "check_finite", "infer_manifest"]
+
+DEFAULT_MAX_BATCH = 256
+
+# onnxruntime's own exception classes derive from Exception directly.
+_ORT_ERRORS: tuple[type[BaseException], ...] = (
+    *(c for c in vars(_ort_state).values() if isinstance(c, type) and issubclass(c, Exception)),
+    RuntimeError,
+)
+
+_ORT_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+}
+
+_NEEDS = {
+    "reconstruct": ("autoencoder",),
+    "score": ("autoencoder",),
+    "encode": ("autoencoder", "encoder"),
+    "decode": ("decoder",),
+}
+_FILES = {
+    "autoencoder": "the full autoencoder (model.onnx)",
+    "encoder": "the encoder (encoder.onnx) or the full autoencoder (model.onnx)",
+    "decoder": "the decoder (decoder.onnx)",
+}
+
+
+def check_finite(x: np.ndarray, what: str) -> None:
+    """Raise InputError naming the first item of batch ``x`` holding a NaN or Inf."""
+    finite = np.isfinite(x)
+    if finite.all():
+        return
+    flat = finite.reshape(x.shape[0], -1) if x.ndim > 1 else finite.reshape(-1, 1)
+    item = int(np.flatnonzero(~flat.all(axis=1))[0])
+    pos = int(np.flatnonzero(~flat[item])[0])
+    value = x.reshape(flat.shape)[item, pos]
+    kind = "NaN" if np.isnan(value) else "Inf"
+    index = np.unravel_index(pos, x.shape[1:]) if x.ndim > 1 else ()
+    where = f" at {tuple(int(i) for i in index)}" if index else ""
+    raise InputError(f"{what}: item {item} holds {kind}{where}; inputs must be finite")
+
+
+def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
+    """Validate a raw batch ``(N, *item_shape)`` and return it as float32."""
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what}: not an array ({exc})") from None
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{what}: dtype {arr.dtype} cannot be converted to float32; give numbers")
+    if arr.ndim != len(item_shape) + 1 or tuple(arr.shape[1:]) != tuple(item_shape):
+        hint = " (add a batch axis: x[None])" if tuple(arr.shape) == tuple(item_shape) else ""
+        raise InputError(
+            f"{what}: expected a batch of shape (N, {', '.join(map(str, item_shape))}), "
+            f"got {tuple(arr.shape)}{hint}"
+        )
+    if arr.shape[0] == 0:
+        raise InputError(f"{what}: empty input (batch of 0 items)")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    check_finite(arr, what)
+    return arr
+
+
+def _file_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _static(shape: Sequence[Any]) -> tuple[int, ...] | None:
+    """An ORT shape without its batch axis, or None when an axis is dynamic."""
+    dims = tuple(shape[1:])
+    if all(isinstance(d, int) and d > 0 for d in dims):
+        return dims  # type: ignore[return-value]
+    return None
+
+
+def infer_manifest(session: ort.InferenceSession, path: str | Path, **fields: Any) -> Manifest:
+    """Build a manifest for a model that carries none, from its graph plus ``fields``.
+
+    Role, input/output names, item and latent shapes and layout come from the
+    session when the graph states them; ``fields`` (any :class:`Manifest` field)
+    supply or override the rest. A field that can be neither inferred nor was
+    given raises ManifestError naming it.
+    """
+    path = Path(path)
+    ins, outs = session.get_inputs(), session.get_outputs()
+    names_in = [i.name for i in ins]
+    names_out = [o.name for o in outs]
+    role = fields.get("role")
+    if role is None:
+        if names_in == ["latent"]:
+            role = "decoder"
+        elif names_out == ["latent"]:
+            role = "encoder"
+        elif len(ins) == 1 and outs:
+            role = "autoencoder"
+        else:
+            raise ManifestError(
+                f"{path.name}: manifest.role: the model has no manifest and its inputs "
+                f"{names_in} / outputs {names_out} do not say its role; pass role=..."
+            )
+
+    def spec(node: Any) -> TensorSpec:
+        dims = tuple(d if isinstance(d, int) else None for d in node.shape)
+        return TensorSpec(node.name, dims, "float32")
+
+    inferred: dict[str, Any] = {
+        "role": role,
+        "arch": "unknown",
+        "inputs": tuple(spec(i) for i in ins[:1]),
+        "outputs": tuple(spec(o) for o in outs),
+        "provenance": Provenance(fingerprint=_file_fingerprint(path), source=str(path)),
+    }
+    first_in = _static(ins[0].shape)
+    latent_node = next((o for o in outs if o.name == "latent"), None)
+    if role == "decoder":
+        item = _static(outs[0].shape)
+        latent = first_in
+    else:
+        item = first_in
+        if role == "encoder":
+            latent = _static(outs[0].shape)
+        else:
+            latent = _static(latent_node.shape) if latent_node is not None else None
+            if latent is None and len(outs) == 2:
+                latent = _static(outs[1].shape)
+    if item is not None:
+        inferred["item_shape"] = item
+        inferred["layout"] = {1: "NF", 2: "NCW", 3: "NCHW"}.get(len(item))
+    if latent is not None:
+        inferred["latent_shape"] = latent
+    inferred.update(fields)
+    for name in ("item_shape", "latent_shape", "layout"):
+        if inferred.get(name) is None:
+            raise ManifestError(
+                f"{path.name}: manifest.{name}: the model has no manifest and its graph "
+                f"does not state it; pass {name}=..."
+            )
+    return Manifest(**inferred)
+
+
+class Model:
+    """An exported edgeae model: one InferenceSession plus the manifest it carries.
+
+    ``threads`` sets onnxruntime's intra-op threads (inter-op is 1, execution
+    sequential, for predictable latency); ``providers`` defaults to the CPU.
+    ``manifest`` replaces the file's manifest, and ``manifest_overrides`` change
+    single fields of it (``Model(p, signal=SignalSpec(...))``); for a file
+    without a manifest they supply what its graph does not state.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: int = 1,
+        providers: Sequence[str] | None = None,
+        manifest: Manifest | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        **manifest_overrides: Any,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: no such model file")
+        if threads < 1 or max_batch < 1:
+            raise ModelError(f"{self.path.name}: threads and max_batch must be >= 1")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path),
+                sess_options=opts,
+                providers=list(providers or ["CPUExecutionProvider"]),
+            )
+        except _ORT_ERRORS as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({first[:200]})") from None
+        self.threads = threads
+        self.max_batch = max_batch
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if manifest is None and MANIFEST_KEY in meta:
+            try:
+                manifest = Manifest.from_json(meta[MANIFEST_KEY])
+            except ManifestError as exc:
+                raise ManifestError(f"{self.path.name}: {exc}") from None
+            if manifest_overrides:
+                manifest = manifest.replace(**manifest_overrides)
+        elif manifest is None:
+            manifest = infer_manifest(self.session, self.path, **manifest_overrides)
+        elif manifest_overrides:
+            manifest = manifest.replace(**manifest_overrides)
+        self.manifest: Manifest = manifest
+        self._bind_names()
+
+    # -- set-up ------------------------------------------------------------------------
+    def _bind_names(self) -> None:
+        """Map the manifest's input/output names onto the session's, checking they exist."""
+        m = self.manifest
+        ins = {i.name: i for i in self.session.get_inputs()}
+        outs = [o.name for o in self.session.get_outputs()]
+        in_name = m.inputs[0].name
+        if in_name not in ins:
+            raise ModelError(
+                f"{self.path.name}: the manifest names input {in_name!r}, the graph has "
+                f"{sorted(ins)}"
+            )
+        for spec in m.outputs:
+            if spec.name not in outs:
+                raise ModelError(
+                    f"{self.path.name}: the manifest names output {spec.name!r}, the graph "
+                    f"has {outs}"
+                )
+        out_names = [o.name for o in m.outputs]
+        self._input = in_name
+        node = ins[in_name]
+        self._in_dtype = _ORT_DTYPES.get(node.type)
+        if self._in_dtype is None:
+            raise ModelError(
+                f"{self.path.name}: input {in_name!r} has type {node.type}; "
+                "edgeae models take float tensors"
+            )
+        batch_dim = node.shape[0] if node.shape else None
+        self._fixed_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
+        self._recon: str | None = None
+        self._latent: str | None = None
+        if m.role == "autoencoder":
+            self._recon = "reconstruction" if "reconstruction" in out_names else out_names[0]
+            others = [n for n in out_names if n != self._recon]
+            self._latent = "latent" if "latent" in others else (others[0] if others else None)
+        elif m.role == "encoder":
+            self._latent = "latent" if "latent" in out_names else out_names[0]
+        else:
+            self._recon = "reconstruction" if "reconstruction" in out_names else out_names[0]
+
+    # -- properties ----------------------------------------------------------------------
+    @property
+    def role(self) -> str:
+        """``"autoencoder"``, ``"encoder"`` or ``"decoder"``."""
+        return self.manifest.role
+
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        """Shape of one input item (no batch axis)."""
+        return tuple(self.manifest.item_shape)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent vector (no batch axis)."""
+        return tuple(self.manifest.latent_shape)
+
+    @property
+    def fingerprint(self) -> str:
+        """The trained model's identity (shared by its model/encoder/decoder files)."""
+        return self.manifest.provenance.fingerprint
+
+    @property
+    def signal(self) -> SignalSpec | None:
+        """The framing of signals for this model, or None for non-signal models."""
+        return self.manifest.signal
+
+    def require_signal(self) -> SignalSpec:
+        """The signal spec, or ManifestError telling the caller how to supply it."""
+        if self.manifest.signal is None:
+            raise ManifestError(
+                f"{self.path.name}: manifest.signal is missing (window, hop, sample rate, "
+                "channels); pass signal=SignalSpec(...) when loading the model"
+            )
+        return self.manifest.signal
+
+    def __repr__(self) -> str:
+        return (
+            f"Model({str(self.path)!r}, role={self.role!r}, item_shape={self.item_shape}, "
+            f"latent_shape={self.latent_shape})"
+        )
+
+    # -- running -------------------------------------------------------------------------
+    def _require(self, op: str) -> None:
+        if self.role not in _NEEDS[op]:
+            raise ModelError(
+                f"{self.path.name} is the {self.role}; {op}() needs {_FILES[_NEEDS[op][-1]]}"
+            )
+        if op == "encode" and self._latent is None:
+            raise ModelError(
+                f"{self.path.name} has no 'latent' output; encode() needs the encoder "
+                "(encoder.onnx) or an autoencoder exported with its latent output"
+            )
+
+    def run_model_space(
+        self, output: str, x: np.ndarray, max_batch: int | None = None
+    ) -> np.ndarray:
+        """Run one graph output on an already-validated model-space batch, in slices."""
+        name = {"reconstruction": self._recon, "latent": self._latent}[output]
+        if name is None:
+            raise ModelError(f"{self.path.name} has no {output!r} output")
+        step = min(max_batch or self.max_batch, self._fixed_batch or np.iinfo(np.int64).max)
+        n = x.shape[0]
+        x = x.astype(self._in_dtype, copy=False)
+        if n <= step:
+            return np.asarray(self.session.run([name], {self._input: x})[0], dtype=np.float32)
+        parts = [
+            self.session.run([name], {self._input: x[i : i + step]})[0] for i in range(0, n, step)
+        ]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def reconstruct(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+        """Reconstruct a raw batch ``(N, *item_shape)``; returns raw units, same shape."""
+        self._require("reconstruct")
+        xb = _as_batch(x, self.item_shape, f"{self.path.name}: reconstruct input")
+        pre = self.manifest.preprocessing
+        return denormalize(
+            self.run_model_space("reconstruction", normalize(xb, pre), max_batch), pre
+        )
+
+    def encode(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+        """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``."""
+        self._require("encode")
+        xb = _as_batch(x, self.item_shape, f"{self.path.name}: encode input")
+        return self.run_model_space("latent", normalize(xb, self.manifest.preprocessing), max_batch)
+
+    def decode(self, z: Any, *, max_batch: int | None = None) -> np.ndarray:
+        """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``."""
+        self._require("decode")
+        zb = _as_batch(z, self.latent_shape, f"{self.path.name}: decode input")
+        return denormalize(
+            self.run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
+        )
+
+    def score(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+        """Per-item reconstruction error in model space (``manifest.anomaly.score``; mse)."""
+        self._require("score")
+        xb = _as_batch(x, self.item_shape, f"{self.path.name}: score input")
+        return self.score_model_space(normalize(xb, self.manifest.preprocessing), max_batch)
+
+    def score_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
+        """Per-item error of an already-normalized, validated batch (used by stream scoring)."""
+        kind = self.manifest.anomaly.score if self.manifest.anomaly is not None else "mse"
+        y = self.run_model_space("reconstruction", xn, max_batch)
+        return per_item_error(xn, y, kind).astype(np.float32)
