@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .audio import AudioReader, AudioWriter, open_reader, open_writer, read_wav, write_wav
 from .errors import EdgeAEError, InputError, ManifestError, ModelError, StreamError
 from .manifest import (
     MANIFEST_KEY,
@@ -16,6 +17,7 @@ from .manifest import (
     SignalSpec,
     TensorSpec,
 )
+from .model import Model
 
 try:
     __version__ = version("edgeae-runtime")
@@ -26,11 +28,14 @@ __all__ = [
     "MANIFEST_KEY",
     "SCHEMA_VERSION",
     "AnomalySpec",
+    "AudioReader",
+    "AudioWriter",
     "CodecSpec",
     "EdgeAEError",
     "InputError",
     "Manifest",
     "ManifestError",
+    "Model",
     "ModelError",
     "Parity",
     "Preprocessing",
@@ -40,4 +45,8 @@ __all__ = [
     "StreamError",
     "TensorSpec",
     "__version__",
+    "open_reader",
+    "open_writer",
+    "read_wav",
+    "write_wav",
 ]
