@@ -1,0 +1,141 @@
+"""The :class:`Dataset` every loader returns, plus the checks and hashing all loaders share.
+
+A dataset is a stack of items ``x`` in one of the architecture's layouts (NF, NCW,
+NCHW), optionally with clean targets (paired denoising data), labels, and the
+continuous signal it was windowed from. Its fingerprint identifies the data and
+the loading options, so a trained model can say exactly what it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgeae.errors import DataError
+
+__all__ = ["LAYOUTS", "Dataset", "batches", "check_finite", "fingerprint"]
+
+LAYOUTS = ("NF", "NCW", "NCHW")
+
+# Items hashed / scanned per step: keeps memory bounded on memory-mapped data.
+_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Items ``x`` of shape ``(N, *item_shape)`` (float32) and what is known about them.
+
+    ``target`` holds clean items for paired denoising data; ``labels`` holds one
+    int per item (digit class, or anomaly kind with 0 = normal). For signal
+    sources, ``signal``/``clean_signal`` are the continuous ``(channels, samples)``
+    arrays the items were framed from, and ``sample_labels`` labels each sample.
+    """
+
+    name: str
+    x: np.ndarray
+    layout: str
+    fingerprint: str
+    description: str = ""
+    target: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    sample_rate: int | None = None
+    window: int | None = None
+    hop: int | None = None
+    signal: np.ndarray | None = None
+    clean_signal: np.ndarray | None = None
+    sample_labels: np.ndarray | None = None
+
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        """Shape of one item, without the batch axis."""
+        return tuple(int(d) for d in self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+def _chunk_items(arr: np.ndarray) -> int:
+    """How many leading-axis rows of ``arr`` fit in one bounded chunk."""
+    row = max(1, int(np.prod(arr.shape[1:], dtype=np.int64)) * arr.dtype.itemsize)
+    return max(1, _CHUNK_BYTES // row)
+
+
+def fingerprint(arrays: Sequence[np.ndarray | None], options: Mapping[str, Any]) -> str:
+    """``"sha256:<hex>"`` of the arrays' shapes, dtypes and bytes plus the loading options.
+
+    The source path is deliberately not part of it: the same data moved elsewhere
+    keeps its fingerprint. Large (memory-mapped) arrays are hashed chunk by chunk.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+    for arr in arrays:
+        if arr is None:
+            h.update(b"none")
+            continue
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        if arr.ndim == 0:
+            h.update(np.ascontiguousarray(arr).tobytes())
+            continue
+        step = _chunk_items(arr)
+        for start in range(0, arr.shape[0], step):
+            h.update(np.ascontiguousarray(arr[start : start + step]).tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def check_finite(arr: np.ndarray, where: str, axis_names: tuple[str, ...] | None = None) -> None:
+    """Raise :class:`DataError` if ``arr`` holds NaN or Inf: how many, and the first one.
+
+    ``where`` names the file (and key) so the message says what to fix;
+    ``axis_names`` (e.g. ``("channel", "sample")``) names the axes of the position.
+    """
+    if not np.issubdtype(arr.dtype, np.floating) or arr.size == 0:
+        return
+    step = _chunk_items(arr) if arr.ndim else 1
+    total = 0
+    first: tuple[int, ...] | None = None
+    rows = arr.shape[0] if arr.ndim else 1
+    for start in range(0, rows, step):
+        chunk = arr[start : start + step] if arr.ndim else arr.reshape(1)
+        bad = ~np.isfinite(chunk)
+        count = int(bad.sum())
+        if count and first is None:
+            pos = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            first = (int(pos[0]) + start, *(int(p) for p in pos[1:]))
+        total += count
+    if total and first is not None:
+        if axis_names is not None and len(axis_names) == len(first):
+            at = ", ".join(f"{n} {i}" for n, i in zip(axis_names, first, strict=True))
+        else:
+            at = f"item {first[0]}" + (f", position {first[1:]}" if len(first) > 1 else "")
+        raise DataError(
+            f"{where}: {total} NaN/Inf value(s), the first at {at}; "
+            "clean or drop those values before training"
+        )
+
+
+def batches(
+    data: Dataset | np.ndarray,
+    batch_size: int,
+    *,
+    indices: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield float32, C-contiguous copies of ``batch_size`` items at a time (the last may be short).
+
+    Memory stays bounded by one batch even when ``x`` is memory-mapped or a
+    strided window view of a long signal; ``indices`` picks (and orders) items.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1, got {batch_size}")
+    x = data.x if isinstance(data, Dataset) else data
+    n = int(x.shape[0]) if indices is None else len(indices)
+    for start in range(0, n, batch_size):
+        if indices is None:
+            part = x[start : start + batch_size]
+        else:
+            part = x[np.asarray(indices[start : start + batch_size], dtype=np.int64)]
+        yield np.array(part, dtype=np.float32, order="C", copy=True)

@@ -1,0 +1,163 @@
+"""Reading data files into raw arrays: .npy, .npz, .csv, .wav, .png and folders of PNGs.
+
+Each reader returns a :class:`RawData` (the array as stored, plus what the file
+says about it); :mod:`edgeae.data.sources` turns that into a :class:`Dataset`
+(layout, windowing, limits, checks). Every failure is a :class:`DataError`
+naming the file, and the key or field when there is one.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeae.errors import DataError
+
+from .png import read_png
+from .wav import read_wav
+
+__all__ = ["EXTENSIONS", "RawData", "read_file"]
+
+EXTENSIONS = (".npy", ".npz", ".csv", ".wav", ".png")
+# Optional arrays an .npz may carry next to the chosen one.
+_COMPANIONS = ("labels", "target")
+
+
+@dataclass(frozen=True, eq=False)
+class RawData:
+    """An array as a file stores it: ``is_signal`` arrays are ``(channels, samples)``."""
+
+    array: np.ndarray
+    is_signal: bool = False
+    sample_rate: int | None = None
+    labels: np.ndarray | None = None
+    target: np.ndarray | None = None
+    raw_range: tuple[float, float] | None = None
+
+
+def _npy(path: Path) -> RawData:
+    """Memory-map a .npy file (no pickles)."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+    return RawData(arr)
+
+
+def _npz(path: Path, key: str | None) -> RawData:
+    """Load one array of an .npz by ``key`` (plus ``labels``/``target`` arrays when present)."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
+    with archive:
+        keys = list(archive.files)
+        if not keys:
+            raise DataError(f"{path}: the .npz archive holds no arrays")
+        data_keys = [k for k in keys if k not in _COMPANIONS] or keys
+        if key is None:
+            if len(data_keys) != 1:
+                raise DataError(
+                    f"{path}: holds several arrays ({', '.join(keys)}); choose one with --key"
+                )
+            key = data_keys[0]
+        if key not in keys:
+            raise DataError(f"{path}: no array named {key!r}; the keys are: {', '.join(keys)}")
+        try:
+            arr = archive[key]
+            extra = {k: archive[k] for k in _COMPANIONS if k in keys and k != key}
+        except ValueError as exc:
+            raise DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+    labels, target = extra.get("labels"), extra.get("target")
+    n = arr.shape[0] if arr.ndim else 0
+    if labels is not None and labels.shape != (n,):
+        raise DataError(f"{path}: 'labels' has shape {labels.shape}, expected ({n},) for {key!r}")
+    if target is not None and target.shape != arr.shape:
+        raise DataError(
+            f"{path}: 'target' has shape {target.shape}, expected {arr.shape} like {key!r}"
+        )
+    return RawData(arr, labels=labels, target=target)
+
+
+def _csv(path: Path) -> RawData:
+    """Numeric CSV, one item per row; a first row that is not numeric is taken as a header."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read as text ({exc})") from None
+    delimiter = "," if "," in first else ";" if ";" in first else None
+    fields = first.strip().split(delimiter)
+    try:
+        [float(f) for f in fields if f.strip()]
+        skip = 0
+    except ValueError:
+        skip = 1
+    try:
+        arr = np.loadtxt(
+            path, delimiter=delimiter, skiprows=skip, dtype=np.float64, ndmin=2, encoding="utf-8"
+        )
+    except ValueError as exc:
+        raise DataError(f"{path}: not a numeric CSV ({exc})") from None
+    return RawData(arr)
+
+
+def _wav(path: Path) -> RawData:
+    """A WAV file is a signal ``(channels, samples)`` in [-1, 1]."""
+    audio = read_wav(path)
+    return RawData(audio.signal, is_signal=True, sample_rate=audio.sample_rate)
+
+
+def _image(path: Path) -> np.ndarray:
+    """One PNG as ``(channels, height, width)``."""
+    return np.moveaxis(read_png(path), -1, 0)
+
+
+def _png_folder(path: Path) -> RawData:
+    """Every ``*.png`` directly in ``path`` (sorted by name), stacked as NCHW items."""
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+    if not files:
+        raise DataError(f"{path}: the folder holds no .png images")
+    first = _image(files[0])
+    stack = np.empty((len(files), *first.shape), dtype=first.dtype)
+    stack[0] = first
+    for i, f in enumerate(files[1:], start=1):
+        img = _image(f)
+        if img.shape != first.shape or img.dtype != first.dtype:
+            raise DataError(
+                f"{f}: image is {img.shape[1]}x{img.shape[2]} with {img.shape[0]} channel(s) "
+                f"({img.dtype}), but {files[0].name} is {first.shape[1]}x{first.shape[2]} with "
+                f"{first.shape[0]} ({first.dtype}); all images in a folder must match"
+            )
+        stack[i] = img
+    top = float(np.iinfo(first.dtype).max)
+    return RawData(stack, raw_range=(0.0, top))
+
+
+def read_file(path: Path, key: str | None = None) -> RawData:
+    """Read ``path`` by its extension (or as a PNG folder); ``key`` selects an .npz array."""
+    if path.is_dir():
+        return _png_folder(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    ext = path.suffix.lower()
+    if key is not None and ext != ".npz":
+        raise DataError(f"{path}: --key applies to .npz archives only")
+    if ext == ".npy":
+        return _npy(path)
+    if ext == ".npz":
+        return _npz(path, key)
+    if ext == ".csv":
+        return _csv(path)
+    if ext == ".wav":
+        return _wav(path)
+    if ext == ".png":
+        img = _image(path)[np.newaxis]
+        return RawData(img, raw_range=(0.0, float(np.iinfo(img.dtype).max)))
+    raise DataError(
+        f"{path}: unknown data format {ext or '(no extension)'!r}; expected "
+        f"{', '.join(EXTENSIONS)}, a folder of .png images, or builtin:NAME"
+    )

@@ -1,0 +1,125 @@
+"""``load_source``: one entry point from a source string to a :class:`Dataset`.
+
+A source is ``builtin:NAME`` (with options: ``builtin:sensor?seconds=60&channels=2``),
+a file (.npy, .npz, .csv, .wav, .png) or a folder of PNG images.
+
+How files are read:
+
+- ``.npy`` is memory-mapped (store float32 to stay mapped; other dtypes are
+  converted in memory). ``.npz`` loads the array named ``key`` (required when the
+  archive holds several), plus arrays named ``labels`` (N,) and ``target`` (like x)
+  when present.
+- 1-D arrays are mono signals. 2-D arrays are items of features (NF), or a
+  ``(channels, samples)`` signal when ``window`` is given. 3-D arrays are windows
+  ``(N, C, W)`` or one-channel images ``(N, H, W)`` (see :func:`natural_layout`),
+  4-D arrays NCHW images.
+- ``.csv``: numeric, one item per row, an optional header row; with ``window``,
+  columns are channels and rows are samples of a signal.
+- ``.wav`` is a signal in [-1, 1]; a PNG folder is images NCHW in 0..255.
+
+Signals are framed into windows (``window``, default 256; ``hop``, default window/2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from edgeae.errors import DataError
+
+from .assemble import items_dataset, signal_dataset
+from .builtin.registry import load_builtin
+from .dataset import Dataset
+from .files import read_file
+
+__all__ = ["BUILTIN_PREFIX", "load_source", "parse_builtin"]
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
+    """Split ``builtin:NAME?a=1&b=2`` into ``("NAME", {"a": "1", "b": "2"})``."""
+    body = source[len(BUILTIN_PREFIX) :]
+    name, _, query = body.partition("?")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise DataError(
+            f"{source}: malformed options {query!r}; write builtin:NAME?option=value&..."
+        ) from None
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key in options:
+            raise DataError(f"{source}: option {key!r} is given twice")
+        options[key] = value
+    return name.strip(), options
+
+
+def load_source(
+    source: str,
+    *,
+    key: str | None = None,
+    window: int | None = None,
+    hop: int | None = None,
+    layout: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Load ``source`` (``builtin:NAME[?opts]``, a file, or a PNG folder) as a :class:`Dataset`.
+
+    ``key`` picks an .npz array; ``window``/``hop`` frame signals; ``layout``
+    (NF, NCW, NCHW) overrides the natural one; ``limit`` keeps the first items;
+    ``seed`` drives generated built-ins; ``options`` adds built-in options
+    (e.g. ``{"snr_db": 5}``), and options in the source string take precedence.
+    Every bad input raises :class:`~edgeae.errors.DataError`.
+    """
+    if source.startswith(BUILTIN_PREFIX):
+        if key is not None:
+            raise DataError(f"{source}: --key applies to .npz files, not built-in datasets")
+        name, given = parse_builtin(source)
+        merged = {**(options or {}), **given}
+        return load_builtin(
+            name, merged, seed=seed, window=window, hop=hop, layout=layout, limit=limit
+        )
+    if options:
+        raise DataError(f"{source}: options ({', '.join(options)}) apply to built-in datasets")
+    path = Path(source)
+    raw = read_file(path, key)
+    where = f"{source}[{key}]" if key else source
+    base = {"source": path.suffix.lower() or "folder", "key": key}
+    arr = raw.array
+    as_signal = raw.is_signal or arr.ndim == 1 or (arr.ndim == 2 and window is not None)
+    if as_signal:
+        if raw.labels is not None or raw.target is not None:
+            raise DataError(f"{where}: 'labels'/'target' arrays apply to items, not to a signal")
+        signal = arr.T if (path.suffix.lower() == ".csv" and arr.ndim == 2) else arr
+        description = "signal" + (f" at {raw.sample_rate} Hz" if raw.sample_rate else "")
+        return signal_dataset(
+            where,
+            signal,
+            options=base,
+            window=window,
+            hop=hop,
+            layout=layout,
+            limit=limit,
+            sample_rate=raw.sample_rate,
+            description=description,
+        )
+    if window is not None or hop is not None:
+        raise DataError(
+            f"{where}: items of shape {arr.shape} are already windows or images; "
+            "--window/--hop apply to signals (1-D, or 2-D (channels, samples) arrays, WAV)"
+        )
+    return items_dataset(
+        where,
+        arr,
+        options=base,
+        layout=layout,
+        limit=limit,
+        labels=raw.labels,
+        target=raw.target,
+        description="images" if raw.raw_range else "items",
+    )
