@@ -1,0 +1,179 @@
+"""``StreamDecoder``: edgeae stream bytes in, samples out, chunk by chunk.
+
+Frames are parsed incrementally, their codes dequantized to latents, decoded by
+the model in one batch per push, and put back together (plain concatenation
+for non-overlapping windows, weighted overlap-add otherwise). With
+``conceal=True`` a lost or corrupted frame is replaced by the last good latent
+(zeros before the first one) and decoding carries on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import StreamError
+from ..model import Model
+from .format import EndOfStream, Frame, StreamHeader
+from .parser import Lost, StreamParser
+from .payload import decode_payload
+
+__all__ = ["StreamDecoder", "check_stream_model", "decompress", "synthesis_weights"]
+
+
+def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
+    """Refuse a stream that ``model`` cannot decode: other model, kind or shapes."""
+    if header.fingerprint != model.fingerprint:
+        raise StreamError(
+            f"stream was made by model {header.fingerprint} but this decoder is "
+            f"{model.fingerprint} ({model.path.name}); use the matching decoder"
+        )
+    if header.kind != kind:
+        use = "decompress_images / --images" if header.kind == "image" else "decompress"
+        raise StreamError(f"this is a stream of {header.kind}s; decode it with {use}")
+    if header.latent_shape != model.latent_shape or header.item_shape != model.item_shape:
+        raise StreamError(
+            f"stream has item shape {header.item_shape} / latent shape {header.latent_shape}, "
+            f"{model.path.name} has {model.item_shape} / {model.latent_shape}"
+        )
+
+
+def synthesis_weights(kind: str, window: int) -> np.ndarray:
+    """Overlap-add weights: ones, or a Hann window shifted by half a sample (never zero)."""
+    if kind == "rect":
+        return np.ones(window, np.float32)
+    n = np.arange(window, dtype=np.float64)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * (n + 0.5) / window)).astype(np.float32)
+
+
+class StreamDecoder:
+    """Decodes one edgeae signal stream, incrementally.
+
+    ``push(data)`` returns the samples ``(channels, n)`` that are final so far;
+    ``flush()`` checks the stream ended properly (StreamError naming the frame
+    if it was truncated, unless ``conceal``) and returns the rest. Output is the
+    same whatever the byte chunking. ``concealed`` counts replaced frames.
+    """
+
+    def __init__(self, decoder: Model, *, conceal: bool = False) -> None:
+        self.model = decoder
+        self.conceal = conceal
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current stream and get ready for a new one."""
+        self._parser = StreamParser(tolerant=self.conceal)
+        self.header: StreamHeader | None = None
+        self.concealed = 0  # frames filled in instead of decoded
+        self.samples = 0  # samples returned so far
+        self.ended = False
+        self._last: np.ndarray | None = None  # last good latent
+        self._acc = np.zeros((1, 0), np.float32)  # overlap-add numerator, one window
+        self._wacc = np.zeros(0, np.float32)  # overlap-add weight sum
+        self._w = np.zeros(0, np.float32)
+
+    @property
+    def truncated(self) -> bool:
+        """True when a concealing decoder's input ended without an end marker."""
+        return self._parser.truncated
+
+    @property
+    def channels(self) -> int:
+        if self.header is not None:
+            return self.header.channels
+        spec = self.model.signal
+        return spec.channels if spec is not None else 1
+
+    def push(self, data: bytes | bytearray | memoryview) -> np.ndarray:
+        """Add stream bytes; return the newly decoded samples ``(channels, n)``."""
+        return self._process(self._parser.feed(data))
+
+    def flush(self) -> np.ndarray:
+        """End of input: decode what is left; StreamError if the stream was cut short."""
+        return self._process(self._parser.finish())
+
+    def _process(self, events: list[Any]) -> np.ndarray:
+        slots: list[tuple[np.ndarray, int]] = []  # (latent, samples covered)
+        for ev in events:
+            if isinstance(ev, StreamHeader):
+                check_stream_model(ev, self.model, "signal")
+                self.header = ev
+                self._start(ev)
+            elif self.header is None:
+                continue  # the parser yields nothing before the header
+            elif isinstance(ev, Frame):
+                slots.append(self._frame_latent(self.header, ev))
+            elif isinstance(ev, Lost):
+                slots.extend(self._concealed(self.header, ev.count))
+            elif isinstance(ev, EndOfStream):
+                self._fit_tail(slots, ev.total)
+                self.ended = True
+        if self.header is None or not slots:
+            return np.zeros((self.channels, 0), np.float32)
+        return self._synthesize(self.header, slots)
+
+    def _start(self, h: StreamHeader) -> None:
+        self._w = synthesis_weights(h.synthesis, h.window)
+        self._acc = np.zeros((h.channels, h.window), np.float32)
+        self._wacc = np.zeros(h.window, np.float32)
+
+    def _frame_latent(self, h: StreamHeader, frame: Frame) -> tuple[np.ndarray, int]:
+        try:
+            z = decode_payload(frame, h)
+        except StreamError:
+            if not self.conceal:
+                raise
+            return self._concealed(h, 1)[0]
+        self._last = z
+        return z, frame.samples
+
+    def _concealed(self, h: StreamHeader, count: int) -> list[tuple[np.ndarray, int]]:
+        """``count`` stand-in frames: the last good latent again (zeros before any)."""
+        z = self._last if self._last is not None else np.zeros(h.latent_shape, np.float32)
+        self.concealed += count
+        return [(z, h.hop)] * count
+
+    def _fit_tail(self, slots: list[tuple[np.ndarray, int]], total: int) -> None:
+        """Concealing: give the concealed frames before the end marker the right lengths."""
+        if not self.conceal or self.header is None:
+            return
+        have = self.samples + sum(n for _, n in slots)
+        # stand-ins at the end of ``slots`` were sized as full hops; trim them to ``total``.
+        i = len(slots)
+        while have > total and i > 0:
+            i -= 1
+            z, n = slots[i]
+            cut = min(n, have - total)
+            slots[i] = (z, n - cut)
+            have -= cut
+
+    def _synthesize(self, h: StreamHeader, slots: list[tuple[np.ndarray, int]]) -> np.ndarray:
+        """Decode the slots' latents in one batch and overlap-add them in order."""
+        slots = [s for s in slots if s[1] > 0]
+        if not slots:
+            return np.zeros((h.channels, 0), np.float32)
+        z = np.stack([s[0] for s in slots])
+        y = self.model.decode(z).reshape(len(slots), h.channels, h.window)
+        out = []
+        if h.hop == h.window:
+            out = [y[i, :, :n] for i, (_, n) in enumerate(slots)]
+        else:
+            acc, wacc, w = self._acc, self._wacc, self._w
+            for i, (_, n) in enumerate(slots):
+                acc += y[i] * w
+                wacc += w
+                out.append(acc[:, :n] / wacc[:n])
+                acc[:, : -h.hop] = acc[:, h.hop :].copy()
+                acc[:, -h.hop :] = 0.0
+                wacc[: -h.hop] = wacc[h.hop :].copy()
+                wacc[-h.hop :] = 0.0
+        result = np.concatenate(out, axis=1).astype(np.float32, copy=False)
+        self.samples += result.shape[1]
+        return result
+
+
+def decompress(decoder: Model, data: bytes, *, conceal: bool = False) -> np.ndarray:
+    """A whole edgeae stream -> the samples ``(channels, n)`` (see StreamDecoder)."""
+    dec = StreamDecoder(decoder, conceal=conceal)
+    return np.concatenate([dec.push(data), dec.flush()], axis=1)

@@ -1,0 +1,204 @@
+"""``StreamEncoder``: samples in, edgeae stream bytes out, chunk by chunk.
+
+The signal is cut into the manifest's windows (by default non-overlapping,
+``hop == window``: half the bytes of the manifest's overlapping hop for nearly
+the same SNR, see docs/stream-format.md), each window is encoded by the model
+into a latent, quantized to integer codes and written as one frame. The stream
+header comes with the first bytes returned.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import InputError, ManifestError, StreamError
+from ..model import Model, check_finite
+from .format import StreamHeader, pack_end, pack_frame, pack_header
+from .payload import encode_payloads
+
+__all__ = ["StreamEncoder", "compress", "header_for_model"]
+
+
+def header_for_model(
+    model: Model,
+    kind: Literal["signal", "image"],
+    *,
+    overlap: bool = False,
+    bits: int | None = None,
+    per_frame: bool | None = None,
+) -> StreamHeader:
+    """The stream header describing how ``model`` codes a signal or images.
+
+    Quantization comes from the manifest's codec section; ``per_frame=True`` (or
+    a manifest without one) stores a scale and offset in every frame instead.
+    ``bits`` overrides the code width (4, 8 or 16; per-frame scaling only).
+    """
+    codec = model.manifest.codec
+    if per_frame is None:
+        per_frame = codec is None
+    if not per_frame and codec is None:
+        raise ManifestError(
+            f"{model.path.name}: manifest.codec is missing; use per-frame scaling instead"
+        )
+    if not per_frame and bits is not None and codec is not None and bits != codec.bits:
+        raise InputError(
+            f"{model.path.name}: manifest.codec is calibrated for {codec.bits}-bit codes; "
+            f"--bits {bits} needs per-frame scaling"
+        )
+    if bits is None:
+        bits = codec.bits if codec is not None and not per_frame else 8
+    if bits not in (4, 8, 16):
+        raise InputError(f"code bits must be 4, 8 or 16, got {bits}")
+    fields: dict[str, Any] = {}
+    if kind == "signal":
+        spec = model.require_signal()
+        if math.prod(model.item_shape) != spec.channels * spec.window:
+            raise ManifestError(
+                f"{model.path.name}: item shape {model.item_shape} does not hold one window "
+                f"of {spec.channels} channel(s) x {spec.window} samples"
+            )
+        fields = {
+            "sample_rate": spec.sample_rate,
+            "channels": spec.channels,
+            "window": spec.window,
+            "hop": spec.hop if overlap else spec.window,
+            "synthesis": spec.synthesis_window if overlap else "rect",
+        }
+    elif len(model.item_shape) != 3:
+        raise ManifestError(
+            f"{model.path.name}: image streams need a conv2d model (item shape C, H, W), "
+            f"this one has item shape {model.item_shape}"
+        )
+    return StreamHeader(
+        fingerprint=model.fingerprint,
+        kind=kind,
+        item_shape=model.item_shape,
+        latent_shape=model.latent_shape,
+        bits=bits,
+        scale=() if per_frame else tuple(codec.scale),  # type: ignore[union-attr]
+        zero_point=() if per_frame else tuple(codec.zero_point),  # type: ignore[union-attr]
+        **fields,
+    )
+
+
+def as_signal(samples: Any, channels: int, what: str) -> np.ndarray:
+    """Validate a signal chunk ``(channels, n)`` (or ``(n,)`` when mono) as float32."""
+    try:
+        x = np.asarray(samples)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what}: not an array ({exc})") from None
+    if x.dtype.kind not in "iuf":
+        raise InputError(f"{what}: dtype {x.dtype} is not numeric")
+    if x.ndim == 1 and channels == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[0] != channels:
+        raise InputError(
+            f"{what}: expected samples of shape ({channels}, n), got {tuple(x.shape)}; "
+            f"the model takes {channels} channel(s)"
+        )
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.size:
+        check_finite(x[None], what)
+    return x
+
+
+class StreamEncoder:
+    """Encodes one signal into an edgeae stream, incrementally.
+
+    ``push(samples)`` returns the bytes that are final so far (the header with
+    the first call), ``flush()`` codes the zero-padded tail and the end marker.
+    The bytes are the same whatever the chunking. ``overlap=True`` codes the
+    manifest's overlapping hop (decoded by overlap-add); ``entropy`` deflates a
+    frame when that makes it smaller.
+    """
+
+    def __init__(
+        self,
+        encoder: Model,
+        *,
+        overlap: bool = False,
+        entropy: bool = True,
+        bits: int | None = None,
+        per_frame: bool | None = None,
+    ) -> None:
+        self.model = encoder
+        self.header = header_for_model(
+            encoder, "signal", overlap=overlap, bits=bits, per_frame=per_frame
+        )
+        self.entropy = entropy
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream (the next output begins with a header again)."""
+        self._buf = np.zeros((self.header.channels, 0), np.float32)
+        self._header_sent = False
+        self._closed = False
+        self.frames = 0  # frames written
+        self.samples = 0  # samples pushed
+        self.bytes_out = 0
+
+    @property
+    def latency(self) -> int:
+        """Samples of input buffered before the first frame can be written (one window)."""
+        return self.header.window
+
+    def push(self, samples: Any) -> bytes:
+        """Add samples ``(channels, n)``; return the stream bytes that are ready."""
+        if self._closed:
+            raise StreamError("this StreamEncoder was flushed; call reset() to start a new stream")
+        x = as_signal(samples, self.header.channels, "compress input")
+        self._buf = np.concatenate([self._buf, x], axis=1) if self._buf.size else x
+        self.samples += x.shape[1]
+        h = self.header
+        have = self._buf.shape[1]
+        ready = (have - h.window) // h.hop + 1 if have >= h.window else 0
+        out = self._frames(ready, [h.hop] * ready)
+        return self._emit(out)
+
+    def flush(self) -> bytes:
+        """Code the remaining samples (zero-padded to a full window) and end the stream."""
+        if self._closed:
+            raise StreamError("this StreamEncoder was already flushed")
+        h = self.header
+        start = self.frames * h.hop
+        counts = [min(h.hop, self.samples - s) for s in range(start, self.samples, h.hop)]
+        need = (len(counts) - 1) * h.hop + h.window if counts else 0
+        if need > self._buf.shape[1]:
+            pad = np.zeros((h.channels, need - self._buf.shape[1]), np.float32)
+            self._buf = np.concatenate([self._buf, pad], axis=1)
+        out = self._frames(len(counts), counts) + pack_end(self.frames, self.samples)
+        self._closed = True
+        return self._emit(out)
+
+    def _frames(self, n: int, counts: list[int]) -> bytes:
+        """Encode the first ``n`` windows of the buffer as frames and drop what they used."""
+        if n == 0:
+            return b""
+        h = self.header
+        idx = np.arange(n)[:, None] * h.hop + np.arange(h.window)[None, :]
+        windows = self._buf[:, idx].transpose(1, 0, 2)  # (n, channels, window)
+        z = self.model.encode(windows.reshape((n, *h.item_shape)))
+        parts = []
+        for (payload, flags), count in zip(
+            encode_payloads(z, h, entropy=self.entropy), counts, strict=True
+        ):
+            parts.append(pack_frame(self.frames, count, payload, flags=flags))
+            self.frames += 1
+        self._buf = self._buf[:, n * h.hop :]
+        return b"".join(parts)
+
+    def _emit(self, data: bytes) -> bytes:
+        if not self._header_sent:
+            data = pack_header(self.header) + data
+            self._header_sent = True
+        self.bytes_out += len(data)
+        return data
+
+
+def compress(encoder: Model, samples: Any, **options: Any) -> bytes:
+    """A whole signal ``(channels, n)`` -> one complete edgeae stream (see StreamEncoder)."""
+    enc = StreamEncoder(encoder, **options)
+    return enc.push(samples) + enc.flush()

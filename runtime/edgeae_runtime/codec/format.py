@@ -1,0 +1,303 @@
+"""The edgeae stream format, version 1: pure functions from structures to bytes and back.
+
+A stream is a preamble (magic, version, header length), a CRC32-protected header,
+then frames (each with its own index, length and CRC32) and an end-of-stream
+marker carrying the frame and sample counts. Nothing here touches a model; the
+byte layout is documented table by table in docs/stream-format.md.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import StreamError
+
+__all__ = [
+    "END_SIZE",
+    "END_SYNC",
+    "FORMAT_VERSION",
+    "FRAME_DEFLATED",
+    "FRAME_HEADER_SIZE",
+    "FRAME_SYNC",
+    "MAGIC",
+    "MAX_HEADER_BYTES",
+    "PREAMBLE_SIZE",
+    "EndOfStream",
+    "Frame",
+    "StreamHeader",
+    "frame_crc_ok",
+    "pack_end",
+    "pack_frame",
+    "pack_header",
+    "parse_end",
+    "parse_frame_header",
+    "parse_header",
+]
+
+MAGIC = b"EAEC"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 65536
+MAX_DIM = 1 << 24
+MAX_CODE_BYTES = 1 << 24  # one frame's codes; anything larger is an absurd header
+PREAMBLE_SIZE = 9  # magic(4) version(1) header_len(4)
+FRAME_SYNC = b"\xae\xf0"
+END_SYNC = b"\xae\xfe"
+FRAME_DEFLATED = 0x01  # frame flag: payload is raw-deflate (zlib wbits=-15) compressed
+HEADER_PER_FRAME = 0x01  # header flag: frames carry their own scale/offset
+
+_PREAMBLE = struct.Struct("<4sBI")
+_FIXED = struct.Struct("<BBBBIHII")  # kind flags bits synth sample_rate channels window hop
+_FRAME = struct.Struct("<2sBIII")  # sync flags index samples payload_len
+_END = struct.Struct("<2sIQ")  # sync frames total_samples
+_CRC = struct.Struct("<I")
+FRAME_HEADER_SIZE = _FRAME.size  # 15
+END_SIZE = _END.size + _CRC.size  # 18
+
+_KINDS = ("signal", "image")
+_SYNTH = ("rect", "hann")
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """What a decoder must know before the first frame (one per stream).
+
+    ``scale``/``zero_point`` are the latent code quantization (one value, or one
+    per latent channel); both empty means every frame carries its own scaling.
+    ``window``/``hop`` are the windows as coded (``hop == window``: no overlap).
+    """
+
+    fingerprint: str
+    kind: Literal["signal", "image"]
+    item_shape: tuple[int, ...]
+    latent_shape: tuple[int, ...]
+    bits: int = 8
+    scale: tuple[float, ...] = ()
+    zero_point: tuple[int, ...] = ()
+    sample_rate: int = 0
+    channels: int = 0
+    window: int = 0
+    hop: int = 0
+    synthesis: Literal["rect", "hann"] = "rect"
+
+    def __post_init__(self) -> None:
+        _check_header(self)
+
+    @property
+    def per_frame(self) -> bool:
+        """True when frames carry their own scale and offset (no codec in the manifest)."""
+        return not self.scale
+
+    @property
+    def latent_size(self) -> int:
+        """Number of latent codes in one frame."""
+        return math.prod(self.latent_shape)
+
+    @property
+    def code_bytes(self) -> int:
+        """Bytes of packed codes in one frame (before optional deflate)."""
+        return (self.latent_size * self.bits + 7) // 8
+
+    @property
+    def max_payload(self) -> int:
+        """The largest payload a frame of this stream can have (scaling prefix + codes)."""
+        return self.code_bytes + (8 if self.per_frame else 0)
+
+    @property
+    def max_samples(self) -> int:
+        """The most samples (or images) one frame may cover."""
+        return self.hop if self.kind == "signal" else 1
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One parsed frame: its sequence number, samples covered, flags and payload."""
+
+    index: int
+    samples: int
+    flags: int
+    payload: bytes
+    offset: int = 0  # byte offset of the frame in the stream, for error messages
+
+
+@dataclass(frozen=True)
+class EndOfStream:
+    """The end marker: how many frames and samples (images) the stream holds."""
+
+    frames: int
+    total: int
+    offset: int = 0
+
+
+def _check_header(h: StreamHeader) -> None:
+    """Reject header values no encoder writes; each message names the field."""
+
+    def bad(field: str, why: str) -> StreamError:
+        return StreamError(f"stream header: {field} {why}")
+
+    if h.kind not in _KINDS:
+        raise bad("kind", f"must be signal or image, got {h.kind!r}")
+    if h.bits not in (4, 8, 16):
+        raise bad("bits", f"must be 4, 8 or 16, got {h.bits}")
+    if h.synthesis not in _SYNTH:
+        raise bad("synthesis window", f"must be rect or hann, got {h.synthesis!r}")
+    for name, shape in (("item shape", h.item_shape), ("latent shape", h.latent_shape)):
+        if not 1 <= len(shape) <= 4 or any(not 1 <= d <= MAX_DIM for d in shape):
+            raise bad(name, f"is absurd: {list(shape)}")
+    if h.code_bytes > MAX_CODE_BYTES:
+        raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
+    if len(h.scale) != len(h.zero_point):
+        raise bad("quantization", "needs as many zero points as scales")
+    if len(h.scale) not in (0, 1, h.latent_shape[0]):
+        raise bad("quantization", f"needs 0, 1 or {h.latent_shape[0]} scales, got {len(h.scale)}")
+    if any(not (math.isfinite(s) and s > 0) for s in h.scale):
+        raise bad("quantization scale", "must be finite and positive")
+    if any(not -(2**31) <= z < 2**31 for z in h.zero_point):
+        raise bad("quantization zero point", "must fit in 32 bits")
+    if h.kind == "signal":
+        if h.sample_rate <= 0 or h.channels <= 0:
+            raise bad("sample rate/channels", "must be positive for a signal stream")
+        if h.window <= 0 or not 0 < h.hop <= h.window:
+            raise bad("window/hop", f"must satisfy 0 < hop <= window, got {h.window}/{h.hop}")
+        if h.window > MAX_DIM:
+            raise bad("window", f"is absurd: {h.window}")
+    if len(h.fingerprint.encode("utf-8")) > 255:
+        raise bad("fingerprint", "exceeds 255 bytes")
+
+
+def pack_header(h: StreamHeader) -> bytes:
+    """Preamble + header body + CRC32: the first bytes of every stream."""
+    fp = h.fingerprint.encode("utf-8")
+    body = [
+        _FIXED.pack(
+            _KINDS.index(h.kind),
+            HEADER_PER_FRAME if h.per_frame else 0,
+            h.bits,
+            _SYNTH.index(h.synthesis),
+            h.sample_rate,
+            h.channels,
+            h.window,
+            h.hop,
+        ),
+        struct.pack(f"<B{len(h.item_shape)}I", len(h.item_shape), *h.item_shape),
+        struct.pack(f"<B{len(h.latent_shape)}I", len(h.latent_shape), *h.latent_shape),
+        struct.pack(f"<H{len(h.scale)}f{len(h.scale)}i", len(h.scale), *h.scale, *h.zero_point),
+        struct.pack("<B", len(fp)) + fp,
+    ]
+    data = b"".join(body)
+    head = _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(data)) + data
+    return head + _CRC.pack(zlib.crc32(head))
+
+
+def parse_header(buf: bytes | bytearray | memoryview) -> tuple[StreamHeader, int] | None:
+    """Parse the stream's header from the start of ``buf``: (header, bytes used).
+
+    Returns None while ``buf`` is too short to tell; raises StreamError for bad
+    magic, an unsupported version, an absurd length, a CRC mismatch or bad fields.
+    """
+    buf = bytes(buf[: PREAMBLE_SIZE + MAX_HEADER_BYTES + 4])
+    if len(buf) < 4:
+        if not MAGIC.startswith(buf):
+            raise StreamError("not an edgeae stream (bad magic bytes)")
+        return None
+    if buf[:4] != MAGIC:
+        raise StreamError("not an edgeae stream (bad magic bytes)")
+    if len(buf) < PREAMBLE_SIZE:
+        return None
+    _, version, size = _PREAMBLE.unpack_from(buf)
+    if version != FORMAT_VERSION:
+        raise StreamError(
+            f"unsupported stream format version {version}: this runtime reads version "
+            f"{FORMAT_VERSION}; use a matching edgeae-runtime"
+        )
+    if size > MAX_HEADER_BYTES:
+        raise StreamError(f"stream header: absurd length {size} bytes (corrupted stream)")
+    end = PREAMBLE_SIZE + size
+    if len(buf) < end + 4:
+        return None
+    (crc,) = _CRC.unpack_from(buf, end)
+    if zlib.crc32(buf[:end]) != crc:
+        raise StreamError("stream header: CRC32 mismatch (corrupted stream)")
+    return _parse_body(buf[PREAMBLE_SIZE:end]), end + 4
+
+
+def _parse_body(body: bytes) -> StreamHeader:
+    """Decode a header body whose CRC already checked out."""
+    try:
+        kind, flags, bits, synth, rate, channels, window, hop = _FIXED.unpack_from(body)
+        pos = _FIXED.size
+        shapes = []
+        for _ in range(2):
+            (rank,) = struct.unpack_from("<B", body, pos)
+            shapes.append(struct.unpack_from(f"<{rank}I", body, pos + 1))
+            pos += 1 + 4 * rank
+        (nq,) = struct.unpack_from("<H", body, pos)
+        params = struct.unpack_from(f"<{nq}f{nq}i", body, pos + 2)
+        pos += 2 + 8 * nq
+        (fp_len,) = struct.unpack_from("<B", body, pos)
+        fingerprint = body[pos + 1 : pos + 1 + fp_len].decode("utf-8")
+        pos += 1 + fp_len
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise StreamError(f"stream header: malformed ({exc})") from None
+    if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
+        raise StreamError("stream header: length does not match its fields (corrupted stream)")
+    if kind >= len(_KINDS) or synth >= len(_SYNTH):
+        raise StreamError(f"stream header: unknown item kind {kind} or synthesis window {synth}")
+    if flags & ~HEADER_PER_FRAME or bool(flags & HEADER_PER_FRAME) != (nq == 0):
+        raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
+    return StreamHeader(
+        fingerprint=fingerprint,
+        kind=_KINDS[kind],
+        item_shape=tuple(shapes[0]),
+        latent_shape=tuple(shapes[1]),
+        bits=bits,
+        scale=tuple(params[:nq]),
+        zero_point=tuple(params[nq:]),
+        sample_rate=rate,
+        channels=channels,
+        window=window,
+        hop=hop,
+        synthesis=_SYNTH[synth],
+    )
+
+
+def pack_frame(index: int, samples: int, payload: bytes, *, flags: int = 0) -> bytes:
+    """One frame: header (sync, flags, index, samples, length), payload, CRC32 of both."""
+    head = _FRAME.pack(FRAME_SYNC, flags, index, samples, len(payload)) + payload
+    return head + _CRC.pack(zlib.crc32(head))
+
+
+def parse_frame_header(buf: bytes | bytearray, pos: int) -> tuple[int, int, int, int]:
+    """(flags, index, samples, payload_len) of the frame header at ``buf[pos:]``.
+
+    The caller has checked that the sync bytes are FRAME_SYNC and that
+    FRAME_HEADER_SIZE bytes are there; nothing is trusted before the CRC is checked.
+    """
+    _, flags, index, samples, size = _FRAME.unpack_from(buf, pos)
+    return flags, index, samples, size
+
+
+def frame_crc_ok(buf: bytes | bytearray, pos: int, size: int) -> bool:
+    """Whether the CRC32 after a frame of payload ``size`` at ``pos`` matches."""
+    end = pos + FRAME_HEADER_SIZE + size
+    (crc,) = _CRC.unpack_from(buf, end)
+    return zlib.crc32(memoryview(buf)[pos:end]) == crc
+
+
+def pack_end(frames: int, total: int) -> bytes:
+    """The end-of-stream marker: frame count and total samples (images), with CRC32."""
+    head = _END.pack(END_SYNC, frames, total)
+    return head + _CRC.pack(zlib.crc32(head))
+
+
+def parse_end(buf: bytes | bytearray, pos: int) -> EndOfStream | None:
+    """The end marker at ``buf[pos:]`` if its CRC checks out, else None."""
+    head = bytes(buf[pos : pos + _END.size])
+    (crc,) = _CRC.unpack_from(buf, pos + _END.size)
+    if zlib.crc32(head) != crc:
+        return None
+    _, frames, total = _END.unpack(head)
+    return EndOfStream(frames=frames, total=total, offset=pos)

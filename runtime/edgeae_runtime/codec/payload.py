@@ -1,0 +1,87 @@
+"""Frame payloads: a batch of latents -> per-frame payload bytes, and one payload -> a latent.
+
+A payload is ``[low f32, step f32]`` (only for per-frame scaling) followed by the
+packed codes; when ``entropy`` is on, the whole payload is raw-deflated (zlib,
+``wbits=-15``, no header) if, and only if, that makes it smaller, and the frame's
+``FRAME_DEFLATED`` flag says so.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+from ..errors import StreamError
+from .format import FRAME_DEFLATED, Frame, StreamHeader
+from .quantize import (
+    dequantize,
+    dequantize_per_frame,
+    pack_codes,
+    quantize,
+    quantize_per_frame,
+    unpack_codes,
+)
+
+__all__ = ["decode_payload", "encode_payloads"]
+
+_SCALING = struct.Struct("<ff")
+
+
+def encode_payloads(
+    z: np.ndarray, header: StreamHeader, *, entropy: bool = True
+) -> list[tuple[bytes, int]]:
+    """Latents ``(N, *latent_shape)`` -> one ``(payload, frame_flags)`` per item."""
+    z = np.asarray(z, dtype=np.float32)
+    if not np.all(np.isfinite(z)):
+        raise StreamError("the encoder produced non-finite latents; the model or input is broken")
+    if header.per_frame:
+        low, step, codes = quantize_per_frame(z, header.bits)
+        prefixes = [_SCALING.pack(float(lo), float(st)) for lo, st in zip(low, step, strict=True)]
+    else:
+        codes = quantize(z, header.scale, header.zero_point, header.bits)
+        prefixes = [b""] * z.shape[0]
+    out = []
+    for prefix, item in zip(prefixes, codes, strict=True):
+        raw = prefix + pack_codes(item, header.bits)
+        if entropy:
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            small = packer.compress(raw) + packer.flush()
+            if len(small) < len(raw):
+                out.append((small, FRAME_DEFLATED))
+                continue
+        out.append((raw, 0))
+    return out
+
+
+def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
+    """One frame's payload -> its float32 latent ``latent_shape``; StreamError if malformed."""
+    raw = frame.payload
+    where = f"frame {frame.index} at byte {frame.offset}"
+    if frame.flags & FRAME_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            raw = inflater.decompress(raw, header.max_payload)
+        except zlib.error as exc:
+            raise StreamError(f"{where}: compressed payload is corrupted ({exc})") from None
+        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+            raise StreamError(f"{where}: compressed payload does not inflate to one frame")
+    if len(raw) != header.max_payload:
+        raise StreamError(f"{where}: payload has {len(raw)} bytes, expected {header.max_payload}")
+    start = _SCALING.size if header.per_frame else 0
+    try:
+        codes = unpack_codes(raw[start:], header.bits, header.latent_size)
+    except StreamError as exc:
+        raise StreamError(f"{where}: {exc}") from None
+    codes = codes.reshape((1, *header.latent_shape))
+    if header.per_frame:
+        low, step = _SCALING.unpack_from(raw)
+        if not (np.isfinite(low) and np.isfinite(step) and step > 0):
+            raise StreamError(f"{where}: invalid per-frame scaling low={low} step={step}")
+        z = dequantize_per_frame(codes, np.array([low]), np.array([step]))
+    else:
+        z = dequantize(codes, header.scale, header.zero_point)
+    if not np.all(np.isfinite(z)):
+        raise StreamError(f"{where}: latent codes decode to non-finite values")
+    return z[0]
