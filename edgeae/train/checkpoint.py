@@ -1,0 +1,160 @@
+"""Checkpoints: one ``torch.save`` dict of plain types, loaded with ``weights_only=True``.
+
+The file stores the arguments that rebuild the model (``arch`` + ``model_config``)
+next to its weights, the normalization, signal framing and anomaly threshold the
+runtime needs, and the optimizer/scheduler/early-stopping state that ``--resume``
+continues from. Only dicts, lists, tensors, strings and numbers go in, so loading
+never unpickles arbitrary objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeae.errors import CheckpointError, ConfigError
+from edgeae.models import build_model, config_from_dict
+from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_NAME",
+    "CHECKPOINT_VERSION",
+    "Checkpoint",
+    "load_checkpoint",
+    "read_checkpoint_dict",
+    "save_checkpoint_dict",
+    "spec_from_dict",
+    "spec_to_dict",
+]
+
+CHECKPOINT_FORMAT = "edgeae.checkpoint"
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class Checkpoint:
+    """A trained model rebuilt from its checkpoint, with everything the exporter needs."""
+
+    model: nn.Module
+    arch: str
+    model_config: dict[str, Any]
+    layout: str
+    item_shape: tuple[int, ...]
+    latent_shape: tuple[int, ...]
+    preprocessing: Preprocessing
+    signal: SignalSpec | None
+    anomaly: AnomalySpec | None
+    data_source: str
+    data_fingerprint: str
+    loss: str
+    epoch: int
+    best_val: float
+    versions: dict[str, str]
+    train_config: dict[str, Any]
+    path: Path
+
+
+def spec_to_dict(spec: Any) -> dict[str, Any] | None:
+    """A runtime spec dataclass as a plain dict (tuples -> lists), or None."""
+    if spec is None:
+        return None
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(spec).items()}
+
+
+def spec_from_dict(cls: type, data: Mapping[str, Any] | None, where: str) -> Any:
+    """Rebuild a runtime spec (Preprocessing, SignalSpec, AnomalySpec) from :func:`spec_to_dict`."""
+    if data is None:
+        return None
+    try:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{where}: invalid {cls.__name__} ({exc})") from None
+
+
+def save_checkpoint_dict(blob: dict[str, Any], path: Path) -> None:
+    """Write ``blob`` atomically: a temp file in the same directory, then ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(blob, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _resolve(path_or_run_dir: str | os.PathLike[str]) -> Path:
+    path = Path(path_or_run_dir)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no checkpoint here; give a run directory written by `edgeae train` "
+            "or its checkpoint.pt"
+        )
+    return path
+
+
+def read_checkpoint_dict(path_or_run_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], Path]:
+    """Load and check the raw checkpoint dict (format and version) with ``weights_only=True``."""
+    path = _resolve(path_or_run_dir)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable edgeae checkpoint ({first[:200]})") from None
+    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an edgeae checkpoint (no format {CHECKPOINT_FORMAT!r})")
+    if blob.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {blob.get('version')!r}, this edgeae reads "
+            f"version {CHECKPOINT_VERSION}; retrain or use a matching edgeae"
+        )
+    return blob, path
+
+
+def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
+    """Rebuild the best model of a run (eval mode) from its stored config, never from guesses."""
+    blob, path = read_checkpoint_dict(path_or_run_dir)
+    try:
+        arch = blob["arch"]
+        config = config_from_dict(arch, blob["model_config"])
+        model = build_model(arch, config)
+        model.load_state_dict(blob.get("best_state_dict") or blob["state_dict"])
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: checkpoint lacks field {exc}") from None
+    except (ConfigError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the model ({exc})") from None
+    model.eval()
+    return Checkpoint(
+        model=model,
+        arch=arch,
+        model_config=dict(blob["model_config"]),
+        layout=model.layout,
+        item_shape=tuple(config.item_shape),
+        latent_shape=tuple(config.latent_shape),
+        preprocessing=spec_from_dict(Preprocessing, blob.get("preprocessing"), str(path))
+        or Preprocessing(),
+        signal=spec_from_dict(SignalSpec, blob.get("signal"), str(path)),
+        anomaly=spec_from_dict(AnomalySpec, blob.get("anomaly"), str(path)),
+        data_source=str(blob.get("data_source", "")),
+        data_fingerprint=str(blob.get("data_fingerprint", "")),
+        loss=str(blob.get("train_config", {}).get("loss", "mse")),
+        epoch=int(blob.get("epoch", 0)),
+        best_val=float(blob.get("best_val", float("nan"))),
+        versions=dict(blob.get("versions", {})),
+        train_config=dict(blob.get("train_config", {})),
+        path=path,
+    )

@@ -1,0 +1,88 @@
+"""The training recipe as one frozen dataclass, stored in every checkpoint and config.json."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edgeae.errors import ConfigError
+
+__all__ = ["LOSSES", "NOISES", "SCHEDULES", "TrainConfig"]
+
+LOSSES = ("mse", "bce", "l1")
+NOISES = ("none", "gaussian", "masking", "saltpepper")
+SCHEDULES = ("cosine", "step", "constant")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides the trained weights, besides the data and the model config.
+
+    ``batch_size`` is the global batch: with N data-parallel processes each one
+    takes ``batch_size // N`` items per step, so 1 and N processes follow the same
+    recipe. ``patience`` 0 disables early stopping. ``noise_level`` is the
+    gaussian std (model units) or the fraction of values masked / salt-and-peppered.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    step_size: int = 10
+    gamma: float = 0.5
+    loss: str = "mse"
+    noise: str = "none"
+    noise_level: float = 0.1
+    val_fraction: float = 0.1
+    patience: int = 8
+    seed: int = 0
+    threshold_percentile: float = 99.0
+    num_workers: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("noise", self.noise, NOISES)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        for name in ("epochs", "batch_size", "step_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr: must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay: must be >= 0, got {self.weight_decay}")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
+        if self.patience < 0 or self.num_workers < 0:
+            raise ConfigError("patience and num_workers: must be >= 0")
+        if not 0 < self.threshold_percentile <= 100:
+            raise ConfigError(
+                f"threshold_percentile: must be in (0, 100], got {self.threshold_percentile}"
+            )
+        if self.noise != "none" and not self.noise_level > 0:
+            raise ConfigError(f"noise_level: must be > 0 with noise {self.noise!r}")
+        if self.noise in ("masking", "saltpepper") and self.noise_level >= 1:
+            raise ConfigError(f"noise_level: a fraction in (0, 1) for {self.noise}")
+        if self.device != "cpu":
+            raise ConfigError(f"device: only 'cpu' is supported, got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON- and ``weights_only``-safe)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys are refused."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"train config: unknown field(s) {', '.join(unknown)}")
+        return cls(**dict(data))
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")

@@ -1,0 +1,153 @@
+"""From a Dataset (or plain arrays) to normalized train/validation tensors, before any training.
+
+Decides the split (random by seed; contiguous with a gap for overlapping signal
+windows; normal-only for data with anomaly labels), fits the normalization on
+the training split alone, and checks everything that would otherwise fail mid-run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from edgeae.data.dataset import Dataset, check_finite, fingerprint
+from edgeae.data.normalization import fit_normalization
+from edgeae.data.split import normal_split, split_indices
+from edgeae.errors import DataError
+from edgeae_runtime import Preprocessing, SignalSpec
+from edgeae_runtime.preprocess import normalize
+
+from .config import TrainConfig
+
+__all__ = ["ArrayData", "Prepared", "as_dataset", "has_anomaly_labels", "prepare"]
+
+ArrayData = Dataset | np.ndarray | tuple[np.ndarray, np.ndarray | None]
+
+_LAYOUT_BY_RANK = {2: "NF", 3: "NCW", 4: "NCHW"}
+
+
+@dataclass
+class Prepared:
+    """Model-space tensors for training and validation, and what produced them."""
+
+    dataset: Dataset
+    preprocessing: Preprocessing
+    signal: SignalSpec | None
+    train_x: torch.Tensor
+    train_t: torch.Tensor
+    val_x: torch.Tensor
+    val_t: torch.Tensor
+    val_raw_target: np.ndarray
+    val_raw_input: np.ndarray
+    anomaly_x: torch.Tensor | None
+    anomaly_labels: np.ndarray | None
+    split: str
+
+
+def as_dataset(data: ArrayData, name: str = "arrays") -> Dataset:
+    """Wrap plain arrays ``x`` or ``(x, clean_target)`` as a Dataset; a Dataset passes through.
+
+    The layout follows the rank: ``(N, F)`` NF, ``(N, C, W)`` NCW, ``(N, C, H, W)`` NCHW.
+    """
+    if isinstance(data, Dataset):
+        return data
+    x, target = data if isinstance(data, tuple) else (data, None)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim not in _LAYOUT_BY_RANK:
+        raise DataError(
+            f"{name}: expected items of shape (N, F), (N, C, W) or (N, C, H, W), got {x.shape}"
+        )
+    if target is not None:
+        target = np.asarray(target, dtype=np.float32)
+        if target.shape != x.shape:
+            raise DataError(f"{name}: target shape {target.shape} differs from x {x.shape}")
+    fp = fingerprint([x, target], {"source": "arrays"})
+    return Dataset(name=name, x=x, layout=_LAYOUT_BY_RANK[x.ndim], fingerprint=fp, target=target)
+
+
+def has_anomaly_labels(ds: Dataset) -> bool:
+    """True when ``labels`` mark anomalies (0 = normal), not classes.
+
+    Loaders give per-sample labels only for anomaly-labelled recordings (like
+    ``builtin:sensor``); class labels (``builtin:digits``) come without them.
+    """
+    return ds.labels is not None and ds.sample_labels is not None
+
+
+def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``(train_idx, val_idx, anomaly_eval_idx, description)``."""
+    n = len(ds)
+    overlapping = bool(ds.window and ds.hop and ds.hop < ds.window)
+    gap = math.ceil(ds.window / ds.hop) - 1 if overlapping else 0
+    if has_anomaly_labels(ds):
+        labels = np.asarray(ds.labels).reshape(-1)
+        train, val = normal_split(
+            labels, config.val_fraction, config.seed, contiguous=overlapping, gap=gap
+        )
+        anomalous = np.flatnonzero(labels != 0)
+        rest = np.arange(anomalous[0], n) if anomalous.size else np.arange(0)
+        return train, val, rest, "normal items only (anomaly labels present)"
+    train, val = split_indices(n, config.val_fraction, config.seed, contiguous=overlapping, gap=gap)
+    how = f"contiguous, gap {gap} windows" if overlapping else f"random, seed {config.seed}"
+    return train, val, np.arange(0), how
+
+
+def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepared:
+    """Split, check and normalize ``ds``; raises DataError before anything is written."""
+    if len(ds) == 0:
+        raise DataError(f"{ds.name}: no items to train on")
+    check_finite(ds.x, ds.name)
+    if ds.target is not None:
+        check_finite(ds.target, f"{ds.name} (target)")
+    train_idx, val_idx, anomaly_idx, how = _split(ds, config)
+    if val_idx.size == 0:
+        raise DataError(f"{ds.name}: no validation items; use more data or a larger --val-fraction")
+    if train_idx.size < config.batch_size:
+        raise DataError(
+            f"{ds.name}: only {train_idx.size} training items, fewer than one batch of "
+            f"{config.batch_size}; use --batch-size {max(1, int(train_idx.size))} or more data"
+        )
+    if world_size > 1 and config.batch_size < world_size:
+        raise DataError(f"batch_size {config.batch_size} is smaller than {world_size} processes")
+
+    x_raw = np.asarray(ds.x[train_idx], dtype=np.float32)
+    mode = "minmax" if config.loss == "bce" else "standard"
+    pre = fit_normalization(x_raw, ds.layout, mode)
+    target = ds.target if ds.target is not None else ds.x
+
+    def model_space(arr: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(normalize(arr[idx], pre)))
+
+    train_x = torch.from_numpy(np.ascontiguousarray(normalize(x_raw, pre)))
+    train_t = train_x if ds.target is None else model_space(target, train_idx)
+    val_x = model_space(ds.x, val_idx)
+    val_t = val_x if ds.target is None else model_space(target, val_idx)
+    signal = None
+    if ds.window and ds.hop and ds.sample_rate and ds.layout == "NCW":
+        signal = SignalSpec(
+            sample_rate=int(ds.sample_rate),
+            channels=int(ds.item_shape[0]),
+            window=int(ds.window),
+            hop=int(ds.hop),
+        )
+    anomaly_x = anomaly_labels = None
+    if anomaly_idx.size:
+        anomaly_x = model_space(ds.x, anomaly_idx)
+        anomaly_labels = np.asarray(ds.labels).reshape(-1)[anomaly_idx]
+    return Prepared(
+        dataset=ds,
+        preprocessing=pre,
+        signal=signal,
+        train_x=train_x,
+        train_t=train_t,
+        val_x=val_x,
+        val_t=val_t,
+        val_raw_target=np.asarray(target[val_idx], dtype=np.float32),
+        val_raw_input=np.asarray(ds.x[val_idx], dtype=np.float32),
+        anomaly_x=anomaly_x,
+        anomaly_labels=anomaly_labels,
+        split=f"{train_idx.size} train / {val_idx.size} validation items ({how})",
+    )

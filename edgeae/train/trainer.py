@@ -1,0 +1,443 @@
+"""The training loop, top to bottom: data, model, optimizer, epochs, checkpoints, calibration.
+
+``train()`` is what ``edgeae train`` runs. One epoch: shuffle (seeded per epoch,
+so a resumed run sees the same order), corrupt the inputs (never the targets),
+step Adam, step the schedule, validate, keep the best weights, write an atomic
+checkpoint. After the last epoch the best weights are evaluated in raw units and
+the anomaly threshold is calibrated on held-out normal items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgeae import __version__
+from edgeae.errors import CheckpointError, ConfigError, TrainError
+from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_from_dict
+from edgeae.models import default_config as model_default_config
+from edgeae_runtime import AnomalySpec
+from edgeae_runtime.metrics import auroc, psnr, snr_db
+from edgeae_runtime.preprocess import denormalize
+
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    CHECKPOINT_VERSION,
+    read_checkpoint_dict,
+    save_checkpoint_dict,
+    spec_to_dict,
+)
+from .config import TrainConfig
+from .corruption import corrupt
+from .distributed import DistContext, all_mean, barrier, init_distributed, shutdown
+from .losses import get_loss, item_mse
+from .prepare import ArrayData, Prepared, as_dataset, prepare
+from .report import Progress, plot_losses
+from .rundir import RunDir, write_json_atomic
+
+__all__ = ["EpochStats", "TrainResult", "train"]
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch's numbers, as logged and stored in metrics.json."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    lr: float
+    seconds: float
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced (``run_dir`` is None on non-zero ranks)."""
+
+    run_dir: Path | None
+    metrics: dict[str, Any]
+    epochs_run: int
+    best_epoch: int
+    best_val: float
+    stopped_early: bool
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "edgeae": __version__,
+        "torch": str(torch.__version__),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _model_config(
+    arch: str | None, overrides: Mapping[str, Any], ds_layout: str, ds_shape, config: TrainConfig
+):
+    """Pick the arch (by layout if not given) and build its config; BCE implies a sigmoid."""
+    arch = arch or arch_for_layout(ds_layout)
+    if arch not in ARCHS:
+        raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(sorted(ARCHS))}")
+    want = ARCHS[arch].layout
+    if want != ds_layout:
+        raise ConfigError(
+            f"arch {arch} needs {want} items but the data are {ds_layout} with item shape "
+            f"{tuple(ds_shape)}; use --arch {arch_for_layout(ds_layout)} or reshape the data"
+        )
+    overrides = dict(overrides)
+    if config.loss == "bce":
+        if overrides.get("output") not in (None, "sigmoid"):
+            raise ConfigError("loss bce needs a sigmoid output; drop output=... or use --loss mse")
+        overrides["output"] = "sigmoid"
+    return arch, model_default_config(arch, ds_shape, **overrides)
+
+
+def _scheduler(opt: torch.optim.Optimizer, config: TrainConfig) -> Any:
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=config.epochs, eta_min=config.lr * 0.01
+        )
+    gamma = config.gamma if config.schedule == "step" else 1.0
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=config.step_size, gamma=gamma)
+
+
+def _epoch_order(n: int, epoch: int, config: TrainConfig, ctx: DistContext) -> torch.Tensor:
+    """This process's item order for ``epoch``: a function of (seed, epoch) only."""
+    if ctx.enabled:
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(
+            range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=config.seed
+        )
+        sampler.set_epoch(epoch)
+        return torch.tensor(list(sampler), dtype=torch.long)
+    gen = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen)
+
+
+@torch.no_grad()
+def _predict(model: nn.Module, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def _run_epoch(
+    model,
+    opt,
+    data: Prepared,
+    epoch: int,
+    config: TrainConfig,
+    ctx: DistContext,
+    progress: Progress,
+) -> tuple[float, int, float]:
+    """One pass over this process's shard; returns (mean loss, items seen, seconds)."""
+    loss_fn = get_loss(config.loss)
+    order = _epoch_order(len(data.train_x), epoch, config, ctx)
+    noise_gen = torch.Generator().manual_seed(config.seed * 7_919 + epoch * 131 + ctx.rank)
+    batch = max(1, config.batch_size // ctx.world_size)
+    steps = (len(order) + batch - 1) // batch
+    model.train()
+    total, seen = 0.0, 0
+    start = time.perf_counter()
+    for step in range(steps):
+        idx = order[step * batch : (step + 1) * batch]
+        target = data.train_t[idx]
+        inputs = corrupt(data.train_x[idx], config.noise, config.noise_level, noise_gen)
+        loss = loss_fn(model(inputs), target)
+        value = float(loss.item())
+        if not np.isfinite(value):
+            raise TrainError(
+                f"epoch {epoch + 1}, batch {step + 1}: the loss became {value}; "
+                f"lower --lr (now {config.lr}) or check the data's scale"
+            )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += value * len(idx)
+        seen += len(idx)
+        progress.step(epoch + 1, config.epochs, step + 1, steps, total / seen)
+    return total / max(seen, 1), seen, time.perf_counter() - start
+
+
+def _validate(model: nn.Module, data: Prepared, config: TrainConfig) -> float:
+    out = _predict(model, data.val_x)
+    return float(get_loss(config.loss)(out, data.val_t).item())
+
+
+def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str) -> tuple:
+    """Raw-unit quality of the best weights and the calibrated anomaly threshold."""
+    pre = data.preprocessing
+    out = _predict(model, data.val_x)
+    recon = denormalize(out.numpy(), pre)
+    span = pre.value_range[1] - pre.value_range[0] if pre.value_range else None
+    quality: dict[str, Any] = {
+        "val_psnr_db": psnr(data.val_raw_target, recon, data_range=span or None),
+        "val_mse_raw": float(np.mean((data.val_raw_target - recon) ** 2)),
+    }
+    if data.dataset.target is not None:
+        snr_in = snr_db(data.val_raw_target, data.val_raw_input)
+        snr_out = snr_db(data.val_raw_target, recon)
+        quality.update(
+            val_snr_in_db=snr_in, val_snr_out_db=snr_out, val_snr_gain_db=snr_out - snr_in
+        )
+    scores = item_mse(out, data.val_x).numpy()
+    threshold = float(np.percentile(scores, config.threshold_percentile))
+    spec = AnomalySpec(
+        score="mse",
+        threshold=threshold,
+        percentile=float(config.threshold_percentile),
+        calibrated_on=f"{len(scores)} held-out normal items of {source}",
+    )
+    if data.anomaly_x is not None and data.anomaly_labels is not None:
+        labels = data.anomaly_labels
+        if (labels > 0).any() and (labels == 0).any():
+            a_scores = item_mse(_predict(model, data.anomaly_x), data.anomaly_x).numpy()
+            quality["anomaly_auroc"] = auroc(a_scores, labels)
+            quality["anomaly_flag_rate"] = float(np.mean(a_scores > threshold))
+    return quality, spec
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def train(
+    data: ArrayData,
+    arch: str | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
+    config: TrainConfig | None = None,
+    run_dir: str | os.PathLike[str] = "run",
+    *,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    data_source: str = "",
+    on_epoch_end: Callable[[EpochStats], None] | None = None,
+) -> TrainResult:
+    """Train an autoencoder on ``data`` into ``run_dir``; see the module docstring for the loop.
+
+    ``data`` is a :class:`edgeae.data.Dataset`, an array of items, or ``(x, clean)``.
+    With ``resume`` the stored model and train configs win and the data must have the
+    same fingerprint. Launched by torchrun, it trains data-parallel over gloo.
+    """
+    ctx = init_distributed()
+    rundir = RunDir(run_dir, resume=resume, force=force)
+    log = Progress(enabled=progress and ctx.is_main)
+    try:
+        return _train(
+            data,
+            arch,
+            dict(model_overrides or {}),
+            config or TrainConfig(),
+            rundir,
+            ctx,
+            log,
+            data_source,
+            on_epoch_end,
+        )
+    except BaseException:
+        if ctx.is_main:
+            rundir.abort()
+        raise
+    finally:
+        shutdown(ctx)
+
+
+def _train(
+    data,
+    arch,
+    overrides,
+    config,
+    rundir: RunDir,
+    ctx: DistContext,
+    log: Progress,
+    data_source: str,
+    on_epoch_end,
+) -> TrainResult:
+    ds = as_dataset(data)
+    source = data_source or ds.name
+    blob: dict[str, Any] | None = None
+    if rundir.resume:
+        blob, _ = read_checkpoint_dict(rundir.final)
+        if blob.get("data_fingerprint") != ds.fingerprint:
+            raise CheckpointError(
+                f"{rundir.final}: the checkpoint was trained on other data "
+                f"({blob.get('data_source')!r}); resume with the same SOURCE and options"
+            )
+        config = TrainConfig.from_dict(blob["train_config"])
+        arch = blob["arch"]
+        model_cfg = config_from_dict(arch, blob["model_config"])
+    else:
+        arch, model_cfg = _model_config(arch, overrides, ds.layout, ds.item_shape, config)
+    prepared = prepare(ds, config, world_size=ctx.world_size)
+    rundir.check()
+    barrier(ctx)
+    out_dir = rundir.open() if ctx.is_main else None
+
+    torch.manual_seed(config.seed)
+    model = build_model(arch, model_cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = _scheduler(opt, config)
+    history: list[dict[str, Any]] = []
+    state = {
+        "epoch": 0,
+        "best_val": float("inf"),
+        "best_epoch": 0,
+        "bad_epochs": 0,
+        "stopped": False,
+    }
+    best_state = _state_copy(model)
+    if blob is not None:
+        model.load_state_dict(blob["state_dict"])
+        opt.load_state_dict(blob["optimizer"])
+        sched.load_state_dict(blob["scheduler"])
+        best_state = dict(blob["best_state_dict"])
+        history = list(blob["history"])
+        state.update({k: blob[k] for k in state})
+    train_model: nn.Module = model
+    if ctx.enabled:
+        train_model = nn.parallel.DistributedDataParallel(model)
+
+    def checkpoint(anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor]) -> None:
+        save_checkpoint_dict(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "version": CHECKPOINT_VERSION,
+                "arch": arch,
+                "model_config": asdict(model_cfg),
+                "state_dict": weights,
+                "best_state_dict": best_state,
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                **state,
+                "history": history,
+                "rng": {"torch": torch.get_rng_state()},
+                "preprocessing": spec_to_dict(prepared.preprocessing),
+                "signal": spec_to_dict(prepared.signal),
+                "anomaly": spec_to_dict(anomaly),
+                "data_source": source,
+                "data_fingerprint": ds.fingerprint,
+                "train_config": config.to_dict(),
+                "versions": _versions(),
+            },
+            out_dir / CHECKPOINT_NAME,
+        )
+
+    log.line(
+        f"training {arch} {tuple(model_cfg.item_shape)} -> latent "
+        f"{tuple(model_cfg.latent_shape)} on {source}: {prepared.split}"
+        + (f", {ctx.world_size} processes" if ctx.enabled else "")
+    )
+    train_seconds, train_items = 0.0, 0
+    while state["epoch"] < config.epochs and not state["stopped"]:
+        epoch = state["epoch"]
+        t0 = time.perf_counter()
+        loss, seen, seconds = _run_epoch(train_model, opt, prepared, epoch, config, ctx, log)
+        loss = all_mean(loss, ctx)
+        lr = opt.param_groups[0]["lr"]
+        sched.step()
+        val = _validate(model, prepared, config)
+        if not np.isfinite(val):
+            raise TrainError(f"epoch {epoch + 1}: the validation loss became {val}; lower --lr")
+        train_seconds += seconds
+        train_items += seen * ctx.world_size
+        state["epoch"] = epoch + 1
+        if val < state["best_val"]:
+            state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0)
+            best_state = _state_copy(model)
+        else:
+            state["bad_epochs"] += 1
+            state["stopped"] = bool(config.patience and state["bad_epochs"] >= config.patience)
+        stats = EpochStats(
+            epoch + 1,
+            loss,
+            val,
+            lr,
+            time.perf_counter() - t0,
+            seen * ctx.world_size / max(seconds, 1e-9),
+        )
+        history.append(dataclasses.asdict(stats))
+        if ctx.is_main:
+            checkpoint(None, model.state_dict())
+            rundir.publish()
+            out_dir = rundir.path
+        log.line(
+            f"epoch {epoch + 1}/{config.epochs}  train {loss:.5g}  val {val:.5g}  "
+            f"lr {lr:.3g}  {stats.seconds:.2f}s  {stats.samples_per_s:,.0f} items/s"
+            + ("  (best)" if state["best_epoch"] == epoch + 1 else "")
+        )
+        if state["stopped"]:
+            log.line(
+                f"early stop: no improvement for {config.patience} epochs; "
+                f"best epoch {state['best_epoch']}"
+            )
+        if on_epoch_end is not None:
+            on_epoch_end(stats)
+
+    last_state = _state_copy(model)
+    model.load_state_dict(best_state)
+    quality, anomaly = _evaluate(model, prepared, config, source)
+    metrics = {
+        "arch": arch,
+        "data_source": source,
+        "split": prepared.split,
+        "epochs": history,
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val"],
+        "final_val_loss": history[-1]["val_loss"] if history else None,
+        "stopped_early": state["stopped"],
+        "threshold": anomaly.threshold,
+        "threshold_percentile": anomaly.percentile,
+        "train_seconds": sum(h["seconds"] for h in history),
+        "samples_per_s": (train_items / train_seconds) if train_seconds else None,
+        "processes": ctx.world_size,
+        "loss": config.loss,
+        **quality,
+    }
+    if ctx.is_main:
+        checkpoint(anomaly, last_state)
+        write_json_atomic(out_dir / "metrics.json", metrics)
+        write_json_atomic(
+            out_dir / "config.json",
+            {
+                "arch": arch,
+                "model_config": asdict(model_cfg),
+                "train_config": config.to_dict(),
+                "layout": model.layout,
+                "item_shape": list(model_cfg.item_shape),
+                "latent_shape": list(model_cfg.latent_shape),
+                "data_source": source,
+                "data_fingerprint": ds.fingerprint,
+                "preprocessing": spec_to_dict(prepared.preprocessing),
+                "signal": spec_to_dict(prepared.signal),
+                "versions": _versions(),
+            },
+        )
+        note = plot_losses(history, out_dir / "loss.png") if history else None
+        if note:
+            log.line(note)
+        log.line(
+            f"val PSNR {quality['val_psnr_db']:.2f} dB, anomaly threshold "
+            f"{anomaly.threshold:.4g} (p{anomaly.percentile:g}); run in {out_dir}"
+        )
+    barrier(ctx)
+    return TrainResult(
+        run_dir=out_dir,
+        metrics=metrics,
+        epochs_run=state["epoch"],
+        best_epoch=state["best_epoch"],
+        best_val=state["best_val"],
+        stopped_early=state["stopped"],
+    )
