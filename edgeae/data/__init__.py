@@ -18,7 +18,6 @@ from .png import write_png as write_png
 from .sources import load_source as load_source
 from .split import normal_split as normal_split
 from .split import split_indices as split_indices
-from .wav import WavAudio as WavAudio
 from .wav import read_wav as read_wav
 from .wav import write_wav as write_wav
 from .windows import MIN_ANOMALY_FRACTION as MIN_ANOMALY_FRACTION
@@ -32,7 +31,6 @@ __all__ = [
     "MIN_ANOMALY_FRACTION",
     "BuiltinInfo",
     "Dataset",
-    "WavAudio",
     "batches",
     "fit_normalization",
     "frame_signal",

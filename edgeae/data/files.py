@@ -107,8 +107,8 @@ def _csv(path: Path) -> RawData:
 
 def _wav(path: Path) -> RawData:
     """A WAV file is a signal ``(channels, samples)`` in [-1, 1]."""
-    audio = read_wav(path)
-    return RawData(audio.signal, is_signal=True, sample_rate=audio.sample_rate)
+    signal, rate = read_wav(path)
+    return RawData(signal, is_signal=True, sample_rate=rate)
 
 
 def _image(path: Path) -> np.ndarray:
