@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
 from .audio import AudioReader, AudioWriter, open_reader, open_writer, read_wav, write_wav
 from .errors import EdgeAEError, InputError, ManifestError, ModelError, StreamError
 from .manifest import (
@@ -18,6 +19,7 @@ from .manifest import (
     TensorSpec,
 )
 from .model import Model
+from .stream import OverlapAdd, SignalFramer, StreamDenoiser, denoise_offline, synthesis_window
 
 try:
     __version__ = version("edgeae-runtime")
@@ -27,6 +29,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "MANIFEST_KEY",
     "SCHEMA_VERSION",
+    "AnomalyEvent",
+    "AnomalyScorer",
     "AnomalySpec",
     "AudioReader",
     "AudioWriter",
@@ -37,16 +41,23 @@ __all__ = [
     "ManifestError",
     "Model",
     "ModelError",
+    "OverlapAdd",
     "Parity",
     "Preprocessing",
     "Provenance",
     "QuantizationSpec",
+    "ScoreUpdate",
+    "SignalFramer",
     "SignalSpec",
+    "StreamDenoiser",
     "StreamError",
+    "StreamScorer",
     "TensorSpec",
     "__version__",
+    "denoise_offline",
     "open_reader",
     "open_writer",
     "read_wav",
+    "synthesis_window",
     "write_wav",
 ]
