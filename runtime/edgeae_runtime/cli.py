@@ -12,7 +12,10 @@ __all__ = ["main"]
 
 @click.group(
     cls=CommandGroup,
-    lazy={},
+    lazy={
+        "compress": "edgeae_runtime.commands.compress:compress",
+        "decompress": "edgeae_runtime.commands.decompress:decompress",
+    },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="edgeae-rt")

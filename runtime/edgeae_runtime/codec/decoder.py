@@ -15,11 +15,12 @@ import numpy as np
 
 from ..errors import StreamError
 from ..model import Model
+from ..stream import synthesis_window
 from .format import EndOfStream, Frame, StreamHeader
 from .parser import Lost, StreamParser
 from .payload import decode_payload
 
-__all__ = ["StreamDecoder", "check_stream_model", "decompress", "synthesis_weights"]
+__all__ = ["StreamDecoder", "check_stream_model", "decompress"]
 
 
 def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
@@ -37,14 +38,6 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
             f"stream has item shape {header.item_shape} / latent shape {header.latent_shape}, "
             f"{model.path.name} has {model.item_shape} / {model.latent_shape}"
         )
-
-
-def synthesis_weights(kind: str, window: int) -> np.ndarray:
-    """Overlap-add weights: ones, or a Hann window shifted by half a sample (never zero)."""
-    if kind == "rect":
-        return np.ones(window, np.float32)
-    n = np.arange(window, dtype=np.float64)
-    return (0.5 - 0.5 * np.cos(2 * np.pi * (n + 0.5) / window)).astype(np.float32)
 
 
 class StreamDecoder:
@@ -114,7 +107,7 @@ class StreamDecoder:
         return self._synthesize(self.header, slots)
 
     def _start(self, h: StreamHeader) -> None:
-        self._w = synthesis_weights(h.synthesis, h.window)
+        self._w = synthesis_window(h.synthesis, h.window)
         self._acc = np.zeros((h.channels, h.window), np.float32)
         self._wacc = np.zeros(h.window, np.float32)
 

@@ -1,0 +1,134 @@
+"""``edgeae-rt compress``: a signal (or a batch of images) -> an edgeae stream file."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import numpy as np
+
+from ..audio import open_reader
+from ..codec import StreamEncoder, compress_images
+from ..errors import InputError
+from ..model import Model
+from ._codec_io import AtomicBinaryOutput, echo_summary
+
+__all__ = ["compress"]
+
+
+@click.command("compress")
+@click.option(
+    "-m",
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The encoder (encoder.onnx) or full autoencoder of the model.",
+)
+@click.argument("input_path", metavar="IN")
+@click.argument("output_path", metavar="OUT")
+@click.option(
+    "--format",
+    "pcm_format",
+    default="s16le",
+    show_default=True,
+    help="Raw PCM format on stdin: s16le or f32le.",
+)
+@click.option(
+    "--overlap",
+    is_flag=True,
+    help="Code the manifest's overlapping hop (about 2x the bytes; overlap-add).",
+)
+@click.option("--no-entropy", is_flag=True, help="Do not deflate frames.")
+@click.option(
+    "--per-frame",
+    is_flag=True,
+    help="Store a scale/offset in every frame instead of the manifest's codec.",
+)
+@click.option(
+    "--bits",
+    type=click.Choice(["4", "8", "16"]),
+    default=None,
+    help="Code width (per-frame scaling; default: the manifest's, else 8).",
+)
+@click.option("--threads", default=1, show_default=True, help="onnxruntime intra-op threads.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def compress(
+    model_path: str,
+    input_path: str,
+    output_path: str,
+    pcm_format: str,
+    overlap: bool,
+    no_entropy: bool,
+    per_frame: bool,
+    bits: str | None,
+    threads: int,
+    as_json: bool,
+) -> None:
+    """Compress a signal to an edgeae stream, chunk by chunk.
+
+    IN is a .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's
+    sample rate and channels); OUT is a file or "-" for stdout. For a conv2d
+    model IN is a .npy batch of images (N, C, H, W), one frame per image.
+    The --json summary goes to stderr when OUT is "-".
+
+    \b
+    Examples:
+      edgeae-rt compress -m encoder.onnx speech.wav speech.eae --json
+      arecord -f S16_LE -r 16000 -t raw | edgeae-rt compress -m encoder.onnx - - | nc host 9000
+    """
+    model = Model(model_path, threads=threads)
+    options = {
+        "entropy": not no_entropy,
+        "bits": int(bits) if bits else None,
+        "per_frame": True if per_frame else None,
+    }
+    started = time.perf_counter()
+    if len(model.item_shape) == 3:
+        summary = _compress_images(model, input_path, output_path, options)
+    else:
+        spec = model.require_signal()
+        encoder = StreamEncoder(model, overlap=overlap, **options)
+        reader = open_reader(
+            input_path,
+            pcm_format=pcm_format,
+            sample_rate=spec.sample_rate,
+            channels=spec.channels,
+        )
+        with reader, AtomicBinaryOutput(output_path) as out:
+            for chunk in reader:
+                out.write(encoder.push(chunk))
+            if encoder.samples == 0:
+                raise InputError(f"{reader.name}: empty input (no samples)")
+            out.write(encoder.flush())
+        seconds = encoder.samples / spec.sample_rate
+        summary = {
+            "samples": encoder.samples,
+            "seconds": seconds,
+            "frames": encoder.frames,
+            "bytes": out.bytes,
+            "bytes_per_second": out.bytes / seconds,
+            "compression_ratio_vs_pcm16": encoder.samples * spec.channels * 2 / out.bytes,
+        }
+    summary.update(
+        {"input": input_path, "output": output_path, "time_s": time.perf_counter() - started}
+    )
+    if as_json:
+        echo_summary(summary, output_path)
+
+
+def _compress_images(model: Model, input_path: str, output_path: str, options: dict) -> dict:
+    """Images from a .npy batch (N, C, H, W) into one stream file."""
+    if not input_path.lower().endswith(".npy"):
+        raise InputError(
+            f"{input_path}: {model.path.name} is an image model; give a .npy batch (N, C, H, W)"
+        )
+    try:
+        images = np.load(input_path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{input_path}: cannot read .npy ({exc})") from None
+    data = compress_images(model, images, **options)
+    with AtomicBinaryOutput(output_path) as out:
+        out.write(data)
+    n = int(images.shape[0]) if images.ndim == 4 else 1
+    return {"images": n, "bytes": len(data), "bytes_per_image": len(data) / n}
