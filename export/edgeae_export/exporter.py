@@ -1,0 +1,285 @@
+"""Exporting a trained autoencoder: three checked ONNX files, a parity gate, a manifest each.
+
+:func:`export_autoencoder` turns a torch module with ``encode``/``decode`` into
+``model.onnx`` (input -> reconstruction, latent), ``encoder.onnx`` and
+``decoder.onnx``; checks each with onnx's checker and shape inference; runs each
+in onnxruntime on real validation items and refuses the export (writing nothing)
+when any output differs from torch by more than the tolerance; calibrates the
+latent code quantization; and writes all three files atomically with their
+manifest. See docs/export.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from edgeae_runtime.manifest import CodecSpec, Manifest, Parity
+
+from .errors import ExportError
+from .fingerprint import model_fingerprint
+from .latent_codec import calibrate_codec
+from .manifest_build import (
+    INPUT_NAME,
+    LATENT_NAME,
+    RECONSTRUCTION_NAME,
+    ExportInfo,
+    build_manifest,
+    export_versions,
+)
+from .onnx_io import check_onnx, write_onnx_files
+from .optimize import optimize_model
+from .parity import CHUNK, check_parity, max_abs_error, onnx_session, run_onnx
+from .torch_export import DEFAULT_OPSET, exported_opset, split_autoencoder, torch_to_onnx
+
+__all__ = ["DEFAULT_TOLERANCE", "FILE_NAMES", "ExportResult", "ExportedFile", "export_autoencoder"]
+
+DEFAULT_TOLERANCE = 1e-4
+#: File name of each role inside the output directory.
+FILE_NAMES: Mapping[str, str] = {
+    "autoencoder": "model.onnx",
+    "encoder": "encoder.onnx",
+    "decoder": "decoder.onnx",
+}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """One written file: its role, path, size and the parity it was held to."""
+
+    role: str
+    path: Path
+    size_bytes: int
+    parity: Parity
+    file_fingerprint: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_autoencoder` wrote."""
+
+    files: tuple[ExportedFile, ...]
+    fingerprint: str
+    opset: int
+    codec: CodecSpec
+    manifest: Manifest
+
+    def file(self, role: str) -> ExportedFile:
+        """The file of one role (``autoencoder``, ``encoder`` or ``decoder``)."""
+        return next(f for f in self.files if f.role == role)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (paths as strings)."""
+        return {
+            "fingerprint": self.fingerprint,
+            "opset": self.opset,
+            "codec": {"bits": self.codec.bits, "channels": len(self.codec.scale)},
+            "files": [
+                {
+                    "role": f.role,
+                    "path": str(f.path),
+                    "size_bytes": f.size_bytes,
+                    "file_fingerprint": f.file_fingerprint,
+                    "parity": {
+                        "max_abs_error": f.parity.max_abs_error,
+                        "tolerance": f.parity.tolerance,
+                        "samples": f.parity.samples,
+                    },
+                }
+                for f in self.files
+            ],
+        }
+
+
+def _check_examples(example_inputs: np.ndarray, info: ExportInfo) -> np.ndarray:
+    x = np.asarray(example_inputs)
+    expected = tuple(info.item_shape)
+    if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
+        raise ExportError(
+            f"example_inputs: expected a batch of items of shape {expected} "
+            f"(layout {info.layout}), got an array of shape {x.shape}"
+        )
+    if len(x) == 0:
+        raise ExportError("example_inputs: needs at least one validation item")
+    if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
+        raise ExportError("example_inputs: needs finite float values (model space)")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _check_module(module: Any) -> None:
+    for method in ("encode", "decode"):
+        if not callable(getattr(module, method, None)):
+            raise ExportError(
+                f"module: {type(module).__name__} has no {method}() method; the exporter "
+                "needs an autoencoder with encode() and decode()"
+            )
+    bad = {str(p.dtype) for p in module.parameters() if str(p.dtype) != "torch.float32"}
+    if bad:
+        raise ExportError(f"module: parameters must be float32, found {sorted(bad)}; call .float()")
+
+
+def _torch_reference(module: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Torch's reconstruction and latent for ``x``, computed in chunks without gradients."""
+    import torch
+
+    recon, latent = [], []
+    with torch.no_grad():
+        for start in range(0, len(x), CHUNK):
+            z = module.encode(torch.from_numpy(x[start : start + CHUNK]))
+            latent.append(z.detach().cpu().numpy())
+            recon.append(module.decode(z).detach().cpu().numpy())
+    return np.concatenate(recon), np.concatenate(latent)
+
+
+def _prepare_out_dir(out_dir: Path, *, force: bool) -> list[Path]:
+    """Targets of the three files; refuse early when one exists (unless force)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir}: exists and is not a directory; -o takes a directory")
+    targets = [out_dir / FILE_NAMES[r] for r in ("autoencoder", "encoder", "decoder")]
+    if not force:
+        for target in targets:
+            if target.exists():
+                raise ExportError(f"{target}: already exists; pass --force to overwrite it")
+    return targets
+
+
+def _graphs(
+    module: Any, x: np.ndarray, latent: np.ndarray, *, opset: int, optimize: bool
+) -> dict[str, onnx.ModelProto]:
+    """The three checked graphs; the halves are cut from the full model when possible."""
+    trace = x[:2] if len(x) >= 2 else np.repeat(x[:1], 2, axis=0)
+    full = torch_to_onnx(module, trace, role="autoencoder", opset=opset)
+    if optimize:
+        full = optimize_model(full, name=FILE_NAMES["autoencoder"])
+    halves = split_autoencoder(full)
+    if halves is None:
+        ztrace = latent[:2] if len(latent) >= 2 else np.repeat(latent[:1], 2, axis=0)
+        halves = (
+            torch_to_onnx(module, trace, role="encoder", opset=opset),
+            torch_to_onnx(module, ztrace, role="decoder", opset=opset),
+        )
+        if optimize:
+            halves = tuple(  # type: ignore[assignment]
+                optimize_model(h, name=FILE_NAMES[r])
+                for h, r in zip(halves, ("encoder", "decoder"), strict=True)
+            )
+    graphs = {"autoencoder": full, "encoder": halves[0], "decoder": halves[1]}
+    for role, graph in graphs.items():
+        check_onnx(graph, name=FILE_NAMES[role])
+    return graphs
+
+
+def export_autoencoder(
+    module: Any,
+    *,
+    out_dir: str | os.PathLike[str],
+    example_inputs: np.ndarray,
+    info: ExportInfo,
+    tolerance: float = DEFAULT_TOLERANCE,
+    opset: int = DEFAULT_OPSET,
+    optimize: bool = False,
+    force: bool = False,
+    codec_bits: int = 8,
+) -> ExportResult:
+    """Export ``module`` (a torch autoencoder with ``encode``/``decode``) to three ONNX files.
+
+    ``example_inputs`` are real validation items in model space, shape
+    ``(N, *info.item_shape)``; they drive the parity gate (max abs error against
+    torch must stay <= ``tolerance`` for every output of every file, else
+    ParityError and nothing is written) and the latent codec calibration.
+    ``out_dir`` is created when missing; existing files are replaced only with
+    ``force``.
+    """
+    if not tolerance > 0:
+        raise ExportError(f"--tolerance: must be positive, got {tolerance}")
+    _check_module(module)
+    x = _check_examples(example_inputs, info)
+    out = Path(out_dir)
+    targets = _prepare_out_dir(out, force=force)
+
+    was_training = bool(getattr(module, "training", False))
+    module.eval()
+    try:
+        recon_t, latent_t = _torch_reference(module, x)
+        if tuple(latent_t.shape[1:]) != tuple(info.latent_shape):
+            raise ExportError(
+                f"latent_shape: the encoder outputs latents of shape {latent_t.shape[1:]}, "
+                f"the export info says {tuple(info.latent_shape)}"
+            )
+        if recon_t.shape != x.shape:
+            raise ExportError(
+                f"module: decode(encode(x)) has shape {recon_t.shape[1:]} per item, "
+                f"expected the input's {x.shape[1:]}"
+            )
+        graphs = _graphs(module, x, latent_t, opset=opset, optimize=optimize)
+    finally:
+        module.train(was_training)
+
+    # Parity: every output of every file against torch, on the same validation items.
+    full = run_onnx(onnx_session(graphs["autoencoder"], name="model.onnx"), INPUT_NAME, x)
+    enc = run_onnx(onnx_session(graphs["encoder"], name="encoder.onnx"), INPUT_NAME, x)
+    dec = run_onnx(onnx_session(graphs["decoder"], name="decoder.onnx"), LATENT_NAME, latent_t)
+    errors = {
+        "model.onnx reconstruction": max_abs_error(
+            full[RECONSTRUCTION_NAME], recon_t, what="model.onnx reconstruction"
+        ),
+        "model.onnx latent": max_abs_error(full[LATENT_NAME], latent_t, what="model.onnx latent"),
+        "encoder.onnx latent": max_abs_error(enc[LATENT_NAME], latent_t, what="encoder.onnx"),
+        "decoder.onnx reconstruction": max_abs_error(
+            dec[RECONSTRUCTION_NAME], recon_t, what="decoder.onnx"
+        ),
+    }
+    check_parity(errors, tolerance=tolerance, samples=len(x))
+    per_file = {
+        "autoencoder": max(errors["model.onnx reconstruction"], errors["model.onnx latent"]),
+        "encoder": errors["encoder.onnx latent"],
+        "decoder": errors["decoder.onnx reconstruction"],
+    }
+
+    codec = calibrate_codec(latent_t, bits=codec_bits)
+    fingerprint = model_fingerprint(graphs["autoencoder"])
+    versions = export_versions()
+    manifests: dict[str, Manifest] = {}
+    for role, graph in graphs.items():
+        parity = Parity(max_abs_error=per_file[role], tolerance=tolerance, samples=len(x))
+        manifests[role] = build_manifest(
+            info,
+            role=role,  # type: ignore[arg-type]
+            fingerprint=fingerprint,
+            file_fingerprint=model_fingerprint(graph),
+            parity=parity,
+            codec=codec,
+            versions=versions,
+        )
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot create the output directory ({exc.strerror})") from None
+    roles = ("autoencoder", "encoder", "decoder")
+    write_onnx_files(
+        [(graphs[r], t, manifests[r]) for r, t in zip(roles, targets, strict=True)], force=force
+    )
+    files = tuple(
+        ExportedFile(
+            role=r,
+            path=t,
+            size_bytes=t.stat().st_size,
+            parity=manifests[r].parity,  # type: ignore[arg-type]
+            file_fingerprint=manifests[r].provenance.file_fingerprint,
+        )
+        for r, t in zip(roles, targets, strict=True)
+    )
+    return ExportResult(
+        files=files,
+        fingerprint=fingerprint,
+        opset=exported_opset(graphs["autoencoder"]),
+        codec=codec,
+        manifest=manifests["autoencoder"],
+    )

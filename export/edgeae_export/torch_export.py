@@ -1,0 +1,196 @@
+"""torch -> ONNX for autoencoders: the full model, then its encoder and decoder halves.
+
+Exporter: torch's dynamo-based ``torch.onnx.export(..., dynamo=True)`` (needs
+onnxscript). It is the exporter torch maintains; the TorchScript one
+(``dynamo=False``) is deprecated since torch 2.9 and prints its own warnings.
+
+Opset: 17 by default. The dynamo exporter emits opset 18 natively; for a lower
+request the graph is converted down with ``onnx.version_converter`` and the
+result is checked. Opset 17 is what onnxruntime's quantizer
+(``quant_pre_process``, per-channel QDQ, both need >= 13) and older device
+builds of onnxruntime (>= 1.13) and OpenVINO all handle; the IR version is
+lowered to the oldest one the opset allows for the same reason. Opsets below 13
+are refused: static QDQ per-channel quantization needs 13.
+
+torch is imported inside the functions, never at module import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import onnx
+import onnx.helper
+import onnx.inliner
+import onnx.utils
+import onnx.version_converter
+
+from .errors import ExportError
+from .fingerprint import strip_annotations
+from .manifest_build import INPUT_NAME, LATENT_NAME, RECONSTRUCTION_NAME
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "MIN_OPSET",
+    "NATIVE_OPSET",
+    "exported_opset",
+    "split_autoencoder",
+    "torch_to_onnx",
+]
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13
+#: The lowest opset torch's dynamo exporter emits directly.
+NATIVE_OPSET = 18
+_BATCH = "batch"
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's known chatter (torch.onnx log lines, pytree FutureWarnings)."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _wrappers(module: Any) -> dict[str, Any]:
+    """torch modules exposing the three graphs of an autoencoder with encode()/decode()."""
+    import torch
+
+    class Full(torch.nn.Module):
+        def __init__(self, ae: Any) -> None:
+            super().__init__()
+            self.ae = ae
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            z = self.ae.encode(x)
+            return self.ae.decode(z), z
+
+    class Encoder(Full):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return self.ae.encode(x)
+
+    class Decoder(Full):
+        def forward(self, z: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return self.ae.decode(z)
+
+    return {"autoencoder": Full(module), "encoder": Encoder(module), "decoder": Decoder(module)}
+
+
+_IO = {
+    "autoencoder": ([INPUT_NAME], [RECONSTRUCTION_NAME, LATENT_NAME]),
+    "encoder": ([INPUT_NAME], [LATENT_NAME]),
+    "decoder": ([LATENT_NAME], [RECONSTRUCTION_NAME]),
+}
+
+
+def torch_to_onnx(
+    module: Any, example: np.ndarray, *, role: str = "autoencoder", opset: int = DEFAULT_OPSET
+) -> onnx.ModelProto:
+    """Export one graph of an autoencoder (``role``) with a dynamic batch axis.
+
+    ``module`` has ``encode`` and ``decode``; ``example`` is a float32 batch of at
+    least two items of the graph's input (items for the full model and encoder,
+    latents for the decoder). Failures raise ExportError with torch's first line.
+    """
+    import torch
+
+    if opset < MIN_OPSET:
+        raise ExportError(
+            f"--opset {opset}: edgeae needs opset >= {MIN_OPSET} (int8 QDQ quantization "
+            f"needs it); the default is {DEFAULT_OPSET}"
+        )
+    wrapper = _wrappers(module)[role].eval()
+    inputs, outputs = _IO[role]
+    x = torch.from_numpy(np.ascontiguousarray(example, dtype=np.float32))
+    try:
+        with _quiet_exporter(), torch.no_grad():
+            program = torch.onnx.export(
+                wrapper,
+                (x,),
+                dynamo=True,
+                opset_version=max(opset, NATIVE_OPSET),
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_shapes=({0: torch.export.Dim(_BATCH)},),
+                verbose=False,
+                report=False,
+            )
+    # The exporter raises many unrelated types (torch._dynamo, onnxscript, ...): wrap them all.
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(f"torch -> ONNX export of the {role} failed: {first}") from exc
+    model = program.model_proto
+    if model.functions:
+        model = onnx.inliner.inline_local_functions(model)
+    strip_annotations(model.graph)
+    model.doc_string = ""
+    if opset < NATIVE_OPSET:
+        model = _convert_opset(model, opset)
+    _lower_ir_version(model)
+    return model
+
+
+def _convert_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """Convert the default-domain opset down to ``opset`` or raise ExportError saying which."""
+    try:
+        converted = onnx.version_converter.convert_version(model, opset)
+    except (RuntimeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ExportError(
+            f"--opset {opset}: cannot convert the exported graph from opset {NATIVE_OPSET} "
+            f"({first}); use --opset {DEFAULT_OPSET} or {NATIVE_OPSET}"
+        ) from None
+    return converted
+
+
+def _lower_ir_version(model: onnx.ModelProto) -> None:
+    """Set the oldest IR version that supports the model's opsets (older runtimes load it)."""
+    known = [o for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    if len(known) != len(model.opset_import):
+        return  # a custom domain: keep what the exporter chose
+    model.ir_version = onnx.helper.find_min_ir_version_for(list(known))
+
+
+def split_autoencoder(full: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelProto] | None:
+    """Cut the full model at its ``latent`` output into encoder and decoder graphs.
+
+    The halves share the full model's exact weights and ops. Returns None when the
+    decoder part depends on anything but the latent (then export the halves from
+    torch instead).
+    """
+    extractor = onnx.utils.Extractor(full)
+    encoder = extractor.extract_model([INPUT_NAME], [LATENT_NAME])
+    try:
+        decoder = extractor.extract_model([LATENT_NAME], [RECONSTRUCTION_NAME])
+    except (KeyError, ValueError):
+        return None
+    produced = {o for n in decoder.graph.node for o in n.output} | {LATENT_NAME}
+    produced |= {i.name for i in decoder.graph.initializer}
+    needed = {i for n in decoder.graph.node for i in n.input if i}
+    if not needed <= produced or [i.name for i in decoder.graph.input] != [LATENT_NAME]:
+        return None
+    for half in (encoder, decoder):
+        half.ir_version = full.ir_version
+        half.producer_name, half.producer_version = full.producer_name, full.producer_version
+        del half.graph.value_info[:]
+    return encoder, decoder
+
+
+def exported_opset(model: onnx.ModelProto) -> int:
+    """The default-domain (``ai.onnx``) opset of ``model``."""
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
