@@ -112,6 +112,11 @@ class StreamScorer:
         self.events: list[AnomalyEvent] = []
         self._open: list[Any] | None = None  # [start, end, peak, windows]
 
+    @property
+    def samples_in(self) -> int:
+        """Samples pushed in the current stream."""
+        return self._framer.samples_in
+
     def reset(self) -> None:
         """Start a new stream; forgets events."""
         self._framer.reset()

@@ -128,6 +128,11 @@ class AudioReader:
                 f"a {frame}-byte frame); check --format and --channels"
             )
 
+    @property
+    def sample_format(self) -> SampleFormat | None:
+        """The encoding of the bytes read (None for .npy input)."""
+        return self._fmt
+
     def read_all(self) -> np.ndarray:
         """The whole signal ``(channels, n)``; InputError when it holds no samples."""
         chunks = list(self)

@@ -13,6 +13,11 @@ __all__ = ["main"]
 @click.group(
     cls=CommandGroup,
     lazy={
+        "info": "edgeae_runtime.commands.info:info",
+        "denoise": "edgeae_runtime.commands.denoise:denoise",
+        "score": "edgeae_runtime.commands.score:score",
+        "encode": "edgeae_runtime.commands.encode:encode",
+        "bench": "edgeae_runtime.commands.bench:bench",
         "compress": "edgeae_runtime.commands.compress:compress",
         "decompress": "edgeae_runtime.commands.decompress:decompress",
     },

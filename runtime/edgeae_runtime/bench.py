@@ -1,0 +1,150 @@
+"""Latency and real-time-factor measurement, shared by ``edgeae-rt bench`` and the benchmarks.
+
+Timings use ``time.perf_counter`` around whole calls; percentiles come from all
+repeats after a warm-up. The real-time factor (RTF) is processing time divided
+by the duration of the signal processed (below 1 keeps up with real time).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .model import Model
+from .preprocess import normalize
+from .stream import SignalFramer, StreamDenoiser, check_signal_model
+
+__all__ = [
+    "LatencyStats",
+    "StreamStats",
+    "batch_latency",
+    "bench_signal",
+    "raw_bound",
+    "stream_rtf",
+    "time_calls",
+]
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Per-call wall time in milliseconds."""
+
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    calls: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """One streaming run: chunk size, real-time factor, per-chunk latency."""
+
+    chunk_ms: float
+    rtf: float
+    chunk_p50_ms: float
+    chunk_p99_ms: float
+    chunks: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def _stats(times: list[float]) -> LatencyStats:
+    ms = np.asarray(times) * 1000.0
+    return LatencyStats(
+        float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean()), len(ms)
+    )
+
+
+def time_calls(fn: Callable[[], object], *, repeats: int = 100, warmup: int = 5) -> LatencyStats:
+    """Call ``fn`` ``warmup`` times untimed, then ``repeats`` times timed."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return _stats(times)
+
+
+def batch_latency(
+    model: Model, batch: int, *, repeats: int = 100, warmup: int = 5, seed: int = 0
+) -> LatencyStats:
+    """Latency of the model's main operation on a random raw batch of ``batch`` items."""
+    rng = np.random.default_rng(seed)
+    if model.role == "decoder":
+        z = rng.standard_normal((batch, *model.latent_shape)).astype(np.float32)
+        return time_calls(lambda: model.decode(z), repeats=repeats, warmup=warmup)
+    x = rng.standard_normal((batch, *model.item_shape)).astype(np.float32)
+    op = model.reconstruct if model.role == "autoencoder" else model.encode
+    return time_calls(lambda: op(x), repeats=repeats, warmup=warmup)
+
+
+def bench_signal(model: Model, seconds: float, *, seed: int = 0) -> np.ndarray:
+    """A noisy multi-tone test signal ``(channels, n)`` at the model's sample rate."""
+    spec = check_signal_model(model, None)
+    n = round(seconds * spec.sample_rate)
+    t = np.arange(n) / spec.sample_rate
+    rng = np.random.default_rng(seed)
+    clean = 0.3 * np.sin(2 * np.pi * 220.0 * t) + 0.2 * np.sin(2 * np.pi * 1230.0 * t)
+    noise = 0.05 * rng.standard_normal((spec.channels, n))
+    return (clean[None, :] + noise).astype(np.float32)
+
+
+def raw_bound(model: Model, signal: np.ndarray, *, repeats: int = 3) -> float:
+    """RTF of bare onnxruntime: the whole signal framed up front, one batched session call.
+
+    Only the ``session.run`` is timed (best of ``repeats``): the floor any
+    streaming wrapper around this model can reach.
+    """
+    spec = check_signal_model(model, None)
+    framer = SignalFramer(spec)
+    frames = np.concatenate([framer.push(signal), framer.flush()])
+    xn = normalize(
+        frames.reshape((frames.shape[0], *model.item_shape)), model.manifest.preprocessing
+    )
+    name_in, name_out = model.manifest.inputs[0].name, model.manifest.outputs[0].name
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        model.session.run([name_out], {name_in: xn})
+        best = min(best, time.perf_counter() - t0)
+    return best / (signal.shape[1] / spec.sample_rate)
+
+
+def stream_rtf(
+    model: Model, signal: np.ndarray, chunk_samples: int, *, max_batch: int | None = None
+) -> StreamStats:
+    """Push ``signal`` through a fresh :class:`StreamDenoiser` in fixed chunks, timing each."""
+    den = StreamDenoiser(model, max_batch=max_batch)
+    spec = den.spec
+    n = signal.shape[1]
+    times = []
+    total0 = time.perf_counter()
+    for i in range(0, n, chunk_samples):
+        t0 = time.perf_counter()
+        den.push(signal[:, i : i + chunk_samples])
+        times.append(time.perf_counter() - t0)
+    den.flush()
+    total = time.perf_counter() - total0
+    seconds = n / spec.sample_rate
+    st = _stats(times)
+    return StreamStats(
+        chunk_ms=1000.0 * chunk_samples / spec.sample_rate,
+        rtf=total / seconds,
+        chunk_p50_ms=st.p50_ms,
+        chunk_p99_ms=st.p99_ms,
+        chunks=len(times),
+        seconds=seconds,
+    )

@@ -1,0 +1,74 @@
+"""``edgeae-rt denoise``: stream a signal through the model, chunk by chunk."""
+
+from __future__ import annotations
+
+import click
+
+from ..audio import open_writer
+from ..errors import InputError
+from ..stream import StreamDenoiser
+from ._common import load_model, model_option, open_signal, pcm_options, threads_option
+
+__all__ = ["denoise"]
+
+_SUBTYPE_OF = {("int", 16): "PCM_16", ("int", 24): "PCM_24", ("int", 32): "PCM_32"}
+
+
+@click.command("denoise")
+@model_option
+@click.argument("source", metavar="IN")
+@click.argument("target", metavar="OUT")
+@pcm_options
+@click.option(
+    "--subtype",
+    default=None,
+    help="WAV output encoding: PCM_16, PCM_24, PCM_32 or FLOAT (default: the input's, else FLOAT).",
+)
+@threads_option
+def denoise(
+    model_path: str,
+    source: str,
+    target: str,
+    pcm_format: str,
+    rate: int | None,
+    channels: int | None,
+    chunk_ms: float,
+    subtype: str | None,
+    threads: int,
+) -> None:
+    """Denoise IN into OUT (.wav, .npy, .raw, or - for raw PCM on stdin/stdout).
+
+    The signal streams through in chunks of --chunk-ms: memory stays flat and,
+    on a pipe, output follows input with the model's latency (see `info`).
+    OUT has exactly as many samples as IN.
+
+    \b
+    Examples:
+      edgeae-rt denoise -m model.onnx noisy.wav clean.wav
+      arecord -f S16_LE -r 16000 | edgeae-rt denoise -m model.onnx - - | aplay -f S16_LE -r 16000
+      edgeae-rt denoise -m model.onnx - out.wav --format f32le < capture.f32
+    """
+    model = load_model(model_path, threads)
+    den = StreamDenoiser(model)
+    spec = den.spec
+    with open_signal(
+        source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
+    ) as reader:
+        if subtype is None:
+            fmt = reader.sample_format
+            subtype = _SUBTYPE_OF.get((fmt.kind, fmt.bits), "FLOAT") if fmt else "FLOAT"
+        with open_writer(
+            target,
+            sample_rate=spec.sample_rate,
+            channels=spec.channels,
+            pcm_format=pcm_format,
+            subtype=subtype,
+            stdout=click.get_binary_stream("stdout"),
+        ) as writer:
+            for chunk in reader:
+                out = den.push(chunk)
+                if out.shape[1]:
+                    writer.write(out)
+            if den.samples_in == 0:
+                raise InputError(f"{reader.name}: empty input (no samples)")
+            writer.write(den.flush())

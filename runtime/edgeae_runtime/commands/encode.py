@@ -1,0 +1,105 @@
+"""``edgeae-rt encode``: latent vectors of items or signal windows, to .npy."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ..errors import InputError
+from ..model import Model
+from ..stream import SignalFramer
+from ._common import load_model, model_option, open_signal, pcm_options, threads_option
+
+__all__ = ["encode", "save_npy"]
+
+
+def save_npy(path: str, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` atomically (temp file in the same directory, then rename)."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _items_or_none(path: str, model: Model) -> np.ndarray | None:
+    """A .npy holding a batch of items (N, *item_shape), else None (a signal)."""
+    if not path.lower().endswith(".npy"):
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read .npy ({exc})") from None
+    if tuple(arr.shape[1:]) == model.item_shape and arr.ndim == len(model.item_shape) + 1:
+        return np.asarray(arr)
+    return None
+
+
+@click.command("encode")
+@model_option
+@click.argument("source", metavar="IN")
+@click.option("-o", "--output", required=True, help="Where to write the latents (.npy).")
+@pcm_options
+@threads_option
+def encode(
+    model_path: str,
+    source: str,
+    output: str,
+    pcm_format: str,
+    rate: int | None,
+    channels: int | None,
+    chunk_ms: float,
+    threads: int,
+) -> None:
+    """Write the latent vectors of IN to OUT.npy (features, dimensionality reduction).
+
+    IN is a .npy batch of items (N, *item_shape) -> (N, *latent_shape), or a signal
+    (.wav, .npy, .raw, -) cut into the model's windows -> one latent per window.
+    MODEL is the encoder or the full autoencoder.
+
+    \b
+    Examples:
+      edgeae-rt encode -m encoder.onnx digits.npy -o latents.npy
+      edgeae-rt encode -m encoder.onnx machine.wav -o windows.npy
+    """
+    if not output.lower().endswith(".npy"):
+        raise InputError(f"{output}: encode writes .npy files; name the output *.npy")
+    model = load_model(model_path, threads)
+    items = _items_or_none(source, model)
+    if items is not None:
+        save_npy(output, model.encode(items))
+        click.echo(f"{items.shape[0]} latents of shape {model.latent_shape} -> {output}", err=True)
+        return
+    spec = model.require_signal()
+    framer = SignalFramer(spec, name=source)
+    parts = []
+    with open_signal(
+        source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
+    ) as reader:
+        for chunk in reader:
+            frames = framer.push(chunk)
+            if frames.shape[0]:
+                parts.append(model.encode(frames.reshape((-1, *model.item_shape))))
+    if framer.samples_in == 0:
+        raise InputError(f"{source}: empty input (no samples)")
+    frames = framer.flush()
+    if frames.shape[0]:
+        parts.append(model.encode(frames.reshape((-1, *model.item_shape))))
+    latents = np.concatenate(parts)
+    save_npy(output, latents)
+    click.echo(
+        f"{latents.shape[0]} windows (hop {spec.hop}) -> latents {latents.shape} -> {output}",
+        err=True,
+    )

@@ -1,0 +1,60 @@
+"""``edgeae-rt info``: what a model file is and how the runtime will use it."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import echo_json, load_model
+
+__all__ = ["info"]
+
+
+@click.command("info")
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
+def info(model_path: str, as_json: bool) -> None:
+    """Summarize MODEL's manifest: role, shapes, signal framing, threshold, quantization.
+
+    \b
+    Example:
+      edgeae-rt info models/hum/model.onnx
+      edgeae-rt info models/hum/model.onnx --json | jq .signal
+    """
+    model = load_model(model_path)
+    m = model.manifest
+    if as_json:
+        echo_json({"file": str(model.path), "manifest": m.to_dict()})
+        return
+    rows = [
+        ("file", str(model.path)),
+        ("role", m.role),
+        ("arch", m.arch),
+        ("layout", m.layout),
+        ("item shape", str(tuple(m.item_shape))),
+        ("latent shape", str(tuple(m.latent_shape))),
+        ("inputs", ", ".join(f"{t.name}{list(t.shape)}" for t in m.inputs)),
+        ("outputs", ", ".join(f"{t.name}{list(t.shape)}" for t in m.outputs)),
+        ("fingerprint", m.provenance.fingerprint),
+        ("quantization", m.quantization.mode),
+    ]
+    if m.signal is not None:
+        s = m.signal
+        latency = 1000.0 * (s.window - 1) / s.sample_rate
+        rows.append(
+            (
+                "signal",
+                f"{s.sample_rate} Hz, {s.channels} ch, window {s.window}, hop {s.hop}, "
+                f"{s.synthesis_window} (latency {latency:.1f} ms)",
+            )
+        )
+    if m.anomaly is not None:
+        rows.append(("anomaly", f"{m.anomaly.score} > {m.anomaly.threshold:.6g}"))
+    if m.codec is not None:
+        rows.append(("codec", f"{m.codec.bits}-bit latent codes"))
+    if m.parity is not None:
+        rows.append(
+            ("parity", f"max abs error {m.parity.max_abs_error:.3g} vs {m.parity.reference}")
+        )
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
