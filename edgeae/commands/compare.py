@@ -1,0 +1,222 @@
+"""``edgeae compare A.onnx B.onnx --data SOURCE``: can I ship B instead of A?
+
+Runs both models through the runtime on the same data and prints every number
+(task quality, anomaly detection, codec, per-node error, size, latency, memory)
+with a verdict against ``--max-drop``; exit code 1 when the budget is exceeded,
+so CI can gate on it. The work is done by :func:`edgeae_export.compare.compare_models`;
+this module only loads data and renders.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["compare", "load_data_for_model"]
+
+
+def load_data_for_model(
+    source: str,
+    model_path: str | Path,
+    *,
+    key: str | None = None,
+    limit: int | None = None,
+) -> Any:
+    """Load ``source`` framed and laid out the way the model at ``model_path`` expects.
+
+    Signals are cut with the manifest's window and hop; images and vectors take
+    the manifest's layout (a dense model sees digits as flat vectors).
+    """
+    from edgeae.data import load_source
+    from edgeae.errors import DataError
+    from edgeae_runtime.model import Model
+
+    manifest = Model(model_path).manifest
+    layout = manifest.layout
+    if manifest.signal is None:
+        return load_source(source, key=key, layout=layout, limit=limit)
+    window, hop = manifest.signal.window, manifest.signal.hop
+    try:
+        return load_source(source, key=key, window=window, hop=hop, layout=layout, limit=limit)
+    except DataError as first:
+        if source.startswith("builtin:"):
+            raise
+        try:  # a file of ready-made windows rather than a signal
+            return load_source(source, key=key, layout=layout, limit=limit)
+        except DataError:
+            raise first from None
+
+
+def anomaly_labels(dataset: Any, mode: str) -> Any:
+    """The labels to score anomalies against: ``auto`` uses them for labeled signals only.
+
+    Item labels are often classes (digits 0-9), not anomalies; ``yes`` treats any
+    labels as anomaly labels (> 0 = anomaly), ``no`` ignores them.
+    """
+    from edgeae.errors import DataError
+
+    labels = getattr(dataset, "labels", None)
+    if mode == "no" or labels is None:
+        if mode == "yes":
+            raise DataError(f"{dataset.name}: --labels yes, but the data has no labels")
+        return None
+    if mode == "auto" and getattr(dataset, "sample_labels", None) is None:
+        return None
+    return labels
+
+
+@click.command("compare")
+@click.argument("model_a", type=click.Path(dir_okay=False))
+@click.argument("model_b", type=click.Path(dir_okay=False))
+@click.option("--data", "source", required=True, help="builtin:NAME, a file, or a PNG folder.")
+@click.option("--key", default=None, help="Array to use in an .npz file.")
+@click.option("--limit", type=int, default=4096, show_default=True, help="Items used at most.")
+@click.option(
+    "--labels",
+    "labels_mode",
+    type=click.Choice(["auto", "yes", "no"]),
+    default="auto",
+    show_default=True,
+    help="Use the data's labels as anomaly labels (auto: for labeled signals such as sensor).",
+)
+@click.option(
+    "--metric",
+    default=None,
+    help="Metric of the verdict: psnr, ssim, snr_db, auroc, "
+    "f1, mse, mae (default: auroc with labels, else psnr).",
+)
+@click.option(
+    "--max-drop",
+    type=float,
+    default=None,
+    help="Budget: the largest drop of --metric from A to B that passes (exit code 1 above it).",
+)
+@click.option(
+    "--codec-a",
+    nargs=2,
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="ENCODER DECODER",
+    help="Codec files of A (default: found beside A).",
+)
+@click.option(
+    "--codec-b",
+    nargs=2,
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="ENCODER DECODER",
+    help="Codec files of B (default: found beside B).",
+)
+@click.option(
+    "--batch",
+    "batches",
+    default="1,256",
+    show_default=True,
+    help="Batch sizes for the latency (comma-separated).",
+)
+@click.option("--threads", type=int, default=1, show_default=True, help="onnxruntime threads.")
+@click.option("--no-memory", is_flag=True, help="Skip the peak-memory probe (a subprocess).")
+@click.option("--no-nodes", is_flag=True, help="Skip the per-node error.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write report.md, index.html and PNG plots into this directory.",
+)
+def compare(
+    model_a: str,
+    model_b: str,
+    source: str,
+    key: str | None,
+    limit: int,
+    labels_mode: str,
+    metric: str | None,
+    max_drop: float | None,
+    codec_a: tuple[str, str] | None,
+    codec_b: tuple[str, str] | None,
+    batches: str,
+    threads: int,
+    no_memory: bool,
+    no_nodes: bool,
+    as_json: bool,
+    report_dir: str | None,
+) -> None:
+    """Compare two models (float vs quantized first of all) on the same data.
+
+    Quality (MSE, MAE, PSNR, SNR for signals, SSIM for images, A-vs-B output
+    difference), anomaly detection when the data has anomaly labels (AUROC,
+    precision/recall/F1 at each model's threshold, flag agreement), the codec
+    (encoder*/decoder* files beside each model), per-node SQNR when B is a QDQ
+    version of A, size, latency p50/p99 and peak memory. The last line is the
+    verdict; the exit code is 0 within --max-drop and 1 above it.
+
+    \b
+    Examples:
+      edgeae compare models/digits/model.onnx models/digits/model.int8.onnx \\
+          --data builtin:digits --max-drop 0.5
+      edgeae compare m/model.onnx m/model.int8.onnx --data builtin:sensor \\
+          --metric auroc --max-drop 0.005 --report reports/sensor
+      edgeae compare a.onnx b.onnx --data windows.npy --json | jq .verdict
+    """
+    from edgeae.errors import ConfigError
+    from edgeae.report import comparison_text, write_comparison_report
+    from edgeae_export.compare import METRICS, compare_models
+
+    if metric is not None and metric not in METRICS:
+        raise ConfigError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+    sizes = _batches(batches)
+    if limit < 1:
+        raise ConfigError(f"--limit must be >= 1, got {limit}")
+    for path in (model_a, model_b):
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: no such model file")
+    dataset = load_data_for_model(source, model_a, key=key)
+    labels = anomaly_labels(dataset, labels_mode)
+
+    def progress(msg: str) -> None:
+        click.echo(f"compare: {msg}", err=True)
+
+    result = compare_models(
+        model_a,
+        model_b,
+        dataset,
+        labels=labels,
+        metric=metric,
+        max_drop=max_drop,
+        max_items=limit,
+        codec_a=codec_a,
+        codec_b=codec_b,
+        batches=sizes,
+        measure_memory=not no_memory,
+        per_node=not no_nodes,
+        threads=threads,
+        progress=progress,
+    )
+    if report_dir is not None:
+        md, page = write_comparison_report(result, report_dir)
+        progress(f"report written: {md} and {page}")
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(comparison_text(result))
+    sys.stdout.flush()
+    if not result.passed:
+        raise click.exceptions.Exit(1)
+
+
+def _batches(text: str) -> tuple[int, ...]:
+    from edgeae.errors import ConfigError
+
+    try:
+        sizes = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(f"--batch {text!r}: give comma-separated integers, e.g. 1,256") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise ConfigError(f"--batch {text!r}: batch sizes must be >= 1")
+    return sizes

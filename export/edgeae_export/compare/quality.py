@@ -1,0 +1,156 @@
+"""Task metrics of two models on the same items: reconstruction quality and anomaly detection.
+
+The data may be a plain array of raw items or any object with the fields of
+``edgeae.data.Dataset`` (``x``, and optionally ``target``, ``labels``, ``signal``,
+``clean_signal``, ``sample_rate``); this module never imports ``edgeae``. Metrics
+are the runtime's own (:mod:`edgeae_runtime.metrics`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgeae_runtime import metrics
+from edgeae_runtime.errors import InputError
+from edgeae_runtime.model import Model
+
+from .result import AnomalyStats, QualityStats
+
+__all__ = [
+    "CompareData",
+    "anomaly_stats",
+    "as_compare_data",
+    "image_shape",
+    "quality_stats",
+]
+
+
+@dataclass(eq=False)
+class CompareData:
+    """The items both models see, what they are compared against, and optional labels."""
+
+    x: np.ndarray
+    reference: np.ndarray
+    labels: np.ndarray | None
+    name: str
+    layout: str
+    signal: np.ndarray | None = None
+    clean_signal: np.ndarray | None = None
+    sample_rate: int | None = None
+
+
+def _subsample(n: int, max_items: int | None) -> np.ndarray | None:
+    """Evenly spaced indices when there are more than ``max_items`` items (keeps rare labels)."""
+    if max_items is None or n <= max_items:
+        return None
+    return np.unique(np.linspace(0, n - 1, max_items).round().astype(np.int64))
+
+
+def as_compare_data(
+    data: Any,
+    *,
+    labels: np.ndarray | None = None,
+    max_items: int | None = None,
+    name: str | None = None,
+) -> CompareData:
+    """Normalize an array or a Dataset-like object into :class:`CompareData`.
+
+    ``labels`` (> 0 = anomaly) override the data's own; a Dataset's ``target``
+    (clean items of paired denoising data) becomes the reference, else the input.
+    """
+    x = getattr(data, "x", data)
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"compare data: not an array of items ({exc})") from None
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise InputError(f"compare data: expected a batch of items (N, ...), got shape {x.shape}")
+    target = getattr(data, "target", None)
+    if labels is None:
+        labels = getattr(data, "labels", None) if hasattr(data, "x") else None
+    idx = _subsample(x.shape[0], max_items)
+    pick = (lambda a: a) if idx is None else (lambda a: a[idx])
+    xs = np.ascontiguousarray(pick(x), dtype=np.float32)
+    ref = xs if target is None else np.ascontiguousarray(pick(np.asarray(target)), np.float32)
+    if ref.shape != xs.shape:
+        raise InputError(f"compare data: target shape {ref.shape} differs from items {xs.shape}")
+    lab = None
+    if labels is not None:
+        lab = np.asarray(labels).reshape(-1)
+        if lab.shape[0] != x.shape[0]:
+            raise InputError(
+                f"compare data: {lab.shape[0]} labels for {x.shape[0]} items; give one per item"
+            )
+        lab = pick(lab)
+    layout = getattr(data, "layout", None) or {2: "NF", 3: "NCW", 4: "NCHW"}.get(xs.ndim, "NF")
+    return CompareData(
+        x=xs,
+        reference=ref,
+        labels=lab,
+        name=name or str(getattr(data, "name", "array")),
+        layout=str(layout),
+        signal=getattr(data, "signal", None),
+        clean_signal=getattr(data, "clean_signal", None),
+        sample_rate=getattr(data, "sample_rate", None),
+    )
+
+
+def image_shape(layout: str, item_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``(C, H, W)`` to view items as images: NCHW as is, a square flat vector as one channel."""
+    if layout == "NCHW":
+        return tuple(item_shape)
+    if layout == "NF" and len(item_shape) == 1:
+        side = math.isqrt(item_shape[0])
+        if side >= 4 and side * side == item_shape[0]:
+            return (1, side, side)
+    return None
+
+
+def quality_stats(
+    reference: np.ndarray, estimate: np.ndarray, layout: str, data_range: float
+) -> QualityStats:
+    """MSE, MAE, PSNR, and SNR for signals (NCW) or SSIM for images."""
+    snr = metrics.snr_db(reference, estimate) if layout == "NCW" else None
+    shape = image_shape(layout, tuple(reference.shape[1:]))
+    ssim = None
+    if shape is not None:
+        ssim = metrics.ssim(
+            reference.reshape(-1, *shape), estimate.reshape(-1, *shape), data_range=data_range
+        )
+    return QualityStats(
+        mse=metrics.mse(reference, estimate),
+        mae=metrics.mae(reference, estimate),
+        psnr=metrics.psnr(reference, estimate, data_range=data_range),
+        snr_db=snr,
+        ssim=ssim,
+    )
+
+
+def anomaly_stats(model: Model, scores: np.ndarray, labels: np.ndarray) -> AnomalyStats:
+    """AUROC and precision/recall/F1 at the model's threshold (manifest, else 99th pct of normals).
+
+    A manifest threshold of 0 means "not calibrated"; then the 99th percentile of
+    this model's scores on the items labeled normal stands in, and the result says so.
+    """
+    spec = model.manifest.anomaly
+    if spec is not None and spec.threshold > 0:
+        threshold, source = float(spec.threshold), "manifest"
+    else:
+        normal = scores[np.asarray(labels) <= 0]
+        threshold = float(np.percentile(normal, 99.0)) if normal.size else float(np.max(scores))
+        source = "p99 of normal items (no threshold in the manifest)"
+    flags = scores > threshold
+    precision, recall, f1 = metrics.precision_recall_f1(flags, labels)
+    return AnomalyStats(
+        auroc=metrics.auroc(scores, labels),
+        threshold=threshold,
+        threshold_source=source,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        flagged=int(flags.sum()),
+    )
