@@ -2,6 +2,15 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .bench import Latency as Latency
+from .bench import measure_onnx as measure_onnx
+from .budget import BudgetReport as BudgetReport
+from .budget import Validation as Validation
+from .calibration import CalibrationReader as CalibrationReader
+from .calibration import CalibrationSource as CalibrationSource
+from .cpu import CpuInfo as CpuInfo
+from .cpu import default_quant_types as default_quant_types
+from .cpu import detect_cpu as detect_cpu
 from .errors import CalibrationError, ExportError, ParityError, QuantizationError, SpeedGateError
 from .exporter import DEFAULT_TOLERANCE as DEFAULT_TOLERANCE
 from .exporter import FILE_NAMES as FILE_NAMES
@@ -11,6 +20,8 @@ from .exporter import export_autoencoder as export_autoencoder
 from .fingerprint import model_fingerprint as model_fingerprint
 from .latent_codec import calibrate_codec as calibrate_codec
 from .manifest_build import ExportInfo as ExportInfo
+from .node_error import NodeError as NodeError
+from .node_error import node_errors as node_errors
 from .onnx_io import check_onnx as check_onnx
 from .onnx_io import load_onnx as load_onnx
 from .onnx_io import read_manifest as read_manifest
@@ -18,6 +29,9 @@ from .onnx_io import require_manifest as require_manifest
 from .onnx_io import write_onnx as write_onnx
 from .onnx_io import write_onnx_files as write_onnx_files
 from .optimize import optimize_model as optimize_model
+from .quantize import QuantizeResult as QuantizeResult
+from .quantize import quantize_model as quantize_model
+from .speed import SpeedReport as SpeedReport
 from .torch_export import DEFAULT_OPSET as DEFAULT_OPSET
 
 try:
@@ -29,21 +43,35 @@ __all__ = [
     "DEFAULT_OPSET",
     "DEFAULT_TOLERANCE",
     "FILE_NAMES",
+    "BudgetReport",
     "CalibrationError",
+    "CalibrationReader",
+    "CalibrationSource",
+    "CpuInfo",
     "ExportError",
     "ExportInfo",
     "ExportResult",
     "ExportedFile",
+    "Latency",
+    "NodeError",
     "ParityError",
     "QuantizationError",
+    "QuantizeResult",
     "SpeedGateError",
+    "SpeedReport",
+    "Validation",
     "__version__",
     "calibrate_codec",
     "check_onnx",
+    "default_quant_types",
+    "detect_cpu",
     "export_autoencoder",
     "load_onnx",
+    "measure_onnx",
     "model_fingerprint",
+    "node_errors",
     "optimize_model",
+    "quantize_model",
     "read_manifest",
     "require_manifest",
     "write_onnx",

@@ -1,0 +1,241 @@
+"""``edgeae quantize``: quantize an exported model for this CPU, within an accuracy budget.
+
+The host side of :func:`edgeae_export.quantize_model`: it resolves data sources
+(files or ``builtin:NAME``) with :mod:`edgeae.data`, hands the arrays to the
+library, and prints a summary (sizes, speed-up, metric drop, nodes kept float).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+__all__ = ["quantize"]
+
+_HELP = """Quantize MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into OUT.onnx.
+
+\b
+The int8 types follow this CPU (S8S8 with VNNI, U8S8 + reduce_range without),
+ConvTranspose stays float in static mode (no int8 kernel on the CPU provider),
+and the result is refused unless it is faster than the float model here
+(--allow-slower writes it anyway). The manifest records every choice.
+
+\b
+Examples:
+  edgeae quantize models/digits/model.onnx -o models/digits/model.int8.onnx
+  edgeae quantize models/sensor/model.onnx -o models/sensor/model.int8.onnx \\
+      --max-drop 0.005 --metric auroc --val builtin:sensor
+  edgeae quantize models/digits/model.onnx -o q.onnx --mode static --method percentile \\
+      --calibration digits.npy --exclude dec_conv2 --exclude ConvTranspose
+  edgeae quantize models/tones/decoder.onnx -o models/tones/decoder.int8.onnx \\
+      --calibration builtin:tones
+  edgeae quantize models/digits/model.onnx -o model.fp16.onnx --mode fp16
+"""
+
+
+def _load_items(source: str, manifest: Any, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw items (an evenly spread subset of at most ``size``) and labels of a data source."""
+    from edgeae.data import load_source
+    from edgeae_export.errors import CalibrationError
+
+    kwargs: dict[str, Any] = {"layout": manifest.layout}
+    if manifest.signal is not None:
+        kwargs.update(window=manifest.signal.window, hop=manifest.signal.hop)
+    ds = load_source(source, **kwargs)
+    if ds.item_shape != tuple(manifest.item_shape):
+        raise CalibrationError(
+            f"{source}: items have shape {ds.item_shape}, the model expects item shape "
+            f"{tuple(manifest.item_shape)}; give data made for this model"
+        )
+    stride = max(1, math.ceil(len(ds) / size))
+    labels = None if ds.labels is None else np.asarray(ds.labels)[::stride]
+    return ds.x[::stride], labels
+
+
+def _default_source(manifest: Any, model: Path) -> str:
+    from edgeae_export.errors import CalibrationError
+
+    source = manifest.provenance.source
+    if source.startswith("builtin:"):
+        return source
+    raise CalibrationError(
+        f"{model.name}: give --calibration FILE or builtin:NAME (the model was trained on "
+        f"{source or 'unrecorded data'}, which is not a built-in dataset)"
+    )
+
+
+def _summary(result: Any) -> list[str]:
+    q = result.manifest.quantization
+    lines = [
+        f"wrote {result.path} ({q.mode}; weights {q.weight_type}, activations "
+        f"{q.activation_type}, per-channel {q.per_channel}, reduce_range {q.reduce_range})",
+        f"cpu: {result.options.cpu_reason}",
+        f"size: {result.float_bytes / 1024:.1f} KiB float -> {result.quantized_bytes / 1024:.1f} "
+        f"KiB ({100 * result.size_ratio:.0f}%)",
+    ]
+    if result.speed is not None:
+        parts = [
+            f"batch {b}: {f:.0f} -> {qq:.0f} µs ({f / max(qq, 1e-9):.2f}x)"
+            for b, f, qq in zip(
+                result.speed.batches, result.speed.float_us, result.speed.quantized_us, strict=True
+            )
+        ]
+        lines.append("latency (1 thread): " + "; ".join(parts))
+    if result.budget is not None:
+        b = result.budget
+        lines.append(
+            f"{b.metric}: float {b.float_value:.4f}, quantized {b.quantized_value:.4f}, "
+            f"drop {b.measured_drop:.4f} (budget {b.max_drop})"
+        )
+    kept = (*q.excluded_op_types, *q.excluded_nodes)
+    lines.append(f"kept float: {', '.join(kept) if kept else 'nothing'}")
+    if result.manifest.anomaly is not None:
+        lines.append(f"anomaly threshold: {result.manifest.anomaly.threshold:.6g}")
+    lines += [f"warning: {w}" for w in result.warnings]
+    return lines
+
+
+@click.command(
+    "quantize",
+    help=_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="OUT.onnx")
+@click.option(
+    "--mode", type=click.Choice(["dynamic", "static", "fp16"]), default="static", show_default=True
+)
+@click.option(
+    "--calibration",
+    default=None,
+    help="File or builtin:NAME [default: the model's training source if built-in].",
+)
+@click.option(
+    "--calibration-size",
+    type=int,
+    default=512,
+    show_default=True,
+    help="Calibration items read at most (bounds memory).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["minmax", "entropy", "percentile"]),
+    default="minmax",
+    show_default=True,
+    help="Calibration method (entropy/percentile keep histograms: more memory).",
+)
+@click.option(
+    "--per-channel/--no-per-channel",
+    default=None,
+    help="Per-channel weight scales [default: on for static].",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="NAME_OR_OPTYPE",
+    help="Keep a node (by name) or every node of an op type in float; repeatable.",
+)
+@click.option(
+    "--max-drop",
+    type=float,
+    default=None,
+    help="Accuracy budget on --metric; keeps the most harmful nodes float to meet it.",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(["psnr", "mse", "auroc"]),
+    default="psnr",
+    show_default=True,
+    help="psnr: dB; mse: relative increase; auroc: absolute.",
+)
+@click.option(
+    "--val",
+    "val_source",
+    default=None,
+    help="Validation data for the budget and anomaly threshold [default: calibration].",
+)
+@click.option("--val-size", type=int, default=1024, show_default=True)
+@click.option(
+    "--encoder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Float encoder.onnx that turns items into latents (decoder calibration).",
+)
+@click.option("--allow-slower", is_flag=True, help="Write the model even if it is not faster.")
+@click.option("--force", is_flag=True, help="Overwrite OUT.onnx if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def quantize(
+    model: Path,
+    output: Path,
+    mode: str,
+    calibration: str | None,
+    calibration_size: int,
+    method: str,
+    per_channel: bool | None,
+    exclude: tuple[str, ...],
+    max_drop: float | None,
+    metric: str,
+    val_source: str | None,
+    val_size: int,
+    encoder: Path | None,
+    allow_slower: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    from edgeae_export.budget import Validation
+    from edgeae_export.onnx_io import load_onnx, require_manifest
+    from edgeae_export.quantize import quantize_model
+
+    manifest = require_manifest(
+        load_onnx(model), where=str(model), needed="role, item_shape and preprocessing"
+    )
+    needs_data = mode == "static" or max_drop is not None or manifest.anomaly is not None
+    data = labels = None
+    cal_name = calibration
+    if needs_data:
+        cal_name = calibration or _default_source(manifest, model)
+        data, labels = _load_items(cal_name, manifest, calibration_size)
+    validation = None
+    if manifest.role == "autoencoder" and (max_drop is not None or manifest.anomaly is not None):
+        if val_source is not None and val_source != cal_name:
+            vx, vlabels = _load_items(val_source, manifest, val_size)
+        else:
+            vx, vlabels = (
+                (data, labels)
+                if val_size <= calibration_size
+                else _load_items(cal_name or "", manifest, val_size)
+            )
+        validation = Validation(vx, vlabels, val_source or cal_name or "validation data")
+
+    def progress(msg: str) -> None:
+        if not as_json:
+            click.echo(msg, err=True)
+
+    result = quantize_model(
+        model,
+        output,
+        mode=mode,
+        calibration=data if mode == "static" else None,
+        calibration_name=cal_name or "",
+        calibration_size=calibration_size,
+        method=method,
+        per_channel=per_channel,
+        exclude=exclude,
+        max_drop=max_drop,
+        metric=metric,
+        validation=validation,
+        encoder=encoder,
+        allow_slower=allow_slower,
+        force=force,
+        progress=progress,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        for line in _summary(result):
+            click.echo(line)

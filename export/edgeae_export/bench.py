@@ -1,0 +1,89 @@
+"""Latency measurement of ONNX models on the CPU: one thread, warm-up, median of repeats.
+
+Used by the quantizer's speed gate, ``edgeae bench`` / ``edgeae compare`` and
+benchmarks/bench_export.py so every latency edgeae prints is measured the same way.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+__all__ = ["Latency", "cpu_session", "measure_callable", "measure_onnx"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Median and spread of one call's wall time, in microseconds."""
+
+    median_us: float
+    min_us: float
+    max_us: float
+    repeats: int
+    batch: int
+
+    @property
+    def per_item_us(self) -> float:
+        return self.median_us / max(self.batch, 1)
+
+
+def cpu_session(model: str | Path | bytes, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime CPU session with ``threads`` intra-op threads and one inter-op thread."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    source = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def measure_callable(
+    fn: Callable[[], object],
+    *,
+    batch: int = 1,
+    warmup: int = 3,
+    min_repeats: int = 5,
+    max_repeats: int = 200,
+    budget_s: float = 0.5,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Latency:
+    """Call ``fn`` ``warmup`` times, then repeatedly within ``budget_s``; median wall time."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    start = clock()
+    while len(times) < max_repeats and (len(times) < min_repeats or clock() - start < budget_s):
+        t0 = clock()
+        fn()
+        times.append((clock() - t0) * 1e6)
+    return Latency(
+        median_us=float(statistics.median(times)),
+        min_us=float(min(times)),
+        max_us=float(max(times)),
+        repeats=len(times),
+        batch=batch,
+    )
+
+
+def measure_onnx(
+    model: str | Path | bytes,
+    batch: int,
+    *,
+    threads: int = 1,
+    seed: int = 0,
+    budget_s: float = 0.5,
+) -> Latency:
+    """Latency of one ``session.run`` on a random float32 batch of ``batch`` items."""
+    sess = cpu_session(model, threads)
+    inp = sess.get_inputs()[0]
+    shape = [batch, *(d if isinstance(d, int) else 1 for d in inp.shape[1:])]
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    feed = {inp.name: x}
+    return measure_callable(lambda: sess.run(None, feed), batch=batch, budget_s=budget_s)

@@ -1,0 +1,218 @@
+"""The accuracy budget: keep the most harmful nodes in float until the metric drop is acceptable.
+
+The metric that matters for the task (PSNR in dB on raw units, relative MSE
+increase, or anomaly AUROC) is measured on validation data for the float and
+the quantized model through the runtime's own :class:`~edgeae_runtime.model.Model`.
+If the drop exceeds ``max_drop``, nodes are ranked by the SQNR they lose
+(:mod:`edgeae_export.node_error`) and greedily kept in float, re-quantizing and
+re-measuring each time, until the budget holds. After quantizing an anomaly
+model the threshold is recalibrated on the quantized model's own scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from edgeae_runtime.manifest import AnomalySpec, Manifest
+from edgeae_runtime.metrics import auroc, mse, psnr
+from edgeae_runtime.model import Model
+from edgeae_runtime.preprocess import normalize
+
+from .errors import QuantizationError
+from .node_error import NodeError, node_errors
+
+__all__ = [
+    "METRICS",
+    "BudgetReport",
+    "Validation",
+    "evaluate",
+    "fit_budget",
+    "metric_drop",
+    "recalibrate_threshold",
+]
+
+METRICS = ("psnr", "mse", "auroc")
+_UNITS = {"psnr": "dB", "mse": "relative increase", "auroc": "AUROC"}
+#: Items used to rank nodes by SQNR (every intermediate tensor is kept for them).
+RANK_ITEMS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Validation:
+    """Raw validation items ``(N, *item_shape)``, optional labels (> 0 = anomaly), and a name."""
+
+    x: np.ndarray
+    labels: np.ndarray | None = None
+    name: str = "validation data"
+
+    def feeds(self, manifest: Manifest, limit: int = RANK_ITEMS) -> Iterator[dict[str, Any]]:
+        """Model-space input dicts for the first ``limit`` items, in batches of 32."""
+        n = min(limit, self.x.shape[0])
+        for i in range(0, n, 32):
+            xb = normalize(self.x[i : min(n, i + 32)], manifest.preprocessing)
+            yield {manifest.inputs[0].name: np.ascontiguousarray(xb, np.float32)}
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """What the budget measured and decided."""
+
+    metric: str
+    max_drop: float
+    float_value: float
+    quantized_value: float
+    measured_drop: float
+    kept_float: tuple[str, ...]
+    ranking: tuple[NodeError, ...] = ()
+    steps: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "metric": self.metric,
+            "unit": _UNITS[self.metric],
+            "max_drop": self.max_drop,
+            "float": self.float_value,
+            "quantized": self.quantized_value,
+            "measured_drop": self.measured_drop,
+            "kept_float": list(self.kept_float),
+            "ranking": [e.to_dict() for e in self.ranking],
+            "steps": list(self.steps),
+        }
+
+
+def _with_model(proto: onnx.ModelProto, manifest: Manifest, fn: Callable[[Model], Any]) -> Any:
+    """Run ``fn`` on a runtime Model of ``proto`` (written to a temp file for the runtime)."""
+    with tempfile.TemporaryDirectory(prefix="edgeae-eval-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        onnx.save(proto, str(path))
+        return fn(Model(path, manifest=manifest, threads=1))
+
+
+def evaluate(
+    proto: onnx.ModelProto, manifest: Manifest, metric: str, validation: Validation
+) -> float:
+    """The metric of one model on the validation data (raw units for psnr/mse)."""
+    if metric not in METRICS:
+        raise QuantizationError(f"--metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+    if manifest.role != "autoencoder":
+        raise QuantizationError(
+            f"--max-drop needs the full autoencoder (model.onnx), this is the {manifest.role}; "
+            "quantize model.onnx with a budget, or the encoder/decoder without one"
+        )
+    if metric == "auroc":
+        labels = validation.labels
+        if labels is None or not (np.any(labels > 0) and np.any(labels == 0)):
+            raise QuantizationError(
+                f"{validation.name}: --metric auroc needs anomaly labels with both normal (0) "
+                "and anomalous (> 0) items; use --metric psnr or data with labels"
+            )
+        scores = _with_model(proto, manifest, lambda m: m.score(validation.x))
+        return auroc(scores, labels)
+    recon = _with_model(proto, manifest, lambda m: m.reconstruct(validation.x))
+    if metric == "mse":
+        return mse(validation.x, recon)
+    vr = manifest.preprocessing.value_range
+    data_range = (vr[1] - vr[0]) if vr is not None and vr[1] > vr[0] else None
+    return psnr(validation.x, recon, data_range)
+
+
+def metric_drop(metric: str, float_value: float, quantized_value: float) -> float:
+    """How much worse the quantized model is: dB for psnr, relative increase for mse, AUROC."""
+    if metric == "mse":
+        return (quantized_value - float_value) / max(float_value, 1e-12)
+    if math.isinf(float_value) and math.isinf(quantized_value):
+        return 0.0
+    return float_value - quantized_value
+
+
+def fit_budget(
+    build: Callable[[tuple[str, ...]], onnx.ModelProto],
+    *,
+    float_model: onnx.ModelProto,
+    rank_model: onnx.ModelProto,
+    manifest: Manifest,
+    metric: str,
+    max_drop: float,
+    validation: Validation,
+    start: onnx.ModelProto | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[onnx.ModelProto, BudgetReport]:
+    """Quantize within ``max_drop``; raise QuantizationError if even all-float-nodes cannot.
+
+    ``build(kept_float)`` quantizes with those nodes excluded; ``rank_model`` is
+    a QDQ quantization of ``float_model`` used to rank nodes by their SQNR loss.
+    """
+    say = progress or (lambda _msg: None)
+    if max_drop < 0:
+        raise QuantizationError(f"--max-drop: must be >= 0, got {max_drop}")
+    f_value = evaluate(float_model, manifest, metric, validation)
+    current = build(()) if start is None else start
+    q_value = evaluate(current, manifest, metric, validation)
+    drop = metric_drop(metric, f_value, q_value)
+    steps: list[dict[str, Any]] = [{"kept_float": [], "value": q_value, "drop": drop}]
+    say(f"{metric}: float {f_value:.4f}, quantized {q_value:.4f}, drop {drop:.4f}")
+    kept: list[str] = []
+    ranking: tuple[NodeError, ...] = ()
+    best = (drop, current, q_value, ())
+    if drop > max_drop:
+        ranking = tuple(node_errors(float_model, rank_model, validation.feeds(manifest)))
+        for err in ranking:
+            kept.append(err.name)
+            current = build(tuple(kept))
+            q_value = evaluate(current, manifest, metric, validation)
+            drop = metric_drop(metric, f_value, q_value)
+            steps.append({"kept_float": list(kept), "value": q_value, "drop": drop})
+            say(
+                f"kept {err.name} ({err.op_type}, -{err.harm_db:.1f} dB) float: drop {drop:.4f}"
+            )
+            if drop < best[0]:
+                best = (drop, current, q_value, tuple(kept))
+            if drop <= max_drop:
+                break
+        else:
+            raise QuantizationError(
+                f"the budget --max-drop {max_drop} ({metric}) cannot be met: the best drop "
+                f"was {best[0]:.4f} with {len(best[3])} node(s) in float "
+                f"({', '.join(best[3]) or 'none'}); raise the budget or use --mode fp16"
+            )
+    report = BudgetReport(
+        metric, float(max_drop), f_value, q_value, drop, tuple(kept), ranking, tuple(steps)
+    )
+    return current, report
+
+
+def recalibrate_threshold(
+    proto: onnx.ModelProto, manifest: Manifest, validation: Validation
+) -> AnomalySpec | None:
+    """The anomaly threshold at the same percentile, on the quantized model's own scores.
+
+    Uses the normal items (label 0) of ``validation``, or all of them without labels.
+    Returns None when the manifest has no anomaly section.
+    """
+    spec = manifest.anomaly
+    if spec is None:
+        return None
+    x = validation.x
+    if validation.labels is not None:
+        x = x[np.asarray(validation.labels) == 0]
+    if x.shape[0] == 0:
+        raise QuantizationError(
+            f"{validation.name}: no normal (label 0) items to recalibrate the anomaly threshold on"
+        )
+    scores = _with_model(proto, manifest, lambda m: m.score(x))
+    threshold = float(np.percentile(scores, spec.percentile))
+    return dataclasses.replace(
+        spec,
+        threshold=threshold,
+        calibrated_on=f"quantized model, {validation.name}, {x.shape[0]} normal items",
+    )

@@ -1,0 +1,122 @@
+"""CPU feature detection and the int8 defaults that run fastest on this CPU.
+
+onnxruntime's int8 kernels differ by instruction set: on x86 with VNNI
+(AVX-512 VNNI or AVX-VNNI) signed activations and weights (S8S8) run natively
+and need no reduced range; on x86 with AVX2/AVX-512 but no VNNI, U8S8 is the
+fast path but can saturate in the 16-bit intermediate sums, which
+``reduce_range`` (7-bit weights) avoids; on ARM64 both work and S8S8 (the
+documented QDQ default) is used. Picking the wrong pair is the most common
+reason an int8 model is slower than float, so the choice is made here, once,
+and recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CpuInfo", "QuantDefaults", "default_quant_types", "detect_cpu", "parse_cpuinfo"]
+
+_X86 = ("x86_64", "amd64", "i386", "i686", "x86")
+_ARM = ("aarch64", "arm64", "armv7l", "armv8l", "arm")
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """What the quantizer needs to know about a CPU: architecture, model name and flags."""
+
+    machine: str
+    model_name: str = ""
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def is_x86(self) -> bool:
+        return self.machine.lower() in _X86
+
+    @property
+    def is_arm(self) -> bool:
+        m = self.machine.lower()
+        return m in _ARM or m.startswith("arm")
+
+    @property
+    def vnni(self) -> bool:
+        """x86 VNNI int8 dot products (AVX-512 VNNI or AVX-VNNI)."""
+        return bool(self.flags & {"avx512_vnni", "avx_vnni", "avx512vnni", "avxvnni"})
+
+    @property
+    def avx2(self) -> bool:
+        return "avx2" in self.flags
+
+    @property
+    def avx512(self) -> bool:
+        return "avx512f" in self.flags
+
+    @property
+    def arm_dotprod(self) -> bool:
+        """ARM int8 dot-product instructions (``asimddp``)."""
+        return "asimddp" in self.flags
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``x86_64 AVX-512 VNNI``."""
+        if self.is_x86:
+            isa = "AVX-512" if self.avx512 else "AVX2" if self.avx2 else "SSE"
+            return f"{self.machine} {isa}{' VNNI' if self.vnni else ' (no VNNI)'}"
+        if self.is_arm:
+            return f"{self.machine}{' dotprod' if self.arm_dotprod else ''}"
+        return self.machine
+
+
+@dataclass(frozen=True)
+class QuantDefaults:
+    """int8 types and range for a CPU, with the reason (shown by ``edgeae quantize``)."""
+
+    activation_type: str  # "QInt8" or "QUInt8"
+    weight_type: str
+    reduce_range: bool
+    reason: str
+
+
+def parse_cpuinfo(text: str, machine: str) -> CpuInfo:
+    """A :class:`CpuInfo` from ``/proc/cpuinfo`` text (x86 ``flags`` or ARM ``Features``)."""
+    flags: set[str] = set()
+    model = ""
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if key in ("flags", "features") and not flags:
+            flags = set(value.split())
+        elif key in ("model name", "cpu model", "hardware") and not model:
+            model = value.strip()
+    return CpuInfo(machine=machine, model_name=model, flags=frozenset(f.lower() for f in flags))
+
+
+def detect_cpu(cpuinfo_path: str | Path = "/proc/cpuinfo") -> CpuInfo:
+    """The CPU this process runs on; without ``/proc/cpuinfo`` only the architecture is known."""
+    machine = platform.machine() or "unknown"
+    try:
+        text = Path(cpuinfo_path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return CpuInfo(machine=machine)
+    return parse_cpuinfo(text, machine)
+
+
+def default_quant_types(cpu: CpuInfo | None = None) -> QuantDefaults:
+    """The activation/weight types and reduce_range onnxruntime runs fastest and safest here."""
+    cpu = detect_cpu() if cpu is None else cpu
+    if cpu.is_x86 and cpu.vnni:
+        return QuantDefaults("QInt8", "QInt8", False, f"{cpu.describe()}: S8S8, full range")
+    if cpu.is_x86 and (cpu.avx2 or cpu.avx512):
+        return QuantDefaults(
+            "QUInt8",
+            "QInt8",
+            True,
+            f"{cpu.describe()}: U8S8 with reduce_range (avoids saturation without VNNI)",
+        )
+    if cpu.is_arm:
+        return QuantDefaults("QInt8", "QInt8", False, f"{cpu.describe()}: S8S8 (QDQ default)")
+    return QuantDefaults(
+        "QUInt8", "QInt8", True, f"{cpu.describe()}: U8S8 with reduce_range (portable choice)"
+    )
