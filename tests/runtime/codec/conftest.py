@@ -1,0 +1,57 @@
+"""Models shared by the codec tests (built once per session, tiny, fixed weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae_runtime.codec import calibrate_codec
+from edgeae_runtime.model import Model
+from tests.runtime.onnx_models import make_triplet
+
+from .models import make_image_pair
+
+
+@pytest.fixture(scope="session")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) whose decoder inverts the encoder exactly: window 32, hop 16, mono."""
+    d = tmp_path_factory.mktemp("identity")
+    _, enc, dec = make_triplet(d, kind="identity", window=32, hop=16, fingerprint="sha256:ident")
+    return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def stereo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """A two-channel identity pair (window 16, hop 8)."""
+    d = tmp_path_factory.mktemp("stereo")
+    _, enc, dec = make_triplet(d, kind="identity", channels=2, window=16, hop=8)
+    return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def conv1d(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """A conv1d pair whose manifest carries a calibrated CodecSpec."""
+    d = tmp_path_factory.mktemp("conv1d")
+    _, enc, _ = make_triplet(d, kind="conv1d", window=32, hop=16)
+    x = np.random.default_rng(1).standard_normal((64, 1, 32)).astype(np.float32)
+    spec = calibrate_codec(Model(enc).encode(x), bits=8)
+    d2 = tmp_path_factory.mktemp("conv1d_codec")
+    _, enc, dec = make_triplet(d2, kind="conv1d", window=32, hop=16, codec=spec)
+    return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """A conv2d (1, 8, 8) image pair."""
+    enc, dec = make_image_pair(tmp_path_factory.mktemp("images"))
+    return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def other_identity(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A decoder with the same shapes as ``identity`` but another fingerprint."""
+    d = tmp_path_factory.mktemp("other")
+    _, _, dec = make_triplet(d, kind="identity", window=32, hop=16, fingerprint="sha256:other")
+    return dec

@@ -1,0 +1,83 @@
+"""Tiny models for the codec tests: signal triplets from tests.runtime.onnx_models and a conv2d.
+
+The conv2d image model (Conv k=2 stride 2 + Relu encoder, ConvTranspose decoder)
+is built here with onnx.helper, fixed weights from a seed, manifest included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeae_runtime import MANIFEST_KEY, CodecSpec, Manifest, Provenance, TensorSpec
+
+__all__ = ["make_image_pair"]
+
+
+def make_image_pair(
+    directory: Path,
+    *,
+    channels: int = 1,
+    size: int = 8,
+    hidden: int = 3,
+    fingerprint: str = "image-test-0001",
+    codec: CodecSpec | None = None,
+    seed: int = 0,
+) -> tuple[Path, Path]:
+    """Write encoder.onnx and decoder.onnx of a tiny conv2d autoencoder; return their paths."""
+    rng = np.random.default_rng(seed)
+    w_enc = (rng.standard_normal((hidden, channels, 2, 2)) * 0.5).astype(np.float32)
+    b_enc = np.full(hidden, 0.1, np.float32)
+    w_dec = (rng.standard_normal((hidden, channels, 2, 2)) * 0.5).astype(np.float32)
+    b_dec = np.zeros(channels, np.float32)
+    item = (channels, size, size)
+    latent = (hidden, size // 2, size // 2)
+    paths = []
+    for role in ("encoder", "decoder"):
+        if role == "encoder":
+            nodes = [
+                helper.make_node("Conv", ["input", "w_enc", "b_enc"], ["pre"], strides=[2, 2]),
+                helper.make_node("Relu", ["pre"], ["latent"]),
+            ]
+            src, dst, inits = ("input", item), ("latent", latent), [w_enc, b_enc]
+            names = ["w_enc", "b_enc"]
+        else:
+            nodes = [
+                helper.make_node(
+                    "ConvTranspose",
+                    ["latent", "w_dec", "b_dec"],
+                    ["reconstruction"],
+                    strides=[2, 2],
+                )
+            ]
+            src, dst, inits = ("latent", latent), ("reconstruction", item), [w_dec, b_dec]
+            names = ["w_dec", "b_dec"]
+        graph = helper.make_graph(
+            nodes,
+            f"image_{role}",
+            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
+            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
+            [numpy_helper.from_array(a, n) for a, n in zip(inits, names, strict=True)],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        manifest = Manifest(
+            role=role,
+            arch="test-conv2d",
+            layout="NCHW",
+            inputs=(TensorSpec(src[0], (None, *src[1])),),
+            outputs=(TensorSpec(dst[0], (None, *dst[1])),),
+            item_shape=item,
+            latent_shape=latent,
+            provenance=Provenance(fingerprint=fingerprint),
+            codec=codec,
+        )
+        helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
+        onnx.checker.check_model(model)
+        path = Path(directory) / f"{role}.onnx"
+        onnx.save(model, path)
+        paths.append(path)
+    return paths[0], paths[1]
