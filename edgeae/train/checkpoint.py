@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +110,7 @@ def read_checkpoint_dict(path_or_run_dir: str | os.PathLike[str]) -> tuple[dict[
     path = _resolve(path_or_run_dir)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # torch.load on arbitrary bytes raises almost any exception type
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable edgeae checkpoint ({first[:200]})") from None
     if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:

@@ -88,8 +88,9 @@ def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np
             labels, config.val_fraction, config.seed, contiguous=overlapping, gap=gap
         )
         anomalous = np.flatnonzero(labels != 0)
+        # Scored for AUROC: the held-out normal items and everything from the first anomaly on.
         rest = np.arange(anomalous[0], n) if anomalous.size else np.arange(0)
-        return train, val, rest, "normal items only (anomaly labels present)"
+        return train, val, np.union1d(val, rest), "normal items only (anomaly labels present)"
     train, val = split_indices(n, config.val_fraction, config.seed, contiguous=overlapping, gap=gap)
     how = f"contiguous, gap {gap} windows" if overlapping else f"random, seed {config.seed}"
     return train, val, np.arange(0), how
