@@ -207,6 +207,27 @@ def open_reader(
         except OSError as exc:
             raise InputError(f"{name}: cannot open ({exc.strerror})") from None
         owns = True
+    try:
+        return _stream_reader(
+            stream, name, kind, owns, pcm_format, sample_rate, channels, chunk_frames
+        )
+    except BaseException:
+        if owns:
+            stream.close()
+        raise
+
+
+def _stream_reader(
+    stream: BinaryIO,
+    name: str,
+    kind: str,
+    owns: bool,
+    pcm_format: str,
+    sample_rate: int | None,
+    channels: int | None,
+    chunk_frames: int,
+) -> AudioReader:
+    """Recognize a WAV header (or raw PCM) at the start of ``stream``."""
     prefix = b""
     if kind in ("stdin", "wav"):
         prefix = read_exact(stream, 4)

@@ -1,0 +1,88 @@
+"""Anomaly scoring: batch flags, streaming window scores and merged events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae_runtime import AnomalyEvent, AnomalyScorer, ManifestError, Model, StreamScorer
+from tests.runtime.onnx_models import make_autoencoder
+
+
+def _quiet_with_bursts(n: int, bursts: list[tuple[int, int]]) -> np.ndarray:
+    x = 0.01 * np.random.default_rng(0).standard_normal((1, n)).astype(np.float32)
+    for a, b in bursts:
+        x[0, a:b] += 20.0
+    return x
+
+
+def test_batch_flags_use_the_manifest_threshold(conv: Model) -> None:
+    x = np.zeros((4, 1, 32), np.float32)
+    x[1] += 30.0
+    scorer = AnomalyScorer(conv)
+    assert scorer.threshold == 2.0
+    scores, flags = scorer.flag(x)
+    assert flags.tolist() == [False, True, False, False]
+    np.testing.assert_allclose(scores, conv.score(x))
+    assert AnomalyScorer(conv, threshold=1e9).flag(x)[1].sum() == 0
+
+
+def test_threshold_required_without_anomaly_section(tmp_path: Path) -> None:
+    m = Model(make_autoencoder(tmp_path / "m.onnx", kind="conv1d"))
+    with pytest.raises(ManifestError, match=r"manifest\.anomaly is missing"):
+        AnomalyScorer(m)
+    with pytest.raises(ManifestError, match="threshold"):
+        StreamScorer(m)
+    assert StreamScorer(m, threshold=0.5).threshold == 0.5
+
+
+def _run(scorer: StreamScorer, x: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    starts, scores = [], []
+    for i in range(0, x.shape[1], chunk):
+        u = scorer.push(x[:, i : i + chunk])
+        starts.append(u.starts)
+        scores.append(u.scores)
+    u = scorer.flush()
+    return np.concatenate([*starts, u.starts]), np.concatenate([*scores, u.scores])
+
+
+def test_stream_events_merge_adjacent_windows(conv: Model) -> None:
+    x = _quiet_with_bursts(1000, [(200, 240), (700, 710)])
+    scorer = StreamScorer(conv)
+    starts, scores = _run(scorer, x, 37)
+    assert starts.tolist() == list(range(0, 16 * len(starts), 16))
+    assert len(starts) == 62  # windows covering 1000 samples: ceil((1000 - 32) / 16) + 1
+    events = scorer.events
+    assert len(events) == 2
+    first, second = events
+    # every window touching the burst is flagged; the event spans them, merged
+    assert first.start <= 200 and first.end >= 240 and first.start >= 200 - 32
+    assert second.start <= 700 and second.end >= 710 and second.end <= 710 + 32
+    assert first.windows > 1
+    assert first.peak == pytest.approx(
+        float(scores[(starts >= first.start) & (starts < first.end)].max())
+    )
+
+
+def test_stream_scores_do_not_depend_on_chunking(conv: Model) -> None:
+    x = _quiet_with_bursts(700, [(100, 130)])
+    a = StreamScorer(conv)
+    b = StreamScorer(conv)
+    sa, va = _run(a, x, 1)
+    sb, vb = _run(b, x, 300)
+    np.testing.assert_array_equal(sa, sb)
+    np.testing.assert_allclose(va, vb, rtol=1e-5, atol=1e-7)
+    assert a.events == b.events
+
+
+def test_event_open_at_the_end_is_closed_by_flush_and_clipped(conv: Model) -> None:
+    x = _quiet_with_bursts(500, [(480, 500)])
+    scorer = StreamScorer(conv)
+    _run(scorer, x, 100)
+    assert len(scorer.events) == 1
+    ev = scorer.events[0]
+    assert isinstance(ev, AnomalyEvent)
+    assert ev.end == 500
+    assert ev.to_dict()["start"] == ev.start
