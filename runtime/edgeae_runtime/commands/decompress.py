@@ -12,7 +12,7 @@ import numpy as np
 from ..audio import AudioWriter, open_reader, open_writer
 from ..codec import StreamDecoder, decode_image_stream
 from ..codec.format import parse_header
-from ..errors import InputError, StreamError
+from ..errors import InputError, ModelError, StreamError
 from ..metrics import psnr, snr_db
 from ..model import Model
 from ._codec_io import AtomicBinaryOutput, echo_summary, read_chunks
@@ -73,6 +73,10 @@ def decompress(
       nc -l 9000 | edgeae-rt decompress -m decoder.onnx --conceal - - | aplay -f S16_LE -r 16000
     """
     model = Model(model_path, threads=threads)
+    if model.role != "decoder":
+        raise ModelError(
+            f"{model.path.name} is the {model.role}; decompress needs the decoder (decoder.onnx)"
+        )
     started = time.perf_counter()
     chunks = read_chunks(input_path)
     first = next(chunks, b"")
