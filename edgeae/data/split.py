@@ -67,15 +67,17 @@ def normal_split(
     Training sees no anomaly; the calibration items are held-out normal items
     for the anomaly threshold. With ``prefix_only`` (the default) only the items
     before the first anomalous one are used, so a time-ordered recording (like
-    ``builtin:sensor``) trains on its clean first part; ``contiguous``/``gap`` are
-    as in :func:`split_indices`.
+    ``builtin:sensor``) trains on its clean first part. ``contiguous``/``gap`` are
+    as in :func:`split_indices`; ``gap`` items are also dropped before the first
+    anomalous one, because overlapping windows there may hold some anomalous
+    samples without being labelled anomalous (use ``gap = ceil(window / hop)``).
     """
     labels = np.asarray(labels).reshape(-1)
     normal = np.flatnonzero(labels == 0)
     if prefix_only:
         anomalous = np.flatnonzero(labels != 0)
         if anomalous.size:
-            normal = normal[normal < anomalous[0]]
+            normal = normal[normal < anomalous[0] - gap]
     if normal.size < 2:
         raise DataError(
             f"only {normal.size} normal item(s) available for training and calibration; "

@@ -2,8 +2,9 @@
 
 There is one WAV implementation in the project, :mod:`edgeae_runtime.audio`
 (RIFF parsing for PCM 8/16/24/32-bit, float 32/64, WAVE_FORMAT_EXTENSIBLE, any
-channel count). This module only re-raises its errors as :class:`DataError`, so
-a bad data file is reported like every other data problem.
+channel count). This module opens the file itself (so it is closed on every
+error path) and re-raises the runtime's errors as :class:`DataError`, so a bad
+data file is reported like every other data problem.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import numpy as np
 
 from edgeae.errors import DataError
-from edgeae_runtime import audio
+from edgeae_runtime import audio, pcm
 from edgeae_runtime.errors import InputError
 
 __all__ = ["read_wav", "write_wav"]
@@ -24,8 +25,25 @@ def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
     A missing, corrupted or unsupported file raises :class:`DataError` naming it.
     """
+    name = os.fspath(path)
     try:
-        return audio.read_wav(path)
+        with open(name, "rb") as fh:
+            head = pcm.read_wav_header(fh, name)
+            reader = audio.AudioReader(
+                name,
+                head.channels,
+                head.sample_rate,
+                stream=fh,
+                fmt=head.fmt,
+                data_size=head.data_size,
+            )
+            return reader.read_all(), head.sample_rate
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a folder, not a WAV file") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read ({exc.strerror})") from None
     except InputError as exc:
         raise DataError(str(exc)) from None
 

@@ -102,10 +102,10 @@ def make_sensor(opts: SensorOptions) -> tuple[np.ndarray, np.ndarray]:
     for start, stop, kind in segments:
         if kind == 1:
             spacing = max(int(sr / (3.6 * speed[start:stop].mean())), 1)
-            spikes[start:stop:spacing] = rng.uniform(1.5, 2.5, len(range(start, stop, spacing)))
+            spikes[start:stop:spacing] = rng.uniform(3.0, 5.0, len(range(start, stop, spacing)))
     tk = np.arange(int(0.04 * sr)) / sr
     ring = np.exp(-tk / 0.008) * np.sin(2 * np.pi * min(180.0, 0.4 * sr) * tk)
-    signal += rng.uniform(0.5, 1.0, (ch, 1)) * np.convolve(spikes, ring)[:total]
+    signal += rng.uniform(0.6, 1.0, (ch, 1)) * np.convolve(spikes, ring)[:total]
 
     # Dropout: the sensor goes dead, only a trace of electrical noise remains.
     dead = labels == 4

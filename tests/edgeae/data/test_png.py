@@ -1,0 +1,105 @@
+"""PNG decoding (every colour type and row filter) and PNG-folder sources."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae.data import load_source, read_png, write_png
+from edgeae.errors import DataError
+
+
+def _image(h: int, w: int, c: int, dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    top = np.iinfo(dtype).max
+    return np.random.default_rng(seed).integers(0, top + 1, (h, w, c)).astype(dtype)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_every_filter_round_trips(tmp_path: Path, channels: int, dtype: type) -> None:
+    img = _image(9, 7, channels, dtype)
+    path = tmp_path / "a.png"
+    write_png(path, img, filters=(0, 1, 2, 3, 4))
+    out = read_png(path)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, img)
+
+
+def test_palette_png_expands_to_rgb(tmp_path: Path) -> None:
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 128, 255]], dtype=np.uint8)
+    index = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
+    path = tmp_path / "p.png"
+    write_png(path, index, palette=palette, filters=(4, 3))
+    np.testing.assert_array_equal(read_png(path), palette[index])
+
+
+def test_decoder_agrees_with_pillow(tmp_path: Path) -> None:
+    image_mod = pytest.importorskip("PIL.Image")
+    rgb = _image(13, 11, 3, seed=1)
+    image_mod.fromarray(rgb).save(tmp_path / "rgb.png", optimize=True)
+    np.testing.assert_array_equal(read_png(tmp_path / "rgb.png"), rgb)
+    gray = _image(5, 6, 1, seed=2)[..., 0]
+    image_mod.fromarray(gray).convert("P").save(tmp_path / "pal.png")
+    expected = np.asarray(image_mod.open(tmp_path / "pal.png").convert("RGB"))
+    np.testing.assert_array_equal(read_png(tmp_path / "pal.png"), expected)
+
+
+def test_folder_source_is_nchw_in_raw_units(tmp_path: Path) -> None:
+    imgs = [_image(6, 5, 3, seed=i) for i in range(4)]
+    for i, img in enumerate(imgs):
+        write_png(tmp_path / f"{i:02d}.png", img, filters=(i % 5,))
+    (tmp_path / "README.txt").write_text("not an image")
+    ds = load_source(str(tmp_path))
+    assert ds.layout == "NCHW" and ds.x.shape == (4, 3, 6, 5) and ds.x.dtype == np.float32
+    np.testing.assert_array_equal(ds.x[2], np.moveaxis(imgs[2], -1, 0))
+    assert load_source(str(tmp_path), layout="NF").x.shape == (4, 90)
+
+
+def test_single_png_file_is_one_item(tmp_path: Path) -> None:
+    write_png(tmp_path / "one.png", _image(4, 4, 1))
+    assert load_source(str(tmp_path / "one.png")).x.shape == (1, 1, 4, 4)
+
+
+def test_inconsistent_sizes_name_the_file(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png", _image(6, 5, 1))
+    write_png(tmp_path / "b.png", _image(6, 6, 1))
+    with pytest.raises(DataError, match=r"b\.png.*6x6.*a\.png is 6x5"):
+        load_source(str(tmp_path))
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"no \.png images"):
+        load_source(str(tmp_path))
+
+
+def _corrupt_crc(blob: bytes) -> bytes:
+    return blob[:30] + bytes([blob[30] ^ 0xFF]) + blob[31:]
+
+
+def _bad_zlib(blob: bytes) -> bytes:
+    payload = b"not zlib data"
+    chunk = struct.pack(">I", len(payload)) + b"IDAT" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"IDAT" + payload))
+    return blob[:33] + chunk + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda b: b"GIF89a" + b[6:], "not a PNG"),
+        (_corrupt_crc, "CRC mismatch"),
+        (lambda b: b[:40], "truncated"),
+        (_bad_zlib, "corrupted PNG image data"),
+    ],
+    ids=["signature", "crc", "truncated", "zlib"],
+)
+def test_corrupted_png_is_a_data_error(tmp_path: Path, mutate, fragment: str) -> None:
+    write_png(tmp_path / "ok.png", _image(8, 8, 1))
+    (tmp_path / "bad.png").write_bytes(mutate((tmp_path / "ok.png").read_bytes()))
+    with pytest.raises(DataError, match=fragment) as info:
+        load_source(str(tmp_path / "bad.png"))
+    assert "bad.png" in str(info.value)
