@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -106,7 +107,7 @@ def open_signal(
         sample_rate=spec.sample_rate,
         channels=spec.channels,
         chunk_frames=chunk,
-        stdin=click.get_binary_stream("stdin"),
+        stdin=sys.stdin.buffer,
     )
 
 

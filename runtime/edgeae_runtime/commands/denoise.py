@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..audio import open_writer
@@ -63,7 +65,7 @@ def denoise(
             channels=spec.channels,
             pcm_format=pcm_format,
             subtype=subtype,
-            stdout=click.get_binary_stream("stdout"),
+            stdout=sys.stdout.buffer,
         ) as writer:
             for chunk in reader:
                 out = den.push(chunk)

@@ -1,0 +1,73 @@
+"""The installed distribution: its dependencies and the ``edgeae-rt`` executable in a real pipe."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae_runtime import Model, denoise_offline
+
+
+def test_runtime_depends_only_on_numpy_onnxruntime_click() -> None:
+    requires = importlib.metadata.requires("edgeae-runtime") or []
+    names = {
+        r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip()
+        for r in requires
+        if "extra ==" not in r
+    }
+    assert names == {"numpy", "onnxruntime", "click"}
+
+
+def _edgeae_rt() -> str:
+    exe = Path(sys.executable).parent / "edgeae-rt"
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("edgeae-rt")
+    if found is None:
+        pytest.skip("edgeae-rt is not installed in this environment")
+    return found
+
+
+def test_installed_cli_streams_stdin_to_stdout(model_dir: Path, conv: Model) -> None:
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, 4000).astype(np.float32)
+    proc = subprocess.run(
+        [
+            _edgeae_rt(),
+            "denoise",
+            "-m",
+            str(model_dir / "model.onnx"),
+            "-",
+            "-",
+            "--format",
+            "f32le",
+            "--chunk-ms",
+            "10",
+        ],
+        input=x.astype("<f4").tobytes(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    y = np.frombuffer(proc.stdout, "<f4")
+    np.testing.assert_allclose(y, denoise_offline(conv, x)[0], atol=1e-5)
+
+
+def test_installed_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "m.onnx").write_text("nope")
+    proc = subprocess.run(
+        [_edgeae_rt(), "info", str(tmp_path / "m.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
