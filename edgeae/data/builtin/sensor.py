@@ -52,7 +52,9 @@ class SensorOptions:
             )
 
 
-def _segments(opts: SensorOptions, total: int, rng: np.random.Generator) -> list[tuple]:
+def _segments(
+    opts: SensorOptions, total: int, rng: np.random.Generator
+) -> list[tuple[int, int, int]]:
     """Anomaly segments ``(start, stop, kind)`` in the part after the normal prefix."""
     first = int(total * opts.normal_fraction)
     slots = max(len(ANOMALY_KINDS) - 1, int((total - first) / opts.sample_rate // _SLOT_SECONDS))
