@@ -5,6 +5,7 @@ and a verdict against a budget; the ``edgeae`` host package renders it as a
 table, JSON, or a Markdown report with plots.
 """
 
+from .benchmark import BenchResult, BenchRow, StreamBench, bench_model
 from .core import HIGHER_IS_BETTER, METRICS, compare_models, default_metric, make_verdict
 from .result import (
     AnomalyStats,
@@ -21,13 +22,17 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "METRICS",
     "AnomalyStats",
+    "BenchResult",
+    "BenchRow",
     "CodecStats",
     "Comparison",
     "Details",
     "LatencyStats",
     "ModelStats",
     "QualityStats",
+    "StreamBench",
     "Verdict",
+    "bench_model",
     "compare_models",
     "default_metric",
     "make_verdict",

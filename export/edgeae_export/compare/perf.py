@@ -31,9 +31,14 @@ m = Model(sys.argv[1], threads=int(sys.argv[3]))
 x = np.random.default_rng(0).standard_normal((int(sys.argv[2]), *m.item_shape)).astype("float32")
 m.run_model_space("reconstruction" if m.role != "encoder" else "latent", x)
 load_s = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0
-print(json.dumps({"load_s": load_s, "peak_rss_mb": rss / scale}))
+try:  # VmHWM is this process's own peak; ru_maxrss on Linux keeps the parent's across exec
+    with open("/proc/self/status") as fh:
+        hwm = next(line for line in fh if line.startswith("VmHWM:"))
+    peak = int(hwm.split()[1]) / 1024.0
+except (OSError, StopIteration):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = rss / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
+print(json.dumps({"load_s": load_s, "peak_rss_mb": peak}))
 """
 
 

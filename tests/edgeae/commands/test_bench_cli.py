@@ -1,0 +1,70 @@
+"""``edgeae bench``: the JSON structure, the table, streaming for signal models, bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgeae.cli import main
+from tests.runtime.onnx_models import make_autoencoder
+
+FAST = ["--budget", "0.01", "--seconds", "0.5", "--batch", "1,8", "--threads", "1,2"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("bench")
+    signal = make_autoencoder(d / "conv1d.onnx", kind="conv1d", window=32, hop=16)
+    dense = make_autoencoder(d / "dense.onnx", kind="dense")
+    return signal, dense
+
+
+def test_json_structure(runner: CliRunner, models: tuple[Path, Path]) -> None:
+    signal, dense = models
+    result = runner.invoke(main, ["bench", str(signal), str(dense), "--json", *FAST])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [Path(r["path"]).name for r in doc] == ["conv1d.onnx", "dense.onnx"]
+    for r in doc:
+        points = {(row["threads"], row["batch"]) for row in r["rows"]}
+        assert points == {(1, 1), (1, 8), (2, 1), (2, 8)}
+        for row in r["rows"]:
+            assert row["p99_us"] >= row["p50_us"] > 0 and row["items_per_s"] > 0
+        assert r["size_bytes"] > 0 and r["quantization"] == "float32"
+        assert 0 < r["load_s"] < 60 and 10 < r["peak_rss_mb"] < 4096
+    stream = doc[0]["stream"]
+    assert stream["rtf"] > 0 and stream["raw_bound_rtf"] > 0 and stream["chunk_ms"] == 100
+    assert doc[1]["stream"] is None  # a dense model streams nothing
+
+
+def test_table(runner: CliRunner, models: tuple[Path, Path]) -> None:
+    signal, _ = models
+    result = runner.invoke(main, ["bench", str(signal), "--no-memory", *FAST])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "p50 (µs)" in out and "items/s" in out and "streaming 0.5 s" in out
+    assert "peak RSS" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["missing.onnx"], "no such model file"),
+        (["{junk}"], "not a loadable ONNX model"),
+        (["{dense}", "--batch", "0"], "--batch"),
+        (["{dense}", "--threads", "a"], "--threads"),
+    ],
+)
+def test_bad_inputs(
+    runner: CliRunner, models: tuple[Path, Path], tmp_path: Path, args: list[str], words: str
+) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("nope")
+    args = [a.format(junk=junk, dense=models[1]) for a in args]
+    result = runner.invoke(main, ["bench", "--no-memory", *args])
+    assert result.exit_code != 0
+    lines = [ln for ln in result.stderr.splitlines() if not ln.startswith("bench: ")]
+    assert len(lines) == 1 and words in lines[0], result.stderr
