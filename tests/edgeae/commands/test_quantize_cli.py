@@ -1,0 +1,88 @@
+"""``edgeae quantize`` from the command line: summary, JSON, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae.cli import main
+from tests.export.quantize.models import make_data, make_triplet
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("cli")
+    paths = make_triplet(d, "dense")
+    np.save(d / "cal.npy", make_data("dense", 128))
+    return paths["autoencoder"]
+
+
+def test_help_has_examples(runner) -> None:
+    result = runner.invoke(main, ["quantize", "--help"])
+    assert result.exit_code == 0
+    assert "edgeae quantize models/digits/model.onnx -o" in result.output
+    assert "--max-drop" in result.output and "--allow-slower" in result.output
+
+
+def test_static_with_budget_json(runner, dense: Path, tmp_path: Path) -> None:
+    out = tmp_path / "q.onnx"
+    cal = str(dense.parent / "cal.npy")
+    args = ["quantize", str(dense), "-o", str(out), "--calibration", cal]
+    args += ["--max-drop", "50", "--allow-slower", "--json"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "static" and out.exists()
+    assert data["budget"]["metric"] == "psnr" and data["budget"]["measured_drop"] <= 50
+    assert data["quantization"]["calibration_data"] == cal
+    assert set(data["speed"]["speedup"]) == {"1", "256"}
+
+
+def test_dynamic_summary(runner, dense: Path, tmp_path: Path) -> None:
+    out = tmp_path / "q.onnx"
+    result = runner.invoke(
+        main, ["quantize", str(dense), "-o", str(out), "--mode", "dynamic", "--allow-slower"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "size:" in result.stdout and "latency (1 thread)" in result.stdout
+    assert "kept float: nothing" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--calibration", "missing.npy"], "missing.npy"),
+        (["--exclude", "nope", "--mode", "dynamic"], "--exclude nope"),
+        (["--mode", "static"], "builtin:test"),
+    ],
+)
+def test_bad_input_is_one_line(runner, dense: Path, tmp_path: Path, extra, message) -> None:
+    out = tmp_path / "q.onnx"
+    result = runner.invoke(main, ["quantize", str(dense), "-o", str(out), *extra])
+    assert result.exit_code != 0
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_wrong_shape_calibration_file(runner, dense: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "wrong.npy", np.zeros((20, 7), np.float32))
+    out = tmp_path / "q.onnx"
+    result = runner.invoke(
+        main, ["quantize", str(dense), "-o", str(out), "--calibration", str(tmp_path / "wrong.npy")]
+    )
+    assert result.exit_code != 0 and "(32,)" in result.stderr and not out.exists()
+
+
+def test_not_onnx_and_missing_dir(runner, dense: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("hello")
+    r1 = runner.invoke(main, ["quantize", str(bad), "-o", str(tmp_path / "q.onnx")])
+    assert r1.exit_code != 0 and "not an ONNX model" in r1.stderr
+    r2 = runner.invoke(
+        main, ["quantize", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"]
+    )
+    assert r2.exit_code != 0 and "does not exist" in r2.stderr
