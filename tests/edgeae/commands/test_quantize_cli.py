@@ -56,7 +56,7 @@ def test_dynamic_summary(runner, dense: Path, tmp_path: Path) -> None:
     [
         (["--calibration", "missing.npy"], "missing.npy"),
         (["--exclude", "nope", "--mode", "dynamic"], "--exclude nope"),
-        (["--mode", "static"], "builtin:test"),
+        (["--mode", "static"], "unknown built-in dataset"),
     ],
 )
 def test_bad_input_is_one_line(runner, dense: Path, tmp_path: Path, extra, message) -> None:
