@@ -101,7 +101,8 @@ def train(
     """Train an autoencoder on SOURCE and write RUN_DIR (checkpoint, metrics, loss curve).
 
     SOURCE is builtin:NAME (digits, sensor, tones), a .npy/.npz/.csv/.wav file
-    or a folder of PNG images. The run directory gets checkpoint.pt,
+    or a folder of PNG images. Built-in sources use their tuned recipe
+    (edgeae.train.recipes) unless you set the option yourself. The run directory gets checkpoint.pt,
     config.json, metrics.json and loss.png; an interrupted run continues with
     --resume. Under torchrun it trains data-parallel (gloo), rank 0 writing.
 
@@ -115,7 +116,7 @@ def train(
       torchrun --nproc_per_node=2 -m edgeae train builtin:sensor -o runs/ddp
     """
     from edgeae.data import load_source
-    from edgeae.train import TrainConfig
+    from edgeae.train import TrainConfig, recipe_for
     from edgeae.train import train as run_training
 
     given = {
@@ -132,8 +133,9 @@ def train(
         "seed": seed,
         "threshold_percentile": threshold_percentile,
     }
-    config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
-    overrides = {"latent": latent, "hidden": _parse_hidden(hidden)}
+    model_recipe, train_recipe = recipe_for(source)
+    config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
+    overrides = {**model_recipe, "latent": latent, "hidden": _parse_hidden(hidden)}
     dataset = load_source(source, key=key, window=window, hop=hop)
     result = run_training(
         dataset,

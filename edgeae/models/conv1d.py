@@ -22,8 +22,8 @@ class Conv1dConfig:
     """
 
     item_shape: tuple[int, ...]
-    channels: tuple[int, ...] = (16, 32)
-    latent_channels: int = 8
+    channels: tuple[int, ...] = (16, 32, 32, 32)
+    latent_channels: int = 4
     kernel: int = 5
     decoder: str = "upsample"
     output: str = "none"

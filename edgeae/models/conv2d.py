@@ -25,7 +25,7 @@ class Conv2dConfig:
 
     item_shape: tuple[int, ...]
     channels: tuple[int, ...] = (16, 32)
-    latent_channels: int = 8
+    latent_channels: int = 4
     kernel: int = 3
     decoder: str = "upsample"
     output: str = "none"

@@ -16,6 +16,8 @@ from .corruption import corrupt as corrupt
 from .losses import get_loss as get_loss
 from .losses import item_mse as item_mse
 from .prepare import as_dataset as as_dataset
+from .recipes import RECIPES as RECIPES
+from .recipes import recipe_for as recipe_for
 from .trainer import EpochStats as EpochStats
 from .trainer import TrainResult as TrainResult
 from .trainer import train as train
@@ -25,6 +27,7 @@ __all__ = [
     "CHECKPOINT_VERSION",
     "LOSSES",
     "NOISES",
+    "RECIPES",
     "SCHEDULES",
     "Checkpoint",
     "EpochStats",
@@ -35,5 +38,6 @@ __all__ = [
     "get_loss",
     "item_mse",
     "load_checkpoint",
+    "recipe_for",
     "train",
 ]

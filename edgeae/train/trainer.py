@@ -359,6 +359,7 @@ def _train(
         else:
             state["bad_epochs"] += 1
             state["stopped"] = bool(config.patience and state["bad_epochs"] >= config.patience)
+        # seconds: training + validation; samples_per_s: the training steps alone
         stats = EpochStats(
             epoch + 1,
             loss,
