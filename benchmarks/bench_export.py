@@ -1,0 +1,290 @@
+"""Export + quantization benchmark: torch eager vs ORT fp32 / int8 / fp16 vs OpenVINO, side by side.
+
+For each built-in dataset and its default arch: train a short model with
+edgeae's trainer, export it with the exporter (model.onnx), quantize it with
+``quantize_model`` (dynamic, static QDQ, fp16; no speed gate, we time here),
+then time every peer in this one process, 1 thread, batch 1 and 256 (median
+µs of repeats after warm-up) on real normalized items, and measure quality on
+held-out items (PSNR in dB on raw units; AUROC for ``sensor``). For the conv
+datasets the ConvTranspose decoder is trained too and compared under int8.
+
+    python benchmarks/bench_export.py            # full run
+    python benchmarks/bench_export.py --quick    # a fast check (few epochs, short timings)
+
+Prints a Markdown table and writes benchmarks/results/export.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DATASETS = ("digits", "sensor", "tones")
+TARGETS = {
+    "size_ratio": 0.30,
+    "psnr_drop": 0.3,
+    "auroc_drop": 0.005,
+    "vs_ort": 2.0,
+    "vs_torch": 4.0,
+}
+
+
+def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None) -> dict[str, Any]:
+    """Train (edgeae trainer) and export (edgeae exporter); return paths, checkpoint, data."""
+    from edgeae.data import load_source
+    from edgeae.train import TrainConfig, load_checkpoint, recipe_for, train
+    from edgeae_export.exporter import export_autoencoder
+    from edgeae_export.manifest_build import ExportInfo
+    from edgeae_runtime.preprocess import normalize
+
+    source = f"builtin:{name}"
+    ds = load_source(source)
+    model_over, train_over = recipe_for(source)
+    model_over = dict(model_over)
+    if decoder is not None:
+        model_over["decoder"] = decoder
+    if epochs is not None:
+        train_over = {**train_over, "epochs": epochs}
+    tag = f"{name}-{decoder or 'default'}"
+    run = work / "runs" / tag
+    train(
+        ds,
+        model_overrides=model_over,
+        config=TrainConfig(**train_over),
+        run_dir=run,
+        progress=False,
+        data_source=source,
+        force=True,
+    )
+    ckpt = load_checkpoint(run)
+    info = ExportInfo(
+        arch=ckpt.arch,
+        layout=ckpt.layout,  # type: ignore[arg-type]
+        item_shape=tuple(ckpt.item_shape),
+        latent_shape=tuple(ckpt.latent_shape),
+        preprocessing=ckpt.preprocessing,
+        arch_config=ckpt.model_config,
+        signal=ckpt.signal,
+        anomaly=ckpt.anomaly,
+        data_fingerprint=ckpt.data_fingerprint,
+        source=source,
+    )
+    rng = np.random.default_rng(0)
+    val_idx = np.sort(rng.choice(len(ds), size=min(512, len(ds)), replace=False))
+    example = normalize(ds.x[val_idx[:64]], ckpt.preprocessing)
+    out = work / "models" / tag
+    export_autoencoder(ckpt.model, out_dir=out, example_inputs=example, info=info, force=True)
+    return {"ds": ds, "ckpt": ckpt, "model": out / "model.onnx", "val_idx": val_idx, "tag": tag}
+
+
+def _quantize(model: Path, ds: Any, val_idx: np.ndarray, mode: str, out: Path, **kw: Any) -> Path:
+    from edgeae_export.quantize import quantize_model
+
+    r = quantize_model(
+        model,
+        out,
+        mode=mode,
+        calibration=ds.x,
+        calibration_name=ds.name,
+        speed_gate=False,
+        force=True,
+        **kw,
+    )
+    return r.path
+
+
+def _quality(path: Path, ds: Any, val_idx: np.ndarray) -> dict[str, float]:
+    from edgeae_runtime.metrics import auroc, psnr
+    from edgeae_runtime.model import Model
+
+    m = Model(path)
+    x = ds.x[val_idx]
+    out = {"psnr": psnr(x, m.reconstruct(x))}
+    if ds.labels is not None and ds.name.endswith("sensor"):
+        labels = np.asarray(ds.labels)
+        out["auroc"] = auroc(m.score(ds.x), labels)
+    return out
+
+
+def _batch(ds: Any, ckpt: Any, n: int) -> np.ndarray:
+    from edgeae_runtime.preprocess import normalize
+
+    x = ds.x[: min(n, len(ds))]
+    reps = int(np.ceil(n / x.shape[0]))
+    return np.ascontiguousarray(normalize(np.concatenate([x] * reps)[:n], ckpt.preprocessing))
+
+
+def _time_all(files: dict[str, Path], ckpt: Any, ds: Any, budget: float) -> dict[str, dict]:
+    """Median µs per call at batch 1 and 256 for every peer, in this one process."""
+    import torch
+
+    from edgeae_export.bench import cpu_session, measure_callable
+
+    torch.set_num_threads(1)
+    times: dict[str, dict[str, float]] = {}
+    for batch in (1, 256):
+        x = _batch(ds, ckpt, batch)
+        xt = torch.from_numpy(x)
+        with torch.no_grad():
+            lat = measure_callable(lambda t=xt: ckpt.model(t), batch=batch, budget_s=budget)
+        times.setdefault("torch eager fp32", {})[str(batch)] = lat.median_us
+        for label, path in files.items():
+            sess = cpu_session(path, threads=1)
+            feed = {sess.get_inputs()[0].name: x}
+            lat = measure_callable(
+                lambda s=sess, f=feed: s.run(None, f), batch=batch, budget_s=budget
+            )
+            times.setdefault(label, {})[str(batch)] = lat.median_us
+        try:
+            import openvino as ov
+
+            core = ov.Core()
+            compiled = core.compile_model(
+                str(files["ORT fp32"]), "CPU", {"INFERENCE_NUM_THREADS": 1}
+            )
+            req = compiled.create_infer_request()
+            lat = measure_callable(lambda r=req, f={0: x}: r.infer(f), batch=batch, budget_s=budget)
+            times.setdefault("OpenVINO fp32", {})[str(batch)] = lat.median_us
+        except ImportError:
+            pass
+    return times
+
+
+def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = None) -> dict:
+    """Train, export, quantize and time one dataset; one row per peer."""
+    epochs = 3 if quick else None
+    t = _train_export(name, decoder, work, epochs)
+    ds, ckpt, model, val_idx = t["ds"], t["ckpt"], t["model"], t["val_idx"]
+    d = model.parent
+    files = {"ORT fp32": model}
+    files["ORT dynamic int8"] = _quantize(model, ds, val_idx, "dynamic", d / "model.dyn.onnx")
+    files["ORT static int8"] = _quantize(model, ds, val_idx, "static", d / "model.int8.onnx")
+    files["ORT fp16"] = _quantize(model, ds, val_idx, "fp16", d / "model.fp16.onnx")
+    times = _time_all(files, ckpt, ds, 0.2 if quick else 1.5)
+    rows = []
+    base_q = _quality(model, ds, val_idx)
+    fsize = model.stat().st_size
+    for label, t_us in times.items():
+        path = files.get(label, model)
+        q = _quality(path, ds, val_idx) if label in files else base_q
+        rows.append(
+            {
+                "peer": label,
+                "us_b1": t_us["1"],
+                "us_b256": t_us["256"],
+                "vs_ort_fp32_b256": times["ORT fp32"]["256"] / t_us["256"],
+                "vs_torch_b256": times["torch eager fp32"]["256"] / t_us["256"],
+                "bytes": path.stat().st_size if label in files else None,
+                "size_ratio": path.stat().st_size / fsize if label in files else None,
+                **q,
+                "psnr_drop": base_q["psnr"] - q["psnr"],
+                **({"auroc_drop": base_q["auroc"] - q["auroc"]} if "auroc" in q else {}),
+            }
+        )
+    return {
+        "dataset": name,
+        "arch": ckpt.arch,
+        "decoder": ckpt.model_config.get("decoder"),
+        "config": ckpt.model_config,
+        "epochs": ckpt.epoch,
+        "rows": rows,
+    }
+
+
+def _targets(result: dict) -> dict[str, bool]:
+    row = next(r for r in result["rows"] if r["peer"] == "ORT static int8")
+    quality = (
+        row.get("auroc_drop", 0.0) <= TARGETS["auroc_drop"]
+        if "auroc" in row
+        else row["psnr_drop"] <= TARGETS["psnr_drop"]
+    )
+    return {
+        "size<=30%": row["size_ratio"] <= TARGETS["size_ratio"],
+        "quality": bool(quality),
+        ">=2x ORT fp32": row["vs_ort_fp32_b256"] >= TARGETS["vs_ort"],
+        ">=4x torch": row["vs_torch_b256"] >= TARGETS["vs_torch"],
+    }
+
+
+def _markdown(results: list[dict]) -> str:
+    lines = []
+    for res in results:
+        lines.append(
+            f"\n### {res['dataset']} ({res['arch']}, decoder {res['decoder']}, "
+            f"{res['epochs']} epochs)\n"
+        )
+        lines.append(
+            "| peer | µs b=1 | µs b=256 | vs ORT fp32 (256) | vs torch (256) | size "
+            "| PSNR dB | AUROC |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for r in res["rows"]:
+            size = (
+                f"{r['bytes'] / 1024:.1f} KiB ({100 * r['size_ratio']:.0f}%)" if r["bytes"] else "—"
+            )
+            auroc = f"{r['auroc']:.4f}" if "auroc" in r else "—"
+            lines.append(
+                f"| {r['peer']} | {r['us_b1']:.0f} | {r['us_b256']:.0f} | "
+                f"{r['vs_ort_fp32_b256']:.2f}x | {r['vs_torch_b256']:.2f}x | {size} | "
+                f"{r['psnr']:.2f} | {auroc} |"
+            )
+        t = res.get("targets")
+        if t:
+            lines.append(
+                "\nstatic int8 targets: "
+                + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in t.items())
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print Markdown, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few epochs, short timings")
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
+    parser.add_argument("--no-transpose", action="store_true", help="skip the decoder comparison")
+    args = parser.parse_args(argv)
+    from edgeae_export.cpu import default_quant_types, detect_cpu
+
+    cpu = detect_cpu()
+    results = []
+    start = time.time()
+    with tempfile.TemporaryDirectory(prefix="edgeae-bench-export-") as tmp:
+        work = Path(tmp)
+        for name in args.datasets:
+            res = bench_dataset(name, work, quick=args.quick)
+            res["targets"] = _targets(res)
+            results.append(res)
+            if not args.no_transpose and res["arch"] in ("conv1d", "conv2d"):
+                other = "transpose" if res["decoder"] != "transpose" else "upsample"
+                alt = bench_dataset(name, work, quick=args.quick, decoder=other)
+                alt["targets"] = _targets(alt)
+                results.append(alt)
+    report = {
+        "cpu": cpu.describe(),
+        "cpu_model": cpu.model_name,
+        "int8_defaults": default_quant_types(cpu).reason,
+        "threads": 1,
+        "quick": args.quick,
+        "targets": TARGETS,
+        "seconds": round(time.time() - start, 1),
+        "results": results,
+    }
+    print(f"## Export and quantization ({cpu.describe()}, 1 thread, median µs per call)")
+    print(_markdown(results))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "export.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
