@@ -172,9 +172,7 @@ def fit_budget(
             q_value = evaluate(current, manifest, metric, validation)
             drop = metric_drop(metric, f_value, q_value)
             steps.append({"kept_float": list(kept), "value": q_value, "drop": drop})
-            say(
-                f"kept {err.name} ({err.op_type}, -{err.harm_db:.1f} dB) float: drop {drop:.4f}"
-            )
+            say(f"kept {err.name} ({err.op_type}, -{err.harm_db:.1f} dB) float: drop {drop:.4f}")
             if drop < best[0]:
                 best = (drop, current, q_value, tuple(kept))
             if drop <= max_drop:
