@@ -15,7 +15,10 @@ __all__ = ["RECIPES", "recipe_for"]
 #: Per built-in dataset: model overrides and TrainConfig overrides.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "digits": {"model": {}, "train": {"epochs": 150, "lr": 3e-3, "patience": 20}},
-    "sensor": {"model": {}, "train": {"epochs": 100, "lr": 3e-3, "patience": 20}},
+    "sensor": {
+        "model": {"hidden": (16, 32, 32), "latent": 2},
+        "train": {"epochs": 150, "lr": 3e-3, "patience": 20},
+    },
     "tones": {"model": {}, "train": {"epochs": 15}},
 }
 
