@@ -1,0 +1,192 @@
+"""``edgeae export``: a trained run -> model.onnx, encoder.onnx and decoder.onnx with manifests.
+
+The host side of the export: it loads the run's checkpoint and real items of
+its data (the validation split when the data is the one trained on), then hands
+the torch module and a plain description to
+:func:`edgeae_export.export_autoencoder`, which checks parity and writes the files.
+torch is imported inside the command only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["export", "validation_items"]
+
+DEFAULT_SAMPLES = 256
+
+
+def _spread(n: int, k: int) -> Any:
+    """``k`` indices spread evenly over ``range(n)`` (all of them when ``n <= k``)."""
+    import numpy as np
+
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
+def validation_items(
+    ckpt: Any,
+    *,
+    data: str | None,
+    key: str | None,
+    window: int | None,
+    hop: int | None,
+    samples: int,
+) -> tuple[Any, str]:
+    """Raw items to check parity on, and a description of where they came from.
+
+    The run's own data gives its validation split (same split as training); other
+    data (``--data``) gives items spread over the whole source.
+    """
+    import numpy as np
+
+    from edgeae.data import load_source
+    from edgeae.errors import DataError
+    from edgeae.train import TrainConfig
+    from edgeae.train.prepare import prepare
+
+    source = data or ckpt.data_source
+    if not source:
+        raise DataError(f"{ckpt.path}: the checkpoint names no data source; pass --data SOURCE")
+    if ckpt.layout == "NCW" and window is None:
+        window = ckpt.signal.window if ckpt.signal else ckpt.item_shape[-1]
+        hop = hop or (ckpt.signal.hop if ckpt.signal else window)
+    try:
+        ds = load_source(source, key=key, window=window, hop=hop)
+    except DataError as exc:
+        hint = "" if data else "; pass --data SOURCE (and --key/--window/--hop) to use other data"
+        raise DataError(f"{exc}{hint}") from None
+    if tuple(ds.item_shape) != tuple(ckpt.item_shape):
+        raise DataError(
+            f"{source}: items have shape {tuple(ds.item_shape)}, the model takes "
+            f"{tuple(ckpt.item_shape)}; pass --data (and --window/--key) matching the run"
+        )
+    if ds.fingerprint == ckpt.data_fingerprint:
+        prepared = prepare(ds, TrainConfig.from_dict(ckpt.train_config))
+        raw, how = prepared.val_raw_input, "validation items"
+    else:
+        raw, how = np.asarray(ds.x), "items (not the training data)"
+    raw = raw[_spread(len(raw), samples)]
+    return np.asarray(raw, dtype=np.float32), f"{len(raw)} {how} of {source}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
+
+
+@click.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (created when missing).",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-4,
+    show_default=True,
+    help="Max abs error allowed between onnxruntime and torch (model space).",
+)
+@click.option(
+    "--opset",
+    type=int,
+    default=None,
+    help="ONNX opset (default 17: what onnxruntime's quantizer and older runtimes handle).",
+)
+@click.option("--optimize", is_flag=True, help="Apply onnxruntime's basic graph optimizations.")
+@click.option("--force", is_flag=True, help="Overwrite existing model/encoder/decoder files.")
+@click.option("--data", default=None, help="Data to check parity on (default: the run's source).")
+@click.option("--key", default=None, help="Array name inside an .npz --data file.")
+@click.option("--window", type=int, default=None, help="Window length for signal --data.")
+@click.option("--hop", type=int, default=None, help="Hop between windows for signal --data.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SAMPLES,
+    show_default=True,
+    help="How many items the parity check and the codec calibration use.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
+def export(
+    run_dir: Path,
+    out_dir: Path,
+    tolerance: float,
+    opset: int | None,
+    optimize: bool,
+    force: bool,
+    data: str | None,
+    key: str | None,
+    window: int | None,
+    hop: int | None,
+    samples: int,
+    as_json: bool,
+) -> None:
+    """Export a trained run to ONNX: model.onnx, encoder.onnx and decoder.onnx in OUT_DIR.
+
+    Each file is checked (onnx checker, shape inference), run in onnxruntime on
+    real items of the run's data and compared with torch; above --tolerance
+    nothing is written. Each carries its manifest (shapes, normalization, signal
+    framing, anomaly threshold, latent codec, fingerprint, parity). Existing
+    files are replaced only with --force.
+
+    \b
+    Examples:
+      edgeae export runs/digits -o models/digits
+      edgeae export runs/tones -o models/tones --optimize --json
+      edgeae export runs/digits -o models/digits --force --tolerance 1e-3
+      edgeae export runs/wav -o models/wav --data other.wav --window 256 --hop 128
+    """
+    from edgeae.train import load_checkpoint
+    from edgeae_export import DEFAULT_OPSET, ExportInfo, export_autoencoder
+    from edgeae_runtime.preprocess import normalize
+
+    ckpt = load_checkpoint(run_dir)
+    raw, described = validation_items(
+        ckpt, data=data, key=key, window=window, hop=hop, samples=samples
+    )
+    info = ExportInfo(
+        arch=ckpt.arch,
+        layout=ckpt.layout,  # type: ignore[arg-type]
+        item_shape=tuple(ckpt.item_shape),
+        latent_shape=tuple(ckpt.latent_shape),
+        preprocessing=ckpt.preprocessing,
+        arch_config=ckpt.model_config,
+        signal=ckpt.signal,
+        anomaly=ckpt.anomaly,
+        data_fingerprint=ckpt.data_fingerprint,
+        source=ckpt.data_source,
+    )
+    if not as_json:
+        click.echo(f"exporting {ckpt.arch} from {run_dir}; parity on {described}", err=True)
+    result = export_autoencoder(
+        ckpt.model,
+        out_dir=out_dir,
+        example_inputs=normalize(raw, ckpt.preprocessing),
+        info=info,
+        tolerance=tolerance,
+        opset=opset if opset is not None else DEFAULT_OPSET,
+        optimize=optimize,
+        force=force,
+    )
+    if as_json:
+        summary = {"run_dir": str(run_dir), "parity_data": described, **result.to_dict()}
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        f"exported {run_dir} -> {out_dir} (opset {result.opset}, "
+        f"fingerprint {result.fingerprint[:16]})"
+    )
+    for f in result.files:
+        click.echo(
+            f"  {f.path!s:<40} {_size(f.size_bytes):>9}  parity {f.parity.max_abs_error:.2e} "
+            f"(tolerance {f.parity.tolerance:.0e}, {f.parity.samples} items)"
+        )
