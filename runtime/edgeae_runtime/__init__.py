@@ -1,7 +1,5 @@
 """edgeae-runtime: run edgeae autoencoders on devices with numpy and onnxruntime only."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
 from .audio import AudioReader, AudioWriter, open_reader, open_writer, read_wav, write_wav
 from .errors import EdgeAEError, InputError, ManifestError, ModelError, StreamError
@@ -20,11 +18,6 @@ from .manifest import (
 )
 from .model import Model
 from .stream import OverlapAdd, SignalFramer, StreamDenoiser, denoise_offline, synthesis_window
-
-try:
-    __version__ = version("edgeae-runtime")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
 
 __all__ = [
     "MANIFEST_KEY",
@@ -61,3 +54,21 @@ __all__ = [
     "synthesis_window",
     "write_wav",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed metadata on first use.
+
+    importlib.metadata costs ~5 MB of RSS; a device importing the runtime should
+    not pay it unless it asks for the version.
+    """
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("edgeae-runtime")
+        except PackageNotFoundError:  # running from a source tree without installing
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

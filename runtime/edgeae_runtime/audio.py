@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -317,6 +316,8 @@ class AudioWriter:
         if self.kind == "stdout":
             self._fh: BinaryIO | None = stdout if stdout is not None else sys.stdout.buffer
             return
+        import tempfile  # writers only; keeps `import edgeae_runtime` light
+
         target = Path(path)
         fd, self._tmp = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent or ".")

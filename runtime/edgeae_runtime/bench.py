@@ -49,6 +49,7 @@ class StreamStats:
 
     chunk_ms: float
     rtf: float
+    rtf_p50: float  # median chunk time / chunk duration: robust to a busy machine
     chunk_p50_ms: float
     chunk_p99_ms: float
     chunks: int
@@ -143,6 +144,7 @@ def stream_rtf(
     return StreamStats(
         chunk_ms=1000.0 * chunk_samples / spec.sample_rate,
         rtf=total / seconds,
+        rtf_p50=st.p50_ms / (1000.0 * chunk_samples / spec.sample_rate),
         chunk_p50_ms=st.p50_ms,
         chunk_p99_ms=st.p99_ms,
         chunks=len(times),

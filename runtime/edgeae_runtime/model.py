@@ -9,7 +9,6 @@ bounded memory.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
 
 
 def _file_fingerprint(path: Path) -> str:
+    import hashlib  # only for manifest-less models; hashlib costs ~4 MB of RSS on import
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -325,7 +326,9 @@ class Model:
         name = {"reconstruction": self._recon, "latent": self._latent}[output]
         if name is None:
             raise ModelError(f"{self.path.name} has no {output!r} output")
-        step = min(max_batch or self.max_batch, self._fixed_batch or np.iinfo(np.int64).max)
+        step = max_batch or self.max_batch
+        if self._fixed_batch is not None:
+            step = min(step, self._fixed_batch)
         n = x.shape[0]
         x = x.astype(self._in_dtype, copy=False)
         if n <= step:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ManifestError, ModelError
-from .manifest import SignalSpec
+from .manifest import Preprocessing, SignalSpec
 from .model import Model
 from .preprocess import denormalize, normalize
 
@@ -108,11 +108,16 @@ class SignalFramer:
         return x
 
     def _frames(self, buf: np.ndarray, count: int) -> np.ndarray:
-        w, hop = self.spec.window, self.spec.hop
-        view = np.lib.stride_tricks.sliding_window_view(buf, w, axis=1)[
-            :, : (count - 1) * hop + 1 : hop
-        ]
-        return np.ascontiguousarray(view.transpose(1, 0, 2))
+        """Copy ``count`` windows out of a contiguous ``(channels, n)`` buffer."""
+        buf = np.ascontiguousarray(buf)
+        s_ch, s_n = buf.strides
+        view = np.lib.stride_tricks.as_strided(
+            buf,
+            shape=(count, self.spec.channels, self.spec.window),
+            strides=(self.spec.hop * s_n, s_ch, s_n),
+            writeable=False,
+        )
+        return np.ascontiguousarray(view)
 
     def push(self, chunk: Any) -> np.ndarray:
         """Append a chunk; return the windows it completed, ``(k, channels, window)``."""
@@ -152,16 +157,29 @@ class OverlapAdd:
     def __init__(self, spec: SignalSpec) -> None:
         self.spec = spec
         self._r = -(-spec.window // spec.hop)
+        self._win = synthesis_window(spec.synthesis_window, spec.window)
         w = np.zeros(self._r * spec.hop, dtype=np.float32)
-        w[: spec.window] = synthesis_window(spec.synthesis_window, spec.window)
-        self._w = w
+        w[: spec.window] = self._win
+        self._parts = w.reshape(self._r, spec.hop)
+        full = self._parts.sum(axis=0)
+        self._inv_full = np.where(full > 0, 1.0 / np.where(full > 0, full, 1.0), 0.0).astype(
+            np.float32
+        )
         self.reset()
 
     def reset(self) -> None:
         """Drop the pending tail."""
-        hop = self.spec.hop
-        self._tail = np.zeros((self.spec.channels, self._r - 1, hop), dtype=np.float32)
-        self._wtail = np.zeros((self._r - 1, hop), dtype=np.float32)
+        self._tail = np.zeros((self.spec.channels, self._r - 1, self.spec.hop), dtype=np.float32)
+        self._count = 0  # windows added since the start
+
+    def _wsum(self, first: int, stop: int) -> np.ndarray:
+        """Window-weight sums of hop segments ``[first, stop)`` given the windows added."""
+        seg = np.arange(first, stop)[:, None]
+        out = np.zeros((stop - first, self.spec.hop), dtype=np.float32)
+        for j in range(self._r):
+            k = seg - j  # the window whose part j lands on each segment
+            out += np.where((k >= 0) & (k < self._count), self._parts[j], 0.0)
+        return out
 
     def add(self, y: np.ndarray) -> np.ndarray:
         """Add ``k`` consecutive window outputs ``(k, channels, window)``; return the
@@ -169,33 +187,40 @@ class OverlapAdd:
         k, c, hop, r = y.shape[0], self.spec.channels, self.spec.hop, self._r
         if k == 0:
             return np.zeros((c, 0), dtype=np.float32)
-        yw = np.zeros((k, c, r * hop), dtype=np.float32)
-        yw[:, :, : self.spec.window] = y
-        yw *= self._w
-        yw = yw.reshape(k, c, r, hop)
-        seg = np.zeros((c, k + r - 1, hop), dtype=np.float32)
-        wseg = np.zeros((k + r - 1, hop), dtype=np.float32)
-        seg[:, : r - 1] = self._tail
-        wseg[: r - 1] = self._wtail
-        wparts = self._w.reshape(r, hop)
-        for j in range(r):
+        if r * hop == self.spec.window:
+            yw = (y * self._win).reshape(k, c, r, hop)
+        else:
+            yw = np.zeros((k, c, r * hop), dtype=np.float32)
+            yw[:, :, : self.spec.window] = y * self._win
+            yw = yw.reshape(k, c, r, hop)
+        seg = np.empty((c, k + r - 1, hop), dtype=np.float32)
+        seg[:, :k] = yw[:, :, 0].transpose(1, 0, 2)
+        seg[:, k:] = 0.0
+        seg[:, : r - 1] += self._tail
+        for j in range(1, r):
             seg[:, j : j + k] += yw[:, :, j].transpose(1, 0, 2)
-            wseg[j : j + k] += wparts[j]
         self._tail = seg[:, k:].copy()
-        self._wtail = wseg[k:].copy()
-        return _divide(seg[:, :k].reshape(c, k * hop), wseg[:k].reshape(k * hop))
+        first = self._count
+        self._count += k
+        done = seg[:, :k]
+        if first >= r - 1:  # steady state: every segment has all its windows
+            out = done * self._inv_full
+        else:
+            out = _divide(done, self._wsum(first, first + k))
+        return out.reshape(c, k * hop)
 
     def finish(self) -> np.ndarray:
         """The pending tail ``(channels, (R-1)*hop)`` as final samples; then reset."""
         c = self.spec.channels
-        out = _divide(self._tail.reshape(c, -1), self._wtail.reshape(-1))
+        wsum = self._wsum(self._count, self._count + self._r - 1)
+        out = _divide(self._tail, wsum).reshape(c, -1)
         self.reset()
         return out
 
 
 def _divide(acc: np.ndarray, wsum: np.ndarray) -> np.ndarray:
-    safe = np.where(wsum > 0, wsum, 1.0).astype(np.float32)
-    return acc / safe
+    """``acc / wsum`` where a sample is covered, 0 where no window weight reaches it."""
+    return np.where(wsum > 0, acc / np.where(wsum > 0, wsum, 1.0), 0.0).astype(np.float32)
 
 
 def _reconstruct_frames(model: Model, frames: np.ndarray, max_batch: int | None) -> np.ndarray:
@@ -203,8 +228,16 @@ def _reconstruct_frames(model: Model, frames: np.ndarray, max_batch: int | None)
     k = frames.shape[0]
     items = frames.reshape((k, *model.item_shape))
     pre = model.manifest.preprocessing
+    if _is_identity(pre):  # skip two passes over the data per push
+        return model.run_model_space("reconstruction", items, max_batch).reshape(frames.shape)
     y = model.run_model_space("reconstruction", normalize(items, pre), max_batch)
     return denormalize(y, pre).reshape(frames.shape)
+
+
+def _is_identity(pre: Preprocessing) -> bool:
+    return (
+        pre.clip is None and all(o == 0.0 for o in pre.offset) and all(s == 1.0 for s in pre.scale)
+    )
 
 
 def check_signal_model(model: Model, sample_rate: int | None) -> SignalSpec:

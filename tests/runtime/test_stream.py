@@ -119,11 +119,14 @@ def test_hann_is_positive_and_constant_overlap_at_half_hop() -> None:
     np.testing.assert_allclose(w[:32] + w[32:], 1.0, atol=1e-6)
 
 
-def test_overlap_add_memory_is_bounded() -> None:
-    ola = OverlapAdd(SignalSpec(16000, 1, 256, 128))
-    for _ in range(50):
-        ola.add(np.ones((12, 1, 256), np.float32))
-    assert ola._tail.nbytes <= 256 * 4
+@pytest.mark.parametrize(("window", "hop"), [(256, 128), (16, 5), (8, 8)])
+def test_overlap_add_of_constant_windows_is_constant_however_split(window: int, hop: int) -> None:
+    ola = OverlapAdd(SignalSpec(16000, 2, window, hop))
+    parts = [ola.add(np.full((k, 2, window), 3.0, np.float32)) for k in (1, 2, 1, 7, 0, 3)]
+    parts.append(ola.finish())
+    out = np.concatenate(parts, axis=1)
+    assert out.shape[1] == 14 * hop + (-(-window // hop) - 1) * hop
+    np.testing.assert_allclose(out[:, : 13 * hop + window], 3.0, rtol=1e-6)
 
 
 def test_flush_resets_and_empty_stream_is_empty(conv: Model) -> None:

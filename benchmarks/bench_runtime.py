@@ -1,0 +1,267 @@
+"""Runtime benchmark: StreamDenoiser vs the raw onnxruntime bound, footprint, memory over time.
+
+The model is a small conv1d autoencoder built here with onnx.helper (fixed random
+weights, no training, no download): Conv(1->16, k8 s4) -> Conv(16->32, k4 s2) ->
+Conv(32->8, k1) = latent (8, 32); ConvTranspose(8->32, s2) -> ConvTranspose(32->16, s4)
+-> Conv(16->1, k9); float32, 16 kHz mono, window 256, hop 128, hann, one thread.
+
+Side by side in one process, on the same signal:
+- raw bound: the whole signal framed up front, one ``session.run`` (only the run is timed);
+- StreamDenoiser fed chunks of 10 ms, 100 ms and 1 s: real-time factor (best of 3 runs)
+  and per-chunk latency p50/p99.
+Footprint, each in a fresh subprocess: ``import edgeae_runtime`` + load + one inference vs
+bare onnxruntime doing the same (wall time of the child and its peak RSS). Memory: RSS
+after streaming one minute vs one hour (10 minutes with --quick) in one subprocess.
+
+    python benchmarks/bench_runtime.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeae_runtime import MANIFEST_KEY, Manifest, Model, Provenance, SignalSpec, TensorSpec
+from edgeae_runtime.bench import bench_signal, raw_bound, stream_rtf
+
+RATE, WINDOW, HOP = 16000, 256, 128
+RESULTS = Path(__file__).parent / "results" / "runtime.json"
+TARGET_RATIO, TARGET_SECONDS, TARGET_MB = 1.15, 0.2, 64.0
+
+
+def build_model(path: Path) -> Path:
+    """Write the benchmark's conv1d autoencoder (model.onnx role) with its manifest."""
+    rng = np.random.default_rng(0)
+
+    def w(name: str, *shape: int) -> onnx.TensorProto:
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        return numpy_helper.from_array(
+            (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32), name
+        )
+
+    inits = [
+        w("c1", 16, 1, 8), w("c1b", 16), w("c2", 32, 16, 4), w("c2b", 32),
+        w("c3", 8, 32, 1), w("c3b", 8), w("t1", 8, 32, 2), w("t1b", 32),
+        w("t2", 32, 16, 4), w("t2b", 16), w("c4", 1, 16, 9), w("c4b", 1),
+    ]  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["input", "c1", "c1b"], ["h1"], strides=[4], pads=[2, 2]),
+        helper.make_node("Relu", ["h1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "c2", "c2b"], ["h2"], strides=[2], pads=[1, 1]),
+        helper.make_node("Relu", ["h2"], ["r2"]),
+        helper.make_node("Conv", ["r2", "c3", "c3b"], ["latent"]),
+        helper.make_node("ConvTranspose", ["latent", "t1", "t1b"], ["u1"], strides=[2]),
+        helper.make_node("Relu", ["u1"], ["s1"]),
+        helper.make_node("ConvTranspose", ["s1", "t2", "t2b"], ["u2"], strides=[4]),
+        helper.make_node("Relu", ["u2"], ["s2"]),
+        helper.make_node("Conv", ["s2", "c4", "c4b"], ["reconstruction"], pads=[4, 4]),
+    ]
+    item, latent = (1, WINDOW), (8, WINDOW // 8)
+    graph = helper.make_graph(
+        nodes,
+        "bench_conv1d",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *item])],
+        [
+            helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT, ["N", *item]),
+            helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["N", *latent]),
+        ],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    manifest = Manifest(
+        role="autoencoder",
+        arch="bench-conv1d",
+        layout="NCW",
+        inputs=(TensorSpec("input", (None, *item)),),
+        outputs=(
+            TensorSpec("reconstruction", (None, *item)),
+            TensorSpec("latent", (None, *latent)),
+        ),
+        item_shape=item,
+        latent_shape=latent,
+        provenance=Provenance(fingerprint="bench-runtime-conv1d", source="bench_runtime.py"),
+        signal=SignalSpec(RATE, 1, WINDOW, HOP, "hann"),
+    )
+    helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def streaming(model: Model, seconds: float) -> dict:
+    """Raw bound and StreamDenoiser at three chunk sizes on the same signal."""
+    signal = bench_signal(model, seconds)
+    raw = min(raw_bound(model, signal, repeats=3) for _ in range(2))
+    rows = []
+    for chunk_ms in (10, 100, 1000):
+        chunk = RATE * chunk_ms // 1000
+        runs = [stream_rtf(model, signal, chunk) for _ in range(3)]
+        best = min(runs, key=lambda s: s.rtf)
+        rows.append({**best.to_dict(), "vs_raw": best.rtf / raw})
+    return {"seconds": seconds, "raw_bound_rtf": raw, "stream": rows}
+
+
+# Peak RSS is the child's own VmHWM: ru_maxrss survives exec on Linux and would report the
+# parent's (this benchmark's) memory for a small child.
+FOOTPRINT_RUNTIME = """
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+from edgeae_runtime import Model
+m = Model(sys.argv[1])
+m.reconstruct(np.zeros((1, 1, 256), np.float32))
+elapsed = time.perf_counter() - t0
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")][0].split()[1]
+print(elapsed, hwm)
+"""
+
+FOOTPRINT_BARE = """
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+import onnxruntime as ort
+opts = ort.SessionOptions()
+opts.intra_op_num_threads = 1
+opts.inter_op_num_threads = 1
+s = ort.InferenceSession(sys.argv[1], opts, providers=["CPUExecutionProvider"])
+s.run(["reconstruction"], {"input": np.zeros((1, 1, 256), np.float32)})
+elapsed = time.perf_counter() - t0
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")][0].split()[1]
+print(elapsed, hwm)
+"""
+
+
+def footprint(path: Path, repeats: int) -> dict:
+    """Fresh-process import + load + one inference: wall time and peak RSS, runtime vs bare ORT."""
+    out = {}
+    for name, code in (("edgeae_runtime", FOOTPRINT_RUNTIME), ("bare onnxruntime", FOOTPRINT_BARE)):
+        walls, inner, rss = [], [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+            )
+            walls.append(time.perf_counter() - t0)
+            seconds, maxrss_kb = proc.stdout.split()
+            inner.append(float(seconds))
+            rss.append(int(maxrss_kb) / 1024.0)
+        out[name] = {
+            "process_wall_s": float(np.median(walls)),
+            "import_load_infer_s": float(np.median(inner)),
+            "peak_rss_mb": float(np.median(rss)),
+        }
+    return out
+
+
+MEMORY = """
+import sys, numpy as np
+from edgeae_runtime import Model, StreamDenoiser
+
+def rss_mb():
+    with open("/proc/self/statm") as fh:
+        import os
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+m = Model(sys.argv[1])
+den = StreamDenoiser(m)
+minutes = int(sys.argv[2])
+chunk = np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.1
+marks = {}
+for minute in range(1, minutes + 1):
+    for _ in range(600):  # 600 chunks of 100 ms = one minute
+        den.push(chunk)
+    if minute in (1, minutes):
+        marks[minute] = rss_mb()
+print(marks[1], marks[minutes])
+"""
+
+
+def memory(path: Path, minutes: int) -> dict:
+    """RSS after streaming 1 minute and ``minutes`` minutes through one StreamDenoiser."""
+    proc = subprocess.run(
+        [sys.executable, "-c", MEMORY, str(path), str(minutes)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    one, many = map(float, proc.stdout.split())
+    return {"minutes": minutes, "rss_after_1_min_mb": one, "rss_after_end_mb": many,
+            "growth_mb": many - one}  # fmt: skip
+
+
+def markdown(res: dict) -> str:
+    """The report printed on stdout."""
+    s = res["streaming"]
+    lines = [
+        f"Model: conv1d autoencoder, float32, 16 kHz mono, window {WINDOW}, hop {HOP}, "
+        f"1 thread; signal {s['seconds']:g} s.",
+        "",
+        "| path | chunk | RTF | vs raw bound | RTF from median chunk | vs raw "
+        "| chunk p50 (ms) | chunk p99 (ms) |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| raw onnxruntime (one batched call) | whole signal | {s['raw_bound_rtf']:.4f} | 1.00x "
+        "| - | - | - | - |",
+    ]
+    for row in s["stream"]:
+        lines.append(
+            f"| StreamDenoiser | {row['chunk_ms']:g} ms | {row['rtf']:.4f} | {row['vs_raw']:.2f}x "
+            f"| {row['rtf_p50']:.4f} | {row['rtf_p50'] / s['raw_bound_rtf']:.2f}x "
+            f"| {row['chunk_p50_ms']:.3f} | {row['chunk_p99_ms']:.3f} |"
+        )
+    at100 = next(r for r in s["stream"] if r["chunk_ms"] == 100)
+    ok = "met" if at100["vs_raw"] <= TARGET_RATIO else "MISSED"
+    lines += ["", f"Target RTF within {TARGET_RATIO}x of raw at 100 ms chunks: {ok} "
+              f"({at100['vs_raw']:.2f}x).", "",
+              "| footprint (fresh process) | import+load+1 inference (s) | process wall (s) "
+              "| peak RSS (MB) |", "|---|---|---|---|"]  # fmt: skip
+    for name, f in res["footprint"].items():
+        lines.append(
+            f"| {name} | {f['import_load_infer_s']:.3f} | {f['process_wall_s']:.3f} "
+            f"| {f['peak_rss_mb']:.1f} |"
+        )
+    rt = res["footprint"]["edgeae_runtime"]
+    ok = rt["import_load_infer_s"] <= TARGET_SECONDS and rt["peak_rss_mb"] <= TARGET_MB
+    m = res["memory"]
+    lines += [
+        "",
+        f"Footprint target <= {TARGET_SECONDS} s and <= {TARGET_MB:g} MB: "
+        f"{'met' if ok else 'MISSED'}.",
+        "",
+        f"Memory while streaming: RSS {m['rss_after_1_min_mb']:.1f} MB after 1 minute, "
+        f"{m['rss_after_end_mb']:.1f} MB after {m['minutes']} minutes "
+        f"(growth {m['growth_mb']:+.1f} MB).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short signal, 10-minute memory run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_model(Path(tmp) / "model.onnx")
+        model = Model(path, threads=1)
+        res = {
+            "quick": args.quick,
+            "model": "bench-conv1d float32, window 256, hop 128, 16 kHz",
+            "streaming": streaming(model, 10.0 if args.quick else 60.0),
+            "footprint": footprint(path, 3 if args.quick else 7),
+            "memory": memory(path, 10 if args.quick else 60),
+        }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(res, indent=2) + "\n")
+    print(markdown(res))
+
+
+if __name__ == "__main__":
+    main()
