@@ -5,12 +5,33 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..anomaly import AnomalyScorer, StreamScorer
+from ..anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
 from ..errors import InputError
 from ._common import echo_json, load_model, model_option, open_signal, pcm_options, threads_option
 from .encode import _items_or_none
 
 __all__ = ["score"]
+
+
+def _collect(
+    update: ScoreUpdate,
+    starts: list[np.ndarray],
+    values: list[np.ndarray],
+    events: list[AnomalyEvent],
+    as_json: bool,
+) -> None:
+    """Keep one update's results; in text mode print them at once (a pipe sees them live)."""
+    starts.append(update.starts)
+    values.append(update.scores)
+    events.extend(update.events)
+    if as_json:
+        return
+    for start, value, flag in zip(
+        update.starts.tolist(), update.scores.tolist(), update.flags.tolist(), strict=True
+    ):
+        click.echo(f"{start}\t{value:.6g}\t{'ANOMALY' if flag else 'ok'}")
+    for ev in update.events:
+        click.echo(f"event\t{ev.start}\t{ev.end}\tpeak {ev.peak:.6g}")
 
 
 @click.command("score")
@@ -39,9 +60,10 @@ def score(
     """Anomaly scores of IN: per item (.npy batch) or per window of a signal, with events.
 
     A score is the reconstruction error in model space; it is flagged when above
-    the threshold. For signals, flagged windows that overlap are merged into
-    events with start/end sample indices. Exit code 0 either way: read the
-    output (or --json) for the verdict.
+    the threshold. Text output: one line per item (index, score, verdict) or per
+    window (first sample, score, verdict), printed as windows complete; for
+    signals, flagged windows that overlap are merged into "event START END" lines.
+    Exit code 0 either way: read the output (or --json) for the verdict.
 
     \b
     Examples:
@@ -77,23 +99,11 @@ def score(
         source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
     ) as reader:
         for chunk in reader:
-            update = stream.push(chunk)
-            starts.append(update.starts)
-            values.append(update.scores)
-            for ev in update.events:
-                events.append(ev)
-                if not as_json:
-                    click.echo(f"event\t{ev.start}\t{ev.end}\tpeak {ev.peak:.6g}")
+            _collect(stream.push(chunk), starts, values, events, as_json)
         if stream.samples_in == 0:
             raise InputError(f"{reader.name}: empty input (no samples)")
         total = stream.samples_in
-        update = stream.flush()
-    starts.append(update.starts)
-    values.append(update.scores)
-    for ev in update.events:
-        events.append(ev)
-        if not as_json:
-            click.echo(f"event\t{ev.start}\t{ev.end}\tpeak {ev.peak:.6g}")
+        _collect(stream.flush(), starts, values, events, as_json)
     all_scores = np.concatenate(values)
     spec = stream.spec
     if as_json:
