@@ -147,8 +147,10 @@ def export(
     """
     from edgeae.train import load_checkpoint
     from edgeae_export import DEFAULT_OPSET, ExportInfo, export_autoencoder
+    from edgeae_export.exporter import check_export_targets
     from edgeae_runtime.preprocess import normalize
 
+    check_export_targets(out_dir, force=force)  # refuse before loading anything
     ckpt = load_checkpoint(run_dir)
     raw, described = validation_items(
         ckpt, data=data, key=key, window=window, hop=hop, samples=samples

@@ -16,8 +16,11 @@ from .exporter import DEFAULT_TOLERANCE as DEFAULT_TOLERANCE
 from .exporter import FILE_NAMES as FILE_NAMES
 from .exporter import ExportedFile as ExportedFile
 from .exporter import ExportResult as ExportResult
+from .exporter import check_export_targets as check_export_targets
 from .exporter import export_autoencoder as export_autoencoder
 from .fingerprint import model_fingerprint as model_fingerprint
+from .inspect import format_inspection as format_inspection
+from .inspect import inspect_model as inspect_model
 from .latent_codec import calibrate_codec as calibrate_codec
 from .manifest_build import ExportInfo as ExportInfo
 from .node_error import NodeError as NodeError
@@ -62,10 +65,13 @@ __all__ = [
     "Validation",
     "__version__",
     "calibrate_codec",
+    "check_export_targets",
     "check_onnx",
     "default_quant_types",
     "detect_cpu",
     "export_autoencoder",
+    "format_inspection",
+    "inspect_model",
     "load_onnx",
     "measure_onnx",
     "model_fingerprint",

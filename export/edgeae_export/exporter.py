@@ -38,7 +38,14 @@ from .optimize import optimize_model
 from .parity import CHUNK, check_parity, max_abs_error, onnx_session, run_onnx
 from .torch_export import DEFAULT_OPSET, exported_opset, split_autoencoder, torch_to_onnx
 
-__all__ = ["DEFAULT_TOLERANCE", "FILE_NAMES", "ExportResult", "ExportedFile", "export_autoencoder"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "FILE_NAMES",
+    "ExportResult",
+    "ExportedFile",
+    "check_export_targets",
+    "export_autoencoder",
+]
 
 DEFAULT_TOLERANCE = 1e-4
 #: File name of each role inside the output directory.
@@ -137,8 +144,11 @@ def _torch_reference(module: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(recon), np.concatenate(latent)
 
 
-def _prepare_out_dir(out_dir: Path, *, force: bool) -> list[Path]:
-    """Targets of the three files; refuse early when one exists (unless force)."""
+def check_export_targets(out_dir: str | os.PathLike[str], *, force: bool) -> list[Path]:
+    """The three target paths in ``out_dir``; ExportError when ``out_dir`` is a file or a
+    target exists (unless ``force``). Callers can run it before any slow work.
+    """
+    out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir}: exists and is not a directory; -o takes a directory")
     targets = [out_dir / FILE_NAMES[r] for r in ("autoencoder", "encoder", "decoder")]
@@ -201,7 +211,7 @@ def export_autoencoder(
     _check_module(module)
     x = _check_examples(example_inputs, info)
     out = Path(out_dir)
-    targets = _prepare_out_dir(out, force=force)
+    targets = check_export_targets(out, force=force)
 
     was_training = bool(getattr(module, "training", False))
     module.eval()

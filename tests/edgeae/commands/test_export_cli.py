@@ -1,0 +1,163 @@
+"""`edgeae export`: a trained run to three ONNX files, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgeae.cli import main
+from edgeae.data import load_source
+from edgeae.train import TrainConfig, train
+from edgeae_export import read_manifest
+from edgeae_export.onnx_io import load_onnx
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-epoch dense run on a small .npy file the export can re-load."""
+    root = tmp_path_factory.mktemp("run")
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(96, 3)) @ rng.normal(size=(3, 12))).astype(np.float32) + 5.0
+    data = root / "items.npy"
+    np.save(data, x)
+    train(
+        load_source(str(data)),
+        "dense",
+        {"hidden": (8,), "latent": 3},
+        TrainConfig(epochs=1, batch_size=16, val_fraction=0.25),
+        root / "run",
+        progress=False,
+        data_source=str(data),
+    )
+    return root / "run"
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def _one_error_line(result) -> str:
+    """The single ``error:`` line on stderr (a progress line may precede it), exit code 1."""
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.rstrip().endswith(errors[0])
+    assert "Traceback" not in result.output
+    return errors[0]
+
+
+def test_export_writes_three_files_with_manifests(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _files(out) == ["decoder.onnx", "encoder.onnx", "model.onnx"]
+    assert "parity" in result.stdout and "opset 17" in result.stdout
+    assert "24 validation items of" in result.stderr  # 25% of 96 items: the run's own split
+    manifest = read_manifest(load_onnx(out / "model.onnx"))
+    assert manifest.arch == "dense" and manifest.item_shape == (12,)
+    assert manifest.preprocessing.offset != (0.0,)  # the run's fitted normalization
+    assert manifest.parity.samples == 24 and manifest.parity.max_abs_error < 1e-5
+    assert manifest.provenance.source.endswith("items.npy")
+    sess = ort.InferenceSession(str(out / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.run(None, {"input": np.zeros((2, 12), np.float32)})[0].shape == (2, 3)
+
+
+def test_export_json_and_force(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    first = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out), "--json"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert [f["role"] for f in summary["files"]] == ["autoencoder", "encoder", "decoder"]
+    assert all(f["parity"]["max_abs_error"] < 1e-5 for f in summary["files"])
+    assert len(summary["fingerprint"]) == 64
+
+    again = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
+    line = _one_error_line(again)
+    assert "model.onnx: already exists; pass --force" in line
+
+    forced = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out), "--force", "--json"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.stdout)["fingerprint"] == summary["fingerprint"]
+    assert _files(out) == ["decoder.onnx", "encoder.onnx", "model.onnx"]
+
+
+def test_parity_failure_leaves_nothing(run_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import edgeae_export.exporter as exporter
+
+    monkeypatch.setattr(exporter, "max_abs_error", lambda *a, **k: 0.5)
+    out = tmp_path / "m"
+    result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
+    line = _one_error_line(result)
+    assert "0.5" in line and "tolerance 0.0001" in line and "--tolerance" in line
+    assert _files(out) == []
+
+
+def test_missing_run_dir(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "nope"), "-o", str(tmp_path)])
+    assert "no checkpoint here" in _one_error_line(result)
+
+
+def test_checkpoint_from_another_version(run_dir: Path, tmp_path: Path) -> None:
+    blob = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    blob["version"] = 99
+    other = tmp_path / "old"
+    other.mkdir()
+    torch.save(blob, other / "checkpoint.pt")
+    result = CliRunner().invoke(main, ["export", str(other), "-o", str(tmp_path / "m")])
+    line = _one_error_line(result)
+    assert "checkpoint format version 99" in line
+    assert _files(tmp_path / "m") == []
+
+
+def test_not_a_checkpoint(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.pt").write_text("hello")
+    result = CliRunner().invoke(main, ["export", str(tmp_path), "-o", str(tmp_path / "m")])
+    assert "not a readable edgeae checkpoint" in _one_error_line(result)
+
+
+def test_data_of_the_wrong_shape(run_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.npy"
+    np.save(other, np.zeros((10, 7), np.float32))
+    result = CliRunner().invoke(
+        main, ["export", str(run_dir), "-o", str(tmp_path / "m"), "--data", str(other)]
+    )
+    line = _one_error_line(result)
+    assert "items have shape (7,), the model takes (12,)" in line
+
+
+def test_missing_data_source_suggests_data(run_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["export", str(run_dir), "-o", str(tmp_path / "m"), "--data", str(tmp_path / "gone.npy")],
+    )
+    assert "gone.npy" in _one_error_line(result)
+
+
+def test_out_is_a_file(run_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(target)])
+    assert "not a directory" in _one_error_line(result)
+
+
+def test_bad_opset(run_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["export", str(run_dir), "-o", str(tmp_path / "m"), "--opset", "11"]
+    )
+    assert "--opset 11" in _one_error_line(result)
+    assert _files(tmp_path / "m") == []
+
+
+def test_help_has_an_example() -> None:
+    result = CliRunner().invoke(main, ["export", "--help"])
+    assert result.exit_code == 0
+    assert "edgeae export runs/digits -o models/digits" in result.output
+    assert "--tolerance" in result.output and "--force" in result.output
