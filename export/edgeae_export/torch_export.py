@@ -9,8 +9,9 @@ request the graph is converted down with ``onnx.version_converter`` and the
 result is checked. Opset 17 is what onnxruntime's quantizer
 (``quant_pre_process``, per-channel QDQ, both need >= 13) and older device
 builds of onnxruntime (>= 1.13) and OpenVINO all handle; the IR version is
-lowered to the oldest one the opset allows for the same reason. Opsets below 13
-are refused: static QDQ per-channel quantization needs 13.
+lowered to the oldest one the opset allows for the same reason. Opsets below 14
+are refused: static QDQ per-channel quantization needs 13, and onnx's converter
+has no 14 -> 13 adapter for Relu, so 14 is the lowest reachable.
 
 torch is imported inside the functions, never at module import.
 """
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_OPSET = 17
-MIN_OPSET = 13
+MIN_OPSET = 14
 #: The lowest opset torch's dynamo exporter emits directly.
 NATIVE_OPSET = 18
 _BATCH = "batch"
@@ -111,8 +112,8 @@ def torch_to_onnx(
 
     if opset < MIN_OPSET:
         raise ExportError(
-            f"--opset {opset}: edgeae needs opset >= {MIN_OPSET} (int8 QDQ quantization "
-            f"needs it); the default is {DEFAULT_OPSET}"
+            f"--opset {opset}: edgeae needs opset >= {MIN_OPSET} (int8 QDQ quantization needs "
+            f"13, the down-conversion reaches {MIN_OPSET}); the default is {DEFAULT_OPSET}"
         )
     wrapper = _wrappers(module)[role].eval()
     inputs, outputs = _IO[role]
@@ -151,6 +152,7 @@ def _convert_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
         converted = onnx.version_converter.convert_version(model, opset)
     except (RuntimeError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
+        first = first.split("failed: ", 1)[-1]  # drop onnx's C++ source location
         raise ExportError(
             f"--opset {opset}: cannot convert the exported graph from opset {NATIVE_OPSET} "
             f"({first}); use --opset {DEFAULT_OPSET} or {NATIVE_OPSET}"

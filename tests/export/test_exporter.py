@@ -226,7 +226,7 @@ def test_opset_18_is_exported_natively(tmp_path: Path) -> None:
         ({"example_inputs": np.zeros((0, 24), np.float32)}, "at least one"),
         ({"example_inputs": np.full((2, 24), np.nan, np.float32)}, "finite"),
         ({"tolerance": 0.0}, "--tolerance: must be positive"),
-        ({"opset": 12}, "--opset 12: edgeae needs opset >= 13"),
+        ({"opset": 13}, "--opset 13: edgeae needs opset >= 14"),
     ],
 )
 def test_bad_arguments_are_refused_before_writing(tmp_path: Path, kwargs, match: str) -> None:
