@@ -17,6 +17,7 @@ from .manifest import (
     TensorSpec,
 )
 from .model import Model
+from .png import read_png, write_png
 from .stream import OverlapAdd, SignalFramer, StreamDenoiser, denoise_offline, synthesis_window
 
 __all__ = [
@@ -50,8 +51,10 @@ __all__ = [
     "denoise_offline",
     "open_reader",
     "open_writer",
+    "read_png",
     "read_wav",
     "synthesis_window",
+    "write_png",
     "write_wav",
 ]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -217,6 +216,8 @@ def write_png(
 
 def _atomic_write(path: str | os.PathLike[str], blob: bytes) -> None:
     """Write ``blob`` under a temporary name in the target's folder, then rename it into place."""
+    import tempfile  # writers only; keeps `import edgeae_runtime` light
+
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -11,7 +11,14 @@ from ..audio import open_reader
 from ..codec import StreamEncoder, compress_images
 from ..errors import InputError
 from ..model import Model
-from ._codec_io import AtomicBinaryOutput, echo_summary
+from ._codec_io import (
+    AtomicBinaryOutput,
+    echo_summary,
+    force_option,
+    pixel_range_option,
+    refuse_existing,
+)
+from ._image_io import is_png_source, pixel_range, png_files, read_png_batch
 
 __all__ = ["compress"]
 
@@ -51,7 +58,9 @@ __all__ = ["compress"]
     default=None,
     help="Code width (per-frame scaling; default: the manifest's, else 8).",
 )
+@pixel_range_option
 @click.option("--threads", default=1, show_default=True, help="onnxruntime intra-op threads.")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def compress(
     model_path: str,
@@ -62,21 +71,29 @@ def compress(
     no_entropy: bool,
     per_frame: bool,
     bits: str | None,
+    range_override: tuple[float, float] | None,
     threads: int,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Compress a signal to an edgeae stream, chunk by chunk.
 
     IN is a .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's
-    sample rate and channels); OUT is a file or "-" for stdout. For a conv2d
-    model IN is a .npy batch of images (N, C, H, W), one frame per image.
-    The --json summary goes to stderr when OUT is "-".
+    sample rate and channels); OUT is a file or "-" for stdout. An existing OUT
+    is refused unless --force. The --json summary goes to stderr when OUT is "-".
+
+    For a conv2d model, IN is a folder of PNGs (every *.png in it, sorted by name,
+    one frame per image; --json lists the names in frame order), one .png, or a
+    .npy batch (N, C, H, W) in raw units. PNG pixels map linearly to raw units
+    (--pixel-range); every image must have the model's size and channel count.
 
     \b
     Examples:
       edgeae-rt compress -m encoder.onnx speech.wav speech.eae --json
       arecord -f S16_LE -r 16000 -t raw | edgeae-rt compress -m encoder.onnx - - | nc host 9000
+      edgeae-rt compress -m encoder.onnx digits/ digits.eae --json
     """
+    refuse_existing(output_path, force)
     model = Model(model_path, threads=threads)
     options = {
         "entropy": not no_entropy,
@@ -85,7 +102,7 @@ def compress(
     }
     started = time.perf_counter()
     if len(model.item_shape) == 3:
-        summary = _compress_images(model, input_path, output_path, options)
+        summary = _compress_images(model, input_path, output_path, options, range_override)
     else:
         spec = model.require_signal()
         encoder = StreamEncoder(model, overlap=overlap, **options)
@@ -117,18 +134,35 @@ def compress(
         echo_summary(summary, output_path)
 
 
-def _compress_images(model: Model, input_path: str, output_path: str, options: dict) -> dict:
-    """Images from a .npy batch (N, C, H, W) into one stream file."""
-    if not input_path.lower().endswith(".npy"):
+def _compress_images(
+    model: Model,
+    input_path: str,
+    output_path: str,
+    options: dict,
+    range_override: tuple[float, float] | None,
+) -> dict:
+    """Images from a PNG folder, one PNG or a .npy batch (N, C, H, W) into one stream file."""
+    files: list[str] | None = None
+    if is_png_source(input_path):
+        low, high = pixel_range(model.manifest.preprocessing, range_override)
+        paths = png_files(input_path)
+        images = read_png_batch(paths, model.item_shape, low, high)
+        files = [p.name for p in paths]
+    elif input_path.lower().endswith(".npy"):
+        try:
+            images = np.load(input_path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{input_path}: cannot read .npy ({exc})") from None
+    else:
         raise InputError(
-            f"{input_path}: {model.path.name} is an image model; give a .npy batch (N, C, H, W)"
+            f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "
+            "a .png or a .npy batch (N, C, H, W)"
         )
-    try:
-        images = np.load(input_path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{input_path}: cannot read .npy ({exc})") from None
     data = compress_images(model, images, **options)
     with AtomicBinaryOutput(output_path) as out:
         out.write(data)
     n = int(images.shape[0]) if images.ndim == 4 else 1
-    return {"images": n, "bytes": len(data), "bytes_per_image": len(data) / n}
+    summary: dict = {"images": n, "bytes": len(data), "bytes_per_image": len(data) / n}
+    if files is not None:
+        summary["files"] = files
+    return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from typing import Any
 
@@ -15,7 +16,21 @@ from ..codec.format import parse_header
 from ..errors import InputError, ModelError, StreamError
 from ..metrics import psnr, snr_db
 from ..model import Model
-from ._codec_io import AtomicBinaryOutput, echo_summary, read_chunks
+from ._codec_io import (
+    AtomicBinaryOutput,
+    echo_summary,
+    force_option,
+    pixel_range_option,
+    read_chunks,
+    refuse_existing,
+)
+from ._image_io import (
+    PngFolderWriter,
+    is_png_source,
+    pixel_range,
+    raw_to_pixels,
+    read_reference_pixels,
+)
 
 __all__ = ["decompress"]
 
@@ -45,11 +60,13 @@ __all__ = ["decompress"]
 )
 @click.option(
     "--reference",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
-    help="The original signal (.wav/.npy) or images (.npy), to report SNR/PSNR.",
+    help="The original signal (.wav/.npy) or images (.npy, PNG folder), to report SNR/PSNR.",
 )
+@pixel_range_option
 @click.option("--threads", default=1, show_default=True, help="onnxruntime intra-op threads.")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def decompress(
     model_path: str,
@@ -58,20 +75,30 @@ def decompress(
     conceal: bool,
     pcm_format: str,
     reference: str | None,
+    range_override: tuple[float, float] | None,
     threads: int,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Decompress an edgeae stream, chunk by chunk.
 
     IN is a stream file or "-" (stdin); OUT is a .wav, a .npy or "-" for raw PCM
-    on stdout (image streams: a .npy batch). A corrupted, truncated or foreign
-    stream is an error naming the frame, unless --conceal is given.
+    on stdout. An existing OUT is refused unless --force. A corrupted, truncated
+    or foreign stream is an error naming the frame, unless --conceal is given.
+
+    An image stream decodes to a .npy batch (N, C, H, W) in raw units, or to a
+    folder of 8-bit PNGs image_00000.png, image_00001.png, ... in frame order
+    (compress --json lists the original names in that order): raw values are
+    clipped to the pixel range (--pixel-range) and scaled to 0..255. The folder
+    appears only when every image is written; --force replaces a folder of PNGs.
 
     \b
     Examples:
       edgeae-rt decompress -m decoder.onnx speech.eae speech.wav --reference speech.wav --json
       nc -l 9000 | edgeae-rt decompress -m decoder.onnx --conceal - - | aplay -f S16_LE -r 16000
+      edgeae-rt decompress -m decoder.onnx digits.eae digits_out/ --reference digits/ --json
     """
+    refuse_existing(output_path, force)
     model = Model(model_path, threads=threads)
     if model.role != "decoder":
         raise ModelError(
@@ -90,10 +117,9 @@ def decompress(
         head += more
     parsed = parse_header(head)  # bad magic, version or header CRC: StreamError here
     if parsed is not None and parsed[0].kind == "image":
-        summary = _decompress_images(model, head + b"".join(chunks), output_path, conceal)
-        if reference is not None:
-            ref = _load_npy(reference)
-            summary["psnr_db"] = _psnr(ref, np.load(output_path, allow_pickle=False))
+        summary = _decompress_images(
+            model, head + b"".join(chunks), output_path, conceal, force, range_override, reference
+        )
     else:
         summary, decoded = _decompress_signal(
             model, head, chunks, output_path, conceal, pcm_format, reference is not None
@@ -166,6 +192,8 @@ def _writer(decoder: StreamDecoder, output_path: str, pcm_format: str) -> AudioW
     h = decoder.header
     if h is None:
         return None
+    if os.path.isdir(output_path):
+        raise InputError(f"{output_path}: is a folder; a signal stream decodes to a file")
     return open_writer(
         output_path, sample_rate=h.sample_rate, channels=h.channels, pcm_format=pcm_format
     )
@@ -178,18 +206,46 @@ def _write(writer: AudioWriter | None, samples: np.ndarray, kept: list | None) -
             kept.append(samples)
 
 
-def _decompress_images(model: Model, data: bytes, output_path: str, conceal: bool) -> dict:
-    if not output_path.lower().endswith(".npy"):
-        raise InputError(f"{output_path}: an image stream decodes to a .npy batch (N, C, H, W)")
+def _decompress_images(
+    model: Model,
+    data: bytes,
+    output_path: str,
+    conceal: bool,
+    force: bool,
+    range_override: tuple[float, float] | None,
+    reference: str | None,
+) -> dict[str, Any]:
+    """An image stream -> a .npy batch, or a folder of 8-bit PNGs (atomically)."""
+    to_npy = output_path.lower().endswith(".npy")
+    channels = model.item_shape[0]
+    if not to_npy and not 1 <= channels <= 4:
+        raise InputError(
+            f"{output_path}: the model's images have {channels} channels, a PNG holds 1 to 4; "
+            "decode to a .npy batch instead"
+        )
+    low, high = pixel_range(model.manifest.preprocessing, range_override)
+    ref_pixels = None
+    if reference is not None and not to_npy and is_png_source(reference):
+        ref_pixels = read_reference_pixels(reference)
     result = decode_image_stream(model, data, conceal=conceal)
-    with AtomicBinaryOutput(output_path) as out:
-        buf = _npy_bytes(result.images)
-        out.write(buf)
-    return {
+    summary: dict[str, Any] = {
         "images": int(result.images.shape[0]),
         "bytes": len(data),
         "concealed_images": list(result.concealed),
     }
+    if to_npy:
+        with AtomicBinaryOutput(output_path) as out:
+            out.write(_npy_bytes(result.images))
+    else:
+        pixels = raw_to_pixels(result.images, low, high)
+        with PngFolderWriter(output_path, force=force) as folder:
+            folder.write_all(pixels)
+        summary["pixel_range"] = [low, high]
+    if ref_pixels is not None:
+        summary["psnr_db"] = _psnr(ref_pixels.astype(np.float32), pixels.astype(np.float32), 255.0)
+    elif reference is not None:
+        summary["psnr_db"] = _psnr(_load_npy(reference), result.images)
+    return summary
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -205,7 +261,7 @@ def _load_npy(path: str) -> np.ndarray:
         raise InputError(f"{path}: cannot read .npy ({exc})") from None
 
 
-def _psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+def _psnr(reference: np.ndarray, decoded: np.ndarray, data_range: float | None = None) -> float:
     if reference.shape != decoded.shape:
         raise InputError(f"reference shape {reference.shape} differs from {decoded.shape}")
-    return psnr(reference, decoded)
+    return psnr(reference, decoded, data_range)

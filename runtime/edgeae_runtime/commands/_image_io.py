@@ -1,0 +1,197 @@
+"""Folders of PNG images for ``edgeae-rt compress`` / ``decompress`` (conv2d models).
+
+Pixels and the model's raw units are related by one linear map: pixel 0 is the
+low end of the *pixel range* and full scale (255, or 65535 for 16-bit files) its
+high end. The range is ``--pixel-range LO HI`` when given, else the manifest's
+``preprocessing.clip``, else its ``value_range``, else ``(0, 255)`` (raw units are
+8-bit pixel values). Decoded images are clipped to the range and written as
+8-bit PNGs. A folder output is built in a temporary folder next to the target
+and renamed into place only when every image was written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from ..errors import InputError
+from ..manifest import Preprocessing
+from ..png import read_png, write_png
+
+__all__ = [
+    "PngFolderWriter",
+    "image_names",
+    "is_png_source",
+    "pixel_range",
+    "pixels_to_raw",
+    "png_files",
+    "raw_to_pixels",
+    "read_png_batch",
+    "read_reference_pixels",
+]
+
+
+def pixel_range(pre: Preprocessing, override: tuple[float, float] | None) -> tuple[float, float]:
+    """The raw values that pixel 0 and full scale stand for (see the module docstring)."""
+    if override is not None:
+        low, high, where = float(override[0]), float(override[1]), "--pixel-range"
+    elif pre.clip is not None:
+        low, high, where = float(pre.clip[0]), float(pre.clip[1]), "the manifest's clip"
+    elif pre.value_range is not None:
+        low, high = float(pre.value_range[0]), float(pre.value_range[1])
+        where = "the manifest's value_range"
+    else:
+        return 0.0, 255.0
+    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        raise InputError(
+            f"pixel range {low:g}..{high:g} from {where} is empty or not finite; "
+            "pass --pixel-range LO HI with LO < HI"
+        )
+    return low, high
+
+
+def is_png_source(path: str) -> bool:
+    """True for a folder or a single ``.png`` file (the PNG inputs of ``compress``)."""
+    return path != "-" and (os.path.isdir(path) or path.lower().endswith(".png"))
+
+
+def png_files(path: str) -> list[Path]:
+    """The ``.png`` files directly in folder ``path`` sorted by name (or ``[path]`` for a file)."""
+    source = Path(path)
+    if not source.is_dir():
+        return [source]
+    files = sorted(p for p in source.iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    if not files:
+        raise InputError(f"{path}: the folder holds no .png images")
+    return files
+
+
+def pixels_to_raw(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """An ``(H, W, C)`` uint8/uint16 image -> ``(C, H, W)`` float32 raw units."""
+    full = float(np.iinfo(image.dtype).max)
+    scaled = np.moveaxis(image, -1, 0).astype(np.float32) / full
+    return (low + scaled * (high - low)).astype(np.float32)
+
+
+def raw_to_pixels(images: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Raw ``(N, C, H, W)`` -> 8-bit ``(N, H, W, C)``: clipped to the range, scaled, rounded."""
+    unit = (np.clip(images, low, high) - low) / (high - low)
+    return np.moveaxis(np.rint(unit * 255.0).astype(np.uint8), 1, -1)
+
+
+def read_png_batch(
+    files: list[Path], item_shape: tuple[int, ...], low: float, high: float
+) -> np.ndarray:
+    """PNG files -> one raw batch ``(N, C, H, W)``; a file of another size names itself."""
+    channels, height, width = item_shape
+    batch = np.empty((len(files), *item_shape), np.float32)
+    for i, path in enumerate(files):
+        image = read_png(path)
+        h, w, c = image.shape
+        if (h, w, c) != (height, width, channels):
+            raise InputError(
+                f"{path}: image is {h}x{w} pixels with {c} channel(s), but the model takes "
+                f"{height}x{width} with {channels} channel(s) (height x width); "
+                "resize or convert it"
+            )
+        batch[i] = pixels_to_raw(image, low, high)
+    return batch
+
+
+def read_reference_pixels(path: str) -> np.ndarray:
+    """PNG reference images as 8-bit ``(N, H, W, C)`` (16-bit files scaled down)."""
+    images = []
+    for file in png_files(path):
+        image = read_png(file)
+        if image.dtype == np.uint16:
+            image = np.rint(image / 257.0).astype(np.uint8)
+        images.append(image)
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise InputError(f"{path}: reference images differ in size ({sorted(shapes)})")
+    return np.stack(images)
+
+
+def image_names(count: int) -> list[str]:
+    """Output names in frame order: ``image_00000.png`` ... (wider past 100,000 images)."""
+    digits = max(5, len(str(max(count - 1, 0))))
+    return [f"image_{i:0{digits}d}.png" for i in range(count)]
+
+
+class PngFolderWriter:
+    """Write PNGs into a temporary folder; on success it replaces ``path`` in one rename.
+
+    An existing ``path`` is replaced only with ``force`` and only when it is a folder
+    holding nothing but ``.png`` files (an earlier output), so ``--force`` never
+    deletes unrelated files.
+    """
+
+    def __init__(self, path: str, *, force: bool) -> None:
+        if path == "-":
+            raise InputError("an image stream decodes to a folder of PNGs or a .npy, not stdout")
+        self.target = Path(path)
+        if self.target.suffix.lower() == ".png":
+            raise InputError(f"{path}: an image stream decodes to a folder; name a folder")
+        _check_replaceable(self.target, force)
+        parent = self.target.parent
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=parent))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write here ({exc.strerror})") from None
+        self.names: list[str] = []
+
+    def write_all(self, pixels: np.ndarray) -> None:
+        """Write 8-bit images ``(N, H, W, C)`` as ``image_00000.png`` ... into the temp folder."""
+        self.names = image_names(pixels.shape[0])
+        for name, image in zip(self.names, pixels, strict=True):
+            write_png(self.tmp / name, image)
+
+    def __enter__(self) -> PngFolderWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(self.tmp, 0o777 & ~mask)
+        if not self.target.exists():
+            os.replace(self.tmp, self.target)
+            return
+        backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old.", dir=self.target.parent))
+        os.replace(self.target, backup / "old")
+        try:
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            os.replace(backup / "old", self.target)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(backup, ignore_errors=True)
+
+
+def _check_replaceable(target: Path, force: bool) -> None:
+    """Refuse to replace anything but (with ``force``) a folder of ``.png`` files."""
+    if not target.exists():
+        return
+    if not force:
+        raise InputError(f"{target}: already exists; pass --force to replace it")
+    if not target.is_dir():
+        raise InputError(f"{target}: is a file; an image stream decodes to a folder")
+    other = next((p for p in target.iterdir() if p.suffix.lower() != ".png"), None)
+    if other is not None:
+        raise InputError(
+            f"{target}: holds {other.name}, which is not a .png; --force only replaces a "
+            "folder of PNGs, remove it yourself or choose another folder"
+        )

@@ -1,0 +1,280 @@
+"""``edgeae-rt compress`` / ``decompress`` with folders of PNGs, and ``--force``.
+
+The model is a lossless conv2d pair (space-to-depth Conv, depth-to-space
+ConvTranspose) with a digits-like manifest (raw units 0..16, minmax
+normalization), so the round trip loses only the 8-bit codes and 8-bit pixels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeae_runtime.cli import main
+from edgeae_runtime.manifest import MANIFEST_KEY, Manifest, Preprocessing, Provenance, TensorSpec
+from edgeae_runtime.png import read_png, write_png
+
+SHAPE = (3, 6, 8)  # RGB, not square: a height/width or channel mix-up shows
+
+
+def make_pixel_pair(directory: Path, pre: Preprocessing) -> tuple[Path, Path]:
+    """encoder.onnx / decoder.onnx of a lossless 2x2 space-to-depth conv2d codec."""
+    c, h, w = SHAPE
+    kernel = np.zeros((4 * c, c, 2, 2), np.float32)
+    for ch in range(c):
+        for k in range(4):
+            kernel[ch * 4 + k, ch, k // 2, k % 2] = 1.0
+    latent = (4 * c, h // 2, w // 2)
+    paths = []
+    for role, src, dst, op in (
+        ("encoder", ("input", SHAPE), ("latent", latent), "Conv"),
+        ("decoder", ("latent", latent), ("reconstruction", SHAPE), "ConvTranspose"),
+    ):
+        graph = helper.make_graph(
+            [helper.make_node(op, [src[0], "k"], [dst[0]], strides=[2, 2])],
+            f"pixels_{role}",
+            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
+            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
+            [numpy_helper.from_array(kernel, "k")],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        manifest = Manifest(
+            role=role,
+            arch="test-space-to-depth",
+            layout="NCHW",
+            inputs=(TensorSpec(src[0], (None, *src[1])),),
+            outputs=(TensorSpec(dst[0], (None, *dst[1])),),
+            item_shape=SHAPE,
+            latent_shape=latent,
+            preprocessing=pre,
+            provenance=Provenance(fingerprint="sha256:pixels"),
+        )
+        helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
+        path = directory / f"{role}.onnx"
+        onnx.save(model, path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+DIGITS_LIKE = Preprocessing(offset=(0.0,), scale=(16.0,), clip=(0.0, 16.0), value_range=(0, 16))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_pixel_pair(tmp_path_factory.mktemp("pixels"), DIGITS_LIKE)
+
+
+def _pixels(seed: int, shape: tuple[int, int, int] = (6, 8, 3)) -> np.ndarray:
+    """A smooth image plus noise, 8-bit (H, W, C) in 40..220 (codes then lose a little)."""
+    rng = np.random.default_rng(seed)
+    h, w, c = shape
+    ramp = np.add.outer(np.arange(h) * 20, np.arange(w) * 12)[..., None] + 60 * np.arange(c)
+    return np.clip(ramp + rng.integers(-30, 30, (h, w, c)), 40, 220).astype(np.uint8)
+
+
+def _folder(tmp_path: Path, names: list[str]) -> tuple[Path, dict[str, np.ndarray]]:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images = {}
+    for i, name in enumerate(names):
+        images[name] = _pixels(i)
+        write_png(folder / name, images[name], filters=(i % 5,))
+    (folder / "notes.txt").write_text("not an image")
+    return folder, images
+
+
+def _args(*args: object) -> list[str]:
+    return [str(a) for a in args]
+
+
+def test_folder_round_trip_in_name_order(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    folder, images = _folder(tmp_path, ["b.png", "a.png", "c.PNG", "a10.png"])
+    stream = tmp_path / "x.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--json"))
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert summary["files"] == ["a.png", "a10.png", "b.png", "c.PNG"]
+    assert summary["images"] == 4 and summary["bytes"] == stream.stat().st_size
+    out = tmp_path / "out"
+    r = runner.invoke(
+        main, _args("decompress", "-m", dec, stream, out, "--reference", folder, "--json")
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert summary["pixel_range"] == [0.0, 16.0] and summary["concealed_images"] == []
+    # 8-bit per-image codes are finer than the pixels (each image spans < 255 levels) and
+    # the model is lossless, so every pixel comes back exactly.
+    assert summary["psnr_db"] == float("inf")
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [f"image_{i:05d}.png" for i in range(4)]
+    for i, name in enumerate(["a.png", "a10.png", "b.png", "c.PNG"]):
+        back = read_png(out / f"image_{i:05d}.png")
+        assert back.dtype == np.uint8
+        np.testing.assert_array_equal(back, images[name])
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_four_bit_codes_psnr_band(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, [f"{i}.png" for i in range(6)])
+    stream, out = tmp_path / "x.eae", tmp_path / "out"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--bits", "4"))
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        main, _args("decompress", "-m", dec, stream, out, "--reference", folder, "--json")
+    )
+    assert r.exit_code == 0, r.output
+    # 16 levels over a ~180-level span: a step of ~12 pixel levels, ~37 dB when uniform.
+    assert 30.0 < json.loads(r.output)["psnr_db"] < 45.0
+
+
+def test_sixteen_bit_png_maps_full_scale_like_eight_bit(runner, pair, tmp_path: Path) -> None:
+    enc, _ = pair
+    img = _pixels(3)
+    write_png(tmp_path / "8.png", img)
+    write_png(tmp_path / "16.png", img.astype(np.uint16) * 257)
+    for name in ("8", "16"):
+        r = runner.invoke(
+            main, _args("compress", "-m", enc, tmp_path / f"{name}.png", tmp_path / f"{name}.eae")
+        )
+        assert r.exit_code == 0, r.output
+    assert (tmp_path / "8.eae").read_bytes() == (tmp_path / "16.eae").read_bytes()
+
+
+def test_pixel_range_defaults_and_override(runner, tmp_path: Path) -> None:
+    enc, dec = make_pixel_pair(tmp_path, Preprocessing())  # no range: raw = 8-bit pixels
+    folder, images = _folder(tmp_path, ["a.png"])
+    stream, out = tmp_path / "x.eae", tmp_path / "out"
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--json"))
+    assert r.exit_code == 0 and json.loads(r.output)["pixel_range"] == [0.0, 255.0]
+    assert np.abs(read_png(out / "image_00000.png").astype(int) - images["a.png"]).max() <= 2
+    # Decoding with a range twice as wide halves every pixel (the map is linear).
+    r = runner.invoke(
+        main, _args("decompress", "-m", dec, stream, out, "--force", "--pixel-range", 0, 510)
+    )
+    assert r.exit_code == 0, r.output
+    halved = read_png(out / "image_00000.png").astype(int)
+    assert np.abs(halved - images["a.png"] / 2).max() <= 2
+    y = tmp_path / "y.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, y, "--pixel-range", 5, 5))
+    assert r.exit_code == 1 and "pixel range 5..5" in r.output
+
+
+@pytest.mark.parametrize(
+    ("shape", "fragment"),
+    [((5, 8, 3), "5x8 pixels with 3 channel"), ((6, 8, 1), "6x8 pixels with 1 channel")],
+    ids=["size", "channels"],
+)
+def test_wrong_png_is_named_and_nothing_is_written(
+    runner, pair, tmp_path: Path, shape: tuple[int, int, int], fragment: str
+) -> None:
+    enc, _ = pair
+    folder, _ = _folder(tmp_path, ["a.png", "c.png"])
+    write_png(folder / "b.png", _pixels(9, shape))
+    stream = tmp_path / "x.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream))
+    assert r.exit_code == 1
+    assert r.output.count("\n") == 1
+    assert "b.png" in r.output and fragment in r.output and "6x8 with 3 channel" in r.output
+    assert not stream.exists() and not list(tmp_path.glob(".x.eae*"))
+
+
+def test_empty_folder_and_bad_outputs(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    (tmp_path / "empty").mkdir()
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "empty", tmp_path / "x.eae"))
+    assert r.exit_code == 1 and "no .png images" in r.output
+    folder, _ = _folder(tmp_path, ["a.png"])
+    stream = tmp_path / "x.eae"
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-"))
+    assert r.exit_code == 1 and "not stdout" in r.output
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, tmp_path / "one.png"))
+    assert r.exit_code == 1 and "name a folder" in r.output
+
+
+def test_npy_output_still_works(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    folder, images = _folder(tmp_path, ["a.png", "b.png"])
+    stream, out = tmp_path / "x.eae", tmp_path / "y.npy"
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
+    assert runner.invoke(main, _args("decompress", "-m", dec, stream, out)).exit_code == 0
+    raw = np.load(out)
+    assert raw.shape == (2, *SHAPE)
+    expected = np.moveaxis(images["a.png"], -1, 0) / 255.0 * 16.0
+    assert np.abs(raw[0] - expected).max() < 0.15
+
+
+def test_force_for_files(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, ["a.png"])
+    stream = tmp_path / "x.eae"
+    stream.write_bytes(b"keep me")
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream))
+    assert r.exit_code == 1 and r.output.count("\n") == 1
+    assert "already exists; pass --force" in r.output and stream.read_bytes() == b"keep me"
+    assert (
+        runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--force")).exit_code == 0
+    )
+    assert stream.read_bytes()[:4] == b"EAEC"
+    npy = tmp_path / "y.npy"
+    npy.write_bytes(b"old")
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, npy))
+    assert r.exit_code == 1 and "--force" in r.output and npy.read_bytes() == b"old"
+    assert (
+        runner.invoke(main, _args("decompress", "-m", dec, stream, npy, "--force")).exit_code == 0
+    )
+    assert np.load(npy).shape == (1, *SHAPE)
+
+
+def test_force_for_folders_replaces_only_png_folders(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, ["a.png", "b.png"])
+    stream = tmp_path / "x.eae"
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    write_png(out / "stale.png", _pixels(0))
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out))
+    assert r.exit_code == 1 and "already exists; pass --force" in r.output
+    assert [p.name for p in out.iterdir()] == ["stale.png"]
+    assert (
+        runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--force")).exit_code == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["image_00000.png", "image_00001.png"]
+    (out / "keep.txt").write_text("mine")
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--force"))
+    assert r.exit_code == 1 and "keep.txt" in r.output and (out / "keep.txt").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_corrupted_stream_leaves_no_folder_and_conceal_writes_one(
+    runner, pair, tmp_path: Path
+) -> None:
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, ["a.png", "b.png", "c.png"])
+    stream = tmp_path / "x.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--no-entropy"))
+    assert r.exit_code == 0, r.output
+    data = bytearray(stream.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "bad.eae"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    r = runner.invoke(main, _args("decompress", "-m", dec, bad, out))
+    assert r.exit_code == 1 and "CRC32 mismatch" in r.output
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    r = runner.invoke(main, _args("decompress", "-m", dec, bad, out, "--conceal", "--json"))
+    assert r.exit_code == 0, r.output
+    lost = json.loads(r.output)["concealed_images"]
+    assert len(lost) == 1 and len(list(out.iterdir())) == 3
+    assert not read_png(out / f"image_{lost[0]:05d}.png").any()  # zeros -> the range's low end
