@@ -8,7 +8,7 @@ Opset: 17 by default. The dynamo exporter emits opset 18 natively; for a lower
 request the graph is converted down with ``onnx.version_converter`` and the
 result is checked. Opset 17 is what onnxruntime's quantizer
 (``quant_pre_process``, per-channel QDQ, both need >= 13) and older device
-builds of onnxruntime (>= 1.13) and OpenVINO all handle; the IR version is
+builds of onnxruntime (>= 1.12) and OpenVINO all handle; the IR version is
 lowered to the oldest one the opset allows for the same reason. Opsets below 14
 are refused: static QDQ per-channel quantization needs 13, and onnx's converter
 has no 14 -> 13 adapter for Relu, so 14 is the lowest reachable.

@@ -94,10 +94,12 @@ def test_parity_failure_leaves_nothing(run_dir: Path, tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(exporter, "max_abs_error", lambda *a, **k: 0.5)
     out = tmp_path / "m"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
     result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
     line = _one_error_line(result)
     assert "0.5" in line and "tolerance 0.0001" in line and "--tolerance" in line
-    assert _files(out) == []
+    assert _files(out) == ["notes.txt"]  # no model file, no temp file
 
 
 def test_missing_run_dir(tmp_path: Path) -> None:
