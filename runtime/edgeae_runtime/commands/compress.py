@@ -76,7 +76,7 @@ def compress(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Compress a signal to an edgeae stream, chunk by chunk.
+    """Compress a signal (chunk by chunk) or a batch of images to an edgeae stream.
 
     IN is a .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's
     sample rate and channels); OUT is a file or "-" for stdout. An existing OUT

@@ -80,7 +80,7 @@ def decompress(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Decompress an edgeae stream, chunk by chunk.
+    """Decompress an edgeae stream to a signal (chunk by chunk) or to images.
 
     IN is a stream file or "-" (stdin); OUT is a .wav, a .npy or "-" for raw PCM
     on stdout. An existing OUT is refused unless --force. A corrupted, truncated
