@@ -137,6 +137,7 @@ def quantize(
         "metric": spec.metric,
         "validation": validation,
         "force": True,
+        "speed_gate": not ctx["quick"],  # a smoke run need not time float vs int8
     }
     gate = ""
     try:

@@ -1,0 +1,69 @@
+"""``edgeae demo --quick``: every stage runs, one line per stage, the report is written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgeae.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("demo") / "run"
+    result = CliRunner().invoke(main, ["demo", "--quick", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr + str(result.exception)
+    return out, result.stdout, result.stderr
+
+
+def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
+    _, _, err = demo_run
+    done = re.findall(r"^\[\s*(\d+)/(\d+)\]\s+[\d.]+ s  (.+?):", err, flags=re.M)
+    names = [name for _, _, name in done]
+    assert names[:4] == ["train sensor", "export sensor", "quantize sensor", "compare sensor"]
+    for stage in ("stream-denoise tones", "compress tones stream", "score sensor anomalies"):
+        assert stage in names
+    assert names[-1] == "write report" and len(names) == int(done[0][1]) == 16
+
+
+def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
+    out, stdout, _ = demo_run
+    for word in ("sensor  auroc float", "tones   psnr float", "digits  psnr float",
+                 "stream  SNR", "codec ", "anomaly ", "report: "):  # fmt: skip
+        assert word in stdout, word
+    report = out / "report"
+    md = (report / "report.md").read_text()
+    html = (report / "index.html").read_text()
+    pngs = sorted(report.glob("*.png"))
+    assert {p.name for p in pngs} >= {"sensor-roc.png", "tones-examples.png", "stream.png",
+                                      "anomaly.png", "digits-errors.png"}  # fmt: skip
+    for png in pngs:
+        assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000
+        assert f"({png.name})" in md and f'src="{png.name}"' in html
+    for d in ("sensor", "tones", "digits"):
+        assert (out / "runs" / d / "checkpoint.pt").is_file()
+        for f in ("model.onnx", "encoder.onnx", "decoder.onnx", "model.int8.onnx"):
+            assert (out / "models" / d / f).is_file()
+
+
+def test_refuses_a_used_directory(demo_run: tuple[Path, str, str], runner: CliRunner) -> None:
+    out, _, _ = demo_run
+    result = runner.invoke(main, ["demo", "--quick", "--out", str(out)])
+    assert result.exit_code != 0
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("error: ") and "--force" in result.stderr
+    )
+
+
+def test_unknown_model(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        main, ["demo", "--quick", "--out", str(tmp_path / "x"), "--only", "cats"]
+    )
+    assert result.exit_code != 0 and "choose from sensor, tones, digits" in result.stderr
