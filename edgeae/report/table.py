@@ -22,11 +22,14 @@ def fmt(value: float | int | None, digits: int = 4, unit: str = "") -> str:
 
 
 def _numeric(cell: str) -> bool:
-    head = cell.split(" ")[0].lstrip("+-")
-    return head.replace(".", "", 1).replace("e", "", 1).replace("%", "").isdigit() or head in (
-        "inf",
-        "-",
-    )
+    """True for cells that read as numbers (``1.5e+04``, ``-``, ``12 ms``, ``43%``)."""
+    if cell in ("-", "inf", "-inf", "nan"):
+        return True
+    try:
+        float(cell.split(" ")[0].rstrip("%x"))
+    except ValueError:
+        return False
+    return True
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -182,3 +182,22 @@ def test_comparison_is_a_plain_result(dense: tuple[Path, Path, np.ndarray]) -> N
     a, b, x = dense
     c = compare_models(a, b, x[:32], max_items=16, per_node=False, **FAST)
     assert isinstance(c, Comparison) and c.items == 16
+
+
+def test_codec_on_a_continuous_signal(tmp_path: Path) -> None:
+    """Signal data (windows plus the signal they came from): bytes per second and SNR."""
+    from types import SimpleNamespace
+
+    from tests.runtime.onnx_models import make_triplet as make_signal_triplet
+
+    model, _, _ = make_signal_triplet(tmp_path, kind="conv1d", window=32, hop=16)
+    rng = np.random.default_rng(0)
+    signal = np.sin(np.linspace(0, 200, 16000))[None].astype(np.float32)
+    signal += 0.01 * rng.standard_normal(signal.shape).astype(np.float32)
+    windows = np.stack([signal[:, i : i + 32] for i in range(0, 16000 - 32, 16)])
+    data = SimpleNamespace(x=windows, layout="NCW", signal=signal, sample_rate=16000, name="sine")
+    c = compare_models(model, model, data, per_node=False, **FAST)
+    assert c.a.quality.snr_db is not None and c.data == "sine"
+    assert c.a.codec is not None and c.a.codec.bytes_per_second is not None
+    assert 0 < c.a.codec.bytes_per_second < 16000 * 4  # less than float32 samples
+    assert c.a.codec.snr_db is not None and np.isfinite(c.a.codec.snr_db)
