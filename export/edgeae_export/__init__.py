@@ -8,6 +8,8 @@ from .budget import BudgetReport as BudgetReport
 from .budget import Validation as Validation
 from .calibration import CalibrationReader as CalibrationReader
 from .calibration import CalibrationSource as CalibrationSource
+from .compare import Comparison as Comparison
+from .compare import compare_models as compare_models
 from .cpu import CpuInfo as CpuInfo
 from .cpu import default_quant_types as default_quant_types
 from .cpu import detect_cpu as detect_cpu
@@ -50,6 +52,7 @@ __all__ = [
     "CalibrationError",
     "CalibrationReader",
     "CalibrationSource",
+    "Comparison",
     "CpuInfo",
     "ExportError",
     "ExportInfo",
@@ -67,6 +70,7 @@ __all__ = [
     "calibrate_codec",
     "check_export_targets",
     "check_onnx",
+    "compare_models",
     "default_quant_types",
     "detect_cpu",
     "export_autoencoder",
