@@ -23,7 +23,6 @@ from .exporter import export_autoencoder as export_autoencoder
 from .fingerprint import model_fingerprint as model_fingerprint
 from .inspect import format_inspection as format_inspection
 from .inspect import inspect_model as inspect_model
-from .latent_codec import calibrate_codec as calibrate_codec
 from .manifest_build import ExportInfo as ExportInfo
 from .node_error import NodeError as NodeError
 from .node_error import node_errors as node_errors
@@ -67,7 +66,6 @@ __all__ = [
     "SpeedReport",
     "Validation",
     "__version__",
-    "calibrate_codec",
     "check_export_targets",
     "check_onnx",
     "compare_models",

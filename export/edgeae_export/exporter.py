@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import onnx
 
+from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.manifest import CodecSpec, Manifest, Parity
 
 from .errors import ExportError
 from .fingerprint import model_fingerprint
-from .latent_codec import calibrate_codec
 from .manifest_build import (
     INPUT_NAME,
     LATENT_NAME,

@@ -41,26 +41,44 @@ def _per_channel(values: tuple[float, ...] | np.ndarray, ndim: int, dtype: type)
     return arr.reshape((1, arr.size) + (1,) * (ndim - 2))
 
 
-def calibrate_codec(latents: np.ndarray, bits: int = 8, *, per_channel: bool = True) -> CodecSpec:
+def calibrate_codec(
+    latents: np.ndarray,
+    bits: int = 8,
+    *,
+    per_channel: bool = True,
+    percentile: float | None = None,
+) -> CodecSpec:
     """Fit a CodecSpec covering the range of ``latents`` ``(N, *latent_shape)``.
 
-    The exporter calls this on the latents of calibration data; one scale per
-    latent channel (axis 1 of the batch) unless ``per_channel`` is False.
+    The exporter calls this on the latents of calibration data: one scale per
+    latent channel (axis 1 of the batch) unless ``per_channel`` is False. The
+    range always contains 0, so a zero latent (common after ReLU) is coded
+    exactly; ``percentile`` (e.g. 99.9) clips rare outliers instead of min/max.
     """
-    z = np.asarray(latents, dtype=np.float32)
-    if z.ndim < 2 or z.shape[0] == 0 or not np.all(np.isfinite(z)):
-        raise InputError("calibrate_codec: needs a non-empty, finite batch (N, *latent_shape)")
-    qmax = _qmax(bits)
-    axes = tuple(i for i in range(z.ndim) if i != 1) if per_channel else None
-    lo = np.atleast_1d(z.min(axis=axes)).astype(np.float64)
-    hi = np.atleast_1d(z.max(axis=axes)).astype(np.float64)
+    z = np.asarray(latents, dtype=np.float64)
+    if z.ndim < 2 or z.shape[0] == 0:
+        raise InputError(
+            f"codec calibration: needs a batch of latents (N, *latent_shape), got {z.shape}"
+        )
+    if not np.isfinite(z).all():
+        raise InputError("codec calibration: latents contain NaN or infinite values")
+    if percentile is not None and not 50.0 < percentile <= 100.0:
+        raise InputError(f"codec calibration: percentile must be in (50, 100], got {percentile}")
+    levels = _qmax(bits)
+    rows = np.moveaxis(z, 1, 0).reshape(z.shape[1], -1) if per_channel else z.reshape(1, -1)
+    if percentile is None:
+        lo, hi = rows.min(axis=1), rows.max(axis=1)
+    else:
+        lo = np.percentile(rows, 100.0 - percentile, axis=1)
+        hi = np.percentile(rows, percentile, axis=1)
+    lo, hi = np.minimum(lo, 0.0), np.maximum(hi, 0.0)
     span = hi - lo
-    flat = np.where(np.abs(lo) > 0, np.abs(lo), 1.0)
-    scale = np.where(span > 0, span / qmax, flat).astype(np.float32)
-    zero_point = np.round(-lo / scale.astype(np.float64)).astype(np.int64)
+    # a span too small to give a normal float32 step is a constant channel
+    scale = np.where(span / levels > np.finfo(np.float32).tiny, span / levels, 1.0)
+    zero_point = np.clip(np.round(-lo / scale), 0, levels).astype(np.int64)
     return CodecSpec(
         bits=bits,
-        scale=tuple(float(s) for s in scale),
+        scale=tuple(float(np.float32(s)) for s in scale),
         zero_point=tuple(int(q) for q in zero_point),
     )
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from edgeae_export import ExportError, calibrate_codec
-from edgeae_runtime import CodecSpec
+from edgeae_runtime import CodecSpec, InputError
+from edgeae_runtime.codec import calibrate_codec
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
 shapes = hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=5)
@@ -68,5 +68,5 @@ def test_percentile_narrows_the_range_for_outliers() -> None:
     ],
 )
 def test_bad_input(z: np.ndarray, kwargs: dict, match: str) -> None:
-    with pytest.raises(ExportError, match=match):
+    with pytest.raises(InputError, match=match):
         calibrate_codec(z, **kwargs)
