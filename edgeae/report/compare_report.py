@@ -178,8 +178,15 @@ def _plots(c: Comparison, det: Details, d: Path, prefix: str) -> list[Image]:
     rows = {name_a: det.example_a, name_b: det.example_b}
     if not np.array_equal(det.example_reference, det.example_inputs):
         rows = {"clean": det.example_reference, **rows}
+    titles = None
+    if det.example_labels is not None:
+        titles = [f"anomaly (label {int(v)})" if v > 0 else "normal" for v in det.example_labels]
     p = plots.examples_plot(
-        det.example_inputs, rows, d / f"{prefix}examples.png", image_shape=det.image_shape
+        det.example_inputs,
+        rows,
+        d / f"{prefix}examples.png",
+        image_shape=det.image_shape,
+        titles=titles,
     )
     out.append(Image(p.name, "Example inputs with both reconstructions"))
     if c.nodes:

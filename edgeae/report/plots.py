@@ -85,10 +85,12 @@ def examples_plot(
     *,
     image_shape: tuple[int, ...] | None = None,
     sample_rate: int | None = None,
+    titles: Sequence[str] | None = None,
 ) -> Path:
     """A few items and their reconstructions: images as a grid, signals as line plots.
 
-    ``rows`` maps a name (``"reference"``, ``"A"``, ``"B"``) to arrays shaped like ``inputs``.
+    ``rows`` maps a name (``"reference"``, ``"A"``, ``"B"``) to arrays shaped like
+    ``inputs``; ``titles`` (one per item) label the items, e.g. normal/anomaly.
     """
     k = inputs.shape[0]
     if image_shape is not None:
@@ -108,6 +110,8 @@ def examples_plot(
                 ax.set_yticks([])
                 if c == 0:
                     ax.set_ylabel(name)
+                if r == 0 and titles is not None:
+                    ax.set_title(titles[c], fontsize="small")
         return _save(fig, path)
     fig = _figure(10, 2.0 * k + 0.5)
     axes = fig.subplots(k, 1, squeeze=False)
@@ -121,6 +125,8 @@ def examples_plot(
             ax.plot(t, y, color=color, lw=0.9, alpha=0.85, label=name)
         if c == 0:
             ax.legend(loc="upper right", fontsize="small", ncols=len(rows) + 1)
+        if titles is not None:
+            ax.set_title(titles[c], fontsize="small", loc="left")
     axes[-1][0].set_xlabel("seconds" if sample_rate else "sample")
     return _save(fig, path)
 

@@ -92,7 +92,7 @@ def make_verdict(a: ModelStats, b: ModelStats, metric: str, max_drop: float | No
     return Verdict(metric, va, vb, float(drop), max_drop, bool(passed))
 
 
-def _examples(data: CompareData, rec_a: np.ndarray, rec_b: np.ndarray, k: int = 4) -> np.ndarray:
+def _examples(data: CompareData, k: int = 4) -> np.ndarray:
     """Indices of a few items to draw: anomalies first when labeled, else evenly spaced."""
     n = data.x.shape[0]
     if data.labels is not None and np.any(data.labels > 0):
@@ -213,7 +213,7 @@ def compare_models(
             )
         )
 
-    idx = _examples(cdata, rec_a, rec_b)
+    idx = _examples(cdata)
     details = Details(
         layout=cdata.layout,
         error_a=metrics.per_item_error(ref, rec_a),
@@ -223,6 +223,7 @@ def compare_models(
         example_a=rec_a[idx],
         example_b=rec_b[idx],
         labels=cdata.labels,
+        example_labels=None if cdata.labels is None else cdata.labels[idx],
         scores_a=scores_a,
         scores_b=scores_b,
         image_shape=image_shape(cdata.layout, a.item_shape),

@@ -132,6 +132,7 @@ class Details:
     example_a: np.ndarray
     example_b: np.ndarray
     labels: np.ndarray | None = None
+    example_labels: np.ndarray | None = None
     scores_a: np.ndarray | None = None
     scores_b: np.ndarray | None = None
     image_shape: tuple[int, ...] | None = None
