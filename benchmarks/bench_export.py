@@ -41,7 +41,7 @@ TARGETS = {
 def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None) -> dict[str, Any]:
     """Train (edgeae trainer) and export (edgeae exporter); return paths, checkpoint, data."""
     from edgeae.data import load_source
-    from edgeae.train import TrainConfig, load_checkpoint, recipe_for, train
+    from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
     from edgeae_export.exporter import export_autoencoder
     from edgeae_export.manifest_build import ExportInfo
     from edgeae_runtime.preprocess import normalize
@@ -58,6 +58,7 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
     run = work / "runs" / tag
     train(
         ds,
+        arch=recipe_arch(source),
         model_overrides=model_over,
         config=TrainConfig(**train_over),
         run_dir=run,
@@ -102,13 +103,15 @@ def _quantize(model: Path, ds: Any, val_idx: np.ndarray, mode: str, out: Path, *
     return r.path
 
 
-def _quality(path: Path, ds: Any, val_idx: np.ndarray) -> dict[str, float]:
+def _quality(path: Path, ds: Any, val_idx: np.ndarray, span: float | None) -> dict[str, float]:
+    """PSNR (raw units, the training value range as peak) against the clean target if any."""
     from edgeae_runtime.metrics import auroc, psnr
     from edgeae_runtime.model import Model
 
     m = Model(path)
     x = ds.x[val_idx]
-    out = {"psnr": psnr(x, m.reconstruct(x))}
+    ref = ds.target[val_idx] if ds.target is not None else x
+    out = {"psnr": psnr(ref, m.reconstruct(x), data_range=span)}
     if ds.labels is not None and ds.name.endswith("sensor"):
         labels = np.asarray(ds.labels)
         out["auroc"] = auroc(m.score(ds.x), labels)
@@ -171,11 +174,13 @@ def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = N
     files["ORT fp16"] = _quantize(model, ds, val_idx, "fp16", d / "model.fp16.onnx")
     times = _time_all(files, ckpt, ds, 0.2 if quick else 1.5)
     rows = []
-    base_q = _quality(model, ds, val_idx)
+    vrange = ckpt.preprocessing.value_range
+    span = float(vrange[1] - vrange[0]) if vrange else None
+    base_q = _quality(model, ds, val_idx, span)
     fsize = model.stat().st_size
     for label, t_us in times.items():
         path = files.get(label, model)
-        q = _quality(path, ds, val_idx) if label in files else base_q
+        q = _quality(path, ds, val_idx, span) if label in files else base_q
         rows.append(
             {
                 "peer": label,

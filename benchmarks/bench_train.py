@@ -26,7 +26,7 @@ import torch
 
 from edgeae.data import load_source
 from edgeae.models import arch_for_layout, build_model, default_config
-from edgeae.train import TrainConfig, recipe_for, train
+from edgeae.train import TrainConfig, recipe_arch, recipe_for, train
 from edgeae.train.prepare import prepare
 from edgeae_runtime.metrics import psnr, snr_db
 from edgeae_runtime.preprocess import denormalize
@@ -55,7 +55,7 @@ def bench_dataset(name: str, quick: bool, workdir: Path) -> dict:
     if quick:
         train_over = {**train_over, "epochs": max(2, train_over.get("epochs", 30) // 10)}
     config = TrainConfig(**train_over)
-    arch = arch_for_layout(ds.layout)
+    arch = recipe_arch(source) or arch_for_layout(ds.layout)
     latent = int(np.prod(default_config(arch, ds.item_shape, **model_over).latent_shape))
     prep = prepare(ds, config)
 

@@ -46,7 +46,11 @@ def _json_safe(value: object) -> object:
 )
 @click.argument("source")
 @click.option("-o", "--output", "run_dir", required=True, help="Run directory to write.")
-@click.option("--arch", default=None, help="dense, conv1d or conv2d [default: by data layout].")
+@click.option(
+    "--arch",
+    default=None,
+    help="dense, dense2d, conv1d or conv2d [default: the built-in's recipe, else by layout].",
+)
 @click.option("--latent", type=int, default=None, help="Latent size (dense) or channels (conv).")
 @click.option(
     "--hidden", default=None, help="Hidden widths (dense) or channels (conv), e.g. 64,32."
@@ -116,7 +120,7 @@ def train(
       torchrun --nproc_per_node=2 -m edgeae train builtin:sensor -o runs/ddp
     """
     from edgeae.data import load_source
-    from edgeae.train import TrainConfig, recipe_for
+    from edgeae.train import TrainConfig, recipe_arch, recipe_for
     from edgeae.train import train as run_training
 
     given = {
@@ -133,7 +137,8 @@ def train(
         "seed": seed,
         "threshold_percentile": threshold_percentile,
     }
-    model_recipe, train_recipe = recipe_for(source)
+    arch = arch or recipe_arch(source)
+    model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
     overrides = {**model_recipe, "latent": latent, "hidden": _parse_hidden(hidden)}
     dataset = load_source(source, key=key, window=window, hop=hop)

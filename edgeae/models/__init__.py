@@ -1,4 +1,4 @@
-"""Autoencoder models: dense, conv1d and conv2d families and a registry by name.
+"""Autoencoder models: dense (flat and image), conv1d and conv2d families and a registry by name.
 
 Every model has ``encode(x)``, ``decode(z)``, ``forward(x) -> reconstruction``,
 a frozen ``config`` (with ``item_shape`` and ``latent_shape``) and a ``layout``.
@@ -10,6 +10,8 @@ from .conv2d import Conv2dAE as Conv2dAE
 from .conv2d import Conv2dConfig as Conv2dConfig
 from .dense import DenseAE as DenseAE
 from .dense import DenseConfig as DenseConfig
+from .dense2d import Dense2dAE as Dense2dAE
+from .dense2d import Dense2dConfig as Dense2dConfig
 from .registry import ARCHS as ARCHS
 from .registry import ArchSpec as ArchSpec
 from .registry import ModelConfig as ModelConfig
@@ -26,6 +28,8 @@ __all__ = [
     "Conv1dConfig",
     "Conv2dAE",
     "Conv2dConfig",
+    "Dense2dAE",
+    "Dense2dConfig",
     "DenseAE",
     "DenseConfig",
     "ModelConfig",

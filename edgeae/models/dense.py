@@ -16,7 +16,7 @@ from edgeae.errors import ConfigError
 
 from ._common import check_positive, output_activation
 
-__all__ = ["DenseAE", "DenseConfig"]
+__all__ = ["DenseAE", "DenseConfig", "mlp"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class DenseConfig:
         return (self.latent,)
 
 
-def _mlp(widths: list[int], last_activation: nn.Module | None) -> nn.Sequential:
+def mlp(widths: list[int], last_activation: nn.Module | None) -> nn.Sequential:
+    """Linear layers through ``widths``, ReLU between them, ``last_activation`` at the end."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(widths)):
         layers.append(nn.Linear(a, b))
@@ -69,8 +70,8 @@ class DenseAE(nn.Module):
         self.config = config
         features = config.item_shape[0]
         down = [features, *config.hidden, config.latent]
-        self.encoder = _mlp(down, None)
-        self.decoder = _mlp(down[::-1], output_activation(config.output))
+        self.encoder = mlp(down, None)
+        self.decoder = mlp(down[::-1], output_activation(config.output))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, F)`` -> latent codes ``(N, latent)``."""

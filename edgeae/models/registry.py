@@ -18,6 +18,7 @@ from edgeae.errors import ConfigError
 from .conv1d import Conv1dAE, Conv1dConfig
 from .conv2d import Conv2dAE, Conv2dConfig
 from .dense import DenseAE, DenseConfig
+from .dense2d import Dense2dAE, Dense2dConfig
 
 __all__ = [
     "ARCHS",
@@ -30,7 +31,7 @@ __all__ = [
     "default_config",
 ]
 
-ModelConfig = DenseConfig | Conv1dConfig | Conv2dConfig
+ModelConfig = DenseConfig | Conv1dConfig | Conv2dConfig | Dense2dConfig
 
 
 class ArchSpec(NamedTuple):
@@ -45,6 +46,8 @@ ARCHS: dict[str, ArchSpec] = {
     "dense": ArchSpec(DenseAE, DenseConfig, "NF"),
     "conv1d": ArchSpec(Conv1dAE, Conv1dConfig, "NCW"),
     "conv2d": ArchSpec(Conv2dAE, Conv2dConfig, "NCHW"),
+    # after conv2d: arch_for_layout picks the first arch of a layout
+    "dense2d": ArchSpec(Dense2dAE, Dense2dConfig, "NCHW"),
 }
 
 # CLI-friendly names mapped onto each family's own fields.
@@ -52,6 +55,7 @@ _ALIASES = {
     "dense": {},
     "conv1d": {"latent": "latent_channels", "hidden": "channels"},
     "conv2d": {"latent": "latent_channels", "hidden": "channels"},
+    "dense2d": {},
 }
 
 

@@ -17,6 +17,8 @@ from .losses import get_loss as get_loss
 from .losses import item_mse as item_mse
 from .prepare import as_dataset as as_dataset
 from .recipes import RECIPES as RECIPES
+from .recipes import Recipe as Recipe
+from .recipes import recipe_arch as recipe_arch
 from .recipes import recipe_for as recipe_for
 from .trainer import EpochStats as EpochStats
 from .trainer import TrainResult as TrainResult
@@ -31,6 +33,7 @@ __all__ = [
     "SCHEDULES",
     "Checkpoint",
     "EpochStats",
+    "Recipe",
     "TrainConfig",
     "TrainResult",
     "as_dataset",
@@ -38,6 +41,7 @@ __all__ = [
     "get_loss",
     "item_mse",
     "load_checkpoint",
+    "recipe_arch",
     "recipe_for",
     "train",
 ]

@@ -27,6 +27,8 @@ CASES = [
     ("conv2d", (1, 8, 8), {}),
     ("conv2d", (1, 28, 28), {"decoder": "transpose"}),
     ("conv2d", (3, 16, 16), {"channels": (8, 16, 16)}),
+    ("dense2d", (1, 8, 8), {}),
+    ("dense2d", (3, 4, 6), {"hidden": (32,), "latent": 5}),
 ]
 
 
@@ -126,3 +128,17 @@ def test_build_model_needs_item_shape_and_matching_config() -> None:
         build_model("dense", latent=4)
     with pytest.raises(ConfigError, match="expected a Conv1dConfig"):
         build_model("conv1d", default_config("dense", (8,)))
+
+
+def test_dense2d_keeps_the_image_shape_and_refuses_flat_items() -> None:
+    config = default_config("dense2d", (1, 8, 8))
+    assert config.latent_shape == (16,)
+    model = build_model("dense2d", config)
+    assert tuple(model(torch.zeros(2, 1, 8, 8)).shape) == (2, 1, 8, 8)
+    with pytest.raises(ConfigError, match="dense2d: needs images"):
+        default_config("dense2d", (64,))
+
+
+def test_layout_default_for_images_stays_conv2d() -> None:
+    # dense2d is an NCHW arch too, but only a recipe (or --arch) selects it
+    assert arch_for_layout("NCHW") == "conv2d"

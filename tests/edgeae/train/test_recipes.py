@@ -1,0 +1,41 @@
+"""Recipes of the built-in datasets: which arch they train, and --arch replacing the recipe."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeae.data import load_source
+from edgeae.models import ARCHS, default_config
+from edgeae.train import RECIPES, TrainConfig, recipe_arch, recipe_for
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_recipe_builds_its_model_on_its_data(name: str) -> None:
+    source = f"builtin:{name}?seconds=4" if name != "digits" else "builtin:digits"
+    ds = load_source(source)
+    arch = recipe_arch(source)
+    assert arch in ARCHS and ARCHS[arch].layout == ds.layout
+    model_over, train_over = recipe_for(source)
+    config = default_config(arch, ds.item_shape, **model_over)
+    assert config.item_shape == tuple(ds.item_shape)
+    TrainConfig(**train_over)  # valid settings
+
+
+def test_digits_recipe_is_the_dense_image_model() -> None:
+    assert recipe_arch("builtin:digits") == "dense2d"
+    model_over, _ = recipe_for("builtin:digits")
+    assert default_config("dense2d", (1, 8, 8), **model_over).latent_shape == (16,)
+
+
+def test_another_arch_drops_the_recipe_model_options_but_keeps_the_schedule() -> None:
+    model_over, train_over = recipe_for("builtin:digits", "conv2d")
+    assert model_over == {}
+    assert train_over == dict(RECIPES["digits"].train)
+    same, _ = recipe_for("builtin:digits", "dense2d")
+    assert same == dict(RECIPES["digits"].model)
+
+
+@pytest.mark.parametrize("source", ["data.npy", "builtin:nope", "clip.wav"])
+def test_other_sources_have_no_recipe(source: str) -> None:
+    assert recipe_arch(source) is None
+    assert recipe_for(source) == ({}, {})
