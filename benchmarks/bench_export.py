@@ -171,6 +171,9 @@ def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = N
     files = {"ORT fp32": model}
     files["ORT dynamic int8"] = _quantize(model, ds, val_idx, "dynamic", d / "model.dyn.onnx")
     files["ORT static int8"] = _quantize(model, ds, val_idx, "static", d / "model.int8.onnx")
+    files["ORT static int8 per-tensor"] = _quantize(
+        model, ds, val_idx, "static", d / "model.int8pt.onnx", per_channel=False
+    )
     files["ORT fp16"] = _quantize(model, ds, val_idx, "fp16", d / "model.fp16.onnx")
     times = _time_all(files, ckpt, ds, 0.2 if quick else 1.5)
     rows = []
