@@ -18,17 +18,23 @@ __all__ = ["Progress", "plot_losses"]
 
 
 class Progress:
-    """Progress bar and epoch log lines on ``stream`` (stderr); silent when disabled."""
+    """Progress bar and epoch log lines on ``stream`` (stderr); silent when disabled.
+
+    The bar is drawn only on a terminal: in a log file or a CI transcript the
+    carriage returns would be noise, so there only the epoch lines appear.
+    """
 
     def __init__(self, enabled: bool = True, stream: TextIO | None = None) -> None:
         self.enabled = enabled
         self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.bar = bool(enabled and isatty is not None and isatty())
         self._last = 0.0
         self._bar_shown = False
 
     def step(self, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:
         """Redraw the bar for batch ``done`` of ``total`` (throttled)."""
-        if not self.enabled:
+        if not self.bar:
             return
         now = time.perf_counter()
         if done < total and now - self._last < 0.1:
