@@ -28,7 +28,7 @@ def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
     done = re.findall(r"^\[\s*(\d+)/(\d+)\]\s+[\d.]+ s  (.+?):", err, flags=re.M)
     names = [name for _, _, name in done]
     assert names[:4] == ["train sensor", "export sensor", "quantize sensor", "compare sensor"]
-    for stage in ("stream-denoise tones", "compress tones stream", "score sensor anomalies"):
+    for stage in ("stream-denoise tones", "compress sensor stream", "score sensor anomalies"):
         assert stage in names
     assert names[-1] == "write report" and len(names) == int(done[0][1]) == 16
 
