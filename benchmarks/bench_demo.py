@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET_S = 180.0
-STAGE = re.compile(r"^\[\s*\d+/\d+\]\s+([\d.]+) s  (.+?): (.*)$")
+STAGE = re.compile(r"^\[\s*\d+/\d+\]\s+([\d.]+) s  (.+?): (.*?)(?:  \[(\d+) MB\])?$")
 
 
 def run_demo(quick: bool) -> dict[str, object]:
@@ -46,7 +46,12 @@ def run_demo(quick: bool) -> dict[str, object]:
         sys.stderr.write(stderr[-3000:])
         raise SystemExit(f"edgeae demo failed with exit code {proc.returncode}")
     stages = [
-        {"stage": m.group(2), "seconds": float(m.group(1)), "result": m.group(3)}
+        {
+            "stage": m.group(2),
+            "seconds": float(m.group(1)),
+            "peak_rss_mb_so_far": None if m.group(4) is None else float(m.group(4)),
+            "result": m.group(3),
+        }
         for m in map(STAGE.match, stderr.splitlines())
         if m
     ]
@@ -75,11 +80,13 @@ def markdown(result: dict[str, object]) -> str:
         f"{float(result['user_s']) + float(result['system_s']):.1f} | "  # type: ignore[arg-type]
         f"{float(result['peak_rss_mb']):.0f} |",  # type: ignore[arg-type]
         "",
-        "| stage | seconds | result |",
-        "|---|---|---|",
+        "| stage | seconds | peak RSS so far (MB) | result |",
+        "|---|---|---|---|",
     ]
     for s in result["stages"]:  # type: ignore[attr-defined]
-        lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {s['result'].replace('|', '/')} |")
+        rss = "-" if s["peak_rss_mb_so_far"] is None else f"{s['peak_rss_mb_so_far']:.0f}"
+        text = s["result"].replace("|", "/")
+        lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {rss} | {text} |")
     lines += ["", "Summary printed by the demo:", "", "```", *result["summary"], "```"]  # type: ignore[list-item]
     return "\n".join(lines)
 

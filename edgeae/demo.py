@@ -20,7 +20,7 @@ import numpy as np
 
 from edgeae.errors import ConfigError
 
-__all__ = ["DEMO_MODELS", "DemoModel", "DemoResult", "StageTime", "run_demo"]
+__all__ = ["DEMO_MODELS", "DemoModel", "DemoResult", "StageTime", "peak_rss_mb", "run_demo"]
 
 Say = Callable[[str], None]
 
@@ -59,11 +59,22 @@ DEMO_MODELS = (
 
 @dataclass(frozen=True)
 class StageTime:
-    """One stage of the demo and how long it took."""
+    """One stage of the demo, how long it took, and the process's peak RSS after it (MB)."""
 
     name: str
     seconds: float
     summary: str
+    peak_rss_mb: float | None = None
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (Linux VmHWM), None where unknown."""
+    try:
+        with open("/proc/self/status") as fh:
+            line = next(ln for ln in fh if ln.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None
+    return int(line.split()[1]) / 1024.0
 
 
 @dataclass
@@ -92,9 +103,10 @@ class _Stages:
         self.say(f"[{len(self.done) + 1:2d}/{self.total}] {name} ...")
         t0 = time.perf_counter()
         value, summary = fn()
-        st = StageTime(name, time.perf_counter() - t0, summary)
+        st = StageTime(name, time.perf_counter() - t0, summary, peak_rss_mb())
         self.done.append(st)
-        self.say(f"[{len(self.done):2d}/{self.total}] {st.seconds:6.1f} s  {name}: {summary}")
+        rss = f"  [{st.peak_rss_mb:.0f} MB]" if st.peak_rss_mb is not None else ""
+        self.say(f"[{len(self.done):2d}/{self.total}] {st.seconds:6.1f} s  {name}: {summary}{rss}")
         return value
 
 

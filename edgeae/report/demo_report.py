@@ -19,7 +19,11 @@ def write_demo_report(
     directory: str | Path, result: Any, sections: Sequence[Section], *, quick: bool = False
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and ``index.html`` for a demo run (``result`` is a DemoResult)."""
-    rows = tuple((s.name, f"{s.seconds:.1f}", s.summary) for s in result.stages)
+    rows = tuple(
+        (s.name, f"{s.seconds:.1f}", "-" if s.peak_rss_mb is None else f"{s.peak_rss_mb:.0f}",
+         s.summary)
+        for s in result.stages
+    )  # fmt: skip
     total = sum(s.seconds for s in result.stages)
     head = Section(
         "What ran",
@@ -31,7 +35,7 @@ def write_demo_report(
                 + (" Quick mode: tiny data and one epoch, numbers are not meaningful." if quick
                    else "")
             ),
-            Table(("stage", "seconds", "result"), rows),
+            Table(("stage", "seconds", "peak RSS so far (MB)", "result"), rows),
             Paragraph(
                 f"Total {total:.1f} s on {platform.machine()} ({platform.python_version()})."
             ),

@@ -25,8 +25,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 
 def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
     _, _, err = demo_run
-    done = re.findall(r"^\[\s*(\d+)/(\d+)\]\s+[\d.]+ s  (.+?):", err, flags=re.M)
-    names = [name for _, _, name in done]
+    done = re.findall(r"^\[\s*(\d+)/(\d+)\]\s+[\d.]+ s  (.+?): .*\[(\d+) MB\]$", err, flags=re.M)
+    names = [name for _, _, name, _ in done]
+    assert all(int(mb) > 0 for *_, mb in done)  # each stage line ends with the peak RSS
     assert names[:4] == ["train sensor", "export sensor", "quantize sensor", "compare sensor"]
     for stage in ("stream-denoise tones", "compress sensor stream", "score sensor anomalies"):
         assert stage in names
