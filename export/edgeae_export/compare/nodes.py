@@ -21,7 +21,7 @@ from ..node_error import node_errors as rank_node_errors
 __all__ = ["is_qdq", "node_errors"]
 
 #: Items fed through both models (every intermediate tensor of each is kept in memory).
-NODE_ITEMS = 256
+NODE_ITEMS = 128
 _BATCH = 64
 
 
