@@ -201,3 +201,15 @@ def test_codec_on_a_continuous_signal(tmp_path: Path) -> None:
     assert c.a.codec is not None and c.a.codec.bytes_per_second is not None
     assert 0 < c.a.codec.bytes_per_second < 16000 * 4  # less than float32 samples
     assert c.a.codec.snr_db is not None and np.isfinite(c.a.codec.snr_db)
+
+
+def test_item_labels_are_not_anomaly_labels(dense: tuple[Path, Path, np.ndarray]) -> None:
+    """A Dataset's class labels (digits) are ignored; a labeled signal's are used."""
+    from types import SimpleNamespace
+
+    a, b, x = dense
+    xl, labels = labeled_data(x)
+    classes = SimpleNamespace(x=xl, labels=labels, sample_labels=None, layout="NF", name="d")
+    assert compare_models(a, b, classes, per_node=False, **FAST).task == "reconstruction"
+    signal = SimpleNamespace(x=xl, labels=labels, sample_labels=labels, layout="NF", name="s")
+    assert compare_models(a, b, signal, per_node=False, **FAST).task == "anomaly"

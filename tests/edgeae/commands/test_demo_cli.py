@@ -45,6 +45,7 @@ def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
     pngs = sorted(report.glob("*.png"))
     assert {p.name for p in pngs} >= {"sensor-roc.png", "tones-examples.png", "stream.png",
                                       "anomaly.png", "digits-errors.png"}  # fmt: skip
+    assert not (report / "digits-roc.png").exists()  # digit classes are not anomaly labels
     for png in pngs:
         assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000
         assert f"({png.name})" in md and f'src="{png.name}"' in html
