@@ -175,7 +175,10 @@ def signal_plot(
         ax.set_ylabel(name, fontsize="small")
         for start, end in spans:
             ax.axvspan(start / sample_rate, end / sample_rate, color="#ffbf00", alpha=0.25)
-        if threshold is not None and name.startswith("score"):
-            ax.axhline(threshold, color=_COLORS[1], ls="--", lw=0.8)
+        if name.startswith("score"):
+            if np.all(y > 0):  # scores span decades: the threshold is readable on a log axis
+                ax.set_yscale("log")
+            if threshold is not None:
+                ax.axhline(threshold, color=_COLORS[1], ls="--", lw=0.8)
     axes[-1][0].set_xlabel("seconds")
     return _save(fig, path)
