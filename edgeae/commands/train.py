@@ -69,6 +69,12 @@ def _json_safe(value: object) -> object:
 @click.option("--patience", type=int, default=None, help="Early-stop patience, 0 = off [8].")
 @click.option("--seed", type=int, default=None, help="Seed for init, split, order, noise [0].")
 @click.option("--threshold-percentile", type=float, default=None, help="Anomaly threshold [99].")
+@click.option(
+    "--tails",
+    type=click.Choice(["upper", "both"]),
+    default=None,
+    help="Anomaly score: 'upper' flags errors above normal, 'both' also far below [upper].",
+)
 @click.option("--key", default=None, help="Array name inside an .npz file.")
 @click.option("--window", type=int, default=None, help="Window length for signals.")
 @click.option("--hop", type=int, default=None, help="Hop between windows [window/2].")
@@ -94,6 +100,7 @@ def train(
     patience: int | None,
     seed: int | None,
     threshold_percentile: float | None,
+    tails: str | None,
     key: str | None,
     window: int | None,
     hop: int | None,
@@ -136,11 +143,13 @@ def train(
         "patience": patience,
         "seed": seed,
         "threshold_percentile": threshold_percentile,
+        "tails": tails,
     }
     arch = arch or recipe_arch(source)
     model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
-    overrides = {**model_recipe, "latent": latent, "hidden": _parse_hidden(hidden)}
+    given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
+    overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
     dataset = load_source(source, key=key, window=window, hop=hop)
     result = run_training(
         dataset,

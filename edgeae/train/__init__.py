@@ -11,10 +11,10 @@ from .checkpoint import load_checkpoint as load_checkpoint
 from .config import LOSSES as LOSSES
 from .config import NOISES as NOISES
 from .config import SCHEDULES as SCHEDULES
+from .config import TAILS as TAILS
 from .config import TrainConfig as TrainConfig
 from .corruption import corrupt as corrupt
 from .losses import get_loss as get_loss
-from .losses import item_mse as item_mse
 from .prepare import as_dataset as as_dataset
 from .recipes import RECIPES as RECIPES
 from .recipes import Recipe as Recipe
@@ -31,6 +31,7 @@ __all__ = [
     "NOISES",
     "RECIPES",
     "SCHEDULES",
+    "TAILS",
     "Checkpoint",
     "EpochStats",
     "Recipe",
@@ -39,7 +40,6 @@ __all__ = [
     "as_dataset",
     "corrupt",
     "get_loss",
-    "item_mse",
     "load_checkpoint",
     "recipe_arch",
     "recipe_for",

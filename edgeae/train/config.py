@@ -9,11 +9,12 @@ from typing import Any
 
 from edgeae.errors import ConfigError
 
-__all__ = ["LOSSES", "NOISES", "SCHEDULES", "TrainConfig"]
+__all__ = ["LOSSES", "NOISES", "SCHEDULES", "TAILS", "TrainConfig"]
 
 LOSSES = ("mse", "bce", "l1")
 NOISES = ("none", "gaussian", "masking", "saltpepper")
 SCHEDULES = ("cosine", "step", "constant")
+TAILS = ("upper", "both")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class TrainConfig:
     takes ``batch_size // N`` items per step, so 1 and N processes follow the same
     recipe. ``patience`` 0 disables early stopping. ``noise_level`` is the
     gaussian std (model units) or the fraction of values masked / salt-and-peppered.
+    ``tails`` picks the anomaly score calibrated after training (see
+    :func:`edgeae_runtime.calibrate_anomaly`): ``"upper"`` flags errors above normal,
+    ``"both"`` also errors far below normal (a dead sensor reconstructed too well).
     """
 
     epochs: int = 30
@@ -40,6 +44,7 @@ class TrainConfig:
     patience: int = 8
     seed: int = 0
     threshold_percentile: float = 99.0
+    tails: str = "upper"
     num_workers: int = 0
     device: str = "cpu"
 
@@ -47,6 +52,7 @@ class TrainConfig:
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("noise", self.noise, NOISES)
         _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("tails", self.tails, TAILS)
         for name in ("epochs", "batch_size", "step_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

@@ -1,4 +1,8 @@
-"""Reconstruction losses (batch mean for training) and the per-item score used for anomalies."""
+"""Reconstruction losses (batch mean for training).
+
+The per-item anomaly error and score are the runtime's (``edgeae_runtime.metrics.per_item_error``,
+``edgeae_runtime.scores``), so the trainer calibrates exactly what a device computes.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import torch.nn.functional as F
 
 from edgeae.errors import ConfigError
 
-__all__ = ["get_loss", "item_mse"]
+__all__ = ["get_loss"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -28,8 +32,3 @@ def get_loss(name: str) -> LossFn:
         return _LOSSES[name]
     except KeyError:
         raise ConfigError(f"loss: must be one of {', '.join(_LOSSES)}, got {name!r}") from None
-
-
-def item_mse(output: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Per-item mean squared error in model space: the anomaly score the runtime computes."""
-    return (output - reference).pow(2).flatten(1).mean(dim=1)

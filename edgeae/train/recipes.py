@@ -39,6 +39,8 @@ RECIPES: dict[str, Recipe] = {
     # degrees of freedom per window), wide enough convs for int8 to pay. Masking
     # half the inputs (targets clean, normal data only) teaches it to fill in a
     # running machine, so a dead sensor (dropout) reconstructs badly and scores high.
+    # Where it still reconstructs a dead window *too well*, the two-sided score
+    # (tails "both": log error far from the normal median) flags it anyway.
     "sensor": Recipe(
         arch="conv1d",
         model={"hidden": (32, 64, 64, 64), "latent": 1},
@@ -48,6 +50,7 @@ RECIPES: dict[str, Recipe] = {
             "patience": 20,
             "noise": "masking",
             "noise_level": 0.5,
+            "tails": "both",
         },
     ),
     # 1 x 256 windows of 16 kHz audio; latent 4 x 16.

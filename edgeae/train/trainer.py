@@ -26,8 +26,8 @@ from edgeae import __version__
 from edgeae.errors import CheckpointError, ConfigError, TrainError
 from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_from_dict
 from edgeae.models import default_config as model_default_config
-from edgeae_runtime import AnomalySpec
-from edgeae_runtime.metrics import auroc, psnr, snr_db
+from edgeae_runtime import AnomalySpec, anomaly_scores, calibrate_anomaly
+from edgeae_runtime.metrics import auroc, per_item_error, psnr, snr_db
 from edgeae_runtime.preprocess import denormalize
 
 from .checkpoint import (
@@ -41,7 +41,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .corruption import corrupt
 from .distributed import DistContext, all_mean, barrier, init_distributed, shutdown
-from .losses import get_loss, item_mse
+from .losses import get_loss
 from .prepare import ArrayData, Prepared, as_dataset, prepare
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
@@ -191,20 +191,21 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
         quality.update(
             val_snr_in_db=snr_in, val_snr_out_db=snr_out, val_snr_gain_db=snr_out - snr_in
         )
-    scores = item_mse(out, data.val_x).numpy()
-    threshold = float(np.percentile(scores, config.threshold_percentile))
-    spec = AnomalySpec(
-        score="mse",
-        threshold=threshold,
-        percentile=float(config.threshold_percentile),
-        calibrated_on=f"{len(scores)} held-out normal items of {source}",
+    errors = per_item_error(data.val_x.numpy(), out.numpy(), "mse")
+    spec = calibrate_anomaly(
+        errors,
+        config.threshold_percentile,
+        config.tails,
+        "mse",
+        calibrated_on=f"{len(errors)} held-out normal items of {source}",
     )
     if data.anomaly_x is not None and data.anomaly_labels is not None:
         labels = data.anomaly_labels
         if (labels > 0).any() and (labels == 0).any():
-            a_scores = item_mse(_predict(model, data.anomaly_x), data.anomaly_x).numpy()
+            a_out = _predict(model, data.anomaly_x).numpy()
+            a_scores = anomaly_scores(per_item_error(data.anomaly_x.numpy(), a_out), spec)
             quality["anomaly_auroc"] = auroc(a_scores, labels)
-            quality["anomaly_flag_rate"] = float(np.mean(a_scores > threshold))
+            quality["anomaly_flag_rate"] = float(np.mean(a_scores > spec.threshold))
     return quality, spec
 
 
@@ -401,6 +402,8 @@ def _train(
         "stopped_early": state["stopped"],
         "threshold": anomaly.threshold,
         "threshold_percentile": anomaly.percentile,
+        "anomaly_tails": anomaly.tails,
+        "anomaly_center": anomaly.center,
         "train_seconds": sum(h["seconds"] for h in history),
         "samples_per_s": (train_items / train_seconds) if train_seconds else None,
         "processes": ctx.world_size,
@@ -431,7 +434,8 @@ def _train(
             log.line(note)
         log.line(
             f"val PSNR {quality['val_psnr_db']:.2f} dB, anomaly threshold "
-            f"{anomaly.threshold:.4g} (p{anomaly.percentile:g}); run in {out_dir}"
+            f"{anomaly.threshold:.4g} (p{anomaly.percentile:g}, {anomaly.tails} tail"
+            f"{'s' if anomaly.tails == 'both' else ''}); run in {out_dir}"
         )
     barrier(ctx)
     return TrainResult(

@@ -6,12 +6,12 @@ the quantized model through the runtime's own :class:`~edgeae_runtime.model.Mode
 If the drop exceeds ``max_drop``, nodes are ranked by the SQNR they lose
 (:mod:`edgeae_export.node_error`) and greedily kept in float, re-quantizing and
 re-measuring each time, until the budget holds. After quantizing an anomaly
-model the threshold is recalibrated on the quantized model's own scores.
+model its anomaly score (center and threshold) is recalibrated on the quantized model's
+own errors.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,6 +26,7 @@ from edgeae_runtime.manifest import AnomalySpec, Manifest
 from edgeae_runtime.metrics import auroc, mse, psnr
 from edgeae_runtime.model import Model
 from edgeae_runtime.preprocess import normalize
+from edgeae_runtime.scores import calibrate_anomaly
 
 from .errors import QuantizationError
 from .node_error import NodeError, node_errors
@@ -192,7 +193,10 @@ def fit_budget(
 def recalibrate_threshold(
     proto: onnx.ModelProto, manifest: Manifest, validation: Validation
 ) -> AnomalySpec | None:
-    """The anomaly threshold at the same percentile, on the quantized model's own scores.
+    """The anomaly spec recalibrated (same percentile and score law) on the quantized model.
+
+    The center of a two-sided score and the threshold both come from the quantized
+    model's own errors, through the runtime's :func:`~edgeae_runtime.calibrate_anomaly`.
 
     Uses the normal items (label 0) of ``validation``, or all of them without labels.
     Returns None when the manifest has no anomaly section.
@@ -207,10 +211,11 @@ def recalibrate_threshold(
         raise QuantizationError(
             f"{validation.name}: no normal (label 0) items to recalibrate the anomaly threshold on"
         )
-    scores = _with_model(proto, manifest, lambda m: m.score(x))
-    threshold = float(np.percentile(scores, spec.percentile))
-    return dataclasses.replace(
-        spec,
-        threshold=threshold,
+    errors = _with_model(proto, manifest, lambda m: m.errors(x))
+    return calibrate_anomaly(
+        errors,
+        spec.percentile,
+        spec.tails,
+        spec.score,
         calibrated_on=f"quantized model, {validation.name}, {x.shape[0]} normal items",
     )

@@ -18,9 +18,11 @@ from .manifest import (
 )
 from .model import Model
 from .png import read_png, write_png
+from .scores import LOG_EPS, anomaly_scores, calibrate_anomaly
 from .stream import OverlapAdd, SignalFramer, StreamDenoiser, denoise_offline, synthesis_window
 
 __all__ = [
+    "LOG_EPS",
     "MANIFEST_KEY",
     "SCHEMA_VERSION",
     "AnomalyEvent",
@@ -48,6 +50,8 @@ __all__ = [
     "StreamScorer",
     "TensorSpec",
     "__version__",
+    "anomaly_scores",
+    "calibrate_anomaly",
     "denoise_offline",
     "open_reader",
     "open_writer",

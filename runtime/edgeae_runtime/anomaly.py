@@ -1,9 +1,11 @@
 """Anomaly scoring: reconstruction error per item or per signal window, against a threshold.
 
-The score of an item is the model-space reconstruction error named by
-``manifest.anomaly.score`` (mse or mae); an item is anomalous when its score is
-above ``manifest.anomaly.threshold`` (calibrated at training on held-out normal
-data) or the threshold the caller gives. On streams, windows are framed exactly
+The score of an item is its model-space reconstruction error (``manifest.anomaly.score``:
+mse or mae) under the manifest's score law (:func:`anomaly_scores`: the error itself
+for ``tails="upper"``, its log distance from the normal median for ``"both"``); an
+item is anomalous when its score is above ``manifest.anomaly.threshold`` (calibrated
+at training on held-out normal data by :func:`calibrate_anomaly`) or the threshold
+the caller gives. On streams, windows are framed exactly
 as the denoiser frames them, and runs of flagged windows whose sample ranges
 overlap or touch are merged into :class:`AnomalyEvent` s.
 """
@@ -18,9 +20,19 @@ import numpy as np
 from .errors import ManifestError, ModelError
 from .model import Model
 from .preprocess import normalize
+from .scores import anomaly_scores as anomaly_scores
+from .scores import calibrate_anomaly as calibrate_anomaly
 from .stream import SignalFramer, check_signal_model
 
-__all__ = ["AnomalyEvent", "AnomalyScorer", "ScoreUpdate", "StreamScorer", "resolve_threshold"]
+__all__ = [
+    "AnomalyEvent",
+    "AnomalyScorer",
+    "ScoreUpdate",
+    "StreamScorer",
+    "anomaly_scores",
+    "calibrate_anomaly",
+    "resolve_threshold",
+]
 
 
 def resolve_threshold(model: Model, threshold: float | None) -> float:
@@ -76,7 +88,7 @@ class AnomalyScorer:
         self.threshold = resolve_threshold(model, threshold)
 
     def score(self, x: Any) -> np.ndarray:
-        """Per-item scores (raw-unit input, error in model space)."""
+        """Per-item anomaly scores of raw-unit input (the manifest's score law)."""
         return self.model.score(x)
 
     def flag(self, x: Any) -> tuple[np.ndarray, np.ndarray]:

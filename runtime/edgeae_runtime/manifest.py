@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -75,12 +76,21 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class AnomalySpec:
-    """Anomaly scoring: per-item score function and its calibrated threshold."""
+    """Anomaly scoring: per-item error, the score law, and its calibrated threshold.
+
+    ``score`` names the per-item reconstruction error (model space). With
+    ``tails="upper"`` the anomaly score is that error; with ``"both"`` it is
+    ``|ln(error + 1e-12) - center|`` (``center``: median log error of normal items).
+    An item is anomalous when its score is above ``threshold``. The law lives in
+    :mod:`edgeae_runtime.scores`.
+    """
 
     score: Literal["mse", "mae"] = "mse"
     threshold: float = 0.0
     percentile: float = 99.0
     calibrated_on: str = ""
+    tails: Literal["upper", "both"] = "upper"
+    center: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -347,5 +357,13 @@ def _check_manifest(m: Manifest) -> None:
             )
         if any(s <= 0 for s in c.scale):
             raise ManifestError("manifest.codec.scale: values must be positive")
-    if m.anomaly is not None and not 0 < m.anomaly.percentile <= 100:
-        raise ManifestError("manifest.anomaly.percentile: must be in (0, 100]")
+    if m.anomaly is not None:
+        if not 0 < m.anomaly.percentile <= 100:
+            raise ManifestError("manifest.anomaly.percentile: must be in (0, 100]")
+        if m.anomaly.tails not in ("upper", "both"):
+            raise ManifestError(
+                f"manifest.anomaly.tails: must be 'upper' or 'both', got {m.anomaly.tails!r}"
+            )
+        for name in ("threshold", "center"):
+            if not math.isfinite(getattr(m.anomaly, name)):
+                raise ManifestError(f"manifest.anomaly.{name}: must be a finite number")

@@ -18,9 +18,10 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from .errors import InputError, ManifestError, ModelError
-from .manifest import MANIFEST_KEY, Manifest, Provenance, SignalSpec, TensorSpec
+from .manifest import MANIFEST_KEY, AnomalySpec, Manifest, Provenance, SignalSpec, TensorSpec
 from .metrics import per_item_error
 from .preprocess import denormalize, normalize
+from .scores import anomaly_scores
 
 __all__ = ["DEFAULT_MAX_BATCH", "Model", "check_finite", "infer_manifest"]
 
@@ -361,14 +362,26 @@ class Model:
             self.run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
         )
 
-    def score(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+    @property
+    def anomaly_spec(self) -> AnomalySpec:
+        """The manifest's anomaly section, else the default (mse, upper tail, uncalibrated)."""
+        return self.manifest.anomaly if self.manifest.anomaly is not None else AnomalySpec()
+
+    def errors(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Per-item reconstruction error in model space (``manifest.anomaly.score``; mse)."""
         self._require("score")
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: score input")
-        return self.score_model_space(normalize(xb, self.manifest.preprocessing), max_batch)
+        return self.errors_model_space(normalize(xb, self.manifest.preprocessing), max_batch)
+
+    def errors_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
+        """Per-item error of an already-normalized, validated batch."""
+        y = self.run_model_space("reconstruction", xn, max_batch)
+        return per_item_error(xn, y, self.anomaly_spec.score).astype(np.float32)
+
+    def score(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+        """Per-item anomaly scores: the errors under the manifest's score law (``scores``)."""
+        return anomaly_scores(self.errors(x, max_batch=max_batch), self.anomaly_spec)
 
     def score_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
-        """Per-item error of an already-normalized, validated batch (used by stream scoring)."""
-        kind = self.manifest.anomaly.score if self.manifest.anomaly is not None else "mse"
-        y = self.run_model_space("reconstruction", xn, max_batch)
-        return per_item_error(xn, y, kind).astype(np.float32)
+        """Anomaly scores of an already-normalized, validated batch (used by stream scoring)."""
+        return anomaly_scores(self.errors_model_space(xn, max_batch), self.anomaly_spec)

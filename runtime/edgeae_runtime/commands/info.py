@@ -48,7 +48,9 @@ def info(model_path: str, as_json: bool) -> None:
             )
         )
     if m.anomaly is not None:
-        rows.append(("anomaly", f"{m.anomaly.score} > {m.anomaly.threshold:.6g}"))
+        a = m.anomaly
+        law = a.score if a.tails == "upper" else f"|ln {a.score} - ({a.center:.4g})|"
+        rows.append(("anomaly", f"{law} > {a.threshold:.6g}"))
     if m.codec is not None:
         rows.append(("codec", f"{m.codec.bits}-bit latent codes"))
     if m.parity is not None:
