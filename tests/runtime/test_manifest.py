@@ -60,6 +60,8 @@ def test_json_round_trip_is_exact() -> None:
         (("layout",), "NHWC", "manifest.layout"),
         (("preprocessing", "scale"), [1.0, 0.0], "manifest.preprocessing.scale"),
         (("anomaly", "threshold"), "high", "manifest.anomaly.threshold"),
+        (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
+        (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
         (("schema_version",), 2, "schema_version"),
         (("surprise",), 1, "unknown field"),
@@ -73,6 +75,22 @@ def test_invalid_fields_are_named(path: tuple[str, ...], value: object, message:
     target[path[-1]] = value
     with pytest.raises(ManifestError, match=message):
         Manifest.from_dict(data)
+
+
+def test_two_sided_anomaly_round_trip() -> None:
+    spec = AnomalySpec(threshold=0.7, percentile=99.5, tails="both", center=-3.25)
+    m = make_manifest(anomaly=spec)
+    back = Manifest.from_json(m.to_json())
+    assert back.anomaly == spec
+    assert json.loads(m.to_json())["anomaly"]["tails"] == "both"
+
+
+def test_anomaly_without_tails_reads_as_upper() -> None:
+    """Manifests written before ``tails``/``center`` existed stay valid (schema version 1)."""
+    data = make_manifest().to_dict()
+    del data["anomaly"]["tails"], data["anomaly"]["center"]
+    anomaly = Manifest.from_dict(data).anomaly
+    assert anomaly is not None and (anomaly.tails, anomaly.center) == ("upper", 0.0)
 
 
 def test_missing_required_field_is_named() -> None:

@@ -13,16 +13,17 @@ from click.testing import CliRunner
 
 from edgeae.cli import main
 from edgeae.data import load_source
-from edgeae.train import TrainConfig, train
+from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import read_manifest
 from edgeae_export.onnx_io import load_onnx
+from edgeae_runtime import Model, anomaly_scores
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-epoch dense run on a small .npy file the export can re-load."""
+    """A one-epoch dense run (two-sided anomaly score) on a small .npy file to re-load."""
     root = tmp_path_factory.mktemp("run")
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(96, 3)) @ rng.normal(size=(3, 12))).astype(np.float32) + 5.0
@@ -32,7 +33,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         load_source(str(data)),
         "dense",
         {"hidden": (8,), "latent": 3},
-        TrainConfig(epochs=1, batch_size=16, val_fraction=0.25),
+        TrainConfig(epochs=1, batch_size=16, val_fraction=0.25, tails="both"),
         root / "run",
         progress=False,
         data_source=str(data),
@@ -68,6 +69,18 @@ def test_export_writes_three_files_with_manifests(run_dir: Path, tmp_path: Path)
     assert manifest.provenance.source.endswith("items.npy")
     sess = ort.InferenceSession(str(out / "encoder.onnx"), providers=["CPUExecutionProvider"])
     assert sess.run(None, {"input": np.zeros((2, 12), np.float32)})[0].shape == (2, 3)
+
+
+def test_export_carries_the_two_sided_anomaly_spec(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    assert CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)]).exit_code == 0
+    spec = load_checkpoint(run_dir).anomaly
+    assert spec is not None and spec.tails == "both" and spec.center != 0.0
+    for name in ("model.onnx", "encoder.onnx", "decoder.onnx"):
+        assert read_manifest(load_onnx(out / name)).anomaly == spec
+    model = Model(out / "model.onnx")
+    x = np.load(run_dir.parent / "items.npy")[:10]
+    np.testing.assert_allclose(model.score(x), anomaly_scores(model.errors(x), spec))
 
 
 def test_export_json_and_force(run_dir: Path, tmp_path: Path) -> None:

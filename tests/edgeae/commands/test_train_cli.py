@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 
 from edgeae.cli import main
-from edgeae.train import load_checkpoint
+from edgeae.train import RECIPES, load_checkpoint
 
 torch.set_num_threads(1)
 
@@ -44,10 +44,13 @@ def test_happy_path_json(runner: CliRunner, items: Path, tmp_path: Path) -> None
 def test_builtin_signal_source(runner: CliRunner, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = ["train", "builtin:tones?seconds=2", "-o", str(run), "--epochs", "1", "--quiet"]
-    result = runner.invoke(main, args)
+    result = runner.invoke(main, [*args, "--tails", "both"])
     assert result.exit_code == 0, result.output
     ck = load_checkpoint(run)
     assert ck.arch == "conv1d" and ck.signal is not None and ck.signal.sample_rate == 16000
+    # the recipe's model options apply when --hidden/--latent are not given
+    assert ck.model_config["channels"] == list(RECIPES["tones"].model["hidden"])
+    assert ck.anomaly is not None and ck.anomaly.tails == "both"
 
 
 def test_existing_run_needs_resume_or_force(runner: CliRunner, items: Path, tmp_path: Path) -> None:

@@ -39,3 +39,9 @@ def test_another_arch_drops_the_recipe_model_options_but_keeps_the_schedule() ->
 def test_other_sources_have_no_recipe(source: str) -> None:
     assert recipe_arch(source) is None
     assert recipe_for(source) == ({}, {})
+
+
+def test_sensor_recipe_scores_both_tails() -> None:
+    """A dead sensor reconstructs better than normal: only a two-sided score sees it."""
+    _, train_over = recipe_for("builtin:sensor")
+    assert TrainConfig(**train_over).tails == "both"

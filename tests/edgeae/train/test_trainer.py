@@ -12,6 +12,9 @@ import torch
 from edgeae.data.dataset import Dataset, fingerprint
 from edgeae.errors import ConfigError, DataError, TrainError
 from edgeae.train import EpochStats, TrainConfig, load_checkpoint, train
+from edgeae.train.prepare import prepare
+from edgeae_runtime import calibrate_anomaly
+from edgeae_runtime.metrics import per_item_error
 
 SMALL = {"hidden": (8,), "latent": 3}
 
@@ -187,6 +190,41 @@ def test_threshold_is_calibrated_on_normal_items_only(tmp_path: Path) -> None:
     assert "held-out normal" in ck.anomaly.calibrated_on
     assert result.metrics["anomaly_auroc"] > 0.9
     assert "normal items only" in result.metrics["split"]
+    assert (ck.anomaly.tails, ck.anomaly.center) == ("upper", 0.0)
+
+
+def test_two_sided_calibration_is_stored_in_the_checkpoint(tmp_path: Path) -> None:
+    """tails="both": center and threshold are the runtime's calibration of the val errors."""
+    rng = np.random.default_rng(3)
+    n, w = 240, 16
+    x = np.sin(np.linspace(0, 40, n * w)).reshape(n, 1, w) + 0.3 * rng.normal(size=(n, 1, w))
+    x = x.astype(np.float32)
+    labels = np.zeros(n, dtype=np.int64)
+    x[200:] = 0.0  # a dead sensor: easier to reconstruct than normal noisy windows
+    labels[200:] = 1
+    ds = Dataset(
+        name="toy",
+        x=x,
+        layout="NCW",
+        fingerprint=fingerprint([x], {}),
+        labels=labels,
+        sample_labels=np.repeat(labels, w),
+    )
+    cfg = TrainConfig(epochs=4, batch_size=16, tails="both")
+    result = train(
+        ds, "conv1d", {"hidden": (8, 8), "latent": 2}, cfg, tmp_path / "r", progress=False
+    )
+    ck = load_checkpoint(tmp_path / "r")
+    prep = prepare(ds, cfg)
+    with torch.no_grad():
+        errors = per_item_error(prep.val_x.numpy(), ck.model(prep.val_x).numpy())
+    expected = calibrate_anomaly(errors, cfg.threshold_percentile, "both", "mse")
+    assert ck.anomaly is not None and ck.anomaly.tails == "both"
+    assert ck.anomaly.center == pytest.approx(expected.center, abs=1e-4)
+    assert ck.anomaly.threshold == pytest.approx(expected.threshold, rel=1e-3, abs=1e-4)
+    assert result.metrics["anomaly_tails"] == "both"
+    assert result.metrics["anomaly_center"] == ck.anomaly.center
+    assert result.metrics["anomaly_auroc"] > 0.9  # the dead windows score high
 
 
 def test_nan_loss_raises_train_error(low_rank: np.ndarray, tmp_path: Path) -> None:

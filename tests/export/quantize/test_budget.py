@@ -144,3 +144,24 @@ def test_drop_is_antisymmetric_for_psnr_and_auroc(a: float, b: float) -> None:
 def test_mse_drop_is_relative_increase(f: float, q: float) -> None:
     assert metric_drop("mse", f, q) == pytest.approx(q / f - 1)
     assert (metric_drop("mse", f, q) > 0) == (q > f)
+
+
+def test_recalibration_keeps_the_two_sided_law(triplets) -> None:
+    """Center and threshold come from the quantized model's own errors, tails unchanged."""
+    from edgeae_export.budget import recalibrate_threshold
+    from edgeae_runtime import AnomalySpec, Model, calibrate_anomaly
+
+    path = triplets["anomaly"]["autoencoder"]
+    proto = load_onnx(path)
+    manifest = read_manifest(proto).replace(
+        anomaly=AnomalySpec(threshold=1.0, percentile=90.0, tails="both", center=0.0)
+    )
+    x = make_data("dense", 120)
+    labels = np.zeros(120, dtype=np.int64)
+    labels[100:] = 1
+    spec = recalibrate_threshold(proto, manifest, Validation(x, labels, name="val"))
+    expected = calibrate_anomaly(Model(path).errors(x[:100]), 90.0, "both")
+    assert spec is not None and (spec.tails, spec.percentile) == ("both", 90.0)
+    assert spec.center == pytest.approx(expected.center)
+    assert spec.threshold == pytest.approx(expected.threshold)
+    assert spec.calibrated_on == "quantized model, val, 100 normal items"

@@ -1,0 +1,175 @@
+"""The anomaly score law and its calibration, alone and through Model and the scorers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeae_runtime import (
+    LOG_EPS,
+    AnomalyScorer,
+    AnomalySpec,
+    InputError,
+    Model,
+    StreamScorer,
+    anomaly_scores,
+    calibrate_anomaly,
+)
+from tests.runtime.onnx_models import make_autoencoder
+
+positive_errors = st.lists(st.floats(1e-6, 1e3), min_size=5, max_size=60).map(np.array)
+
+
+@settings(max_examples=50, deadline=None)
+@given(positive_errors)
+def test_upper_tail_score_is_the_error_itself(errors: np.ndarray) -> None:
+    spec = AnomalySpec(threshold=1.0)
+    np.testing.assert_array_equal(anomaly_scores(errors, spec), errors.astype(np.float32))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-10, 5), st.floats(0.1, 8))
+def test_both_tails_score_is_symmetric_in_log_error(center: float, distance: float) -> None:
+    spec = AnomalySpec(tails="both", center=center)
+    above, below = np.exp(center + distance), np.exp(center - distance)
+    scores = anomaly_scores(np.array([above, below, np.exp(center)]), spec)
+    np.testing.assert_allclose(scores[:2], distance, rtol=1e-4, atol=1e-4)
+    assert scores[2] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_error_far_below_normal_flags_with_both_tails_only() -> None:
+    normal = np.random.default_rng(0).lognormal(mean=-2.0, sigma=0.2, size=500)
+    dead, broken = 1e-6, 10.0
+    both = calibrate_anomaly(normal, 99.0, "both")
+    upper = calibrate_anomaly(normal, 99.0, "upper")
+    s_both = anomaly_scores(np.array([dead, broken]), both)
+    s_upper = anomaly_scores(np.array([dead, broken]), upper)
+    assert (s_both > both.threshold).tolist() == [True, True]
+    assert (s_upper > upper.threshold).tolist() == [False, True]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    positive_errors, st.sampled_from([50.0, 90.0, 99.0, 100.0]), st.sampled_from(["upper", "both"])
+)
+def test_calibration_center_and_threshold(errors: np.ndarray, pct: float, tails: str) -> None:
+    spec = calibrate_anomaly(errors, pct, tails, "mae", calibrated_on="toy")
+    assert (spec.percentile, spec.tails, spec.score, spec.calibrated_on) == (
+        pct,
+        tails,
+        "mae",
+        "toy",
+    )
+    expected_center = float(np.median(np.log(errors + LOG_EPS))) if tails == "both" else 0.0
+    assert spec.center == pytest.approx(expected_center)
+    scores = anomaly_scores(errors, spec)
+    assert spec.threshold == pytest.approx(float(np.percentile(scores, pct)))
+    # about (100 - pct) % of the calibration items lie above the threshold (interpolation: +1)
+    assert np.sum(scores > spec.threshold) <= (100.0 - pct) / 100.0 * len(scores) + 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(positive_errors, st.floats(1e-3, 1e3))
+def test_two_sided_scores_ignore_the_error_scale(errors: np.ndarray, k: float) -> None:
+    """Rescaling every error (another unit, a louder machine) moves only the center."""
+    errors = errors + 1e-3  # keep LOG_EPS negligible
+    a, b = calibrate_anomaly(errors, 95.0, "both"), calibrate_anomaly(k * errors, 95.0, "both")
+    np.testing.assert_allclose(
+        anomaly_scores(errors, a), anomaly_scores(k * errors, b), rtol=1e-4, atol=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("errors", "kwargs", "message"),
+    [
+        ([1.0, -0.5], {}, "item 1 is negative"),
+        ([1.0, np.nan], {}, "item 1 is not finite"),
+        ([[1.0, 2.0]], {}, "1-D"),
+        ([], {}, "no normal items"),
+        ([1.0], {"tails": "lower"}, "tails"),
+        ([1.0], {"score": "rmse"}, "score"),
+        ([1.0], {"percentile": 0.0}, "percentile"),
+    ],
+)
+def test_calibration_refuses_bad_input(errors: list, kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        calibrate_anomaly(errors, **kwargs)
+
+
+def test_zero_error_scores_finitely() -> None:
+    score = anomaly_scores(np.zeros(1), AnomalySpec(tails="both", center=-3.0))
+    assert np.isfinite(score).all() and score[0] == pytest.approx(-np.log(LOG_EPS) - 3.0)
+
+
+# -- through the runtime's Model and scorers ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model, np.ndarray]:
+    """The same conv1d model twice: upper- and two-sided-calibrated on noise windows."""
+    d = tmp_path_factory.mktemp("tails")
+    raw = Model(make_autoencoder(d / "raw.onnx", kind="conv1d", window=32, hop=16))
+    normal = np.random.default_rng(0).standard_normal((200, 1, 32)).astype(np.float32)
+    errors = raw.errors(normal)
+    models = [
+        Model(
+            make_autoencoder(
+                d / f"{tails}.onnx",
+                kind="conv1d",
+                window=32,
+                hop=16,
+                anomaly=calibrate_anomaly(errors, 99.0, tails),
+            )
+        )
+        for tails in ("upper", "both")
+    ]
+    return models[0], models[1], normal
+
+
+def test_model_score_applies_the_manifest_law(calibrated: tuple[Model, Model, np.ndarray]) -> None:
+    upper, both, normal = calibrated
+    x = np.concatenate([normal[:8], np.zeros((2, 1, 32), np.float32)])
+    errors = upper.errors(x)
+    np.testing.assert_array_equal(both.errors(x), errors)
+    np.testing.assert_array_equal(upper.score(x), errors)
+    spec = both.manifest.anomaly
+    assert spec is not None and spec.tails == "both"
+    expected = np.abs(np.log(errors.astype(np.float64) + LOG_EPS) - spec.center)
+    np.testing.assert_allclose(both.score(x), expected, rtol=1e-6)
+    _, flags_upper = AnomalyScorer(upper).flag(x)
+    _, flags_both = AnomalyScorer(both).flag(x)
+    assert not flags_upper[8:].any()  # dead windows reconstruct too well for one tail
+    assert flags_both[8:].all()
+
+
+def test_stream_scorer_flags_a_dead_segment_with_both_tails(
+    calibrated: tuple[Model, Model, np.ndarray],
+) -> None:
+    upper, both, _ = calibrated
+    signal = np.random.default_rng(1).standard_normal((1, 1600)).astype(np.float32)
+    signal[:, 800:1120] = 0.0  # the sensor goes dead for 320 samples
+    windows = np.stack([signal[:, s : s + 32] for s in range(0, 1600 - 16, 16)])
+    inside = (np.arange(len(windows)) * 16 >= 800) & (np.arange(len(windows)) * 16 + 32 <= 1120)
+    flags, events = {}, {}
+    for name, model in (("upper", upper), ("both", both)):
+        scorer = StreamScorer(model)
+        updates = [scorer.push(signal[:, i : i + 100]) for i in range(0, 1600, 100)]
+        updates.append(scorer.flush())
+        scores = np.concatenate([u.scores for u in updates])
+        np.testing.assert_allclose(scores, model.score(windows), rtol=1e-5, atol=1e-6)
+        flags[name] = np.concatenate([u.flags for u in updates])
+        events[name] = scorer.events
+    assert not flags["upper"][inside].any()
+    assert flags["both"][inside].all()
+    assert any(e.start <= 800 and e.end >= 1120 for e in events["both"])
+
+
+def test_model_without_anomaly_section_scores_the_error(tmp_path: Path) -> None:
+    m = Model(make_autoencoder(tmp_path / "m.onnx", kind="dense"))
+    x = np.random.default_rng(2).standard_normal((5, 16)).astype(np.float32)
+    assert m.anomaly_spec == AnomalySpec()
+    np.testing.assert_array_equal(m.score(x), m.errors(x))
