@@ -27,7 +27,12 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class DemoModel:
-    """One model of the demo: its data, architecture, schedule and quantization budget."""
+    """One model of the demo: its data, a short schedule, and the quantization budget.
+
+    The architecture, model options and training settings are the built-in's
+    recipe (:mod:`edgeae.train.recipes`, what ``edgeae train builtin:NAME`` uses),
+    with fewer epochs; ``arch``/``overrides`` replace the recipe's when set.
+    """
 
     name: str
     source: str
@@ -47,13 +52,10 @@ DEMO_MODELS = (
     DemoModel("sensor", "builtin:sensor", "builtin:sensor?seconds=40", 20, "auroc", 0.01,
               role="anomaly detection and compression of 3-axis vibration (conv1d)",
               codec=True),
-    # A denoiser needs no bottleneck: two down-samplings, 16 latent channels (the default
-    # four-level conv1d compresses 4x and loses the signal with the noise).
-    DemoModel("tones", "builtin:tones", "builtin:tones?seconds=2", 12, "psnr", 0.5,
-              role="denoising 16 kHz audio (conv1d)",
-              overrides={"latent": 16, "hidden": (32, 32)}),
-    DemoModel("digits", "builtin:digits", "builtin:digits", 20, "psnr", 0.5, arch="dense",
-              layout="NF", quick_limit=256, role="8x8 handwritten digits (dense)"),
+    DemoModel("tones", "builtin:tones", "builtin:tones?seconds=2", 15, "psnr", 0.5,
+              role="denoising 16 kHz audio (conv1d)"),
+    DemoModel("digits", "builtin:digits", "builtin:digits", 60, "psnr", 0.5,
+              quick_limit=256, role="8x8 handwritten digits (dense2d)"),
 )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ def train(spec: DemoModel, ctx: dict[str, Any], say: Say) -> tuple[Path, str]:
     import torch
 
     from edgeae.data import load_source
-    from edgeae.train import TrainConfig
+    from edgeae.train import TrainConfig, recipe_arch, recipe_for
     from edgeae.train import train as run_training
 
     quick = ctx["quick"]
@@ -44,7 +44,10 @@ def train(spec: DemoModel, ctx: dict[str, Any], say: Say) -> tuple[Path, str]:
     ds = load_source(source, layout=spec.layout, limit=spec.quick_limit if quick else None)
     ctx.setdefault("data", {})[spec.name] = ds
     epochs = 1 if quick else spec.epochs
-    config = TrainConfig(epochs=epochs, seed=0, patience=0)
+    arch = spec.arch or recipe_arch(spec.source)
+    model_recipe, train_recipe = recipe_for(spec.source, arch)
+    config = TrainConfig(**{**train_recipe, "epochs": epochs, "seed": 0, "patience": 0})
+    overrides = {**model_recipe, **spec.overrides}
     run_dir = ctx["out"] / "runs" / spec.name
 
     def epoch_line(st: Any) -> None:
@@ -60,7 +63,7 @@ def train(spec: DemoModel, ctx: dict[str, Any], say: Say) -> tuple[Path, str]:
     torch.set_num_threads(1)
     try:
         result = run_training(
-            ds, spec.arch, dict(spec.overrides), config, run_dir, progress=False,
+            ds, arch, overrides, config, run_dir, progress=False,
             data_source=source, on_epoch_end=epoch_line,
         )  # fmt: skip
     finally:
@@ -68,7 +71,7 @@ def train(spec: DemoModel, ctx: dict[str, Any], say: Say) -> tuple[Path, str]:
     m = result.metrics
     quality = m.get("quality", m)
     extra = f", val PSNR {quality['val_psnr_db']:.2f} dB" if "val_psnr_db" in quality else ""
-    arch = m.get("arch", spec.arch or "default")
+    arch = m.get("arch", arch or "default")
     return run_dir, (
         f"{arch} on {source} ({len(ds)} items), {result.epochs_run} epochs, "
         f"val loss {result.best_val:.4g}{extra}"
@@ -131,6 +134,8 @@ def quantize(
     spec: DemoModel, files: dict[str, Path], ctx: dict[str, Any], say: Say
 ) -> tuple[Path, str]:
     """Static int8 with the task's budget; the speed gate's refusal is reported, not hidden."""
+    import onnx
+
     from edgeae_export import SpeedGateError, Validation, quantize_model
 
     ds = ctx["data"][spec.name]
@@ -162,7 +167,8 @@ def quantize(
     b = result.budget
     budget = f", {b.metric} drop {b.measured_drop:.4g} (budget {b.max_drop:g})" if b else ""
     q = result.manifest.quantization
-    kept = (*q.excluded_op_types, *q.excluded_nodes)
+    present = {n.op_type for n in onnx.load(str(files["autoencoder"])).graph.node}
+    kept = (*(op for op in q.excluded_op_types if op in present), *q.excluded_nodes)
     kept_text = f", kept float: {', '.join(kept)}" if kept else ""
     return out, (
         f"{out.name} {result.quantized_bytes / 1024:.0f} KiB ({100 * result.size_ratio:.0f}% of "
