@@ -93,7 +93,7 @@ def test_score_signal_and_items(runner: CliRunner, model_dir: Path, tmp_path: Pa
             runner, ["score", "-m", model_dir / "model.onnx", tmp_path / "items.npy", "--json"]
         ).output
     )
-    assert data["flags"] == [False, False, True]
+    assert data["flags"] == [False, False, True] and data["tails"] == "upper"
 
 
 def test_encode_items_and_signal(runner: CliRunner, model_dir: Path, noisy, tmp_path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from edgeae_runtime import (
     anomaly_scores,
     calibrate_anomaly,
 )
+from edgeae_runtime.cli import main as cli_main
 from tests.runtime.onnx_models import make_autoencoder
 
 positive_errors = st.lists(st.floats(1e-6, 1e3), min_size=5, max_size=60).map(np.array)
@@ -173,3 +176,20 @@ def test_model_without_anomaly_section_scores_the_error(tmp_path: Path) -> None:
     x = np.random.default_rng(2).standard_normal((5, 16)).astype(np.float32)
     assert m.anomaly_spec == AnomalySpec()
     np.testing.assert_array_equal(m.score(x), m.errors(x))
+
+
+def test_cli_shows_and_uses_the_two_sided_law(
+    calibrated: tuple[Model, Model, np.ndarray], tmp_path: Path
+) -> None:
+    _, both, normal = calibrated
+    runner = CliRunner()
+    info = runner.invoke(cli_main, ["info", str(both.path)])
+    assert info.exit_code == 0 and "|ln mse - (" in info.output
+    items = np.concatenate([normal[:3], np.zeros((1, 1, 32), np.float32)])
+    np.save(tmp_path / "items.npy", items)
+    result = runner.invoke(
+        cli_main, ["score", "-m", str(both.path), str(tmp_path / "items.npy"), "--json"]
+    )
+    data = json.loads(result.output)
+    assert data["tails"] == "both" and data["flags"][3] is True
+    np.testing.assert_allclose(data["scores"], both.score(items), rtol=1e-6)

@@ -59,8 +59,10 @@ def score(
 ) -> None:
     """Anomaly scores of IN: per item (.npy batch) or per window of a signal, with events.
 
-    A score is the reconstruction error in model space; it is flagged when above
-    the threshold. Text output: one line per item (index, score, verdict) or per
+    A score is the reconstruction error in model space under the manifest's score
+    law (anomaly.tails "upper": the error; "both": its log distance from the normal
+    median, so a window reconstructed far too well is flagged too); it is flagged
+    when above the threshold. Text output: one line per item (index, score, verdict) or per
     window (first sample, score, verdict), printed as windows complete; for
     signals, flagged windows that overlap are merged into "event START END" lines.
     Exit code 0 either way: read the output (or --json) for the verdict.
@@ -80,6 +82,7 @@ def score(
             echo_json(
                 {
                     "threshold": scorer.threshold,
+                    "tails": model.anomaly_spec.tails,
                     "scores": scores.tolist(),
                     "flags": flags.tolist(),
                     "anomalous": int(flags.sum()),
@@ -110,6 +113,7 @@ def score(
         echo_json(
             {
                 "threshold": stream.threshold,
+                "tails": model.anomaly_spec.tails,
                 "sample_rate": spec.sample_rate,
                 "samples": total,
                 "window": spec.window,
