@@ -20,7 +20,7 @@ __all__ = ["quantize"]
 _HELP = """Quantize MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into OUT.onnx.
 
 \b
-The int8 types follow this CPU (S8S8 with VNNI, U8S8 + reduce_range without),
+The int8 types follow this CPU (x86: U8S8, + reduce_range without VNNI; ARM: S8S8),
 ConvTranspose stays float in static mode (no int8 kernel on the CPU provider),
 and the result is refused unless it is faster than the float model here
 (--allow-slower writes it anyway). The manifest records every choice.

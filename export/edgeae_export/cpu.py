@@ -1,13 +1,17 @@
 """CPU feature detection and the int8 defaults that run fastest on this CPU.
 
-onnxruntime's int8 kernels differ by instruction set: on x86 with VNNI
-(AVX-512 VNNI or AVX-VNNI) signed activations and weights (S8S8) run natively
-and need no reduced range; on x86 with AVX2/AVX-512 but no VNNI, U8S8 is the
-fast path but can saturate in the 16-bit intermediate sums, which
-``reduce_range`` (7-bit weights) avoids; on ARM64 both work and S8S8 (the
-documented QDQ default) is used. Picking the wrong pair is the most common
-reason an int8 model is slower than float, so the choice is made here, once,
-and recorded in the manifest.
+onnxruntime's int8 kernels differ by instruction set. On x86 its CPU provider
+runs QDQ graphs as U8S8 (unsigned activations, signed weights): it converts
+int8 activations to uint8 at load, but only for a quantize node with a single
+consumer, so an int8 tensor that feeds two nodes (an autoencoder's latent: a
+graph output and the decoder's first layer) stays int8 and the layers on both
+sides of it run in float. So on x86 the activations are quantized as uint8 from
+the start. With VNNI (AVX-512 VNNI or AVX-VNNI) U8S8 needs no reduced range; on
+x86 with AVX2/AVX-512 but no VNNI it can saturate in the 16-bit intermediate
+sums, which ``reduce_range`` (7-bit weights) avoids. On ARM64 int8 activations
+run natively and S8S8 (the documented QDQ default) is used. Picking the wrong
+pair is the most common reason an int8 model is slower than float, so the
+choice is made here, once, and recorded in the manifest.
 """
 
 from __future__ import annotations
@@ -107,7 +111,9 @@ def default_quant_types(cpu: CpuInfo | None = None) -> QuantDefaults:
     """The activation/weight types and reduce_range onnxruntime runs fastest and safest here."""
     cpu = detect_cpu() if cpu is None else cpu
     if cpu.is_x86 and cpu.vnni:
-        return QuantDefaults("QInt8", "QInt8", False, f"{cpu.describe()}: S8S8, full range")
+        return QuantDefaults(
+            "QUInt8", "QInt8", False, f"{cpu.describe()}: U8S8 (what x86 runs), full range"
+        )
     if cpu.is_x86 and (cpu.avx2 or cpu.avx512):
         return QuantDefaults(
             "QUInt8",

@@ -41,7 +41,7 @@ from .quantizers import (
     resolve_exclusions,
     resolve_options,
 )
-from .speed import Measure, SpeedReport, check_speed
+from .speed import Measure, SpeedReport, check_speed, float_layers
 
 __all__ = ["QuantizeResult", "quantize_model"]
 
@@ -285,6 +285,16 @@ def quantize_model(
             )
             if budget.kept_float:
                 say(f"kept float to meet the budget: {', '.join(budget.kept_float)}")
+
+        if mode == "static":
+            kept = set(opts.exclude_nodes)
+            kept |= {n.name for n in prep_model.graph.node if n.op_type in opts.exclude_op_types}
+            islands = [n for n in float_layers(qmodel) if n not in kept]
+            if islands:
+                warnings.append(
+                    f"{len(islands)} quantized layer(s) still run in float on this CPU "
+                    f"(onnxruntime could not fuse them): {', '.join(islands)}"
+                )
 
         new_manifest = manifest
         if manifest.anomaly is not None and validation is not None:

@@ -9,16 +9,26 @@ refusal path is tested without a clock.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import onnx
+import onnxruntime as ort
 
 from .bench import measure_onnx
 from .errors import SpeedGateError
 
-__all__ = ["Measure", "SpeedReport", "check_speed", "suggestions_for"]
+__all__ = [
+    "FLOAT_LAYER_OPS",
+    "Measure",
+    "SpeedReport",
+    "check_speed",
+    "float_layers",
+    "suggestions_for",
+]
 
 #: ``measure(which, model_bytes, batch) -> median microseconds``; ``which`` is
 #: ``"float"`` or ``"quantized"``.
@@ -45,6 +55,30 @@ class SpeedReport:
         out = asdict(self)
         out["speedup"] = {str(b): round(self.speedup(b), 3) for b in self.batches}
         return out
+
+
+#: Weighted op types that, left in onnxruntime's optimized graph, run in float.
+FLOAT_LAYER_OPS = frozenset(
+    {"Conv", "FusedConv", "ConvTranspose", "Gemm", "FusedGemm", "MatMul", "FusedMatMul"}
+)
+
+
+def float_layers(model: onnx.ModelProto) -> tuple[str, ...]:
+    """Names of the weighted layers that still run in float once onnxruntime has optimized
+    ``model`` on this CPU (QDQ groups it could not fuse into QLinearConv/QGemm/...).
+
+    Reads the graph onnxruntime actually runs (extended level, CPU provider), so it
+    catches float islands the QDQ file does not show, e.g. a Conv next to a quantized
+    tensor with two consumers.
+    """
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    with tempfile.TemporaryDirectory(prefix="edgeae-optimized-") as tmp:
+        so.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
+        ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        optimized = onnx.load(so.optimized_model_filepath)
+    return tuple(n.name for n in optimized.graph.node if n.op_type in FLOAT_LAYER_OPS)
 
 
 def _default_measure(which: str, model: bytes, batch: int) -> float:
