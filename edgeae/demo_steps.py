@@ -125,11 +125,6 @@ def _items(ckpt: Any) -> np.ndarray:
     return np.asarray(ds.x[spread(len(ds), 256)], dtype=np.float32)
 
 
-def _anomaly_labels(ds: Any) -> np.ndarray | None:
-    """Window labels of a labeled signal (sensor); item labels (digit classes) are not anomalies."""
-    return None if ds.sample_labels is None else ds.labels
-
-
 def quantize(
     spec: DemoModel, files: dict[str, Path], ctx: dict[str, Any], say: Say
 ) -> tuple[Path, str]:
@@ -141,7 +136,7 @@ def quantize(
     ds = ctx["data"][spec.name]
     idx = spread(len(ds), 256 if ctx["quick"] else 512)
     x = np.asarray(ds.x[idx], dtype=np.float32)
-    labels = _anomaly_labels(ds)
+    labels = ds.anomaly_labels
     validation = Validation(x, None if labels is None else labels[idx], spec.source)
     out = files["autoencoder"].with_name("model.int8.onnx")
     kwargs: dict[str, Any] = {
@@ -213,7 +208,7 @@ def compare(spec: DemoModel, files: dict[str, Path], qpath: Path, ctx: dict[str,
         files["autoencoder"],
         qpath,
         ds,
-        labels=_anomaly_labels(ds),
+        labels=ds.anomaly_labels,
         metric=spec.metric,
         max_drop=spec.max_drop,
         max_items=256 if quick else 2048,

@@ -64,7 +64,7 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
         if mode == "yes":
             raise DataError(f"{dataset.name}: --labels yes, but the data has no labels")
         return None
-    if mode == "auto" and getattr(dataset, "sample_labels", None) is None:
+    if mode == "auto" and dataset.anomaly_labels is None:
         return None
     return labels
 

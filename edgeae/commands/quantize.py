@@ -53,7 +53,7 @@ def _load_items(source: str, manifest: Any, size: int) -> tuple[np.ndarray, np.n
             f"{tuple(manifest.item_shape)}; give data made for this model"
         )
     stride = max(1, math.ceil(len(ds) / size))
-    labels = None if ds.labels is None else np.asarray(ds.labels)[::stride]
+    labels = None if ds.anomaly_labels is None else ds.anomaly_labels[::stride]
     return ds.x[::stride], labels
 
 

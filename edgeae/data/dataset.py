@@ -58,6 +58,18 @@ class Dataset:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    @property
+    def anomaly_labels(self) -> np.ndarray | None:
+        """Per-item anomaly labels (0 = normal, > 0 = an anomaly kind), or None.
+
+        ``labels`` mean anomalies only for labelled recordings, which also carry
+        ``sample_labels`` (like ``builtin:sensor``); item labels without them are
+        classes (``builtin:digits``: digits 0-9), which no scorer may read as anomalies.
+        """
+        if self.labels is None or self.sample_labels is None:
+            return None
+        return np.asarray(self.labels).reshape(-1)
+
 
 def _chunk_items(arr: np.ndarray) -> int:
     """How many leading-axis rows of ``arr`` fit in one bounded chunk."""

@@ -69,12 +69,8 @@ def as_dataset(data: ArrayData, name: str = "arrays") -> Dataset:
 
 
 def has_anomaly_labels(ds: Dataset) -> bool:
-    """True when ``labels`` mark anomalies (0 = normal), not classes.
-
-    Loaders give per-sample labels only for anomaly-labelled recordings (like
-    ``builtin:sensor``); class labels (``builtin:digits``) come without them.
-    """
-    return ds.labels is not None and ds.sample_labels is not None
+    """True when the labels mark anomalies, not classes (see ``Dataset.anomaly_labels``)."""
+    return ds.anomaly_labels is not None
 
 
 def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:

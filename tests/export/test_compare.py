@@ -204,12 +204,12 @@ def test_codec_on_a_continuous_signal(tmp_path: Path) -> None:
 
 
 def test_item_labels_are_not_anomaly_labels(dense: tuple[Path, Path, np.ndarray]) -> None:
-    """A Dataset's class labels (digits) are ignored; a labeled signal's are used."""
+    """A Dataset's class labels (digits) are ignored; its anomaly labels are used."""
     from types import SimpleNamespace
 
     a, b, x = dense
     xl, labels = labeled_data(x)
-    classes = SimpleNamespace(x=xl, labels=labels, sample_labels=None, layout="NF", name="d")
+    classes = SimpleNamespace(x=xl, labels=labels, anomaly_labels=None, layout="NF", name="d")
     assert compare_models(a, b, classes, per_node=False, **FAST).task == "reconstruction"
-    signal = SimpleNamespace(x=xl, labels=labels, sample_labels=labels, layout="NF", name="s")
+    signal = SimpleNamespace(x=xl, labels=labels, anomaly_labels=labels, layout="NF", name="s")
     assert compare_models(a, b, signal, per_node=False, **FAST).task == "anomaly"

@@ -60,7 +60,7 @@ def as_compare_data(
     """Normalize an array or a Dataset-like object into :class:`CompareData`.
 
     ``labels`` (> 0 = anomaly) override the data's own. A Dataset's own ``labels``
-    are used only when it also has ``sample_labels`` (a labeled signal such as
+    are used through its ``anomaly_labels`` (set for a labeled signal such as
     builtin:sensor): item labels are often classes (digits 0-9), not anomalies.
     A Dataset's ``target`` (clean items of paired denoising data) becomes the
     reference, else the input.
@@ -73,8 +73,8 @@ def as_compare_data(
     if x.ndim < 2 or x.shape[0] == 0:
         raise InputError(f"compare data: expected a batch of items (N, ...), got shape {x.shape}")
     target = getattr(data, "target", None)
-    if labels is None and getattr(data, "sample_labels", None) is not None:
-        labels = getattr(data, "labels", None)
+    if labels is None:
+        labels = getattr(data, "anomaly_labels", None)
     idx = _subsample(x.shape[0], max_items)
     pick = (lambda a: a) if idx is None else (lambda a: a[idx])
     xs = np.ascontiguousarray(pick(x), dtype=np.float32)

@@ -46,3 +46,12 @@ def test_fingerprint_depends_on_data_and_options_not_path(tmp_path: Path) -> Non
 def test_dataset_item_shape_and_len() -> None:
     ds = Dataset(name="t", x=np.zeros((4, 3, 5), np.float32), layout="NCW", fingerprint="x")
     assert ds.item_shape == (3, 5) and len(ds) == 4
+
+
+def test_class_labels_are_not_anomaly_labels() -> None:
+    digits = load_source("builtin:digits")
+    assert digits.labels is not None and digits.anomaly_labels is None
+    sensor = load_source("builtin:sensor?seconds=60")
+    assert sensor.anomaly_labels is not None
+    assert sensor.anomaly_labels.shape == (len(sensor),)
+    assert set(np.unique(sensor.anomaly_labels)) >= {0, 1}
