@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 from onnxruntime.quantization import (
     CalibrationMethod,
     QuantFormat,
@@ -46,6 +48,7 @@ __all__ = [
     "MODES",
     "Builder",
     "QuantizeOptions",
+    "drop_zero_bias_zero_points",
     "prepare_float",
     "quantize_proto",
     "replace_options",
@@ -251,7 +254,38 @@ def quantize_proto(
             raise
         except Exception as exc:  # onnxruntime's quantizer raises bare Exception/ValueError
             raise QuantizationError(f"{opts.mode} quantization failed: {exc}") from None
-        return onnx.load(str(out))
+        quantized = onnx.load(str(out))
+        if opts.mode == "static":
+            drop_zero_bias_zero_points(quantized)
+        return quantized
+
+
+def drop_zero_bias_zero_points(model: onnx.ModelProto) -> int:
+    """Remove the all-zero int32 zero points of quantized biases (in place); returns bytes saved.
+
+    ``DequantizeLinear``'s zero point is optional and defaults to 0, and an int32
+    bias is always quantized symmetrically, so the 4 bytes per output channel say
+    nothing; onnxruntime fuses the groups the same way (QLinearConv, QGemm) and
+    the outputs are bit-identical.
+    """
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    dropped: set[str] = set()
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or len(node.input) != 3:
+            continue
+        zp = inits.get(node.input[2])
+        if zp is None or zp.data_type != onnx.TensorProto.INT32:
+            continue
+        if np.any(numpy_helper.to_array(zp)):
+            continue
+        dropped.add(zp.name)
+        del node.input[2]
+    still_used = {name for node in graph.node for name in node.input}
+    gone = [t for t in graph.initializer if t.name in dropped and t.name not in still_used]
+    for tensor in gone:
+        graph.initializer.remove(tensor)
+    return sum(t.ByteSize() for t in gone)
 
 
 def _to_fp16(

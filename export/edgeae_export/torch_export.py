@@ -13,6 +13,14 @@ lowered to the oldest one the opset allows for the same reason. Opsets below 14
 are refused: static QDQ per-channel quantization needs 13, and onnx's converter
 has no 14 -> 13 adapter for Relu, so 14 is the lowest reachable.
 
+Names: the exporter's node, tensor and weight names (``node_conv1d_4``,
+``ae.encoder.8.weight``) are replaced by short ones derived from the op
+(``conv4``, ``conv4.w``; a tensor takes its producer's name). The quantizer
+builds every Q/DQ node, scale and zero-point name from them, so in an int8 file
+they are about a tenth of the bytes; renaming here (not after quantizing) keeps
+the float and quantized models' names equal, which ``--exclude`` and
+``edgeae compare`` rely on. Graph inputs and outputs keep their contract names.
+
 torch is imported inside the functions, never at module import.
 """
 
@@ -40,6 +48,7 @@ __all__ = [
     "MIN_OPSET",
     "NATIVE_OPSET",
     "exported_opset",
+    "shorten_names",
     "split_autoencoder",
     "torch_to_onnx",
 ]
@@ -140,10 +149,54 @@ def torch_to_onnx(
         model = onnx.inliner.inline_local_functions(model)
     strip_annotations(model.graph)
     model.doc_string = ""
+    shorten_names(model)
     if opset < NATIVE_OPSET:
         model = _convert_opset(model, opset)
     _lower_ir_version(model)
     return model
+
+
+_WEIGHT_SLOTS = {1: "w", 2: "b"}
+
+
+def shorten_names(model: onnx.ModelProto) -> None:
+    """Rename nodes, tensors and initializers in place to short, deterministic names.
+
+    Nodes become ``<op><k>`` (``conv0``, ``gemm2``, ``resize1``; k counts per op type in
+    graph order), a node's outputs take its name (``conv0``, ``conv0.1`` for a second
+    output), initializers ``<consumer>.w`` / ``.b`` / ``.<slot>`` after their first
+    consumer. Graph inputs and outputs keep their names. Graphs with subgraphs are left
+    as they are.
+    """
+    graph = model.graph
+    if any(
+        a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+        for n in graph.node
+        for a in n.attribute
+    ):
+        return
+    keep = {v.name for v in (*graph.input, *graph.output)}
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for node in graph.node:
+        op = node.op_type.lower()
+        node.name = f"{op}{counts.get(op, 0)}"
+        counts[op] = counts.get(op, 0) + 1
+        for i, out in enumerate(node.output):
+            if out and out not in keep:
+                names[out] = node.name if i == 0 else f"{node.name}.{i}"
+    weights = {t.name for t in graph.initializer}
+    for node in graph.node:
+        for slot, name in enumerate(node.input):
+            if name in weights and name not in names and name not in keep:
+                names[name] = f"{node.name}.{_WEIGHT_SLOTS.get(slot, slot)}"
+    for node in graph.node:
+        node.input[:] = [names.get(n, n) for n in node.input]
+        node.output[:] = [names.get(n, n) for n in node.output]
+    for tensor in graph.initializer:
+        tensor.name = names.get(tensor.name, tensor.name)
+    for info in graph.value_info:
+        info.name = names.get(info.name, info.name)
 
 
 def _convert_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
