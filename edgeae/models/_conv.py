@@ -9,6 +9,9 @@ convolution per level, which onnxruntime runs as int8 QLinearConv; decoder
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -16,7 +19,7 @@ from edgeae.errors import ConfigError
 
 from ._common import check_positive, output_activation
 
-__all__ = ["DECODERS", "ConvAE", "check_conv_config"]
+__all__ = ["DECODERS", "ConvAE", "ConvConfig"]
 
 DECODERS = ("upsample", "transpose")
 
@@ -24,30 +27,50 @@ _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 _TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
 
 
-def check_conv_config(
-    arch: str,
-    item_shape: tuple[int, ...],
-    dims: int,
-    channels: tuple[int, ...],
-    latent_channels: int,
-    kernel: int,
-    decoder: str,
-    output: str,
-) -> None:
+@dataclass(frozen=True)
+class ConvConfig:
+    """Shape of a conv autoencoder; :class:`Conv1dConfig`/:class:`Conv2dConfig` set the dims.
+
+    Latent shape: ``(latent_channels, *(s // f for s in spatial))`` with ``f = 2 ** len(channels)``.
+    """
+
+    item_shape: tuple[int, ...]
+    channels: tuple[int, ...] = (16, 32)
+    latent_channels: int = 4
+    kernel: int = 3
+    decoder: str = "upsample"
+    output: str = "none"
+
+    arch: ClassVar[str] = "conv"
+    dims: ClassVar[int] = 1
+    layout: ClassVar[str] = "NCW"
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Latent shape without the batch axis."""
+        factor = 2 ** len(self.channels)
+        return (self.latent_channels, *(s // factor for s in self.item_shape[1:]))
+
+
+def _check(c: ConvConfig) -> None:
     """Validate a conv config; every message names the arch and field and says what fits."""
-    layout = {1: "NCW (channels, window)", 2: "NCHW (channels, height, width)"}[dims]
-    if len(item_shape) != dims + 1:
+    arch, item_shape, channels = c.arch, tuple(c.item_shape), tuple(c.channels)
+    layout = {1: "NCW (channels, window)", 2: "NCHW (channels, height, width)"}[c.dims]
+    if len(item_shape) != c.dims + 1:
+        raise ConfigError(f"{arch}: needs items of layout {layout}, got item shape {item_shape}")
+    check_positive(f"{arch}.item_shape", item_shape, allow_empty=False)
+    check_positive(f"{arch}.channels", channels, allow_empty=False)
+    check_positive(f"{arch}.latent_channels", (c.latent_channels,))
+    if c.kernel <= 0 or c.kernel % 2 == 0:
+        raise ConfigError(f"{arch}.kernel: must be a positive odd number, got {c.kernel}")
+    if c.decoder not in DECODERS:
         raise ConfigError(
-            f"{arch}: needs items of layout {layout}, got item shape {tuple(item_shape)}"
+            f"{arch}.decoder: must be one of {', '.join(DECODERS)}, got {c.decoder!r}"
         )
-    check_positive(f"{arch}.item_shape", tuple(item_shape), allow_empty=False)
-    check_positive(f"{arch}.channels", tuple(channels), allow_empty=False)
-    check_positive(f"{arch}.latent_channels", (latent_channels,))
-    if kernel <= 0 or kernel % 2 == 0:
-        raise ConfigError(f"{arch}.kernel: must be a positive odd number, got {kernel}")
-    if decoder not in DECODERS:
-        raise ConfigError(f"{arch}.decoder: must be one of {', '.join(DECODERS)}, got {decoder!r}")
-    output_activation(output)
+    output_activation(c.output)
     factor = 2 ** len(channels)
     for size in item_shape[1:]:
         if size % factor:
@@ -61,17 +84,11 @@ def check_conv_config(
 class ConvAE(nn.Module):
     """Strided-conv encoder and upsample+conv (or ConvTranspose) decoder in 1 or 2 dims."""
 
-    def __init__(
-        self,
-        dims: int,
-        in_channels: int,
-        channels: tuple[int, ...],
-        latent_channels: int,
-        kernel: int,
-        decoder: str,
-        output: str,
-    ) -> None:
+    def __init__(self, config: ConvConfig) -> None:
         super().__init__()
+        self.config = config
+        dims, in_channels, channels = config.dims, config.item_shape[0], tuple(config.channels)
+        latent_channels, kernel, decoder = config.latent_channels, config.kernel, config.decoder
         conv, pad = _CONV[dims], kernel // 2
         enc: list[nn.Module] = []
         prev = in_channels
@@ -91,7 +108,7 @@ class ConvAE(nn.Module):
                 dec += [_TRANSPOSE[dims](ch_in, ch_out, 4, stride=2, padding=1)]
             if level < len(channels) - 1:
                 dec.append(nn.ReLU())
-        dec.append(output_activation(output))
+        dec.append(output_activation(config.output))
         self.decoder = nn.Sequential(*dec)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,45 +8,23 @@ See :mod:`edgeae.models._conv` for the layer plan; the default decoder
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ._conv import ConvAE, check_conv_config
+from ._conv import ConvAE, ConvConfig
 
 __all__ = ["Conv1dAE", "Conv1dConfig"]
 
 
 @dataclass(frozen=True)
-class Conv1dConfig:
-    """Shape of a conv1d autoencoder.
+class Conv1dConfig(ConvConfig):
+    """Shape of a conv1d autoencoder (defaults differ from conv2d's; checks are shared)."""
 
-    Latent shape: ``(latent_channels, window // 2 ** len(channels))``.
-    """
-
-    item_shape: tuple[int, ...]
     channels: tuple[int, ...] = (16, 32, 32, 32)
-    latent_channels: int = 4
     kernel: int = 5
-    decoder: str = "upsample"
-    output: str = "none"
 
-    layout = "NCW"
-
-    def __post_init__(self) -> None:
-        check_conv_config(
-            "conv1d",
-            tuple(self.item_shape),
-            1,
-            tuple(self.channels),
-            self.latent_channels,
-            self.kernel,
-            self.decoder,
-            self.output,
-        )
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        """Latent shape without the batch axis."""
-        factor = 2 ** len(self.channels)
-        return (self.latent_channels, *(s // factor for s in self.item_shape[1:]))
+    arch: ClassVar[str] = "conv1d"
+    dims: ClassVar[int] = 1
+    layout: ClassVar[str] = "NCW"
 
 
 class Conv1dAE(ConvAE):
@@ -54,15 +32,4 @@ class Conv1dAE(ConvAE):
 
     arch = "conv1d"
     layout = "NCW"
-
-    def __init__(self, config: Conv1dConfig) -> None:
-        super().__init__(
-            1,
-            config.item_shape[0],
-            tuple(config.channels),
-            config.latent_channels,
-            config.kernel,
-            config.decoder,
-            config.output,
-        )
-        self.config = config
+    config: Conv1dConfig

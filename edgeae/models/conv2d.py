@@ -10,45 +10,23 @@ See :mod:`edgeae.models._conv` for the layer plan; the default decoder
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ._conv import ConvAE, check_conv_config
+from ._conv import ConvAE, ConvConfig
 
 __all__ = ["Conv2dAE", "Conv2dConfig"]
 
 
 @dataclass(frozen=True)
-class Conv2dConfig:
-    """Shape of a conv2d autoencoder.
+class Conv2dConfig(ConvConfig):
+    """Shape of a conv2d autoencoder (defaults differ from conv1d's; checks are shared)."""
 
-    Latent shape: ``(latent_channels, H // f, W // f)`` with ``f = 2 ** len(channels)``.
-    """
-
-    item_shape: tuple[int, ...]
     channels: tuple[int, ...] = (16, 32)
-    latent_channels: int = 4
     kernel: int = 3
-    decoder: str = "upsample"
-    output: str = "none"
 
-    layout = "NCHW"
-
-    def __post_init__(self) -> None:
-        check_conv_config(
-            "conv2d",
-            tuple(self.item_shape),
-            2,
-            tuple(self.channels),
-            self.latent_channels,
-            self.kernel,
-            self.decoder,
-            self.output,
-        )
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        """Latent shape without the batch axis."""
-        factor = 2 ** len(self.channels)
-        return (self.latent_channels, *(s // factor for s in self.item_shape[1:]))
+    arch: ClassVar[str] = "conv2d"
+    dims: ClassVar[int] = 2
+    layout: ClassVar[str] = "NCHW"
 
 
 class Conv2dAE(ConvAE):
@@ -56,15 +34,4 @@ class Conv2dAE(ConvAE):
 
     arch = "conv2d"
     layout = "NCHW"
-
-    def __init__(self, config: Conv2dConfig) -> None:
-        super().__init__(
-            2,
-            config.item_shape[0],
-            tuple(config.channels),
-            config.latent_channels,
-            config.kernel,
-            config.decoder,
-            config.output,
-        )
-        self.config = config
+    config: Conv2dConfig
