@@ -7,7 +7,9 @@ latent layer is linear (no activation) so codes keep their sign and scale.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -28,17 +30,21 @@ class DenseConfig:
     latent: int = 32
     output: str = "none"
 
-    layout = "NF"
+    arch: ClassVar[str] = "dense"
+    layout: ClassVar[str] = "NF"
+    rank: ClassVar[int] = 1  # axes per item
+    _expects: ClassVar[str] = "flat items (layout NF, item shape (F,))"
+    _instead: ClassVar[str] = "use conv1d/conv2d or flatten the data"
 
     def __post_init__(self) -> None:
-        if len(self.item_shape) != 1:
+        if len(self.item_shape) != self.rank:
             raise ConfigError(
-                f"dense: needs flat items (layout NF, item shape (F,)), got item shape "
-                f"{tuple(self.item_shape)}; use conv1d/conv2d or flatten the data"
+                f"{self.arch}: needs {self._expects}, got item shape "
+                f"{tuple(self.item_shape)}; {self._instead}"
             )
-        check_positive("dense.item_shape", tuple(self.item_shape), allow_empty=False)
-        check_positive("dense.hidden", tuple(self.hidden))
-        check_positive("dense.latent", (self.latent,))
+        check_positive(f"{self.arch}.item_shape", tuple(self.item_shape), allow_empty=False)
+        check_positive(f"{self.arch}.hidden", tuple(self.hidden))
+        check_positive(f"{self.arch}.latent", (self.latent,))
         output_activation(self.output)
 
     @property
@@ -68,17 +74,20 @@ class DenseAE(nn.Module):
     def __init__(self, config: DenseConfig) -> None:
         super().__init__()
         self.config = config
-        features = config.item_shape[0]
-        down = [features, *config.hidden, config.latent]
+        shape = tuple(int(s) for s in config.item_shape)
+        down = [math.prod(shape), *config.hidden, config.latent]
         self.encoder = mlp(down, None)
         self.decoder = mlp(down[::-1], output_activation(config.output))
+        if len(shape) > 1:  # image items: flatten in, unflatten out
+            self.encoder.insert(0, nn.Flatten(1))
+            self.decoder.append(nn.Unflatten(1, shape))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, F)`` -> latent codes ``(N, latent)``."""
+        """Items ``(N, *item_shape)`` -> latent codes ``(N, latent)``."""
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent codes ``(N, latent)`` -> reconstructions ``(N, F)``."""
+        """Latent codes ``(N, latent)`` -> reconstructions ``(N, *item_shape)``."""
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
