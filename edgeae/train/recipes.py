@@ -3,10 +3,11 @@
 The generic defaults (TrainConfig, each model's config, the arch chosen by data
 layout) suit any data; each built-in set has a recipe chosen by measurement
 (docs/models.md): an architecture that beats PCA at the same latent size and
-whose int8 model pays off on the CPU, and a schedule that trains it in about a
-minute on 2 cores. Options the user gives always win; ``--arch`` replaces the
-recipe's architecture, and then the recipe's model options (which belong to
-its own architecture) are not applied.
+whose int8 model pays off on the CPU (for ``tones``, a denoiser: the SNR gain on
+a held-out recording), and a schedule that trains it in about a minute on 2
+cores. Options the user gives always win; ``--arch`` replaces the recipe's
+architecture, and then the recipe's model options (which belong to its own
+architecture) are not applied.
 """
 
 from __future__ import annotations
@@ -53,11 +54,15 @@ RECIPES: dict[str, Recipe] = {
             "tails": "both",
         },
     ),
-    # 1 x 256 windows of 16 kHz audio; latent 4 x 16.
+    # A streaming denoiser of 1 x 256 windows of 16 kHz audio (noisy in, clean target),
+    # chosen by the SNR it gives a held-out recording: two stride-2 levels of 64
+    # channels and latent 8 x 64. Denoising needs no bottleneck; four levels (latent
+    # 4 x 16) lost the high-frequency detail and made a held-out recording worse
+    # (10 -> 7 dB); this one gives 10 -> 17.6 dB (int8 17.3 dB, 2.4x ORT fp32).
     "tones": Recipe(
         arch="conv1d",
-        model={"hidden": (32, 64, 64, 64), "latent": 4},
-        train={"epochs": 15},
+        model={"hidden": (64, 64), "latent": 8},
+        train={"epochs": 25},
     ),
 }
 

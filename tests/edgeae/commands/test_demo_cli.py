@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from edgeae.cli import main
+from edgeae.models import asdict, default_config
+from edgeae.train import TrainConfig, recipe_arch, recipe_for
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -69,3 +72,20 @@ def test_unknown_model(runner: CliRunner, tmp_path: Path) -> None:
         main, ["demo", "--quick", "--out", str(tmp_path / "x"), "--only", "cats"]
     )
     assert result.exit_code != 0 and "choose from sensor, tones, digits" in result.stderr
+
+
+def test_demo_trains_the_recipes_and_denoises_a_held_out_recording(
+    demo_run: tuple[Path, str, str],
+) -> None:
+    out, stdout, err = demo_run
+    for name in ("sensor", "tones", "digits"):
+        config = json.loads((out / "runs" / name / "config.json").read_text())
+        model_over, train_over = recipe_for(f"builtin:{name}")
+        assert config["arch"] == recipe_arch(f"builtin:{name}")
+        expected = default_config(config["arch"], tuple(config["item_shape"]), **model_over)
+        assert config["model_config"] == asdict(expected)
+        settings = {k: v for k, v in config["train_config"].items() if k != "epochs"}
+        recipe = TrainConfig(**train_over).to_dict()
+        assert settings == {k: v for k, v in recipe.items() if k != "epochs"}
+    assert "seed=101" in stdout.split("stream  SNR", 1)[1].splitlines()[0]
+    assert "held-out builtin:tones?seconds=2&seed=101" in err

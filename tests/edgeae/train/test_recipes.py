@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from edgeae.data import load_source
@@ -45,3 +47,11 @@ def test_sensor_recipe_scores_both_tails() -> None:
     """A dead sensor reconstructs better than normal: only a two-sided score sees it."""
     _, train_over = recipe_for("builtin:sensor")
     assert TrainConfig(**train_over).tails == "both"
+
+
+def test_tones_recipe_is_a_denoiser_without_a_bottleneck() -> None:
+    """A 4x bottleneck made held-out recordings worse (docs/models.md): the latent of the
+    tones denoiser holds at least as many numbers as the window it cleans."""
+    model_over, _ = recipe_for("builtin:tones")
+    config = default_config(recipe_arch("builtin:tones"), (1, 256), **model_over)
+    assert math.prod(config.latent_shape) >= 256
