@@ -407,6 +407,7 @@ def _train(
         "train_seconds": sum(h["seconds"] for h in history),
         "samples_per_s": (train_items / train_seconds) if train_seconds else None,
         "processes": ctx.world_size,
+        "torch_threads": torch.get_num_threads(),
         "loss": config.loss,
         **quality,
     }

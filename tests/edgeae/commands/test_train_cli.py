@@ -131,3 +131,14 @@ def test_console_script_help_and_tiny_run(items: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(run) and (run / "metrics.json").is_file()
+
+
+def test_threads_option_sets_torch_threads(runner: CliRunner, items: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = runner.invoke(
+        main, ["train", str(items), "-o", str(run), *TINY, "--threads", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["torch_threads"] == 1 == torch.get_num_threads()
+    bad = runner.invoke(main, ["train", str(items), "-o", str(tmp_path / "b"), "--threads", "0"])
+    assert bad.exit_code != 0 and "--threads" in bad.stderr
