@@ -28,10 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS = BENCH_DIR / "results"
-ORDER = ["train", "anomaly", "export", "runtime", "codec", "demo"]
+ORDER = ["train", "anomaly", "denoise", "export", "runtime", "codec", "demo"]
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
     "anomaly": "Anomaly detection on builtin:sensor: one- vs two-sided score, per anomaly kind",
+    "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",
