@@ -38,7 +38,7 @@ def demo(out_dir: Path | None, quick: bool, only: str, force: bool) -> None:
     decompresses the sensor stream with the int8 codec, scores the sensor
     recording for anomalies, and writes
     report.md, index.html and the plots into OUT/report. One line per stage
-    with its time; about 2-3 minutes on 2 cores (--quick: seconds).
+    with its time; about 70 s on 2 quiet cores, within 3 minutes (--quick: seconds).
 
     \b
     Examples:
