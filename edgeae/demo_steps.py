@@ -138,7 +138,8 @@ def quantize(
     idx = spread(len(ds), 256 if ctx["quick"] else 512)
     x = np.asarray(ds.x[idx], dtype=np.float32)
     labels = ds.anomaly_labels
-    validation = Validation(x, None if labels is None else labels[idx], spec.source)
+    target = None if ds.target is None else np.asarray(ds.target[idx], dtype=np.float32)
+    validation = Validation(x, None if labels is None else labels[idx], spec.source, target=target)
     out = files["autoencoder"].with_name("model.int8.onnx")
     kwargs: dict[str, Any] = {
         "mode": "static",

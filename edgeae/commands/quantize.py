@@ -38,8 +38,10 @@ Examples:
 """
 
 
-def _load_items(source: str, manifest: Any, size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw items (an evenly spread subset of at most ``size``) and labels of a data source."""
+def _load_items(
+    source: str, manifest: Any, size: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Raw items (an evenly spread subset of at most ``size``), anomaly labels, clean targets."""
     from edgeae.data import load_source
     from edgeae_export.errors import CalibrationError
 
@@ -54,7 +56,8 @@ def _load_items(source: str, manifest: Any, size: int) -> tuple[np.ndarray, np.n
         )
     stride = max(1, math.ceil(len(ds) / size))
     labels = None if ds.anomaly_labels is None else ds.anomaly_labels[::stride]
-    return ds.x[::stride], labels
+    target = None if ds.target is None else ds.target[::stride]
+    return ds.x[::stride], labels, target
 
 
 def _default_source(manifest: Any, model: Path) -> str:
@@ -195,22 +198,23 @@ def quantize(
         load_onnx(model), where=str(model), needed="role, item_shape and preprocessing"
     )
     needs_data = mode == "static" or max_drop is not None or manifest.anomaly is not None
-    data = labels = None
+    data = labels = target = None
     cal_name = calibration
     if needs_data:
         cal_name = calibration or _default_source(manifest, model)
-        data, labels = _load_items(cal_name, manifest, calibration_size)
+        data, labels, target = _load_items(cal_name, manifest, calibration_size)
     validation = None
     if manifest.role == "autoencoder" and (max_drop is not None or manifest.anomaly is not None):
         if val_source is not None and val_source != cal_name:
-            vx, vlabels = _load_items(val_source, manifest, val_size)
+            vx, vlabels, vtarget = _load_items(val_source, manifest, val_size)
         else:
-            vx, vlabels = (
-                (data, labels)
+            vx, vlabels, vtarget = (
+                (data, labels, target)
                 if val_size <= calibration_size
                 else _load_items(cal_name or "", manifest, val_size)
             )
-        validation = Validation(vx, vlabels, val_source or cal_name or "validation data")
+        name = val_source or cal_name or "validation data"
+        validation = Validation(vx, vlabels, name, target=vtarget)
 
     def progress(msg: str) -> None:
         if not as_json:

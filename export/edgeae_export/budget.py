@@ -49,11 +49,19 @@ RANK_ITEMS = 64
 
 @dataclass(frozen=True, eq=False)
 class Validation:
-    """Raw validation items ``(N, *item_shape)``, optional labels (> 0 = anomaly), and a name."""
+    """Raw validation items ``(N, *item_shape)``, optional labels (> 0 = anomaly), a name,
+    and optional clean targets (paired denoising data: quality is measured against them).
+    """
 
     x: np.ndarray
     labels: np.ndarray | None = None
     name: str = "validation data"
+    target: np.ndarray | None = None
+
+    @property
+    def reference(self) -> np.ndarray:
+        """What a reconstruction should match: the clean target if known, else the input."""
+        return self.x if self.target is None else self.target
 
     def feeds(self, manifest: Manifest, limit: int = RANK_ITEMS) -> Iterator[dict[str, Any]]:
         """Model-space input dicts for the first ``limit`` items, in batches of 32."""
@@ -121,10 +129,10 @@ def evaluate(
         return auroc(scores, labels)
     recon = _with_model(proto, manifest, lambda m: m.reconstruct(validation.x))
     if metric == "mse":
-        return mse(validation.x, recon)
+        return mse(validation.reference, recon)
     vr = manifest.preprocessing.value_range
     data_range = (vr[1] - vr[0]) if vr is not None and vr[1] > vr[0] else None
-    return psnr(validation.x, recon, data_range)
+    return psnr(validation.reference, recon, data_range)
 
 
 def metric_drop(metric: str, float_value: float, quantized_value: float) -> float:

@@ -204,7 +204,8 @@ def quantize_model(
         prepared = prepare_float(float_model, Path(tmp))
         prep_model = onnx.load(str(prepared))
         names, ops = resolve_exclusions(prep_model, exclude)
-        default_ops = tuple(DEFAULT_FLOAT_OPS) if mode == "static" else ()
+        present = {n.op_type for n in prep_model.graph.node}
+        default_ops = tuple(op for op in DEFAULT_FLOAT_OPS if op in present and mode == "static")
         opts = resolve_options(
             mode,
             method=method,

@@ -165,3 +165,23 @@ def test_recalibration_keeps_the_two_sided_law(triplets) -> None:
     assert spec.center == pytest.approx(expected.center)
     assert spec.threshold == pytest.approx(expected.threshold)
     assert spec.calibrated_on == "quantized model, val, 100 normal items"
+
+
+def test_quality_is_measured_against_clean_targets_when_given(triplets) -> None:
+    """Paired denoising data: the metric compares with the clean target, not the noisy input."""
+    from edgeae_runtime import Model
+    from edgeae_runtime.metrics import psnr
+
+    path = triplets["dense"]["autoencoder"]
+    proto = load_onnx(path)
+    manifest = read_manifest(proto)
+    clean = make_data("dense", 64)
+    noisy = clean + np.random.default_rng(0).normal(scale=0.5, size=clean.shape).astype(np.float32)
+    recon = Model(path).reconstruct(noisy)
+    vr = manifest.preprocessing.value_range
+    span = None if vr is None else vr[1] - vr[0]
+    against_clean = evaluate(proto, manifest, "psnr", Validation(noisy, target=clean))
+    against_noisy = evaluate(proto, manifest, "psnr", Validation(noisy))
+    assert against_clean == pytest.approx(psnr(clean, recon, span))
+    assert against_noisy == pytest.approx(psnr(noisy, recon, span))
+    assert against_clean != pytest.approx(against_noisy)
