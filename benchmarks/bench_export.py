@@ -43,7 +43,6 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
     from edgeae.data import load_source
     from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
     from edgeae_export.exporter import export_autoencoder
-    from edgeae_export.manifest_build import ExportInfo
     from edgeae_runtime.preprocess import normalize
 
     source = f"builtin:{name}"
@@ -67,18 +66,7 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
         force=True,
     )
     ckpt = load_checkpoint(run)
-    info = ExportInfo(
-        arch=ckpt.arch,
-        layout=ckpt.layout,  # type: ignore[arg-type]
-        item_shape=tuple(ckpt.item_shape),
-        latent_shape=tuple(ckpt.latent_shape),
-        preprocessing=ckpt.preprocessing,
-        arch_config=ckpt.model_config,
-        signal=ckpt.signal,
-        anomaly=ckpt.anomaly,
-        data_fingerprint=ckpt.data_fingerprint,
-        source=source,
-    )
+    info = ckpt.export_info(source)
     rng = np.random.default_rng(0)
     val_idx = np.sort(rng.choice(len(ds), size=min(512, len(ds)), replace=False))
     example = normalize(ds.x[val_idx[:64]], ckpt.preprocessing)

@@ -82,23 +82,12 @@ def train(spec: DemoModel, ctx: dict[str, Any], say: Say) -> tuple[Path, str]:
 def export(spec: DemoModel, run_dir: Path, out: Path) -> tuple[dict[str, Path], str]:
     """The run -> model/encoder/decoder ONNX with manifests, parity-checked against torch."""
     from edgeae.train import load_checkpoint
-    from edgeae_export import ExportInfo, export_autoencoder
+    from edgeae_export import export_autoencoder
     from edgeae_runtime.preprocess import normalize
 
     ckpt = load_checkpoint(run_dir)
     raw = _items(ckpt)
-    info = ExportInfo(
-        arch=ckpt.arch,
-        layout=ckpt.layout,
-        item_shape=tuple(ckpt.item_shape),
-        latent_shape=tuple(ckpt.latent_shape),
-        preprocessing=ckpt.preprocessing,
-        arch_config=ckpt.model_config,
-        signal=ckpt.signal,
-        anomaly=ckpt.anomaly,
-        data_fingerprint=ckpt.data_fingerprint,
-        source=ckpt.data_source,
-    )
+    info = ckpt.export_info()
     result = export_autoencoder(
         ckpt.model,
         out_dir=out / "models" / spec.name,

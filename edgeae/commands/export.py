@@ -146,7 +146,7 @@ def export(
       edgeae export runs/wav -o models/wav --data other.wav --window 256 --hop 128
     """
     from edgeae.train import load_checkpoint
-    from edgeae_export import DEFAULT_OPSET, ExportInfo, export_autoencoder
+    from edgeae_export import DEFAULT_OPSET, export_autoencoder
     from edgeae_export.exporter import check_export_targets
     from edgeae_runtime.preprocess import normalize
 
@@ -155,18 +155,7 @@ def export(
     raw, described = validation_items(
         ckpt, data=data, key=key, window=window, hop=hop, samples=samples
     )
-    info = ExportInfo(
-        arch=ckpt.arch,
-        layout=ckpt.layout,  # type: ignore[arg-type]
-        item_shape=tuple(ckpt.item_shape),
-        latent_shape=tuple(ckpt.latent_shape),
-        preprocessing=ckpt.preprocessing,
-        arch_config=ckpt.model_config,
-        signal=ckpt.signal,
-        anomaly=ckpt.anomaly,
-        data_fingerprint=ckpt.data_fingerprint,
-        source=ckpt.data_source,
-    )
+    info = ckpt.export_info()
     if not as_json:
         click.echo(f"exporting {ckpt.arch} from {run_dir}; parity on {described}", err=True)
     result = export_autoencoder(

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -23,6 +23,9 @@ from torch import nn
 from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
+
+if TYPE_CHECKING:
+    from edgeae_export import ExportInfo
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -62,6 +65,23 @@ class Checkpoint:
     versions: dict[str, str]
     train_config: dict[str, Any]
     path: Path
+
+    def export_info(self, source: str | None = None) -> ExportInfo:
+        """What the exporter needs to know about this model besides its weights."""
+        from edgeae_export import ExportInfo  # onnx is loaded only when exporting
+
+        return ExportInfo(
+            arch=self.arch,
+            layout=self.layout,  # type: ignore[arg-type]
+            item_shape=tuple(self.item_shape),
+            latent_shape=tuple(self.latent_shape),
+            preprocessing=self.preprocessing,
+            arch_config=self.model_config,
+            signal=self.signal,
+            anomaly=self.anomaly,
+            data_fingerprint=self.data_fingerprint,
+            source=self.data_source if source is None else source,
+        )
 
 
 def spec_to_dict(spec: Any) -> dict[str, Any] | None:
