@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -229,7 +230,7 @@ def main() -> None:
             rows.append(
                 bench_candidate(name, dict(model_over), dict(train_over), Path(tmp), args.quick)
             )
-        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+        print(markdown(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     res = {
         "quick": args.quick,
         "torch_threads": args.threads,
