@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("digits", "sensor", "tones")
+#: The int8 model `edgeae quantize --max-drop` ships: static QDQ fitted to the issue's budget.
+SHIPPED = "ORT static int8 + budget"
 TARGETS = {
     "size_ratio": 0.30,
     "psnr_drop": 0.3,
@@ -91,6 +93,19 @@ def _quantize(model: Path, ds: Any, val_idx: np.ndarray, mode: str, out: Path, *
     return r.path
 
 
+def _budget(ds: Any, val_idx: np.ndarray) -> dict[str, Any]:
+    """The accuracy budget of issue 3 (0.3 dB PSNR, or 0.005 AUROC with anomaly labels)."""
+    from edgeae_export.budget import Validation
+
+    labels = ds.anomaly_labels
+    target = None if ds.target is None else ds.target[val_idx]
+    if labels is not None:
+        validation = Validation(ds.x, labels, ds.name)
+        return {"max_drop": TARGETS["auroc_drop"], "metric": "auroc", "validation": validation}
+    validation = Validation(ds.x[val_idx], None, ds.name, target=target)
+    return {"max_drop": TARGETS["psnr_drop"], "metric": "psnr", "validation": validation}
+
+
 def _quality(path: Path, ds: Any, val_idx: np.ndarray, span: float | None) -> dict[str, float]:
     """PSNR (raw units, the training value range as peak) against the clean target if any."""
     from edgeae_runtime.metrics import auroc, psnr
@@ -100,9 +115,8 @@ def _quality(path: Path, ds: Any, val_idx: np.ndarray, span: float | None) -> di
     x = ds.x[val_idx]
     ref = ds.target[val_idx] if ds.target is not None else x
     out = {"psnr": psnr(ref, m.reconstruct(x), data_range=span)}
-    if ds.labels is not None and ds.name.endswith("sensor"):
-        labels = np.asarray(ds.labels)
-        out["auroc"] = auroc(m.score(ds.x), labels)
+    if ds.anomaly_labels is not None:
+        out["auroc"] = auroc(m.score(ds.x), ds.anomaly_labels)
     return out
 
 
@@ -159,6 +173,9 @@ def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = N
     files = {"ORT fp32": model}
     files["ORT dynamic int8"] = _quantize(model, ds, val_idx, "dynamic", d / "model.dyn.onnx")
     files["ORT static int8"] = _quantize(model, ds, val_idx, "static", d / "model.int8.onnx")
+    files[SHIPPED] = _quantize(
+        model, ds, val_idx, "static", d / "model.int8b.onnx", **_budget(ds, val_idx)
+    )
     files["ORT static int8 per-tensor"] = _quantize(
         model, ds, val_idx, "static", d / "model.int8pt.onnx", per_channel=False
     )
@@ -197,7 +214,7 @@ def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = N
 
 
 def _targets(result: dict) -> dict[str, bool]:
-    row = next(r for r in result["rows"] if r["peer"] == "ORT static int8")
+    row = next(r for r in result["rows"] if r["peer"] == SHIPPED)
     quality = (
         row.get("auroc_drop", 0.0) <= TARGETS["auroc_drop"]
         if "auroc" in row
@@ -236,7 +253,7 @@ def _markdown(results: list[dict]) -> str:
         t = res.get("targets")
         if t:
             lines.append(
-                "\nstatic int8 targets: "
+                f"\ntargets for the shipped model ({SHIPPED}): "
                 + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in t.items())
             )
     return "\n".join(lines)

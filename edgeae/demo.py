@@ -55,14 +55,15 @@ class DemoModel:
     codec: bool = False
 
 
-#: The demo's models. Epochs vs the recipe: sensor 20 of 60, digits 60 of 150, tones all 15.
+#: The demo's models. Epochs vs the recipe: sensor 20 of 60, digits 60 of 150, tones all 25.
+#: Budgets are issue 3's targets: 0.005 AUROC, 0.3 dB PSNR.
 DEMO_MODELS = (
-    DemoModel("sensor", "builtin:sensor", "builtin:sensor?seconds=40", 20, "auroc", 0.01,
+    DemoModel("sensor", "builtin:sensor", "builtin:sensor?seconds=40", 20, "auroc", 0.005,
               role="anomaly detection and compression of 3-axis vibration (conv1d)",
               codec=True),
-    DemoModel("tones", "builtin:tones", "builtin:tones?seconds=2", None, "psnr", 0.5,
+    DemoModel("tones", "builtin:tones", "builtin:tones?seconds=2", None, "psnr", 0.3,
               role="denoising 16 kHz audio (conv1d)"),
-    DemoModel("digits", "builtin:digits", "builtin:digits", 60, "psnr", 0.5,
+    DemoModel("digits", "builtin:digits", "builtin:digits", 60, "psnr", 0.3,
               quick_limit=256, role="8x8 handwritten digits (dense2d)"),
 )  # fmt: skip
 
