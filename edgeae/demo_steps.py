@@ -276,8 +276,10 @@ def stream_denoise(ctx: dict[str, Any]) -> tuple[None, str]:
         ),
     ]  # fmt: skip
     if plots.matplotlib_available():
-        a = min(noisy.shape[1] // 3, noisy.shape[1] - 1)
-        b = min(a + rate // 20, noisy.shape[1])
+        span = min(rate // 20, clean.shape[1])  # 50 ms, where the clean signal is loudest
+        energy = np.convolve(clean[0] ** 2, np.ones(span), mode="valid")
+        a = int(np.argmax(energy))
+        b = a + span
         traces = {"clean": clean[0, a:b], "noisy": noisy[0, a:b], "denoised": out[0, a:b]}
         p = plots.signal_plot(traces, ctx["out"] / "report" / "stream.png", sample_rate=rate)
         section.blocks.append(Image(p.name, "50 ms of the stream: clean, noisy, denoised"))
