@@ -151,8 +151,29 @@ class CalibrationSource:
     ) -> CalibrationReader:
         """A fresh onnxruntime reader over these items, normalized (and transformed)."""
         return CalibrationReader(
-            self.batches(batch_size), input_name, preprocessing, transform=transform
+            _same_size(self.batches(batch_size), batch_size),
+            input_name,
+            preprocessing,
+            transform=transform,
         )
+
+
+def _same_size(batches: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    """Every batch of ``batch_size`` items: a short last batch is topped up with the first items.
+
+    onnxruntime's histogram calibrators (Entropy, Percentile) stack the outputs
+    of all batches into one array and fail on a batch of another size
+    (onnxruntime issue #18792); repeating a few items costs MinMax nothing.
+    """
+    first: np.ndarray | None = None
+    for batch in batches:
+        if first is None:
+            first = batch
+        elif batch.shape[0] < first.shape[0]:
+            reps = -(-(first.shape[0] - batch.shape[0]) // first.shape[0])
+            filler = np.concatenate([first] * reps)[: first.shape[0] - batch.shape[0]]
+            batch = np.concatenate([batch, filler])
+        yield batch
 
 
 def _rebatch(chunks: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:

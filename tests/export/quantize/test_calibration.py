@@ -31,7 +31,7 @@ def test_reader_pulls_lazily_and_caps() -> None:
     rest = []
     while (b := reader.get_next()) is not None:
         rest.append(b["input"].shape[0])
-    assert rest == [4, 2] and len(pulled) <= 11
+    assert rest == [4, 4] and len(pulled) <= 11  # the last batch is topped up to 4 items
     # a second pass replays the cached (capped) items without reading further
     again = src.reader("input", None, batch_size=10).get_next()
     assert again is not None and again["input"].shape == (10, 4) and len(pulled) <= 11
@@ -91,3 +91,15 @@ def test_rebatching_keeps_order_and_count(chunks, batch, cap) -> None:
     flat = np.concatenate(out)[:, 0]
     assert all(b.shape[0] <= batch for b in out)
     np.testing.assert_array_equal(flat, np.arange(min(cap, start), dtype=np.float32))
+
+
+def test_reader_batches_all_have_one_size() -> None:
+    """A short last batch is topped up with the first items (histogram calibrators stack them)."""
+    x = np.arange(70, dtype=np.float32).reshape(70, 1)
+    reader = CalibrationSource(x, item_shape=(1,), name="x").reader("input", None, batch_size=32)
+    batches = []
+    while (feed := reader.get_next()) is not None:
+        batches.append(feed["input"])
+    assert [b.shape[0] for b in batches] == [32, 32, 32]
+    np.testing.assert_array_equal(np.concatenate(batches)[:70, 0], np.arange(70))
+    np.testing.assert_array_equal(batches[-1][6:, 0], np.arange(26))
