@@ -102,7 +102,11 @@ def test_encode_items_and_signal(runner: CliRunner, model_dir: Path, noisy, tmp_
     assert _run(runner, ["encode", "-m", model_dir / "encoder.onnx", src, "-o", out]).exit_code == 0
     assert np.load(out).shape == (62, 4, 16)  # ceil((1000 - 32) / 16) + 1 windows
     np.save(tmp_path / "items.npy", np.zeros((5, 1, 32), np.float32))
-    _run(runner, ["encode", "-m", model_dir / "model.onnx", tmp_path / "items.npy", "-o", out])
+    again = ["encode", "-m", model_dir / "model.onnx", tmp_path / "items.npy", "-o", out]
+    refused = _run(runner, again)
+    assert refused.exit_code != 0 and "--force" in refused.stderr
+    assert np.load(out).shape == (62, 4, 16)  # the existing output is untouched
+    assert _run(runner, [*again, "--force"]).exit_code == 0
     assert np.load(out).shape == (5, 4, 16)
 
 
@@ -178,3 +182,17 @@ def test_host_cli_mounts_runtime_commands(runner: CliRunner) -> None:
 
     result = runner.invoke(host, ["denoise", "--help"])
     assert result.exit_code == 0 and "edgeae-rt denoise" in result.output
+
+
+def test_denoise_refuses_an_existing_output_without_force(
+    runner: CliRunner, model_dir: Path, noisy, tmp_path: Path
+) -> None:
+    src, _ = noisy
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    args = ["denoise", "-m", model_dir / "model.onnx", src, out]
+    refused = _run(runner, args)
+    assert refused.exit_code != 0 and "--force" in refused.stderr
+    assert out.read_bytes() == b"keep me"
+    assert _run(runner, [*args, "--force"]).exit_code == 0
+    assert out.read_bytes()[:4] == b"RIFF"

@@ -22,17 +22,12 @@ from ..errors import InputError
 __all__ = [
     "AtomicBinaryOutput",
     "echo_summary",
-    "force_option",
     "pixel_range_option",
     "read_chunks",
-    "refuse_existing",
 ]
 
 CHUNK_BYTES = 1 << 16
 
-force_option = click.option(
-    "--force", is_flag=True, help="Overwrite OUT if it exists (default: refuse)."
-)
 pixel_range_option = click.option(
     "--pixel-range",
     "range_override",
@@ -42,12 +37,6 @@ pixel_range_option = click.option(
     help="PNG images: the raw values pixel 0 and full scale stand for "
     "(default: the manifest's preprocessing clip, else value_range, else 0 255).",
 )
-
-
-def refuse_existing(path: str, force: bool) -> None:
-    """Refuse an existing output (file or folder) unless ``force``; ``"-"`` is never refused."""
-    if path != "-" and os.path.lexists(path) and not force:
-        raise InputError(f"{path}: already exists; pass --force to overwrite it")
 
 
 def read_chunks(path: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,10 +16,12 @@ from ..model import Model
 
 __all__ = [
     "echo_json",
+    "force_option",
     "load_model",
     "model_option",
     "open_signal",
     "pcm_options",
+    "refuse_existing",
     "threads_option",
 ]
 
@@ -31,6 +34,9 @@ model_option = click.option(
     required=True,
     type=click.Path(dir_okay=False),
     help="The .onnx model (with its edgeae manifest).",
+)
+force_option = click.option(
+    "--force", is_flag=True, help="Overwrite OUT if it exists (default: refuse)."
 )
 threads_option = click.option(
     "--threads",
@@ -75,6 +81,12 @@ def pcm_options(func: F) -> F:
     ):
         func = opt(func)
     return func
+
+
+def refuse_existing(path: str, force: bool) -> None:
+    """Refuse an existing output (file or folder) unless ``force``; ``"-"`` is never refused."""
+    if path != "-" and os.path.lexists(path) and not force:
+        raise InputError(f"{path}: already exists; pass --force to overwrite it")
 
 
 def load_model(path: str, threads: int = 1) -> Model:

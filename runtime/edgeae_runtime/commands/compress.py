@@ -14,10 +14,9 @@ from ..model import Model
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
-    force_option,
     pixel_range_option,
-    refuse_existing,
 )
+from ._common import force_option, refuse_existing
 from ._image_io import is_png_source, pixel_range, png_files, read_png_batch
 
 __all__ = ["compress"]

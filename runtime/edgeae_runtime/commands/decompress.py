@@ -19,11 +19,10 @@ from ..model import Model
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
-    force_option,
     pixel_range_option,
     read_chunks,
-    refuse_existing,
 )
+from ._common import force_option, refuse_existing
 from ._image_io import (
     PngFolderWriter,
     is_png_source,

@@ -9,7 +9,15 @@ import click
 from ..audio import open_writer
 from ..errors import InputError
 from ..stream import StreamDenoiser
-from ._common import load_model, model_option, open_signal, pcm_options, threads_option
+from ._common import (
+    force_option,
+    load_model,
+    model_option,
+    open_signal,
+    pcm_options,
+    refuse_existing,
+    threads_option,
+)
 
 __all__ = ["denoise"]
 
@@ -27,6 +35,7 @@ _SUBTYPE_OF = {("int", 16): "PCM_16", ("int", 24): "PCM_24", ("int", 32): "PCM_3
     help="WAV output encoding: PCM_16, PCM_24, PCM_32 or FLOAT (default: the input's, else FLOAT).",
 )
 @threads_option
+@force_option
 def denoise(
     model_path: str,
     source: str,
@@ -37,12 +46,13 @@ def denoise(
     chunk_ms: float,
     subtype: str | None,
     threads: int,
+    force: bool,
 ) -> None:
     """Denoise IN into OUT (.wav, .npy, .raw, or - for raw PCM on stdin/stdout).
 
     The signal streams through in chunks of --chunk-ms: memory stays flat and,
     on a pipe, output follows input with the model's latency (see `info`).
-    OUT has exactly as many samples as IN.
+    OUT has exactly as many samples as IN; an existing OUT is refused unless --force.
 
     \b
     Examples:
@@ -50,6 +60,7 @@ def denoise(
       arecord -f S16_LE -r 16000 | edgeae-rt denoise -m model.onnx - - | aplay -f S16_LE -r 16000
       edgeae-rt denoise -m model.onnx - out.wav --format f32le < capture.f32
     """
+    refuse_existing(target, force)
     model = load_model(model_path, threads)
     den = StreamDenoiser(model)
     spec = den.spec

@@ -12,7 +12,15 @@ import numpy as np
 from ..errors import InputError
 from ..model import Model
 from ..stream import SignalFramer
-from ._common import load_model, model_option, open_signal, pcm_options, threads_option
+from ._common import (
+    force_option,
+    load_model,
+    model_option,
+    open_signal,
+    pcm_options,
+    refuse_existing,
+    threads_option,
+)
 
 __all__ = ["encode", "save_npy"]
 
@@ -53,6 +61,7 @@ def _items_or_none(path: str, model: Model) -> np.ndarray | None:
 @click.option("-o", "--output", required=True, help="Where to write the latents (.npy).")
 @pcm_options
 @threads_option
+@force_option
 def encode(
     model_path: str,
     source: str,
@@ -62,6 +71,7 @@ def encode(
     channels: int | None,
     chunk_ms: float,
     threads: int,
+    force: bool,
 ) -> None:
     """Write the latent vectors of IN to OUT.npy (features, dimensionality reduction).
 
@@ -76,6 +86,7 @@ def encode(
     """
     if not output.lower().endswith(".npy"):
         raise InputError(f"{output}: encode writes .npy files; name the output *.npy")
+    refuse_existing(output, force)
     model = load_model(model_path, threads)
     items = _items_or_none(source, model)
     if items is not None:
