@@ -97,7 +97,7 @@ def _summary(result: Any) -> list[str]:
         )
     kept = (*q.excluded_op_types, *q.excluded_nodes)
     lines.append(f"kept float: {', '.join(kept) if kept else 'nothing'}")
-    if result.manifest.anomaly is not None:
+    if result.manifest.anomaly is not None and result.manifest.role == "autoencoder":
         lines.append(f"anomaly threshold: {result.manifest.anomaly.threshold:.6g}")
     lines += [f"warning: {w}" for w in result.warnings]
     return lines

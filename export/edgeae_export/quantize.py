@@ -302,7 +302,7 @@ def quantize_model(
             anomaly = recalibrate_threshold(qmodel, manifest, validation)
             new_manifest = new_manifest.replace(anomaly=anomaly)
             say(f"anomaly threshold recalibrated on the quantized model: {anomaly.threshold:.6g}")
-        elif manifest.anomaly is not None:
+        elif manifest.anomaly is not None and manifest.role == "autoencoder":
             warnings.append("anomaly threshold kept from the float model (no validation data)")
 
         speed: SpeedReport | None = None
