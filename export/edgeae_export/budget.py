@@ -4,8 +4,10 @@ The metric that matters for the task (PSNR in dB on raw units, relative MSE
 increase, or anomaly AUROC) is measured on validation data for the float and
 the quantized model through the runtime's own :class:`~edgeae_runtime.model.Model`.
 If the drop exceeds ``max_drop``, nodes are ranked by the SQNR they lose
-(:mod:`edgeae_export.node_error`) and greedily kept in float, re-quantizing and
-re-measuring each time, until the budget holds. After quantizing an anomaly
+(:mod:`edgeae_export.node_error`); at each step the few most harmful are tried
+one at a time (re-quantized and re-measured), and the cheapest one that meets
+the budget (fewest weights left in float), else the one that helps most, stays
+in float, until the budget holds. After quantizing an anomaly
 model its anomaly score (center and threshold) is recalibrated on the quantized model's
 own errors.
 """
@@ -32,6 +34,7 @@ from .errors import QuantizationError
 from .node_error import NodeError, node_errors
 
 __all__ = [
+    "CANDIDATES",
     "METRICS",
     "BudgetReport",
     "Validation",
@@ -42,6 +45,8 @@ __all__ = [
 ]
 
 METRICS = ("psnr", "mse", "auroc")
+#: Nodes tried (leave-one-out) at each step of the budget loop, most harmful first.
+CANDIDATES = 3
 _UNITS = {"psnr": "dB", "mse": "relative increase", "auroc": "AUROC"}
 #: Items used to rank nodes by SQNR (every intermediate tensor is kept for them).
 RANK_ITEMS = 64
@@ -175,11 +180,24 @@ def fit_budget(
     best = (drop, current, q_value, ())
     if drop > max_drop:
         ranking = tuple(node_errors(float_model, rank_model, validation.feeds(manifest)))
-        for err in ranking:
+        weights = _weights_per_node(float_model)
+        remaining = list(ranking)
+        while remaining:
+            # Leave-one-out over the few most harmful nodes: measure each, then keep in
+            # float the cheapest one that meets the budget, else the one that helps most.
+            trials = []
+            for err in remaining[:CANDIDATES]:
+                proto = build((*kept, err.name))
+                value = evaluate(proto, manifest, metric, validation)
+                trials.append((metric_drop(metric, f_value, value), err, proto, value))
+            meeting = [t for t in trials if t[0] <= max_drop]
+            if meeting:
+                pick = min(meeting, key=lambda t: (weights.get(t[1].name, 0), t[0]))
+            else:
+                pick = min(trials, key=lambda t: t[0])
+            drop, err, current, q_value = pick
             kept.append(err.name)
-            current = build(tuple(kept))
-            q_value = evaluate(current, manifest, metric, validation)
-            drop = metric_drop(metric, f_value, q_value)
+            remaining.remove(err)
             steps.append({"kept_float": list(kept), "value": q_value, "drop": drop})
             say(f"kept {err.name} ({err.op_type}, -{err.harm_db:.1f} dB) float: drop {drop:.4f}")
             if drop < best[0]:
@@ -196,6 +214,12 @@ def fit_budget(
         metric, float(max_drop), f_value, q_value, drop, tuple(kept), ranking, tuple(steps)
     )
     return current, report
+
+
+def _weights_per_node(model: onnx.ModelProto) -> dict[str, int]:
+    """How many weight values each node holds (what keeping it in float costs)."""
+    sizes = {init.name: int(np.prod(init.dims)) for init in model.graph.initializer}
+    return {n.name: sum(sizes.get(i, 0) for i in n.input) for n in model.graph.node}
 
 
 def recalibrate_threshold(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeae_export import QuantizationError, Validation, quantize_model
-from edgeae_export.budget import evaluate, fit_budget, metric_drop
+from edgeae_export.budget import CANDIDATES, evaluate, fit_budget, metric_drop
 from edgeae_export.node_error import node_errors
 from edgeae_export.onnx_io import load_onnx, read_manifest
 
@@ -41,7 +41,9 @@ def test_budget_forces_exclusions_and_is_met(triplets, tmp_path, no_timing) -> N
     )
     b = r.budget
     assert b is not None and b.kept_float and b.measured_drop <= budget
-    assert [e.name for e in b.ranking][: len(b.kept_float)] == list(b.kept_float)
+    ranked = [e.name for e in b.ranking]  # each step tries the CANDIDATES most harmful left
+    assert b.kept_float[0] in ranked[:CANDIDATES] and set(b.kept_float) <= set(ranked)
+    assert len(b.steps) == len(b.kept_float) + 1
     q = read_manifest(load_onnx(r.path)).quantization
     assert q.mode == "mixed" and q.metric == "psnr" and q.max_drop == budget
     assert set(b.kept_float) <= set(q.excluded_nodes)
@@ -185,3 +187,32 @@ def test_quality_is_measured_against_clean_targets_when_given(triplets) -> None:
     assert against_clean == pytest.approx(psnr(clean, recon, span))
     assert against_noisy == pytest.approx(psnr(noisy, recon, span))
     assert against_clean != pytest.approx(against_noisy)
+
+
+def test_budget_keeps_the_cheapest_node_that_meets_it(triplets, monkeypatch) -> None:
+    """Leave-one-out over the most harmful nodes: of those that meet the budget, the one
+    holding the fewest weights stays float, even when it is not the most harmful."""
+    import edgeae_export.budget as budget
+    from edgeae_export.node_error import NodeError
+
+    model = load_onnx(triplets["dense"]["autoencoder"])
+    manifest = read_manifest(model)
+    sizes = budget._weights_per_node(model)
+    big, small = sorted((n for n in sizes if sizes[n]), key=lambda n: -sizes[n])[:2]
+    ranking = [NodeError(n, "Gemm", n, 30.0, 40.0, 10.0 - i) for i, n in enumerate((big, small))]
+    monkeypatch.setattr(budget, "node_errors", lambda *_a, **_k: ranking)
+    drops = {(): 1.0, (big,): 0.1, (small,): 0.2}  # both fix it; the big one fixes it more
+    monkeypatch.setattr(  # the float model scores 10; a "quantized" one 10 - its drop
+        budget, "evaluate", lambda p, *_a: 10.0 - drops[p] if isinstance(p, tuple) else 10.0
+    )
+    _, report = fit_budget(
+        lambda kept: kept,  # the "model" is the kept tuple, read back by evaluate
+        float_model=model,
+        rank_model=model,
+        manifest=manifest,
+        metric="psnr",
+        max_drop=0.5,
+        validation=Validation(make_data("dense", 8)),
+        start=(),
+    )
+    assert report.kept_float == (small,) and report.measured_drop == pytest.approx(0.2)
