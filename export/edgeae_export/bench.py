@@ -6,14 +6,14 @@ benchmarks/bench_export.py so every latency edgeae prints is measured the same w
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+from edgeae_runtime.bench import time_calls
 
 __all__ = ["Latency", "cpu_session", "measure_callable", "measure_onnx"]
 
@@ -52,22 +52,16 @@ def measure_callable(
     min_repeats: int = 5,
     max_repeats: int = 200,
     budget_s: float = 0.5,
-    clock: Callable[[], float] = time.perf_counter,
 ) -> Latency:
-    """Call ``fn`` ``warmup`` times, then repeatedly within ``budget_s``; median wall time."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    start = clock()
-    while len(times) < max_repeats and (len(times) < min_repeats or clock() - start < budget_s):
-        t0 = clock()
-        fn()
-        times.append((clock() - t0) * 1e6)
+    """Median wall time of ``fn`` within ``budget_s`` (the runtime's timing loop, in µs)."""
+    st = time_calls(
+        fn, repeats=max_repeats, warmup=warmup, budget_s=budget_s, min_repeats=min_repeats
+    )
     return Latency(
-        median_us=float(statistics.median(times)),
-        min_us=float(min(times)),
-        max_us=float(max(times)),
-        repeats=len(times),
+        median_us=st.p50_ms * 1e3,
+        min_us=st.min_ms * 1e3,
+        max_us=st.max_ms * 1e3,
+        repeats=st.calls,
         batch=batch,
     )
 

@@ -37,6 +37,8 @@ class LatencyStats:
     p99_ms: float
     mean_ms: float
     calls: int
+    min_ms: float = 0.0
+    max_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -63,33 +65,61 @@ class StreamStats:
 def _stats(times: list[float]) -> LatencyStats:
     ms = np.asarray(times) * 1000.0
     return LatencyStats(
-        float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean()), len(ms)
+        float(np.percentile(ms, 50)),
+        float(np.percentile(ms, 99)),
+        float(ms.mean()),
+        len(ms),
+        float(ms.min()),
+        float(ms.max()),
     )
 
 
-def time_calls(fn: Callable[[], object], *, repeats: int = 100, warmup: int = 5) -> LatencyStats:
-    """Call ``fn`` ``warmup`` times untimed, then ``repeats`` times timed."""
+def time_calls(
+    fn: Callable[[], object],
+    *,
+    repeats: int = 100,
+    warmup: int = 5,
+    budget_s: float | None = None,
+    min_repeats: int = 5,
+) -> LatencyStats:
+    """Call ``fn`` ``warmup`` times untimed, then up to ``repeats`` times timed.
+
+    With ``budget_s``, timing stops once that much time has passed (after at
+    least ``min_repeats`` calls), so slow models cost seconds, not minutes.
+    """
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(max(1, repeats)):
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max(1, repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        enough = len(times) >= min_repeats
+        if budget_s is not None and enough and time.perf_counter() - start >= budget_s:
+            break
     return _stats(times)
 
 
 def batch_latency(
-    model: Model, batch: int, *, repeats: int = 100, warmup: int = 5, seed: int = 0
+    model: Model,
+    batch: int,
+    *,
+    repeats: int = 100,
+    warmup: int = 5,
+    seed: int = 0,
+    budget_s: float | None = None,
 ) -> LatencyStats:
     """Latency of the model's main operation on a random raw batch of ``batch`` items."""
     rng = np.random.default_rng(seed)
     if model.role == "decoder":
         z = rng.standard_normal((batch, *model.latent_shape)).astype(np.float32)
-        return time_calls(lambda: model.decode(z), repeats=repeats, warmup=warmup)
+        return time_calls(
+            lambda: model.decode(z), repeats=repeats, warmup=warmup, budget_s=budget_s
+        )
     x = rng.standard_normal((batch, *model.item_shape)).astype(np.float32)
     op = model.reconstruct if model.role == "autoencoder" else model.encode
-    return time_calls(lambda: op(x), repeats=repeats, warmup=warmup)
+    return time_calls(lambda: op(x), repeats=repeats, warmup=warmup, budget_s=budget_s)
 
 
 def bench_signal(model: Model, seconds: float, *, seed: int = 0) -> np.ndarray:

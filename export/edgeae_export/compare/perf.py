@@ -53,14 +53,12 @@ def size_bytes(path: str | Path) -> int:
 def latency_stats(
     model: Model, batch: int, *, budget_s: float = 0.5, seed: int = 0
 ) -> LatencyStats:
-    """p50/p99 of the model's main call on a random raw batch, repeats sized to ``budget_s``.
-
-    One probe call sets the repeat count (10 to 200), then the runtime's
-    :func:`edgeae_runtime.bench.batch_latency` does the timing.
+    """p50/p99 of the model's main call on a random raw batch: 10 to 200 calls within
+    ``budget_s``, timed by the runtime's :func:`edgeae_runtime.bench.batch_latency`.
     """
-    probe = rt_bench.batch_latency(model, batch, repeats=1, warmup=1, seed=seed)
-    repeats = int(min(200, max(10, budget_s * 1000.0 / max(probe.p50_ms, 1e-3))))
-    stats = rt_bench.batch_latency(model, batch, repeats=repeats, warmup=2, seed=seed)
+    stats = rt_bench.batch_latency(
+        model, batch, repeats=200, warmup=2, seed=seed, budget_s=budget_s
+    )
     return LatencyStats(
         batch=batch, p50_us=stats.p50_ms * 1e3, p99_us=stats.p99_ms * 1e3, repeats=stats.calls
     )
