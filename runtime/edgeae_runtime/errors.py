@@ -12,6 +12,7 @@ __all__ = [
     "InputError",
     "ManifestError",
     "ModelError",
+    "OutputError",
     "StreamError",
 ]
 
@@ -40,3 +41,12 @@ class InputError(EdgeAEError):
 
 class StreamError(EdgeAEError):
     """A compressed stream is corrupted, truncated, or was made by another model."""
+
+
+class OutputError(EdgeAEError):
+    """An output cannot be written: missing folder, a folder in the way, disk full, broken pipe.
+
+    An I/O failure, not bad input: the CLI exits 4 for it.
+    """
+
+    exit_code = 4
