@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .atomic import AtomicOutput, write_stdout
 from .errors import InputError
 from .pcm import (
     WAV_SUBTYPES,
@@ -149,13 +150,6 @@ class AudioReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _umask() -> int:
-    """The process umask (temporary files are created 0600; outputs get normal modes)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _kind(path: str) -> str:
@@ -311,20 +305,15 @@ class AudioWriter:
             self._fmt = WAV_SUBTYPES[subtype]
         self._chunks: list[np.ndarray] = []
         self._bytes = 0
-        self._tmp: str | None = None
+        self._out: AtomicOutput | None = None
         self.frames_written = 0
         if self.kind == "stdout":
             self._fh: BinaryIO | None = stdout if stdout is not None else sys.stdout.buffer
             return
-        import tempfile  # writers only; keeps `import edgeae_runtime` light
-
-        target = Path(path)
-        fd, self._tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent or ".")
-        )
-        self._fh = os.fdopen(fd, "wb")
+        self._out = AtomicOutput(path)
+        self._fh = self._out.file
         if self.kind == "wav":
-            self._fh.write(wav_header_bytes(self.sample_rate, self.channels, self._fmt, 0))
+            self._out.write(wav_header_bytes(self.sample_rate, self.channels, self._fmt, 0))
 
     def write(self, chunk: np.ndarray) -> None:
         """Append samples ``(channels, n)`` (or ``(n,)`` for mono)."""
@@ -339,19 +328,21 @@ class AudioWriter:
             return
         data = encode_samples(x, self._fmt)
         self._bytes += len(data)
-        self._fh.write(data)
-        if self.kind == "stdout":
-            self._fh.flush()
+        if self._out is None:
+            write_stdout(data, self._fh)
+        else:
+            self._out.write(data)
 
     def close(self) -> None:
         """Finish the file (fix the WAV sizes, write the .npy) and move it into place."""
         if self._fh is None:
             return
         fh, self._fh = self._fh, None
-        if self.kind == "stdout":
-            fh.flush()
+        out = self._out
+        if out is None:
+            write_stdout(b"", fh)
             return
-        try:
+        with out:
             if self.kind == "npy":
                 data = (
                     np.concatenate(self._chunks, axis=1)
@@ -362,26 +353,12 @@ class AudioWriter:
             elif self.kind == "wav":
                 fh.seek(0)
                 fh.write(wav_header_bytes(self.sample_rate, self.channels, self._fmt, self._bytes))
-            fh.close()
-            os.chmod(str(self._tmp), 0o666 & ~_umask())
-            os.replace(str(self._tmp), self.path)
-            self._tmp = None
-        except BaseException:
-            fh.close()
-            self._discard()
-            raise
 
     def abort(self) -> None:
         """Drop everything written so far; for a file, no output appears."""
-        if self._fh is not None and self.kind != "stdout":
-            self._fh.close()
         self._fh = None
-        self._discard()
-
-    def _discard(self) -> None:
-        if self._tmp is not None and os.path.exists(self._tmp):
-            os.unlink(self._tmp)
-        self._tmp = None
+        if self._out is not None:
+            self._out.abort()
 
     def __enter__(self) -> AudioWriter:
         return self

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_bytes_atomic
 from .errors import InputError
 
 __all__ = ["read_png", "write_png"]
@@ -211,25 +212,4 @@ def write_png(
     if palette is not None:
         blob += chunk(b"PLTE", np.asarray(palette, np.uint8).reshape(-1).tobytes())
     blob += chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
-    _atomic_write(path, blob)
-
-
-def _atomic_write(path: str | os.PathLike[str], blob: bytes) -> None:
-    """Write ``blob`` under a temporary name in the target's folder, then rename it into place."""
-    import tempfile  # writers only; keeps `import edgeae_runtime` light
-
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write here ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, blob)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeae_runtime.errors import InputError
+from edgeae_runtime.errors import InputError, OutputError
 from edgeae_runtime.png import read_png, write_png
 
 
@@ -89,8 +89,8 @@ def test_writer_refuses_what_png_cannot_hold_and_leaves_no_file(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_writer_into_a_missing_folder_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot write here"):
+def test_writer_into_a_missing_folder_is_an_output_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="does not exist"):
         write_png(tmp_path / "missing" / "a.png", np.zeros((2, 2), np.uint8))
 
 

@@ -8,15 +8,13 @@ half-written file; ``"-"`` means stdin/stdout.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 
+from ..atomic import AtomicOutput, write_stdout
 from ..errors import InputError
 
 __all__ = [
@@ -54,49 +52,31 @@ def read_chunks(path: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
 
 
 class AtomicBinaryOutput:
-    """A binary output file written under a temporary name and renamed on success."""
+    """A binary output: a file written atomically (see :mod:`..atomic`) or stdout for ``"-"``."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.bytes = 0
-        self._tmp: str | None = None
-        if path == "-":
-            self._fh: BinaryIO = sys.stdout.buffer
-            return
-        target = Path(path)
-        if target.is_dir():
-            raise InputError(f"{path}: is a directory; give an output file name")
-        try:
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent)
-            )
-        except OSError as exc:
-            raise InputError(f"{path}: cannot write here ({exc.strerror})") from None
-        self._fh = os.fdopen(fd, "wb")
+        self._out = None if path == "-" else AtomicOutput(path)
 
     def write(self, data: bytes) -> None:
         """Append bytes (flushed at once on stdout, for pipes)."""
         if data:
-            self._fh.write(data)
+            if self._out is None:
+                write_stdout(data)
+            else:
+                self._out.write(data)
             self.bytes += len(data)
-            if self._tmp is None:
-                self._fh.flush()
 
     def __enter__(self) -> AtomicBinaryOutput:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: Any) -> None:
-        if self._tmp is None:
-            self._fh.flush()
+    def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
+        if self._out is None:
+            if exc_type is None:
+                write_stdout(b"")
             return
-        self._fh.close()
-        if exc_type is None:
-            mask = os.umask(0o022)
-            os.umask(mask)
-            os.chmod(self._tmp, 0o666 & ~mask)
-            os.replace(self._tmp, self.path)
-        elif os.path.exists(self._tmp):
-            os.unlink(self._tmp)
+        self._out.__exit__(exc_type, exc, tb)
 
 
 def echo_summary(summary: dict[str, Any], output: str) -> None:

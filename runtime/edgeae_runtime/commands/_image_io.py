@@ -12,13 +12,12 @@ and renamed into place only when every image was written.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
+from ..atomic import AtomicOutput
 from ..errors import InputError
 from ..manifest import Preprocessing
 from ..png import read_png, write_png
@@ -138,11 +137,8 @@ class PngFolderWriter:
         if self.target.suffix.lower() == ".png":
             raise InputError(f"{path}: an image stream decodes to a folder; name a folder")
         _check_replaceable(self.target, force)
-        parent = self.target.parent
-        try:
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=parent))
-        except OSError as exc:
-            raise InputError(f"{path}: cannot write here ({exc.strerror})") from None
+        self._out = AtomicOutput(self.target, directory=True)
+        self.tmp = self._out.temp
         self.names: list[str] = []
 
     def write_all(self, pixels: np.ndarray) -> None:
@@ -160,25 +156,7 @@ class PngFolderWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(self.tmp, 0o777 & ~mask)
-        if not self.target.exists():
-            os.replace(self.tmp, self.target)
-            return
-        backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old.", dir=self.target.parent))
-        os.replace(self.target, backup / "old")
-        try:
-            os.replace(self.tmp, self.target)
-        except BaseException:
-            os.replace(backup / "old", self.target)
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-        finally:
-            shutil.rmtree(backup, ignore_errors=True)
+        self._out.__exit__(exc_type, exc, tb)
 
 
 def _check_replaceable(target: Path, force: bool) -> None:

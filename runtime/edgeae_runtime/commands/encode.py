@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import click
 import numpy as np
 
+from ..atomic import AtomicOutput
 from ..errors import InputError
 from ..model import Model
 from ..stream import SignalFramer
@@ -26,20 +23,9 @@ __all__ = ["encode", "save_npy"]
 
 
 def save_npy(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` atomically (temp file in the same directory, then rename)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``array`` to ``path`` atomically (see :mod:`..atomic`)."""
+    with AtomicOutput(path) as out:
+        np.save(out.file, array, allow_pickle=False)
 
 
 def _items_or_none(path: str, model: Model) -> np.ndarray | None:
