@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.edgeae-installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test test-fast lint demo bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The developer loop: everything but the tests marked slow (> ~3 s each).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: install
 	$(BIN)/edgeae demo

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +46,6 @@ __all__ = [
     "DEFAULT_FLOAT_OPS",
     "METHODS",
     "MODES",
-    "Builder",
     "QuantizeOptions",
     "drop_zero_bias_zero_points",
     "prepare_float",
@@ -84,7 +83,6 @@ class QuantizeOptions:
     exclude_op_types: tuple[str, ...] = ()
     batch_size: int = DEFAULT_BATCH_SIZE
     cpu_reason: str = ""
-    notes: tuple[str, ...] = field(default=())
 
     def spec(self, calibration_data: str | None, **budget: Any) -> QuantizationSpec:
         """The manifest's record of this run (mode "mixed" when the budget kept nodes float)."""
@@ -134,7 +132,6 @@ def resolve_options(
         if value is not None and value not in _TYPES:
             raise QuantizationError(f"{name}: must be QInt8 or QUInt8, got {value!r}")
     defaults = default_quant_types(cpu)
-    notes: list[str] = []
     if exclude_op_types is None:
         exclude_op_types = tuple(DEFAULT_FLOAT_OPS) if mode == "static" else ()
     return QuantizeOptions(
@@ -149,7 +146,6 @@ def resolve_options(
         exclude_op_types=tuple(exclude_op_types),
         batch_size=batch_size,
         cpu_reason=defaults.reason,
-        notes=tuple(notes),
     )
 
 
@@ -305,7 +301,3 @@ def _to_fp16(
 def replace_options(opts: QuantizeOptions, **changes: Any) -> QuantizeOptions:
     """A copy of ``opts`` with some fields changed."""
     return dataclasses.replace(opts, **changes)
-
-
-#: Re-quantize with extra nodes kept float (what the accuracy budget calls repeatedly).
-Builder = Callable[[tuple[str, ...]], onnx.ModelProto]

@@ -147,6 +147,7 @@ def test_fingerprint_is_shared_and_file_fingerprints_are_own(exported) -> None:
     assert len({m.provenance.file_fingerprint for m in manifests.values()}) == 3
 
 
+@pytest.mark.slow
 def test_reexport_is_stable_and_needs_force(tmp_path: Path) -> None:
     model, info = tiny("dense")
     first = export_autoencoder(model, out_dir=tmp_path, example_inputs=examples(info), info=info)

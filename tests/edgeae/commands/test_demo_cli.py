@@ -26,6 +26,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     return out, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
     _, _, err = demo_run
     done = re.findall(r"^\[\s*(\d+)/(\d+)\]\s+[\d.]+ s  (.+?): .*\[(\d+) MB\]$", err, flags=re.M)
@@ -37,6 +38,7 @@ def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
     assert names[-1] == "write report" and len(names) == int(done[0][1]) == 16
 
 
+@pytest.mark.slow
 def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
     out, stdout, _ = demo_run
     for word in ("sensor  auroc float", "tones   psnr float", "digits  psnr float",
@@ -58,6 +60,7 @@ def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
             assert (out / "models" / d / f).is_file()
 
 
+@pytest.mark.slow
 def test_refuses_a_used_directory(demo_run: tuple[Path, str, str], runner: CliRunner) -> None:
     out, _, _ = demo_run
     result = runner.invoke(main, ["demo", "--quick", "--out", str(out)])
@@ -74,6 +77,7 @@ def test_unknown_model(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "choose from sensor, tones, digits" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_trains_the_recipes_and_denoises_a_held_out_recording(
     demo_run: tuple[Path, str, str],
 ) -> None:

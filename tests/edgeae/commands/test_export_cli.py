@@ -83,6 +83,7 @@ def test_export_carries_the_two_sided_anomaly_spec(run_dir: Path, tmp_path: Path
     np.testing.assert_allclose(model.score(x), anomaly_scores(model.errors(x), spec))
 
 
+@pytest.mark.slow
 def test_export_json_and_force(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "m"
     first = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out), "--json"])

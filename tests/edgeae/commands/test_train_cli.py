@@ -118,6 +118,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_console_script_help_and_tiny_run(items: Path, tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "edgeae"
     help_text = subprocess.run([exe, "train", "--help"], capture_output=True, text=True, check=True)

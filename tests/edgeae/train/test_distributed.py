@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edgeae.train import load_checkpoint
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     data = tmp_path / "items.npy"

@@ -83,6 +83,7 @@ def seeds(identity, conv1d) -> list[tuple[StreamDecoder, StreamDecoder, bytes, i
     return out
 
 
+@pytest.mark.slow
 def test_fuzzed_streams_raise_only_package_errors(seeds) -> None:
     rng = np.random.default_rng(12345)
     outcomes = {"ok": 0, "error": 0, "concealed": 0}
