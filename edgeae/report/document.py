@@ -8,10 +8,10 @@ parser is needed because the blocks are built, not parsed.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from edgeae_runtime.atomic import write_text_atomic as _write_text_atomic
 
 __all__ = [
     "Block",
@@ -142,17 +142,8 @@ def _block_html(block: Block) -> str:
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temp file in the same directory, then rename it over ``path``."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    """Write ``text`` atomically (the runtime's one atomic output)."""
+    return _write_text_atomic(path, text)
 
 
 _PAGE = """<!doctype html>

@@ -9,13 +9,13 @@ object API (no pyplot global state), so plotting is safe in any process.
 from __future__ import annotations
 
 import importlib.util
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgeae_runtime.atomic import atomic_path
 
 __all__ = [
     "error_histograms",
@@ -42,14 +42,8 @@ def _figure(width: float, height: float) -> Any:
 
 def _save(fig: Any, path: str | Path) -> Path:
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch import nn
 from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
+from edgeae_runtime.atomic import atomic_path
 
 if TYPE_CHECKING:
     from edgeae_export import ExportInfo
@@ -102,15 +102,9 @@ def spec_from_dict(cls: type, data: Mapping[str, Any] | None, where: str) -> Any
 
 
 def save_checkpoint_dict(blob: dict[str, Any], path: Path) -> None:
-    """Write ``blob`` atomically: a temp file in the same directory, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    """Write ``blob`` atomically (the runtime's one atomic output)."""
+    with atomic_path(path) as tmp:
         torch.save(blob, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _resolve(path_or_run_dir: str | os.PathLike[str]) -> Path:

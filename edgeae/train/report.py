@@ -6,13 +6,13 @@ all a trainer needs and costs nothing measurable per batch.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
+
+from edgeae_runtime.atomic import atomic_path
 
 __all__ = ["Progress", "plot_losses"]
 
@@ -78,12 +78,9 @@ def plot_losses(history: Sequence[dict[str, Any]], path: Path) -> str | None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=".loss.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return None

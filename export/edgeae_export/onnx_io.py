@@ -8,15 +8,14 @@ directory and renamed into place, all of a set or none.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError
 
+from edgeae_runtime.atomic import AtomicOutput
 from edgeae_runtime.errors import ManifestError
 from edgeae_runtime.manifest import MANIFEST_KEY, Manifest
 
@@ -31,8 +30,6 @@ __all__ = [
     "write_onnx",
     "write_onnx_files",
 ]
-
-_TMP_SUFFIX = ".tmp"
 
 
 def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
@@ -105,13 +102,6 @@ def check_onnx(model: onnx.ModelProto, *, name: str) -> None:
         raise ExportError(f"{name}: the ONNX checker refused the model: {first}") from None
 
 
-def _file_mode() -> int:
-    """The permissions a plain ``open(path, "w")`` would give (mkstemp makes files 0600)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _check_target(path: Path, *, force: bool) -> None:
     """Refuse a target in a missing directory, a directory, or an existing file without force."""
     parent = path.parent
@@ -147,29 +137,20 @@ def write_onnx_files(
         raise ExportError(f"output paths must differ, got {[str(t) for t in targets]}")
     for target in targets:
         _check_target(target, force=force)
-    temps: list[Path] = []
-    mode = _file_mode()
+    outputs: list[AtomicOutput] = []
     current = targets[0]
     try:
         for (model, _, manifest), target in zip(items, targets, strict=True):
             current = target
             data = (with_manifest(model, manifest) if manifest else model).SerializeToString()
-            fd, name = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=_TMP_SUFFIX
-            )
-            temps.append(Path(name))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(name, mode)
-        for temp, target in zip(temps, targets, strict=True):
-            current = target
-            os.replace(temp, target)
+            outputs.append(AtomicOutput(target))
+            outputs[-1].write(data)
+        for out in outputs:
+            current = out.path
+            out.commit()
     except OSError as exc:
         raise ExportError(f"{current}: cannot write ({exc.strerror or exc})") from exc
     finally:
-        for temp in temps:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        for out in outputs:
+            out.abort()
     return targets

@@ -167,8 +167,6 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[str]:
 
 def _io_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:
     reason = exc.strerror or type(exc).__name__
-    if exc.errno == errno.ENOSPC:
-        reason = "disk full (no space left on device)"
     return OutputError(f"{os.fspath(path)}: cannot write ({reason})")
 
 
