@@ -28,6 +28,7 @@ from edgeae.data.builtin.sensor import ANOMALY_KINDS
 from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
 from edgeae.train.prepare import prepare
 from edgeae_runtime import anomaly_scores, calibrate_anomaly
+from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.metrics import auroc, per_item_error
 
 SOURCE = "builtin:sensor"
@@ -134,9 +135,7 @@ def main() -> None:
     res["train_seconds"] = train_seconds
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / ("anomaly.quick.json" if args.quick else "anomaly.json")
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(res, indent=2) + "\n")
-    tmp_out.replace(out)
+    write_text_atomic(out, json.dumps(res, indent=2) + "\n")
     print(markdown(res))
 
 

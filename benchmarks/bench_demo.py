@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from edgeae_runtime.atomic import write_text_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET_S = 180.0
@@ -100,9 +102,7 @@ def main() -> None:
     result = run_demo(args.quick)
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "demo.quick.json" if args.quick else "demo.json"
-    tmp = RESULTS / f".{name}.tmp"
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, RESULTS / name)
+    write_text_atomic(RESULTS / name, json.dumps(result, indent=2) + "\n")
     print(markdown(result))
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from edgeae.data import load_source
 from edgeae.models import default_config
 from edgeae.train import TrainConfig, load_checkpoint, recipe_for, train
 from edgeae_runtime import Model, OverlapAdd, SignalFramer, SignalSpec, StreamDenoiser
+from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.metrics import snr_db
 from edgeae_runtime.preprocess import normalize
 
@@ -240,9 +240,7 @@ def main() -> None:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json = out.with_suffix(".json.tmp")
-    tmp_json.write_text(json.dumps(res, indent=2, default=float) + "\n")
-    os.replace(tmp_json, out)
+    write_text_atomic(out, json.dumps(res, indent=2, default=float) + "\n")
     print(markdown(rows))
 
 

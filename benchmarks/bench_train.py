@@ -28,6 +28,7 @@ from edgeae.data import load_source
 from edgeae.models import arch_for_layout, build_model, default_config
 from edgeae.train import TrainConfig, recipe_arch, recipe_for, train
 from edgeae.train.prepare import prepare
+from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.metrics import psnr, snr_db
 from edgeae_runtime.preprocess import denormalize
 
@@ -270,9 +271,7 @@ def main() -> None:
             else bench_ddp(args.quick, work)
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json = RESULTS.with_suffix(".json.tmp")
-    tmp_json.write_text(json.dumps(res, indent=2, default=float) + "\n")
-    os.replace(tmp_json, RESULTS)
+    write_text_atomic(RESULTS, json.dumps(res, indent=2, default=float) + "\n")
     print(markdown(res))
 
 
