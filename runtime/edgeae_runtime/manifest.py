@@ -83,6 +83,12 @@ class AnomalySpec:
     ``|ln(error + 1e-12) - center|`` (``center``: median log error of normal items).
     An item is anomalous when its score is above ``threshold``. The law lives in
     :mod:`edgeae_runtime.scores`.
+
+    ``method`` names the threshold law (:mod:`edgeae_runtime.operating_point`) with
+    its parameter (``percentile``, ``k`` or ``target_far`` per ``far_per``);
+    ``val_tpr``/``val_fpr`` are its rates on the calibration data (``val_tpr`` None
+    without labelled anomalies there). ``hysteresis``, ``vote_k``-of-``vote_n`` and
+    ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`).
     """
 
     score: Literal["mse", "mae"] = "mse"
@@ -91,6 +97,18 @@ class AnomalySpec:
     calibrated_on: str = ""
     tails: Literal["upper", "both"] = "upper"
     center: float = 0.0
+    method: Literal["percentile", "mean_std", "far", "f1", "youden"] = "percentile"
+    k: float = 3.0
+    target_far: float = 0.01
+    far_per: Literal["item", "hour"] = "item"
+    val_tpr: float | None = None
+    val_fpr: float | None = None
+    val_normal: int = 0
+    val_anomalies: int = 0
+    hysteresis: float = 0.0
+    vote_k: int = 1
+    vote_n: int = 1
+    min_windows: int = 1
 
 
 @dataclass(frozen=True)
@@ -367,3 +385,36 @@ def _check_manifest(m: Manifest) -> None:
         for name in ("threshold", "center"):
             if not math.isfinite(getattr(m.anomaly, name)):
                 raise ManifestError(f"manifest.anomaly.{name}: must be a finite number")
+        _check_operating_point(m.anomaly)
+
+
+def _check_operating_point(a: AnomalySpec) -> None:
+    """Bounds of the threshold law's parameters, its validation rates and the event law."""
+    if not (math.isfinite(a.k) and 0 <= a.k <= 100):
+        raise ManifestError(f"manifest.anomaly.k: must be in [0, 100], got {a.k}")
+    if a.far_per == "item" and not 0 < a.target_far < 1:
+        raise ManifestError(
+            f"manifest.anomaly.target_far: a per-item rate in (0, 1), got {a.target_far}"
+        )
+    if a.far_per == "hour" and not (math.isfinite(a.target_far) and 0 < a.target_far <= 1e6):
+        raise ManifestError(
+            f"manifest.anomaly.target_far: false alarms per hour in (0, 1e6], got {a.target_far}"
+        )
+    for name in ("val_tpr", "val_fpr"):
+        value = getattr(a, name)
+        if value is not None and not 0 <= value <= 1:
+            raise ManifestError(f"manifest.anomaly.{name}: a rate in [0, 1], got {value}")
+    for name in ("val_normal", "val_anomalies"):
+        if getattr(a, name) < 0:
+            raise ManifestError(f"manifest.anomaly.{name}: must be >= 0")
+    if not 0 <= a.hysteresis < 1:
+        raise ManifestError(f"manifest.anomaly.hysteresis: must be in [0, 1), got {a.hysteresis}")
+    if not 1 <= a.vote_k <= a.vote_n <= 1024:
+        raise ManifestError(
+            "manifest.anomaly.vote_k/vote_n: need 1 <= k <= n <= 1024, "
+            f"got {a.vote_k}-of-{a.vote_n}"
+        )
+    if not 1 <= a.min_windows <= 1_000_000:
+        raise ManifestError(
+            f"manifest.anomaly.min_windows: must be in 1..1000000, got {a.min_windows}"
+        )

@@ -7,7 +7,8 @@ With ``tails="both"`` the score is ``|ln(error + LOG_EPS) - center|``, where
 ``center`` is the median log error of held-out normal items: a window
 reconstructed far *better* than any normal one (a dead sensor) is as atypical as
 one reconstructed far worse. Either way an item is anomalous when
-``score > threshold``, the threshold being a percentile of normal items' scores.
+``score > threshold``, the threshold chosen by a law of
+:mod:`edgeae_runtime.operating_point` (by default a percentile of normal items' scores).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .events import EventRule, detect_events
 from .manifest import AnomalySpec
+from .operating_point import FAR_UNITS, METHODS, choose_threshold, rates
 
 __all__ = ["LOG_EPS", "SCORE_KINDS", "TAILS", "anomaly_scores", "calibrate_anomaly"]
 
@@ -57,12 +60,34 @@ def calibrate_anomaly(
     score: str = "mse",
     *,
     calibrated_on: str = "",
+    method: str = "percentile",
+    k: float = 3.0,
+    target_far: float = 0.01,
+    far_per: str = "item",
+    anomaly_errors: Any = None,
+    events: Any = None,
+    window_hours: float | None = None,
+    template: AnomalySpec | None = None,
 ) -> AnomalySpec:
-    """The AnomalySpec calibrated on normal items' errors: center, then threshold.
+    """The AnomalySpec calibrated on normal items' errors: center, then threshold by ``method``.
 
-    ``center`` is the median of ``ln(error + LOG_EPS)`` for ``tails="both"`` (0 for
-    ``"upper"``); ``threshold`` is the ``percentile`` of the resulting scores.
+    ``center`` is the median of ``ln(error + LOG_EPS)`` of the normal errors for
+    ``tails="both"`` (0 for ``"upper"``). The threshold comes from the law
+    ``method`` of :func:`~edgeae_runtime.operating_point.choose_threshold` on the
+    normal scores (``percentile``, ``k``, ``target_far``/``far_per``), and, for
+    ``f1``/``youden``, the scores of ``anomaly_errors`` (labelled validation
+    anomalies). ``events`` (an AnomalySpec or None) supplies the stream event law
+    kept in the result and used by ``far_per="hour"``, which also needs
+    ``window_hours`` (the duration of one hop) and the normal errors in time order.
+    ``template`` (e.g. the float model's spec when recalibrating int8) gives every
+    one of these settings at once; explicit arguments are then ignored. The
+    rates at the chosen threshold go in ``val_tpr``/``val_fpr``.
     """
+    if template is not None:
+        percentile, tails, score = template.percentile, template.tails, template.score
+        method, k = template.method, template.k
+        target_far, far_per = template.target_far, template.far_per
+        events = template
     e = _check_errors(errors, "calibration errors")
     if e.size == 0:
         raise InputError("calibration errors: no normal items to calibrate the threshold on")
@@ -70,15 +95,58 @@ def calibrate_anomaly(
         raise InputError(f"tails: must be one of {', '.join(TAILS)}, got {tails!r}")
     if score not in SCORE_KINDS:
         raise InputError(f"score: must be one of {', '.join(SCORE_KINDS)}, got {score!r}")
-    if not 0 < percentile <= 100:
-        raise InputError(f"percentile: must be in (0, 100], got {percentile}")
+    if method not in METHODS:
+        raise InputError(f"threshold method: must be one of {', '.join(METHODS)}, got {method!r}")
+    if far_per not in FAR_UNITS:
+        raise InputError(f"far_per: must be one of {', '.join(FAR_UNITS)}, got {far_per!r}")
+    a = None
+    if anomaly_errors is not None:
+        a = _check_errors(anomaly_errors, "calibration anomaly errors")
     center = float(np.median(np.log(e + LOG_EPS))) if tails == "both" else 0.0
+    event_fields = {}
+    if events is not None:
+        event_fields = {
+            "hysteresis": events.hysteresis,
+            "vote_k": events.vote_k,
+            "vote_n": events.vote_n,
+            "min_windows": events.min_windows,
+        }
     spec = AnomalySpec(
         score=score,  # type: ignore[arg-type]
         percentile=float(percentile),
         calibrated_on=calibrated_on,
         tails=tails,  # type: ignore[arg-type]
         center=center,
+        method=method,  # type: ignore[arg-type]
+        k=float(k),
+        target_far=float(target_far),
+        far_per=far_per,  # type: ignore[arg-type]
+        **event_fields,
     )
-    threshold = float(np.percentile(anomaly_scores(e, spec), percentile))
-    return dataclasses.replace(spec, threshold=threshold)
+    normal = anomaly_scores(e, spec)
+    anomalous = anomaly_scores(a, spec) if a is not None else None
+    hours = None if window_hours is None else float(window_hours) * normal.size
+
+    def count_events(s: np.ndarray, t: float) -> int:
+        return len(detect_events(s, EventRule.from_spec(spec, t))[1])
+
+    threshold = choose_threshold(
+        normal,
+        method,
+        anomalous=anomalous if anomalous is not None and anomalous.size else None,
+        percentile=percentile,
+        k=k,
+        target_far=target_far,
+        far_per=far_per,
+        hours=hours,
+        count_events=count_events,
+    )
+    r = rates(normal, anomalous, threshold)
+    return dataclasses.replace(
+        spec,
+        threshold=threshold,
+        val_tpr=r.tpr,
+        val_fpr=r.fpr,
+        val_normal=r.normal,
+        val_anomalies=r.anomalies,
+    )

@@ -1,0 +1,184 @@
+"""Threshold laws (operating_point) and the stream event law (events): properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeae_runtime import AnomalySpec, InputError, ManifestError
+from edgeae_runtime.events import EventDetector, EventRule, detect_events
+from edgeae_runtime.manifest import Manifest
+from edgeae_runtime.operating_point import choose_threshold, rates
+from edgeae_runtime.scores import calibrate_anomaly
+
+scores = st.lists(st.floats(0, 1e3), min_size=5, max_size=200).map(np.array)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores, st.floats(0.001, 0.5))
+def test_far_per_item_realises_at_most_its_target_on_its_calibration_data(
+    normal: np.ndarray, target: float
+) -> None:
+    t = choose_threshold(normal, "far", target_far=target)
+    realised = float(np.mean(normal > t))
+    assert realised <= target + 1e-12
+    # and it is the smallest such observed score: one step lower breaks the target
+    lower = normal[normal < t]
+    if lower.size:
+        assert np.mean(normal > lower.max()) > target
+
+
+def test_far_per_item_is_within_one_item_of_target_without_ties() -> None:
+    normal = np.random.default_rng(0).lognormal(size=2000)
+    for target in (0.001, 0.01, 0.05, 0.2):
+        realised = rates(normal, None, choose_threshold(normal, "far", target_far=target)).fpr
+        assert target - 1 / 2000 <= realised <= target
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores)
+def test_thresholds_are_monotone_in_their_parameter(normal: np.ndarray) -> None:
+    p = [choose_threshold(normal, "percentile", percentile=q) for q in (50, 90, 99, 100)]
+    k = [choose_threshold(normal, "mean_std", k=v) for v in (0, 1, 3, 6)]
+    f = [choose_threshold(normal, "far", target_far=r) for r in (0.5, 0.1, 0.01, 0.001)]
+    for seq in (p, k, f):
+        assert all(a <= b + 1e-9 for a, b in zip(seq, seq[1:], strict=False))
+
+
+def _f1(n: np.ndarray, a: np.ndarray, t: float) -> float:
+    tp, fp, fn = np.sum(a > t), np.sum(n > t), np.sum(a <= t)
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores, scores)
+def test_f1_and_youden_are_optimal_over_every_threshold(n: np.ndarray, a: np.ndarray) -> None:
+    grid = np.concatenate([[-1.0], np.unique(np.concatenate([n, a]))])
+    t_f1 = choose_threshold(n, "f1", anomalous=a)
+    assert _f1(n, a, t_f1) >= max(_f1(n, a, g) for g in grid) - 1e-12
+    t_j = choose_threshold(n, "youden", anomalous=a)
+
+    def j(t: float) -> float:
+        return float(np.mean(a > t) - np.mean(n > t))
+
+    assert j(t_j) >= max(j(g) for g in grid) - 1e-12
+
+
+def test_labelled_methods_need_anomalies_and_say_so() -> None:
+    with pytest.raises(InputError, match="f1.*labelled anomalies"):
+        choose_threshold(np.ones(10), "f1")
+    with pytest.raises(InputError, match="threshold method"):
+        choose_threshold(np.ones(10), "best")
+    with pytest.raises(InputError, match="target_far"):
+        choose_threshold(np.ones(10), "far", target_far=1.5)
+    with pytest.raises(InputError, match="per hour"):
+        choose_threshold(np.ones(10), "far", far_per="hour", target_far=1.0)
+
+
+def test_calibration_records_method_and_validation_rates() -> None:
+    rng = np.random.default_rng(1)
+    normal, anomalous = rng.lognormal(-2, 0.3, 1000), rng.lognormal(-1, 0.3, 100)
+    spec = calibrate_anomaly(normal, method="youden", anomaly_errors=anomalous)
+    assert spec.method == "youden" and spec.val_normal == 1000 and spec.val_anomalies == 100
+    assert spec.val_tpr == pytest.approx(np.mean(anomalous > spec.threshold))
+    assert spec.val_fpr == pytest.approx(np.mean(normal > spec.threshold))
+    # recalibrating with the float spec as template keeps the law and its parameters
+    again = calibrate_anomaly(normal * 1.1, anomaly_errors=anomalous * 1.1, template=spec)
+    assert again.method == "youden" and again.threshold == pytest.approx(spec.threshold * 1.1)
+    plain = calibrate_anomaly(normal)
+    assert plain.val_tpr is None and plain.val_fpr == pytest.approx(0.01)
+
+
+def test_far_per_hour_realises_its_target_in_events_on_the_calibration_stream() -> None:
+    rng = np.random.default_rng(2)
+    errors = rng.lognormal(-2, 0.4, 7200)  # one window per second: 2 hours
+    base = AnomalySpec(hysteresis=0.2, vote_k=2, vote_n=3, min_windows=2)
+    for target in (2.0, 10.0, 40.0):
+        spec = calibrate_anomaly(
+            errors,
+            method="far",
+            far_per="hour",
+            target_far=target,
+            events=base,
+            window_hours=1 / 3600,
+        )
+        events = detect_events(errors, EventRule.from_spec(spec))[1]
+        hours = errors.size / 3600
+        assert len(events) / hours <= target
+        assert len(events) / hours >= 0.5 * target  # not needlessly strict
+        assert spec.vote_k == 2 and spec.hysteresis == 0.2
+
+
+def test_event_law_hysteresis_vote_and_min_duration() -> None:
+    s = np.array([0, 5, 3, 5, 0, 0, 5, 0, 0, 5, 5, 5, 0], dtype=float)
+    plain = detect_events(s, EventRule(threshold=4))[1]
+    assert [(e.start, e.end) for e in plain] == [(1, 2), (3, 4), (6, 7), (9, 12)]
+    hyst = detect_events(s, EventRule(threshold=4, hysteresis=0.5))[1]  # release at 2
+    assert [(e.start, e.end) for e in hyst] == [(1, 4), (6, 7), (9, 12)]
+    vote = detect_events(s, EventRule(threshold=4, vote_k=2, vote_n=3))[1]
+    assert [(e.start, e.end) for e in vote] == [(3, 4), (10, 13)]
+    longer = detect_events(s, EventRule(threshold=4, min_windows=2))[1]
+    assert [(e.start, e.end, e.windows) for e in longer] == [(9, 12, 3)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 10), min_size=1, max_size=80), st.integers(1, 9))
+def test_streaming_events_equal_offline_however_chunked(values: list, chunk: int) -> None:
+    s = np.array(values)
+    rule = EventRule(threshold=5, hysteresis=0.3, vote_k=2, vote_n=3, min_windows=2)
+    offline = detect_events(s, rule, hop=4, window=8)[1]
+    det, streamed = EventDetector(rule, 8), []
+    for i in range(0, s.size, chunk):
+        part = s[i : i + chunk]
+        streamed += det.update(np.arange(i, i + part.size) * 4, part)[1]
+    streamed += det.finish()
+    assert streamed == offline
+
+
+def test_manifest_bounds_the_operating_point_fields() -> None:
+    from tests.runtime.onnx_models import make_autoencoder  # noqa: F401  (fixture module)
+
+    good = AnomalySpec(
+        threshold=1.0,
+        method="far",
+        target_far=3.0,
+        far_per="hour",
+        vote_k=2,
+        vote_n=3,
+        val_tpr=0.9,
+        val_fpr=0.01,
+    )
+    base = _manifest()
+    m = base.replace(anomaly=good)
+    assert Manifest.from_json(m.to_json()).anomaly == good
+    for bad in (
+        {"vote_k": 4, "vote_n": 3},
+        {"hysteresis": 1.0},
+        {"val_fpr": 1.5},
+        {"target_far": 2.0},
+        {"min_windows": 0},
+        {"k": -1.0},
+    ):
+        with pytest.raises(ManifestError, match="manifest.anomaly"):
+            base.replace(anomaly=AnomalySpec(threshold=1.0, **bad))
+    with pytest.raises(ManifestError, match="method"):
+        data = m.to_dict()
+        data["anomaly"]["method"] = "magic"
+        Manifest.from_dict(data)
+
+
+def _manifest() -> Manifest:
+    from edgeae_runtime.manifest import Provenance, TensorSpec
+
+    return Manifest(
+        role="autoencoder",
+        arch="dense",
+        layout="NF",
+        inputs=(TensorSpec("input", (None, 4)),),
+        outputs=(TensorSpec("reconstruction", (None, 4)),),
+        item_shape=(4,),
+        latent_shape=(2,),
+        provenance=Provenance(fingerprint="x"),
+    )
