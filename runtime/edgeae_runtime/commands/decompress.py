@@ -120,16 +120,14 @@ def decompress(
             model, head + b"".join(chunks), output_path, conceal, force, range_override, reference
         )
     else:
-        summary, decoded = _decompress_signal(
-            model, head, chunks, output_path, conceal, pcm_format, reference is not None
-        )
-        if reference is not None:
+        ref = None
+        if reference is not None:  # read before OUT is written: a bad reference writes nothing
             with open_reader(reference) as reader:
                 ref = reader.read_all()
-            if ref.shape != decoded.shape:
-                raise InputError(
-                    f"{reference}: shape {ref.shape} differs from the decoded {decoded.shape}"
-                )
+        summary, decoded = _decompress_signal(
+            model, head, chunks, output_path, conceal, pcm_format, ref, reference
+        )
+        if ref is not None:
             summary["snr_db"] = snr_db(ref, decoded)
     summary.update(
         {"input": input_path, "output": output_path, "time_s": time.perf_counter() - started}
@@ -145,8 +143,10 @@ def _decompress_signal(
     output_path: str,
     conceal: bool,
     pcm_format: str,
-    keep: bool,
+    ref: np.ndarray | None,
+    reference: str | None,
 ) -> tuple[dict[str, Any], np.ndarray]:
+    keep = ref is not None
     decoder = StreamDecoder(model, conceal=conceal)
     writer: AudioWriter | None = None
     kept: list[np.ndarray] = []
@@ -160,11 +160,16 @@ def _decompress_signal(
         samples = decoder.flush()
         writer = writer or _writer(decoder, output_path, pcm_format)
         _write(writer, samples, kept if keep else None)
+        if ref is not None:
+            got = (decoder.header.channels if decoder.header else ref.shape[0], decoder.samples)
+            if ref.shape != got:
+                raise InputError(f"{reference}: shape {ref.shape} differs from the decoded {got}")
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
-    writer.close()
+    if writer is not None:
+        writer.close()
     h = decoder.header
     if h is None:  # pragma: no cover - flush() raises for a stream without header
         raise StreamError(f"{output_path}: stream has no header")
@@ -223,10 +228,14 @@ def _decompress_images(
             "decode to a .npy batch instead"
         )
     low, high = pixel_range(model.manifest.preprocessing, range_override)
-    ref_pixels = None
+    ref_pixels = ref_raw = None  # read before OUT is written: a bad reference writes nothing
     if reference is not None and not to_npy and is_png_source(reference):
         ref_pixels = read_reference_pixels(reference)
+    elif reference is not None:
+        ref_raw = _load_npy(reference)
     result = decode_image_stream(model, data, conceal=conceal)
+    if ref_raw is not None:
+        _check_shape(reference, ref_raw, result.images)
     summary: dict[str, Any] = {
         "images": int(result.images.shape[0]),
         "bytes": len(data),
@@ -237,14 +246,21 @@ def _decompress_images(
             out.write(_npy_bytes(result.images))
     else:
         pixels = raw_to_pixels(result.images, low, high)
+        if ref_pixels is not None:
+            _check_shape(reference, ref_pixels, pixels)
         with PngFolderWriter(output_path, force=force) as folder:
             folder.write_all(pixels)
         summary["pixel_range"] = [low, high]
     if ref_pixels is not None:
         summary["psnr_db"] = _psnr(ref_pixels.astype(np.float32), pixels.astype(np.float32), 255.0)
-    elif reference is not None:
-        summary["psnr_db"] = _psnr(_load_npy(reference), result.images)
+    elif ref_raw is not None:
+        summary["psnr_db"] = _psnr(ref_raw, result.images)
     return summary
+
+
+def _check_shape(reference: str | None, ref: np.ndarray, decoded: np.ndarray) -> None:
+    if ref.shape != decoded.shape:
+        raise InputError(f"{reference}: shape {ref.shape} differs from the decoded {decoded.shape}")
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
