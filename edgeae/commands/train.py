@@ -76,6 +76,45 @@ def _json_safe(value: object) -> object:
     help="Anomaly score: 'upper' flags errors above normal, 'both' also far below [upper].",
 )
 @click.option(
+    "--threshold-method",
+    type=click.Choice(["percentile", "mean_std", "far", "f1", "youden"]),
+    default=None,
+    help="Operating point: percentile of normal, mean + k*std, target false-alarm rate, "
+    "or F1/Youden-optimal on labelled validation anomalies [percentile].",
+)
+@click.option(
+    "--threshold-k", type=click.FloatRange(0, 100), default=None, help="k of mean_std [3]."
+)
+@click.option(
+    "--target-far",
+    type=click.FloatRange(0, 1e6, min_open=True),
+    default=None,
+    help="False-alarm rate of --threshold-method far, per --far-per [0.01].",
+)
+@click.option(
+    "--far-per",
+    type=click.Choice(["item", "hour"]),
+    default=None,
+    help="Unit of --target-far [item].",
+)
+@click.option(
+    "--hysteresis",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Stream events end below threshold*(1-h) [0].",
+)
+@click.option(
+    "--vote",
+    default=None,
+    help="Stream events: K/N, a window is on when K of the last N are above [1/1].",
+)
+@click.option(
+    "--min-windows",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Shortest event, in windows [1].",
+)
+@click.option(
     "--threads",
     type=click.IntRange(min=1),
     default=None,
@@ -109,6 +148,13 @@ def train(
     seed: int | None,
     threshold_percentile: float | None,
     tails: str | None,
+    threshold_method: str | None,
+    threshold_k: float | None,
+    target_far: float | None,
+    far_per: str | None,
+    hysteresis: float | None,
+    vote: str | None,
+    min_windows: int | None,
     threads: int | None,
     key: str | None,
     window: int | None,
@@ -133,6 +179,8 @@ def train(
       edgeae train recording.wav --window 256 --hop 128 --noise gaussian -o runs/wav
       edgeae train data.npz --key x --arch dense --hidden 128,64 --latent 16 -o runs/x
       edgeae train builtin:sensor -o runs/sensor --resume
+      edgeae train builtin:sensor -o runs/s --threshold-method far --target-far 2 --far-per hour
+      edgeae train beats.npz --arch conv1d --threshold-method f1 -o runs/beats
       edgeae train builtin:sensor -o runs/sensor --threads 1    # on a busy machine
       torchrun --nproc_per_node=2 -m edgeae train builtin:sensor -o runs/ddp
     """
@@ -159,6 +207,13 @@ def train(
         "seed": seed,
         "threshold_percentile": threshold_percentile,
         "tails": tails,
+        "threshold_method": threshold_method,
+        "threshold_k": threshold_k,
+        "target_far": target_far,
+        "far_per": far_per,
+        "hysteresis": hysteresis,
+        "min_windows": min_windows,
+        **_parse_vote(vote),
     }
     arch = arch or recipe_arch(source)
     model_recipe, train_recipe = recipe_for(source, arch)
@@ -183,3 +238,18 @@ def train(
         click.echo(json.dumps(_json_safe(result.metrics), indent=2, sort_keys=True))
     elif quiet:
         click.echo(str(result.run_dir))
+
+
+def _parse_vote(text: str | None) -> dict[str, int]:
+    """``--vote K/N`` -> ``{"vote_k": K, "vote_n": N}`` (empty when not given)."""
+    if text is None:
+        return {}
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected K/N such as 2/3, got {text!r}", param_hint="--vote"
+        ) from None
+    if not 1 <= k <= n <= 1024:
+        raise click.BadParameter(f"need 1 <= K <= N <= 1024, got {text!r}", param_hint="--vote")
+    return {"vote_k": k, "vote_n": n}

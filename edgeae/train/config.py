@@ -8,8 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeae.errors import ConfigError
+from edgeae_runtime.operating_point import FAR_UNITS
+from edgeae_runtime.operating_point import METHODS as THRESHOLD_METHODS
 
-__all__ = ["LOSSES", "NOISES", "SCHEDULES", "TAILS", "TrainConfig"]
+__all__ = [
+    "FAR_UNITS",
+    "LOSSES",
+    "NOISES",
+    "SCHEDULES",
+    "TAILS",
+    "THRESHOLD_METHODS",
+    "TrainConfig",
+]
 
 LOSSES = ("mse", "bce", "l1")
 NOISES = ("none", "gaussian", "masking", "saltpepper")
@@ -28,6 +38,11 @@ class TrainConfig:
     ``tails`` picks the anomaly score calibrated after training (see
     :func:`edgeae_runtime.calibrate_anomaly`): ``"upper"`` flags errors above normal,
     ``"both"`` also errors far below normal (a dead sensor reconstructed too well).
+    ``threshold_method`` picks the operating point (:mod:`edgeae_runtime.operating_point`:
+    ``percentile`` with ``threshold_percentile``, ``mean_std`` with ``threshold_k``,
+    ``far`` with ``target_far`` per ``far_per`` item or hour, ``f1``/``youden`` on
+    labelled validation anomalies); ``hysteresis``, ``vote_k``-of-``vote_n`` and
+    ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`).
     """
 
     epochs: int = 30
@@ -45,6 +60,14 @@ class TrainConfig:
     seed: int = 0
     threshold_percentile: float = 99.0
     tails: str = "upper"
+    threshold_method: str = "percentile"
+    threshold_k: float = 3.0
+    target_far: float = 0.01
+    far_per: str = "item"
+    hysteresis: float = 0.0
+    vote_k: int = 1
+    vote_n: int = 1
+    min_windows: int = 1
     num_workers: int = 0
     device: str = "cpu"
 
@@ -53,6 +76,20 @@ class TrainConfig:
         _check_choice("noise", self.noise, NOISES)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("tails", self.tails, TAILS)
+        _check_choice("threshold_method", self.threshold_method, THRESHOLD_METHODS)
+        _check_choice("far_per", self.far_per, FAR_UNITS)
+        if not 0 <= self.threshold_k <= 100:
+            raise ConfigError(f"threshold_k: must be in [0, 100], got {self.threshold_k}")
+        if self.far_per == "item" and not 0 < self.target_far < 1:
+            raise ConfigError(f"target_far: a per-item rate in (0, 1), got {self.target_far}")
+        if self.far_per == "hour" and not 0 < self.target_far <= 1e6:
+            raise ConfigError(f"target_far: alarms per hour in (0, 1e6], got {self.target_far}")
+        if not 0 <= self.hysteresis < 1:
+            raise ConfigError(f"hysteresis: must be in [0, 1), got {self.hysteresis}")
+        if not 1 <= self.vote_k <= self.vote_n <= 1024:
+            raise ConfigError(f"vote: need 1 <= k <= n <= 1024, got {self.vote_k}-of-{self.vote_n}")
+        if not 1 <= self.min_windows <= 1_000_000:
+            raise ConfigError(f"min_windows: must be in 1..1000000, got {self.min_windows}")
         for name in ("epochs", "batch_size", "step_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

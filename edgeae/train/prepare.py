@@ -80,11 +80,18 @@ def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np
     gap = math.ceil(ds.window / ds.hop) - 1 if overlapping else 0
     if has_anomaly_labels(ds):
         labels = np.asarray(ds.labels).reshape(-1)
+        anomalous = np.flatnonzero(labels != 0)
+        if not ds.window:
+            # Independent items (beats, clips, images): train on a random part of all
+            # normal items wherever they are; score the held-out normals and every anomaly.
+            train, val = normal_split(labels, config.val_fraction, config.seed, prefix_only=False)
+            how = "normal items only, random (anomaly labels present)"
+            return train, val, np.union1d(val, anomalous), how
         train, val = normal_split(
             labels, config.val_fraction, config.seed, contiguous=overlapping, gap=gap
         )
-        anomalous = np.flatnonzero(labels != 0)
-        # Scored for AUROC: the held-out normal items and everything from the first anomaly on.
+        # A recording: train on its clean first part; score the held-out normal windows
+        # and everything from the first anomaly on.
         rest = np.arange(anomalous[0], n) if anomalous.size else np.arange(0)
         return train, val, np.union1d(val, rest), "normal items only (anomaly labels present)"
     train, val = split_indices(n, config.val_fraction, config.seed, contiguous=overlapping, gap=gap)

@@ -28,6 +28,7 @@ from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_fr
 from edgeae.models import default_config as model_default_config
 from edgeae_runtime import AnomalySpec, anomaly_scores, calibrate_anomaly
 from edgeae_runtime.metrics import auroc, per_item_error, psnr, snr_db
+from edgeae_runtime.operating_point import LABELLED_METHODS, describe_operating_point, rates
 from edgeae_runtime.preprocess import denormalize
 
 from .checkpoint import (
@@ -192,21 +193,66 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
             val_snr_in_db=snr_in, val_snr_out_db=snr_out, val_snr_gain_db=snr_out - snr_in
         )
     errors = per_item_error(data.val_x.numpy(), out.numpy(), "mse")
+    anomaly_errors = labels = None
+    if data.anomaly_x is not None and data.anomaly_labels is not None:
+        labels = data.anomaly_labels
+        if (labels > 0).any() and (labels == 0).any():
+            a_out = _predict(model, data.anomaly_x).numpy()
+            anomaly_errors = per_item_error(data.anomaly_x.numpy(), a_out, "mse")
+        else:
+            labels = None
+    labelled = config.threshold_method in LABELLED_METHODS
+    hop_hours = None
+    if data.signal is not None:
+        hop_hours = data.signal.hop / data.signal.sample_rate / 3600.0
+    if labelled and anomaly_errors is not None and labels is not None:
+        errors = anomaly_errors[labels == 0]  # every labelled normal item, held-out ones included
     spec = calibrate_anomaly(
         errors,
         config.threshold_percentile,
         config.tails,
         "mse",
-        calibrated_on=f"{len(errors)} held-out normal items of {source}",
+        calibrated_on=f"{len(errors)} held-out normal items of {source}"
+        + (
+            f" + {int(np.sum(labels > 0))} labelled anomalies (labelled normal items included)"
+            if labelled and labels is not None
+            else ""
+        ),
+        method=config.threshold_method,
+        k=config.threshold_k,
+        target_far=config.target_far,
+        far_per=config.far_per,
+        anomaly_errors=anomaly_errors[labels > 0] if labelled and labels is not None else None,
+        events=AnomalySpec(
+            hysteresis=config.hysteresis,
+            vote_k=config.vote_k,
+            vote_n=config.vote_n,
+            min_windows=config.min_windows,
+        ),
+        window_hours=hop_hours,
     )
-    if data.anomaly_x is not None and data.anomaly_labels is not None:
-        labels = data.anomaly_labels
-        if (labels > 0).any() and (labels == 0).any():
-            a_out = _predict(model, data.anomaly_x).numpy()
-            a_scores = anomaly_scores(per_item_error(data.anomaly_x.numpy(), a_out), spec)
-            quality["anomaly_auroc"] = auroc(a_scores, labels)
-            quality["anomaly_flag_rate"] = float(np.mean(a_scores > spec.threshold))
+    if anomaly_errors is not None and labels is not None:
+        a_scores = anomaly_scores(anomaly_errors, spec)
+        quality["anomaly_auroc"] = auroc(a_scores, labels)
+        quality["anomaly_flag_rate"] = float(np.mean(a_scores > spec.threshold))
+        r = rates(a_scores[labels == 0], a_scores[labels > 0], spec.threshold)
+        quality["anomaly_tpr"], quality["anomaly_fpr"] = r.tpr, r.fpr
     return quality, spec
+
+
+def _check_operating_point(data: Prepared, config: TrainConfig, source: str) -> None:
+    """Refuse, before training, a threshold law the data cannot calibrate."""
+    labels = data.anomaly_labels
+    has_anomalies = labels is not None and bool((labels > 0).any() and (labels == 0).any())
+    if config.threshold_method in LABELLED_METHODS and not has_anomalies:
+        raise ConfigError(
+            f"threshold_method {config.threshold_method!r}: {source} has no labelled "
+            "anomalies to calibrate on; use percentile, mean_std or far"
+        )
+    if config.threshold_method == "far" and config.far_per == "hour" and data.signal is None:
+        raise ConfigError(
+            f"far_per 'hour': {source} is not a signal with a sample rate; use far_per 'item'"
+        )
 
 
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -282,6 +328,7 @@ def _train(
     else:
         arch, model_cfg = _model_config(arch, overrides, ds.layout, ds.item_shape, config)
     prepared = prepare(ds, config, world_size=ctx.world_size)
+    _check_operating_point(prepared, config, source)
     rundir.check()
     barrier(ctx)
     out_dir = rundir.open() if ctx.is_main else None
@@ -402,6 +449,9 @@ def _train(
         "stopped_early": state["stopped"],
         "threshold": anomaly.threshold,
         "threshold_percentile": anomaly.percentile,
+        "threshold_method": anomaly.method,
+        "threshold_val_tpr": anomaly.val_tpr,
+        "threshold_val_fpr": anomaly.val_fpr,
         "anomaly_tails": anomaly.tails,
         "anomaly_center": anomaly.center,
         "train_seconds": sum(h["seconds"] for h in history),
@@ -435,7 +485,7 @@ def _train(
             log.line(note)
         log.line(
             f"val PSNR {quality['val_psnr_db']:.2f} dB, anomaly threshold "
-            f"{anomaly.threshold:.4g} (p{anomaly.percentile:g}, {anomaly.tails} tail"
+            f"{anomaly.threshold:.4g} ({describe_operating_point(anomaly)}, {anomaly.tails} tail"
             f"{'s' if anomaly.tails == 'both' else ''}); run in {out_dir}"
         )
     barrier(ctx)
