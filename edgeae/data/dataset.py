@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,10 @@ class Dataset:
     int per item (digit class, or anomaly kind with 0 = normal). For signal
     sources, ``signal``/``clean_signal`` are the continuous ``(channels, samples)``
     arrays the items were framed from, and ``sample_labels`` labels each sample.
+    Speech corpora (:mod:`edgeae.data.speech`) add ``holdout`` (indices of the
+    items from held-out files: the validation split, by file), ``remix(epoch)``
+    (a fresh ``(x, target)`` of training items for that epoch: on-the-fly
+    mixing) and ``corpus`` (the :class:`~edgeae.data.corpus.SpeechCorpus`).
     """
 
     name: str
@@ -49,6 +53,9 @@ class Dataset:
     signal: np.ndarray | None = None
     clean_signal: np.ndarray | None = None
     sample_labels: np.ndarray | None = None
+    holdout: np.ndarray | None = None
+    remix: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None
+    corpus: Any = None
 
     @property
     def item_shape(self) -> tuple[int, ...]:

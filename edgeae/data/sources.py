@@ -1,7 +1,10 @@
 """``load_source``: one entry point from a source string to a :class:`Dataset`.
 
 A source is ``builtin:NAME`` (with options: ``builtin:sensor?seconds=60&channels=2``),
-a file (.npy, .npz, .csv, .wav, .png) or a folder of PNG images.
+a file (.npy, .npz, .csv, .wav, .png), a folder of PNG images, or a speech
+corpus (:mod:`edgeae.data.speech`): ``mix:clean=DIR&noise=DIR`` (on-the-fly
+mixing), a folder holding ``noisy/`` and ``clean/`` (recorded pairs), or
+``builtin:speech``.
 
 How files are read:
 
@@ -29,10 +32,11 @@ from urllib.parse import parse_qsl
 
 from edgeae.errors import DataError
 
-from .assemble import items_dataset, signal_dataset
+from .assemble import DEFAULT_WINDOW, items_dataset, signal_dataset
 from .builtin.registry import load_builtin
 from .dataset import Dataset
 from .files import read_file
+from .speech import corpus_dataset, is_speech_source, load_speech
 
 __all__ = ["BUILTIN_PREFIX", "load_source", "parse_builtin"]
 
@@ -76,6 +80,15 @@ def load_source(
     (e.g. ``{"snr_db": 5}``), and options in the source string take precedence.
     Every bad input raises :class:`~edgeae.errors.DataError`.
     """
+    if is_speech_source(source):
+        if key is not None or options or limit is not None:
+            raise DataError(f"{source}: --key, --limit and options do not apply to speech corpora")
+        corpus = load_speech(source, seed=seed)
+        return corpus_dataset(
+            corpus, window=window or DEFAULT_WINDOW, hop=hop, layout=layout,
+            options={"source": source.split("?")[0] if source.startswith(BUILTIN_PREFIX)
+                     else corpus.kind},
+        )  # fmt: skip
     if source.startswith(BUILTIN_PREFIX):
         if key is not None:
             raise DataError(f"{source}: --key applies to .npz files, not built-in datasets")

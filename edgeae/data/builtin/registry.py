@@ -1,7 +1,7 @@
 """The registry of built-in datasets (``builtin:NAME?option=value&...``) and their options.
 
-Built-ins need no network: ``digits`` is real data shipped in the package,
-``sensor`` and ``tones`` are generated with numpy, deterministically from a seed.
+Built-ins need no network: ``digits`` and ``speech`` are real data shipped in the
+package, ``sensor`` and ``tones`` are generated with numpy, deterministically from a seed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..dataset import Dataset
 from ..windows import MIN_ANOMALY_FRACTION, n_windows
 from .digits import DIGITS_RANGE, load_digits
 from .sensor import ANOMALY_KINDS, SensorOptions, make_sensor
+from .speech import BUNDLE_RATE as SPEECH_RATE
 from .tones import TonesOptions, make_tones
 
 __all__ = ["BuiltinInfo", "builtin_names", "list_builtins", "load_builtin"]
@@ -133,6 +134,36 @@ def _tones(opts: Mapping[str, Any], seed: int, **kw: Any) -> Dataset:
     )
 
 
+def _speech(opts: Mapping[str, Any], seed: int, **kw: Any) -> Dataset:
+    from ..speech import corpus_dataset, load_speech
+
+    if kw.get("limit") is not None:
+        raise DataError("builtin:speech: --limit does not apply to a speech corpus")
+    query = "&".join(f"{k}={v}" for k, v in opts.items())
+    corpus = load_speech("builtin:speech" + (f"?{query}" if query else ""), seed=seed)
+    window, hop = _framing(kw)
+    return corpus_dataset(
+        corpus, window=window, hop=hop, layout=kw.get("layout"),
+        options={"source": "builtin:speech"},
+    )  # fmt: skip
+
+
+def _speech_windows() -> int:
+    """Windows ``builtin:speech`` yields at its defaults (1 s segments, 256/128 framing)."""
+    import soundfile
+
+    from .speech import HELD_OUT_CLEAN, TRAIN_CLEAN, bundle_dir
+
+    def seconds(names: tuple[str, ...]) -> int:
+        frames = sum(
+            soundfile.info(str(bundle_dir() / "clean" / f"{n}.flac")).frames for n in names
+        )
+        return frames // SPEECH_RATE
+
+    segments = max(1, seconds(TRAIN_CLEAN)) + max(8, seconds(HELD_OUT_CLEAN))
+    return segments * n_windows(SPEECH_RATE, _WINDOW, _HOP)
+
+
 _DESCRIPTIONS = {
     "digits": (
         f"Real 8x8 handwritten digits (UCI, CC BY 4.0), values {DIGITS_RANGE[0]:g}.."
@@ -146,6 +177,11 @@ _DESCRIPTIONS = {
     "tones": (
         "Synthetic 16 kHz audio: chirps, vibrato tones, formant bursts, silences; x = noisy "
         "windows, target = clean windows, at exactly snr_db dB SNR (white or pink noise)"
+    ),
+    "speech": (
+        "Real speech (LJSpeech, public domain) mixed on the fly with real noise (Speech "
+        "Commands background, CC BY 4.0) at -5..20 dB SNR, 16 kHz; x = noisy windows, "
+        "target = clean; validation = held-out files (3 clips, 2 noise stretches)"
     ),
 }
 _OPTION_HELP = {
@@ -164,11 +200,17 @@ _OPTION_HELP = {
         "sample_rate": "samples per second (default 16000)",
         "seed": "random seed (default: the seed argument, 0)",
     },
+    "speech": {
+        "snr": "SNR range LO..HI in dB, or one value (default -5..20)",
+        "level": "mixture RMS range LO..HI in dBFS: the random gain (default -35..-15)",
+        "seed": "random seed of the mixtures (default: the seed argument, 0)",
+    },
 }
 _LOADERS: dict[str, Callable[..., Dataset]] = {
     "digits": _digits,
     "sensor": _sensor,
     "tones": _tones,
+    "speech": _speech,
 }
 
 
@@ -201,4 +243,7 @@ def list_builtins() -> list[BuiltinInfo]:
         BuiltinInfo("tones", "audio (denoising)", "NCW", n_tones, (1, _WINDOW),
                     tones.sample_rate, _WINDOW, _HOP, _OPTION_HELP["tones"],
                     _DESCRIPTIONS["tones"]),
+        BuiltinInfo("speech", "speech (denoising)", "NCW", _speech_windows(), (1, _WINDOW),
+                    SPEECH_RATE, _WINDOW, _HOP, _OPTION_HELP["speech"],
+                    _DESCRIPTIONS["speech"]),
     ]  # fmt: skip

@@ -16,11 +16,11 @@ from tests.edgeae.data.writers import write_test_wav
 def test_list_table_and_json(runner: CliRunner) -> None:
     res = runner.invoke(main, ["data", "list"])
     assert res.exit_code == 0, res.output
-    for name in ("builtin:digits", "builtin:sensor", "builtin:tones"):
+    for name in ("builtin:digits", "builtin:sensor", "builtin:speech", "builtin:tones"):
         assert name in res.output
     res = runner.invoke(main, ["data", "list", "--json"])
     rows = json.loads(res.output)
-    assert {r["name"] for r in rows} == {"digits", "sensor", "tones"}
+    assert {r["name"] for r in rows} == {"digits", "sensor", "speech", "tones"}
     sensor = next(r for r in rows if r["name"] == "sensor")
     assert (
         sensor["item_shape"] == [3, 256]

@@ -76,7 +76,7 @@ def test_tones_defaults_and_keyword_snr() -> None:
 @pytest.mark.parametrize(
     ("source", "fragment"),
     [
-        ("builtin:nope", "known: builtin:digits, builtin:sensor, builtin:tones"),
+        ("builtin:nope", "known: builtin:digits, builtin:sensor, builtin:speech, builtin:tones"),
         ("builtin:tones?snr=loud", "not a valid float"),
         ("builtin:tones?color=red", "unknown option 'color'"),
         ("builtin:sensor?channels=0", "channels must be"),
@@ -98,7 +98,7 @@ def test_window_longer_than_builtin_signal() -> None:
 
 def test_list_builtins_matches_what_loads() -> None:
     infos = {b.name: b for b in list_builtins()}
-    assert set(infos) == {"digits", "sensor", "tones"}
+    assert set(infos) == {"digits", "sensor", "speech", "tones"}
     for info in infos.values():
         ds = load_source(info.source)
         assert (len(ds), ds.item_shape, ds.layout) == (info.n_items, info.item_shape, info.layout)
