@@ -12,6 +12,11 @@ sums, which ``reduce_range`` (7-bit weights) avoids. On ARM64 int8 activations
 run natively and S8S8 (the documented QDQ default) is used. Picking the wrong
 pair is the most common reason an int8 model is slower than float, so the
 choice is made here, once, and recorded in the manifest.
+
+A model for a board is often built on a laptop: ``target_cpu("arm64")`` stands for a
+64-bit ARM board (S8S8) and ``target_cpu("x86")`` for an x86 machine of unknown
+features (U8S8 with ``reduce_range``, safe with or without VNNI); ``target_cpu(None)``
+or the host's own target is this CPU, detected.
 """
 
 from __future__ import annotations
@@ -20,10 +25,23 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuInfo", "QuantDefaults", "default_quant_types", "detect_cpu", "parse_cpuinfo"]
+from .errors import QuantizationError
+
+__all__ = [
+    "TARGETS",
+    "CpuInfo",
+    "QuantDefaults",
+    "default_quant_types",
+    "detect_cpu",
+    "host_target",
+    "parse_cpuinfo",
+    "target_cpu",
+]
 
 _X86 = ("x86_64", "amd64", "i386", "i686", "x86")
 _ARM = ("aarch64", "arm64", "armv7l", "armv8l", "arm")
+#: What ``edgeae quantize --target`` accepts: the int8 types of that kind of CPU.
+TARGETS = ("arm64", "x86")
 
 
 @dataclass(frozen=True)
@@ -126,3 +144,26 @@ def default_quant_types(cpu: CpuInfo | None = None) -> QuantDefaults:
     return QuantDefaults(
         "QUInt8", "QInt8", True, f"{cpu.describe()}: U8S8 with reduce_range (portable choice)"
     )
+
+
+def host_target(cpu: CpuInfo | None = None) -> str | None:
+    """The :data:`TARGETS` name of this CPU (``None`` on any other architecture)."""
+    cpu = detect_cpu() if cpu is None else cpu
+    m = cpu.machine.lower()
+    if m in ("aarch64", "arm64"):
+        return "arm64"
+    return "x86" if cpu.is_x86 else None
+
+
+def target_cpu(target: str | None) -> CpuInfo:
+    """The CPU the int8 types are chosen for: this one (``None`` or its own target) or a board.
+
+    A foreign target's features are unknown, so it stands for the generic CPU of that
+    architecture: ``arm64`` -> S8S8, ``x86`` -> U8S8 with ``reduce_range``.
+    """
+    if target is not None and target not in TARGETS:
+        raise QuantizationError(f"--target: must be one of {', '.join(TARGETS)}, got {target!r}")
+    here = detect_cpu()
+    if target is None or target == host_target(here):
+        return here
+    return CpuInfo(machine="aarch64" if target == "arm64" else "x86_64")

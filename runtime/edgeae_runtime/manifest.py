@@ -127,6 +127,7 @@ class QuantizationSpec:
     metric: str | None = None
     max_drop: float | None = None
     measured_drop: float | None = None
+    target: str | None = None  # the CPU kind the int8 types were chosen for: arm64, x86
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,369 @@
+"""Golden outputs across architectures: shipped models, inputs and their x86 outputs.
+
+``tests/golden/`` holds a few small models (float, int8 QDQ with the ARM int8 types S8S8 and
+with the x86 types U8S8, the codec's encoder/decoder), the inputs they are run on, and what
+the runtime computed from them on x86 (``expected/``). :func:`check` runs the same inputs
+through the runtime on the machine it is on and compares:
+
+- float outputs: ``|got - x86| <= FLOAT_ATOL + FLOAT_RTOL * |x86|`` element-wise;
+- int8 outputs (a QDQ model's output that leaves a DequantizeLinear): within
+  ``INT8_STEPS`` quantization step(s) of that output's scale (stored at generation) and at
+  most ``INT8_MAX_FRACTION`` of the elements differing at all;
+- the codec: compressing the input gives the x86 stream byte for byte, and decoding the
+  x86 stream gives the x86 samples (float tolerance).
+
+It runs in ``make test`` on x86 (tests/golden/test_golden.py) and inside the arm64 rootfs in
+``make test-arm`` (``python -m tests.golden.golden``), so it needs only numpy, onnxruntime and
+edgeae_runtime; generating (``GENERATE_EXPECTED=1``, on x86 only, never silently) also needs
+onnx and edgeae_export. To add a model (e.g. the pretrained speech denoiser once the runtime
+ships it), add a case to :data:`CASES` (or a builder to :func:`_extra_cases`) and regenerate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CASES",
+    "FLOAT_ATOL",
+    "FLOAT_RTOL",
+    "GOLDEN",
+    "INT8_MAX_FRACTION",
+    "INT8_STEPS",
+    "CaseResult",
+    "check",
+    "generate",
+    "main",
+]
+
+GOLDEN = Path(__file__).resolve().parent
+#: Float outputs: different SIMD kernels (AVX vs NEON) only reorder sums.
+FLOAT_ATOL = 1e-5
+FLOAT_RTOL = 1e-5
+#: int8 outputs: a requantization may round the other way on another instruction set.
+INT8_STEPS = 1
+INT8_MAX_FRACTION = 0.01
+SEED = 1234
+
+
+@dataclass(frozen=True)
+class Case:
+    """One golden model: its file(s), the runtime call, and the kind of tolerance."""
+
+    name: str
+    kind: str  # "float" | "int8" | "codec"
+    files: tuple[str, ...]
+    call: str  # "reconstruct" | "encode" | "codec"
+    what: str
+
+
+CASES: tuple[Case, ...] = (
+    Case("float_conv1d", "float", ("conv1d.onnx",), "reconstruct", "conv1d autoencoder, float"),
+    Case("float_dense", "float", ("dense.onnx",), "reconstruct", "dense autoencoder, float"),
+    Case(
+        "int8_s8s8_conv1d_encoder",
+        "int8",
+        ("conv1d_encoder.s8s8.onnx",),
+        "encode",
+        "conv1d encoder, static QDQ int8, S8S8 (the ARM types)",
+    ),
+    Case(
+        "int8_u8s8_conv1d_encoder",
+        "int8",
+        ("conv1d_encoder.u8s8.onnx",),
+        "encode",
+        "conv1d encoder, static QDQ int8, U8S8 (the x86 types)",
+    ),
+    Case(
+        "int8_s8s8_dense",
+        "int8",
+        ("dense.s8s8.onnx",),
+        "reconstruct",
+        "dense autoencoder, static QDQ int8, S8S8",
+    ),
+    Case(
+        "int8_u8s8_dense",
+        "int8",
+        ("dense.u8s8.onnx",),
+        "reconstruct",
+        "dense autoencoder, static QDQ int8, U8S8",
+    ),
+    Case(
+        "codec_conv1d",
+        "codec",
+        ("codec_encoder.onnx", "codec_decoder.onnx"),
+        "codec",
+        "the codec's conv1d encoder/decoder: stream bytes and decoded samples",
+    ),
+)
+# Hook: the pretrained speech denoiser (issue 9, H5) joins as a "float" and an "int8" case
+# with call "denoise" once the runtime ships it: copy its model files into models/, add the
+# Case(s) here, implement "denoise" in _run (edgeae_runtime.denoise_offline on inputs/), and
+# regenerate with GENERATE_EXPECTED=1.
+
+
+@dataclass
+class CaseResult:
+    """What one case measured here against the x86 expected outputs."""
+
+    name: str
+    kind: str
+    ok: bool
+    max_abs_diff: float
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        verdict = "ok  " if self.ok else "FAIL"
+        return f"{verdict} {self.name:28s} max|diff| {self.max_abs_diff:.3g}  {self.detail}"
+
+
+# -- running --------------------------------------------------------------------------------
+def _model(path: Path) -> Any:
+    from edgeae_runtime import Model
+
+    return Model(path, threads=1)
+
+
+def _run(case: Case, golden: Path) -> dict[str, Any]:
+    """The outputs of ``case`` computed here: arrays, and for the codec the stream bytes."""
+    x = np.load(golden / "inputs" / f"{case.name}.npy", allow_pickle=False)
+    models = [golden / "models" / f for f in case.files]
+    if case.call == "reconstruct":
+        return {"output": _model(models[0]).reconstruct(x)}
+    if case.call == "encode":
+        return {"output": _model(models[0]).encode(x)}
+    if case.call == "codec":
+        from edgeae_runtime.codec import compress, decompress
+
+        stream = compress(_model(models[0]), x)
+        x86_stream = (golden / "expected" / f"{case.name}.eae").read_bytes()
+        return {"stream": stream, "decoded": decompress(_model(models[1]), x86_stream)}
+    raise ValueError(f"{case.name}: unknown call {case.call!r}")
+
+
+# -- comparing -------------------------------------------------------------------------------
+def _float_cmp(got: np.ndarray, ref: np.ndarray) -> tuple[bool, float, str]:
+    if got.shape != ref.shape:
+        return False, float("inf"), f"shape {got.shape} != x86 {ref.shape}"
+    diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    bound = FLOAT_ATOL + FLOAT_RTOL * np.abs(ref.astype(np.float64))
+    bad = int((diff > bound).sum())
+    ok = bad == 0 and bool(np.isfinite(got).all())
+    return ok, float(diff.max(initial=0.0)), f"{bad} element(s) outside float tolerance"
+
+
+def _int8_cmp(got: np.ndarray, ref: np.ndarray, step: float) -> tuple[bool, float, str]:
+    if got.shape != ref.shape:
+        return False, float("inf"), f"shape {got.shape} != x86 {ref.shape}"
+    diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    steps = diff / step
+    differ = float(np.mean(steps > 1e-3))
+    worst = float(steps.max(initial=0.0))
+    ok = worst <= INT8_STEPS + 1e-3 and differ <= INT8_MAX_FRACTION
+    detail = f"{worst:.2f} step(s) worst, {100 * differ:.2f}% of elements differ (step {step:.3g})"
+    return ok, float(diff.max(initial=0.0)), detail
+
+
+def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]) -> CaseResult:
+    exp = golden / "expected"
+    if case.kind == "codec":
+        x86_stream = (exp / f"{case.name}.eae").read_bytes()
+        same = got["stream"] == x86_stream
+        ok_dec, diff, dec_detail = _float_cmp(
+            got["decoded"], np.load(exp / f"{case.name}.decoded.npy", allow_pickle=False)
+        )
+        n_diff = sum(a != b for a, b in zip(got["stream"], x86_stream, strict=False))
+        n_diff += abs(len(got["stream"]) - len(x86_stream))
+        detail = (
+            f"stream {'identical' if same else f'DIFFERS ({n_diff} byte(s))'} "
+            f"({len(x86_stream)} bytes); decoding the x86 stream: {dec_detail}"
+        )
+        return CaseResult(
+            case.name, case.kind, same and ok_dec, diff, detail, {"stream_identical": same}
+        )
+    ref = np.load(exp / f"{case.name}.npy", allow_pickle=False)
+    if case.kind == "int8":
+        ok, diff, detail = _int8_cmp(got["output"], ref, float(meta["step"]))
+    else:
+        ok, diff, detail = _float_cmp(got["output"], ref)
+    return CaseResult(case.name, case.kind, ok, diff, detail)
+
+
+def check(golden: Path = GOLDEN, cases: tuple[Case, ...] = CASES) -> list[CaseResult]:
+    """Run every case here and compare with the stored x86 outputs (see the module doc)."""
+    meta = json.loads((golden / "expected" / "meta.json").read_text())
+    results = []
+    for case in cases:
+        if case.name not in meta["cases"]:
+            results.append(
+                CaseResult(case.name, case.kind, False, float("inf"), "no expected output")
+            )
+            continue
+        try:
+            got = _run(case, golden)
+        except Exception as exc:  # a failure to run is a failed check, named
+            results.append(
+                CaseResult(
+                    case.name, case.kind, False, float("inf"), f"{type(exc).__name__}: {exc}"
+                )
+            )
+            continue
+        results.append(_compare(case, golden, meta["cases"][case.name], got))
+    return results
+
+
+# -- generating (x86, on request only) -------------------------------------------------------
+def _output_step(path: Path, output: str) -> float:
+    """The scale of the DequantizeLinear that produces graph output ``output`` (int8 models)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if output in node.output and node.op_type == "DequantizeLinear":
+            return float(np.max(inits[node.input[1]]))
+    raise ValueError(f"{path.name}: output {output!r} does not leave a DequantizeLinear")
+
+
+def _quantize(src: Path, out: Path, target: str, calibration: np.ndarray) -> None:
+    """Static QDQ int8 with the int8 types of ``target`` (as ``edgeae quantize --target``)."""
+    from edgeae_export.quantize import QuantizeRequest, quantize_model
+
+    quantize_model(
+        QuantizeRequest(
+            src,
+            out,
+            mode="static",
+            calibration=calibration,
+            calibration_name="tests/golden calibration",
+            exclude_op_types=(),
+            target=target,
+            speed_gate=False,
+            force=True,
+        )
+    )
+
+
+def _build_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Write the golden models into ``models/``; return the inputs per case."""
+    from edgeae_runtime import CodecSpec, Model
+    from tests.runtime.onnx_models import make_autoencoder, make_encoder, make_triplet
+
+    conv = {"kind": "conv1d", "channels": 1, "window": 64, "hop": 32, "hidden": 8, "seed": 3}
+    dense = {"kind": "dense", "features": 48, "latent": 12, "seed": 5}
+    make_autoencoder(models / "conv1d.onnx", **conv)
+    make_autoencoder(models / "dense.onnx", **dense)
+    make_encoder(models / ".conv1d_encoder.float.onnx", **conv)
+    x_conv = rng.standard_normal((16, 1, 64)).astype(np.float32) * 0.5
+    x_dense = rng.standard_normal((16, 48)).astype(np.float32) * 0.5
+    cal_conv = rng.standard_normal((64, 1, 64)).astype(np.float32) * 0.5
+    cal_dense = rng.standard_normal((64, 48)).astype(np.float32) * 0.5
+    for target, tag in (("arm64", "s8s8"), ("x86", "u8s8")):
+        _quantize(
+            models / ".conv1d_encoder.float.onnx",
+            models / f"conv1d_encoder.{tag}.onnx",
+            target,
+            cal_conv,
+        )
+        _quantize(models / "dense.onnx", models / f"dense.{tag}.onnx", target, cal_dense)
+    (models / ".conv1d_encoder.float.onnx").unlink()
+
+    # The codec: a conv1d triplet, its CodecSpec fitted on the latents of a tone mix.
+    t = np.arange(4000) / 16000
+    signal = (
+        0.4 * np.sin(2 * np.pi * 300 * t)
+        + 0.2 * np.sin(2 * np.pi * 1100 * t)
+        + 0.05 * rng.standard_normal(t.size)
+    )[None].astype(np.float32)
+    codec_args = {**conv, "fingerprint": "sha256:golden-arm-v1"}
+    tmp = models / ".codec"
+    tmp.mkdir(exist_ok=True)
+    _, enc, _ = make_triplet(tmp, **codec_args)
+    from edgeae_runtime.codec import calibrate_codec
+
+    frames = np.lib.stride_tricks.sliding_window_view(signal[0], 64)[::32][:, None, :]
+    spec: CodecSpec = calibrate_codec(Model(enc).encode(frames))
+    make_encoder(models / "codec_encoder.onnx", **codec_args, codec=spec)
+    from tests.runtime.onnx_models import make_decoder
+
+    make_decoder(models / "codec_decoder.onnx", **codec_args, codec=spec)
+    for f in tmp.iterdir():
+        f.unlink()
+    tmp.rmdir()
+    return {
+        "float_conv1d": x_conv,
+        "float_dense": x_dense,
+        "int8_s8s8_conv1d_encoder": x_conv,
+        "int8_u8s8_conv1d_encoder": x_conv,
+        "int8_s8s8_dense": x_dense,
+        "int8_u8s8_dense": x_dense,
+        "codec_conv1d": signal,
+    }
+
+
+def generate(golden: Path = GOLDEN) -> None:
+    """Rebuild models, inputs and x86 expected outputs (only on request, on x86)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        raise SystemExit("golden outputs are the x86 reference: generate them on x86_64")
+    from edgeae_runtime.codec import compress, decompress
+
+    models, inputs, exp = golden / "models", golden / "inputs", golden / "expected"
+    for d in (models, inputs, exp):
+        d.mkdir(parents=True, exist_ok=True)
+    xs = _build_models(models, np.random.default_rng(SEED))
+    meta: dict[str, Any] = {"machine": platform.machine(), "cases": {}}
+    for case in CASES:
+        np.save(inputs / f"{case.name}.npy", xs[case.name], allow_pickle=False)
+        entry: dict[str, Any] = {"kind": case.kind, "what": case.what, "files": list(case.files)}
+        if case.kind == "codec":
+            stream = compress(_model(models / case.files[0]), xs[case.name])
+            (exp / f"{case.name}.eae").write_bytes(stream)
+            decoded = decompress(_model(models / case.files[1]), stream)
+            np.save(exp / f"{case.name}.decoded.npy", decoded, allow_pickle=False)
+        else:
+            out = _run(case, golden)["output"]
+            np.save(exp / f"{case.name}.npy", out, allow_pickle=False)
+            if case.kind == "int8":
+                output = "latent" if case.call == "encode" else "reconstruction"
+                entry["step"] = _output_step(models / case.files[0], output)
+        meta["cases"][case.name] = entry
+    (exp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+# -- command line (run inside the arm64 rootfs by tools/arm/test-arm.sh) ---------------------
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    """``python -m tests.golden.golden [--golden DIR] [--json FILE]``: 0 all match, 1 not."""
+    p = argparse.ArgumentParser(prog="golden", description=__doc__.splitlines()[0])
+    p.add_argument("--golden", type=Path, default=GOLDEN)
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    args = p.parse_args(argv)
+    results = check(args.golden)
+    out(f"golden check on {platform.machine()} against the x86 outputs in {args.golden}:")
+    for r in results:
+        out("  " + r.line())
+    failed = [r.name for r in results if not r.ok]
+    out(f"golden check: {len(results) - len(failed)} of {len(results)} cases match")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {"machine": platform.machine(), "results": [r.__dict__ for r in results]},
+                indent=2,
+            )
+            + "\n"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
