@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from .errors import ManifestError
 
 __all__ = [
+    "LIMITS",
     "MANIFEST_KEY",
     "SCHEMA_VERSION",
     "AnomalySpec",
@@ -29,11 +31,29 @@ __all__ = [
     "Provenance",
     "QuantizationSpec",
     "SignalSpec",
+    "SpectralSpec",
     "TensorSpec",
+    "check_graph",
 ]
 
 MANIFEST_KEY = "edgeae.manifest"
 SCHEMA_VERSION = 1
+
+#: The bounds every manifest is held to (a hostile file cannot make the runtime
+#: allocate more than these allow): JSON text size and nesting, dimensions, element
+#: counts per item/latent, signal framing, tensors, list lengths, integer magnitude.
+LIMITS: Mapping[str, int] = {
+    "json_bytes": 1 << 20,
+    "json_depth": 32,
+    "dim": 1 << 20,
+    "item_elements": 1 << 24,
+    "sample_rate": 10_000_000,
+    "channels": 1024,
+    "window": 1 << 20,
+    "tensors": 16,
+    "list": 1 << 16,
+    "int": 1 << 53,
+}
 
 Role = Literal["autoencoder", "encoder", "decoder"]
 Layout = Literal["NF", "NCW", "NCHW"]
@@ -72,6 +92,27 @@ class SignalSpec:
     window: int
     hop: int
     synthesis_window: Literal["hann", "rect"] = "hann"
+
+
+@dataclass(frozen=True)
+class SpectralSpec:
+    """The STFT front-end of a spectral-mask denoiser (:mod:`edgeae_runtime.spectral`).
+
+    Each ``signal.window``-sample frame is weighted by ``analysis_window`` and
+    transformed with an ``fft_size``-point real FFT (``fft_size // 2 + 1`` bins);
+    the model sees the compressed magnitudes (``|X| ** exponent`` for
+    ``"power"``, ``log1p(|X|)`` for ``"log1p"``) of the current frame and the
+    ``context_frames - 1`` frames before it, item shape ``(bins, context_frames)``,
+    and outputs a ``mask`` in [0, 1] per bin, shape ``(bins, 1)``, that multiplies
+    the noisy complex spectrum before the inverse FFT and overlap-add.
+    """
+
+    fft_size: int
+    context_frames: int
+    analysis_window: Literal["sqrt_hann"] = "sqrt_hann"
+    compression: Literal["power", "log1p"] = "power"
+    exponent: float = 0.3
+    output: Literal["mask"] = "mask"
 
 
 @dataclass(frozen=True)
@@ -185,6 +226,7 @@ class Manifest:
     preprocessing: Preprocessing = Preprocessing()
     arch_config: Mapping[str, Any] = field(default_factory=dict)
     signal: SignalSpec | None = None
+    spectral: SpectralSpec | None = None
     anomaly: AnomalySpec | None = None
     quantization: QuantizationSpec = QuantizationSpec()
     codec: CodecSpec | None = None
@@ -208,6 +250,7 @@ class Manifest:
         """Build and validate a manifest; errors name the offending field."""
         if not isinstance(data, Mapping):
             raise ManifestError("manifest: expected a JSON object")
+        _check_depth(data, "manifest", 1)
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ManifestError(
@@ -218,11 +261,20 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
-        """Parse the JSON text stored in a model's metadata."""
+        """Parse the JSON text stored in a model's metadata (bounded in size and nesting)."""
+        if not isinstance(text, str):
+            raise ManifestError(f"manifest: expected JSON text, got {type(text).__name__}")
+        if len(text) > LIMITS["json_bytes"]:
+            raise ManifestError(
+                f"manifest: {len(text)} characters of JSON, more than {LIMITS['json_bytes']}"
+            )
+        _check_text_depth(text)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ManifestError(f"manifest: not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # e.g. an integer of 5000 digits
+            raise ManifestError(f"manifest: unreadable JSON ({str(exc)[:120]})") from None
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> Manifest:
@@ -292,6 +344,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ManifestError(f"{where}: expected a list, got {type(value).__name__}")
+        if len(value) > LIMITS["list"]:
+            raise ManifestError(f"{where}: {len(value)} values, more than {LIMITS['list']}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
@@ -306,10 +360,16 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ManifestError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > LIMITS["int"]:
+            raise ManifestError(f"{where}: {_short(value)} is out of range")
+        if not math.isfinite(value):
+            raise ManifestError(f"{where}: must be a finite number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ManifestError(f"{where}: expected an integer, got {value!r}")
+        if abs(value) > LIMITS["int"]:
+            raise ManifestError(f"{where}: {_short(value)} is out of range")
         return value
     if tp in (str, bool):
         if not isinstance(value, tp):
@@ -328,18 +388,208 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     raise ManifestError(f"{where}: unexpected value {value!r}")
 
 
-def _check_manifest(m: Manifest) -> None:
-    """Cross-field rules that a type check alone cannot express."""
-    if not m.inputs:
-        raise ManifestError("manifest.inputs: at least one input is required")
-    if not m.outputs:
-        raise ManifestError("manifest.outputs: at least one output is required")
-    if any(d <= 0 for d in m.item_shape):
-        raise ManifestError(f"manifest.item_shape: dimensions must be positive, got {m.item_shape}")
-    if any(d <= 0 for d in m.latent_shape):
+def _check_spectral(m: Manifest) -> None:
+    """Bounds of the spectral front-end and its agreement with the item shape."""
+    sp = m.spectral
+    assert sp is not None
+    if m.signal is None or m.signal.channels != 1:
+        raise ManifestError("manifest.spectral: needs a mono manifest.signal (window, hop, rate)")
+    if not m.signal.window <= sp.fft_size <= 8192:
         raise ManifestError(
-            f"manifest.latent_shape: dimensions must be positive, got {m.latent_shape}"
+            f"manifest.spectral.fft_size: must be in signal.window ({m.signal.window})..8192, "
+            f"got {sp.fft_size}"
         )
+    if not 1 <= sp.context_frames <= 256:
+        raise ManifestError(
+            f"manifest.spectral.context_frames: must be in 1..256, got {sp.context_frames}"
+        )
+    if not (math.isfinite(sp.exponent) and 0 < sp.exponent <= 1):
+        raise ManifestError(f"manifest.spectral.exponent: must be in (0, 1], got {sp.exponent}")
+    want = (sp.fft_size // 2 + 1, sp.context_frames)
+    if tuple(m.item_shape) != want:
+        raise ManifestError(
+            f"manifest.item_shape: a spectral model with fft_size {sp.fft_size} and "
+            f"{sp.context_frames} context frames takes items {list(want)}, got {list(m.item_shape)}"
+        )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _check_text_depth(text: str) -> None:
+    """Refuse JSON nested deeper than ``LIMITS["json_depth"]`` before parsing it."""
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > LIMITS["json_depth"]:
+            raise ManifestError(
+                f"manifest: JSON nested deeper than {LIMITS['json_depth']} levels"
+            )
+
+
+def _check_depth(value: Any, where: str, depth: int) -> None:
+    """The same bound for a manifest given as Python objects."""
+    if depth > LIMITS["json_depth"]:
+        raise ManifestError(f"{where}: nested deeper than {LIMITS['json_depth']} levels")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_depth(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_depth(v, f"{where}[{i}]", depth + 1)
+
+
+def _check_values(value: Any, where: str, depth: int = 1) -> None:
+    """Every number in the manifest finite and of bounded magnitude, the nesting bounded."""
+    if depth > LIMITS["json_depth"]:
+        raise ManifestError(f"{where}: nested deeper than {LIMITS['json_depth']} levels")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ManifestError(f"{where}: must be a finite number, got {value!r}")
+    elif isinstance(value, int):
+        if abs(value) > LIMITS["int"]:
+            raise ManifestError(f"{where}: {_short(value)} is out of range")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _check_values(getattr(value, f.name), f"{where}.{f.name}", depth + 1)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_values(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        if len(value) > LIMITS["list"]:
+            raise ManifestError(f"{where}: {len(value)} values, more than {LIMITS['list']}")
+        for i, v in enumerate(value):
+            _check_values(v, f"{where}[{i}]", depth + 1)
+
+
+def _check_shape(shape: tuple[int, ...], name: str) -> None:
+    if not 1 <= len(shape) <= 3:
+        raise ManifestError(f"manifest.{name}: needs 1 to 3 dimensions, got {list(shape)}")
+    if any(not 1 <= d <= LIMITS["dim"] for d in shape):
+        raise ManifestError(
+            f"manifest.{name}: dimensions must be in 1..{LIMITS['dim']}, got {list(shape)}"
+        )
+    if math.prod(shape) > LIMITS["item_elements"]:
+        raise ManifestError(
+            f"manifest.{name}: {math.prod(shape)} values per item, more than "
+            f"{LIMITS['item_elements']}"
+        )
+
+
+def _check_tensors(m: Manifest) -> None:
+    """Graph I/O specs: present, bounded, and agreeing with item/latent shapes."""
+    item, latent = tuple(m.item_shape), tuple(m.latent_shape)
+    for group in ("inputs", "outputs"):
+        specs = getattr(m, group)
+        if not specs:
+            raise ManifestError(f"manifest.{group}: at least one is required")
+        if len(specs) > LIMITS["tensors"]:
+            raise ManifestError(f"manifest.{group}: {len(specs)} tensors, more than 16")
+        for i, t in enumerate(specs):
+            where = f"manifest.{group}[{i}]"
+            if not t.name:
+                raise ManifestError(f"{where}.name: must not be empty")
+            dims_ok = all(d is None or 1 <= d <= LIMITS["dim"] for d in t.shape)
+            if len(t.shape) > 4 or not dims_ok:
+                raise ManifestError(f"{where}.shape: {list(t.shape)} is not a tensor shape")
+    first = m.inputs[0]
+    want = latent if m.role == "decoder" else item
+    what = "latent_shape" if m.role == "decoder" else "item_shape"
+    if first.shape and not _agrees(first.shape[1:], want):
+        raise ManifestError(
+            f"manifest.{what}: {list(want)} but manifest.inputs[0] ({first.name!r}) has "
+            f"shape {list(first.shape)}"
+        )
+    for i, t in enumerate(m.outputs):
+        expect = {"reconstruction": (item, "item_shape"), "latent": (latent, "latent_shape")}
+        if t.name in expect and t.shape and not _agrees(t.shape[1:], expect[t.name][0]):
+            field_, shape = expect[t.name][1], expect[t.name][0]
+            raise ManifestError(
+                f"manifest.{field_}: {list(shape)} but manifest.outputs[{i}] ({t.name!r}) "
+                f"has shape {list(t.shape)}"
+            )
+
+
+def _agrees(dims: Any, shape: tuple[int, ...]) -> bool:
+    """Whether graph dims (ints, or None/str for dynamic axes) can hold ``shape``."""
+    dims = tuple(dims)
+    if len(dims) != len(shape):
+        return False
+    return all(not isinstance(d, int) or d <= 0 or d == s for d, s in zip(dims, shape, strict=True))
+
+
+def check_graph(
+    m: Manifest,
+    inputs: Sequence[tuple[str, Sequence[Any]]],
+    outputs: Sequence[tuple[str, Sequence[Any]]],
+    *,
+    name: str = "model",
+) -> None:
+    """Check ``m`` against a graph's ``(name, shape)`` inputs and outputs, on load.
+
+    The input named by ``manifest.inputs[0]`` must take ``(N, *item_shape)``
+    (``latent_shape`` for a decoder) and the reconstruction/latent outputs must
+    give ``item_shape``/``latent_shape`` wherever the graph states a dimension;
+    a mismatch is a ManifestError naming the field instead of an onnxruntime
+    error on the first run.
+    """
+    graph_in = dict((n, tuple(s)) for n, s in inputs)
+    graph_out = dict((n, tuple(s)) for n, s in outputs)
+    item, latent = tuple(m.item_shape), tuple(m.latent_shape)
+    in_name = m.inputs[0].name
+    want, what = (latent, "latent_shape") if m.role == "decoder" else (item, "item_shape")
+    dims = graph_in.get(in_name)
+    if dims is not None and dims and not _agrees(dims[1:], want):
+        raise ManifestError(
+            f"{name}: manifest.{what} is {list(want)} but the graph's input {in_name!r} takes "
+            f"{_dims_text(dims)}"
+        )
+    names = [t.name for t in m.outputs]
+    for out_name, (shape, field_) in _output_roles(m, names, item, latent).items():
+        dims = graph_out.get(out_name)
+        if dims is not None and dims and not _agrees(dims[1:], shape):
+            raise ManifestError(
+                f"{name}: manifest.{field_} is {list(shape)} but the graph's output "
+                f"{out_name!r} gives {_dims_text(dims)}"
+            )
+
+
+def _output_roles(
+    m: Manifest, names: list[str], item: tuple[int, ...], latent: tuple[int, ...]
+) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Which named outputs are the reconstruction and the latent (as Model binds them)."""
+    roles: dict[str, tuple[tuple[int, ...], str]] = {}
+    if m.spectral is not None:  # a mask output has its own shape
+        return roles
+    if m.role in ("autoencoder", "decoder"):
+        recon = "reconstruction" if "reconstruction" in names else names[0]
+        roles[recon] = (item, "item_shape")
+        others = [n for n in names if n != recon]
+        if m.role == "autoencoder" and others:
+            roles["latent" if "latent" in others else others[0]] = (latent, "latent_shape")
+    else:
+        roles["latent" if "latent" in names else names[0]] = (latent, "latent_shape")
+    return roles
+
+
+def _dims_text(dims: tuple[Any, ...]) -> str:
+    return "(" + ", ".join("N" if not isinstance(d, int) or d <= 0 else str(d) for d in dims) + ")"
+
+
+def _check_manifest(m: Manifest) -> None:
+    """Every rule in one place: finite numbers, bounded sizes, consistent shapes."""
+    _check_values(m, "manifest")
+    _check_shape(tuple(m.item_shape), "item_shape")
+    _check_shape(tuple(m.latent_shape), "latent_shape")
+    _check_tensors(m)
     expected_rank = {"NF": 1, "NCW": 2, "NCHW": 3}[m.layout]
     if len(m.item_shape) != expected_rank:
         raise ManifestError(
@@ -354,16 +604,42 @@ def _check_manifest(m: Manifest) -> None:
         raise ManifestError(
             f"manifest.preprocessing.scale: needs 1 or {channels} values, got {len(p.scale)}"
         )
-    if any(s == 0 for s in p.scale):
-        raise ManifestError("manifest.preprocessing.scale: values must be non-zero")
+    if len(p.offset) not in (1, channels):
+        raise ManifestError(
+            f"manifest.preprocessing.offset: needs 1 or {channels} values, got {len(p.offset)}"
+        )
+    if any(not 1e-30 <= abs(s) <= 1e30 for s in p.scale):
+        raise ManifestError(
+            f"manifest.preprocessing.scale: values must be non-zero, with magnitude in "
+            f"[1e-30, 1e30], got {list(p.scale)}"
+        )
+    if any(abs(o) > 1e30 for o in p.offset):
+        raise ManifestError(
+            f"manifest.preprocessing.offset: magnitude must be at most 1e30, got {list(p.offset)}"
+        )
+    for name in ("clip", "value_range"):
+        pair = getattr(p, name)
+        if pair is not None and not pair[0] < pair[1]:
+            raise ManifestError(
+                f"manifest.preprocessing.{name}: needs low < high, got {list(pair)}"
+            )
     if m.signal is not None:
         s = m.signal
-        if s.sample_rate <= 0 or s.channels <= 0:
-            raise ManifestError("manifest.signal: sample_rate and channels must be positive")
+        for name in ("sample_rate", "channels", "window"):
+            value, high = getattr(s, name), LIMITS[name]
+            if not 1 <= value <= high:
+                raise ManifestError(f"manifest.signal.{name}: must be in 1..{high}, got {value}")
         if not 0 < s.hop <= s.window:
             raise ManifestError(
                 f"manifest.signal.hop: must be in 1..window ({s.window}), got {s.hop}"
             )
+        if s.channels * s.window > LIMITS["item_elements"]:
+            raise ManifestError(
+                f"manifest.signal: {s.channels} channels x window {s.window} is more than "
+                f"{LIMITS['item_elements']} values per window"
+            )
+    if m.spectral is not None:
+        _check_spectral(m)
     if m.codec is not None:
         c = m.codec
         if c.bits not in (4, 8, 16):

@@ -18,7 +18,15 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from .errors import InputError, ManifestError, ModelError
-from .manifest import MANIFEST_KEY, AnomalySpec, Manifest, Provenance, SignalSpec, TensorSpec
+from .manifest import (
+    MANIFEST_KEY,
+    AnomalySpec,
+    Manifest,
+    Provenance,
+    SignalSpec,
+    TensorSpec,
+    check_graph,
+)
 from .metrics import per_item_error
 from .preprocess import denormalize, normalize
 from .scores import anomaly_scores
@@ -65,6 +73,27 @@ def check_finite(x: np.ndarray, what: str) -> None:
     index = np.unravel_index(pos, x.shape[1:]) if x.ndim > 1 else ()
     where = f" at {tuple(int(i) for i in index)}" if index else ""
     raise InputError(f"{what}: item {item} holds {kind}{where}; inputs must be finite")
+
+
+def _check_max_batch(max_batch: Any) -> int:
+    """``max_batch`` must be a positive integer (InputError naming it otherwise)."""
+    if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) or max_batch < 1:
+        raise InputError(f"max_batch: must be an integer >= 1, got {max_batch!r}")
+    return int(max_batch)
+
+
+def _check_overflow(x: np.ndarray, what: str) -> None:
+    """Refuse NaN/Inf where finite inputs went in: values too large for float32.
+
+    Raw inputs are checked finite first, so a non-finite value here means the
+    preprocessing or the model overflowed (inputs near the float32 maximum):
+    an error rather than a silently infinite reconstruction.
+    """
+    if not np.isfinite(x).all():
+        raise InputError(
+            f"{what}: overflowed to Inf/NaN; the input values are too large for this model "
+            "(float32 overflow), scale them down"
+        )
 
 
 def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
@@ -194,8 +223,9 @@ class Model:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
-        if threads < 1 or max_batch < 1:
-            raise ModelError(f"{self.path.name}: threads and max_batch must be >= 1")
+        if threads < 1:
+            raise ModelError(f"{self.path.name}: threads must be >= 1")
+        _check_max_batch(max_batch)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -245,6 +275,12 @@ class Model:
                     f"{self.path.name}: the manifest names output {spec.name!r}, the graph "
                     f"has {outs}"
                 )
+        check_graph(
+            m,
+            [(i.name, i.shape) for i in self.session.get_inputs()],
+            [(o.name, o.shape) for o in self.session.get_outputs()],
+            name=self.path.name,
+        )
         out_names = [o.name for o in m.outputs]
         self._input = in_name
         node = ins[in_name]
@@ -327,26 +363,31 @@ class Model:
         name = {"reconstruction": self._recon, "latent": self._latent}[output]
         if name is None:
             raise ModelError(f"{self.path.name} has no {output!r} output")
-        step = max_batch or self.max_batch
+        step = self.max_batch if max_batch is None else _check_max_batch(max_batch)
         if self._fixed_batch is not None:
             step = min(step, self._fixed_batch)
         n = x.shape[0]
+        _check_overflow(x, f"{self.path.name}: {output} input (after preprocessing)")
         x = x.astype(self._in_dtype, copy=False)
         if n <= step:
-            return np.asarray(self.session.run([name], {self._input: x})[0], dtype=np.float32)
-        parts = [
-            self.session.run([name], {self._input: x[i : i + step]})[0] for i in range(0, n, step)
-        ]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+            y = np.asarray(self.session.run([name], {self._input: x})[0], dtype=np.float32)
+        else:
+            parts = [
+                self.session.run([name], {self._input: x[i : i + step]})[0]
+                for i in range(0, n, step)
+            ]
+            y = np.concatenate(parts).astype(np.float32, copy=False)
+        _check_overflow(y, f"{self.path.name}: {output}")
+        return y
 
     def reconstruct(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Reconstruct a raw batch ``(N, *item_shape)``; returns raw units, same shape."""
         self._require("reconstruct")
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: reconstruct input")
         pre = self.manifest.preprocessing
-        return denormalize(
-            self.run_model_space("reconstruction", normalize(xb, pre), max_batch), pre
-        )
+        y = denormalize(self.run_model_space("reconstruction", normalize(xb, pre), max_batch), pre)
+        _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
+        return y
 
     def encode(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``."""
@@ -358,9 +399,11 @@ class Model:
         """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``."""
         self._require("decode")
         zb = _as_batch(z, self.latent_shape, f"{self.path.name}: decode input")
-        return denormalize(
+        y = denormalize(
             self.run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
         )
+        _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
+        return y
 
     @property
     def anomaly_spec(self) -> AnomalySpec:

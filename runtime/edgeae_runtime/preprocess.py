@@ -25,13 +25,15 @@ def _broadcast(values: tuple[float, ...], ndim: int) -> np.ndarray:
 def normalize(x: np.ndarray, pre: Preprocessing) -> np.ndarray:
     """Raw batch ``(N, *item_shape)`` -> the float32 values the model sees."""
     x = np.asarray(x, dtype=np.float32)
-    return (x - _broadcast(pre.offset, x.ndim)) / _broadcast(pre.scale, x.ndim)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked by the caller
+        return (x - _broadcast(pre.offset, x.ndim)) / _broadcast(pre.scale, x.ndim)
 
 
 def denormalize(y: np.ndarray, pre: Preprocessing) -> np.ndarray:
     """Model-space batch -> raw units, clipped to ``pre.clip`` when the manifest sets one."""
     y = np.asarray(y, dtype=np.float32)
-    out = y * _broadcast(pre.scale, y.ndim) + _broadcast(pre.offset, y.ndim)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked by the caller
+        out = y * _broadcast(pre.scale, y.ndim) + _broadcast(pre.offset, y.ndim)
     if pre.clip is not None:
         np.clip(out, pre.clip[0], pre.clip[1], out=out)
     return out.astype(np.float32, copy=False)
