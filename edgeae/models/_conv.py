@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
 from torch import nn
 
 from edgeae.errors import ConfigError
 
-from ._common import check_positive, output_activation
+from ._common import Autoencoder, check_positive, output_activation
 
 __all__ = ["DECODERS", "ConvAE", "ConvConfig"]
 
@@ -40,6 +39,7 @@ class ConvConfig:
     kernel: int = 3
     decoder: str = "upsample"
     output: str = "none"
+    entropy: bool = False  # learn an entropy model of the latent (rate-distortion training)
 
     arch: ClassVar[str] = "conv"
     dims: ClassVar[int] = 1
@@ -81,7 +81,7 @@ def _check(c: ConvConfig) -> None:
             )
 
 
-class ConvAE(nn.Module):
+class ConvAE(Autoencoder):
     """Strided-conv encoder and upsample+conv (or ConvTranspose) decoder in 1 or 2 dims."""
 
     def __init__(self, config: ConvConfig) -> None:
@@ -110,15 +110,4 @@ class ConvAE(nn.Module):
                 dec.append(nn.ReLU())
         dec.append(output_activation(config.output))
         self.decoder = nn.Sequential(*dec)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Items -> latent maps with every spatial axis divided by ``2 ** len(channels)``."""
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent maps -> reconstructions of the input's shape."""
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct ``x`` (model space in, model space out)."""
-        return self.decode(self.encode(x))
+        self._attach_prior(config.entropy, latent_channels)

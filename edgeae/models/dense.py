@@ -11,12 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
 from torch import nn
 
 from edgeae.errors import ConfigError
 
-from ._common import check_positive, output_activation
+from ._common import Autoencoder, check_positive, output_activation
 
 __all__ = ["DenseAE", "DenseConfig", "mlp"]
 
@@ -29,6 +28,7 @@ class DenseConfig:
     hidden: tuple[int, ...] = (128,)
     latent: int = 32
     output: str = "none"
+    entropy: bool = False  # learn an entropy model of the latent (rate-distortion training)
 
     arch: ClassVar[str] = "dense"
     layout: ClassVar[str] = "NF"
@@ -65,7 +65,7 @@ def mlp(widths: list[int], last_activation: nn.Module | None) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class DenseAE(nn.Module):
+class DenseAE(Autoencoder):
     """A stack of Linear+ReLU layers down to a linear latent and back up."""
 
     arch = "dense"
@@ -81,15 +81,4 @@ class DenseAE(nn.Module):
         if len(shape) > 1:  # image items: flatten in, unflatten out
             self.encoder.insert(0, nn.Flatten(1))
             self.decoder.append(nn.Unflatten(1, shape))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Items ``(N, *item_shape)`` -> latent codes ``(N, latent)``."""
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent codes ``(N, latent)`` -> reconstructions ``(N, *item_shape)``."""
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct ``x`` (model space in, model space out)."""
-        return self.decode(self.encode(x))
+        self._attach_prior(config.entropy, config.latent)

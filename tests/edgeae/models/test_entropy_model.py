@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from edgeae.models import asdict, build_model, config_from_dict
 from edgeae.models.entropy_model import FactorizedPrior
 from edgeae_runtime.codec.entropy import decode_frames, encode_frames
 
@@ -77,3 +78,32 @@ def test_tables_code_at_the_prior_rate(latents, prior):
     coded_bits = 8 * sum(len(p) for p in payloads) - 32 * len(payloads)  # minus state flushes
     estimated = prior(latents)[1].sum().item()
     assert coded_bits <= 1.03 * estimated + 16 * len(payloads)
+
+
+@pytest.mark.parametrize(
+    ("arch", "item_shape", "latent_channels"),
+    [
+        ("dense", (12,), 4),
+        ("dense2d", (1, 4, 4), 4),
+        ("conv1d", (1, 16), 3),
+        ("conv2d", (1, 8, 8), 3),
+    ],
+)
+def test_every_family_can_carry_a_prior(arch, item_shape, latent_channels):
+    extra = (
+        {"latent": latent_channels}
+        if arch.startswith("dense")
+        else {"latent_channels": latent_channels, "channels": (4,)}
+    )
+    config = config_from_dict(arch, {"item_shape": item_shape, "entropy": True, **extra})
+    model = build_model(arch, config)
+    x = torch.randn(5, *item_shape)
+    model.train()
+    out = model(x)
+    assert out.shape == x.shape and model.bits.shape == (5,)
+    assert torch.all(model.bits > 0)
+    model.eval()
+    assert torch.equal(model(x), model.decode(model.encode(x)))  # what the exporter traces
+    again = build_model(arch, config_from_dict(arch, asdict(config)))
+    again.load_state_dict(model.state_dict())  # the prior's weights travel with the model
+    assert any(k.startswith("prior.") for k in model.state_dict())
