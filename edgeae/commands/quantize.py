@@ -98,7 +98,10 @@ def _summary(result: Any) -> list[str]:
     kept = (*q.excluded_op_types, *q.excluded_nodes)
     lines.append(f"kept float: {', '.join(kept) if kept else 'nothing'}")
     if result.manifest.anomaly is not None and result.manifest.role == "autoencoder":
-        lines.append(f"anomaly threshold: {result.manifest.anomaly.threshold:.6g}")
+        from edgeae_runtime.operating_point import describe_operating_point
+
+        a = result.manifest.anomaly
+        lines.append(f"anomaly threshold: {a.threshold:.6g} ({describe_operating_point(a)})")
     lines += [f"warning: {w}" for w in result.warnings]
     return lines
 

@@ -56,12 +56,17 @@ def comparison_rows(c: Comparison) -> list[tuple[str, ...]]:
     if a.anomaly is not None and b.anomaly is not None:
         rows += [
             _row("AUROC", a.anomaly.auroc, b.anomaly.auroc),
+            _row("pAUC (FPR<=0.1)", a.anomaly.pauc, b.anomaly.pauc),
+            ("operating point", a.anomaly.operating_point or a.anomaly.threshold_source,
+             b.anomaly.operating_point or b.anomaly.threshold_source, ""),
             _row("threshold", a.anomaly.threshold, b.anomaly.threshold),
+            _row("TPR", a.anomaly.tpr, b.anomaly.tpr),
+            _row("FPR", a.anomaly.fpr, b.anomaly.fpr),
             _row("precision", a.anomaly.precision, b.anomaly.precision),
             _row("recall", a.anomaly.recall, b.anomaly.recall),
             _row("F1", a.anomaly.f1, b.anomaly.f1),
             _row("flagged items", a.anomaly.flagged, b.anomaly.flagged),
-        ]
+        ]  # fmt: skip
     if a.codec is not None or b.codec is not None:
         ca, cb = a.codec, b.codec
         if (ca or cb).bytes_per_second is not None:  # type: ignore[union-attr]

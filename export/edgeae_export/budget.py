@@ -27,6 +27,7 @@ import onnx
 from edgeae_runtime.manifest import AnomalySpec, Manifest
 from edgeae_runtime.metrics import auroc, mse, psnr
 from edgeae_runtime.model import Model
+from edgeae_runtime.operating_point import LABELLED_METHODS
 from edgeae_runtime.preprocess import normalize
 from edgeae_runtime.scores import calibrate_anomaly
 
@@ -225,29 +226,47 @@ def _weights_per_node(model: onnx.ModelProto) -> dict[str, int]:
 def recalibrate_threshold(
     proto: onnx.ModelProto, manifest: Manifest, validation: Validation
 ) -> AnomalySpec | None:
-    """The anomaly spec recalibrated (same percentile and score law) on the quantized model.
+    """The anomaly spec recalibrated with the same law on the quantized model's own errors.
 
-    The center of a two-sided score and the threshold both come from the quantized
-    model's own errors, through the runtime's :func:`~edgeae_runtime.calibrate_anomaly`.
-
-    Uses the normal items (label 0) of ``validation``, or all of them without labels.
+    Same score law, threshold method and parameters, and event law as the float
+    manifest (``calibrate_anomaly(template=...)``): the center of a two-sided
+    score and the threshold both come from the quantized model's errors on the
+    normal items (label 0) of ``validation`` (all of them without labels); the
+    F1/Youden methods also use its anomalies (label > 0), and a per-hour
+    false-alarm rate its items as one stream in order.
     Returns None when the manifest has no anomaly section.
     """
     spec = manifest.anomaly
     if spec is None:
         return None
     x = validation.x
-    if validation.labels is not None:
-        x = x[np.asarray(validation.labels) == 0]
-    if x.shape[0] == 0:
+    labels = None if validation.labels is None else np.asarray(validation.labels).reshape(-1)
+    normal = x if labels is None else x[labels == 0]
+    if normal.shape[0] == 0:
         raise QuantizationError(
             f"{validation.name}: no normal (label 0) items to recalibrate the anomaly threshold on"
         )
-    errors = _with_model(proto, manifest, lambda m: m.errors(x))
+    anomalous = None
+    if spec.method in LABELLED_METHODS:
+        if labels is None or not (labels > 0).any():
+            raise QuantizationError(
+                f"{validation.name}: the {spec.method} threshold needs labelled anomalies "
+                "(labels > 0) in the validation data to recalibrate on"
+            )
+        anomalous = x[labels > 0]
+    errors = _with_model(proto, manifest, lambda m: m.errors(normal))
+    a_errors = (
+        None if anomalous is None else _with_model(proto, manifest, lambda m: m.errors(anomalous))
+    )
+    sig = manifest.signal
+    hop_hours = None if sig is None else sig.hop / sig.sample_rate / 3600.0
+    what = f"{normal.shape[0]} normal items" + (
+        "" if anomalous is None else f" + {anomalous.shape[0]} anomalies"
+    )
     return calibrate_anomaly(
         errors,
-        spec.percentile,
-        spec.tails,
-        spec.score,
-        calibrated_on=f"quantized model, {validation.name}, {x.shape[0]} normal items",
+        calibrated_on=f"quantized model, {validation.name}, {what}",
+        anomaly_errors=a_errors,
+        window_hours=hop_hours,
+        template=spec,
     )

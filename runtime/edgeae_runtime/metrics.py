@@ -15,10 +15,12 @@ __all__ = [
     "auroc",
     "mae",
     "mse",
+    "pauc",
     "per_item_error",
     "precision_recall_f1",
     "psnr",
     "roc_curve",
+    "si_snr_db",
     "snr_db",
     "ssim",
 ]
@@ -79,6 +81,29 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     if signal == 0.0:
         return float("-inf")
     return float(10.0 * np.log10(signal / noise))
+
+
+def si_snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant SNR in dB of one signal (all values; Le Roux et al., ICASSP 2019).
+
+    Both are made zero-mean; the estimate is projected on the reference,
+    ``s_t = (<e, r> / <r, r>) r``, and ``10 log10(|s_t|^2 / |e - s_t|^2)`` is
+    returned. A gain on the estimate does not change it; a silent reference
+    raises :class:`InputError`.
+    """
+    a, b = _pair(reference, estimate)
+    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
+    ref_power = float(np.dot(a, a))
+    if ref_power == 0.0:
+        raise InputError("si_snr_db: the reference is silent (constant)")
+    target = (float(np.dot(b, a)) / ref_power) * a
+    noise = float(np.sum((b - target) ** 2))
+    power = float(np.dot(target, target))
+    if noise == 0.0:
+        return float("inf")
+    if power == 0.0:
+        return float("-inf")
+    return float(10.0 * np.log10(power / noise))
 
 
 def ssim(reference: np.ndarray, estimate: np.ndarray, data_range: float | None = None) -> float:
@@ -152,6 +177,27 @@ def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
     fpr = np.r_[0.0, fps / max(int((~y).sum()), 1)]
     tpr = np.r_[0.0, tps / max(int(y.sum()), 1)]
     return fpr, tpr
+
+
+def pauc(scores: np.ndarray, labels: np.ndarray, max_fpr: float = 0.1) -> float:
+    """Partial AUC over FPR in [0, max_fpr], McClish-standardized (0.5 = chance, 1 = perfect).
+
+    The ROC curve is interpolated linearly at ``max_fpr``; the standardization is
+    scikit-learn's ``roc_auc_score(max_fpr=...)``, the DCASE Task 2 pAUC.
+    """
+    if not 0 < max_fpr <= 1:
+        raise InputError(f"max_fpr: must be in (0, 1], got {max_fpr}")
+    fpr, tpr = roc_curve(scores, labels)
+    stop = int(np.searchsorted(fpr, max_fpr, side="right"))
+    x, y = fpr[:stop], tpr[:stop]
+    if stop < fpr.size:
+        y_at = float(np.interp(max_fpr, fpr[stop - 1 : stop + 1], tpr[stop - 1 : stop + 1]))
+        x, y = np.r_[x, max_fpr], np.r_[y, y_at]
+    area = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
+    if max_fpr == 1:
+        return area
+    lo, hi = max_fpr**2 / 2.0, max_fpr
+    return float(0.5 * (1 + (area - lo) / (hi - lo)))
 
 
 def precision_recall_f1(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:

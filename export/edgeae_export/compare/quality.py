@@ -17,6 +17,7 @@ import numpy as np
 from edgeae_runtime import metrics
 from edgeae_runtime.errors import InputError
 from edgeae_runtime.model import Model
+from edgeae_runtime.operating_point import describe_operating_point, rates
 
 from .result import AnomalyStats, QualityStats
 
@@ -134,21 +135,32 @@ def quality_stats(
 
 
 def anomaly_stats(model: Model, scores: np.ndarray, labels: np.ndarray) -> AnomalyStats:
-    """AUROC and precision/recall/F1 at the model's threshold (manifest, else 99th pct of normals).
+    """AUROC, pAUC and precision/recall/F1/TPR/FPR at the model's threshold.
+
+    The threshold is the manifest's (its law described in ``operating_point``),
+    else the 99th percentile of normals.
 
     A manifest threshold of 0 means "not calibrated"; then the 99th percentile of
     this model's scores on the items labeled normal stands in, and the result says so.
     """
     spec = model.manifest.anomaly
+    point = ""
     if spec is not None and spec.threshold > 0:
         threshold, source = float(spec.threshold), "manifest"
+        point = describe_operating_point(spec)
     else:
         normal = scores[np.asarray(labels) <= 0]
         threshold = float(np.percentile(normal, 99.0)) if normal.size else float(np.max(scores))
         source = "p99 of normal items (no threshold in the manifest)"
     flags = scores > threshold
     precision, recall, f1 = metrics.precision_recall_f1(flags, labels)
+    y = np.asarray(labels).reshape(-1) > 0
+    r = rates(scores[~y], scores[y], threshold)
     return AnomalyStats(
+        pauc=metrics.pauc(scores, labels, 0.1),
+        tpr=float(r.tpr if r.tpr is not None else float("nan")),
+        fpr=r.fpr,
+        operating_point=point,
         auroc=metrics.auroc(scores, labels),
         threshold=threshold,
         threshold_source=source,

@@ -50,6 +50,10 @@ class AnomalyStats:
     recall: float
     f1: float
     flagged: int
+    pauc: float = float("nan")  # standardized partial AUC, FPR <= 0.1
+    tpr: float = float("nan")
+    fpr: float = float("nan")
+    operating_point: str = ""  # the manifest's threshold law and its validation rates
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""The int8 recalibration re-applies the float manifest's threshold law, parameters and events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgeae_export import QuantizationError, Validation
+from edgeae_export.budget import recalibrate_threshold
+from edgeae_export.onnx_io import load_onnx, read_manifest
+from edgeae_runtime import AnomalySpec, Model, calibrate_anomaly
+
+from .models import make_data
+
+
+@pytest.mark.parametrize("method", ["mean_std", "far", "f1", "youden"])
+def test_recalibration_uses_the_same_law(triplets, method: str) -> None:
+    path = triplets["anomaly"]["autoencoder"]
+    proto = load_onnx(path)
+    float_spec = AnomalySpec(
+        threshold=1.0, method=method, k=2.0, target_far=0.05, vote_k=2, vote_n=3, min_windows=2
+    )
+    manifest = read_manifest(proto).replace(anomaly=float_spec)
+    rng = np.random.default_rng(0)
+    x = make_data("dense", 120)
+    x[100:] += rng.normal(scale=3.0, size=x[100:].shape).astype(np.float32)
+    labels = np.zeros(120, dtype=np.int64)
+    labels[100:] = 1
+    spec = recalibrate_threshold(proto, manifest, Validation(x, labels, name="val"))
+    errors = Model(path).errors(x)
+    expected = calibrate_anomaly(
+        errors[:100], anomaly_errors=errors[100:] if method in ("f1", "youden") else None,
+        template=float_spec,
+    )  # fmt: skip
+    assert spec is not None and spec.method == method
+    assert spec.threshold == pytest.approx(expected.threshold, rel=1e-5)
+    assert (spec.k, spec.target_far, spec.vote_k, spec.vote_n, spec.min_windows) == (
+        2.0, 0.05, 2, 3, 2,
+    )  # fmt: skip
+    assert spec.val_fpr == pytest.approx(expected.val_fpr)
+    if method in ("f1", "youden"):
+        assert spec.val_tpr is not None and spec.val_anomalies == 20
+
+
+def test_labelled_law_without_labelled_anomalies_is_refused(triplets) -> None:
+    path = triplets["anomaly"]["autoencoder"]
+    proto = load_onnx(path)
+    manifest = read_manifest(proto).replace(anomaly=AnomalySpec(threshold=1.0, method="f1"))
+    with pytest.raises(QuantizationError, match="f1 threshold needs labelled anomalies"):
+        recalibrate_threshold(proto, manifest, Validation(make_data("dense", 50), name="val"))
