@@ -23,12 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["FAR_UNITS", "LABELLED_METHODS", "METHODS", "Rates", "choose_threshold", "rates"]
+__all__ = [
+    "FAR_UNITS",
+    "LABELLED_METHODS",
+    "METHODS",
+    "Rates",
+    "choose_threshold",
+    "describe_operating_point",
+    "rates",
+]
 
 METHODS = ("percentile", "mean_std", "far", "f1", "youden")
 #: Methods that need labelled validation anomalies.
@@ -182,3 +191,33 @@ def choose_threshold(
             "(labels > 0); use percentile, mean_std or far without them"
         )
     return _labelled(n, a, method)
+
+
+def describe_operating_point(spec: Any) -> str:
+    """One line naming an AnomalySpec's threshold law, its parameter and validation rates."""
+    m = spec.method
+    if m == "percentile":
+        text = f"p{spec.percentile:g} of normal"
+    elif m == "mean_std":
+        text = f"mean + {spec.k:g} std of normal"
+    elif m == "far":
+        text = f"false alarms <= {spec.target_far:g} per {spec.far_per}"
+    else:
+        text = {"f1": "F1-optimal", "youden": "Youden-optimal"}.get(m, m)
+    rates_ = []
+    if spec.val_tpr is not None:
+        rates_.append(f"val TPR {spec.val_tpr:.3f}")
+    if spec.val_fpr is not None:
+        rates_.append(f"val FPR {spec.val_fpr:.4f}")
+    if rates_:
+        text += f" ({', '.join(rates_)})"
+    rule = []
+    if spec.hysteresis:
+        rule.append(f"hysteresis {spec.hysteresis:g}")
+    if spec.vote_n > 1:
+        rule.append(f"{spec.vote_k}-of-{spec.vote_n} vote")
+    if spec.min_windows > 1:
+        rule.append(f"events >= {spec.min_windows} windows")
+    if rule:
+        text += "; " + ", ".join(rule)
+    return text
