@@ -1,9 +1,12 @@
-"""The edgeae stream format, version 1: pure functions from structures to bytes and back.
+"""The edgeae stream format, versions 1 and 2: pure functions from structures to bytes and back.
 
 A stream is a preamble (magic, version, header length), a CRC32-protected header,
 then frames (each with its own index, length and CRC32) and an end-of-stream
 marker carrying the frame and sample counts. Nothing here touches a model; the
-byte layout is documented table by table in docs/stream-format.md.
+byte layout is documented table by table in docs/stream-format.md. Version 2
+is version 1 plus an entropy model: the header names the model's code tables by
+digest, and frames are rANS-coded (:mod:`.entropy`); streams without one are
+still written, byte for byte, as version 1.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ..errors import StreamError
 
 __all__ = [
     "END_SIZE",
     "END_SYNC",
+    "ENTROPY_DIGEST_SIZE",
     "FORMAT_VERSION",
     "FRAME_DEFLATED",
+    "FRAME_ENTROPY",
     "FRAME_HEADER_SIZE",
     "FRAME_SYNC",
     "MAGIC",
@@ -39,15 +44,20 @@ __all__ = [
 ]
 
 MAGIC = b"EAEC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this runtime writes; it reads 1 and 2
+_VERSIONS = (1, 2)
+ENTROPY_DIGEST_SIZE = 8
 MAX_HEADER_BYTES = 65536
 MAX_DIM = 1 << 24
 MAX_CODE_BYTES = 1 << 24  # one frame's codes; anything larger is an absurd header
+MAX_ITEM_VALUES = 1 << 24  # values in one decoded item (window or image)
 PREAMBLE_SIZE = 9  # magic(4) version(1) header_len(4)
 FRAME_SYNC = b"\xae\xf0"
 END_SYNC = b"\xae\xfe"
 FRAME_DEFLATED = 0x01  # frame flag: payload is raw-deflate (zlib wbits=-15) compressed
+FRAME_ENTROPY = 0x02  # frame flag (version 2): payload is rANS-coded with the header's tables
 HEADER_PER_FRAME = 0x01  # header flag: frames carry their own scale/offset
+HEADER_ENTROPY = 0x02  # header flag (version 2): an entropy model digest follows the fingerprint
 
 _PREAMBLE = struct.Struct("<4sBI")
 _FIXED = struct.Struct("<BBBBIHII")  # kind flags bits synth sample_rate channels window hop
@@ -82,9 +92,17 @@ class StreamHeader:
     window: int = 0
     hop: int = 0
     synthesis: Literal["rect", "hann"] = "rect"
+    entropy_digest: bytes = b""  # names the entropy model (version 2); empty: none
+    # The tables themselves (an EntropyTables), bound from the model, never serialized.
+    entropy: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_header(self)
+
+    @property
+    def version(self) -> int:
+        """The format version this header is written in: 2 only with an entropy model."""
+        return 2 if self.entropy_digest else 1
 
     @property
     def per_frame(self) -> bool:
@@ -103,7 +121,13 @@ class StreamHeader:
 
     @property
     def max_payload(self) -> int:
-        """The largest payload a frame of this stream can have (scaling prefix + codes)."""
+        """The largest payload a frame of this stream can have (scaling prefix + codes).
+
+        An entropy-coded frame holds one 16-bit word per code, the 32-bit final
+        state, and at most a 10-byte varint per escaped code.
+        """
+        if self.entropy_digest:
+            return 12 * self.latent_size + 4
         return self.code_bytes + (8 if self.per_frame else 0)
 
     @property
@@ -149,6 +173,8 @@ def _check_header(h: StreamHeader) -> None:
             raise bad(name, f"is absurd: {list(shape)}")
     if h.code_bytes > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
+    if math.prod(h.item_shape) > MAX_ITEM_VALUES:
+        raise bad("item shape", f"{list(h.item_shape)} is absurdly large")
     if len(h.scale) != len(h.zero_point):
         raise bad("quantization", "needs as many zero points as scales")
     if len(h.scale) not in (0, 1, h.latent_shape[0]):
@@ -162,10 +188,16 @@ def _check_header(h: StreamHeader) -> None:
             raise bad("sample rate/channels", "must be positive for a signal stream")
         if h.window <= 0 or not 0 < h.hop <= h.window:
             raise bad("window/hop", f"must satisfy 0 < hop <= window, got {h.window}/{h.hop}")
-        if h.window > MAX_DIM:
-            raise bad("window", f"is absurd: {h.window}")
+        if h.window > MAX_DIM or h.channels * h.window > MAX_ITEM_VALUES:
+            raise bad("window", f"is absurd: {h.channels} channels x {h.window}")
+        if h.channels > 1024 or h.sample_rate > 10_000_000:
+            raise bad("sample rate/channels", f"are absurd: {h.sample_rate} Hz, {h.channels}")
     if len(h.fingerprint.encode("utf-8")) > 255:
         raise bad("fingerprint", "exceeds 255 bytes")
+    if h.entropy_digest and (len(h.entropy_digest) != ENTROPY_DIGEST_SIZE or h.per_frame):
+        raise bad("entropy model", f"needs a {ENTROPY_DIGEST_SIZE}-byte digest and a codec scale")
+    if h.entropy_digest and 12 * h.latent_size + 4 > MAX_CODE_BYTES:
+        raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
 
 
 def pack_header(h: StreamHeader) -> bytes:
@@ -174,7 +206,7 @@ def pack_header(h: StreamHeader) -> bytes:
     body = [
         _FIXED.pack(
             _KINDS.index(h.kind),
-            HEADER_PER_FRAME if h.per_frame else 0,
+            (HEADER_PER_FRAME if h.per_frame else 0) | (HEADER_ENTROPY if h.entropy_digest else 0),
             h.bits,
             _SYNTH.index(h.synthesis),
             h.sample_rate,
@@ -186,9 +218,10 @@ def pack_header(h: StreamHeader) -> bytes:
         struct.pack(f"<B{len(h.latent_shape)}I", len(h.latent_shape), *h.latent_shape),
         struct.pack(f"<H{len(h.scale)}f{len(h.scale)}i", len(h.scale), *h.scale, *h.zero_point),
         struct.pack("<B", len(fp)) + fp,
+        h.entropy_digest,
     ]
     data = b"".join(body)
-    head = _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(data)) + data
+    head = _PREAMBLE.pack(MAGIC, h.version, len(data)) + data
     return head + _CRC.pack(zlib.crc32(head))
 
 
@@ -208,10 +241,10 @@ def parse_header(buf: bytes | bytearray | memoryview) -> tuple[StreamHeader, int
     if len(buf) < PREAMBLE_SIZE:
         return None
     _, version, size = _PREAMBLE.unpack_from(buf)
-    if version != FORMAT_VERSION:
+    if version not in _VERSIONS:
         raise StreamError(
-            f"unsupported stream format version {version}: this runtime reads version "
-            f"{FORMAT_VERSION}; use a matching edgeae-runtime"
+            f"unsupported stream format version {version}: this runtime reads versions "
+            f"{', '.join(map(str, _VERSIONS))}; use a matching edgeae-runtime"
         )
     if size > MAX_HEADER_BYTES:
         raise StreamError(f"stream header: absurd length {size} bytes (corrupted stream)")
@@ -221,10 +254,10 @@ def parse_header(buf: bytes | bytearray | memoryview) -> tuple[StreamHeader, int
     (crc,) = _CRC.unpack_from(buf, end)
     if zlib.crc32(buf[:end]) != crc:
         raise StreamError("stream header: CRC32 mismatch (corrupted stream)")
-    return _parse_body(buf[PREAMBLE_SIZE:end]), end + 4
+    return _parse_body(buf[PREAMBLE_SIZE:end], version), end + 4
 
 
-def _parse_body(body: bytes) -> StreamHeader:
+def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
     """Decode a header body whose CRC already checked out."""
     try:
         kind, flags, bits, synth, rate, channels, window, hop = _FIXED.unpack_from(body)
@@ -240,14 +273,21 @@ def _parse_body(body: bytes) -> StreamHeader:
         (fp_len,) = struct.unpack_from("<B", body, pos)
         fingerprint = body[pos + 1 : pos + 1 + fp_len].decode("utf-8")
         pos += 1 + fp_len
+        digest = b""
+        if flags & HEADER_ENTROPY:
+            digest = body[pos : pos + ENTROPY_DIGEST_SIZE]
+            pos += ENTROPY_DIGEST_SIZE
     except (struct.error, UnicodeDecodeError) as exc:
         raise StreamError(f"stream header: malformed ({exc})") from None
     if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
         raise StreamError("stream header: length does not match its fields (corrupted stream)")
     if kind >= len(_KINDS) or synth >= len(_SYNTH):
         raise StreamError(f"stream header: unknown item kind {kind} or synthesis window {synth}")
-    if flags & ~HEADER_PER_FRAME or bool(flags & HEADER_PER_FRAME) != (nq == 0):
+    known = HEADER_PER_FRAME | (HEADER_ENTROPY if version >= 2 else 0)
+    if flags & ~known or bool(flags & HEADER_PER_FRAME) != (nq == 0):
         raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
+    if version >= 2 and not flags & HEADER_ENTROPY:
+        raise StreamError("stream header: a version 2 stream must name its entropy model")
     return StreamHeader(
         fingerprint=fingerprint,
         kind=_KINDS[kind],
@@ -261,6 +301,7 @@ def _parse_body(body: bytes) -> StreamHeader:
         window=window,
         hop=hop,
         synthesis=_SYNTH[synth],
+        entropy_digest=digest,
     )
 
 

@@ -27,9 +27,13 @@ from .format import (
     parse_header,
 )
 
-__all__ = ["MAX_GAP", "Event", "Lost", "StreamParser"]
+__all__ = ["LOST_PER_FRAME", "MAX_GAP", "Event", "Lost", "StreamParser"]
 
 MAX_GAP = 65536  # more consecutive lost frames than this is not a lossy link but a broken one
+#: Concealment over a whole stream is bounded too: at most ``MAX_GAP`` lost frames plus
+#: this many per frame received, so a few hundred hostile bytes cannot claim gigabytes
+#: of concealed output.
+LOST_PER_FRAME = 16
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class StreamParser:
     def __init__(self, *, tolerant: bool = False, max_gap: int = MAX_GAP) -> None:
         self.tolerant = tolerant
         self.max_gap = max_gap
+        self.frames = 0  # frames accepted
+        self.lost = 0  # frames reported lost so far (tolerant mode)
         self.header: StreamHeader | None = None
         self.end: EndOfStream | None = None
         self.next_index = 0  # the frame index expected next
@@ -164,6 +170,7 @@ class StreamParser:
             start = pos + FRAME_HEADER_SIZE
             payload = bytes(buf[start : start + size])
             events.append(Frame(index, samples, flags, payload, offset))
+            self.frames += 1
             self._short = samples < header.max_samples
             self.samples += samples
             self.next_index = index + 1
@@ -228,6 +235,14 @@ class StreamParser:
                 f"lost frames {self.next_index}..{index - 1}: {where} jumps {count} frames "
                 f"ahead, more than {self.max_gap} can be concealed"
             )
+        budget = self.max_gap + LOST_PER_FRAME * self.frames
+        if self.lost + count > budget:
+            raise StreamError(
+                f"lost frames {self.next_index}..{index - 1}: {self.lost + count} frames lost "
+                f"in all for {self.frames} received, more than the {budget} that can be "
+                "concealed (a broken link or a forged stream)"
+            )
+        self.lost += count
         events.append(Lost(self.next_index, count))
         self.next_index = index
 
