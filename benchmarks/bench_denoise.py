@@ -31,8 +31,9 @@ import torch
 from edgeae.data import load_source
 from edgeae.models import default_config
 from edgeae.train import TrainConfig, load_checkpoint, recipe_for, train
-from edgeae_runtime import Model, OverlapAdd, SignalFramer, SignalSpec, StreamDenoiser
+from edgeae_runtime import Model, SignalSpec, StreamDenoiser
 from edgeae_runtime.atomic import write_text_atomic
+from edgeae_runtime.framing import OverlapAdd, SignalFramer
 from edgeae_runtime.metrics import snr_db
 from edgeae_runtime.preprocess import normalize
 
@@ -89,8 +90,8 @@ def _pca_stream(train_windows: np.ndarray, latent: int, noisy: np.ndarray) -> np
     _, _, vt = np.linalg.svd(flat - mean, full_matrices=False)
     basis = vt[: min(latent, vt.shape[0])].T
     spec = SignalSpec(16000, 1, train_windows.shape[-1], train_windows.shape[-1] // 2)
-    framer, ola = SignalFramer(spec), OverlapAdd(spec)
-    frames = np.concatenate([framer.push(noisy), framer.flush()])
+    framer, ola = SignalFramer.of(spec), OverlapAdd.of(spec)
+    frames = np.concatenate([framer.push(noisy).frames, framer.flush().frames])
     f = frames.reshape(len(frames), -1).astype(np.float64)
     rec = (((f - mean) @ basis) @ basis.T + mean).astype(np.float32).reshape(frames.shape)
     out = np.concatenate([ola.add(rec), ola.finish()], axis=1)
@@ -101,7 +102,7 @@ def bench_candidate(
     name: str, model_over: dict[str, Any], train_over: dict[str, Any], work: Path, quick: bool
 ) -> dict[str, Any]:
     """Train, export, quantize one candidate; stream the held-out recording through both."""
-    from edgeae_export import ExportInfo, export_autoencoder, quantize_model
+    from edgeae_export import ExportInfo, QuantizeRequest, export_autoencoder, quantize_model
 
     ds = ctx_data(TRAIN_SOURCE, quick)
     held = ctx_data(HELD_OUT, quick)
@@ -134,7 +135,9 @@ def bench_candidate(
     fpath = next(f.path for f in exported.files if f.role == "autoencoder")
     qpath = fpath.with_name("model.int8.onnx")
     q = quantize_model(
-        fpath, qpath, mode="static", calibration=x, speed_gate=not quick, allow_slower=True
+        QuantizeRequest(
+            fpath, qpath, mode="static", calibration=x, speed_gate=not quick, allow_slower=True
+        )
     )
     noisy, clean = held.signal, held.clean_signal
     snr_in = snr_db(clean, noisy)

@@ -78,17 +78,19 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
 
 
 def _quantize(model: Path, ds: Any, val_idx: np.ndarray, mode: str, out: Path, **kw: Any) -> Path:
-    from edgeae_export.quantize import quantize_model
+    from edgeae_export.quantize import QuantizeRequest, quantize_model
 
     r = quantize_model(
-        model,
-        out,
-        mode=mode,
-        calibration=ds.x,
-        calibration_name=ds.name,
-        speed_gate=False,
-        force=True,
-        **kw,
+        QuantizeRequest(
+            model,
+            out,
+            mode=mode,
+            calibration=ds.x,
+            calibration_name=ds.name,
+            speed_gate=False,
+            force=True,
+            **kw,
+        )
     )
     return r.path
 

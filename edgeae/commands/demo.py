@@ -47,6 +47,7 @@ def demo(out_dir: Path | None, quick: bool, only: str, force: bool) -> None:
       edgeae demo --quick --only sensor
     """
     from edgeae.demo import run_demo
+    from edgeae.report.demo_report import summary_lines
 
     out = out_dir or Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
     models = tuple(m.strip() for m in only.split(",") if m.strip())
@@ -55,35 +56,4 @@ def demo(out_dir: Path | None, quick: bool, only: str, force: bool) -> None:
         out, quick=quick, force=force, models=models,
         progress=lambda msg: click.echo(msg, err=True),
     )  # fmt: skip
-    n = result.numbers
-    lines = [f"edgeae demo finished in {result.seconds:.1f} s"]
-    for name in ("sensor", "tones", "digits"):
-        if name in n:
-            v = n[name]
-            speed = next((f", {k[8:]} speed-up {x:.2f}x" for k, x in v.items()
-                          if k.startswith("speedup_")), "")  # fmt: skip
-            lines.append(
-                f"  {name:7s} {v['metric']} float {v['float']:.4g} -> int8 {v['int8']:.4g} "
-                f"(drop {v['drop']:.3g}, {'within' if v['passed'] else 'OVER'} budget), "
-                f"size {100 * v['size_ratio']:.0f}%{speed}"
-            )
-    if "stream" in n:
-        s = n["stream"]
-        lines.append(
-            f"  stream  SNR {s['snr_in_db']:.1f} -> {s['snr_out_db']:.1f} dB on held-out "
-            f"{s['source']}, RTF {s['rtf']:.4f}, latency {s['latency_ms']:.1f} ms"
-        )
-    if "codec" in n:
-        c = n["codec"]
-        lines.append(
-            f"  codec   sensor stream {c['bytes_per_s']:.0f} B/s ({c['ratio_vs_pcm16']:.1f}x "
-            f"smaller than PCM16), SNR after decoding {c['snr_db']:.1f} dB"
-        )
-    if "anomaly" in n:
-        a = n["anomaly"]
-        lines.append(
-            f"  anomaly {a['detected']}/{a['segments']} segments detected, "
-            f"{a['false_events']} false events"
-        )
-    lines.append(f"report: {result.report_html} (and {result.report_md.name})")
-    click.echo("\n".join(lines))
+    click.echo("\n".join(summary_lines(result)))

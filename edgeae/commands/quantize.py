@@ -20,7 +20,8 @@ __all__ = ["quantize"]
 _HELP = """Quantize MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into OUT.onnx.
 
 \b
-The int8 types follow this CPU (x86: U8S8, + reduce_range without VNNI; ARM: S8S8),
+The int8 types follow this CPU (x86: U8S8, + reduce_range without VNNI; ARM: S8S8), or
+the --target CPU (recorded in the manifest; no speed gate when it is not this machine),
 ConvTranspose stays float in static mode (no int8 kernel on the CPU provider),
 and the result is refused unless it is faster than the float model here
 (--allow-slower writes it anyway). The manifest records every choice.
@@ -35,6 +36,7 @@ Examples:
   edgeae quantize models/tones/decoder.onnx -o models/tones/decoder.int8.onnx \\
       --calibration builtin:tones
   edgeae quantize models/digits/model.onnx -o model.fp16.onnx --mode fp16
+  edgeae quantize models/tones/model.onnx -o model.arm64.onnx --target arm64
 """
 
 
@@ -77,7 +79,7 @@ def _summary(result: Any) -> list[str]:
     lines = [
         f"wrote {result.path} ({q.mode}; weights {q.weight_type}, activations "
         f"{q.activation_type}, per-channel {q.per_channel}, reduce_range {q.reduce_range})",
-        f"cpu: {result.options.cpu_reason}",
+        f"cpu: {result.options.cpu_reason} (target {q.target})",
         f"size: {result.float_bytes / 1024:.1f} KiB float -> {result.quantized_bytes / 1024:.1f} "
         f"KiB ({100 * result.size_ratio:.0f}%)",
     ]
@@ -172,6 +174,12 @@ def _summary(result: Any) -> list[str]:
     default=None,
     help="Float encoder.onnx that turns items into latents (decoder calibration).",
 )
+@click.option(
+    "--target",
+    type=click.Choice(["arm64", "x86"]),
+    default=None,
+    help="CPU the model is for: its int8 types [default: this machine].",
+)
 @click.option("--allow-slower", is_flag=True, help="Write the model even if it is not faster.")
 @click.option("--force", is_flag=True, help="Overwrite OUT.onnx if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -189,13 +197,14 @@ def quantize(
     val_source: str | None,
     val_size: int,
     encoder: Path | None,
+    target: str | None,
     allow_slower: bool,
     force: bool,
     as_json: bool,
 ) -> None:
     from edgeae_export.budget import Validation
     from edgeae_export.onnx_io import load_onnx, require_manifest
-    from edgeae_export.quantize import quantize_model
+    from edgeae_export.quantize import QuantizeRequest, quantize_model
 
     manifest = require_manifest(
         load_onnx(model), where=str(model), needed="role, item_shape and preprocessing"
@@ -224,21 +233,24 @@ def quantize(
             click.echo(msg, err=True)
 
     result = quantize_model(
-        model,
-        output,
-        mode=mode,
-        calibration=data if mode == "static" else None,
-        calibration_name=cal_name or "",
-        calibration_size=calibration_size,
-        method=method,
-        per_channel=per_channel,
-        exclude=exclude,
-        max_drop=max_drop,
-        metric=metric,
-        validation=validation,
-        encoder=encoder,
-        allow_slower=allow_slower,
-        force=force,
+        QuantizeRequest(
+            model,
+            output,
+            mode=mode,
+            calibration=data if mode == "static" else None,
+            calibration_name=cal_name or "",
+            calibration_size=calibration_size,
+            method=method,
+            per_channel=per_channel,
+            exclude=exclude,
+            max_drop=max_drop,
+            metric=metric,
+            validation=validation,
+            encoder=encoder,
+            target=target,
+            allow_slower=allow_slower,
+            force=force,
+        ),
         progress=progress,
     )
     if as_json:

@@ -33,6 +33,7 @@ from .onnx_io import require_manifest as require_manifest
 from .onnx_io import write_onnx as write_onnx
 from .onnx_io import write_onnx_files as write_onnx_files
 from .optimize import optimize_model as optimize_model
+from .quantize import QuantizeRequest as QuantizeRequest
 from .quantize import QuantizeResult as QuantizeResult
 from .quantize import quantize_model as quantize_model
 from .speed import SpeedReport as SpeedReport
@@ -61,6 +62,7 @@ __all__ = [
     "NodeError",
     "ParityError",
     "QuantizationError",
+    "QuantizeRequest",
     "QuantizeResult",
     "SpeedGateError",
     "SpeedReport",

@@ -1,14 +1,21 @@
 """``quantize_model``: float ONNX in, quantized ONNX out, within a budget and faster, or refused.
 
-Steps: load the model and its manifest; pre-process (``quant_pre_process``);
-quantize (dynamic int8, static QDQ int8 calibrated on data, or fp16) with
-defaults chosen for this CPU; if ``max_drop`` is given, keep the most harmful
-nodes in float until the metric drop fits (:mod:`edgeae_export.budget`);
-recalibrate an anomaly model's threshold on its own scores; time float vs
-quantized and refuse a model that is not faster (:mod:`edgeae_export.speed`);
-write it atomically with the manifest updated (quantization recorded,
-``file_fingerprint`` recomputed, ``fingerprint`` unchanged: it is the same
-trained model).
+A :class:`QuantizeRequest` says what to do; :func:`quantize_model` runs the
+named steps on it, each a function testable alone:
+
+1. :func:`prepare` - load the model and its manifest, refuse an unwritable
+   output, pre-process (``quant_pre_process``), resolve every option for this
+   CPU or the target (the default float ops are decided once, in
+   :func:`edgeae_export.quantizers.default_float_ops`), open the calibration data;
+2. :func:`build` - one quantization pass (dynamic int8, static QDQ int8, fp16);
+3. :func:`fit_to_budget` - with ``max_drop``, keep the most harmful nodes in
+   float until the metric drop fits (:mod:`edgeae_export.budget`);
+4. :func:`recalibrate` - an anomaly model's threshold on its own quantized scores;
+5. :func:`speed_gate` - time float vs quantized, refuse a model that is not
+   faster (:mod:`edgeae_export.speed`);
+6. :func:`write` - atomically, with the manifest updated (quantization recorded,
+   ``file_fingerprint`` recomputed, ``fingerprint`` unchanged: it is the same
+   trained model).
 """
 
 from __future__ import annotations
@@ -23,18 +30,19 @@ from typing import Any
 import numpy as np
 import onnx
 
-from edgeae_runtime.manifest import Manifest
+from edgeae_runtime.manifest import Manifest, Preprocessing
 
 from .bench import cpu_session
 from .budget import BudgetReport, Validation, fit_budget, recalibrate_threshold
 from .calibration import DEFAULT_CALIBRATION_SIZE, CalibrationSource, RawSource, Transform
-from .cpu import CpuInfo
+from .cpu import CpuInfo, detect_cpu, host_target, target_cpu
 from .errors import CalibrationError, ExportError, QuantizationError
 from .fingerprint import model_fingerprint
 from .onnx_io import load_onnx, require_manifest, write_onnx
 from .quantizers import (
     DEFAULT_FLOAT_OPS,
     QuantizeOptions,
+    default_float_ops,
     prepare_float,
     quantize_proto,
     replace_options,
@@ -43,7 +51,72 @@ from .quantizers import (
 )
 from .speed import Measure, SpeedReport, check_speed, float_layers
 
-__all__ = ["QuantizeResult", "quantize_model"]
+__all__ = [
+    "Built",
+    "Prepared",
+    "QuantizeRequest",
+    "QuantizeResult",
+    "build",
+    "fit_to_budget",
+    "prepare",
+    "quantize_model",
+    "recalibrate",
+    "speed_gate",
+    "write",
+]
+
+Say = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class QuantizeRequest:
+    """Everything one quantization is asked to do (every field but the paths has a default).
+
+    ``calibration``: raw items (array, iterable or callable; see CalibrationSource),
+    at most ``calibration_size`` are read. ``exclude``: node names or op types kept
+    float; ``exclude_op_types`` replaces the default float op types (None: the
+    defaults). ``validation``: raw items (+ labels) for the budget and the anomaly
+    threshold. ``measure`` replaces the timer of the speed gate (tests). ``target``
+    (``arm64``/``x86``, default this machine) picks the int8 types of that CPU
+    (:func:`edgeae_export.cpu.target_cpu`) and is recorded in the manifest; the
+    speed gate is skipped when it is not this machine (its timing would not apply).
+    """
+
+    model_path: Path
+    out_path: Path
+    mode: str = "static"
+    calibration: RawSource | None = None
+    calibration_name: str = "calibration data"
+    calibration_size: int = DEFAULT_CALIBRATION_SIZE
+    method: str = "minmax"
+    per_channel: bool | None = None
+    exclude: Sequence[str] = ()
+    exclude_op_types: Sequence[str] | None = None
+    activation_type: str | None = None
+    weight_type: str | None = None
+    reduce_range: bool | None = None
+    max_drop: float | None = None
+    metric: str = "psnr"
+    validation: Validation | None = None
+    encoder: str | Path | None = None
+    speed_gate: bool = True
+    allow_slower: bool = False
+    measure: Measure | None = None
+    force: bool = False
+    cpu: CpuInfo | None = None
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_path", Path(self.model_path))
+        object.__setattr__(self, "out_path", Path(self.out_path))
+
+    def replace(self, **changes: Any) -> QuantizeRequest:
+        """A copy with some fields changed (e.g. ``allow_slower=True`` after a refusal)."""
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -83,6 +156,41 @@ class QuantizeResult:
             "file_fingerprint": self.manifest.provenance.file_fingerprint,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The output of :func:`prepare`: the float model made ready and every option resolved."""
+
+    float_model: onnx.ModelProto
+    manifest: Manifest
+    path: Path  # the pre-processed float model (inside the work directory)
+    model: onnx.ModelProto  # the same, loaded
+    options: QuantizeOptions
+    target: str
+    speed_gate: bool  # False when the target is not this machine
+    source: CalibrationSource | None = None
+    preprocessing: Preprocessing | None = None
+    transform: Transform | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def input_name(self) -> str:
+        return self.manifest.inputs[0].name
+
+    @property
+    def present_ops(self) -> set[str]:
+        """Op types in the pre-processed float graph."""
+        return {n.op_type for n in self.model.graph.node}
+
+
+@dataclass(frozen=True)
+class Built:
+    """A quantized graph (not yet written), the options that made it, and its budget report."""
+
+    model: onnx.ModelProto
+    options: QuantizeOptions
+    budget: BudgetReport | None = None
 
 
 def _check_output(path: Path, force: bool) -> None:
@@ -157,194 +265,248 @@ def _calibration(
     return src, manifest.preprocessing, transform
 
 
-def quantize_model(
-    model_path: str | Path,
-    out_path: str | Path,
-    *,
-    mode: str = "static",
-    calibration: RawSource | None = None,
-    calibration_name: str = "calibration data",
-    calibration_size: int = DEFAULT_CALIBRATION_SIZE,
-    method: str = "minmax",
-    per_channel: bool | None = None,
-    exclude: Sequence[str] = (),
-    exclude_op_types: Sequence[str] | None = None,
-    activation_type: str | None = None,
-    weight_type: str | None = None,
-    reduce_range: bool | None = None,
-    max_drop: float | None = None,
-    metric: str = "psnr",
-    validation: Validation | None = None,
-    encoder: str | Path | None = None,
-    speed_gate: bool = True,
-    allow_slower: bool = False,
-    measure: Measure | None = None,
-    force: bool = False,
-    cpu: CpuInfo | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> QuantizeResult:
-    """Quantize ``model_path`` into ``out_path``; see the module docstring for the steps.
-
-    ``calibration``: raw items (array, iterable or callable; see CalibrationSource),
-    at most ``calibration_size`` are read. ``exclude``: node names or op types kept
-    float. ``validation``: raw items (+ labels) for the budget and the anomaly
-    threshold. ``measure`` replaces the timer of the speed gate (tests).
-    """
-    say = progress or (lambda _msg: None)
-    model_path, out_path = Path(model_path), Path(out_path)
-    float_model = load_onnx(model_path)
+def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepared:
+    """Step 1: load, check the output, pre-process into ``workdir``, resolve the options."""
+    req = request
+    here = host_target(detect_cpu())
+    cpu = req.cpu if req.cpu is not None else target_cpu(req.target)
+    target = req.target or host_target(cpu) or cpu.machine
+    float_model = load_onnx(req.model_path)
     manifest = require_manifest(
-        float_model, where=model_path.name, needed="role, item_shape, preprocessing"
+        float_model, where=req.model_path.name, needed="role, item_shape, preprocessing"
     )
-    _check_output(out_path, force)
-    if model_path.resolve() == out_path.resolve():
-        raise ExportError(f"{out_path}: is the input model; write the quantized model elsewhere")
+    _check_output(req.out_path, req.force)
+    if req.model_path.resolve() == req.out_path.resolve():
+        raise ExportError(
+            f"{req.out_path}: is the input model; write the quantized model elsewhere"
+        )
     warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="edgeae-quantize-") as tmp:
-        prepared = prepare_float(float_model, Path(tmp))
-        prep_model = onnx.load(str(prepared))
-        names, ops = resolve_exclusions(prep_model, exclude)
-        present = {n.op_type for n in prep_model.graph.node}
-        default_ops = tuple(op for op in DEFAULT_FLOAT_OPS if op in present and mode == "static")
-        opts = resolve_options(
-            mode,
-            method=method,
-            per_channel=per_channel,
-            activation_type=activation_type,
-            weight_type=weight_type,
-            reduce_range=reduce_range,
-            exclude_nodes=names,
-            exclude_op_types=tuple(dict.fromkeys((*default_ops, *ops)))
-            if exclude_op_types is None
-            else tuple(exclude_op_types),
-            cpu=cpu,
+    gate = req.speed_gate
+    if gate and target != here:
+        gate = False
+        warnings.append(
+            f"speed gate skipped: the target is {target}, not this machine "
+            f"({here or detect_cpu().machine}); time the model on the target"
         )
-        present = {n.op_type for n in prep_model.graph.node}
-        for op in opts.exclude_op_types:
-            if op in present and op in DEFAULT_FLOAT_OPS:
-                warnings.append(f"{op} kept float: {DEFAULT_FLOAT_OPS[op]}")
-        if mode == "dynamic" and "Conv" in present:
+        say(warnings[-1])
+    path = prepare_float(float_model, workdir)
+    model = onnx.load(str(path))
+    present = {n.op_type for n in model.graph.node}
+    names, ops = resolve_exclusions(model, req.exclude)
+    base_ops = (
+        default_float_ops(req.mode, present)
+        if req.exclude_op_types is None
+        else tuple(req.exclude_op_types)
+    )
+    opts = resolve_options(
+        req.mode,
+        method=req.method,
+        per_channel=req.per_channel,
+        activation_type=req.activation_type,
+        weight_type=req.weight_type,
+        reduce_range=req.reduce_range,
+        exclude_nodes=names,
+        exclude_op_types=tuple(dict.fromkeys((*base_ops, *ops))),
+        cpu=cpu,
+    )
+    for op in opts.exclude_op_types:
+        if op in present and op in DEFAULT_FLOAT_OPS:
+            warnings.append(f"{op} kept float: {DEFAULT_FLOAT_OPS[op]}")
+    if req.mode == "dynamic" and "Conv" in present:
+        warnings.append(
+            "dynamic quantization turns Conv into ConvInteger, often slower than float "
+            "on CPU; --mode static is usually faster (the speed gate checks)"
+        )
+    say(f"cpu: {opts.cpu_reason}")
+    source = pre = transform = None
+    if req.calibration is not None:
+        source, pre, transform = _calibration(
+            req.model_path,
+            manifest,
+            req.calibration,
+            size=req.calibration_size,
+            name=req.calibration_name,
+            encoder=req.encoder,
+        )
+    elif req.mode == "static" or (req.max_drop is not None and req.validation is None):
+        raise CalibrationError(
+            f"{req.model_path.name}: static quantization needs calibration data; give "
+            "--calibration FILE or builtin:NAME"
+        )
+    return Prepared(
+        float_model=float_model,
+        manifest=manifest,
+        path=path,
+        model=model,
+        options=opts,
+        target=target,
+        speed_gate=gate,
+        source=source,
+        preprocessing=pre,
+        transform=transform,
+        warnings=tuple(warnings),
+    )
+
+
+def build(
+    prepared: Prepared, kept: tuple[str, ...] = (), options: QuantizeOptions | None = None
+) -> onnx.ModelProto:
+    """Step 2: one quantization pass of the prepared model, ``kept`` nodes left in float."""
+    o = prepared.options if options is None else options
+    o = replace_options(o, exclude_nodes=tuple(dict.fromkeys((*o.exclude_nodes, *kept))))
+    return quantize_proto(
+        prepared.path,
+        o,
+        calibration=prepared.source,
+        input_name=prepared.input_name,
+        preprocessing=prepared.preprocessing,
+        transform=prepared.transform,
+    )
+
+
+def fit_to_budget(
+    prepared: Prepared, request: QuantizeRequest, start: onnx.ModelProto, say: Say = _quiet
+) -> Built:
+    """Step 3: with ``max_drop``, keep nodes float until the drop fits; else ``start`` as is.
+
+    Dynamic and fp16 models are ranked with a static QDQ pass (the per-node SQNR
+    needs QDQ nodes); without calibration data the validation items calibrate it.
+    """
+    if request.max_drop is None:
+        return Built(start, prepared.options)
+    validation = request.validation
+    if validation is None:
+        raise QuantizationError("--max-drop needs validation data (--val SOURCE)")
+    if prepared.source is None:  # dynamic/fp16 without calibration: rank with validation items
+        source = CalibrationSource(
+            validation.x, item_shape=prepared.manifest.item_shape, name=validation.name
+        )
+        prepared = dataclasses.replace(
+            prepared, source=source, preprocessing=prepared.manifest.preprocessing
+        )
+    static = prepared.options.mode == "static"
+    rank = (
+        start if static else build(prepared, (), replace_options(prepared.options, mode="static"))
+    )
+    model, report = fit_budget(
+        lambda kept: build(prepared, kept),
+        float_model=prepared.model,
+        rank_model=rank,
+        manifest=prepared.manifest,
+        metric=request.metric,
+        max_drop=request.max_drop,
+        validation=validation,
+        start=start,
+        progress=say,
+    )
+    o = prepared.options
+    opts = replace_options(
+        o, exclude_nodes=tuple(dict.fromkeys((*o.exclude_nodes, *report.kept_float)))
+    )
+    if report.kept_float:
+        say(f"kept float to meet the budget: {', '.join(report.kept_float)}")
+    return Built(model, opts, report)
+
+
+def recalibrate(
+    prepared: Prepared, request: QuantizeRequest, built: Built, say: Say = _quiet
+) -> tuple[Manifest, tuple[str, ...]]:
+    """Step 4: the manifest with the anomaly threshold of the quantized model, and warnings."""
+    manifest = prepared.manifest
+    if manifest.anomaly is not None and request.validation is not None:
+        anomaly = recalibrate_threshold(built.model, manifest, request.validation)
+        say(f"anomaly threshold recalibrated on the quantized model: {anomaly.threshold:.6g}")
+        return manifest.replace(anomaly=anomaly), ()
+    if manifest.anomaly is not None and manifest.role == "autoencoder":
+        return manifest, ("anomaly threshold kept from the float model (no validation data)",)
+    return manifest, ()
+
+
+def speed_gate(
+    prepared: Prepared, request: QuantizeRequest, built: Built, say: Say = _quiet
+) -> tuple[SpeedReport | None, tuple[str, ...]]:
+    """Step 5: float islands, then time float vs quantized; SpeedGateError if not faster."""
+    warnings: list[str] = []
+    mode = built.options.mode
+    if mode == "static":
+        kept = set(built.options.exclude_nodes)
+        kept |= {
+            n.name for n in prepared.model.graph.node
+            if n.op_type in built.options.exclude_op_types
+        }  # fmt: skip
+        islands = [n for n in float_layers(built.model) if n not in kept]
+        if islands:
             warnings.append(
-                "dynamic quantization turns Conv into ConvInteger, often slower than float "
-                "on CPU; --mode static is usually faster (the speed gate checks)"
+                f"{len(islands)} quantized layer(s) still run in float on this CPU "
+                f"(onnxruntime could not fuse them): {', '.join(islands)}"
             )
-        say(f"cpu: {opts.cpu_reason}")
-
-        source = transform = pre = None
-        input_name = manifest.inputs[0].name
-        if calibration is not None:
-            source, pre, transform = _calibration(
-                model_path,
-                manifest,
-                calibration,
-                size=calibration_size,
-                name=calibration_name,
-                encoder=encoder,
-            )
-        elif mode == "static" or (max_drop is not None and validation is None):
-            raise CalibrationError(
-                f"{model_path.name}: static quantization needs calibration data; give "
-                "--calibration FILE or builtin:NAME"
-            )
-
-        def build(kept: tuple[str, ...], o: QuantizeOptions = opts) -> onnx.ModelProto:
-            o = replace_options(o, exclude_nodes=tuple(dict.fromkeys((*o.exclude_nodes, *kept))))
-            return quantize_proto(
-                prepared,
-                o,
-                calibration=source,
-                input_name=input_name,
-                preprocessing=pre,
-                transform=transform,
-            )
-
-        say(f"quantizing ({mode})")
-        qmodel = build(())
-        budget: BudgetReport | None = None
-        if max_drop is not None:
-            if validation is None:
-                raise QuantizationError("--max-drop needs validation data (--val SOURCE)")
-            if source is None:  # dynamic/fp16 without calibration: rank with validation items
-                source = CalibrationSource(
-                    validation.x, item_shape=manifest.item_shape, name=validation.name
-                )
-                pre = manifest.preprocessing
-            rank = qmodel if mode == "static" else build((), replace_options(opts, mode="static"))
-            qmodel, budget = fit_budget(
-                build,
-                float_model=prep_model,
-                rank_model=rank,
-                manifest=manifest,
-                metric=metric,
-                max_drop=max_drop,
-                validation=validation,
-                start=qmodel,
-                progress=say,
-            )
-            opts = replace_options(
-                opts, exclude_nodes=tuple(dict.fromkeys((*opts.exclude_nodes, *budget.kept_float)))
-            )
-            if budget.kept_float:
-                say(f"kept float to meet the budget: {', '.join(budget.kept_float)}")
-
-        if mode == "static":
-            kept = set(opts.exclude_nodes)
-            kept |= {n.name for n in prep_model.graph.node if n.op_type in opts.exclude_op_types}
-            islands = [n for n in float_layers(qmodel) if n not in kept]
-            if islands:
-                warnings.append(
-                    f"{len(islands)} quantized layer(s) still run in float on this CPU "
-                    f"(onnxruntime could not fuse them): {', '.join(islands)}"
-                )
-
-        new_manifest = manifest
-        if manifest.anomaly is not None and validation is not None:
-            anomaly = recalibrate_threshold(qmodel, manifest, validation)
-            new_manifest = new_manifest.replace(anomaly=anomaly)
-            say(f"anomaly threshold recalibrated on the quantized model: {anomaly.threshold:.6g}")
-        elif manifest.anomaly is not None and manifest.role == "autoencoder":
-            warnings.append("anomaly threshold kept from the float model (no validation data)")
-
-        speed: SpeedReport | None = None
-        if speed_gate:
-            say("timing float vs quantized (1 thread)")
-            speed = check_speed(
-                float_model,
-                qmodel,
-                mode=mode,
-                allow_slower=allow_slower or mode == "fp16",
-                measure=measure,
-            )
-            if not speed.faster:
-                warnings.append(
-                    f"SLOWER: the {mode} model is not faster than float on this CPU "
-                    f"(speed-up {speed.speedup(speed.batches[-1]):.2f}x at batch "
-                    f"{speed.batches[-1]}); {speed.suggestions[0]}"
-                )
-
-        budget_fields: dict[str, Any] = {}
-        if budget is not None:
-            budget_fields = {
-                "metric": budget.metric,
-                "max_drop": budget.max_drop,
-                "measured_drop": budget.measured_drop,
-                "kept_float": budget.kept_float,
-            }
-        spec = opts.spec(calibration_name if source is not None else None, **budget_fields)
-        new_manifest = new_manifest.replace(
-            quantization=spec,
-            provenance=dataclasses.replace(
-                manifest.provenance, file_fingerprint=model_fingerprint(qmodel)
-            ),
+    if not prepared.speed_gate:
+        return None, tuple(warnings)
+    say("timing float vs quantized (1 thread)")
+    speed = check_speed(
+        prepared.float_model,
+        built.model,
+        mode=mode,
+        allow_slower=request.allow_slower or mode == "fp16",
+        measure=request.measure,
+    )
+    if not speed.faster:
+        warnings.append(
+            f"SLOWER: the {mode} model is not faster than float on this CPU "
+            f"(speed-up {speed.speedup(speed.batches[-1]):.2f}x at batch "
+            f"{speed.batches[-1]}); {speed.suggestions[0]}"
         )
-        path = write_onnx(qmodel, out_path, new_manifest, force=force)
+    return speed, tuple(warnings)
+
+
+def write(
+    prepared: Prepared,
+    request: QuantizeRequest,
+    built: Built,
+    manifest: Manifest,
+    speed: SpeedReport | None = None,
+    warnings: Sequence[str] = (),
+) -> QuantizeResult:
+    """Step 6: the manifest records the quantization; the file is written atomically."""
+    budget = built.budget
+    budget_fields: dict[str, Any] = {}
+    if budget is not None:
+        budget_fields = {
+            "metric": budget.metric,
+            "max_drop": budget.max_drop,
+            "measured_drop": budget.measured_drop,
+            "kept_float": budget.kept_float,
+        }
+    calibrated = request.calibration_name if prepared.source is not None else None
+    spec = built.options.spec(calibrated, **budget_fields)
+    spec = dataclasses.replace(spec, target=prepared.target)
+    new_manifest = manifest.replace(
+        quantization=spec,
+        provenance=dataclasses.replace(
+            manifest.provenance, file_fingerprint=model_fingerprint(built.model)
+        ),
+    )
+    path = write_onnx(built.model, request.out_path, new_manifest, force=request.force)
     return QuantizeResult(
         path=path,
         manifest=new_manifest,
-        options=opts,
-        float_bytes=model_path.stat().st_size,
+        options=built.options,
+        float_bytes=request.model_path.stat().st_size,
         quantized_bytes=path.stat().st_size,
         speed=speed,
         budget=budget,
         warnings=tuple(warnings),
     )
+
+
+def quantize_model(request: QuantizeRequest, *, progress: Say | None = None) -> QuantizeResult:
+    """Run the six steps on ``request`` (see the module docstring); nothing is written on error."""
+    say = progress or _quiet
+    with tempfile.TemporaryDirectory(prefix="edgeae-quantize-") as tmp:
+        prepared = prepare(request, Path(tmp), say)
+        say(f"quantizing ({request.mode})")
+        built = fit_to_budget(prepared, request, build(prepared), say)
+        manifest, recal_notes = recalibrate(prepared, request, built, say)
+        speed, speed_notes = speed_gate(prepared, request, built, say)
+        warnings = (*prepared.warnings, *recal_notes, *speed_notes)
+        return write(prepared, request, built, manifest, speed, warnings)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,13 +40,14 @@ from edgeae_runtime.manifest import QuantizationSpec
 
 from .calibration import DEFAULT_BATCH_SIZE, CalibrationSource, Transform
 from .cpu import CpuInfo, default_quant_types
-from .errors import QuantizationError
+from .errors import CalibrationError, ParameterError, QuantizationError
 
 __all__ = [
     "DEFAULT_FLOAT_OPS",
     "METHODS",
     "MODES",
     "QuantizeOptions",
+    "default_float_ops",
     "drop_zero_bias_zero_points",
     "prepare_float",
     "quantize_proto",
@@ -67,6 +68,17 @@ DEFAULT_FLOAT_OPS = {
     "ConvTranspose": "no int8 kernel on the CPU provider: QDQ would cost accuracy, not time",
 }
 _TYPES = {"QInt8": QuantType.QInt8, "QUInt8": QuantType.QUInt8}
+
+
+def default_float_ops(mode: str, present: Collection[str] | None = None) -> tuple[str, ...]:
+    """The op types kept float unless the caller says otherwise (the one place this is decided).
+
+    Static mode keeps :data:`DEFAULT_FLOAT_OPS`; with ``present`` (the model's op
+    types) only those in the model are listed, so the manifest records what applied.
+    """
+    if mode != "static":
+        return ()
+    return tuple(op for op in DEFAULT_FLOAT_OPS if present is None or op in present)
 
 
 @dataclass(frozen=True)
@@ -125,15 +137,15 @@ def resolve_options(
 ) -> QuantizeOptions:
     """Fill every "auto" choice from the CPU and the mode; reject unknown values by name."""
     if mode not in MODES:
-        raise QuantizationError(f"--mode: must be one of {', '.join(MODES)}, got {mode!r}")
+        raise ParameterError(f"must be one of {', '.join(MODES)}, got {mode!r}", param="mode")
     if method not in METHODS:
-        raise QuantizationError(f"--method: must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ParameterError(f"must be one of {', '.join(METHODS)}, got {method!r}", param="method")
     for name, value in (("activation_type", activation_type), ("weight_type", weight_type)):
         if value is not None and value not in _TYPES:
-            raise QuantizationError(f"{name}: must be QInt8 or QUInt8, got {value!r}")
+            raise ParameterError(f"must be QInt8 or QUInt8, got {value!r}", param=name)
     defaults = default_quant_types(cpu)
     if exclude_op_types is None:
-        exclude_op_types = tuple(DEFAULT_FLOAT_OPS) if mode == "static" else ()
+        exclude_op_types = default_float_ops(mode)
     return QuantizeOptions(
         mode=mode,  # type: ignore[arg-type]
         method=method,
@@ -152,7 +164,7 @@ def resolve_options(
 def resolve_exclusions(
     model: onnx.ModelProto, names_or_ops: Sequence[str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Split ``--exclude`` values into node names and op types found in ``model``."""
+    """Split ``exclude`` values into node names and op types found in ``model``."""
     nodes = {n.name for n in model.graph.node}
     ops = {n.op_type for n in model.graph.node}
     by_name: list[str] = []
@@ -164,9 +176,10 @@ def resolve_exclusions(
             by_op.append(value)
         else:
             shown = ", ".join(sorted(nodes)[:12]) + (" ..." if len(nodes) > 12 else "")
-            raise QuantizationError(
-                f"--exclude {value}: no node or op type of that name in the model "
-                f"(op types: {', '.join(sorted(ops))}; nodes: {shown}); see `edgeae inspect`"
+            raise ParameterError(
+                f"{value}: no node or op type of that name in the model "
+                f"(op types: {', '.join(sorted(ops))}; nodes: {shown})",
+                param="exclude",
             )
     return tuple(by_name), tuple(by_op)
 
@@ -220,9 +233,8 @@ def quantize_proto(
                 )
             elif opts.mode == "static":
                 if calibration is None:
-                    raise QuantizationError(
-                        "static quantization needs calibration data: give --calibration "
-                        "FILE or builtin:NAME"
+                    raise CalibrationError(
+                        "static quantization needs calibration data", param="calibration"
                     )
                 reader = calibration.reader(
                     input_name, preprocessing, batch_size=opts.batch_size, transform=transform

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeae_export import CalibrationError, ExportError, QuantizationError, quantize_model
+from edgeae_export import (
+    CalibrationError,
+    ExportError,
+    QuantizationError,
+    QuantizeRequest,
+    quantize_model,
+)
 from edgeae_runtime.errors import EdgeAEError, ManifestError
 
 from .models import make_data
@@ -24,13 +30,13 @@ def test_not_onnx(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(ExportError, match="not an ONNX model"):
-        quantize_model(bad, out / "q.onnx", mode="dynamic")
+        quantize_model(QuantizeRequest(bad, out / "q.onnx", mode="dynamic"))
     _no_files(out)
 
 
 def test_missing_model(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="no such file"):
-        quantize_model(tmp_path / "nope.onnx", tmp_path / "q.onnx", mode="dynamic")
+        quantize_model(QuantizeRequest(tmp_path / "nope.onnx", tmp_path / "q.onnx", mode="dynamic"))
 
 
 def test_no_manifest_names_missing_fields(triplets, tmp_path: Path) -> None:
@@ -41,31 +47,35 @@ def test_no_manifest_names_missing_fields(triplets, tmp_path: Path) -> None:
     src = tmp_path / "bare.onnx"
     onnx.save(model, src)
     with pytest.raises(ManifestError, match=r"no edgeae manifest.*item_shape"):
-        quantize_model(src, tmp_path / "q.onnx", mode="dynamic")
+        quantize_model(QuantizeRequest(src, tmp_path / "q.onnx", mode="dynamic"))
     assert not (tmp_path / "q.onnx").exists()
 
 
 def test_wrong_calibration_shape(triplets, tmp_path: Path, no_timing) -> None:
     with pytest.raises(CalibrationError, match=r"cal\.npy: items have shape \(16,\).*\(32,\)"):
         quantize_model(
-            triplets["dense"]["autoencoder"],
-            tmp_path / "q.onnx",
-            calibration=np.zeros((10, 16), np.float32),
-            calibration_name="cal.npy",
-            measure=no_timing,
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"],
+                tmp_path / "q.onnx",
+                calibration=np.zeros((10, 16), np.float32),
+                calibration_name="cal.npy",
+                measure=no_timing,
+            )
         )
     _no_files(tmp_path)
 
 
 def test_static_without_calibration(triplets, tmp_path: Path) -> None:
     with pytest.raises(CalibrationError, match="--calibration"):
-        quantize_model(triplets["dense"]["autoencoder"], tmp_path / "q.onnx", mode="static")
+        quantize_model(
+            QuantizeRequest(triplets["dense"]["autoencoder"], tmp_path / "q.onnx", mode="static")
+        )
 
 
 def test_output_in_missing_directory(triplets, tmp_path: Path) -> None:
     out = tmp_path / "missing" / "q.onnx"
     with pytest.raises(ExportError, match="does not exist"):
-        quantize_model(triplets["dense"]["autoencoder"], out, mode="dynamic")
+        quantize_model(QuantizeRequest(triplets["dense"]["autoencoder"], out, mode="dynamic"))
     assert not out.parent.exists()
 
 
@@ -73,10 +83,16 @@ def test_existing_output_needs_force(triplets, tmp_path: Path, no_timing) -> Non
     out = tmp_path / "q.onnx"
     out.write_bytes(b"keep me")
     with pytest.raises(ExportError, match="--force"):
-        quantize_model(triplets["dense"]["autoencoder"], out, mode="dynamic", measure=no_timing)
+        quantize_model(
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"], out, mode="dynamic", measure=no_timing
+            )
+        )
     assert out.read_bytes() == b"keep me"
     r = quantize_model(
-        triplets["dense"]["autoencoder"], out, mode="dynamic", measure=no_timing, force=True
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"], out, mode="dynamic", measure=no_timing, force=True
+        )
     )
     assert r.path == out and out.read_bytes() != b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q.onnx"]  # no temp file left
@@ -95,10 +111,12 @@ def test_existing_output_needs_force(triplets, tmp_path: Path, no_timing) -> Non
 def test_bad_options(triplets, tmp_path: Path, kwargs, match) -> None:
     with pytest.raises(EdgeAEError, match=match):
         quantize_model(
-            triplets["dense"]["autoencoder"],
-            tmp_path / "q.onnx",
-            calibration=make_data("dense", 16),
-            **{"mode": "static", **kwargs},
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"],
+                tmp_path / "q.onnx",
+                calibration=make_data("dense", 16),
+                **{"mode": "static", **kwargs},
+            )
         )
     _no_files(tmp_path)
 
@@ -109,10 +127,12 @@ def test_budget_on_decoder_is_refused(triplets, tmp_path: Path, no_timing) -> No
     z = np.zeros((8, 6), np.float32)
     with pytest.raises(QuantizationError, match="full autoencoder"):
         quantize_model(
-            triplets["dense"]["decoder"],
-            tmp_path / "q.onnx",
-            calibration=z,
-            max_drop=0.1,
-            validation=Validation(make_data("dense", 8)),
-            measure=no_timing,
+            QuantizeRequest(
+                triplets["dense"]["decoder"],
+                tmp_path / "q.onnx",
+                calibration=z,
+                max_drop=0.1,
+                validation=Validation(make_data("dense", 8)),
+                measure=no_timing,
+            )
         )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeae_export import QuantizationError, Validation, quantize_model
+from edgeae_export import QuantizationError, QuantizeRequest, Validation, quantize_model
 from edgeae_export.budget import CANDIDATES, evaluate, fit_budget, metric_drop
 from edgeae_export.node_error import node_errors
 from edgeae_export.onnx_io import load_onnx, read_manifest
@@ -20,24 +20,28 @@ def test_budget_forces_exclusions_and_is_met(triplets, tmp_path, no_timing) -> N
     x = make_data("dense", 256)
     val = Validation(x[:128], name="val")
     free = quantize_model(
-        triplets["dense"]["autoencoder"],
-        tmp_path / "free.onnx",
-        calibration=x,
-        max_drop=100.0,
-        validation=val,
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "free.onnx",
+            calibration=x,
+            max_drop=100.0,
+            validation=val,
+            measure=no_timing,
+        )
     )
     assert free.budget is not None and free.budget.kept_float == ()
     initial = free.budget.measured_drop
     assert initial > 0.2  # the exact-PCA model loses measurable PSNR under int8
     budget = initial / 2
     r = quantize_model(
-        triplets["dense"]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=x,
-        max_drop=budget,
-        validation=val,
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=x,
+            max_drop=budget,
+            validation=val,
+            measure=no_timing,
+        )
     )
     b = r.budget
     assert b is not None and b.kept_float and b.measured_drop <= budget
@@ -88,13 +92,15 @@ def test_auroc_budget_and_threshold_recalibration(triplets, tmp_path, no_timing)
     labels[150:] = 1
     val = Validation(x, labels, name="val")
     r = quantize_model(
-        triplets["anomaly"]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=x[:150],
-        max_drop=0.005,
-        metric="auroc",
-        validation=val,
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["anomaly"]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=x[:150],
+            max_drop=0.005,
+            metric="auroc",
+            validation=val,
+            measure=no_timing,
+        )
     )
     assert r.budget is not None and r.budget.measured_drop <= 0.005
     assert r.budget.float_value > 0.9
@@ -110,13 +116,15 @@ def test_auroc_needs_labels(triplets, tmp_path, no_timing) -> None:
     x = make_data("dense", 64)
     with pytest.raises(QuantizationError, match="anomaly labels"):
         quantize_model(
-            triplets["dense"]["autoencoder"],
-            tmp_path / "q.onnx",
-            calibration=x,
-            max_drop=0.01,
-            metric="auroc",
-            validation=Validation(x),
-            measure=no_timing,
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"],
+                tmp_path / "q.onnx",
+                calibration=x,
+                max_drop=0.01,
+                metric="auroc",
+                validation=Validation(x),
+                measure=no_timing,
+            )
         )
     assert not (tmp_path / "q.onnx").exists()
 
@@ -124,7 +132,9 @@ def test_auroc_needs_labels(triplets, tmp_path, no_timing) -> None:
 def test_node_errors_rank_quantized_nodes(triplets, tmp_path, no_timing) -> None:
     x = make_data("dense", 64)
     r = quantize_model(
-        triplets["dense"]["autoencoder"], tmp_path / "q.onnx", calibration=x, measure=no_timing
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"], tmp_path / "q.onnx", calibration=x, measure=no_timing
+        )
     )
     float_model = load_onnx(triplets["dense"]["autoencoder"])
     m = read_manifest(float_model)

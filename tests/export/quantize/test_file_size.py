@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_export import quantize_model
+from edgeae_export import QuantizeRequest, quantize_model
 from edgeae_export.onnx_io import load_onnx
 from edgeae_export.quantizers import drop_zero_bias_zero_points
 from edgeae_export.speed import float_layers
@@ -54,10 +54,12 @@ def test_static_model_has_no_int32_zero_points_and_stays_fused(
     triplets, tmp_path, no_timing, kind
 ) -> None:
     r = quantize_model(
-        triplets[kind]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=make_data(kind, 64),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets[kind]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=make_data(kind, 64),
+            measure=no_timing,
+        )
     )
     model = load_onnx(r.path)
     inits = {t.name: t for t in model.graph.initializer}

@@ -12,7 +12,7 @@ import platform
 
 import pytest
 
-from edgeae_export import quantize_model
+from edgeae_export import QuantizeRequest, quantize_model
 from edgeae_export.cpu import parse_cpuinfo
 from edgeae_export.onnx_io import load_onnx
 from edgeae_export.speed import float_layers
@@ -28,7 +28,7 @@ ON_X86 = platform.machine().lower() in ("x86_64", "amd64")
 def test_static_default_leaves_no_float_layer(triplets, tmp_path, no_timing, kind, role) -> None:
     src = triplets[kind][role]
     x = make_data(kind, 64)
-    r = quantize_model(src, tmp_path / "q.onnx", calibration=x, measure=no_timing)
+    r = quantize_model(QuantizeRequest(src, tmp_path / "q.onnx", calibration=x, measure=no_timing))
     # onnxruntime's own optimized graph: only QLinearConv / QGemm, no float Conv/Gemm left
     assert float_layers(load_onnx(r.path)) == ()
     assert not [w for w in r.warnings if "run in float" in w]
@@ -42,12 +42,14 @@ def test_int8_activations_on_x86_leave_the_latent_layers_float(
     triplets, tmp_path, no_timing, kind
 ) -> None:
     r = quantize_model(
-        triplets[kind]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=make_data(kind, 64),
-        activation_type="QInt8",
-        measure=no_timing,
-        cpu=parse_cpuinfo(X86_VNNI, "x86_64"),
+        QuantizeRequest(
+            triplets[kind]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=make_data(kind, 64),
+            activation_type="QInt8",
+            measure=no_timing,
+            cpu=parse_cpuinfo(X86_VNNI, "x86_64"),
+        )
     )
     islands = float_layers(load_onnx(r.path))
     assert len(islands) == 2  # the layer producing the latent and the one reading it
@@ -57,10 +59,12 @@ def test_int8_activations_on_x86_leave_the_latent_layers_float(
 
 def test_kept_float_layers_are_not_reported_as_islands(triplets, tmp_path, no_timing) -> None:
     r = quantize_model(
-        triplets["conv2d"]["autoencoder"],  # ConvTranspose decoder: kept float by default
-        tmp_path / "q.onnx",
-        calibration=make_data("conv2d", 64),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["conv2d"]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=make_data("conv2d", 64),
+            measure=no_timing,
+        )
     )
     assert float_layers(load_onnx(r.path))  # the ConvTranspose layers run in float...
     assert not [w for w in r.warnings if "run in float" in w]  # ...as asked, so no warning

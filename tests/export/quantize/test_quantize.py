@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from edgeae_export import quantize_model
+from edgeae_export import QuantizeRequest, quantize_model
 from edgeae_export.fingerprint import model_fingerprint
 from edgeae_export.onnx_io import load_onnx, read_manifest
 from edgeae_runtime.metrics import psnr
@@ -28,7 +28,9 @@ def _ops(path: Path) -> set[str]:
 def test_modes_close_to_float_and_recorded(triplets, tmp_path, no_timing, kind, mode) -> None:
     src = triplets[kind]["autoencoder"]
     x = make_data(kind, 128)
-    r = quantize_model(src, tmp_path / "q.onnx", mode=mode, calibration=x, measure=no_timing)
+    r = quantize_model(
+        QuantizeRequest(src, tmp_path / "q.onnx", mode=mode, calibration=x, measure=no_timing)
+    )
     ref = Model(src).reconstruct(x)
     got = Model(r.path).reconstruct(x)
     # quantized vs float output: PSNR over the data range well above the model's own error
@@ -53,11 +55,13 @@ def test_modes_close_to_float_and_recorded(triplets, tmp_path, no_timing, kind, 
 @pytest.mark.parametrize("mode", ["dynamic", "static", "fp16"])
 def test_dense_output_is_smaller(triplets, tmp_path, no_timing, mode) -> None:
     r = quantize_model(
-        triplets["dense"]["autoencoder"],
-        tmp_path / "q.onnx",
-        mode=mode,
-        calibration=make_data("dense", 64),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode=mode,
+            calibration=make_data("dense", 64),
+            measure=no_timing,
+        )
     )
     assert r.quantized_bytes < r.float_bytes
     # tiny model: graph and manifest overhead weigh as much as the weights, so check those
@@ -73,10 +77,12 @@ def _weight_bytes(path: Path) -> int:
 
 def test_convtranspose_stays_float_by_default(triplets, tmp_path, no_timing) -> None:
     r = quantize_model(
-        triplets["conv2d"]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=make_data("conv2d", 64),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["conv2d"]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=make_data("conv2d", 64),
+            measure=no_timing,
+        )
     )
     assert "ConvTranspose" in r.manifest.quantization.excluded_op_types
     assert any("ConvTranspose kept float" in w for w in r.warnings)
@@ -88,11 +94,13 @@ def test_convtranspose_stays_float_by_default(triplets, tmp_path, no_timing) -> 
 
 def test_exclude_by_name_and_op_type(triplets, tmp_path, no_timing) -> None:
     r = quantize_model(
-        triplets["conv1d"]["autoencoder"],
-        tmp_path / "q.onnx",
-        calibration=make_data("conv1d", 64),
-        exclude=("enc_conv1", "Resize"),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["conv1d"]["autoencoder"],
+            tmp_path / "q.onnx",
+            calibration=make_data("conv1d", 64),
+            exclude=("enc_conv1", "Resize"),
+            measure=no_timing,
+        )
     )
     q = r.manifest.quantization
     assert q.excluded_nodes == ("enc_conv1",)
@@ -106,7 +114,12 @@ def test_exclude_by_name_and_op_type(triplets, tmp_path, no_timing) -> None:
 
 def test_dynamic_conv_warns_about_convinteger(triplets, tmp_path, no_timing) -> None:
     r = quantize_model(
-        triplets["conv1d"]["autoencoder"], tmp_path / "q.onnx", mode="dynamic", measure=no_timing
+        QuantizeRequest(
+            triplets["conv1d"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode="dynamic",
+            measure=no_timing,
+        )
     )
     assert any("ConvInteger" in w for w in r.warnings)
 
@@ -114,9 +127,13 @@ def test_dynamic_conv_warns_about_convinteger(triplets, tmp_path, no_timing) -> 
 def test_encoder_and_decoder(triplets, tmp_path, no_timing) -> None:
     files = triplets["conv1d"]
     x = make_data("conv1d", 64)
-    enc = quantize_model(files["encoder"], tmp_path / "e.onnx", calibration=x, measure=no_timing)
+    enc = quantize_model(
+        QuantizeRequest(files["encoder"], tmp_path / "e.onnx", calibration=x, measure=no_timing)
+    )
     # the decoder calibrates on latents made by the float encoder beside it
-    dec = quantize_model(files["decoder"], tmp_path / "d.onnx", calibration=x, measure=no_timing)
+    dec = quantize_model(
+        QuantizeRequest(files["decoder"], tmp_path / "d.onnx", calibration=x, measure=no_timing)
+    )
     z = Model(files["encoder"]).encode(x)
     ref = Model(files["decoder"]).decode(z)
     got = Model(dec.path).decode(Model(enc.path).encode(x))
@@ -124,7 +141,7 @@ def test_encoder_and_decoder(triplets, tmp_path, no_timing) -> None:
     assert dec.manifest.role == "decoder" and dec.manifest.quantization.mode == "static"
     # latents given directly work too
     direct = quantize_model(
-        files["decoder"], tmp_path / "d2.onnx", calibration=z, measure=no_timing
+        QuantizeRequest(files["decoder"], tmp_path / "d2.onnx", calibration=z, measure=no_timing)
     )
     assert np.isfinite(Model(direct.path).decode(z)).all()
 
@@ -132,13 +149,14 @@ def test_encoder_and_decoder(triplets, tmp_path, no_timing) -> None:
 def test_calibration_methods(triplets, tmp_path, no_timing) -> None:
     for method in ("entropy", "percentile"):
         r = quantize_model(
-            triplets["dense"]["autoencoder"],
-            tmp_path / f"{method}.onnx",
-            # not a multiple of the batch size: histogram calibrators need equal batches
-            calibration=make_data("dense", 70),
-            method=method,
-            per_channel=False,
-            measure=no_timing,
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"],
+                tmp_path / f"{method}.onnx",
+                calibration=make_data("dense", 70),
+                method=method,
+                per_channel=False,
+                measure=no_timing,
+            )
         )
         assert r.manifest.quantization.calibration_method == method
         assert not r.manifest.quantization.per_channel

@@ -7,7 +7,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from edgeae_export import SpeedGateError, quantize_model
+from edgeae_export import QuantizeRequest, SpeedGateError, quantize_model
 from edgeae_export.speed import check_speed, suggestions_for
 
 from .models import make_data
@@ -21,11 +21,13 @@ def test_refuses_slower_model_and_writes_nothing(triplets, tmp_path: Path) -> No
     out = tmp_path / "q.onnx"
     with pytest.raises(SpeedGateError, match=r"not faster.*batch 256.*--allow-slower"):
         quantize_model(
-            triplets["dense"]["autoencoder"],
-            out,
-            mode="static",
-            calibration=make_data("dense", 64),
-            measure=_slow,
+            QuantizeRequest(
+                triplets["dense"]["autoencoder"],
+                out,
+                mode="static",
+                calibration=make_data("dense", 64),
+                measure=_slow,
+            )
         )
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
@@ -33,11 +35,13 @@ def test_refuses_slower_model_and_writes_nothing(triplets, tmp_path: Path) -> No
 
 def test_allow_slower_writes_and_warns(triplets, tmp_path: Path) -> None:
     r = quantize_model(
-        triplets["conv1d"]["autoencoder"],
-        tmp_path / "q.onnx",
-        mode="dynamic",
-        measure=_slow,
-        allow_slower=True,
+        QuantizeRequest(
+            triplets["conv1d"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode="dynamic",
+            measure=_slow,
+            allow_slower=True,
+        )
     )
     assert r.path.exists() and r.speed is not None and not r.speed.faster
     assert r.speed.speedup(256) == pytest.approx(100 / 150)
@@ -47,11 +51,13 @@ def test_allow_slower_writes_and_warns(triplets, tmp_path: Path) -> None:
 
 def test_faster_model_passes(triplets, tmp_path: Path, no_timing) -> None:
     r = quantize_model(
-        triplets["dense"]["autoencoder"],
-        tmp_path / "q.onnx",
-        mode="static",
-        calibration=make_data("dense", 64),
-        measure=no_timing,
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode="static",
+            calibration=make_data("dense", 64),
+            measure=no_timing,
+        )
     )
     assert r.speed is not None and r.speed.faster and r.speed.speedup(1) == pytest.approx(2.0)
     assert r.speed.suggestions == ()
