@@ -22,7 +22,7 @@ from edgeae_runtime.preprocess import normalize
 
 from .config import TrainConfig
 
-__all__ = ["ArrayData", "Prepared", "as_dataset", "has_anomaly_labels", "prepare"]
+__all__ = ["ArrayData", "Prepared", "as_dataset", "has_anomaly_labels", "prepare", "remix_epoch"]
 
 ArrayData = Dataset | np.ndarray | tuple[np.ndarray, np.ndarray | None]
 
@@ -76,6 +76,14 @@ def has_anomaly_labels(ds: Dataset) -> bool:
 def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """``(train_idx, val_idx, anomaly_eval_idx, description)``."""
     n = len(ds)
+    if ds.holdout is not None:  # the source holds out whole files (speech corpora)
+        val = np.asarray(ds.holdout, dtype=np.int64)
+        return (
+            np.setdiff1d(np.arange(n), val),
+            val,
+            np.arange(0),
+            "by file: the source's held-out files",
+        )
     overlapping = bool(ds.window and ds.hop and ds.hop < ds.window)
     gap = math.ceil(ds.window / ds.hop) - 1 if overlapping else 0
     if has_anomaly_labels(ds):
@@ -155,3 +163,19 @@ def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepare
         anomaly_labels=anomaly_labels,
         split=f"{train_idx.size} train / {val_idx.size} validation items ({how})",
     )
+
+
+def remix_epoch(data: Prepared, epoch: int) -> bool:
+    """Replace the training tensors with the source's fresh draw for ``epoch``, if it has one.
+
+    On-the-fly mixing sources (``Dataset.remix``) give a new mixture every epoch;
+    epoch 0 is the draw ``prepare`` already holds. Normalization stays the one
+    fitted on epoch 0 (it is stored with the model). Returns True when it remixed.
+    """
+    remix = data.dataset.remix
+    if remix is None or epoch == 0:
+        return False
+    x, t = remix(epoch)
+    data.train_x = torch.from_numpy(np.ascontiguousarray(normalize(x, data.preprocessing)))
+    data.train_t = torch.from_numpy(np.ascontiguousarray(normalize(t, data.preprocessing)))
+    return True

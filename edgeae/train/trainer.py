@@ -43,7 +43,7 @@ from .config import TrainConfig
 from .corruption import corrupt
 from .distributed import DistContext, all_mean, barrier, init_distributed, shutdown
 from .losses import get_loss
-from .prepare import ArrayData, Prepared, as_dataset, prepare
+from .prepare import ArrayData, Prepared, as_dataset, prepare, remix_epoch
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
 
@@ -391,6 +391,7 @@ def _train(
     while state["epoch"] < config.epochs and not state["stopped"]:
         epoch = state["epoch"]
         t0 = time.perf_counter()
+        remix_epoch(prepared, epoch)  # on-the-fly mixing: a fresh mixture every epoch
         loss, seen, seconds = _run_epoch(train_model, opt, prepared, epoch, config, ctx, log)
         loss = all_mean(loss, ctx)
         lr = opt.param_groups[0]["lr"]

@@ -1,0 +1,80 @@
+"""Speech metrics of a denoiser on whole held-out files: what compare and quantize budget on.
+
+A denoiser (a runtime :class:`~edgeae_runtime.model.Model` with a signal spec)
+denoises each :class:`~edgeae.data.corpus.Pair`'s noisy file offline
+(:func:`edgeae_runtime.stream.denoise_offline`, which the streaming denoiser
+equals), and each metric is averaged over files. The noisy input scored the
+same way is the baseline every report shows next to the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from edgeae.errors import DataError
+from edgeae_export.budget import TaskMetric, Validation
+from edgeae_runtime.model import Model
+from edgeae_runtime.stream import denoise_offline
+
+from .speech import SPEECH_METRICS, metric_function
+
+__all__ = ["UNITS", "denoise_pairs", "score_pairs", "speech_report", "task_metric"]
+
+UNITS = {"snr": "dB", "sisnr": "dB", "pesq": "MOS", "stoi": ""}
+
+
+def denoise_pairs(model: Model, pairs: Sequence[Any]) -> list[np.ndarray]:
+    """The model's output for every pair's noisy file, 1-D float32 like the input."""
+    return [np.asarray(denoise_offline(model, p.noisy[np.newaxis]))[0] for p in pairs]
+
+
+def score_pairs(
+    pairs: Sequence[Any],
+    estimates: Sequence[np.ndarray] | None,
+    sample_rate: int,
+    metrics: Sequence[str] = SPEECH_METRICS,
+) -> dict[str, float]:
+    """Mean of each metric over files; ``estimates`` None scores the noisy input itself."""
+    if not pairs:
+        raise DataError("speech metrics: no validation files to score")
+    fns = {m: metric_function(m) for m in metrics}
+    outs = [p.noisy for p in pairs] if estimates is None else estimates
+    return {
+        m: float(np.mean([fn(p.clean, y, sample_rate) for p, y in zip(pairs, outs, strict=True)]))
+        for m, fn in fns.items()
+    }
+
+
+def speech_report(
+    models: Sequence[tuple[str, Model]],
+    pairs: Sequence[Any],
+    sample_rate: int,
+    metrics: Sequence[str] = SPEECH_METRICS,
+) -> dict[str, Any]:
+    """``{"files", "metrics", "rows": {"noisy input": {...}, name: {...}}}``, means over files."""
+    rows = {"noisy input": score_pairs(pairs, None, sample_rate, metrics)}
+    for name, model in models:
+        rows[name] = score_pairs(pairs, denoise_pairs(model, pairs), sample_rate, metrics)
+    return {
+        "files": [p.name for p in pairs],
+        "sample_rate": sample_rate,
+        "metrics": list(metrics),
+        "units": {m: UNITS[m] for m in metrics},
+        "rows": rows,
+    }
+
+
+def task_metric(name: str, pairs: Sequence[Any], sample_rate: int) -> TaskMetric:
+    """A quantization budget metric (``sisnr``, ``pesq``, ...) measured on whole ``pairs``."""
+    fn = metric_function(name)  # a missing extra fails here, before any quantization
+
+    def measure(model: Model, _validation: Validation) -> float:
+        outs = denoise_pairs(model, pairs)
+        return float(
+            np.mean([fn(p.clean, y, sample_rate) for p, y in zip(pairs, outs, strict=True)])
+        )
+
+    return TaskMetric(name, UNITS[name], measure)
