@@ -38,6 +38,7 @@ __all__ = [
     "CANDIDATES",
     "METRICS",
     "BudgetReport",
+    "TaskMetric",
     "Validation",
     "evaluate",
     "fit_budget",
@@ -51,6 +52,27 @@ CANDIDATES = 3
 _UNITS = {"psnr": "dB", "mse": "relative increase", "auroc": "AUROC"}
 #: Items used to rank nodes by SQNR (every intermediate tensor is kept for them).
 RANK_ITEMS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class TaskMetric:
+    """A higher-is-better task metric the caller supplies (SI-SNR, PESQ... resolved by the host).
+
+    ``measure(model, validation)`` gets the runtime :class:`Model` under test and
+    returns its value; edgeae_export never imports what it computes with. The
+    drop is ``float - quantized`` in ``unit``.
+    """
+
+    name: str
+    unit: str
+    measure: Callable[[Model, Validation], float]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _metric_name(metric: str | TaskMetric) -> str:
+    return metric.name if isinstance(metric, TaskMetric) else metric
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,12 +111,13 @@ class BudgetReport:
     kept_float: tuple[str, ...]
     ranking: tuple[NodeError, ...] = ()
     steps: tuple[dict[str, Any], ...] = field(default=())
+    unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "metric": self.metric,
-            "unit": _UNITS[self.metric],
+            "unit": self.unit or _UNITS.get(self.metric, ""),
             "max_drop": self.max_drop,
             "float": self.float_value,
             "quantized": self.quantized_value,
@@ -114,9 +137,11 @@ def _with_model(proto: onnx.ModelProto, manifest: Manifest, fn: Callable[[Model]
 
 
 def evaluate(
-    proto: onnx.ModelProto, manifest: Manifest, metric: str, validation: Validation
+    proto: onnx.ModelProto, manifest: Manifest, metric: str | TaskMetric, validation: Validation
 ) -> float:
     """The metric of one model on the validation data (raw units for psnr/mse)."""
+    if isinstance(metric, TaskMetric):
+        return float(_with_model(proto, manifest, lambda m: metric.measure(m, validation)))
     if metric not in METRICS:
         raise QuantizationError(f"--metric: must be one of {', '.join(METRICS)}, got {metric!r}")
     if manifest.role != "autoencoder":
@@ -141,7 +166,7 @@ def evaluate(
     return psnr(validation.reference, recon, data_range)
 
 
-def metric_drop(metric: str, float_value: float, quantized_value: float) -> float:
+def metric_drop(metric: str | TaskMetric, float_value: float, quantized_value: float) -> float:
     """How much worse the quantized model is: dB for psnr, relative increase for mse, AUROC."""
     if metric == "mse":
         return (quantized_value - float_value) / max(float_value, 1e-12)
@@ -156,7 +181,7 @@ def fit_budget(
     float_model: onnx.ModelProto,
     rank_model: onnx.ModelProto,
     manifest: Manifest,
-    metric: str,
+    metric: str | TaskMetric,
     max_drop: float,
     validation: Validation,
     start: onnx.ModelProto | None = None,
@@ -212,8 +237,9 @@ def fit_budget(
                 f"({', '.join(best[3]) or 'none'}); raise the budget or use --mode fp16"
             )
     report = BudgetReport(
-        metric, float(max_drop), f_value, q_value, drop, tuple(kept), ranking, tuple(steps)
-    )
+        _metric_name(metric), float(max_drop), f_value, q_value, drop, tuple(kept), ranking,
+        tuple(steps), metric.unit if isinstance(metric, TaskMetric) else "",
+    )  # fmt: skip
     return current, report
 
 
