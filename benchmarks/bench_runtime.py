@@ -34,7 +34,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgeae_runtime import MANIFEST_KEY, Manifest, Model, Provenance, SignalSpec, TensorSpec
 from edgeae_runtime.bench import bench_signal, raw_bound, stream_rtf
-from edgeae_runtime.stream import SignalFramer
+from edgeae_runtime.framing import SignalFramer
 
 RATE, WINDOW, HOP = 16000, 256, 128
 RESULTS = Path(__file__).parent / "results" / "runtime.json"
@@ -107,9 +107,9 @@ def bare_chunked_rtf(model: Model, signal: np.ndarray, chunk: int) -> float:
     The same small batches the StreamDenoiser runs, without any of its work: the
     ratio to it is the runtime's own per-chunk overhead (framing, checks, overlap-add).
     """
-    framer = SignalFramer(model.require_signal())
-    batches = [framer.push(signal[:, i : i + chunk]) for i in range(0, signal.shape[1], chunk)]
-    batches = [b for b in [*batches, framer.flush()] if b.shape[0]]
+    framer = SignalFramer.of(model.require_signal())
+    pushed = [framer.push(signal[:, i : i + chunk]) for i in range(0, signal.shape[1], chunk)]
+    batches = [b.frames for b in [*pushed, framer.flush()] if len(b)]
     run, feed_name = model.session.run, model.manifest.inputs[0].name
     t0 = time.perf_counter()
     for b in batches:

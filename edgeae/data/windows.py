@@ -1,9 +1,12 @@
 """Cutting a ``(channels, samples)`` signal into model windows, and labelling those windows.
 
-The framing contract (docs/architecture.md, "Signals"): windows of ``window``
-samples start every ``hop`` samples; the end of the signal is padded with zeros
-so that every sample is covered by at least one window. The runtime's streaming
-denoiser undoes exactly this framing with overlap-add.
+The framing is the runtime's (:mod:`edgeae_runtime.framing`, docs/architecture.md,
+"Signals"): windows of ``window`` samples start every ``hop`` samples and the end
+is zero-padded so every sample is covered; the streaming denoiser undoes exactly
+this framing with overlap-add. One data rule comes on top for training: a signal
+must hold at least one full window of real samples (a shorter one frames into a
+single, mostly padded window, too little to learn from), so :func:`frame_signal`
+refuses it with a :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from edgeae.errors import DataError
+from edgeae_runtime.errors import InputError
+from edgeae_runtime.framing import check_geometry, n_frames
+from edgeae_runtime.framing import frame_signal as _frame_signal
 
 __all__ = ["MIN_ANOMALY_FRACTION", "frame_signal", "n_windows", "padded_length", "window_labels"]
 
@@ -19,14 +25,11 @@ MIN_ANOMALY_FRACTION = 0.25
 
 
 def _check_framing(samples: int, window: int, hop: int, where: str) -> None:
-    """Raise :class:`DataError` unless ``window``/``hop`` can frame ``samples`` samples."""
-    if window < 1:
-        raise DataError(f"{where}: window must be >= 1 sample, got {window}")
-    if not 1 <= hop <= window:
-        raise DataError(
-            f"{where}: hop must be between 1 and the window ({window}), got {hop}; "
-            "a hop longer than the window would skip samples"
-        )
+    """Raise :class:`DataError` unless ``window``/``hop`` can frame ``samples`` training samples."""
+    try:
+        check_geometry(window, hop)
+    except InputError as exc:
+        raise DataError(f"{where}: {exc}") from None
     if samples < window:
         raise DataError(
             f"{where}: window of {window} samples is longer than the signal "
@@ -35,9 +38,12 @@ def _check_framing(samples: int, window: int, hop: int, where: str) -> None:
 
 
 def n_windows(samples: int, window: int, hop: int) -> int:
-    """Number of windows :func:`frame_signal` makes: ``1 + ceil((samples - window) / hop)``."""
-    _check_framing(samples, window, hop, "signal")
-    return 1 + -(-(samples - window) // hop)
+    """Number of windows a signal of ``samples`` samples frames into (the runtime's rule)."""
+    try:
+        check_geometry(window, hop)
+    except InputError as exc:
+        raise DataError(f"signal: {exc}") from None
+    return n_frames(samples, window, hop)
 
 
 def padded_length(samples: int, window: int, hop: int) -> int:
@@ -62,14 +68,7 @@ def frame_signal(signal: np.ndarray, window: int, hop: int, *, where: str = "sig
     _check_framing(int(sig.shape[1]), window, hop, where)
     if sig.dtype != np.float32:
         sig = sig.astype(np.float32)
-    total = padded_length(int(sig.shape[1]), window, hop)
-    if total > sig.shape[1]:
-        padded = np.zeros((sig.shape[0], total), dtype=np.float32)
-        padded[:, : sig.shape[1]] = sig
-        sig = padded
-    view = np.lib.stride_tricks.sliding_window_view(sig, window, axis=1)[:, ::hop]
-    # (C, N, window) -> (N, C, window), still a view.
-    return view.transpose(1, 0, 2)
+    return _frame_signal(sig, window, hop)
 
 
 def window_labels(

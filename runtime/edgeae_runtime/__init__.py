@@ -19,7 +19,8 @@ from .manifest import (
 from .model import Model
 from .png import read_png, write_png
 from .scores import LOG_EPS, anomaly_scores, calibrate_anomaly
-from .stream import OverlapAdd, SignalFramer, StreamDenoiser, denoise_offline, synthesis_window
+from .framing import OverlapAdd, SignalFramer, synthesis_window
+from .stream import StreamDenoiser, denoise_offline
 
 __all__ = [
     "LOG_EPS",

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from .errors import ManifestError, ModelError
+from .framing import FrameBatch, SignalFramer
 from .model import Model
 from .preprocess import normalize
 from .scores import anomaly_scores as anomaly_scores
 from .scores import calibrate_anomaly as calibrate_anomaly
-from .stream import SignalFramer, check_signal_model
+from .stream import check_signal_model
 
 __all__ = [
     "AnomalyEvent",
@@ -120,7 +121,7 @@ class StreamScorer:
         self.spec = check_signal_model(model, sample_rate)
         self.threshold = resolve_threshold(model, threshold)
         self.max_batch = max_batch
-        self._framer = SignalFramer(self.spec, name=f"{model.path.name} stream")
+        self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self.events: list[AnomalyEvent] = []
         self._open: list[Any] | None = None  # [start, end, peak, windows]
 
@@ -135,10 +136,9 @@ class StreamScorer:
         self.events = []
         self._open = None
 
-    def _score(self, frames: np.ndarray, final: bool) -> ScoreUpdate:
-        k, hop, w = frames.shape[0], self.spec.hop, self.spec.window
-        first = self._framer.windows_out - k
-        starts = (np.arange(first, first + k, dtype=np.int64)) * hop
+    def _score(self, batch: FrameBatch, final: bool) -> ScoreUpdate:
+        frames, k, w = batch.frames, len(batch), self.spec.window
+        starts = batch.starts
         if k:
             items = frames.reshape((k, *self.model.item_shape))
             xn = normalize(items, self.model.manifest.preprocessing)

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from .framing import as_signal, frame_signal
 from .model import Model
 from .preprocess import normalize
-from .stream import SignalFramer, StreamDenoiser, check_signal_model
+from .stream import StreamDenoiser, check_signal_model
 
 __all__ = [
     "LatencyStats",
@@ -140,8 +141,7 @@ def raw_bound(model: Model, signal: np.ndarray, *, repeats: int = 3) -> float:
     streaming wrapper around this model can reach.
     """
     spec = check_signal_model(model, None)
-    framer = SignalFramer(spec)
-    frames = np.concatenate([framer.push(signal), framer.flush()])
+    frames = frame_signal(as_signal(signal, spec.channels, "bench signal"), spec.window, spec.hop)
     xn = normalize(
         frames.reshape((frames.shape[0], *model.item_shape)), model.manifest.preprocessing
     )

@@ -13,12 +13,11 @@ from edgeae_runtime import (
     InputError,
     Model,
     ModelError,
-    OverlapAdd,
     SignalSpec,
     StreamDenoiser,
     denoise_offline,
-    synthesis_window,
 )
+from edgeae_runtime.framing import OverlapAdd, synthesis_window
 from tests.runtime.onnx_models import make_autoencoder
 
 LAWS = settings(
@@ -121,7 +120,7 @@ def test_hann_is_positive_and_constant_overlap_at_half_hop() -> None:
 
 @pytest.mark.parametrize(("window", "hop"), [(256, 128), (16, 5), (8, 8)])
 def test_overlap_add_of_constant_windows_is_constant_however_split(window: int, hop: int) -> None:
-    ola = OverlapAdd(SignalSpec(16000, 2, window, hop))
+    ola = OverlapAdd.of(SignalSpec(16000, 2, window, hop))
     parts = [ola.add(np.full((k, 2, window), 3.0, np.float32)) for k in (1, 2, 1, 7, 0, 3)]
     parts.append(ola.finish())
     out = np.concatenate(parts, axis=1)

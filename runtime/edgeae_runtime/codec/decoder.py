@@ -1,8 +1,9 @@
 """``StreamDecoder``: edgeae stream bytes in, samples out, chunk by chunk.
 
 Frames are parsed incrementally, their codes dequantized to latents, decoded by
-the model in one batch per push, and put back together (plain concatenation
-for non-overlapping windows, weighted overlap-add otherwise). With
+the model in one batch per push, and put back together by the runtime's one
+overlap-add (:class:`~edgeae_runtime.framing.OverlapAdd`: a plain copy for
+non-overlapping windows, weighted overlap-add otherwise). With
 ``conceal=True`` a lost or corrupted frame is replaced by the last good latent
 (zeros before the first one) and decoding carries on.
 """
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import StreamError
+from ..framing import OverlapAdd, synthesis_window
 from ..model import Model
-from ..stream import synthesis_window
 from .format import EndOfStream, Frame, StreamHeader
 from .parser import Lost, StreamParser
 from .payload import decode_payload
@@ -62,9 +63,7 @@ class StreamDecoder:
         self.samples = 0  # samples returned so far
         self.ended = False
         self._last: np.ndarray | None = None  # last good latent
-        self._acc = np.zeros((1, 0), np.float32)  # overlap-add numerator, one window
-        self._wacc = np.zeros(0, np.float32)  # overlap-add weight sum
-        self._w = np.zeros(0, np.float32)
+        self._ola: OverlapAdd | None = None
 
     @property
     def truncated(self) -> bool:
@@ -107,9 +106,8 @@ class StreamDecoder:
         return self._synthesize(self.header, slots)
 
     def _start(self, h: StreamHeader) -> None:
-        self._w = synthesis_window(h.synthesis, h.window)
-        self._acc = np.zeros((h.channels, h.window), np.float32)
-        self._wacc = np.zeros(h.window, np.float32)
+        w = synthesis_window(h.synthesis, h.window)
+        self._ola = OverlapAdd(h.channels, h.window, h.hop, w)
 
     def _frame_latent(self, h: StreamHeader, frame: Frame) -> tuple[np.ndarray, int]:
         try:
@@ -148,20 +146,12 @@ class StreamDecoder:
             return np.zeros((h.channels, 0), np.float32)
         z = np.stack([s[0] for s in slots])
         y = self.model.decode(z).reshape(len(slots), h.channels, h.window)
-        out = []
-        if h.hop == h.window:
-            out = [y[i, :, :n] for i, (_, n) in enumerate(slots)]
-        else:
-            acc, wacc, w = self._acc, self._wacc, self._w
-            for i, (_, n) in enumerate(slots):
-                acc += y[i] * w
-                wacc += w
-                out.append(acc[:, :n] / wacc[:n])
-                acc[:, : -h.hop] = acc[:, h.hop :].copy()
-                acc[:, -h.hop :] = 0.0
-                wacc[: -h.hop] = wacc[h.hop :].copy()
-                wacc[-h.hop :] = 0.0
-        result = np.concatenate(out, axis=1).astype(np.float32, copy=False)
+        assert self._ola is not None  # set with the header
+        result = self._ola.add(y)  # each slot's hop of final samples, in order
+        counts = np.array([n for _, n in slots])
+        if (counts < h.hop).any():  # a slot carries only the first n samples of its hop
+            keep = (np.arange(h.hop)[None, :] < counts[:, None]).reshape(-1)
+            result = result[:, keep]
         self.samples += result.shape[1]
         return result
 

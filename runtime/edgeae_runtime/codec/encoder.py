@@ -1,10 +1,12 @@
 """``StreamEncoder``: samples in, edgeae stream bytes out, chunk by chunk.
 
-The signal is cut into the manifest's windows (by default non-overlapping,
-``hop == window``: half the bytes of the manifest's overlapping hop for nearly
-the same SNR, see docs/stream-format.md), each window is encoded by the model
-into a latent, quantized to integer codes and written as one frame. The stream
-header comes with the first bytes returned.
+The signal is cut into the manifest's windows by the runtime's one framer
+(:mod:`edgeae_runtime.framing`; by default non-overlapping, ``hop == window``:
+half the bytes of the manifest's overlapping hop for nearly the same SNR, see
+docs/stream-format.md), each window is encoded by the model into a latent,
+quantized to integer codes and written as one frame carrying the ``hop``
+samples it starts (the framer's ``tail="hop"`` rule). The stream header comes
+with the first bytes returned.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InputError, ManifestError, StreamError
-from ..model import Model, check_finite
+from ..framing import FrameBatch, SignalFramer
+from ..model import Model
 from .format import StreamHeader, pack_end, pack_frame, pack_header
 from .payload import encode_payloads
 
@@ -84,27 +87,6 @@ def header_for_model(
     )
 
 
-def as_signal(samples: Any, channels: int, what: str) -> np.ndarray:
-    """Validate a signal chunk ``(channels, n)`` (or ``(n,)`` when mono) as float32."""
-    try:
-        x = np.asarray(samples)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{what}: not an array ({exc})") from None
-    if x.dtype.kind not in "iuf":
-        raise InputError(f"{what}: dtype {x.dtype} is not numeric")
-    if x.ndim == 1 and channels == 1:
-        x = x[None, :]
-    if x.ndim != 2 or x.shape[0] != channels:
-        raise InputError(
-            f"{what}: expected samples of shape ({channels}, n), got {tuple(x.shape)}; "
-            f"the model takes {channels} channel(s)"
-        )
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if x.size:
-        check_finite(x[None], what)
-    return x
-
-
 class StreamEncoder:
     """Encodes one signal into an edgeae stream, incrementally.
 
@@ -133,12 +115,21 @@ class StreamEncoder:
 
     def reset(self) -> None:
         """Start a new stream (the next output begins with a header again)."""
-        self._buf = np.zeros((self.header.channels, 0), np.float32)
+        h = self.header
+        self._framer = SignalFramer(h.channels, h.window, h.hop, name="compress input", tail="hop")
         self._header_sent = False
         self._closed = False
-        self.frames = 0  # frames written
-        self.samples = 0  # samples pushed
         self.bytes_out = 0
+
+    @property
+    def frames(self) -> int:
+        """Frames written so far."""
+        return self._framer.frames_out
+
+    @property
+    def samples(self) -> int:
+        """Samples pushed so far."""
+        return self._framer.samples_in
 
     @property
     def latency(self) -> int:
@@ -149,45 +140,29 @@ class StreamEncoder:
         """Add samples ``(channels, n)``; return the stream bytes that are ready."""
         if self._closed:
             raise StreamError("this StreamEncoder was flushed; call reset() to start a new stream")
-        x = as_signal(samples, self.header.channels, "compress input")
-        self._buf = np.concatenate([self._buf, x], axis=1) if self._buf.size else x
-        self.samples += x.shape[1]
-        h = self.header
-        have = self._buf.shape[1]
-        ready = (have - h.window) // h.hop + 1 if have >= h.window else 0
-        out = self._frames(ready, [h.hop] * ready)
-        return self._emit(out)
+        return self._emit(self._encode(self._framer.push(samples)))
 
     def flush(self) -> bytes:
         """Code the remaining samples (zero-padded to a full window) and end the stream."""
         if self._closed:
             raise StreamError("this StreamEncoder was already flushed")
-        h = self.header
-        start = self.frames * h.hop
-        counts = [min(h.hop, self.samples - s) for s in range(start, self.samples, h.hop)]
-        need = (len(counts) - 1) * h.hop + h.window if counts else 0
-        if need > self._buf.shape[1]:
-            pad = np.zeros((h.channels, need - self._buf.shape[1]), np.float32)
-            self._buf = np.concatenate([self._buf, pad], axis=1)
-        out = self._frames(len(counts), counts) + pack_end(self.frames, self.samples)
+        out = self._encode(self._framer.flush()) + pack_end(self.frames, self.samples)
         self._closed = True
         return self._emit(out)
 
-    def _frames(self, n: int, counts: list[int]) -> bytes:
-        """Encode the first ``n`` windows of the buffer as frames and drop what they used."""
+    def _encode(self, batch: FrameBatch) -> bytes:
+        """Encode a batch of ready windows as frames, each carrying the samples it starts."""
+        n, h = len(batch), self.header
         if n == 0:
             return b""
-        h = self.header
-        idx = np.arange(n)[:, None] * h.hop + np.arange(h.window)[None, :]
-        windows = self._buf[:, idx].transpose(1, 0, 2)  # (n, channels, window)
-        z = self.model.encode(windows.reshape((n, *h.item_shape)))
-        parts = []
-        for (payload, flags), count in zip(
-            encode_payloads(z, h, entropy=self.entropy), counts, strict=True
-        ):
-            parts.append(pack_frame(self.frames, count, payload, flags=flags))
-            self.frames += 1
-        self._buf = self._buf[:, n * h.hop :]
+        z = self.model.encode(batch.frames.reshape((n, *h.item_shape)))
+        counts = np.minimum(h.hop, self.samples - batch.starts).tolist()
+        parts = [
+            pack_frame(batch.index + i, count, payload, flags=flags)
+            for i, ((payload, flags), count) in enumerate(
+                zip(encode_payloads(z, h, entropy=self.entropy), counts, strict=True)
+            )
+        ]
         return b"".join(parts)
 
     def _emit(self, data: bytes) -> bytes:

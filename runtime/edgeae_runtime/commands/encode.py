@@ -7,8 +7,8 @@ import numpy as np
 
 from ..atomic import AtomicOutput
 from ..errors import InputError
+from ..framing import SignalFramer
 from ..model import Model
-from ..stream import SignalFramer
 from ._common import (
     force_option,
     load_model,
@@ -80,18 +80,18 @@ def encode(
         click.echo(f"{items.shape[0]} latents of shape {model.latent_shape} -> {output}", err=True)
         return
     spec = model.require_signal()
-    framer = SignalFramer(spec, name=source)
+    framer = SignalFramer.of(spec, name=source)
     parts = []
     with open_signal(
         source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
     ) as reader:
         for chunk in reader:
-            frames = framer.push(chunk)
+            frames = framer.push(chunk).frames
             if frames.shape[0]:
                 parts.append(model.encode(frames.reshape((-1, *model.item_shape))))
     if framer.samples_in == 0:
         raise InputError(f"{source}: empty input (no samples)")
-    frames = framer.flush()
+    frames = framer.flush().frames
     if frames.shape[0]:
         parts.append(model.encode(frames.reshape((-1, *model.item_shape))))
     latents = np.concatenate(parts)

@@ -152,7 +152,7 @@ def test_bad_input_samples(identity) -> None:
     e = StreamEncoder(enc)
     with pytest.raises(InputError, match="NaN"):
         e.push(np.array([[0.0, np.nan]], np.float32))
-    with pytest.raises(InputError, match=r"expected samples of shape \(1, n\)"):
+    with pytest.raises(InputError, match=r"1 channel\(s\); chunk shape must be \(samples,\)"):
         e.push(np.zeros((2, 10), np.float32))
 
 

@@ -1,0 +1,403 @@
+"""Signal framing: the one place that cuts signals into frames and puts frames back together.
+
+Usage (a streaming STFT-style processor; the denoiser, scorer and codec do the same)::
+
+    from edgeae_runtime.framing import OverlapAdd, SignalFramer, synthesis_window
+    framer = SignalFramer(channels=1, window=512, hop=256, name="mic")
+    w = synthesis_window("hann", 512)
+    ola = OverlapAdd(channels=1, window=512, hop=256, weights=w, divisor=w * w)
+    for chunk in chunks:                      # any sizes, (samples,) or (channels, samples)
+        batch = framer.push(chunk)            # FrameBatch: .frames (k, C, W), .index, .starts
+        y = process(batch.frames * w)         # e.g. rfft, mask, irfft (one batch per push)
+        emit(ola.add(y))                      # (C, k*hop) samples no later frame touches
+    last = framer.flush()                     # zero-padded last frames (every sample covered)
+    emit(ola.flush(process(last.frames * w), length=framer.samples_in))  # exact length
+
+The contract (docs/architecture.md, "Signals"): frame ``k`` covers samples
+``[k*hop, k*hop + window)`` of the signal zero-padded at the end; a frame is
+*ready* once its last sample has arrived. How many frames a signal of ``n``
+samples makes is :func:`n_frames`: with ``tail="cover"`` (denoiser, scorer,
+trainer) the fewest that cover every sample, so a signal shorter than a window
+is one padded frame; with ``tail="hop"`` (the codec) one frame per hop start,
+each frame carrying the ``hop`` samples it starts (the two agree at
+``hop == window``). Overlap-add is weighted and normalized::
+
+    out[n] = sum_k a[n - k*hop] * y_k[n - k*hop] / sum_k d[n - k*hop]
+
+with ``a`` the synthesis ``weights`` and ``d`` the ``divisor`` (default ``a``:
+then the result is exact wherever a frame covers a sample). :func:`frame_signal`
+and :func:`overlap_add` are the whole-signal forms the streaming classes equal;
+:func:`as_signal` is the one validator of signal chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import InputError, ManifestError
+from .manifest import SignalSpec
+
+__all__ = [
+    "FrameBatch",
+    "OverlapAdd",
+    "SignalFramer",
+    "Tail",
+    "as_signal",
+    "check_geometry",
+    "frame_signal",
+    "n_frames",
+    "overlap_add",
+    "padded_length",
+    "signal_shape",
+    "synthesis_window",
+]
+
+Tail = Literal["cover", "hop"]
+
+
+def synthesis_window(kind: str, length: int) -> np.ndarray:
+    """The synthesis weights of ``length`` samples: ``"rect"`` or ``"hann"``.
+
+    ``hann`` is sampled half a sample off the grid,
+    ``w[i] = 0.5 - 0.5*cos(2*pi*(i + 0.5)/length)``: strictly positive (so the
+    first and last samples of a signal, covered by one window only, are never
+    divided by zero) and summing to a constant at ``hop = length/2``.
+    """
+    if kind == "rect":
+        return np.ones(length, dtype=np.float32)
+    if kind == "hann":
+        i = np.arange(length, dtype=np.float64)
+        return (0.5 - 0.5 * np.cos(2.0 * np.pi * (i + 0.5) / length)).astype(np.float32)
+    raise ManifestError(f"manifest.signal.synthesis_window: unknown window {kind!r}")
+
+
+def check_geometry(window: int, hop: int) -> None:
+    """InputError unless ``window >= 1`` and ``1 <= hop <= window`` (no sample skipped)."""
+    if int(window) < 1:
+        raise InputError(f"window must be >= 1 sample, got {window}")
+    if not 1 <= int(hop) <= int(window):
+        raise InputError(
+            f"hop must be between 1 and the window ({window}), got {hop}; "
+            "a hop longer than the window would skip samples"
+        )
+
+
+def n_frames(n_samples: int, window: int, hop: int, tail: Tail = "cover") -> int:
+    """How many frames a signal of ``n_samples`` makes (0 for an empty signal).
+
+    ``"cover"``: the fewest frames covering every sample once the end is
+    zero-padded, ``1 + ceil((n - window) / hop)`` and 1 for ``n <= window``.
+    ``"hop"``: one frame per hop start, ``ceil(n / hop)``.
+    """
+    if n_samples <= 0:
+        return 0
+    if tail == "hop":
+        return -(-n_samples // hop)
+    if n_samples <= window:
+        return 1
+    return -(-(n_samples - window) // hop) + 1
+
+
+def padded_length(n_samples: int, window: int, hop: int, tail: Tail = "cover") -> int:
+    """Length of the zero-padded signal the frames tile: ``(frames - 1) * hop + window``."""
+    k = n_frames(n_samples, window, hop, tail)
+    return (k - 1) * hop + window if k else 0
+
+
+def signal_shape(x: Any, channels: int | None, name: str) -> np.ndarray:
+    """``x`` as a numeric ``(channels, n)`` array (no copy); ``(n,)`` is mono.
+
+    ``channels=None`` accepts any channel count. InputError names ``name``.
+    """
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{name}: chunk is not an array ({exc})") from None
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{name}: chunk dtype {arr.dtype} is not numeric")
+    if arr.ndim == 1 and channels in (None, 1):
+        arr = arr[None, :]
+    if channels is None:
+        if arr.ndim != 2:
+            raise InputError(
+                f"{name}: a signal is (samples,) or (channels, samples), got {tuple(arr.shape)}"
+            )
+    elif arr.ndim != 2 or arr.shape[0] != channels:
+        want = "(samples,) or (1, samples)" if channels == 1 else f"({channels}, samples)"
+        raise InputError(
+            f"{name}: the model takes {channels} channel(s); chunk shape must be {want}, "
+            f"got {tuple(arr.shape)}"
+        )
+    return arr
+
+
+def as_signal(x: Any, channels: int | None, name: str, *, first_sample: int = 0) -> np.ndarray:
+    """The chunk validator: a float32 ``(channels, n)`` copy of ``x``, all samples finite.
+
+    A NaN/Inf raises InputError naming its sample (counted from ``first_sample``,
+    the chunk's position in the stream) and channel. A copy, so callers may
+    reuse their buffer.
+    """
+    arr = np.array(signal_shape(x, channels, name), dtype=np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        col = int(np.argmax(bad.any(axis=0)))
+        ch = int(np.argmax(bad[:, col]))
+        kind = "NaN" if np.isnan(arr[ch, col]) else "Inf"
+        raise InputError(
+            f"{name}: sample {first_sample + col} (channel {ch}) is {kind}; samples must be finite"
+        )
+    return arr
+
+
+def frame_signal(signal: np.ndarray, window: int, hop: int, tail: Tail = "cover") -> np.ndarray:
+    """All frames of a whole validated signal ``(C, n)``: a read-only ``(k, C, window)`` view.
+
+    A view of the signal, or of one zero-padded copy when the frames overrun
+    its end, so framing a long signal costs no memory per frame.
+    """
+    check_geometry(window, hop)
+    sig = np.asarray(signal)
+    total = padded_length(int(sig.shape[1]), window, hop, tail)
+    if total == 0:
+        return np.zeros((0, sig.shape[0], window), dtype=sig.dtype)
+    if total > sig.shape[1]:
+        padded = np.zeros((sig.shape[0], total), dtype=sig.dtype)
+        padded[:, : sig.shape[1]] = sig
+        sig = padded
+    view = np.lib.stride_tricks.sliding_window_view(sig[:, :total], window, axis=1)[:, ::hop]
+    return view.transpose(1, 0, 2)  # (C, k, window) -> (k, C, window), still a view
+
+
+def overlap_add(
+    frames: np.ndarray,
+    hop: int,
+    weights: np.ndarray,
+    length: int,
+    divisor: np.ndarray | None = None,
+) -> np.ndarray:
+    """The definition, one loop over frames: ``sum a*y_k / sum d`` cut to ``length`` samples.
+
+    What :class:`OverlapAdd` computes incrementally; samples no frame weight
+    reaches are 0.
+    """
+    k, c, window = frames.shape
+    weights, d = _cancel(window, hop, np.asarray(weights, np.float32), divisor)
+    total = max((k - 1) * hop + window, length) if k else length
+    acc = np.zeros((c, total), dtype=np.float32)
+    wsum = np.zeros(total, dtype=np.float32)
+    for i in range(k):
+        acc[:, i * hop : i * hop + window] += weights * frames[i]
+        wsum[i * hop : i * hop + window] += d
+    return _divide(acc, wsum)[:, :length]
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Frames that became ready: ``frames[j]`` is frame number ``index + j``."""
+
+    index: int  # number of the first frame in the stream (0 for the very first)
+    frames: np.ndarray  # (k, channels, window) float32, contiguous
+    hop: int
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The first sample of each frame in the stream, int64 ``(k,)``."""
+        return (np.arange(len(self), dtype=np.int64) + self.index) * self.hop
+
+
+class SignalFramer:
+    """Validate pushed chunks and hand out each frame once it is complete.
+
+    Holds only the samples future frames still need (under ``window`` samples
+    per channel), so memory stays bounded however long the stream runs. The
+    frames are the same whatever the chunking.
+    """
+
+    def __init__(
+        self, channels: int, window: int, hop: int, *, name: str = "stream", tail: Tail = "cover"
+    ) -> None:
+        check_geometry(window, hop)
+        self.channels, self.window, self.hop = int(channels), int(window), int(hop)
+        self.name = name
+        self.tail: Tail = tail
+        self.reset()
+
+    @classmethod
+    def of(cls, spec: SignalSpec, *, name: str = "stream", tail: Tail = "cover") -> SignalFramer:
+        """The framer of a manifest's signal section."""
+        return cls(spec.channels, spec.window, spec.hop, name=name, tail=tail)
+
+    def reset(self) -> None:
+        """Forget everything pushed so far."""
+        self._buf = np.zeros((self.channels, 0), dtype=np.float32)
+        self.samples_in = 0
+        self.frames_out = 0
+
+    def check_chunk(self, chunk: Any) -> np.ndarray:
+        """:func:`as_signal` of ``chunk`` for this stream (errors name the stream sample)."""
+        return as_signal(chunk, self.channels, self.name, first_sample=self.samples_in)
+
+    def _batch(self, buf: np.ndarray, count: int) -> FrameBatch:
+        """Copy ``count`` frames out of a contiguous ``(channels, n)`` buffer."""
+        buf = np.ascontiguousarray(buf)
+        s_ch, s_n = buf.strides
+        view = np.lib.stride_tricks.as_strided(
+            buf,
+            shape=(count, self.channels, self.window),
+            strides=(self.hop * s_n, s_ch, s_n),
+            writeable=False,
+        )
+        batch = FrameBatch(self.frames_out, np.ascontiguousarray(view), self.hop)
+        self.frames_out += count
+        return batch
+
+    def push(self, chunk: Any) -> FrameBatch:
+        """Append a chunk; return the frames it completed."""
+        x = self.check_chunk(chunk)
+        self._buf = np.concatenate([self._buf, x], axis=1) if self._buf.shape[1] else x
+        self.samples_in += x.shape[1]
+        w, hop = self.window, self.hop
+        ready = (self._buf.shape[1] - w) // hop + 1 if self._buf.shape[1] >= w else 0
+        if ready <= 0:
+            return self._batch(self._buf[:, :0], 0)
+        batch = self._batch(self._buf, ready)
+        self._buf = self._buf[:, ready * hop :].copy()
+        return batch
+
+    def flush(self) -> FrameBatch:
+        """The remaining frames (:func:`n_frames` in all), zero-padded at the end."""
+        left = n_frames(self.samples_in, self.window, self.hop, self.tail) - self.frames_out
+        if left <= 0:
+            return self._batch(self._buf[:, :0], 0)
+        need = (left - 1) * self.hop + self.window
+        buf = np.zeros((self.channels, need), dtype=np.float32)
+        buf[:, : self._buf.shape[1]] = self._buf
+        self._buf = buf[:, :0]
+        return self._batch(buf, left)
+
+
+class OverlapAdd:
+    """Weighted overlap-add of consecutive frame outputs, vectorized over the frames.
+
+    ``weights`` multiply each frame (the synthesis window), ``divisor`` is summed
+    for the normalization (default ``weights``; an STFT passes
+    ``analysis * synthesis``). At ``hop == window`` nothing overlaps, the weights
+    cancel, and frames are copied through exactly. Frames are zero-padded to
+    ``R = ceil(window / hop)`` hops so the sum is ``R`` numpy additions per call.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        window: int,
+        hop: int,
+        weights: np.ndarray,
+        divisor: np.ndarray | None = None,
+    ) -> None:
+        check_geometry(window, hop)
+        self.channels, self.window, self.hop = int(channels), int(window), int(hop)
+        weights, divisor = _cancel(window, hop, np.asarray(weights, np.float32), divisor)
+        if weights.shape != (window,) or divisor.shape != (window,):
+            raise InputError(f"weights: need {window} values, got {weights.shape}/{divisor.shape}")
+        self._r = -(-window // hop)
+        self._win = weights
+        d = np.zeros(self._r * hop, dtype=np.float32)
+        d[:window] = divisor
+        self._parts = d.reshape(self._r, hop)
+        self._full = np.zeros(hop, dtype=np.float32)  # a segment's divisor sum, steady state
+        for j in range(self._r - 1, -1, -1):  # oldest frame first, as in _wsum and add
+            self._full += self._parts[j]
+        self.reset()
+
+    @classmethod
+    def of(cls, spec: SignalSpec) -> OverlapAdd:
+        """The overlap-add of a manifest's signal section (its synthesis window)."""
+        w = synthesis_window(spec.synthesis_window, spec.window)
+        return cls(spec.channels, spec.window, spec.hop, w)
+
+    def reset(self) -> None:
+        """Drop the pending tail."""
+        self._tail = np.zeros((self.channels, self._r - 1, self.hop), dtype=np.float32)
+        self._count = 0  # frames added since the start
+        self.samples_out = 0
+
+    def _wsum(self, first: int, stop: int) -> np.ndarray:
+        """Divisor sums of hop segments ``[first, stop)`` given the frames added so far.
+
+        Frame ``s - j`` puts its part ``j`` on segment ``s``; summed oldest frame first.
+        """
+        seg = np.arange(first, stop)[:, None]
+        out = np.zeros((stop - first, self.hop), dtype=np.float32)
+        for j in range(self._r - 1, -1, -1):
+            k = seg - j  # the frame whose part j lands on each segment
+            out += np.where((k >= 0) & (k < self._count), self._parts[j], 0.0)
+        return out
+
+    def add(self, y: np.ndarray) -> np.ndarray:
+        """Add ``k`` consecutive frame outputs ``(k, channels, window)``; return the
+        ``k * hop`` samples that no later frame touches, ``(channels, k*hop)``.
+
+        Every sample is summed in the same order (oldest frame first) however the
+        frames are batched, so the output does not depend on the chunking, bit for
+        bit, and equals :func:`overlap_add`.
+        """
+        k, c, hop, r = y.shape[0], self.channels, self.hop, self._r
+        if k == 0:
+            return np.zeros((c, 0), dtype=np.float32)
+        if r * hop == self.window:
+            yw = (y * self._win).reshape(k, c, r, hop)
+        else:
+            yw = np.zeros((k, c, r * hop), dtype=np.float32)
+            yw[:, :, : self.window] = y * self._win
+            yw = yw.reshape(k, c, r, hop)
+        seg = np.zeros((c, k + r - 1, hop), dtype=np.float32)
+        seg[:, : r - 1] = self._tail
+        for j in range(r - 1, -1, -1):  # oldest frame's part first on every segment
+            seg[:, j : j + k] += yw[:, :, j].transpose(1, 0, 2)
+        self._tail = seg[:, k:].copy()
+        first = self._count
+        self._count += k
+        done = seg[:, :k]
+        if first >= r - 1:  # steady state: every segment has all its frames
+            out = _divide(done, self._full)
+        else:
+            out = _divide(done, self._wsum(first, first + k))
+        self.samples_out += k * hop
+        return out.reshape(c, k * hop)
+
+    def finish(self) -> np.ndarray:
+        """The pending tail ``(channels, (R-1)*hop)`` as final samples; then reset."""
+        wsum = self._wsum(self._count, self._count + self._r - 1)
+        out = _divide(self._tail, wsum).reshape(self.channels, -1)
+        self.reset()
+        return out
+
+    def flush(self, y: np.ndarray, length: int) -> np.ndarray:
+        """Add the last frame outputs and return the rest, so that all the samples
+        returned since the start number exactly ``length``; then reset."""
+        before = self.samples_out
+        rest = np.concatenate([self.add(y), self.finish()], axis=1)
+        return rest[:, : max(0, length - before)]
+
+
+def _cancel(
+    window: int, hop: int, weights: np.ndarray, divisor: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(weights, divisor)``; without overlap a window divided by itself is 1, exactly."""
+    if divisor is None:
+        if hop == window:
+            weights = np.ones(window, dtype=np.float32)
+        return weights, weights
+    return weights, np.asarray(divisor, dtype=np.float32)
+
+
+def _divide(acc: np.ndarray, wsum: np.ndarray) -> np.ndarray:
+    """``acc / wsum`` where a sample is covered, 0 where no frame weight reaches it."""
+    return np.where(wsum > 0, acc / np.where(wsum > 0, wsum, 1.0), 0.0).astype(np.float32)
