@@ -23,6 +23,7 @@ import numpy as np
 
 from .atomic import AtomicOutput, write_stdout
 from .errors import InputError
+from .npyfile import load_npy
 from .pcm import (
     WAV_SUBTYPES,
     SampleFormat,
@@ -182,11 +183,7 @@ def open_reader(
     name = os.fspath(path)
     kind = _kind(name)
     if kind == "npy":
-        try:
-            arr = np.load(name, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{name}: cannot read .npy ({exc})") from None
-        arr = np.ascontiguousarray(as_signal(arr, name), dtype=np.float32)
+        arr = np.ascontiguousarray(as_signal(load_npy(name), name), dtype=np.float32)
         if channels is not None and arr.shape[0] != channels:
             raise InputError(f"{name}: has {arr.shape[0]} channels, expected {channels}")
         return AudioReader(name, arr.shape[0], sample_rate, array=arr, chunk_frames=chunk_frames)

@@ -11,6 +11,7 @@ from ..audio import open_reader
 from ..codec import StreamEncoder, compress_images
 from ..errors import InputError
 from ..model import Model
+from ..npyfile import load_npy
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
@@ -148,10 +149,7 @@ def _compress_images(
         images = read_png_batch(paths, model.item_shape, low, high)
         files = [p.name for p in paths]
     elif input_path.lower().endswith(".npy"):
-        try:
-            images = np.load(input_path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{input_path}: cannot read .npy ({exc})") from None
+        images = load_npy(input_path)
     else:
         raise InputError(
             f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "

@@ -16,6 +16,7 @@ from ..codec.format import parse_header
 from ..errors import InputError, ModelError, StreamError
 from ..metrics import psnr, snr_db
 from ..model import Model
+from ..npyfile import load_npy
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
@@ -270,10 +271,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _load_npy(path: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read .npy ({exc})") from None
+    return load_npy(path)
 
 
 def _psnr(reference: np.ndarray, decoded: np.ndarray, data_range: float | None = None) -> float:

@@ -9,6 +9,7 @@ from ..atomic import AtomicOutput
 from ..errors import InputError
 from ..framing import SignalFramer
 from ..model import Model
+from ..npyfile import load_npy
 from ._common import (
     force_option,
     load_model,
@@ -32,10 +33,7 @@ def _items_or_none(path: str, model: Model) -> np.ndarray | None:
     """A .npy holding a batch of items (N, *item_shape), else None (a signal)."""
     if not path.lower().endswith(".npy"):
         return None
-    try:
-        arr = np.load(path, allow_pickle=False, mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read .npy ({exc})") from None
+    arr = load_npy(path, mmap=True)
     if tuple(arr.shape[1:]) == model.item_shape and arr.ndim == len(model.item_shape) + 1:
         return np.asarray(arr)
     return None
