@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import click
-import numpy as np
 
 from ..audio import open_reader
 from ..codec import StreamEncoder, compress_images
