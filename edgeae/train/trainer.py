@@ -14,9 +14,9 @@ import os
 import platform
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ from .prepare import ArrayData, Prepared, as_dataset, prepare, remix_epoch
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
 
-__all__ = ["EpochStats", "TrainResult", "train"]
+__all__ = ["EpochStats", "TrainResult", "TrainState", "Trainer", "train"]
 
 
 @dataclass(frozen=True)
@@ -282,17 +282,18 @@ def train(
     rundir = RunDir(run_dir, resume=resume, force=force)
     log = Progress(enabled=progress and ctx.is_main)
     try:
-        return _train(
-            data,
+        trainer = Trainer(
+            as_dataset(data),
             arch,
             dict(model_overrides or {}),
             config or TrainConfig(),
             rundir,
             ctx,
             log,
-            data_source,
-            on_epoch_end,
+            data_source=data_source,
+            on_epoch_end=on_epoch_end,
         )
+        return trainer.run()
     except BaseException:
         if ctx.is_main:
             rundir.abort()
@@ -301,113 +302,167 @@ def train(
         shutdown(ctx)
 
 
-def _train(
-    data,
-    arch,
-    overrides,
-    config,
-    rundir: RunDir,
-    ctx: DistContext,
-    log: Progress,
-    data_source: str,
-    on_epoch_end,
-) -> TrainResult:
-    ds = as_dataset(data)
-    source = data_source or ds.name
-    blob: dict[str, Any] | None = None
-    if rundir.resume:
-        blob, _ = read_checkpoint_dict(rundir.final)
-        if blob.get("data_fingerprint") != ds.fingerprint:
-            raise CheckpointError(
-                f"{rundir.final}: the checkpoint was trained on other data "
-                f"({blob.get('data_source')!r}); resume with the same SOURCE and options"
-            )
-        config = TrainConfig.from_dict(blob["train_config"])
-        arch = blob["arch"]
-        model_cfg = config_from_dict(arch, blob["model_config"])
-    else:
-        arch, model_cfg = _model_config(arch, overrides, ds.layout, ds.item_shape, config)
-    prepared = prepare(ds, config, world_size=ctx.world_size)
-    _check_operating_point(prepared, config, source)
-    rundir.check()
-    barrier(ctx)
-    out_dir = rundir.open() if ctx.is_main else None
+@dataclass
+class TrainState:
+    """What changes from epoch to epoch, saved in every checkpoint and restored on resume."""
 
-    torch.manual_seed(config.seed)
-    model = build_model(arch, model_cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = _scheduler(opt, config)
-    history: list[dict[str, Any]] = []
-    state = {
-        "epoch": 0,
-        "best_val": float("inf"),
-        "best_epoch": 0,
-        "bad_epochs": 0,
-        "stopped": False,
-    }
-    best_state = _state_copy(model)
-    if blob is not None:
-        model.load_state_dict(blob["state_dict"])
-        opt.load_state_dict(blob["optimizer"])
-        sched.load_state_dict(blob["scheduler"])
-        best_state = dict(blob["best_state_dict"])
-        history = list(blob["history"])
-        state.update({k: blob[k] for k in state})
-    train_model: nn.Module = model
-    if ctx.enabled:
-        train_model = nn.parallel.DistributedDataParallel(model)
+    epoch: int = 0
+    best_val: float = float("inf")
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    stopped: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_weights: dict[str, torch.Tensor] = field(default_factory=dict)
 
-    def checkpoint(anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor]) -> None:
-        save_checkpoint_dict(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "version": CHECKPOINT_VERSION,
-                "arch": arch,
-                "model_config": asdict(model_cfg),
-                "state_dict": weights,
-                "best_state_dict": best_state,
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                **state,
-                "history": history,
-                "rng": {"torch": torch.get_rng_state()},
-                "preprocessing": spec_to_dict(prepared.preprocessing),
-                "signal": spec_to_dict(prepared.signal),
-                "anomaly": spec_to_dict(anomaly),
-                "data_source": source,
-                "data_fingerprint": ds.fingerprint,
-                "train_config": config.to_dict(),
-                "versions": _versions(),
-            },
-            out_dir / CHECKPOINT_NAME,
+    #: The checkpoint keys of the scalar fields (stored at the top level of the checkpoint).
+    SCALARS: ClassVar[tuple[str, ...]] = (
+        "epoch",
+        "best_val",
+        "best_epoch",
+        "bad_epochs",
+        "stopped",
+    )
+
+    @classmethod
+    def from_checkpoint(cls, blob: Mapping[str, Any]) -> TrainState:
+        """The state a checkpoint stored (``read_checkpoint_dict``'s dict)."""
+        return cls(
+            **{k: blob[k] for k in cls.SCALARS},
+            history=list(blob["history"]),
+            best_weights=dict(blob["best_state_dict"]),
         )
 
-    log.line(
-        f"training {arch} {tuple(model_cfg.item_shape)} -> latent "
-        f"{tuple(model_cfg.latent_shape)} on {source}: {prepared.split}"
-        + (f", {ctx.world_size} processes" if ctx.enabled else "")
-    )
-    train_seconds, train_items = 0.0, 0
-    while state["epoch"] < config.epochs and not state["stopped"]:
-        epoch = state["epoch"]
+    def to_checkpoint(self) -> dict[str, Any]:
+        """The checkpoint entries of this state (the inverse of :meth:`from_checkpoint`)."""
+        return {
+            "best_state_dict": self.best_weights,
+            **{k: getattr(self, k) for k in self.SCALARS},
+            "history": self.history,
+        }
+
+    def end_epoch(self, val: float, model: nn.Module, patience: int) -> bool:
+        """Count one finished epoch with validation loss ``val``; True if it is the best yet."""
+        self.epoch += 1
+        if val < self.best_val:
+            self.best_val, self.best_epoch, self.bad_epochs = val, self.epoch, 0
+            self.best_weights = _state_copy(model)
+            return True
+        self.bad_epochs += 1
+        self.stopped = bool(patience and self.bad_epochs >= patience)
+        return False
+
+
+class Trainer:
+    """One training run: set up (fresh or resumed), epochs, then evaluation and the run files."""
+
+    def __init__(
+        self,
+        ds: Any,
+        arch: str | None,
+        overrides: Mapping[str, Any],
+        config: TrainConfig,
+        rundir: RunDir,
+        ctx: DistContext,
+        log: Progress,
+        *,
+        data_source: str = "",
+        on_epoch_end: Callable[[EpochStats], None] | None = None,
+    ) -> None:
+        self.ds, self.rundir, self.ctx, self.log = ds, rundir, ctx, log
+        self.source = data_source or ds.name
+        self.on_epoch_end = on_epoch_end
+        blob = self._read_resume() if rundir.resume else None
+        if blob is not None:
+            self.config = TrainConfig.from_dict(blob["train_config"])
+            self.arch = blob["arch"]
+            self.model_cfg = config_from_dict(self.arch, blob["model_config"])
+        else:
+            self.config = config
+            self.arch, self.model_cfg = _model_config(
+                arch, overrides, ds.layout, ds.item_shape, config
+            )
+        self.prepared = prepare(ds, self.config, world_size=ctx.world_size)
+        _check_operating_point(self.prepared, self.config, self.source)
+        rundir.check()
+        barrier(ctx)
+        self.out_dir = rundir.open() if ctx.is_main else None
+        self._build(blob)
+        self.train_seconds, self.train_items = 0.0, 0  # this session's steps (samples_per_s)
+
+    def _read_resume(self) -> dict[str, Any]:
+        """The checkpoint to resume from; refused when it was trained on other data."""
+        blob, _ = read_checkpoint_dict(self.rundir.final)
+        if blob.get("data_fingerprint") != self.ds.fingerprint:
+            raise CheckpointError(
+                f"{self.rundir.final}: the checkpoint was trained on other data "
+                f"({blob.get('data_source')!r}); resume with the same SOURCE and options"
+            )
+        return blob
+
+    def _build(self, blob: dict[str, Any] | None) -> None:
+        """Model, optimizer, schedule and state: seeded fresh, or restored from ``blob``."""
+        config = self.config
+        torch.manual_seed(config.seed)
+        self.model = build_model(self.arch, self.model_cfg)
+        self.opt = torch.optim.Adam(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.sched = _scheduler(self.opt, config)
+        self.state = TrainState(best_weights=_state_copy(self.model))
+        if blob is not None:
+            self.model.load_state_dict(blob["state_dict"])
+            self.opt.load_state_dict(blob["optimizer"])
+            self.sched.load_state_dict(blob["scheduler"])
+            self.state = TrainState.from_checkpoint(blob)
+        self.train_model: nn.Module = self.model
+        if self.ctx.enabled:
+            self.train_model = nn.parallel.DistributedDataParallel(self.model)
+
+    def run(self) -> TrainResult:
+        """Train until the last epoch or early stop, then evaluate the best weights."""
+        ctx, cfg = self.ctx, self.model_cfg
+        self.log.line(
+            f"training {self.arch} {tuple(cfg.item_shape)} -> latent {tuple(cfg.latent_shape)} "
+            f"on {self.source}: {self.prepared.split}"
+            + (f", {ctx.world_size} processes" if ctx.enabled else "")
+        )
+        while self.state.epoch < self.config.epochs and not self.state.stopped:
+            self._epoch()
+        last_weights = _state_copy(self.model)
+        self.model.load_state_dict(self.state.best_weights)
+        quality, anomaly = _evaluate(self.model, self.prepared, self.config, self.source)
+        metrics = self._metrics(quality, anomaly)
+        if ctx.is_main:
+            self._write_run(metrics, anomaly, last_weights)
+        barrier(ctx)
+        s = self.state
+        return TrainResult(
+            run_dir=self.out_dir,
+            metrics=metrics,
+            epochs_run=s.epoch,
+            best_epoch=s.best_epoch,
+            best_val=s.best_val,
+            stopped_early=s.stopped,
+        )
+
+    def _epoch(self) -> None:
+        """One epoch: train, step the schedule, validate, keep the best, checkpoint, report."""
+        ctx, config, state = self.ctx, self.config, self.state
+        epoch = state.epoch
         t0 = time.perf_counter()
-        remix_epoch(prepared, epoch)  # on-the-fly mixing: a fresh mixture every epoch
-        loss, seen, seconds = _run_epoch(train_model, opt, prepared, epoch, config, ctx, log)
+        remix_epoch(self.prepared, epoch)  # on-the-fly mixing: a fresh mixture every epoch
+        loss, seen, seconds = _run_epoch(
+            self.train_model, self.opt, self.prepared, epoch, config, ctx, self.log
+        )
         loss = all_mean(loss, ctx)
-        lr = opt.param_groups[0]["lr"]
-        sched.step()
-        val = _validate(model, prepared, config)
+        lr = self.opt.param_groups[0]["lr"]
+        self.sched.step()
+        val = _validate(self.model, self.prepared, config)
         if not np.isfinite(val):
             raise TrainError(f"epoch {epoch + 1}: the validation loss became {val}; lower --lr")
-        train_seconds += seconds
-        train_items += seen * ctx.world_size
-        state["epoch"] = epoch + 1
-        if val < state["best_val"]:
-            state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0)
-            best_state = _state_copy(model)
-        else:
-            state["bad_epochs"] += 1
-            state["stopped"] = bool(config.patience and state["bad_epochs"] >= config.patience)
+        self.train_seconds += seconds
+        self.train_items += seen * ctx.world_size
+        best = state.end_epoch(val, self.model, config.patience)
         # seconds: training + validation; samples_per_s: the training steps alone
         stats = EpochStats(
             epoch + 1,
@@ -417,84 +472,110 @@ def _train(
             time.perf_counter() - t0,
             seen * ctx.world_size / max(seconds, 1e-9),
         )
-        history.append(dataclasses.asdict(stats))
+        state.history.append(dataclasses.asdict(stats))
         if ctx.is_main:
-            checkpoint(None, model.state_dict())
-            rundir.publish()
-            out_dir = rundir.path
-        log.line(
+            self._checkpoint(None, self.model.state_dict())
+            self.rundir.publish()
+            self.out_dir = self.rundir.path
+        self.log.line(
             f"epoch {epoch + 1}/{config.epochs}  train {loss:.5g}  val {val:.5g}  "
             f"lr {lr:.3g}  {stats.seconds:.2f}s  {stats.samples_per_s:,.0f} items/s"
-            + ("  (best)" if state["best_epoch"] == epoch + 1 else "")
+            + ("  (best)" if best else "")
         )
-        if state["stopped"]:
-            log.line(
+        if state.stopped:
+            self.log.line(
                 f"early stop: no improvement for {config.patience} epochs; "
-                f"best epoch {state['best_epoch']}"
+                f"best epoch {state.best_epoch}"
             )
-        if on_epoch_end is not None:
-            on_epoch_end(stats)
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(stats)
 
-    last_state = _state_copy(model)
-    model.load_state_dict(best_state)
-    quality, anomaly = _evaluate(model, prepared, config, source)
-    metrics = {
-        "arch": arch,
-        "data_source": source,
-        "split": prepared.split,
-        "epochs": history,
-        "epochs_run": state["epoch"],
-        "best_epoch": state["best_epoch"],
-        "best_val_loss": state["best_val"],
-        "final_val_loss": history[-1]["val_loss"] if history else None,
-        "stopped_early": state["stopped"],
-        "threshold": anomaly.threshold,
-        "threshold_percentile": anomaly.percentile,
-        "threshold_method": anomaly.method,
-        "threshold_val_tpr": anomaly.val_tpr,
-        "threshold_val_fpr": anomaly.val_fpr,
-        "anomaly_tails": anomaly.tails,
-        "anomaly_center": anomaly.center,
-        "train_seconds": sum(h["seconds"] for h in history),
-        "samples_per_s": (train_items / train_seconds) if train_seconds else None,
-        "processes": ctx.world_size,
-        "torch_threads": torch.get_num_threads(),
-        "loss": config.loss,
-        **quality,
-    }
-    if ctx.is_main:
-        checkpoint(anomaly, last_state)
+    def _checkpoint(self, anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor]) -> None:
+        """Write the checkpoint atomically: model, optimizer, schedule, state, data identity."""
+        assert self.out_dir is not None  # only the main process writes
+        save_checkpoint_dict(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "version": CHECKPOINT_VERSION,
+                "arch": self.arch,
+                "model_config": asdict(self.model_cfg),
+                "state_dict": weights,
+                "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict(),
+                **self.state.to_checkpoint(),
+                "rng": {"torch": torch.get_rng_state()},
+                "preprocessing": spec_to_dict(self.prepared.preprocessing),
+                "signal": spec_to_dict(self.prepared.signal),
+                "anomaly": spec_to_dict(anomaly),
+                "data_source": self.source,
+                "data_fingerprint": self.ds.fingerprint,
+                "train_config": self.config.to_dict(),
+                "versions": _versions(),
+            },
+            self.out_dir / CHECKPOINT_NAME,
+        )
+
+    def _metrics(self, quality: dict[str, Any], anomaly: AnomalySpec) -> dict[str, Any]:
+        """metrics.json: the schedule as run, the best epoch, the threshold, raw-unit quality."""
+        s, history = self.state, self.state.history
+        return {
+            "arch": self.arch,
+            "data_source": self.source,
+            "split": self.prepared.split,
+            "epochs": history,
+            "epochs_run": s.epoch,
+            "best_epoch": s.best_epoch,
+            "best_val_loss": s.best_val,
+            "final_val_loss": history[-1]["val_loss"] if history else None,
+            "stopped_early": s.stopped,
+            "threshold": anomaly.threshold,
+            "threshold_percentile": anomaly.percentile,
+            "threshold_method": anomaly.method,
+            "threshold_val_tpr": anomaly.val_tpr,
+            "threshold_val_fpr": anomaly.val_fpr,
+            "anomaly_tails": anomaly.tails,
+            "anomaly_center": anomaly.center,
+            "train_seconds": sum(h["seconds"] for h in history),
+            "samples_per_s": (
+                (self.train_items / self.train_seconds) if self.train_seconds else None
+            ),
+            "processes": self.ctx.world_size,
+            "torch_threads": torch.get_num_threads(),
+            "loss": self.config.loss,
+            **quality,
+        }
+
+    def _write_run(
+        self, metrics: dict[str, Any], anomaly: AnomalySpec, last: dict[str, torch.Tensor]
+    ) -> None:
+        """The final checkpoint (with the threshold), metrics.json, config.json and loss.png."""
+        out_dir = self.out_dir
+        assert out_dir is not None
+        self._checkpoint(anomaly, last)
         write_json_atomic(out_dir / "metrics.json", metrics)
         write_json_atomic(
             out_dir / "config.json",
             {
-                "arch": arch,
-                "model_config": asdict(model_cfg),
-                "train_config": config.to_dict(),
-                "layout": model.layout,
-                "item_shape": list(model_cfg.item_shape),
-                "latent_shape": list(model_cfg.latent_shape),
-                "data_source": source,
-                "data_fingerprint": ds.fingerprint,
-                "preprocessing": spec_to_dict(prepared.preprocessing),
-                "signal": spec_to_dict(prepared.signal),
+                "arch": self.arch,
+                "model_config": asdict(self.model_cfg),
+                "train_config": self.config.to_dict(),
+                "layout": self.model.layout,
+                "item_shape": list(self.model_cfg.item_shape),
+                "latent_shape": list(self.model_cfg.latent_shape),
+                "data_source": self.source,
+                "data_fingerprint": self.ds.fingerprint,
+                "preprocessing": spec_to_dict(self.prepared.preprocessing),
+                "signal": spec_to_dict(self.prepared.signal),
                 "versions": _versions(),
             },
         )
+        history = self.state.history
         note = plot_losses(history, out_dir / "loss.png") if history else None
         if note:
-            log.line(note)
-        log.line(
-            f"val PSNR {quality['val_psnr_db']:.2f} dB, anomaly threshold "
+            self.log.line(note)
+        quality_psnr = metrics["val_psnr_db"]
+        self.log.line(
+            f"val PSNR {quality_psnr:.2f} dB, anomaly threshold "
             f"{anomaly.threshold:.4g} ({describe_operating_point(anomaly)}, {anomaly.tails} tail"
             f"{'s' if anomaly.tails == 'both' else ''}); run in {out_dir}"
         )
-    barrier(ctx)
-    return TrainResult(
-        run_dir=out_dir,
-        metrics=metrics,
-        epochs_run=state["epoch"],
-        best_epoch=state["best_epoch"],
-        best_val=state["best_val"],
-        stopped_early=state["stopped"],
-    )
