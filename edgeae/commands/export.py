@@ -53,11 +53,18 @@ def validation_items(
     source = data or ckpt.data_source
     if not source:
         raise DataError(f"{ckpt.path}: the checkpoint names no data source; pass --data SOURCE")
-    if ckpt.layout == "NCW" and window is None:
-        window = ckpt.signal.window if ckpt.signal else ckpt.item_shape[-1]
-        hop = hop or (ckpt.signal.hop if ckpt.signal else window)
+    if ckpt.layout == "NCW" and window is None and ckpt.signal is not None:
+        window, hop = ckpt.signal.window, hop or ckpt.signal.hop
     try:
         ds = load_source(source, key=key, window=window, hop=hop)
+        if (
+            tuple(ds.item_shape) != tuple(ckpt.item_shape)
+            and ckpt.layout == "NCW"
+            and window is None
+            and ds.signal is not None
+        ):  # a signal framed without a sample rate: frame it as the run did
+            w = ckpt.item_shape[-1]
+            ds = load_source(source, key=key, window=w, hop=hop or w)
     except DataError as exc:
         hint = "" if data else "; pass --data SOURCE (and --key/--window/--hop) to use other data"
         raise DataError(f"{exc}{hint}") from None

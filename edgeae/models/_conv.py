@@ -2,7 +2,11 @@
 
 Encoder: one stride-2 convolution + ReLU per entry of ``channels`` (each halves
 every spatial axis), then a stride-1 convolution to ``latent_channels`` with no
-activation. Decoder ``"upsample"``: nearest-neighbour upsampling followed by a
+activation. Any item size works: the encoder zero-pads (model space: the
+training mean) each spatial axis at its end up to a multiple of
+``2 ** len(channels)``, and the decoder crops its output back to the item size,
+both inside the graph, so the exported ONNX takes and returns the user's size.
+Decoder ``"upsample"``: nearest-neighbour upsampling followed by a
 convolution per level, which onnxruntime runs as int8 QLinearConv; decoder
 ``"transpose"``: ConvTranspose per level, which its CPU provider keeps in float.
 """
@@ -12,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from edgeae.errors import ConfigError
@@ -30,7 +36,8 @@ _TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
 class ConvConfig:
     """Shape of a conv autoencoder; :class:`Conv1dConfig`/:class:`Conv2dConfig` set the dims.
 
-    Latent shape: ``(latent_channels, *(s // f for s in spatial))`` with ``f = 2 ** len(channels)``.
+    Latent shape: ``(latent_channels, *(ceil(s / f) for s in spatial))`` with
+    ``f = 2 ** len(channels)`` (sizes that are not multiples of ``f`` are padded).
     """
 
     item_shape: tuple[int, ...]
@@ -52,7 +59,13 @@ class ConvConfig:
     def latent_shape(self) -> tuple[int, ...]:
         """Latent shape without the batch axis."""
         factor = 2 ** len(self.channels)
-        return (self.latent_channels, *(s // factor for s in self.item_shape[1:]))
+        return (self.latent_channels, *(-(-s // factor) for s in self.item_shape[1:]))
+
+    @property
+    def padding(self) -> tuple[int, ...]:
+        """Zeros appended to each spatial axis so it is a multiple of the stride product."""
+        factor = 2 ** len(self.channels)
+        return tuple(-s % factor for s in self.item_shape[1:])
 
 
 def _check(c: ConvConfig) -> None:
@@ -71,14 +84,31 @@ def _check(c: ConvConfig) -> None:
             f"{arch}.decoder: must be one of {', '.join(DECODERS)}, got {c.decoder!r}"
         )
     output_activation(c.output)
-    factor = 2 ** len(channels)
-    for size in item_shape[1:]:
-        if size % factor:
-            raise ConfigError(
-                f"{arch}: spatial size {size} must be divisible by {factor} "
-                f"(2 ** {len(channels)} stride-2 levels); change the window/image size "
-                "or use fewer channels levels"
-            )
+
+
+class _PadEnd(nn.Module):
+    """Zero-pad the spatial axes at their end by ``pads`` (exports as one ONNX Pad)."""
+
+    def __init__(self, pads: tuple[int, ...]) -> None:
+        super().__init__()
+        # F.pad takes (last_begin, last_end, second_last_begin, ...)
+        self.spec = tuple(v for p in reversed(pads) for v in (0, p))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.spec)
+
+
+class _CropTo(nn.Module):
+    """Keep the first ``size`` values of each spatial axis (exports as ONNX Slice)."""
+
+    def __init__(self, size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.size) == 1:
+            return x[:, :, : self.size[0]]
+        return x[:, :, : self.size[0], : self.size[1]]
 
 
 class ConvAE(Autoencoder):
@@ -90,7 +120,7 @@ class ConvAE(Autoencoder):
         dims, in_channels, channels = config.dims, config.item_shape[0], tuple(config.channels)
         latent_channels, kernel, decoder = config.latent_channels, config.kernel, config.decoder
         conv, pad = _CONV[dims], kernel // 2
-        enc: list[nn.Module] = []
+        enc: list[nn.Module] = [_PadEnd(config.padding)] if any(config.padding) else []
         prev = in_channels
         for ch in channels:
             enc += [conv(prev, ch, kernel, stride=2, padding=pad), nn.ReLU()]
@@ -109,5 +139,7 @@ class ConvAE(Autoencoder):
             if level < len(channels) - 1:
                 dec.append(nn.ReLU())
         dec.append(output_activation(config.output))
+        if any(config.padding):
+            dec.append(_CropTo(tuple(config.item_shape[1:])))
         self.decoder = nn.Sequential(*dec)
         self._attach_prior(config.entropy, latent_channels)

@@ -108,7 +108,6 @@ def test_arch_for_layout() -> None:
         ("nope", (4,), {}, "unknown arch 'nope'"),
         ("dense", (1, 8, 8), {}, "flat items"),
         ("conv2d", (64,), {}, "NCHW"),
-        ("conv1d", (1, 104), {}, "divisible by 16"),
         ("conv1d", (1, 64), {"kernel": 4}, "odd"),
         ("conv1d", (1, 64), {"decoder": "magic"}, "decoder"),
         ("dense", (64,), {"output": "tanh"}, "output"),
