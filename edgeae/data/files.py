@@ -8,13 +8,14 @@ naming the file, and the key or field when there is one.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgeae.errors import DataError
+from edgeae_runtime.errors import InputError
+from edgeae_runtime.npyfile import load_npy, load_npz_member, npz_names
 
 from .png import read_png
 from .wav import read_wav
@@ -39,38 +40,36 @@ class RawData:
 
 
 def _npy(path: Path) -> RawData:
-    """Memory-map a .npy file (no pickles)."""
+    """Memory-map a .npy file (no pickles; the header checked against the file size)."""
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+        arr = load_npy(path, mmap=True)
+    except InputError as exc:
+        raise DataError(str(exc)) from None
     return RawData(arr)
 
 
 def _npz(path: Path, key: str | None) -> RawData:
     """Load one array of an .npz by ``key`` (plus ``labels``/``target`` arrays when present)."""
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
-    with archive:
-        keys = list(archive.files)
-        if not keys:
-            raise DataError(f"{path}: the .npz archive holds no arrays")
-        data_keys = [k for k in keys if k not in _COMPANIONS] or keys
-        if key is None:
-            if len(data_keys) != 1:
-                raise DataError(
-                    f"{path}: holds several arrays ({', '.join(keys)}); choose one with --key"
-                )
-            key = data_keys[0]
-        if key not in keys:
-            raise DataError(f"{path}: no array named {key!r}; the keys are: {', '.join(keys)}")
-        try:
-            arr = archive[key]
-            extra = {k: archive[k] for k in _COMPANIONS if k in keys and k != key}
-        except ValueError as exc:
-            raise DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+        keys = npz_names(path)
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    if not keys:
+        raise DataError(f"{path}: the .npz archive holds no arrays")
+    data_keys = [k for k in keys if k not in _COMPANIONS] or keys
+    if key is None:
+        if len(data_keys) != 1:
+            raise DataError(
+                f"{path}: holds several arrays ({', '.join(keys)}); choose one with --key"
+            )
+        key = data_keys[0]
+    if key not in keys:
+        raise DataError(f"{path}: no array named {key!r}; the keys are: {', '.join(keys)}")
+    try:
+        arr = load_npz_member(path, key)
+        extra = {k: load_npz_member(path, k) for k in _COMPANIONS if k in keys and k != key}
+    except InputError as exc:
+        raise DataError(str(exc)) from None
     labels, target = extra.get("labels"), extra.get("target")
     n = arr.shape[0] if arr.ndim else 0
     if labels is not None and labels.shape != (n,):

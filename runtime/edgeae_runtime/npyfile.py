@@ -47,7 +47,7 @@ def _header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         raise InputError(f"{name}: not a readable .npy array (corrupt header: {why})") from None
     dtype = np.dtype(dtype)
     if dtype.hasobject or dtype.kind not in "biuf" or dtype.subdtype is not None:
-        raise InputError(f"{name}: holds {dtype} values; give numbers (int, uint, float, bool)")
+        raise InputError(f"{name}: holds {dtype} values; data must be numeric (int, float, bool)")
     if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
         raise InputError(f"{name}: not a readable .npy array (bad shape {shape!r})")
     return shape, bool(fortran), dtype
