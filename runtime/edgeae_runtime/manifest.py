@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from .errors import ManifestError
+from .errors import InputError, ManifestError
 
 __all__ = [
     "LIMITS",
@@ -25,6 +25,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AnomalySpec",
     "CodecSpec",
+    "EntropySpec",
     "Manifest",
     "Parity",
     "Preprocessing",
@@ -172,16 +173,32 @@ class QuantizationSpec:
 
 
 @dataclass(frozen=True)
+class EntropySpec:
+    """A learned entropy model of the codes, as integer tables (one row per latent channel).
+
+    ``cdf[c]`` rises from 0 to ``2**precision``; its symbol ``s`` codes the value
+    ``offset[c] + s``, its last symbol is the escape. The coder and the checks live
+    in :mod:`edgeae_runtime.codec.entropy`.
+    """
+
+    precision: int
+    offset: tuple[int, ...]
+    cdf: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
 class CodecSpec:
     """Integer quantization of latent codes: ``code = round(z / scale) + zero_point``.
 
     ``scale``/``zero_point`` hold one value, or one per latent channel (axis 0
-    of the latent shape).
+    of the latent shape). With an ``entropy`` model, codes are ``round(z / scale)``,
+    unclipped, and rANS-coded with its tables (``bits`` then plays no part).
     """
 
     bits: int = 8
     scale: tuple[float, ...] = (1.0,)
     zero_point: tuple[int, ...] = (0,)
+    entropy: EntropySpec | None = None
 
 
 @dataclass(frozen=True)
@@ -508,8 +525,11 @@ def _check_tensors(m: Manifest) -> None:
             f"manifest.{what}: {list(want)} but manifest.inputs[0] ({first.name!r}) has "
             f"shape {list(first.shape)}"
         )
+    recon = item
+    if m.spectral is not None:  # a spectral model reconstructs a mask per bin: (bins, 1)
+        recon = (m.spectral.fft_size // 2 + 1, 1)
     for i, t in enumerate(m.outputs):
-        expect = {"reconstruction": (item, "item_shape"), "latent": (latent, "latent_shape")}
+        expect = {"reconstruction": (recon, "item_shape"), "latent": (latent, "latent_shape")}
         if t.name in expect and t.shape and not _agrees(t.shape[1:], expect[t.name][0]):
             field_, shape = expect[t.name][1], expect[t.name][0]
             raise ManifestError(
@@ -652,6 +672,8 @@ def _check_manifest(m: Manifest) -> None:
             )
         if any(s <= 0 for s in c.scale):
             raise ManifestError("manifest.codec.scale: values must be positive")
+        if c.entropy is not None:
+            _check_entropy(c.entropy, m.latent_shape[0])
     if m.anomaly is not None:
         if not 0 < m.anomaly.percentile <= 100:
             raise ManifestError("manifest.anomaly.percentile: must be in (0, 100]")
@@ -663,6 +685,21 @@ def _check_manifest(m: Manifest) -> None:
             if not math.isfinite(getattr(m.anomaly, name)):
                 raise ManifestError(f"manifest.anomaly.{name}: must be a finite number")
         _check_operating_point(m.anomaly)
+
+
+def _check_entropy(e: EntropySpec, channels: int) -> None:
+    """The entropy tables must be valid coder tables, one per latent channel."""
+    from .codec.entropy import EntropyTables  # the codec imports this module
+
+    if len(e.cdf) != channels:
+        raise ManifestError(
+            f"manifest.codec.entropy.cdf: needs one table per latent channel ({channels}), "
+            f"got {len(e.cdf)}"
+        )
+    try:
+        EntropyTables.from_spec(e)
+    except InputError as exc:
+        raise ManifestError(f"manifest.codec.entropy.{exc.param}: {exc.message}") from None
 
 
 def _check_operating_point(a: AnomalySpec) -> None:

@@ -22,6 +22,7 @@ takes the scalar path, which produces the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError, StreamError
+from ..manifest import EntropySpec
 
 __all__ = ["MAX_PRECISION", "RANS_L", "EntropyTables", "decode_frames", "encode_frames"]
 
@@ -139,25 +141,35 @@ class EntropyTables:
         np.cumsum(freq, axis=1, out=cdf[:, 1:])
         return cls(cdf=cdf, offset=np.asarray(offset, dtype=np.int64), precision=precision)
 
-    def to_dict(self) -> dict:
-        """JSON-ready form for the manifest (integers only)."""
-        return {
-            "precision": self.precision,
-            "offset": [int(v) for v in self.offset],
-            "cdf": [[int(v) for v in row] for row in self.cdf],
-        }
+    def to_spec(self) -> EntropySpec:
+        """The manifest's form of these tables (integers only)."""
+        return EntropySpec(
+            precision=self.precision,
+            offset=tuple(int(v) for v in self.offset),
+            cdf=tuple(tuple(int(v) for v in row) for row in self.cdf),
+        )
 
     @classmethod
-    def from_dict(cls, data: dict) -> EntropyTables:
-        """Inverse of :meth:`to_dict`; InputError naming the field if it is malformed."""
+    def from_spec(cls, spec: EntropySpec) -> EntropyTables:
+        """Tables from the manifest; InputError naming the field if they are malformed."""
         try:
-            return cls(
-                cdf=np.asarray(data["cdf"], dtype=np.int64),
-                offset=np.asarray(data["offset"], dtype=np.int64),
-                precision=int(data["precision"]),
-            )
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise InputError(f"entropy tables are malformed ({exc})", param="entropy") from None
+            cdf = np.asarray(spec.cdf, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError("rows must all have the same length", param="cdf") from None
+        try:
+            offset = np.asarray(spec.offset, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError("must be integers within +-2**30", param="offset") from None
+        return cls(cdf=cdf, offset=offset, precision=spec.precision)
+
+    @cached_property
+    def digest(self) -> bytes:
+        """8 bytes that name these tables in a stream header (the same on every platform)."""
+        h = hashlib.sha256(b"edgeae-entropy-v1")
+        h.update(np.asarray([self.precision, *self.cdf.shape], dtype="<i8").tobytes())
+        h.update(self.cdf.astype("<i8").tobytes())
+        h.update(self.offset.astype("<i8").tobytes())
+        return h.digest()[:8]
 
 
 def _symbols(codes: np.ndarray, channel: np.ndarray, tables: EntropyTables) -> np.ndarray:

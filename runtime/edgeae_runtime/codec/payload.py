@@ -1,9 +1,11 @@
 """Frame payloads: a batch of latents -> per-frame payload bytes, and one payload -> a latent.
 
-A payload is ``[low f32, step f32]`` (only for per-frame scaling) followed by the
-packed codes; when ``entropy`` is on, the whole payload is raw-deflated (zlib,
-``wbits=-15``, no header) if, and only if, that makes it smaller, and the frame's
-``FRAME_DEFLATED`` flag says so.
+With a learned entropy model bound to the header (format version 2), a payload is
+the rANS coding of ``round(z / scale)`` per latent channel (:mod:`.entropy`), flag
+``FRAME_ENTROPY``. Otherwise a payload is ``[low f32, step f32]`` (only for
+per-frame scaling) followed by the packed codes; when ``entropy`` is on, the
+whole payload is raw-deflated (zlib, ``wbits=-15``, no header) if, and only if,
+that makes it smaller, and the frame's ``FRAME_DEFLATED`` flag says so.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import zlib
 import numpy as np
 
 from ..errors import StreamError
-from .format import FRAME_DEFLATED, Frame, StreamHeader
+from .entropy import decode_frames, encode_frames
+from .format import FRAME_DEFLATED, FRAME_ENTROPY, Frame, StreamHeader
 from .quantize import (
     dequantize,
     dequantize_per_frame,
@@ -36,6 +39,9 @@ def encode_payloads(
     z = np.asarray(z, dtype=np.float32)
     if not np.all(np.isfinite(z)):
         raise StreamError("the encoder produced non-finite latents; the model or input is broken")
+    if header.entropy is not None:
+        payloads = encode_frames(_integer_codes(z, header), _code_channels(header), header.entropy)
+        return [(payload, FRAME_ENTROPY) for payload in payloads]
     if header.per_frame:
         low, step, codes = quantize_per_frame(z, header.bits)
         prefixes = [_SCALING.pack(float(lo), float(st)) for lo, st in zip(low, step, strict=True)]
@@ -59,6 +65,16 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
     """One frame's payload -> its float32 latent ``latent_shape``; StreamError if malformed."""
     raw = frame.payload
     where = f"frame {frame.index} at byte {frame.offset}"
+    if bool(frame.flags & FRAME_ENTROPY) != bool(header.entropy_digest):
+        raise StreamError(f"{where}: entropy coding flag does not match the stream header")
+    if frame.flags & FRAME_ENTROPY:
+        if header.entropy is None:
+            raise StreamError(f"{where}: the stream's entropy model is not bound to a decoder")
+        codes = decode_frames([raw], _code_channels(header), header.entropy, where=[where])
+        z = codes.reshape((1, *header.latent_shape)) * _channel_scale(header)
+        if not np.all(np.isfinite(z)):
+            raise StreamError(f"{where}: latent codes decode to non-finite values")
+        return z[0].astype(np.float32)
     if frame.flags & FRAME_DEFLATED:
         inflater = zlib.decompressobj(-15)
         try:
@@ -85,3 +101,28 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
     if not np.all(np.isfinite(z)):
         raise StreamError(f"{where}: latent codes decode to non-finite values")
     return z[0]
+
+
+def _channel_scale(header: StreamHeader) -> np.ndarray:
+    """The codec scale shaped to broadcast over ``(N, *latent_shape)``."""
+    scale = np.asarray(header.scale, dtype=np.float64)
+    if scale.size == 1:
+        return scale.reshape(())
+    return scale.reshape((1, scale.size) + (1,) * (len(header.latent_shape) - 1))
+
+
+def _code_channels(header: StreamHeader) -> np.ndarray:
+    """Which entropy table codes each latent position: its channel (latent axis 0)."""
+    channels = header.latent_shape[0]
+    return np.repeat(np.arange(channels), header.latent_size // channels)
+
+
+_MAX_CODE = float(1 << 62)
+
+
+def _integer_codes(z: np.ndarray, header: StreamHeader) -> np.ndarray:
+    """``round(z / scale)`` as int64 rows, one per item (entropy coding needs no clipping)."""
+    q = np.rint(z.astype(np.float64) / _channel_scale(header))
+    if np.any(np.abs(q) >= _MAX_CODE):
+        raise StreamError("the encoder produced latents too large to code; the input is broken")
+    return q.astype(np.int64).reshape(z.shape[0], -1)

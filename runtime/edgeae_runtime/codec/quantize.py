@@ -112,7 +112,8 @@ def quantize_per_frame(z: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray
     low = flat.min(axis=1) if flat.shape[1] else np.zeros(z.shape[0], np.float32)
     high = flat.max(axis=1) if flat.shape[1] else low
     span = (high.astype(np.float64) - low) / qmax
-    step = np.where(span > 0, span, 1.0).astype(np.float32)
+    span = span.astype(np.float32)  # a span below float32's range becomes 0: code it as flat
+    step = np.where(span > 0, span, np.float32(1.0)).astype(np.float32)
     shape = (-1,) + (1,) * (z.ndim - 1)
     codes = np.rint((z - low.reshape(shape)) / step.reshape(shape)).astype(np.int64)
     return low.astype(np.float32), step, np.clip(codes, 0, qmax)

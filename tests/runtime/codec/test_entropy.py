@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from edgeae_runtime.codec.entropy import EntropyTables, decode_frames, encode_frames
 from edgeae_runtime.errors import InputError, StreamError
+from edgeae_runtime.manifest import EntropySpec
 
 
 def laplace_tables(channels: int, half: int, scales, precision: int = 16) -> EntropyTables:
@@ -138,7 +139,10 @@ def test_malformed_tables_name_the_field(cdf, offset, param):
 
 def test_tables_survive_the_manifest_round_trip():
     tables = laplace_tables(2, 3, [1.0, 2.0], precision=10)
-    back = EntropyTables.from_dict(tables.to_dict())
+    back = EntropyTables.from_spec(tables.to_spec())
     assert np.array_equal(back.cdf, tables.cdf) and back.precision == 10
-    with pytest.raises(InputError):
-        EntropyTables.from_dict({"cdf": "nope", "offset": [0], "precision": 10})
+    assert back.digest == tables.digest != laplace_tables(2, 3, [1.0, 2.5], 10).digest
+    ragged = EntropySpec(precision=4, offset=(0, 0), cdf=((0, 8, 16), (0, 16)))
+    with pytest.raises(InputError) as info:
+        EntropyTables.from_spec(ragged)
+    assert info.value.param == "cdf"

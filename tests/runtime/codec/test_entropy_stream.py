@@ -1,0 +1,86 @@
+"""Format version 2: entropy-coded frames, the header naming the tables, version 1 untouched."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from edgeae_runtime.codec import Frame, StreamHeader
+from edgeae_runtime.codec.entropy import EntropyTables
+from edgeae_runtime.codec.format import FRAME_ENTROPY, pack_header, parse_header
+from edgeae_runtime.codec.payload import decode_payload, encode_payloads
+from edgeae_runtime.errors import ManifestError, StreamError
+from edgeae_runtime.manifest import CodecSpec, EntropySpec, Manifest, Provenance, TensorSpec
+
+from .test_format import HEADER
+
+
+def tables(channels: int = 2) -> EntropyTables:
+    values = np.arange(-6, 7)
+    pmf = np.exp(-np.abs(values))[None].repeat(channels, 0)
+    pmf = np.concatenate([pmf, np.full((channels, 1), 1e-3)], axis=1)
+    return EntropyTables.from_pmf(pmf, offset=[-6] * channels)
+
+
+def v2(header: StreamHeader = HEADER, t: EntropyTables | None = None) -> StreamHeader:
+    t = t or tables(header.latent_shape[0])
+    return dataclasses.replace(header, entropy_digest=t.digest, entropy=t)
+
+
+def test_version_1_headers_are_unchanged():
+    assert pack_header(HEADER)[4] == 1
+    assert parse_header(pack_header(HEADER))[0] == HEADER
+
+
+def test_version_2_header_names_the_tables():
+    header = v2()
+    data = pack_header(header)
+    assert data[4] == 2
+    parsed, used = parse_header(data)
+    assert used == len(data)
+    assert parsed.entropy_digest == header.entropy_digest and parsed.entropy is None
+    assert parsed == header  # the tables are bound from the model, not serialized
+
+
+def test_entropy_frames_round_trip():
+    rng = np.random.default_rng(0)
+    header = v2()
+    z = np.rint(rng.laplace(0, 1.0, (8, *header.latent_shape))) * np.reshape(header.scale, (2, 1))
+    payloads = encode_payloads(z.astype(np.float32), header)
+    assert all(flags == FRAME_ENTROPY for _, flags in payloads)
+    for i, (payload, flags) in enumerate(payloads):
+        frame = Frame(index=i, samples=header.hop, flags=flags, payload=payload)
+        assert np.allclose(decode_payload(frame, header), z[i])
+        assert len(payload) <= header.max_payload
+
+
+def test_frames_refuse_a_mismatched_entropy_flag():
+    frame = Frame(index=3, samples=32, flags=FRAME_ENTROPY, payload=b"\x00\x01\x00\x00")
+    with pytest.raises(StreamError, match="frame 3"):
+        decode_payload(frame, HEADER)
+    unbound = dataclasses.replace(v2(), entropy=None)
+    with pytest.raises(StreamError, match="not bound"):
+        decode_payload(frame, unbound)
+
+
+def test_manifest_validates_entropy_tables():
+    spec = tables(2).to_spec()
+    good = Manifest(
+        role="decoder",
+        arch="test",
+        layout="NCW",
+        inputs=(TensorSpec("latent", (None, 2, 3)),),
+        outputs=(TensorSpec("reconstruction", (None, 1, 12)),),
+        item_shape=(1, 12),
+        latent_shape=(2, 3),
+        provenance=Provenance(fingerprint="sha256:abc"),
+        codec=CodecSpec(entropy=spec),
+    )
+    assert Manifest.from_json(good.to_json()).codec.entropy == spec
+    broken = EntropySpec(precision=16, offset=(0, 0), cdf=((0, 5, 5, 65536), spec.cdf[1]))
+    with pytest.raises(ManifestError, match=r"manifest\.codec\.entropy\.cdf"):
+        good.replace(codec=CodecSpec(entropy=broken))
+    with pytest.raises(ManifestError, match="one table per latent channel"):
+        good.replace(codec=CodecSpec(entropy=tables(3).to_spec()))
