@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.edgeae-installed
 
-.PHONY: install test test-fast lint demo bench clean
+.PHONY: install test test-fast test-arm lint demo bench clean
 
 install: $(STAMP)
 
@@ -35,5 +35,11 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
 
+# The runtime's tests + the golden check in a Debian arm64 rootfs under qemu-user (root;
+# the rootfs is built once into build/arm64-rootfs; a cached run takes minutes, not seconds).
+test-arm: install
+	bash tools/arm/test-arm.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf --one-file-system build/arm64-rootfs build/arm64-rootfs.partial build/arm64-wheel
