@@ -9,6 +9,8 @@ chunks are parsed here.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -35,6 +37,9 @@ WAVE_FORMAT_IEEE_FLOAT = 0x0003
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 # data sizes at or above this mean "unknown, read to the end" (arecord to a pipe).
 UNKNOWN_SIZE = 0x7FFF0000
+MAX_FMT_CHUNK = 1024  # a fmt chunk is 16, 18 or 40 bytes; more is a corrupted file
+MAX_WAV_CHANNELS = 1024
+_SKIP_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,17 @@ def read_wav_header(fh: BinaryIO, name: str, prefix: bytes = b"") -> WavHeader:
             raise InputError(f"{name}: corrupted WAV: file ends inside the {what}")
         return data
 
+    def skip(n: int, what: str) -> None:
+        """Skip a chunk in bounded blocks (its size is not trusted with one allocation)."""
+        nonlocal prefix
+        dropped = min(n, len(prefix))
+        prefix, n = prefix[dropped:], n - dropped
+        while n > 0:
+            block = fh.read(min(n, _SKIP_BLOCK))
+            if not block:
+                raise InputError(f"{name}: corrupted WAV: file ends inside the {what}")
+            n -= len(block)
+
     riff = need(12, "RIFF header")
     if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
         raise InputError(f"{name}: not a WAV file (no RIFF/WAVE header)")
@@ -146,8 +162,14 @@ def read_wav_header(fh: BinaryIO, name: str, prefix: bytes = b"") -> WavHeader:
         cid, size = struct.unpack("<4sI", need(8, "chunk header"))
         if cid == b"data":
             break
+        here = _bytes_left(fh)
+        if here is not None and size > here + len(prefix):
+            raise InputError(
+                f"{name}: corrupted WAV: the {cid!r} chunk declares {size} bytes, "
+                f"the file has {here + len(prefix)} left"
+            )
         if cid == b"fmt ":
-            if size < 16:
+            if not 16 <= size <= MAX_FMT_CHUNK:
                 raise InputError(f"{name}: corrupted WAV: fmt chunk of {size} bytes")
             body = need(size + (size & 1), "fmt chunk")
             tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
@@ -157,7 +179,7 @@ def read_wav_header(fh: BinaryIO, name: str, prefix: bytes = b"") -> WavHeader:
                 tag = struct.unpack("<H", body[24:26])[0]
             fmt = (tag, channels, rate, bits)
         else:
-            need(size + (size & 1), f"{cid!r} chunk")
+            skip(size + (size & 1), f"{cid!r} chunk")
     if fmt is None:
         raise InputError(f"{name}: corrupted WAV: no fmt chunk before the data")
     tag, channels, rate, bits = fmt
@@ -170,9 +192,22 @@ def read_wav_header(fh: BinaryIO, name: str, prefix: bytes = b"") -> WavHeader:
             f"{name}: unsupported WAV encoding (format tag {tag:#06x}, {bits} bits); "
             "use PCM 8/16/24/32-bit or 32/64-bit float"
         )
-    if channels < 1 or rate < 1:
+    if not 1 <= channels <= MAX_WAV_CHANNELS or rate < 1:
         raise InputError(f"{name}: corrupted WAV: {channels} channels at {rate} Hz")
     return WavHeader(rate, channels, sf, None if size >= UNKNOWN_SIZE or size == 0 else size)
+
+
+def _bytes_left(fh: BinaryIO) -> int | None:
+    """Bytes between the position and the end of a regular file; None for pipes."""
+    try:
+        if not fh.seekable():
+            return None
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return max(st.st_size - fh.tell(), 0)
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def wav_header_bytes(sample_rate: int, channels: int, fmt: SampleFormat, data_size: int) -> bytes:
