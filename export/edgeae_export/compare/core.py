@@ -7,8 +7,10 @@ budget, in one :class:`~edgeae_export.compare.result.Comparison`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,15 @@ from . import perf
 from .codec import codec_skip_reason, codec_stats, find_codec_pair
 from .nodes import node_errors
 from .quality import CompareData, anomaly_stats, as_compare_data, image_shape, quality_stats
-from .result import Comparison, Details, ModelStats, Verdict
+from .result import (
+    AnomalyStats,
+    CodecStats,
+    Comparison,
+    Details,
+    ModelStats,
+    QualityStats,
+    Verdict,
+)
 
 __all__ = ["HIGHER_IS_BETTER", "METRICS", "compare_models", "default_metric", "make_verdict"]
 
@@ -46,7 +56,7 @@ def _load(path: str | Path, threads: int, side: str) -> Model:
     if model.role != "autoencoder":
         raise ModelError(
             f"model {side}: {p.name} is the {model.role}; compare needs full autoencoders "
-            "(model.onnx); the codec pair is found beside it or given with --codec-a/--codec-b"
+            "(model.onnx); the codec pair is found beside it or given as `codec_a`/`codec_b`"
         )
     return model
 
@@ -102,6 +112,28 @@ def _examples(data: CompareData, k: int = 4) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(np.int64))
 
 
+@dataclass(frozen=True)
+class _Reconstructions:
+    """Both models' reconstructions and their quality against the reference and each other."""
+
+    a: np.ndarray
+    b: np.ndarray
+    quality_a: QualityStats
+    quality_b: QualityStats
+    difference: QualityStats
+
+
+@dataclass(frozen=True)
+class _Anomalies:
+    """Both models' scores on labeled data, their detection stats and how often they agree."""
+
+    scores_a: np.ndarray
+    scores_b: np.ndarray
+    stats_a: AnomalyStats
+    stats_b: AnomalyStats
+    flags_agree: int
+
+
 def compare_models(
     a_path: str | Path,
     b_path: str | Path,
@@ -126,118 +158,188 @@ def compare_models(
     (> 0 = anomaly) switch on the anomaly metrics; ``metric``/``max_drop`` set the
     verdict (default metric: AUROC with labels, PSNR without). Parts that cannot
     run (no codec files, B not QDQ) are skipped with a note, never silently.
+
+    Steps: open both models and the data, reconstruct, score anomalies (labeled
+    data), the codec pairs, per-node error, each model's size/latency/memory,
+    then the verdict and the arrays a report plots.
     """
     say = progress or (lambda _msg: None)
+    notes: list[str] = []
+    a, b, cdata = _open(a_path, b_path, data, labels, max_items, threads, notes)
+    metric = metric or default_metric(cdata.labels is not None)
+    rec = _reconstruct(a, b, cdata, say)
+    anomalies = _score_anomalies(a, b, cdata, say)
+    codec_stats_a, codec_stats_b = _codecs(a, b, cdata, codec_a, codec_b, threads, notes, say)
+    nodes = _node_errors(a, b, cdata, notes, say) if per_node else ()
+    an_a, an_b = (anomalies.stats_a, anomalies.stats_b) if anomalies else (None, None)
+    measure = functools.partial(
+        _model_stats,
+        batches=batches,
+        latency_budget_s=latency_budget_s,
+        measure_memory=measure_memory,
+        threads=threads,
+        say=say,
+    )
+    stats_a = measure("A", a, rec.quality_a, an_a, codec_stats_a)
+    stats_b = measure("B", b, rec.quality_b, an_b, codec_stats_b)
+    return Comparison(
+        a=stats_a,
+        b=stats_b,
+        task="anomaly" if cdata.labels is not None else "reconstruction",
+        items=int(cdata.x.shape[0]),
+        data=cdata.name,
+        output_difference=rec.difference,
+        verdict=make_verdict(stats_a, stats_b, metric, max_drop),
+        flags_agree=anomalies.flags_agree if anomalies else None,
+        nodes=tuple(nodes),
+        notes=tuple(notes),
+        details=_details(a, cdata, rec, anomalies),
+    )
+
+
+def _open(
+    a_path: str | Path,
+    b_path: str | Path,
+    data: Any,
+    labels: np.ndarray | None,
+    max_items: int | None,
+    threads: int,
+    notes: list[str],
+) -> tuple[Model, Model, CompareData]:
+    """Both models (full autoencoders of the same input) and the data; one-class labels dropped."""
     a, b = _load(a_path, threads, "A"), _load(b_path, threads, "B")
     cdata = as_compare_data(data, labels=labels, max_items=max_items)
     _check_same_input(a, b, cdata)
-    notes: list[str] = []
     if cdata.labels is not None and not (np.any(cdata.labels > 0) and np.any(cdata.labels <= 0)):
         notes.append("labels hold a single class: anomaly metrics skipped")
         cdata.labels = None
-    metric = metric or default_metric(cdata.labels is not None)
-    task = "anomaly" if cdata.labels is not None else "reconstruction"
+    return a, b, cdata
 
+
+def _reconstruct(a: Model, b: Model, cdata: CompareData, say: Progress) -> _Reconstructions:
+    """Reconstruct with both models; quality in raw units over the reference's range."""
     say(f"reconstructing {cdata.x.shape[0]} items with both models")
     rec_a, rec_b = a.reconstruct(cdata.x), b.reconstruct(cdata.x)
     ref = cdata.reference
-    data_range = float(np.ptp(ref)) or 1.0
-    qa = quality_stats(ref, rec_a, cdata.layout, data_range)
-    qb = quality_stats(ref, rec_b, cdata.layout, data_range)
-    diff = quality_stats(rec_a, rec_b, cdata.layout, data_range)
+    # the one PSNR peak rule (edgeae_runtime.metrics): the model's value range, else the data's
+    peak = metrics.psnr_peak(a.manifest.preprocessing.value_range)
+    data_range = peak or float(np.ptp(ref)) or 1.0
+    return _Reconstructions(
+        rec_a,
+        rec_b,
+        quality_stats(ref, rec_a, cdata.layout, data_range),
+        quality_stats(ref, rec_b, cdata.layout, data_range),
+        quality_stats(rec_a, rec_b, cdata.layout, data_range),
+    )
 
-    anomaly_a = anomaly_b = None
-    scores_a = scores_b = None
-    flags_agree = None
-    if cdata.labels is not None:
-        say("scoring anomalies")
-        scores_a, scores_b = a.score(cdata.x), b.score(cdata.x)
-        anomaly_a = anomaly_stats(a, scores_a, cdata.labels)
-        anomaly_b = anomaly_stats(b, scores_b, cdata.labels)
-        flags_agree = int(
-            np.sum((scores_a > anomaly_a.threshold) == (scores_b > anomaly_b.threshold))
-        )
 
-    codecs: list = []
-    sides = (("A", a, codec_a), ("B", b, codec_b))
+def _score_anomalies(a: Model, b: Model, cdata: CompareData, say: Progress) -> _Anomalies | None:
+    """Both models' anomaly scores and stats at their own thresholds (None without labels)."""
+    if cdata.labels is None:
+        return None
+    say("scoring anomalies")
+    scores_a, scores_b = a.score(cdata.x), b.score(cdata.x)
+    stats_a = anomaly_stats(a, scores_a, cdata.labels)
+    stats_b = anomaly_stats(b, scores_b, cdata.labels)
+    agree = int(np.sum((scores_a > stats_a.threshold) == (scores_b > stats_b.threshold)))
+    return _Anomalies(scores_a, scores_b, stats_a, stats_b, agree)
+
+
+def _codecs(
+    a: Model,
+    b: Model,
+    cdata: CompareData,
+    codec_a: Sequence[str | Path] | None,
+    codec_b: Sequence[str | Path] | None,
+    threads: int,
+    notes: list[str],
+    say: Progress,
+) -> tuple[CodecStats | None, CodecStats | None]:
+    """Each side's encoder/decoder pair (given, or found beside the model); a note when skipped."""
     reason = codec_skip_reason(cdata)
     if reason is not None and not (codec_a or codec_b):
         notes.append(f"codec: skipped ({reason})")
-        sides = ()
-        codecs = [None, None]
-    for side, model, given in sides:
+        return None, None
+    out: list[CodecStats | None] = []
+    for side, model, given in (("A", a, codec_a), ("B", b, codec_b)):
         pair = tuple(Path(p) for p in given) if given else find_codec_pair(model.path)
         if pair is None:
             notes.append(
                 f"codec {side}: no encoder*/decoder* file beside {model.path.name}; "
-                f"give --codec-{side.lower()} ENCODER DECODER to measure it"
+                f"give `codec_{side.lower()}` (ENCODER DECODER) to measure it"
             )
-            codecs.append(None)
+            out.append(None)
             continue
         say(f"codec {side}: {pair[0].name} + {pair[1].name}")
         try:
-            codecs.append(codec_stats(pair[0], pair[1], cdata, threads=threads))
+            out.append(codec_stats(pair[0], pair[1], cdata, threads=threads))
         except EdgeAEError as exc:
             notes.append(f"codec {side}: skipped ({exc.format_message()})")
-            codecs.append(None)
+            out.append(None)
+    return out[0], out[1]
 
-    nodes: tuple = ()
-    if per_node:
-        say("per-node error (SQNR of each quantized activation)")
-        nodes, note = node_errors(a.path, b.path, a.manifest.preprocessing, cdata.x)
-        if note:
-            notes.append(note)
 
-    stats = []
-    for side, model, q, an, codec in (
-        ("A", a, qa, anomaly_a, codecs[0]),
-        ("B", b, qb, anomaly_b, codecs[1]),
-    ):
-        say(f"latency {side} at batch {', '.join(map(str, batches))}")
-        lat = tuple(perf.latency_stats(model, n, budget_s=latency_budget_s) for n in batches)
-        load_s = rss = None
-        if measure_memory:
-            say(f"peak memory {side} (fresh process)")
-            load_s, rss = perf.footprint(model.path, batch=max(batches), threads=threads)
-        stats.append(
-            ModelStats(
-                path=str(model.path),
-                size_bytes=perf.size_bytes(model.path),
-                quantization=_quant_mode(model),
-                quality=q,
-                anomaly=an,
-                codec=codec,
-                latency=lat,
-                peak_rss_mb=rss,
-                load_s=load_s,
-            )
-        )
+def _node_errors(
+    a: Model, b: Model, cdata: CompareData, notes: list[str], say: Progress
+) -> tuple[Any, ...]:
+    """The SQNR of each quantized activation of B against A (a note when B has no QDQ nodes)."""
+    say("per-node error (SQNR of each quantized activation)")
+    nodes, note = node_errors(a.path, b.path, a.manifest.preprocessing, cdata.x)
+    if note:
+        notes.append(note)
+    return tuple(nodes)
 
+
+def _model_stats(
+    side: str,
+    model: Model,
+    quality: QualityStats,
+    anomaly: AnomalyStats | None,
+    codec: CodecStats | None,
+    *,
+    batches: Sequence[int],
+    latency_budget_s: float,
+    measure_memory: bool,
+    threads: int,
+    say: Progress,
+) -> ModelStats:
+    """One model's numbers: size, quantization, quality, latency per batch, memory."""
+    say(f"latency {side} at batch {', '.join(map(str, batches))}")
+    lat = tuple(perf.latency_stats(model, n, budget_s=latency_budget_s) for n in batches)
+    load_s = rss = None
+    if measure_memory:
+        say(f"peak memory {side} (fresh process)")
+        load_s, rss = perf.footprint(model.path, batch=max(batches), threads=threads)
+    return ModelStats(
+        path=str(model.path),
+        size_bytes=perf.size_bytes(model.path),
+        quantization=_quant_mode(model),
+        quality=quality,
+        anomaly=anomaly,
+        codec=codec,
+        latency=lat,
+        peak_rss_mb=rss,
+        load_s=load_s,
+    )
+
+
+def _details(
+    a: Model, cdata: CompareData, rec: _Reconstructions, anomalies: _Anomalies | None
+) -> Details:
+    """The arrays a report plots: per-item errors, a few examples, the scores."""
+    ref = cdata.reference
     idx = _examples(cdata)
-    details = Details(
+    return Details(
         layout=cdata.layout,
-        error_a=metrics.per_item_error(ref, rec_a),
-        error_b=metrics.per_item_error(ref, rec_b),
+        error_a=metrics.per_item_error(ref, rec.a),
+        error_b=metrics.per_item_error(ref, rec.b),
         example_inputs=cdata.x[idx],
         example_reference=ref[idx],
-        example_a=rec_a[idx],
-        example_b=rec_b[idx],
+        example_a=rec.a[idx],
+        example_b=rec.b[idx],
         labels=cdata.labels,
         example_labels=None if cdata.labels is None else cdata.labels[idx],
-        scores_a=scores_a,
-        scores_b=scores_b,
+        scores_a=anomalies.scores_a if anomalies else None,
+        scores_b=anomalies.scores_b if anomalies else None,
         image_shape=image_shape(cdata.layout, a.item_shape),
-    )
-    return Comparison(
-        a=stats[0],
-        b=stats[1],
-        task=task,
-        items=int(cdata.x.shape[0]),
-        data=cdata.name,
-        output_difference=diff,
-        verdict=make_verdict(stats[0], stats[1], metric, max_drop),
-        flags_agree=flags_agree,
-        nodes=tuple(nodes),
-        notes=tuple(notes),
-        details=details,
     )
