@@ -6,8 +6,9 @@ for ``tails="upper"``, its log distance from the normal median for ``"both"``); 
 item is anomalous when its score is above ``manifest.anomaly.threshold`` (calibrated
 at training on held-out normal data by :func:`calibrate_anomaly`) or the threshold
 the caller gives. On streams, windows are framed exactly
-as the denoiser frames them, and runs of flagged windows whose sample ranges
-overlap or touch are merged into :class:`AnomalyEvent` s.
+as the denoiser frames them, and the manifest's event law
+(:mod:`edgeae_runtime.events`: hysteresis, k-of-n vote, minimum duration) turns
+window scores into :class:`AnomalyEvent` s.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ManifestError, ModelError
+from .events import AnomalyEvent, EventDetector, EventRule
 from .framing import FrameBatch, SignalFramer
 from .model import Model
 from .preprocess import normalize
@@ -57,26 +59,12 @@ def _check_scorer_model(model: Model) -> None:
 
 
 @dataclass(frozen=True)
-class AnomalyEvent:
-    """A run of anomalous windows: samples ``[start, end)``, its peak score and size."""
-
-    start: int
-    end: int
-    peak: float
-    windows: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"start": self.start, "end": self.end, "peak": self.peak, "windows": self.windows}
-
-
-@dataclass(frozen=True)
 class ScoreUpdate:
     """Windows scored by one ``push``/``flush`` and the events that closed meanwhile."""
 
     starts: np.ndarray  # first sample of each scored window, int64
     scores: np.ndarray  # float32
-    flags: np.ndarray  # bool, score > threshold
+    flags: np.ndarray  # bool, the window is on under the event law (score > threshold by default)
     events: list[AnomalyEvent] = field(default_factory=list)
 
 
@@ -103,7 +91,9 @@ class StreamScorer:
 
     ``push`` and ``flush`` return a :class:`ScoreUpdate`; ``events`` lists every
     closed event so far. An event closes once a later window starts after its
-    end (or at ``flush``); its ``end`` is clipped to the signal length. The last
+    end (or at ``flush``); its ``end`` is clipped to the signal length. The event
+    law is the manifest's (:class:`~edgeae_runtime.events.EventRule`), at
+    ``threshold`` when given. The last
     window is zero-padded at the end, like the denoiser's. The model must be
     the full autoencoder with a signal section.
     """
@@ -122,8 +112,9 @@ class StreamScorer:
         self.threshold = resolve_threshold(model, threshold)
         self.max_batch = max_batch
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
+        self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
+        self._detector = EventDetector(self.rule, self.spec.window)
         self.events: list[AnomalyEvent] = []
-        self._open: list[Any] | None = None  # [start, end, peak, windows]
 
     @property
     def samples_in(self) -> int:
@@ -133,11 +124,11 @@ class StreamScorer:
     def reset(self) -> None:
         """Start a new stream; forgets events."""
         self._framer.reset()
+        self._detector.reset()
         self.events = []
-        self._open = None
 
     def _score(self, batch: FrameBatch, final: bool) -> ScoreUpdate:
-        frames, k, w = batch.frames, len(batch), self.spec.window
+        frames, k = batch.frames, len(batch)
         starts = batch.starts
         if k:
             items = frames.reshape((k, *self.model.item_shape))
@@ -145,28 +136,11 @@ class StreamScorer:
             scores = self.model.score_model_space(xn, self.max_batch)
         else:
             scores = np.zeros(0, dtype=np.float32)
-        flags = scores > self.threshold
-        closed: list[AnomalyEvent] = []
-        for s, sc, fl in zip(starts.tolist(), scores.tolist(), flags.tolist(), strict=True):
-            ev = self._open
-            if ev is not None and s > ev[1]:
-                closed.append(self._close())
-                ev = None
-            if fl:
-                if ev is None:
-                    self._open = [s, s + w, sc, 1]
-                else:
-                    ev[1], ev[2], ev[3] = s + w, max(ev[2], sc), ev[3] + 1
-        if final and self._open is not None:
-            closed.append(self._close())
+        flags, closed = self._detector.update(starts, scores)
+        if final:
+            closed += self._detector.finish(self._framer.samples_in)
         self.events.extend(closed)
         return ScoreUpdate(starts, scores, flags, closed)
-
-    def _close(self) -> AnomalyEvent:
-        start, end, peak, count = self._open  # type: ignore[misc]
-        self._open = None
-        end = min(end, max(self._framer.samples_in, start + 1))
-        return AnomalyEvent(int(start), int(end), float(peak), int(count))
 
     def push(self, chunk: Any) -> ScoreUpdate:
         """Feed samples; score the windows they complete."""

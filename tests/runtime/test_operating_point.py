@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -44,7 +46,7 @@ def test_thresholds_are_monotone_in_their_parameter(normal: np.ndarray) -> None:
     k = [choose_threshold(normal, "mean_std", k=v) for v in (0, 1, 3, 6)]
     f = [choose_threshold(normal, "far", target_far=r) for r in (0.5, 0.1, 0.01, 0.001)]
     for seq in (p, k, f):
-        assert all(a <= b + 1e-9 for a, b in zip(seq, seq[1:], strict=False))
+        assert all(a <= b + 1e-9 for a, b in itertools.pairwise(seq))
 
 
 def _f1(n: np.ndarray, a: np.ndarray, t: float) -> float:
@@ -67,7 +69,7 @@ def test_f1_and_youden_are_optimal_over_every_threshold(n: np.ndarray, a: np.nda
 
 
 def test_labelled_methods_need_anomalies_and_say_so() -> None:
-    with pytest.raises(InputError, match="f1.*labelled anomalies"):
+    with pytest.raises(InputError, match=r"f1.*labelled anomalies"):
         choose_threshold(np.ones(10), "f1")
     with pytest.raises(InputError, match="threshold method"):
         choose_threshold(np.ones(10), "best")
@@ -138,8 +140,6 @@ def test_streaming_events_equal_offline_however_chunked(values: list, chunk: int
 
 
 def test_manifest_bounds_the_operating_point_fields() -> None:
-    from tests.runtime.onnx_models import make_autoencoder  # noqa: F401  (fixture module)
-
     good = AnomalySpec(
         threshold=1.0,
         method="far",
@@ -161,7 +161,7 @@ def test_manifest_bounds_the_operating_point_fields() -> None:
         {"min_windows": 0},
         {"k": -1.0},
     ):
-        with pytest.raises(ManifestError, match="manifest.anomaly"):
+        with pytest.raises(ManifestError, match=r"manifest\.anomaly"):
             base.replace(anomaly=AnomalySpec(threshold=1.0, **bad))
     with pytest.raises(ManifestError, match="method"):
         data = m.to_dict()
@@ -182,3 +182,34 @@ def _manifest() -> Manifest:
         latent_shape=(2,),
         provenance=Provenance(fingerprint="x"),
     )
+
+
+def test_stream_scorer_applies_the_manifest_event_law(tmp_path) -> None:
+    """StreamScorer's events are detect_events over its window scores, with the manifest's rule."""
+    from edgeae_runtime import Model, StreamScorer
+    from tests.runtime.onnx_models import make_autoencoder
+
+    raw = Model(make_autoencoder(tmp_path / "raw.onnx", kind="conv1d", window=32, hop=16))
+    rng = np.random.default_rng(0)
+    errors = raw.errors(rng.standard_normal((200, 1, 32)).astype(np.float32))
+    signal = rng.standard_normal((1, 3200)).astype(np.float32)
+    signal[:, 800:960] *= 4  # a loud burst
+    signal[:, 2000:2040] *= 4  # a short one
+    rule = AnomalySpec(hysteresis=0.3, vote_k=2, vote_n=3, min_windows=4)
+    results = {}
+    for name, events in (("plain", None), ("rule", rule)):
+        spec = calibrate_anomaly(errors, 95.0, events=events)
+        model = Model(
+            make_autoencoder(tmp_path / f"{name}.onnx", kind="conv1d", window=32, hop=16,
+                             anomaly=spec)
+        )  # fmt: skip
+        scorer = StreamScorer(model)
+        ups = [scorer.push(signal[:, i : i + 300]) for i in range(0, 3200, 300)]
+        ups.append(scorer.flush())
+        scores = np.concatenate([u.scores for u in ups])
+        expected = detect_events(scores, EventRule.from_spec(spec), hop=16, window=32, samples=3200)
+        assert scorer.events == expected[1]
+        np.testing.assert_array_equal(np.concatenate([u.flags for u in ups]), expected[0])
+        results[name] = scorer.events
+    assert len(results["rule"]) < len(results["plain"])
+    assert any(e.start <= 800 and e.end >= 960 for e in results["rule"])
