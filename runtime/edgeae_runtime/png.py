@@ -25,6 +25,7 @@ from .errors import InputError
 __all__ = ["read_png", "write_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PNG_BYTES = 1 << 26  # decoded image bytes; a bigger IHDR is refused before inflating
 # PNG colour type -> samples per pixel.
 _SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
@@ -121,12 +122,18 @@ def read_png(path: str | os.PathLike[str]) -> np.ndarray:
     idat = b"".join(p for t, p in chunks if t == b"IDAT")
     if not idat:
         raise InputError(f"{where}: PNG has no image data (IDAT chunk)")
-    try:
-        raw = zlib.decompress(idat)
-    except zlib.error as exc:
-        raise InputError(f"{where}: corrupted PNG image data ({exc})") from None
     samples, nbytes = _SAMPLES[ctype], depth // 8
     bpp = samples * nbytes
+    expected = height * (width * bpp + 1)
+    if expected > MAX_PNG_BYTES:
+        raise InputError(
+            f"{where}: PNG of {width}x{height} pixels is too large ({expected} bytes decoded, "
+            f"at most {MAX_PNG_BYTES})"
+        )
+    try:  # never inflate more than the header allows (a zlib bomb stops here)
+        raw = zlib.decompressobj().decompress(idat, expected + 1)
+    except zlib.error as exc:
+        raise InputError(f"{where}: corrupted PNG image data ({exc})") from None
     pixels = _unfilter(raw, height, width * bpp, bpp, where)
     if depth == 16:
         image = pixels.view(">u2").astype(np.uint16).reshape(height, width, samples)
