@@ -92,8 +92,11 @@ def items_dataset(
     labels: np.ndarray | None = None,
     target: np.ndarray | None = None,
     description: str = "",
+    labels_are_anomalies: bool = False,
 ) -> Dataset:
-    """A dataset of independent items (images, feature vectors, pre-cut windows)."""
+    """A dataset of independent items (images, feature vectors, pre-cut windows).
+
+    ``labels_are_anomalies``: ``labels`` mark anomalies (0 normal), not classes."""
     _check_layout(layout, name)
     _check_limit(limit, name)
     if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
@@ -120,6 +123,7 @@ def items_dataset(
         description=description,
         target=target,
         labels=labels,
+        labels_are_anomalies=labels_are_anomalies and labels is not None,
     )
 
 

@@ -53,6 +53,7 @@ class Dataset:
     signal: np.ndarray | None = None
     clean_signal: np.ndarray | None = None
     sample_labels: np.ndarray | None = None
+    labels_are_anomalies: bool = False
     holdout: np.ndarray | None = None
     remix: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None
     corpus: Any = None
@@ -70,10 +71,12 @@ class Dataset:
         """Per-item anomaly labels (0 = normal, > 0 = an anomaly kind), or None.
 
         ``labels`` mean anomalies only for labelled recordings, which also carry
-        ``sample_labels`` (like ``builtin:sensor``); item labels without them are
-        classes (``builtin:digits``: digits 0-9), which no scorer may read as anomalies.
+        ``sample_labels`` (like ``builtin:sensor``) or items whose file says so
+        (``labels_are_anomalies``: an .npz ``anomaly_labels`` array); item labels
+        otherwise are classes (``builtin:digits``: digits 0-9), which no scorer may
+        read as anomalies.
         """
-        if self.labels is None or self.sample_labels is None:
+        if self.labels is None or (self.sample_labels is None and not self.labels_are_anomalies):
             return None
         return np.asarray(self.labels).reshape(-1)
 

@@ -24,7 +24,7 @@ __all__ = ["EXTENSIONS", "RawData", "read_file"]
 
 EXTENSIONS = (".npy", ".npz", ".csv", ".wav", ".png")
 # Optional arrays an .npz may carry next to the chosen one.
-_COMPANIONS = ("labels", "target")
+_COMPANIONS = ("labels", "target", "anomaly_labels")
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +36,7 @@ class RawData:
     sample_rate: int | None = None
     labels: np.ndarray | None = None
     target: np.ndarray | None = None
+    anomaly_labels: np.ndarray | None = None  # per item: 0 normal, > 0 an anomaly kind
     raw_range: tuple[float, float] | None = None
 
 
@@ -71,14 +72,27 @@ def _npz(path: Path, key: str | None) -> RawData:
     except InputError as exc:
         raise DataError(str(exc)) from None
     labels, target = extra.get("labels"), extra.get("target")
+    anomaly = extra.get("anomaly_labels")
     n = arr.shape[0] if arr.ndim else 0
+    if anomaly is not None:
+        if labels is not None:
+            raise DataError(f"{path}: holds both 'labels' and 'anomaly_labels'; keep one")
+        if (
+            anomaly.shape != (n,)
+            or not np.issubdtype(anomaly.dtype, np.integer)
+            or (anomaly < 0).any()
+        ):
+            raise DataError(
+                f"{path}: 'anomaly_labels' must be {n} non-negative integers "
+                f"(0 = normal) for {key!r}, got shape {anomaly.shape} dtype {anomaly.dtype}"
+            )
     if labels is not None and labels.shape != (n,):
         raise DataError(f"{path}: 'labels' has shape {labels.shape}, expected ({n},) for {key!r}")
     if target is not None and target.shape != arr.shape:
         raise DataError(
             f"{path}: 'target' has shape {target.shape}, expected {arr.shape} like {key!r}"
         )
-    return RawData(arr, labels=labels, target=target)
+    return RawData(arr, labels=labels, target=target, anomaly_labels=anomaly)
 
 
 def _csv(path: Path) -> RawData:

@@ -106,7 +106,7 @@ def load_source(
     arr = raw.array
     as_signal = raw.is_signal or arr.ndim == 1 or (arr.ndim == 2 and window is not None)
     if as_signal:
-        if raw.labels is not None or raw.target is not None:
+        if raw.labels is not None or raw.target is not None or raw.anomaly_labels is not None:
             raise DataError(f"{where}: 'labels'/'target' arrays apply to items, not to a signal")
         signal = arr.T if (path.suffix.lower() == ".csv" and arr.ndim == 2) else arr
         description = "signal" + (f" at {raw.sample_rate} Hz" if raw.sample_rate else "")
@@ -132,7 +132,8 @@ def load_source(
         options=base,
         layout=layout,
         limit=limit,
-        labels=raw.labels,
+        labels=raw.labels if raw.anomaly_labels is None else raw.anomaly_labels,
         target=raw.target,
         description="images" if raw.raw_range else "items",
+        labels_are_anomalies=raw.anomaly_labels is not None,
     )
