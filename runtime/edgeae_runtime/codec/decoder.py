@@ -41,6 +41,9 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
         )
 
 
+DECODE_BLOCK = 1024  # frames decoded per model call, however many one push completes
+
+
 class StreamDecoder:
     """Decodes one edgeae signal stream, incrementally.
 
@@ -103,7 +106,12 @@ class StreamDecoder:
                 self.ended = True
         if self.header is None or not slots:
             return np.zeros((self.channels, 0), np.float32)
-        return self._synthesize(self.header, slots)
+        # Decode in blocks: a long concealed gap never becomes one huge batch.
+        parts = [
+            self._synthesize(self.header, slots[i : i + DECODE_BLOCK])
+            for i in range(0, len(slots), DECODE_BLOCK)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _start(self, h: StreamHeader) -> None:
         w = synthesis_window(h.synthesis, h.window)

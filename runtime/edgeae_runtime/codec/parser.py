@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import StreamError
+from ..errors import InputError, StreamError
 from .format import (
     END_SIZE,
     END_SYNC,
@@ -45,6 +45,19 @@ class Lost:
 
 
 Event = StreamHeader | Frame | Lost | EndOfStream
+
+
+def _as_bytes(data: object) -> bytes | bytearray | memoryview:
+    """Stream bytes as given: bytes-like, or a 1-D uint8 numpy array; else InputError."""
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    if isinstance(data, memoryview):
+        return data.cast("B") if data.format != "B" or data.ndim != 1 else data
+    dtype, ndim = getattr(data, "dtype", None), getattr(data, "ndim", None)
+    if dtype is not None and str(dtype) in ("uint8", "int8") and ndim == 1:
+        return data.tobytes()  # type: ignore[attr-defined]
+    what = f"a {dtype} array of {ndim} dimensions" if dtype is not None else type(data).__name__
+    raise InputError(f"data: stream bytes must be bytes or a 1-D uint8 array, got {what}")
 
 
 class _NeedMore(Exception):
@@ -84,6 +97,7 @@ class StreamParser:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
         """Add bytes; return every structure completed by them, in stream order."""
+        data = _as_bytes(data)
         self._buf += data
         self._seen_bytes += len(data)
         return self._run(final=False)
