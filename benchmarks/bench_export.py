@@ -134,7 +134,8 @@ def _time_all(files: dict[str, Path], ckpt: Any, ds: Any, budget: float) -> dict
     """Median µs per call at batch 1 and 256 for every peer, in this one process."""
     import torch
 
-    from edgeae_export.bench import cpu_session, measure_callable
+    from edgeae_export.bench import measure_callable
+    from edgeae_runtime.session import open_session
 
     torch.set_num_threads(1)
     times: dict[str, dict[str, float]] = {}
@@ -145,7 +146,7 @@ def _time_all(files: dict[str, Path], ckpt: Any, ds: Any, budget: float) -> dict
             lat = measure_callable(lambda t=xt: ckpt.model(t), batch=batch, budget_s=budget)
         times.setdefault("torch eager fp32", {})[str(batch)] = lat.median_us
         for label, path in files.items():
-            sess = cpu_session(path, threads=1)
+            sess = open_session(path, threads=1)
             feed = {sess.get_inputs()[0].name: x}
             lat = measure_callable(
                 lambda s=sess, f=feed: s.run(None, f), batch=batch, budget_s=budget

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from edgeae_runtime.bench import time_calls
+from edgeae_runtime.session import open_session
 
-__all__ = ["Latency", "cpu_session", "measure_callable", "measure_onnx"]
+__all__ = ["Latency", "measure_callable", "measure_onnx"]
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,6 @@ class Latency:
     @property
     def per_item_us(self) -> float:
         return self.median_us / max(self.batch, 1)
-
-
-def cpu_session(model: str | Path | bytes, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime CPU session with ``threads`` intra-op threads and one inter-op thread."""
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3
-    source = str(model) if isinstance(model, Path) else model
-    return ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def measure_callable(
@@ -75,7 +64,7 @@ def measure_onnx(
     budget_s: float = 0.5,
 ) -> Latency:
     """Latency of one ``session.run`` on a random float32 batch of ``batch`` items."""
-    sess = cpu_session(model, threads)
+    sess = open_session(model, threads=threads)
     inp = sess.get_inputs()[0]
     shape = [batch, *(d if isinstance(d, int) else 1 for d in inp.shape[1:])]
     x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)

@@ -14,29 +14,24 @@ import tempfile
 from pathlib import Path
 
 import onnx
-import onnxruntime as ort
+
+from edgeae_runtime.session import ORT_ERRORS, first_line, open_session
 
 from .errors import ExportError
-from .parity import ORT_ERRORS
 
 __all__ = ["optimize_model"]
 
 
 def optimize_model(model: onnx.ModelProto, *, name: str = "model") -> onnx.ModelProto:
     """``model`` after onnxruntime's basic offline optimizations (opset and IR kept)."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.log_severity_level = 3
     with tempfile.TemporaryDirectory(prefix="edgeae-opt-") as tmp:
         target = Path(tmp) / "optimized.onnx"
-        options.optimized_model_filepath = str(target)
         try:
-            ort.InferenceSession(
-                model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            open_session(model.SerializeToString(), optimization="basic", optimized_path=target)
         except ORT_ERRORS as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ExportError(f"{name}: onnxruntime cannot optimize the graph: {first}") from None
+            raise ExportError(
+                f"{name}: onnxruntime cannot optimize the graph: {first_line(exc)}"
+            ) from None
         optimized = onnx.load(str(target))
     optimized.ir_version = model.ir_version
     optimized.producer_name = model.producer_name

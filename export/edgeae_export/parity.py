@@ -12,23 +12,13 @@ from collections.abc import Mapping
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from edgeae_runtime.session import ORT_ERRORS, first_line, open_session
 
 from .errors import ExportError, ParityError
 
 __all__ = ["ORT_ERRORS", "check_parity", "max_abs_error", "onnx_session", "run_onnx"]
 
-#: What onnxruntime raises for a model or input it refuses (its classes derive from Exception).
-ORT_ERRORS: tuple[type[Exception], ...] = (
-    RuntimeError,
-    ValueError,
-    _ort_state.Fail,
-    _ort_state.InvalidArgument,
-    _ort_state.InvalidGraph,
-    _ort_state.InvalidProtobuf,
-    _ort_state.NotImplemented,
-    _ort_state.RuntimeException,
-)
 
 #: Items per onnxruntime call when running a whole validation set.
 CHUNK = 256
@@ -36,17 +26,10 @@ CHUNK = 256
 
 def onnx_session(model: onnx.ModelProto, *, name: str, threads: int = 1) -> ort.InferenceSession:
     """A CPU InferenceSession on an in-memory model; a model ORT refuses raises ExportError."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
     try:
-        return ort.InferenceSession(
-            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        return open_session(model.SerializeToString(), threads=threads)
     except ORT_ERRORS as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ExportError(f"{name}: onnxruntime cannot load the model: {first}") from None
+        raise ExportError(f"{name}: onnxruntime cannot load the model: {first_line(exc)}") from None
 
 
 def run_onnx(

@@ -31,8 +31,8 @@ import numpy as np
 import onnx
 
 from edgeae_runtime.manifest import Manifest, Preprocessing
+from edgeae_runtime.session import open_session
 
-from .bench import cpu_session
 from .budget import BudgetReport, Validation, fit_budget, recalibrate_threshold
 from .calibration import DEFAULT_CALIBRATION_SIZE, CalibrationSource, RawSource, Transform
 from .cpu import CpuInfo, detect_cpu, host_target, target_cpu
@@ -205,7 +205,7 @@ def _check_output(path: Path, force: bool) -> None:
 
 def _latent_transform(path: Path) -> Transform:
     """Items (model space) -> latents, by the float encoder or full model at ``path``."""
-    sess = cpu_session(path)
+    sess = open_session(path)
     name = sess.get_inputs()[0].name
 
     def transform(x: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import onnx
-import onnxruntime as ort
+
+from edgeae_runtime.session import open_session
 
 from .bench import measure_onnx
 from .errors import SpeedGateError
@@ -71,13 +72,10 @@ def float_layers(model: onnx.ModelProto) -> tuple[str, ...]:
     catches float islands the QDQ file does not show, e.g. a Conv next to a quantized
     tensor with two consumers.
     """
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
     with tempfile.TemporaryDirectory(prefix="edgeae-optimized-") as tmp:
-        so.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
-        ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        optimized = onnx.load(so.optimized_model_filepath)
+        target = os.path.join(tmp, "optimized.onnx")
+        open_session(model.SerializeToString(), optimization="extended", optimized_path=target)
+        optimized = onnx.load(target)
     return tuple(n.name for n in optimized.graph.node if n.op_type in FLOAT_LAYER_OPS)
 
 

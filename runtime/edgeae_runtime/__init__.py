@@ -1,36 +1,22 @@
-"""edgeae-runtime: run edgeae autoencoders on devices with numpy and onnxruntime only."""
+"""edgeae-runtime: run edgeae autoencoders on devices with numpy and onnxruntime only.
 
-from .anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
-from .audio import AudioReader, AudioWriter, open_reader, open_writer, read_wav, write_wav
-from .errors import EdgeAEError, InputError, ManifestError, ModelError, StreamError
-from .manifest import (
-    MANIFEST_KEY,
-    SCHEMA_VERSION,
-    AnomalySpec,
-    CodecSpec,
-    Manifest,
-    Parity,
-    Preprocessing,
-    Provenance,
-    QuantizationSpec,
-    SignalSpec,
-    TensorSpec,
-)
+The public API (docs/api.md) is :data:`__all__`: what a device program needs.
+Everything else lives in its module (``edgeae_runtime.framing``,
+``edgeae_runtime.audio``, ``edgeae_runtime.metrics``, ...) for the sibling
+packages and is not part of the API; the few such names the package root used
+to export still resolve (lazily, for one release) but are not listed.
+"""
+
+from .anomaly import AnomalyScorer, StreamScorer
+from .codec import StreamDecoder, StreamEncoder
+from .errors import EdgeAEError, InputError, ManifestError, ModelError, OutputError, StreamError
+from .manifest import AnomalySpec, CodecSpec, Manifest, Preprocessing, SignalSpec
 from .model import Model
-from .png import read_png, write_png
-from .scores import LOG_EPS, anomaly_scores, calibrate_anomaly
-from .framing import OverlapAdd, SignalFramer, synthesis_window
-from .stream import StreamDenoiser, denoise_offline
+from .stream import StreamDenoiser
 
 __all__ = [
-    "LOG_EPS",
-    "MANIFEST_KEY",
-    "SCHEMA_VERSION",
-    "AnomalyEvent",
     "AnomalyScorer",
     "AnomalySpec",
-    "AudioReader",
-    "AudioWriter",
     "CodecSpec",
     "EdgeAEError",
     "InputError",
@@ -38,34 +24,48 @@ __all__ = [
     "ManifestError",
     "Model",
     "ModelError",
-    "OverlapAdd",
-    "Parity",
+    "OutputError",
     "Preprocessing",
-    "Provenance",
-    "QuantizationSpec",
-    "ScoreUpdate",
-    "SignalFramer",
     "SignalSpec",
+    "StreamDecoder",
     "StreamDenoiser",
+    "StreamEncoder",
     "StreamError",
     "StreamScorer",
-    "TensorSpec",
     "__version__",
-    "anomaly_scores",
-    "calibrate_anomaly",
-    "denoise_offline",
-    "open_reader",
-    "open_writer",
-    "read_png",
-    "read_wav",
-    "synthesis_window",
-    "write_png",
-    "write_wav",
 ]
 
+# Names the package root exported before the API was made small: module of each.
+_INTERNAL = {
+    "AnomalyEvent": "anomaly",
+    "ScoreUpdate": "anomaly",
+    "AudioReader": "audio",
+    "AudioWriter": "audio",
+    "open_reader": "audio",
+    "open_writer": "audio",
+    "read_wav": "audio",
+    "write_wav": "audio",
+    "MANIFEST_KEY": "manifest",
+    "SCHEMA_VERSION": "manifest",
+    "Parity": "manifest",
+    "Provenance": "manifest",
+    "QuantizationSpec": "manifest",
+    "TensorSpec": "manifest",
+    "read_png": "png",
+    "write_png": "png",
+    "LOG_EPS": "scores",
+    "anomaly_scores": "scores",
+    "calibrate_anomaly": "scores",
+    "OverlapAdd": "framing",
+    "SignalFramer": "framing",
+    "synthesis_window": "framing",
+    "denoise_offline": "stream",
+}
 
-def __getattr__(name: str) -> str:
-    """``__version__``, read from the installed metadata on first use.
+
+def __getattr__(name: str) -> object:
+    """``__version__`` (read from the installed metadata on first use), and the old
+    internal names, imported from their module on first use.
 
     importlib.metadata costs ~5 MB of RSS; a device importing the runtime should
     not pay it unless it asks for the version.
@@ -78,5 +78,11 @@ def __getattr__(name: str) -> str:
         except PackageNotFoundError:  # running from a source tree without installing
             value = "0+unknown"
         globals()["__version__"] = value
+        return value
+    if name in _INTERNAL:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_INTERNAL[name]}", __name__), name)
+        globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

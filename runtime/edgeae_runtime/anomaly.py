@@ -133,7 +133,7 @@ class StreamScorer:
         if k:
             items = frames.reshape((k, *self.model.item_shape))
             xn = normalize(items, self.model.manifest.preprocessing)
-            scores = self.model.score_model_space(xn, self.max_batch)
+            scores = self.model._score_model_space(xn, self.max_batch)
         else:
             scores = np.zeros(0, dtype=np.float32)
         flags, closed = self._detector.update(starts, scores)

@@ -3,6 +3,13 @@
 All functions take raw-unit arrays whose first axis is the item axis (or a
 single signal) and return plain floats or per-item arrays, so a metric means
 the same thing on the host and on the device.
+
+PSNR has one peak rule, :func:`psnr_peak`: the width of the model's declared
+raw value range (``manifest.preprocessing.value_range``, the range seen in
+training; 255 for 8-bit pixels) when it has one, else the reference's
+peak-to-peak. The trainer, ``edgeae compare``, the quantizer's budget and the
+benchmarks all pass ``data_range=psnr_peak(value_range)``, so the
+same model on the same data gets the same PSNR everywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ __all__ = [
     "per_item_error",
     "precision_recall_f1",
     "psnr",
+    "psnr_peak",
     "roc_curve",
     "si_snr_db",
     "snr_db",
@@ -59,8 +67,17 @@ def per_item_error(reference: np.ndarray, estimate: np.ndarray, kind: str = "mse
     raise InputError(f"unknown error kind {kind!r}: use 'mse' or 'mae'")
 
 
+def psnr_peak(value_range: tuple[float, float] | None) -> float | None:
+    """THE PSNR peak: ``value_range``'s width when given and positive, else None
+    (then :func:`psnr` uses the reference's peak-to-peak)."""
+    if value_range is not None and float(value_range[1]) > float(value_range[0]):
+        return float(value_range[1]) - float(value_range[0])
+    return None
+
+
 def psnr(reference: np.ndarray, estimate: np.ndarray, data_range: float | None = None) -> float:
-    """Peak signal-to-noise ratio in dB; ``data_range`` defaults to the reference's peak-to-peak."""
+    """Peak signal-to-noise ratio in dB; ``data_range`` defaults to the reference's peak-to-peak
+    (pass :func:`psnr_peak` of the model's value range: the module's one peak rule)."""
     a, b = _pair(reference, estimate)
     peak = float(np.ptp(a)) if data_range is None else float(data_range)
     err = float(np.mean((a - b) ** 2))

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from .errors import InputError, ManifestError, ModelError
 from .manifest import (
@@ -30,16 +29,12 @@ from .manifest import (
 from .metrics import per_item_error
 from .preprocess import denormalize, normalize
 from .scores import anomaly_scores
+from .session import ORT_ERRORS, first_line, open_session
 
 __all__ = ["DEFAULT_MAX_BATCH", "Model", "check_finite", "infer_manifest"]
 
 DEFAULT_MAX_BATCH = 256
 
-# onnxruntime's own exception classes derive from Exception directly.
-_ORT_ERRORS: tuple[type[BaseException], ...] = (
-    *(c for c in vars(_ort_state).values() if isinstance(c, type) and issubclass(c, Exception)),
-    RuntimeError,
-)
 
 _ORT_DTYPES = {
     "tensor(float)": np.float32,
@@ -226,20 +221,12 @@ class Model:
         if threads < 1:
             raise ModelError(f"{self.path.name}: threads must be >= 1")
         _check_max_batch(max_batch)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(
-                str(self.path),
-                sess_options=opts,
-                providers=list(providers or ["CPUExecutionProvider"]),
-            )
-        except _ORT_ERRORS as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.path}: not a loadable ONNX model ({first[:200]})") from None
+            self.session = open_session(self.path, threads=threads, providers=providers)
+        except ORT_ERRORS as exc:
+            raise ModelError(
+                f"{self.path}: not a loadable ONNX model ({first_line(exc)})"
+            ) from None
         self.threads = threads
         self.max_batch = max_batch
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -356,7 +343,7 @@ class Model:
                 "(encoder.onnx) or an autoencoder exported with its latent output"
             )
 
-    def run_model_space(
+    def _run_model_space(
         self, output: str, x: np.ndarray, max_batch: int | None = None
     ) -> np.ndarray:
         """Run one graph output on an already-validated model-space batch, in slices."""
@@ -385,7 +372,7 @@ class Model:
         self._require("reconstruct")
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: reconstruct input")
         pre = self.manifest.preprocessing
-        y = denormalize(self.run_model_space("reconstruction", normalize(xb, pre), max_batch), pre)
+        y = denormalize(self._run_model_space("reconstruction", normalize(xb, pre), max_batch), pre)
         _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
         return y
 
@@ -393,14 +380,16 @@ class Model:
         """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``."""
         self._require("encode")
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: encode input")
-        return self.run_model_space("latent", normalize(xb, self.manifest.preprocessing), max_batch)
+        return self._run_model_space(
+            "latent", normalize(xb, self.manifest.preprocessing), max_batch
+        )
 
     def decode(self, z: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``."""
         self._require("decode")
         zb = _as_batch(z, self.latent_shape, f"{self.path.name}: decode input")
         y = denormalize(
-            self.run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
+            self._run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
         )
         _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
         return y
@@ -414,17 +403,17 @@ class Model:
         """Per-item reconstruction error in model space (``manifest.anomaly.score``; mse)."""
         self._require("score")
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: score input")
-        return self.errors_model_space(normalize(xb, self.manifest.preprocessing), max_batch)
+        return self._errors_model_space(normalize(xb, self.manifest.preprocessing), max_batch)
 
-    def errors_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
+    def _errors_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
         """Per-item error of an already-normalized, validated batch."""
-        y = self.run_model_space("reconstruction", xn, max_batch)
+        y = self._run_model_space("reconstruction", xn, max_batch)
         return per_item_error(xn, y, self.anomaly_spec.score).astype(np.float32)
 
     def score(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Per-item anomaly scores: the errors under the manifest's score law (``scores``)."""
         return anomaly_scores(self.errors(x, max_batch=max_batch), self.anomaly_spec)
 
-    def score_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
+    def _score_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
         """Anomaly scores of an already-normalized, validated batch (used by stream scoring)."""
-        return anomaly_scores(self.errors_model_space(xn, max_batch), self.anomaly_spec)
+        return anomaly_scores(self._errors_model_space(xn, max_batch), self.anomaly_spec)

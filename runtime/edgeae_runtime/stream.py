@@ -34,8 +34,8 @@ def _reconstruct_frames(model: Model, frames: np.ndarray, max_batch: int | None)
     items = frames.reshape((k, *model.item_shape))
     pre = model.manifest.preprocessing
     if _is_identity(pre):  # skip two passes over the data per push
-        return model.run_model_space("reconstruction", items, max_batch).reshape(frames.shape)
-    y = model.run_model_space("reconstruction", normalize(items, pre), max_batch)
+        return model._run_model_space("reconstruction", items, max_batch).reshape(frames.shape)
+    y = model._run_model_space("reconstruction", normalize(items, pre), max_batch)
     return denormalize(y, pre).reshape(frames.shape)
 
 

@@ -111,13 +111,13 @@ class _Recorder:
 
     def __init__(self, model: Model) -> None:
         self.frames: list[np.ndarray] = []
-        inner = model.run_model_space
+        inner = model._run_model_space
 
         def run(output: str, x: np.ndarray, max_batch: int | None = None) -> np.ndarray:
             self.frames.append(np.array(x))
             return inner(output, x, max_batch)
 
-        model.run_model_space = run  # type: ignore[method-assign]
+        model._run_model_space = run  # type: ignore[method-assign]
 
     def all(self) -> np.ndarray:
         return np.concatenate(self.frames) if self.frames else np.zeros((0, 1, WINDOW))

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeae_runtime import Model, denoise_offline
+from edgeae_runtime import Model
+from edgeae_runtime.stream import denoise_offline
 
 
 def test_runtime_depends_only_on_numpy_onnxruntime_click() -> None:
@@ -43,6 +44,7 @@ def test_installed_cli_streams_stdin_to_stdout(model_dir: Path, conv: Model) -> 
             "-m",
             str(model_dir / "model.onnx"),
             "-",
+            "-o",
             "-",
             "--format",
             "f32le",
@@ -62,12 +64,53 @@ def test_installed_cli_streams_stdin_to_stdout(model_dir: Path, conv: Model) -> 
 def test_installed_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_text("nope")
     proc = subprocess.run(
-        [_edgeae_rt(), "info", str(tmp_path / "m.onnx")],
+        [_edgeae_rt(), "info", "-m", str(tmp_path / "m.onnx")],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # bad input model
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ")
+
+
+PUBLIC_API = {
+    "AnomalyScorer",
+    "AnomalySpec",
+    "CodecSpec",
+    "EdgeAEError",
+    "InputError",
+    "Manifest",
+    "ManifestError",
+    "Model",
+    "ModelError",
+    "OutputError",
+    "Preprocessing",
+    "SignalSpec",
+    "StreamDecoder",
+    "StreamDenoiser",
+    "StreamEncoder",
+    "StreamError",
+    "StreamScorer",
+    "__version__",
+}
+
+
+def test_public_api_is_exactly_what_a_device_program_needs() -> None:
+    import edgeae_runtime
+
+    assert set(edgeae_runtime.__all__) == PUBLIC_API
+    assert len(edgeae_runtime.__all__) == len(PUBLIC_API)  # no duplicates
+    for name in edgeae_runtime.__all__:
+        assert getattr(edgeae_runtime, name) is not None
+    # the public names are documented, one section each
+    api = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    for name in PUBLIC_API - {"__version__"}:
+        assert f"`{name}`" in api, name
+
+
+def test_model_helpers_for_siblings_are_private() -> None:
+    for name in ("run_model_space", "errors_model_space", "score_model_space"):
+        assert not hasattr(Model, name)
+        assert hasattr(Model, f"_{name}")

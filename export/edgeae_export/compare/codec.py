@@ -45,6 +45,11 @@ def codec_skip_reason(data: CompareData) -> str | None:
     return None
 
 
+def _peak(model: Model, ref: np.ndarray) -> float:
+    """The one PSNR peak rule (edgeae_runtime.metrics): the model's value range, else the data's."""
+    return metrics.psnr_peak(model.manifest.preprocessing.value_range) or float(np.ptp(ref)) or 1.0
+
+
 def codec_stats(
     encoder_path: str | Path, decoder_path: str | Path, data: CompareData, *, threads: int = 1
 ) -> CodecStats:
@@ -77,5 +82,5 @@ def codec_stats(
         decoder=names[1],
         total_bytes=len(blob),
         bytes_per_item=len(blob) / data.x.shape[0],
-        psnr=metrics.psnr(ref, out, data_range=float(np.ptp(ref)) or 1.0),
+        psnr=metrics.psnr(ref, out, data_range=_peak(dec, ref)),
     )

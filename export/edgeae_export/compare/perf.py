@@ -29,7 +29,7 @@ import numpy as np
 from edgeae_runtime.model import Model
 m = Model(sys.argv[1], threads=int(sys.argv[3]))
 x = np.random.default_rng(0).standard_normal((int(sys.argv[2]), *m.item_shape)).astype("float32")
-m.run_model_space("reconstruction" if m.role != "encoder" else "latent", x)
+m._run_model_space("reconstruction" if m.role != "encoder" else "latent", x)
 load_s = time.perf_counter() - t0
 try:  # VmHWM is this process's own peak; ru_maxrss on Linux keeps the parent's across exec
     with open("/proc/self/status") as fh:
