@@ -41,6 +41,9 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
         raise ExportError(f"{p}: is a directory, expected an .onnx file")
     try:
         model = onnx.load(str(p))
+    except onnx.checker.ValidationError as exc:  # e.g. external data outside the model folder
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "invalid"
+        raise ExportError(f"{p}: refused ({first})") from None
     except (DecodeError, ValueError, RuntimeError, OSError) as exc:
         raise ExportError(f"{p}: not an ONNX model ({type(exc).__name__}: {exc})") from None
     # Random bytes sometimes parse as an (almost empty) protobuf message.
