@@ -193,6 +193,46 @@ class Built:
     budget: BudgetReport | None = None
 
 
+# Ops that only a quantized graph holds: quantizing it again fails inside onnxruntime.
+_QUANTIZED_OPS = frozenset(
+    {
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "DynamicQuantizeLinear",
+        "QLinearConv",
+        "QLinearMatMul",
+        "ConvInteger",
+        "MatMulInteger",
+        "QGemm",
+    }
+)
+
+
+def _refuse_quantized(model: onnx.ModelProto, manifest: Manifest, name: str) -> None:
+    """Quantize float32 models only: an int8 or fp16 model is refused with a clear error.
+
+    The manifest's ``quantization.mode`` says so for edgeae files; the graph itself
+    (quantized ops, float16 tensors) is checked too, for files whose manifest lies.
+    """
+    mode = manifest.quantization.mode
+    ops = sorted({n.op_type for n in model.graph.node} & _QUANTIZED_OPS)
+    fp16 = any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer) or any(
+        v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16 for v in model.graph.input
+    )
+    if mode != "float32" or ops or fp16:
+        what = (
+            f"quantization.mode {mode!r}"
+            if mode != "float32"
+            else f"quantized ops {', '.join(ops)}"
+            if ops
+            else "float16 tensors"
+        )
+        raise QuantizationError(
+            f"{name}: is already quantized ({what}); quantize the float32 model that "
+            "`edgeae export` wrote (model.onnx, encoder.onnx or decoder.onnx)"
+        )
+
+
 def _check_output(path: Path, force: bool) -> None:
     """Fail before any work on an output that could not be written (same rules as write_onnx)."""
     if not path.parent.is_dir():
@@ -275,6 +315,7 @@ def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepa
     manifest = require_manifest(
         float_model, where=req.model_path.name, needed="role, item_shape, preprocessing"
     )
+    _refuse_quantized(float_model, manifest, req.model_path.name)
     _check_output(req.out_path, req.force)
     if req.model_path.resolve() == req.out_path.resolve():
         raise ExportError(
