@@ -1,4 +1,4 @@
-"""Autoencoder models: dense (flat and image), conv1d and conv2d families and a registry by name.
+"""Autoencoder models: dense (flat and image), conv1d, conv2d, spectral-mask and a registry by name.
 
 Every model has ``encode(x)``, ``decode(z)``, ``forward(x) -> reconstruction``,
 a frozen ``config`` (with ``item_shape`` and ``latent_shape``) and a ``layout``.
@@ -20,6 +20,8 @@ from .registry import asdict as asdict
 from .registry import build_model as build_model
 from .registry import config_from_dict as config_from_dict
 from .registry import default_config as default_config
+from .spectral import SpectralConfig as SpectralConfig
+from .spectral import SpectralMaskAE as SpectralMaskAE
 
 __all__ = [
     "ARCHS",
@@ -33,6 +35,8 @@ __all__ = [
     "DenseAE",
     "DenseConfig",
     "ModelConfig",
+    "SpectralConfig",
+    "SpectralMaskAE",
     "arch_for_layout",
     "asdict",
     "build_model",

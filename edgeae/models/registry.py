@@ -19,6 +19,7 @@ from .conv1d import Conv1dAE, Conv1dConfig
 from .conv2d import Conv2dAE, Conv2dConfig
 from .dense import DenseAE, DenseConfig
 from .dense2d import Dense2dAE, Dense2dConfig
+from .spectral import SpectralConfig, SpectralMaskAE
 
 __all__ = [
     "ARCHS",
@@ -31,7 +32,7 @@ __all__ = [
     "default_config",
 ]
 
-ModelConfig = DenseConfig | Conv1dConfig | Conv2dConfig | Dense2dConfig
+ModelConfig = DenseConfig | Conv1dConfig | Conv2dConfig | Dense2dConfig | SpectralConfig
 
 
 class ArchSpec(NamedTuple):
@@ -48,6 +49,8 @@ ARCHS: dict[str, ArchSpec] = {
     "conv2d": ArchSpec(Conv2dAE, Conv2dConfig, "NCHW"),
     # after conv2d: arch_for_layout picks the first arch of a layout
     "dense2d": ArchSpec(Dense2dAE, Dense2dConfig, "NCHW"),
+    # after conv1d: a spectral-mask denoiser (STFT items), never the default of a layout
+    "spectral": ArchSpec(SpectralMaskAE, SpectralConfig, "NCW"),
 }
 
 # CLI-friendly names mapped onto each family's own fields.
@@ -56,6 +59,7 @@ _ALIASES = {
     "conv1d": {"latent": "latent_channels", "hidden": "channels"},
     "conv2d": {"latent": "latent_channels", "hidden": "channels"},
     "dense2d": {},
+    "spectral": {"latent": "latent_channels"},
 }
 
 

@@ -31,7 +31,7 @@ from edgeae_runtime.operating_point import LABELLED_METHODS
 from edgeae_runtime.preprocess import normalize
 from edgeae_runtime.scores import calibrate_anomaly
 
-from .errors import QuantizationError
+from .errors import BudgetError, CalibrationError, QuantizationError, QuantizationParameterError
 from .node_error import NodeError, node_errors
 
 __all__ = [
@@ -143,18 +143,22 @@ def evaluate(
     if isinstance(metric, TaskMetric):
         return float(_with_model(proto, manifest, lambda m: metric.measure(m, validation)))
     if metric not in METRICS:
-        raise QuantizationError(f"--metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+        raise QuantizationParameterError(
+            f"must be one of {', '.join(METRICS)}, got {metric!r}", param="metric"
+        )
     if manifest.role != "autoencoder":
-        raise QuantizationError(
-            f"--max-drop needs the full autoencoder (model.onnx), this is the {manifest.role}; "
-            "quantize model.onnx with a budget, or the encoder/decoder without one"
+        raise QuantizationParameterError(
+            f"a budget needs the full autoencoder (model.onnx), this is the {manifest.role}; "
+            "quantize model.onnx with a budget, or the encoder/decoder without one",
+            param="max_drop",
         )
     if metric == "auroc":
         labels = validation.labels
         if labels is None or not (np.any(labels > 0) and np.any(labels == 0)):
-            raise QuantizationError(
-                f"{validation.name}: --metric auroc needs anomaly labels with both normal (0) "
-                "and anomalous (> 0) items; use --metric psnr or data with labels"
+            raise CalibrationError(
+                f"{validation.name}: auroc needs anomaly labels with both normal (0) "
+                "and anomalous (> 0) items; use psnr or data with labels",
+                param="metric",
             )
         scores = _with_model(proto, manifest, lambda m: m.score(validation.x))
         return auroc(scores, labels)
@@ -193,8 +197,10 @@ def fit_budget(
     a QDQ quantization of ``float_model`` used to rank nodes by their SQNR loss.
     """
     say = progress or (lambda _msg: None)
-    if max_drop < 0:
-        raise QuantizationError(f"--max-drop: must be >= 0, got {max_drop}")
+    if not (max_drop >= 0 and math.isfinite(max_drop)):  # nan would never fail the budget
+        raise QuantizationParameterError(
+            f"must be a finite number >= 0, got {max_drop}", param="max_drop"
+        )
     f_value = evaluate(float_model, manifest, metric, validation)
     current = build(()) if start is None else start
     q_value = evaluate(current, manifest, metric, validation)
@@ -231,10 +237,11 @@ def fit_budget(
             if drop <= max_drop:
                 break
         else:
-            raise QuantizationError(
-                f"the budget --max-drop {max_drop} ({metric}) cannot be met: the best drop "
+            raise BudgetError(
+                f"the budget {max_drop} ({metric}) cannot be met: the best drop "
                 f"was {best[0]:.4f} with {len(best[3])} node(s) in float "
-                f"({', '.join(best[3]) or 'none'}); raise the budget or use --mode fp16"
+                f"({', '.join(best[3]) or 'none'}); raise the budget or use fp16 mode",
+                param="max_drop",
             )
     report = BudgetReport(
         _metric_name(metric), float(max_drop), f_value, q_value, drop, tuple(kept), ranking,

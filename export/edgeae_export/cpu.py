@@ -25,7 +25,7 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import QuantizationError
+from .errors import QuantizationParameterError
 
 __all__ = [
     "TARGETS",
@@ -40,7 +40,7 @@ __all__ = [
 
 _X86 = ("x86_64", "amd64", "i386", "i686", "x86")
 _ARM = ("aarch64", "arm64", "armv7l", "armv8l", "arm")
-#: What ``edgeae quantize --target`` accepts: the int8 types of that kind of CPU.
+#: What ``target`` accepts: the int8 types of that kind of CPU.
 TARGETS = ("arm64", "x86")
 
 
@@ -162,7 +162,9 @@ def target_cpu(target: str | None) -> CpuInfo:
     architecture: ``arm64`` -> S8S8, ``x86`` -> U8S8 with ``reduce_range``.
     """
     if target is not None and target not in TARGETS:
-        raise QuantizationError(f"--target: must be one of {', '.join(TARGETS)}, got {target!r}")
+        raise QuantizationParameterError(
+            f"must be one of {', '.join(TARGETS)}, got {target!r}", param="target"
+        )
     here = detect_cpu()
     if target is None or target == host_target(here):
         return here

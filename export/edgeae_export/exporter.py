@@ -222,10 +222,10 @@ def export_autoencoder(
                 f"latent_shape: the encoder outputs latents of shape {latent_t.shape[1:]}, "
                 f"the export info says {tuple(info.latent_shape)}"
             )
-        if recon_t.shape != x.shape:
+        if tuple(recon_t.shape[1:]) != info.reconstruction_shape:
             raise ExportError(
                 f"module: decode(encode(x)) has shape {recon_t.shape[1:]} per item, "
-                f"expected the input's {x.shape[1:]}"
+                f"expected {info.reconstruction_shape}"
             )
         graphs = _graphs(module, x, latent_t, opset=opset, optimize=optimize)
     finally:

@@ -23,6 +23,7 @@ from edgeae_runtime.manifest import (
     Preprocessing,
     Provenance,
     SignalSpec,
+    SpectralSpec,
     TensorSpec,
 )
 
@@ -59,15 +60,26 @@ class ExportInfo:
     anomaly: AnomalySpec | None = None
     data_fingerprint: str = ""
     source: str = ""
+    spectral: SpectralSpec | None = None
+    # Shape of one reconstruction when it differs from the item (a spectral mask).
+    output_shape: tuple[int, ...] | None = None
+
+    @property
+    def reconstruction_shape(self) -> tuple[int, ...]:
+        """Shape of one ``reconstruction`` output (the item shape unless ``output_shape``)."""
+        return tuple(self.output_shape or self.item_shape)
 
 
 def role_io(
-    role: Role, item_shape: tuple[int, ...], latent_shape: tuple[int, ...]
+    role: Role,
+    item_shape: tuple[int, ...],
+    latent_shape: tuple[int, ...],
+    output_shape: tuple[int, ...] | None = None,
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """The graph inputs and outputs of one file role, batch axis dynamic (None)."""
     x = TensorSpec(INPUT_NAME, (None, *item_shape))
     z = TensorSpec(LATENT_NAME, (None, *latent_shape))
-    y = TensorSpec(RECONSTRUCTION_NAME, (None, *item_shape))
+    y = TensorSpec(RECONSTRUCTION_NAME, (None, *(output_shape or item_shape)))
     if role == "autoencoder":
         return (x,), (y, z)
     if role == "encoder":
@@ -106,7 +118,9 @@ def build_manifest(
     created: str | None = None,
 ) -> Manifest:
     """The manifest of one exported file (validated by the runtime's schema code)."""
-    inputs, outputs = role_io(role, tuple(info.item_shape), tuple(info.latent_shape))
+    inputs, outputs = role_io(
+        role, tuple(info.item_shape), tuple(info.latent_shape), info.reconstruction_shape
+    )
     return Manifest(
         role=role,
         arch=info.arch,
@@ -126,6 +140,7 @@ def build_manifest(
         preprocessing=info.preprocessing,
         arch_config=_plain_config(info.arch_config),
         signal=info.signal,
+        spectral=info.spectral,
         anomaly=info.anomaly,
         codec=codec,
         parity=parity,

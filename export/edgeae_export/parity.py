@@ -63,5 +63,5 @@ def check_parity(errors: Mapping[str, float], *, tolerance: float, samples: int)
             f"parity: {worst} differs from torch by {errors[worst]:.3g} (max abs error over "
             f"{samples} validation items), above the tolerance {tolerance:.3g}; nothing was "
             "written. Check the model for ops that export differently, or accept the "
-            "difference with --tolerance"
+            "difference with a larger `tolerance`"
         )

@@ -36,7 +36,7 @@ from edgeae_runtime.session import open_session
 from .budget import BudgetReport, Validation, fit_budget, recalibrate_threshold
 from .calibration import DEFAULT_CALIBRATION_SIZE, CalibrationSource, RawSource, Transform
 from .cpu import CpuInfo, detect_cpu, host_target, target_cpu
-from .errors import CalibrationError, ExportError, QuantizationError
+from .errors import CalibrationError, ExistsError, ExportError, QuantizationError
 from .fingerprint import model_fingerprint
 from .onnx_io import load_onnx, require_manifest, write_onnx
 from .quantizers import (
@@ -138,7 +138,7 @@ class QuantizeResult:
         return self.quantized_bytes / max(self.float_bytes, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (what ``edgeae quantize --json`` prints)."""
+        """JSON-ready summary (what the quantize command prints as JSON)."""
         return {
             "path": str(self.path),
             "mode": self.manifest.quantization.mode,
@@ -240,7 +240,7 @@ def _check_output(path: Path, force: bool) -> None:
     if path.is_dir():
         raise ExportError(f"{path}: is a directory, expected a file name")
     if path.exists() and not force:
-        raise ExportError(f"{path}: already exists; pass --force to overwrite it")
+        raise ExistsError(f"{path}: already exists; use `force` to overwrite it")
 
 
 def _latent_transform(path: Path) -> Transform:
@@ -356,7 +356,7 @@ def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepa
     if req.mode == "dynamic" and "Conv" in present:
         warnings.append(
             "dynamic quantization turns Conv into ConvInteger, often slower than float "
-            "on CPU; --mode static is usually faster (the speed gate checks)"
+            "on CPU; static mode is usually faster (the speed gate checks)"
         )
     say(f"cpu: {opts.cpu_reason}")
     source = pre = transform = None
@@ -371,8 +371,8 @@ def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepa
         )
     elif req.mode == "static" or (req.max_drop is not None and req.validation is None):
         raise CalibrationError(
-            f"{req.model_path.name}: static quantization needs calibration data; give "
-            "--calibration FILE or builtin:NAME"
+            f"{req.model_path.name}: static quantization needs calibration data",
+            param="calibration",
         )
     return Prepared(
         float_model=float_model,
@@ -417,7 +417,7 @@ def fit_to_budget(
         return Built(start, prepared.options)
     validation = request.validation
     if validation is None:
-        raise QuantizationError("--max-drop needs validation data (--val SOURCE)")
+        raise CalibrationError("a budget needs validation data (`validation`)", param="max_drop")
     if prepared.source is None:  # dynamic/fp16 without calibration: rank with validation items
         source = CalibrationSource(
             validation.x, item_shape=prepared.manifest.item_shape, name=validation.name

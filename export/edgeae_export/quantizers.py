@@ -40,7 +40,7 @@ from edgeae_runtime.manifest import QuantizationSpec
 
 from .calibration import DEFAULT_BATCH_SIZE, CalibrationSource, Transform
 from .cpu import CpuInfo, default_quant_types
-from .errors import CalibrationError, ParameterError, QuantizationError
+from .errors import CalibrationError, QuantizationError, QuantizationParameterError
 
 __all__ = [
     "DEFAULT_FLOAT_OPS",
@@ -137,12 +137,16 @@ def resolve_options(
 ) -> QuantizeOptions:
     """Fill every "auto" choice from the CPU and the mode; reject unknown values by name."""
     if mode not in MODES:
-        raise ParameterError(f"must be one of {', '.join(MODES)}, got {mode!r}", param="mode")
+        raise QuantizationParameterError(
+            f"must be one of {', '.join(MODES)}, got {mode!r}", param="mode"
+        )
     if method not in METHODS:
-        raise ParameterError(f"must be one of {', '.join(METHODS)}, got {method!r}", param="method")
+        raise QuantizationParameterError(
+            f"must be one of {', '.join(METHODS)}, got {method!r}", param="method"
+        )
     for name, value in (("activation_type", activation_type), ("weight_type", weight_type)):
         if value is not None and value not in _TYPES:
-            raise ParameterError(f"must be QInt8 or QUInt8, got {value!r}", param=name)
+            raise QuantizationParameterError(f"must be QInt8 or QUInt8, got {value!r}", param=name)
     defaults = default_quant_types(cpu)
     if exclude_op_types is None:
         exclude_op_types = default_float_ops(mode)
@@ -176,7 +180,7 @@ def resolve_exclusions(
             by_op.append(value)
         else:
             shown = ", ".join(sorted(nodes)[:12]) + (" ..." if len(nodes) > 12 else "")
-            raise ParameterError(
+            raise QuantizationParameterError(
                 f"{value}: no node or op type of that name in the model "
                 f"(op types: {', '.join(sorted(ops))}; nodes: {shown})",
                 param="exclude",

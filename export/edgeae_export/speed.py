@@ -90,12 +90,10 @@ def suggestions_for(model: onnx.ModelProto, mode: str) -> tuple[str, ...]:
     if "ConvTranspose" in ops:
         tips.append(
             "ConvTranspose stays float on the CPU provider (no int8 kernel): "
-            "train with the upsample+conv decoder (--decoder upsample)"
+            "train with an upsample+conv decoder instead"
         )
     if "ConvInteger" in ops or (mode == "dynamic" and "Conv" in ops):
-        tips.append(
-            "dynamic quantization of Conv makes ConvInteger, often slower: use --mode static"
-        )
+        tips.append("dynamic quantization of Conv makes ConvInteger, often slower: use static mode")
     if mode == "fp16":
         tips.append("the CPU provider has few fp16 kernels, so fp16 saves size, not time, on a CPU")
     tips.append(
@@ -132,6 +130,6 @@ def check_speed(
         raise SpeedGateError(
             f"the {mode} model is not faster than float on this CPU at batch {big} "
             f"({q_us[-1]:.0f} µs vs {f_us[-1]:.0f} µs, speed-up {report.speedup(big):.2f}x); "
-            f"not written. {tips[0]}. Pass --allow-slower to write it anyway"
+            f"not written. {tips[0]}. Use `allow_slower` to write it anyway"
         )
     return report

@@ -13,12 +13,13 @@ window scores into :class:`AnomalyEvent` s.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import ManifestError, ModelError
+from .errors import ManifestError, ModelError, ParameterError
 from .events import AnomalyEvent, EventDetector, EventRule
 from .framing import FrameBatch, SignalFramer
 from .model import Model
@@ -41,11 +42,15 @@ __all__ = [
 def resolve_threshold(model: Model, threshold: float | None) -> float:
     """The caller's threshold, else the manifest's; ManifestError when there is neither."""
     if threshold is not None:
-        return float(threshold)
+        value = float(threshold)
+        if not math.isfinite(value):  # nan flags nothing, inf never flags: both silently wrong
+            raise ParameterError(f"must be a finite number, got {threshold}", param="threshold")
+        return value
     if model.manifest.anomaly is None:
         raise ManifestError(
             f"{model.path.name}: manifest.anomaly is missing (no calibrated threshold); "
-            "give a threshold explicitly (threshold=... or --threshold)"
+            "give a threshold explicitly",
+            param="threshold",
         )
     return float(model.manifest.anomaly.threshold)
 

@@ -244,6 +244,13 @@ class Model:
         self.manifest: Manifest = manifest
         self._bind_names()
 
+    @classmethod
+    def default(cls, name: str = "speech-denoiser", **kwargs: Any) -> Model:
+        """A pretrained model shipped inside the runtime package (:mod:`.pretrained`)."""
+        from .pretrained import pretrained_path
+
+        return cls(pretrained_path(name), **kwargs)
+
     # -- set-up ------------------------------------------------------------------------
     def _bind_names(self) -> None:
         """Map the manifest's input/output names onto the session's, checking they exist."""

@@ -1,0 +1,229 @@
+"""Speech data for training and benchmarking the speech denoiser: file splits, noises, mixing.
+
+Shared by ``train_speech_denoiser.py`` and ``bench_speech.py`` so both agree on
+which files are held out. Everything comes from ``../shared/data/speech``
+(``EDGEAE_SPEECH_DATA`` overrides it).
+
+Splits (by FILE, never by window of one file):
+- training speech: LJSpeech (public domain) and CMU ARCTIC (BSD-style) clips,
+  minus the validation and held-out files below;
+- validation (model selection): ``VAL_CLEAN`` mixed with the training noises;
+- held out for the benchmark only: ``HELDOUT_CLEAN`` speech, every noise in
+  ``HELDOUT_NOISE`` (none used in training: other noise types than training),
+  and the paired folders ``speech/pairs/*``.
+Training noise is only redistributable material: the Speech Commands background
+recordings (CC BY 4.0) plus synthetic noises made here (coloured noise, mains
+hum, babble of other utterances, amplitude-modulated noise, clicks, tones).
+
+Mixing: a random clean segment (random offset, random speed/pitch factor
+0.88-1.15 so the model hears more voices than the corpus has), a random noise
+(recorded with a random offset, or synthetic) scaled to an SNR drawn uniformly
+in [-5, 20] dB, then a random overall gain (mixture RMS -38..-18 dBFS). Every
+epoch draws fresh mixtures from its own seed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeae_runtime.audio import read_wav
+from edgeae_runtime.resample import resample
+
+__all__ = [
+    "HELDOUT_CLEAN",
+    "HELDOUT_NOISE",
+    "RATE",
+    "SpeechCorpus",
+    "data_root",
+    "load",
+    "mix_at_snr",
+]
+
+RATE = 16000
+HERE = Path(__file__).resolve().parent
+
+VAL_CLEAN = ("ljspeech/LJ001-0025.wav", "ljspeech/LJ001-0026.wav", "ljspeech/LJ001-0027.wav")
+HELDOUT_CLEAN = (
+    "ljspeech/LJ001-0028.wav",
+    "ljspeech/LJ001-0029.wav",
+    "ljspeech/LJ001-0030.wav",
+    "ljspeech/LJ001-0031.wav",
+    "ljspeech/LJ050-0131.wav",
+    "cmu_arctic/cmu_arctic_us_aew_a0003.wav",
+    "cmu_arctic/cmu_arctic_us_axb_a0006.wav",
+)
+TRAIN_NOISE = ("speech_commands_bg/doing_the_dishes.wav", "speech_commands_bg/exercise_bike.wav")
+HELDOUT_NOISE = (
+    "speechbrain_noise/noise1.wav",
+    "speechbrain_noise/noise2.wav",
+    "speechbrain_noise/noise3.wav",
+    "speechbrain_noise/noise4.wav",
+    "speechbrain_noise/noise5.wav",
+    "esc50/1-100032-A-0.wav",
+    "esc50/2-100648-A-43.wav",
+    "esc50/3-103051-C-19.wav",
+    "freesound/noise_freesound_573577.wav",
+)
+
+
+def data_root() -> Path:
+    """The shared speech folder (``EDGEAE_SPEECH_DATA`` or ``../shared/data/speech``)."""
+    env = os.environ.get("EDGEAE_SPEECH_DATA")
+    return Path(env) if env else HERE.parent.parent / "shared" / "data" / "speech"
+
+
+def load(path: Path) -> np.ndarray:
+    """A mono float32 signal at 16 kHz (channels averaged, resampled if needed)."""
+    x, rate = read_wav(path)
+    x = x.mean(axis=0).astype(np.float32)
+    return resample(x, rate, RATE).astype(np.float32) if rate != RATE else x
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``clean + g*noise`` with ``g`` giving ``snr_db`` (RMS over the whole segment)."""
+    g = _rms(clean) / (_rms(noise) * 10 ** (snr_db / 20))
+    return (clean + g * noise).astype(np.float32)
+
+
+def _speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``x`` ``factor`` times faster (pitch and formants shift with it)."""
+    n = int(len(x) / factor)
+    return np.interp(np.arange(n) * factor, np.arange(len(x)), x).astype(np.float32)
+
+
+def _segment(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples from a random offset, looping short signals."""
+    if len(x) < n:
+        x = np.tile(x, n // len(x) + 1)
+    start = int(rng.integers(0, len(x) - n + 1))
+    return x[start : start + n]
+
+
+def _coloured(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise with a random spectral slope (-2 brown .. +1 blue, 0 white) and a random band."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    slope = rng.uniform(-2.0, 1.0)
+    shape = (np.maximum(f, 20.0) / 1000.0) ** (slope / 2)
+    if rng.random() < 0.4:  # band-limited (engine, fan, hiss)
+        lo, hi = sorted(rng.uniform(50, 7500, size=2))
+        shape *= np.exp(-0.5 * (np.log(np.maximum(f, 1) / np.sqrt(lo * hi)) / 0.7) ** 2) + 0.05
+    return np.fft.irfft(spec * shape, n=n).astype(np.float32)
+
+
+def _hum(n: int, rng: np.random.Generator) -> np.ndarray:
+    base = rng.choice([50.0, 60.0]) * rng.uniform(0.98, 1.02)
+    t = np.arange(n) / RATE
+    out = np.zeros(n)
+    for h in range(1, int(rng.integers(3, 12))):
+        out += rng.uniform(0.1, 1.0) / h * np.sin(2 * np.pi * base * h * t + rng.uniform(0, 6.3))
+    return (out + 0.05 * rng.standard_normal(n)).astype(np.float32)
+
+
+def _modulated(n: int, rng: np.random.Generator) -> np.ndarray:
+    rate = rng.uniform(0.3, 6.0)
+    env = 1.0 + 0.9 * np.sin(2 * np.pi * rate * np.arange(n) / RATE + rng.uniform(0, 6.3))
+    return (_coloured(n, rng) * env).astype(np.float32)
+
+
+def _clicks(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Keyboard/dish-like bursts: decaying filtered impulses at random times."""
+    out = 0.02 * _coloured(n, rng)
+    for _ in range(int(rng.integers(3, 30) * n / RATE)):
+        at, ln = int(rng.integers(0, n)), int(rng.integers(80, 1600))
+        burst = rng.standard_normal(ln) * np.exp(-np.arange(ln) / (ln / 5))
+        burst = np.convolve(burst, rng.standard_normal(8), mode="same")
+        out[at : at + ln] += rng.uniform(0.2, 1.0) * burst[: n - at]
+    return out.astype(np.float32)
+
+
+def _tones(n: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n) / RATE
+    out = np.zeros(n)
+    for _ in range(int(rng.integers(1, 4))):
+        f0 = rng.uniform(200, 5000)
+        sweep = rng.uniform(-300, 300)
+        out += np.sin(2 * np.pi * (f0 * t + 0.5 * sweep * t * t / max(t[-1], 1e-3)))
+    return (out + 0.1 * _coloured(n, rng)).astype(np.float32)
+
+
+@dataclass
+class SpeechCorpus:
+    """Training/validation speech and training noise, loaded once."""
+
+    train_clean: list[np.ndarray]
+    val_clean: list[np.ndarray]
+    train_noise: list[np.ndarray]
+    train_files: list[str]
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> SpeechCorpus:
+        root = root or data_root()
+        clean_root = root / "clean"
+        excluded = set(VAL_CLEAN) | set(HELDOUT_CLEAN)
+        files = sorted(
+            str(p.relative_to(clean_root))
+            for sub in ("ljspeech", "cmu_arctic")
+            for p in (clean_root / sub).glob("*.wav")
+        )
+        train_files = [f for f in files if f not in excluded]
+        return cls(
+            train_clean=[load(clean_root / f) for f in train_files],
+            val_clean=[load(clean_root / f) for f in VAL_CLEAN],
+            train_noise=[load(root / "noise" / f) for f in TRAIN_NOISE],
+            train_files=train_files,
+        )
+
+    def noise(self, n: int, rng: np.random.Generator, pool: list[np.ndarray]) -> np.ndarray:
+        """One noise segment: recorded (35 %), babble of other utterances (15 %) or synthetic."""
+        u = rng.random()
+        if u < 0.35:
+            return _segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
+        if u < 0.5:
+            talkers = int(rng.integers(3, 8))
+            out = np.zeros(n, dtype=np.float32)
+            for _ in range(talkers):
+                s = _speed(pool[int(rng.integers(len(pool)))], rng.uniform(0.85, 1.2))
+                seg = _segment(s, n, rng)
+                out += seg / _rms(seg)
+            return out
+        kind = rng.choice(
+            [_coloured, _hum, _modulated, _clicks, _tones], p=[0.4, 0.1, 0.2, 0.2, 0.1]
+        )
+        return kind(n, rng)
+
+    def mixtures(
+        self, count: int, n: int, seed: int, *, val: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` (noisy, clean) pairs of ``n`` samples, ``(count, n)`` each, from ``seed``."""
+        rng = np.random.default_rng(seed)
+        pool = self.val_clean if val else self.train_clean
+        noisy = np.zeros((count, n), dtype=np.float32)
+        clean = np.zeros((count, n), dtype=np.float32)
+        for i in range(count):
+            s = pool[int(rng.integers(len(pool)))]
+            if not val:
+                s = _speed(s, rng.uniform(0.88, 1.15))
+            c = _segment(s, n, rng)
+            for _ in range(5):  # mostly silence: take another offset
+                if _rms(c) > 0.5 * _rms(s):
+                    break
+                c = _segment(s, n, rng)
+            noise = self.noise(n, rng, self.train_clean)
+            snr = rng.uniform(-5, 20)
+            m = mix_at_snr(c, noise, snr)
+            if not val and rng.random() < 0.05:  # some clean-only input: leave speech alone
+                m = c.copy()
+            gain = 10 ** (rng.uniform(-38, -18) / 20) / _rms(m)
+            noisy[i], clean[i] = m * gain, c * gain
+        peak = np.maximum(np.abs(noisy).max(axis=1, keepdims=True), 1e-9)
+        scale = np.minimum(1.0, 0.99 / peak)
+        return noisy * scale, clean * scale

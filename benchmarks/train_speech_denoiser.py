@@ -1,0 +1,278 @@
+"""Train, export and quantize the pretrained speech denoiser shipped in the runtime package.
+
+One command rebuilds it (about 10 minutes on 2 cores; ``make speech-model`` runs it)::
+
+    flock /tmp/edgeae-heavy.lock .venv/bin/python benchmarks/train_speech_denoiser.py
+
+Model: ``edgeae.models.spectral`` (STFT 320/160 at 16 kHz = 20 ms latency,
+|X|^0.3 of 8 frames -> sigmoid mask). Data: ``benchmarks/speech_data.py``
+(redistributable speech and noise only, fresh seeded mixtures every epoch,
+validation by file). Loss: -SI-SNR of the waveform + multi-resolution STFT
+magnitude loss. Export: ``edgeae_export.export_autoencoder`` (parity gate) then
+``quantize_model`` (static int8 QDQ, calibration on validation mixtures, speed
+gate), written to ``runtime/edgeae_runtime/pretrained/speech-denoiser.onnx``.
+
+``--arch conv1d`` trains the other candidate instead (the time-domain conv1d
+autoencoder on 256-sample windows, same data and waveform loss) for the
+comparison in docs/speech.md; it is not shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from speech_data import RATE, SpeechCorpus  # noqa: E402
+
+from edgeae.models.spectral import SpectralConfig, SpectralMaskAE, compress, istft, stft  # noqa: E402
+
+PRETRAINED = HERE.parent / "runtime" / "edgeae_runtime" / "pretrained"
+
+
+def si_snr(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Scale-invariant SNR in dB per row of ``(B, n)``."""
+    est = est - est.mean(dim=-1, keepdim=True)
+    ref = ref - ref.mean(dim=-1, keepdim=True)
+    proj = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + 1e-8) * ref
+    noise = est - proj
+    return 10 * torch.log10(proj.pow(2).sum(-1) / (noise.pow(2).sum(-1) + 1e-8) + 1e-8)
+
+
+_RESOLUTIONS = ((512, 128), (1024, 256), (256, 64))
+
+
+def mrstft(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution STFT loss: spectral convergence + L1 of power-compressed magnitudes.
+
+    The magnitudes are compressed as ``|X|**0.3`` (not ``log``), so near-silent bins
+    do not dominate and push the mask towards muting speech.
+    """
+    total = est.new_zeros(())
+    for n_fft, hop in _RESOLUTIONS:
+        win = torch.hann_window(n_fft, device=est.device)
+        e = torch.stft(est, n_fft, hop, window=win, return_complex=True).abs()
+        r = torch.stft(ref, n_fft, hop, window=win, return_complex=True).abs()
+        sc = torch.linalg.norm(r - e) / (torch.linalg.norm(r) + 1e-7)
+        ec, rc = (e + 1e-8).pow(0.3), (r + 1e-8).pow(0.3)
+        total = total + sc + (ec - rc).abs().mean() / (rc.mean() + 1e-7)
+    return total / len(_RESOLUTIONS)
+
+
+def enhance(model: SpectralMaskAE, noisy: torch.Tensor) -> torch.Tensor:
+    """Waveforms ``(B, n)`` through STFT -> mask -> iSTFT (the runtime's algorithm in torch)."""
+    cfg = model.config
+    spec = stft(noisy, cfg)
+    mask = model.mask_sequence(compress(spec.abs(), cfg))
+    return istft(spec * mask, cfg, noisy.shape[-1])
+
+
+def loss_fn(est: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """-SI-SNR/10 (capped at 30 dB so clean-input segments do not dominate) + MR-STFT."""
+    return -si_snr(est, clean).clamp(max=30.0).mean() / 10.0 + mrstft(est, clean)
+
+
+def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    corpus = SpeechCorpus.load()
+    cfg = SpectralConfig(
+        window=args.window,
+        hop=args.window // 2,
+        fft_size=args.window,
+        context_frames=args.context,
+        item_shape=(args.window // 2 + 1, args.context),
+        channels=args.channels,
+        latent_channels=args.latent,
+    )
+    model = SpectralMaskAE(cfg)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"spectral {cfg.window}/{cfg.hop} K={cfg.context_frames}: {params} params", flush=True)
+    n = int(args.seconds * RATE)
+    vn, vc = corpus.mixtures(64, n, seed=10_000, val=True)
+    vn_t, vc_t = torch.from_numpy(vn), torch.from_numpy(vc)
+    with torch.no_grad():
+        base = si_snr(vn_t, vc_t).mean().item()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    total_steps = args.epochs * args.steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.1
+    )
+    best, best_state, history = -1e9, None, []
+    for epoch in range(args.epochs):
+        noisy, clean = corpus.mixtures(args.steps * args.batch, n, seed=args.seed * 1000 + epoch)
+        model.train()
+        losses = []
+        for s in range(args.steps):
+            sl = slice(s * args.batch, (s + 1) * args.batch)
+            est = enhance(model, torch.from_numpy(noisy[sl]))
+            loss = loss_fn(est, torch.from_numpy(clean[sl]))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        model.eval()
+        with torch.no_grad():
+            val = si_snr(enhance(model, vn_t), vc_t).mean().item() - base
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_sisnr_gain": val})
+        print(
+            f"epoch {epoch:3d} loss {np.mean(losses):.4f} val SI-SNR gain {val:+.2f} dB "
+            f"({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
+        if val > best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+    info = {
+        "params": params,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "val_sisnr_gain_db": round(best, 3),
+        "val_input_sisnr_db": round(base, 3),
+        "history": history,
+        "train_files": corpus.train_files,
+        "config": {
+            k: getattr(cfg, k)
+            for k in (
+                "window",
+                "hop",
+                "fft_size",
+                "context_frames",
+                "channels",
+                "latent_channels",
+                "exponent",
+            )
+        },
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    }
+    return model, info
+
+
+def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
+    """Model items ``(N, bins, K)`` from validation mixtures (parity + calibration data)."""
+    from edgeae_runtime.framing import frame_signal
+    from edgeae_runtime.manifest import SpectralSpec
+    from edgeae_runtime.spectral import compress as np_compress
+    from edgeae_runtime.spectral import context_items, stft_frames
+
+    cfg = model.config
+    sp = SpectralSpec(
+        fft_size=cfg.fft_size,
+        context_frames=cfg.context_frames,
+        exponent=cfg.exponent,
+        compression=cfg.compression,
+    )
+    corpus = SpeechCorpus.load()
+    noisy, _ = corpus.mixtures(8, 3 * RATE, seed=seed, val=True)
+    items = []
+    for x in noisy:
+        frames = np.asarray(frame_signal(x[None], cfg.window, cfg.hop))[:, 0]
+        feats = np_compress(np.abs(stft_frames(frames, sp)), sp)
+        hist = np.zeros((cfg.context_frames - 1, cfg.bins), np.float32)
+        items.append(context_items(feats, hist))
+    allx = np.concatenate(items)
+    pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
+    return allx[np.sort(pick)].astype(np.float32)
+
+
+def export(model: SpectralMaskAE, out: Path, info: dict) -> dict:
+    """Float export with the parity gate, static int8 QDQ, both into ``out``."""
+    from edgeae_export import ExportInfo, QuantizeRequest, export_autoencoder, quantize_model
+    from edgeae_runtime.manifest import SignalSpec, SpectralSpec
+
+    cfg = model.config
+    einfo = ExportInfo(
+        arch="spectral",
+        layout="NCW",
+        item_shape=tuple(cfg.item_shape),
+        latent_shape=cfg.latent_shape,
+        arch_config=info["config"],
+        signal=SignalSpec(
+            sample_rate=RATE, channels=1, window=cfg.window, hop=cfg.hop, synthesis_window="hann"
+        ),
+        spectral=SpectralSpec(
+            fft_size=cfg.fft_size,
+            context_frames=cfg.context_frames,
+            compression=cfg.compression,
+            exponent=cfg.exponent,
+        ),
+        output_shape=cfg.output_shape,
+        source="LJSpeech + CMU ARCTIC speech, Speech Commands background + synthetic noise "
+        "(benchmarks/speech_data.py)",
+    )
+    x = val_items(model, 512, seed=20_000)
+    out.mkdir(parents=True, exist_ok=True)
+    res = export_autoencoder(model, out_dir=out, example_inputs=x, info=einfo, force=True)
+    calib = val_items(model, 2048, seed=30_000)
+    q = quantize_model(
+        QuantizeRequest(
+            out / "model.onnx",
+            out / "model.int8.onnx",
+            calibration=calib,
+            calibration_name="validation mixtures (LJSpeech val files)",
+            calibration_size=2048,
+            force=True,
+        )
+    )
+    for w in q.warnings:
+        print("quantize:", w, flush=True)
+    return {
+        "float_bytes": q.float_bytes,
+        "int8_bytes": q.quantized_bytes,
+        "parity_max_abs_error": max(f.parity.max_abs_error for f in res.files),
+        "speedup": (q.speed.speedup(q.speed.batches[-1]) if q.speed else None),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=40, help="optimizer steps per epoch")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=1.5, help="segment length")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--window", type=int, default=320)
+    ap.add_argument("--context", type=int, default=8)
+    ap.add_argument("--channels", type=int, default=128)
+    ap.add_argument("--latent", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
+        help="export directory (default: a temporary one; the int8 model is "
+        "copied into the runtime package unless --no-install)",
+    )
+    ap.add_argument("--no-install", action="store_true")
+    args = ap.parse_args()
+    model, info = train(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        info["export"] = export(model, out, info)
+        print(json.dumps({k: v for k, v in info.items() if k != "history"}, indent=1))
+        if not args.no_install:
+            PRETRAINED.mkdir(exist_ok=True)
+            (PRETRAINED / "speech-denoiser.onnx").write_bytes(
+                (out / "model.int8.onnx").read_bytes()
+            )
+            (PRETRAINED / "speech-denoiser.json").write_text(json.dumps(info, indent=1) + "\n")
+            print(f"installed {PRETRAINED / 'speech-denoiser.onnx'}")
+
+
+if __name__ == "__main__":
+    main()

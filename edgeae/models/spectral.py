@@ -1,0 +1,179 @@
+"""Spectral-mask encoder-decoder for streaming speech denoising (arch ``spectral``).
+
+Item = compressed STFT magnitudes of the current frame and ``context_frames - 1``
+past frames, layout NCW ``(bins, context_frames)``; output = a mask in [0, 1] per
+bin, ``(bins, 1)``, that the runtime multiplies onto the noisy complex spectrum
+(``edgeae_runtime.spectral``). The graph is Conv-only so int8 QDQ fuses:
+
+    encoder: 1x1 Conv bins->C, ReLU | depthwise Conv over the K frames (kernel K)
+             | 1x1 Conv C->C, ReLU | 1x1 Conv C->latent        -> latent (latent, 1)
+    decoder: 1x1 Conv latent->C, ReLU | 1x1 Conv C->C, ReLU | 1x1 Conv C->bins, Sigmoid
+
+Training runs the same weights on whole spectrogram sequences (:meth:`mask_sequence`:
+the first layers are pointwise and the temporal conv is valid, so sequence mode
+equals item mode frame by frame). :func:`stft`, :func:`istft` and
+:func:`compress` are the torch twins of the runtime's numpy front-end
+(same window, framing, padding and least-squares overlap-add; parity tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+from edgeae.errors import ConfigError
+
+from ._common import check_positive
+
+__all__ = [
+    "SpectralConfig",
+    "SpectralMaskAE",
+    "analysis_window",
+    "compress",
+    "istft",
+    "stft",
+]
+
+
+@dataclass(frozen=True)
+class SpectralConfig:
+    """Shape of a spectral-mask model and the STFT front-end it was trained with."""
+
+    item_shape: tuple[int, ...] = (161, 8)
+    sample_rate: int = 16000
+    window: int = 320
+    hop: int = 160
+    fft_size: int = 320
+    context_frames: int = 8
+    compression: Literal["power", "log1p"] = "power"
+    exponent: float = 0.3
+    channels: int = 128
+    latent_channels: int = 48
+
+    arch: ClassVar[str] = "spectral"
+    layout: ClassVar[str] = "NCW"
+
+    def __post_init__(self) -> None:
+        check_positive(
+            "spectral",
+            (self.sample_rate, self.window, self.hop, self.fft_size, self.context_frames),
+        )
+        check_positive("channels", (self.channels, self.latent_channels))
+        if not 0 < self.hop <= self.window <= self.fft_size:
+            raise ConfigError(
+                f"spectral: need 0 < hop <= window <= fft_size, got hop {self.hop}, "
+                f"window {self.window}, fft_size {self.fft_size}"
+            )
+        if self.compression not in ("power", "log1p"):
+            raise ConfigError(f"compression: 'power' or 'log1p', got {self.compression!r}")
+        if not 0 < self.exponent <= 1:
+            raise ConfigError(f"exponent: must be in (0, 1], got {self.exponent}")
+        want = (self.bins, self.context_frames)
+        if tuple(self.item_shape) != want:
+            raise ConfigError(
+                f"item_shape: fft_size {self.fft_size} with {self.context_frames} context frames "
+                f"needs items {list(want)}, got {list(self.item_shape)}"
+            )
+
+    @property
+    def bins(self) -> int:
+        return self.fft_size // 2 + 1
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.latent_channels, 1)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.bins, 1)
+
+
+class SpectralMaskAE(nn.Module):
+    """The spectral-mask encoder-decoder built from a :class:`SpectralConfig`."""
+
+    arch = "spectral"
+    layout = "NCW"
+
+    def __init__(self, config: SpectralConfig) -> None:
+        super().__init__()
+        self.config = config
+        f, c, lat, k = config.bins, config.channels, config.latent_channels, config.context_frames
+        self.encoder = nn.Sequential(
+            nn.Conv1d(f, c, 1),
+            nn.ReLU(),
+            nn.Conv1d(c, c, k, groups=c),
+            nn.Conv1d(c, c, 1),
+            nn.ReLU(),
+            nn.Conv1d(c, lat, 1),
+        )
+        self.decoder = nn.Sequential(
+            nn.Conv1d(lat, c, 1),
+            nn.ReLU(),
+            nn.Conv1d(c, c, 1),
+            nn.ReLU(),
+            nn.Conv1d(c, f, 1),
+            nn.Sigmoid(),
+        )
+        with torch.no_grad():  # start near "pass everything": mask about 0.7
+            self.decoder[-2].bias.fill_(1.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Items ``(N, bins, K)`` -> latents ``(N, latent, 1)``."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents ``(N, latent, 1)`` -> masks ``(N, bins, 1)``."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def mask_sequence(self, feats: torch.Tensor) -> torch.Tensor:
+        """Masks ``(B, bins, T)`` of feature sequences ``(B, bins, T)`` (silence before t=0)."""
+        pad = self.config.context_frames - 1
+        return self.decoder(self.encoder(nn.functional.pad(feats, (pad, 0))))
+
+
+def analysis_window(window: int, device: torch.device | None = None) -> torch.Tensor:
+    """sqrt of the half-sample-offset Hann window (the runtime's ``analysis_window``)."""
+    i = torch.arange(window, dtype=torch.float64, device=device)
+    hann = 0.5 - 0.5 * torch.cos(2.0 * math.pi * (i + 0.5) / window)
+    return hann.to(torch.float32).sqrt()
+
+
+def _n_frames(n: int, window: int, hop: int) -> int:
+    return 1 if n <= window else -(-(n - window) // hop) + 1
+
+
+def stft(x: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:
+    """Complex spectra ``(B, bins, T)`` of signals ``(B, n)``, end zero-padded like the runtime."""
+    n = x.shape[-1]
+    k = _n_frames(n, cfg.window, cfg.hop)
+    total = (k - 1) * cfg.hop + cfg.window
+    xp = nn.functional.pad(x, (0, total - n))
+    frames = xp.unfold(-1, cfg.window, cfg.hop)  # (B, T, window)
+    a = analysis_window(cfg.window, x.device)
+    return torch.fft.rfft(frames * a, n=cfg.fft_size, dim=-1).transpose(1, 2)
+
+
+def istft(spec: torch.Tensor, cfg: SpectralConfig, length: int) -> torch.Tensor:
+    """Least-squares inverse of :func:`stft`: ``sum_k a*irfft / sum_k a*a``, ``(B, length)``."""
+    frames = torch.fft.irfft(spec.transpose(1, 2), n=cfg.fft_size, dim=-1)[..., : cfg.window]
+    k = frames.shape[1]
+    total = (k - 1) * cfg.hop + cfg.window
+    a = analysis_window(cfg.window, spec.device)
+    fold = nn.Fold(output_size=(1, total), kernel_size=(1, cfg.window), stride=(1, cfg.hop))
+    acc = fold((frames * a).transpose(1, 2)).reshape(frames.shape[0], total)
+    wsum = fold((a * a).expand(1, k, -1).transpose(1, 2)).reshape(1, total)
+    return (acc / wsum)[:, :length]
+
+
+def compress(mag: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:
+    """The model's input features: ``|X|**exponent`` or ``log1p(|X|)`` (inputs need no grad)."""
+    if cfg.compression == "log1p":
+        return torch.log1p(mag)
+    return mag.clamp_min(0.0).pow(cfg.exponent)

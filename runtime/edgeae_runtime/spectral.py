@@ -1,0 +1,224 @@
+"""Streaming spectral-mask denoising: STFT frames -> model mask -> inverse STFT + overlap-add.
+
+A spectral model (``manifest.spectral``, docs/speech.md) sees, for every STFT
+frame, the compressed magnitudes of that frame and the ``context_frames - 1``
+frames before it, item ``(bins, context_frames)``, and returns a mask in [0, 1]
+per bin, ``(bins, 1)``. The mask multiplies the noisy complex spectrum; the
+inverse FFT and overlap-add rebuild the waveform.
+
+Framing is the runtime's one framing code (:mod:`edgeae_runtime.framing`): frame
+``k`` covers samples ``[k*hop, k*hop + window)``. The analysis window is
+``a = sqrt(hann)`` (the runtime's half-sample-offset Hann); the overlap-add
+weights each inverse frame by ``a`` and divides by the sum of ``a*a``: the
+least-squares inverse STFT ``sum_k a*irfft(mask*X_k) / sum_k a*a`` (exact
+reconstruction for a mask of ones). Frames before the stream start count as
+silence (zero magnitudes) for the context. Algorithmic latency is
+``window - 1`` samples (19.9 ms for 320 samples at 16 kHz).
+
+:class:`SpectralDenoiser` is the stream; :func:`denoise_spectral_offline` is the
+whole-signal reference it must equal for any chunking. :func:`stft_frames` and
+:func:`compress` are the numpy twins of the host's torch training code
+(``edgeae.models.spectral``; the parity is tested).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ManifestError, ModelError
+from .framing import (
+    OverlapAdd,
+    SignalFramer,
+    as_signal,
+    frame_signal,
+    overlap_add,
+    synthesis_window,
+)
+from .manifest import SignalSpec, SpectralSpec
+from .model import Model
+
+__all__ = [
+    "SpectralDenoiser",
+    "analysis_window",
+    "check_spectral_model",
+    "compress",
+    "context_items",
+    "denoise_spectral_offline",
+    "is_spectral",
+    "stft_frames",
+]
+
+
+def analysis_window(window: int) -> np.ndarray:
+    """``sqrt`` of the runtime's half-sample-offset Hann window (float32, never zero)."""
+    return np.sqrt(synthesis_window("hann", window)).astype(np.float32)
+
+
+def stft_frames(frames: np.ndarray, spectral: SpectralSpec) -> np.ndarray:
+    """Complex spectra ``(k, bins)`` of time frames ``(k, window)`` (analysis-windowed rfft)."""
+    a = analysis_window(frames.shape[-1])
+    return np.fft.rfft(frames * a, n=spectral.fft_size, axis=-1).astype(np.complex64)
+
+
+def compress(mag: np.ndarray, spectral: SpectralSpec) -> np.ndarray:
+    """The model's input features from magnitudes: ``|X|**exponent`` or ``log1p(|X|)``."""
+    if spectral.compression == "log1p":
+        return np.log1p(mag).astype(np.float32)
+    return np.power(np.maximum(mag, 0.0), spectral.exponent).astype(np.float32)
+
+
+def context_items(feats: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Model items ``(k, bins, K)`` for ``k`` new feature frames ``(k, bins)``.
+
+    ``history`` holds the ``K - 1`` frames before them ``(K - 1, bins)``, oldest
+    first; item ``i`` is frames ``i .. i + K - 1`` of ``history + feats``, the last
+    being the current frame.
+    """
+    seq = np.concatenate([history, feats], axis=0)
+    k, ctx = feats.shape[0], history.shape[0] + 1
+    s_t, s_f = seq.strides
+    view = np.lib.stride_tricks.as_strided(
+        seq, shape=(k, seq.shape[1], ctx), strides=(s_t, s_f, s_t), writeable=False
+    )
+    return np.ascontiguousarray(view)
+
+
+def is_spectral(model: Model) -> bool:
+    """True when the model's manifest describes a spectral front-end."""
+    return model.manifest.spectral is not None
+
+
+def check_spectral_model(model: Model, sample_rate: int | None) -> tuple[SignalSpec, SpectralSpec]:
+    """The model's signal and spectral specs, after checking it can run as a mask denoiser."""
+    if model.role != "autoencoder":
+        raise ModelError(
+            f"{model.path.name} is the {model.role}; denoising needs the full model (model.onnx)"
+        )
+    spectral = model.manifest.spectral
+    if spectral is None:
+        raise ManifestError(
+            f"{model.path.name}: manifest.spectral is missing; not a spectral model"
+        )
+    spec = model.require_signal()
+    if sample_rate is not None and int(sample_rate) != spec.sample_rate:
+        raise InputError(
+            f"sample rate {sample_rate} Hz does not match the model's {spec.sample_rate} Hz; "
+            "resample the input first"
+        )
+    return spec, spectral
+
+
+class _MaskEngine:
+    """Frames -> masked, window-divided frames for the overlap-add (keeps the context)."""
+
+    def __init__(
+        self, model: Model, spec: SignalSpec, spectral: SpectralSpec, max_batch: int | None
+    ):
+        self.model, self.spec, self.spectral, self.max_batch = model, spec, spectral, max_batch
+        self.bins = spectral.fft_size // 2 + 1
+        self.reset()
+
+    def reset(self) -> None:
+        self._history = np.zeros((self.spectral.context_frames - 1, self.bins), dtype=np.float32)
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """``(k, 1, window)`` time frames in, their masked inverse FFTs ``(k, 1, window)`` out."""
+        x = stft_frames(frames[:, 0, :], self.spectral)
+        feats = compress(np.abs(x), self.spectral)
+        items = context_items(feats, self._history)
+        if self._history.shape[0]:
+            self._history = np.concatenate([self._history, feats])[-self._history.shape[0] :]
+        mask = self.model._run_model_space("reconstruction", items, self.max_batch)
+        mask = np.clip(mask.reshape(frames.shape[0], self.bins), 0.0, 1.0)
+        y = np.fft.irfft(x * mask, n=self.spectral.fft_size, axis=-1)[:, : self.spec.window]
+        return y.astype(np.float32)[:, None, :]
+
+
+class SpectralDenoiser:
+    """Denoise a mono signal pushed in chunks of any size with a spectral-mask model.
+
+    Same contract as :class:`~edgeae_runtime.stream.StreamDenoiser`: ``push``
+    returns the samples that became final ``(1, n)``, ``flush`` the rest (output
+    length == input length) and resets for a new stream.
+    """
+
+    def __init__(
+        self, model: Model, *, sample_rate: int | None = None, max_batch: int | None = None
+    ) -> None:
+        self.model = model
+        self.spec, self.spectral = check_spectral_model(model, sample_rate)
+        self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
+        a = analysis_window(self.spec.window)
+        self._ola = OverlapAdd(1, self.spec.window, self.spec.hop, weights=a, divisor=a * a)
+        self._engine = _MaskEngine(model, self.spec, self.spectral, max_batch)
+
+    @property
+    def latency_samples(self) -> int:
+        """Output sample ``n`` is final once input sample ``n + window - 1`` was pushed."""
+        return self.spec.window - 1
+
+    @property
+    def latency_ms(self) -> float:
+        """:attr:`latency_samples` in milliseconds at the model's sample rate."""
+        return 1000.0 * self.latency_samples / self.spec.sample_rate
+
+    @property
+    def samples_in(self) -> int:
+        """Samples pushed since the start (or the last flush/reset)."""
+        return self._framer.samples_in
+
+    def push(self, chunk: Any) -> np.ndarray:
+        """Feed samples; get back the ones that are final (possibly none)."""
+        frames = self._framer.push(chunk).frames
+        if frames.shape[0] == 0:
+            return np.zeros((1, 0), dtype=np.float32)
+        return self._ola.add(self._engine(frames))
+
+    def flush(self) -> np.ndarray:
+        """End of stream: the remaining samples, so output length == input length."""
+        frames = self._framer.flush().frames
+        y = self._engine(frames) if len(frames) else frames
+        rest = self._ola.flush(y, self._framer.samples_in)
+        self.reset()
+        return rest
+
+    @property
+    def samples_out(self) -> int:
+        """Samples returned since the start of the stream."""
+        return self._ola.samples_out
+
+    def reset(self) -> None:
+        """Start a new stream (drops buffered samples and the spectral context)."""
+        self._framer.reset()
+        self._ola.reset()
+        self._engine.reset()
+
+
+def denoise_spectral_offline(
+    model: Model, signal: Any, *, sample_rate: int | None = None, max_batch: int | None = None
+) -> np.ndarray:
+    """Denoise a whole signal at once: the reference :class:`SpectralDenoiser` must equal.
+
+    Written independently of the streaming path (plain framing, all frames and
+    their context at once, a loop for the overlap-add).
+    """
+    spec, spectral = check_spectral_model(model, sample_rate)
+    x = as_signal(signal, 1, f"{model.path.name} signal")
+    n = x.shape[1]
+    if n == 0:
+        raise InputError(f"{model.path.name} signal: empty input (no samples)")
+    w, ctx = spec.window, spectral.context_frames
+    frames = frame_signal(x, w, spec.hop)[:, 0, :]
+    k = frames.shape[0]
+    spec_x = stft_frames(frames, spectral)
+    feats = compress(np.abs(spec_x), spectral)
+    bins = feats.shape[1]
+    seq = np.concatenate([np.zeros((ctx - 1, bins), np.float32), feats])
+    items = np.stack([seq[i : i + ctx].T for i in range(k)])
+    mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
+    mask = np.clip(mask, 0.0, 1.0)
+    y = np.fft.irfft(spec_x * mask, n=spectral.fft_size, axis=-1)[:, :w].astype(np.float32)
+    a = analysis_window(w)
+    return overlap_add(y[:, None, :], spec.hop, a, n, divisor=a * a)
