@@ -12,7 +12,7 @@ accuracy budget re-quantizes) still cost bounded memory.
 Memory: the MinMax method keeps two numbers per tensor; Entropy and Percentile
 keep a histogram per tensor (2048 bins by default) plus, in onnxruntime, the
 activations of each batch while it is binned, so they cost more; cap the
-number of items (``--calibration-size``) on large models.
+number of items (``calibration_size``) on large models.
 """
 
 from __future__ import annotations

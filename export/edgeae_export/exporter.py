@@ -11,6 +11,7 @@ manifest. See docs/export.md.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import onnx
 from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.manifest import CodecSpec, Manifest, Parity
 
-from .errors import ExportError
+from .errors import ExistsError, ExportError, ExportParameterError
 from .fingerprint import model_fingerprint
 from .manifest_build import (
     INPUT_NAME,
@@ -150,12 +151,14 @@ def check_export_targets(out_dir: str | os.PathLike[str], *, force: bool) -> lis
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir}: exists and is not a directory; -o takes a directory")
+        raise ExportParameterError(
+            f"{out_dir}: exists and is not a directory; give a directory", param="out_dir"
+        )
     targets = [out_dir / FILE_NAMES[r] for r in ("autoencoder", "encoder", "decoder")]
     if not force:
         for target in targets:
             if target.exists():
-                raise ExportError(f"{target}: already exists; pass --force to overwrite it")
+                raise ExistsError(f"{target}: already exists; use `force` to overwrite it")
     return targets
 
 
@@ -206,8 +209,10 @@ def export_autoencoder(
     ``out_dir`` is created when missing; existing files are replaced only with
     ``force``.
     """
-    if not tolerance > 0:
-        raise ExportError(f"--tolerance: must be positive, got {tolerance}")
+    if not (tolerance > 0 and math.isfinite(tolerance)):
+        raise ExportParameterError(
+            f"must be positive and finite, got {tolerance}", param="tolerance"
+        )
     _check_module(module)
     x = _check_examples(example_inputs, info)
     out = Path(out_dir)

@@ -19,7 +19,7 @@ from edgeae_runtime.atomic import AtomicOutput
 from edgeae_runtime.errors import ManifestError
 from edgeae_runtime.manifest import MANIFEST_KEY, Manifest
 
-from .errors import ExportError
+from .errors import ExistsError, ExportError
 
 __all__ = [
     "check_onnx",
@@ -113,7 +113,7 @@ def _check_target(path: Path, *, force: bool) -> None:
     if path.is_dir():
         raise ExportError(f"{path}: is a directory, expected a file name")
     if path.exists() and not force:
-        raise ExportError(f"{path}: already exists; pass --force to overwrite it")
+        raise ExistsError(f"{path}: already exists; use `force` to overwrite it")
 
 
 def write_onnx(

@@ -18,7 +18,7 @@ Names: the exporter's node, tensor and weight names (``node_conv1d_4``,
 (``conv4``, ``conv4.w``; a tensor takes its producer's name). The quantizer
 builds every Q/DQ node, scale and zero-point name from them, so in an int8 file
 they are about a tenth of the bytes; renaming here (not after quantizing) keeps
-the float and quantized models' names equal, which ``--exclude`` and
+the float and quantized models' names equal, which ``exclude`` and
 ``edgeae compare`` rely on. Graph inputs and outputs keep their contract names.
 
 torch is imported inside the functions, never at module import.
@@ -39,7 +39,7 @@ import onnx.inliner
 import onnx.utils
 import onnx.version_converter
 
-from .errors import ExportError
+from .errors import ExportError, ExportParameterError
 from .fingerprint import strip_annotations
 from .manifest_build import INPUT_NAME, LATENT_NAME, RECONSTRUCTION_NAME
 
@@ -120,9 +120,10 @@ def torch_to_onnx(
     import torch
 
     if opset < MIN_OPSET:
-        raise ExportError(
-            f"--opset {opset}: edgeae needs opset >= {MIN_OPSET} (int8 QDQ quantization needs "
-            f"13, the down-conversion reaches {MIN_OPSET}); the default is {DEFAULT_OPSET}"
+        raise ExportParameterError(
+            f"{opset}: edgeae needs opset >= {MIN_OPSET} (int8 QDQ quantization needs "
+            f"13, the down-conversion reaches {MIN_OPSET}); the default is {DEFAULT_OPSET}",
+            param="opset",
         )
     wrapper = _wrappers(module)[role].eval()
     inputs, outputs = _IO[role]
@@ -207,8 +208,9 @@ def _convert_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
         first = (str(exc).strip().splitlines() or [""])[0]
         first = first.split("failed: ", 1)[-1]  # drop onnx's C++ source location
         raise ExportError(
-            f"--opset {opset}: cannot convert the exported graph from opset {NATIVE_OPSET} "
-            f"({first}); use --opset {DEFAULT_OPSET} or {NATIVE_OPSET}"
+            f"{opset}: cannot convert the exported graph from opset {NATIVE_OPSET} "
+            f"({first}); use opset {DEFAULT_OPSET} or {NATIVE_OPSET}",
+            param="opset",
         ) from None
     return converted
 

@@ -126,7 +126,7 @@ class AudioReader:
         if pending:
             raise InputError(
                 f"{self.name}: input ends inside a sample frame ({len(pending)} stray bytes of "
-                f"a {frame}-byte frame); check --format and --channels"
+                f"a {frame}-byte frame); check `pcm_format` and `channels`"
             )
 
     @property

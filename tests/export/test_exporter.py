@@ -152,7 +152,7 @@ def test_reexport_is_stable_and_needs_force(tmp_path: Path) -> None:
     model, info = tiny("dense")
     first = export_autoencoder(model, out_dir=tmp_path, example_inputs=examples(info), info=info)
     before = first.file("autoencoder").path.read_bytes()
-    with pytest.raises(ExportError, match=r"model\.onnx: already exists; pass --force"):
+    with pytest.raises(ExportError, match=r"model\.onnx: already exists; use `force`"):
         export_autoencoder(model, out_dir=tmp_path, example_inputs=examples(info), info=info)
     assert first.file("autoencoder").path.read_bytes() == before
     again = export_autoencoder(
@@ -177,7 +177,7 @@ def test_parity_gate_refuses_and_writes_nothing(tmp_path: Path) -> None:
             info=_skewed_info(),
         )
     message = str(caught.value)
-    assert "0.01" in message and "tolerance 0.0001" in message and "--tolerance" in message
+    assert "0.01" in message and "tolerance 0.0001" in message and "`tolerance`" in message
     assert "reconstruction" in message
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -226,8 +226,8 @@ def test_opset_18_is_exported_natively(tmp_path: Path) -> None:
         ({"example_inputs": np.zeros((4, 23), np.float32)}, r"example_inputs: expected .*\(24,\)"),
         ({"example_inputs": np.zeros((0, 24), np.float32)}, "at least one"),
         ({"example_inputs": np.full((2, 24), np.nan, np.float32)}, "finite"),
-        ({"tolerance": 0.0}, "--tolerance: must be positive"),
-        ({"opset": 13}, "--opset 13: edgeae needs opset >= 14"),
+        ({"tolerance": 0.0}, "tolerance: must be positive"),
+        ({"opset": 13}, "opset: 13: edgeae needs opset >= 14"),
     ],
 )
 def test_bad_arguments_are_refused_before_writing(tmp_path: Path, kwargs, match: str) -> None:

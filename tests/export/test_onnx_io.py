@@ -99,7 +99,7 @@ def test_write_then_read_back_with_onnxruntime(tmp_path: Path) -> None:
 def test_existing_file_needs_force(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     path.write_bytes(b"old")
-    with pytest.raises(ExportError, match=r"m\.onnx: already exists; pass --force"):
+    with pytest.raises(ExportError, match=r"m\.onnx: already exists; use `force`"):
         write_onnx(gemm_model(), path, _manifest())
     assert path.read_bytes() == b"old"
     write_onnx(gemm_model(), path, _manifest(), force=True)

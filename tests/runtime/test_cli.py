@@ -33,9 +33,9 @@ def test_every_command_has_help_with_an_example(runner: CliRunner, cmd: str) -> 
 
 
 def test_info_text_and_json(runner: CliRunner, model_dir: Path) -> None:
-    text = _run(runner, ["info", model_dir / "model.onnx"])
+    text = _run(runner, ["info", "-m", model_dir / "model.onnx"])
     assert text.exit_code == 0 and "16000 Hz" in text.output and "mse > 2" in text.output
-    data = json.loads(_run(runner, ["info", model_dir / "model.onnx", "--json"]).output)
+    data = json.loads(_run(runner, ["info", "-m", model_dir / "model.onnx", "--json"]).output)
     assert data["manifest"]["signal"]["window"] == 32
 
 
@@ -44,7 +44,9 @@ def test_denoise_wav_to_wav_equals_offline(
 ) -> None:
     src, x = noisy
     out = tmp_path / "out.wav"
-    result = _run(runner, ["denoise", "-m", model_dir / "model.onnx", src, out, "--chunk-ms", 3])
+    result = _run(
+        runner, ["denoise", "-m", model_dir / "model.onnx", src, "-o", out, "--chunk-ms", 3]
+    )
     assert result.exit_code == 0, result.output
     y, rate = read_wav(out)
     assert rate == 16000 and y.shape == x.shape
@@ -56,7 +58,7 @@ def test_denoise_pipe_stdin_to_stdout(runner: CliRunner, model_dir: Path, conv: 
     pcm = np.round(x * 32768).astype("<i2")
     result = runner.invoke(
         main,
-        ["denoise", "-m", str(model_dir / "model.onnx"), "-", "-", "--chunk-ms", "2"],
+        ["denoise", "-m", str(model_dir / "model.onnx"), "-", "-o", "-", "--chunk-ms", "2"],
         input=pcm.tobytes(),
     )
     assert result.exit_code == 0
@@ -117,23 +119,27 @@ def test_bench_json(runner: CliRunner, model_dir: Path) -> None:
             "bench",
             "-m",
             model_dir / "model.onnx",
-            "--repeats",
-            3,
+            "--budget",
+            0.01,
             "--seconds",
             0.5,
             "--batch",
-            4,
+            "1,4",
+            "--threads",
+            1,
             "--json",
         ],
     )
-    data = json.loads(result.output)
-    assert {"latency_batch_1", "latency_batch_4", "stream", "raw_bound_rtf"} <= set(data)
-    assert data["stream"]["chunks"] == 5
+    (data,) = json.loads(result.stdout)
+    assert [(r["threads"], r["batch"]) for r in data["rows"]] == [(1, 1), (1, 4)]
+    assert data["stream"]["chunks"] == 5 and data["stream"]["raw_bound_rtf"] > 0
+    assert data["peak_rss_mb"] > 0 and data["size_bytes"] > 0
 
 
-def _fails(runner: CliRunner, args: list[object], match: str, **kw: object) -> None:
+def _fails(runner: CliRunner, args: list[object], match: str, code: int = 3, **kw: object) -> None:
+    """One ``error:`` line on stderr holding ``match``, and the documented exit ``code``."""
     result = runner.invoke(main, [str(a) for a in args], **kw)
-    assert result.exit_code != 0
+    assert result.exit_code == code, result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
@@ -146,26 +152,29 @@ def test_bad_inputs_give_one_line_and_no_output_file(
     src, _ = noisy
     model = model_dir / "model.onnx"
     out = tmp_path / "out.wav"
-    _fails(runner, ["info", make_not_onnx(tmp_path / "x.onnx")], "not a loadable ONNX model")
+    _fails(runner, ["info", "-m", make_not_onnx(tmp_path / "x.onnx")], "not a loadable ONNX model")
     _fails(
         runner,
-        ["denoise", "-m", model, "-", "-", "--format", "u8"],
-        "unknown PCM format",
+        ["denoise", "-m", model, "-", "-o", "-", "--format", "u8"],
+        "'u8' is not one of",
+        code=2,
         input=b"\x00\x00",
     )
-    _fails(runner, ["denoise", "-m", model, "-", out], "empty input", input=b"")
-    _fails(runner, ["denoise", "-m", model, "-", "-", "--rate", "8000"], "does not match")
-    _fails(runner, ["denoise", "-m", model, "-", "-", "--channels", "2"], "does not match")
+    _fails(runner, ["denoise", "-m", model, "-", "-o", out], "empty input", input=b"")
+    _fails(runner, ["denoise", "-m", model, "-", "-o", "-", "--rate", "8000"], "--rate: 8000", 2)
+    _fails(runner, ["denoise", "-m", model, "-", "-o", "-", "--channels", "2"], "--channels: 2", 2)
     write_wav(tmp_path / "8k.wav", np.zeros((1, 100)), 8000)
-    _fails(runner, ["denoise", "-m", model, tmp_path / "8k.wav", out], "8000 Hz")
+    _fails(runner, ["denoise", "-m", model, tmp_path / "8k.wav", "-o", out], "8000 Hz")
     write_wav(tmp_path / "st.wav", np.zeros((2, 100)), 16000)
-    _fails(runner, ["denoise", "-m", model, tmp_path / "st.wav", out], "2 channels")
+    _fails(runner, ["denoise", "-m", model, tmp_path / "st.wav", "-o", out], "2 channels")
     bad = np.zeros(5000, np.float32)
     bad[4000] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    _fails(runner, ["denoise", "-m", model, tmp_path / "nan.npy", out], "sample 4000")
-    _fails(runner, ["denoise", "-m", model_dir / "encoder.onnx", src, out], "full autoencoder")
-    _fails(runner, ["encode", "-m", model, src, "-o", tmp_path / "z.txt"], ".npy")
+    _fails(runner, ["denoise", "-m", model, tmp_path / "nan.npy", "-o", out], "sample 4000")
+    _fails(
+        runner, ["denoise", "-m", model_dir / "encoder.onnx", src, "-o", out], "full autoencoder"
+    )
+    _fails(runner, ["encode", "-m", model, src, "-o", tmp_path / "z.txt"], "--output: ", 2)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["in.wav", "x.onnx", "8k.wav", "st.wav", "nan.npy"]
@@ -190,9 +199,9 @@ def test_denoise_refuses_an_existing_output_without_force(
     src, _ = noisy
     out = tmp_path / "out.wav"
     out.write_bytes(b"keep me")
-    args = ["denoise", "-m", model_dir / "model.onnx", src, out]
+    args = ["denoise", "-m", model_dir / "model.onnx", src, "-o", out]
     refused = _run(runner, args)
-    assert refused.exit_code != 0 and "--force" in refused.stderr
+    assert refused.exit_code == 2 and "use --force to overwrite" in refused.stderr
     assert out.read_bytes() == b"keep me"
     assert _run(runner, [*args, "--force"]).exit_code == 0
     assert out.read_bytes()[:4] == b"RIFF"

@@ -45,4 +45,4 @@ def test_device_loop_stdin_and_bad_model(tmp_path: Path) -> None:
         [sys.executable, str(EXAMPLE), "-m", str(tmp_path / "bad.onnx")],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert proc.returncode == 1 and proc.stderr.startswith("error: ")
+    assert proc.returncode == 3 and proc.stderr.startswith("error: ")  # 3: bad model

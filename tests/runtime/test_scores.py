@@ -183,7 +183,7 @@ def test_cli_shows_and_uses_the_two_sided_law(
 ) -> None:
     _, both, normal = calibrated
     runner = CliRunner()
-    info = runner.invoke(cli_main, ["info", str(both.path)])
+    info = runner.invoke(cli_main, ["info", "-m", str(both.path)])
     assert info.exit_code == 0 and "|ln mse - (" in info.output
     items = np.concatenate([normal[:3], np.zeros((1, 1, 32), np.float32)])
     np.save(tmp_path / "items.npy", items)

@@ -62,7 +62,7 @@ def as_compare_data(
 
     ``labels`` (> 0 = anomaly) override the data's own. A Dataset's own ``labels``
     are used through its ``anomaly_labels`` (set for a labeled signal such as
-    builtin:sensor): item labels are often classes (digits 0-9), not anomalies.
+    the sensor dataset): item labels are often classes (digits 0-9), not anomalies.
     A Dataset's ``target`` (clean items of paired denoising data) becomes the
     reference, else the input.
     """

@@ -114,7 +114,7 @@ class Verdict:
         """One human line: ``PASS psnr drop 0.12 <= 0.30 (A 31.20, B 31.08)``."""
         values = f"(A {self.value_a:.4g}, B {self.value_b:.4g})"
         if self.max_drop is None:
-            return f"NO BUDGET {self.metric} drop {self.drop:.4g} {values}; pass --max-drop to gate"
+            return f"NO BUDGET {self.metric} drop {self.drop:.4g} {values}; give a max drop to gate"
         word, rel = ("PASS", "<=") if self.passed else ("FAIL", ">")
         return f"{word} {self.metric} drop {self.drop:.4g} {rel} {self.max_drop:.4g} {values}"
 

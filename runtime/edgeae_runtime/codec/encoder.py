@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError, ManifestError, StreamError
+from ..errors import InputError, ManifestError, ParameterError, StreamError
 from ..framing import FrameBatch, SignalFramer
 from ..model import Model
 from .format import StreamHeader, pack_end, pack_frame, pack_header
@@ -47,9 +47,10 @@ def header_for_model(
             f"{model.path.name}: manifest.codec is missing; use per-frame scaling instead"
         )
     if not per_frame and bits is not None and codec is not None and bits != codec.bits:
-        raise InputError(
+        raise ParameterError(
             f"{model.path.name}: manifest.codec is calibrated for {codec.bits}-bit codes; "
-            f"--bits {bits} needs per-frame scaling"
+            f"{bits}-bit codes need `per_frame` scaling",
+            param="bits",
         )
     if bits is None:
         bits = codec.bits if codec is not None and not per_frame else 8

@@ -11,15 +11,28 @@ from typing import Any, TypeVar
 import click
 
 from ..audio import AudioReader, open_reader
-from ..errors import InputError
+from ..clitools import (
+    BoundedFloat,
+    chunk_ms_option,
+    force_option,
+    json_option,
+    model_option,
+    output_option,
+    threads_option,
+)
+from ..errors import ParameterError
 from ..model import Model
 
 __all__ = [
+    "BoundedFloat",
     "echo_json",
     "force_option",
+    "json_option",
     "load_model",
     "model_option",
     "open_signal",
+    "output_option",
+    "pcm_format_option",
     "pcm_options",
     "refuse_existing",
     "threads_option",
@@ -27,23 +40,16 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-model_option = click.option(
-    "-m",
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The .onnx model (with its edgeae manifest).",
-)
-force_option = click.option(
-    "--force", is_flag=True, help="Overwrite OUT if it exists (default: refuse)."
-)
-threads_option = click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=1,
+#: Raw PCM sample formats the readers and writers know.
+PCM_FORMATS = ("s16le", "f32le")
+
+pcm_format_option = click.option(
+    "--format",
+    "pcm_format",
+    type=click.Choice(PCM_FORMATS),
+    default="s16le",
     show_default=True,
-    help="onnxruntime intra-op threads.",
+    help="Raw PCM sample format on stdin/stdout or .raw files.",
 )
 
 
@@ -51,32 +57,20 @@ def pcm_options(func: F) -> F:
     """--format/--rate/--channels/--chunk-ms: how to read raw PCM and how much at a time."""
     for opt in reversed(
         [
-            click.option(
-                "--format",
-                "pcm_format",
-                default="s16le",
-                show_default=True,
-                help="Raw PCM sample format on stdin/stdout or .raw files: s16le or f32le.",
-            ),
+            pcm_format_option,
             click.option(
                 "--rate",
-                type=int,
+                type=click.IntRange(1, 768_000),
                 default=None,
                 help="Sample rate of raw input (default: the model's); checked against the model.",
             ),
             click.option(
                 "--channels",
-                type=int,
+                type=click.IntRange(1, 64),
                 default=None,
                 help="Channels of raw input (default: the model's).",
             ),
-            click.option(
-                "--chunk-ms",
-                type=click.FloatRange(min=0.1),
-                default=100.0,
-                show_default=True,
-                help="Read and process this much signal at a time.",
-            ),
+            chunk_ms_option,
         ]
     ):
         func = opt(func)
@@ -86,7 +80,7 @@ def pcm_options(func: F) -> F:
 def refuse_existing(path: str, force: bool) -> None:
     """Refuse an existing output (file or folder) unless ``force``; ``"-"`` is never refused."""
     if path != "-" and os.path.lexists(path) and not force:
-        raise InputError(f"{path}: already exists; pass --force to overwrite it")
+        raise ParameterError(f"{path}: already exists; use `force` to overwrite it")
 
 
 def load_model(path: str, threads: int = 1) -> Model:
@@ -106,12 +100,14 @@ def open_signal(
     """Open IN for a signal model: raw input defaults to the model's rate and channels."""
     spec = model.require_signal()
     if rate is not None and rate != spec.sample_rate:
-        raise InputError(
-            f"--rate {rate} Hz does not match the model's {spec.sample_rate} Hz; "
-            "resample the input first"
+        raise ParameterError(
+            f"{rate} Hz does not match the model's {spec.sample_rate} Hz; resample the input first",
+            param="rate",
         )
     if channels is not None and channels != spec.channels:
-        raise InputError(f"--channels {channels} does not match the model's {spec.channels}")
+        raise ParameterError(
+            f"{channels} does not match the model's {spec.channels}", param="channels"
+        )
     chunk = max(1, round(chunk_ms * spec.sample_rate / 1000.0))
     return open_reader(
         path,

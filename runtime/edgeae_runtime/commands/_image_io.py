@@ -18,7 +18,7 @@ from types import TracebackType
 import numpy as np
 
 from ..atomic import AtomicOutput
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ..manifest import Preprocessing
 from ..png import read_png, write_png
 
@@ -47,6 +47,11 @@ def pixel_range(pre: Preprocessing, override: tuple[float, float] | None) -> tup
     else:
         return 0.0, 255.0
     if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        if override is not None:
+            raise ParameterError(
+                f"{low:g}..{high:g} is empty or not finite; give LO < HI",
+                param="range_override",
+            )
         raise InputError(
             f"pixel range {low:g}..{high:g} from {where} is empty or not finite; "
             "pass --pixel-range LO HI with LO < HI"

@@ -7,6 +7,7 @@ import time
 import click
 
 from ..audio import open_reader
+from ..clitools import Command, legacy_argument
 from ..codec import StreamEncoder, compress_images
 from ..errors import InputError
 from ..model import Model
@@ -16,30 +17,26 @@ from ._codec_io import (
     echo_summary,
     pixel_range_option,
 )
-from ._common import force_option, refuse_existing
+from ._common import (
+    force_option,
+    json_option,
+    model_option,
+    output_option,
+    pcm_format_option,
+    refuse_existing,
+    threads_option,
+)
 from ._image_io import is_png_source, pixel_range, png_files, read_png_batch
 
 __all__ = ["compress"]
 
 
-@click.command("compress")
-@click.option(
-    "-m",
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The encoder (encoder.onnx) or full autoencoder of the model.",
-)
+@click.command("compress", cls=Command)
+@model_option()
 @click.argument("input_path", metavar="IN")
-@click.argument("output_path", metavar="OUT")
-@click.option(
-    "--format",
-    "pcm_format",
-    default="s16le",
-    show_default=True,
-    help="Raw PCM format on stdin: s16le or f32le.",
-)
+@output_option()
+@legacy_argument("OUT", into="output", flag="-o/--output")
+@pcm_format_option
 @click.option(
     "--overlap",
     is_flag=True,
@@ -58,13 +55,13 @@ __all__ = ["compress"]
     help="Code width (per-frame scaling; default: the manifest's, else 8).",
 )
 @pixel_range_option
-@click.option("--threads", default=1, show_default=True, help="onnxruntime intra-op threads.")
+@threads_option()
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@json_option
 def compress(
     model_path: str,
     input_path: str,
-    output_path: str,
+    output: str,
     pcm_format: str,
     overlap: bool,
     no_entropy: bool,
@@ -77,8 +74,9 @@ def compress(
 ) -> None:
     """Compress a signal (chunk by chunk) or a batch of images to an edgeae stream.
 
-    IN is a .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's
-    sample rate and channels); OUT is a file or "-" for stdout. An existing OUT
+    The model is the encoder (encoder.onnx) or the full autoencoder. IN is a
+    .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's sample
+    rate and channels); -o OUT is a file or "-" for stdout. An existing OUT
     is refused unless --force. The --json summary goes to stderr when OUT is "-".
 
     For a conv2d model, IN is a folder of PNGs (every *.png in it, sorted by name,
@@ -88,11 +86,11 @@ def compress(
 
     \b
     Examples:
-      edgeae-rt compress -m encoder.onnx speech.wav speech.eae --json
-      arecord -f S16_LE -r 16000 -t raw | edgeae-rt compress -m encoder.onnx - - | nc host 9000
-      edgeae-rt compress -m encoder.onnx digits/ digits.eae --json
+      edgeae-rt compress -m encoder.onnx speech.wav -o speech.eae --json
+      arecord -f S16_LE -r 16000 -t raw | edgeae-rt compress -m encoder.onnx - -o - | nc host 9000
+      edgeae-rt compress -m encoder.onnx digits/ -o digits.eae --json
     """
-    refuse_existing(output_path, force)
+    refuse_existing(output, force)
     model = Model(model_path, threads=threads)
     options = {
         "entropy": not no_entropy,
@@ -101,7 +99,7 @@ def compress(
     }
     started = time.perf_counter()
     if len(model.item_shape) == 3:
-        summary = _compress_images(model, input_path, output_path, options, range_override)
+        summary = _compress_images(model, input_path, output, options, range_override)
     else:
         spec = model.require_signal()
         encoder = StreamEncoder(model, overlap=overlap, **options)
@@ -111,7 +109,7 @@ def compress(
             sample_rate=spec.sample_rate,
             channels=spec.channels,
         )
-        with reader, AtomicBinaryOutput(output_path) as out:
+        with reader, AtomicBinaryOutput(output) as out:
             for chunk in reader:
                 out.write(encoder.push(chunk))
             if encoder.samples == 0:
@@ -126,11 +124,9 @@ def compress(
             "bytes_per_second": out.bytes / seconds,
             "compression_ratio_vs_pcm16": encoder.samples * spec.channels * 2 / out.bytes,
         }
-    summary.update(
-        {"input": input_path, "output": output_path, "time_s": time.perf_counter() - started}
-    )
+    summary.update({"input": input_path, "output": output, "time_s": time.perf_counter() - started})
     if as_json:
-        echo_summary(summary, output_path)
+        echo_summary(summary, output)
 
 
 def _compress_images(

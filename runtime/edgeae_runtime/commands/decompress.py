@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from ..audio import AudioWriter, open_reader, open_writer
+from ..clitools import Command, legacy_argument
 from ..codec import StreamDecoder, decode_image_stream
 from ..codec.format import parse_header
 from ..errors import InputError, ModelError, StreamError
@@ -23,7 +24,15 @@ from ._codec_io import (
     pixel_range_option,
     read_chunks,
 )
-from ._common import force_option, refuse_existing
+from ._common import (
+    force_option,
+    json_option,
+    model_option,
+    output_option,
+    pcm_format_option,
+    refuse_existing,
+    threads_option,
+)
 from ._image_io import (
     PngFolderWriter,
     is_png_source,
@@ -35,29 +44,17 @@ from ._image_io import (
 __all__ = ["decompress"]
 
 
-@click.command("decompress")
-@click.option(
-    "-m",
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The decoder (decoder.onnx) of the model that made the stream.",
-)
+@click.command("decompress", cls=Command)
+@model_option()
 @click.argument("input_path", metavar="IN")
-@click.argument("output_path", metavar="OUT")
+@output_option()
+@legacy_argument("OUT", into="output", flag="-o/--output")
 @click.option(
     "--conceal",
     is_flag=True,
     help="Fill lost or corrupted frames (repeat the last latent) and carry on.",
 )
-@click.option(
-    "--format",
-    "pcm_format",
-    default="s16le",
-    show_default=True,
-    help="Raw PCM format on stdout: s16le or f32le.",
-)
+@pcm_format_option
 @click.option(
     "--reference",
     type=click.Path(),
@@ -65,13 +62,13 @@ __all__ = ["decompress"]
     help="The original signal (.wav/.npy) or images (.npy, PNG folder), to report SNR/PSNR.",
 )
 @pixel_range_option
-@click.option("--threads", default=1, show_default=True, help="onnxruntime intra-op threads.")
+@threads_option()
 @force_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@json_option
 def decompress(
     model_path: str,
     input_path: str,
-    output_path: str,
+    output: str,
     conceal: bool,
     pcm_format: str,
     reference: str | None,
@@ -82,8 +79,9 @@ def decompress(
 ) -> None:
     """Decompress an edgeae stream to a signal (chunk by chunk) or to images.
 
-    IN is a stream file or "-" (stdin); OUT is a .wav, a .npy or "-" for raw PCM
-    on stdout. An existing OUT is refused unless --force. A corrupted, truncated
+    The model is the decoder (decoder.onnx) of the model that made the stream.
+    IN is a stream file or "-" (stdin); -o OUT is a .wav, a .npy or "-" for raw
+    PCM on stdout. An existing OUT is refused unless --force. A corrupted, truncated
     or foreign stream is an error naming the frame, unless --conceal is given.
 
     An image stream decodes to a .npy batch (N, C, H, W) in raw units, or to a
@@ -94,11 +92,11 @@ def decompress(
 
     \b
     Examples:
-      edgeae-rt decompress -m decoder.onnx speech.eae speech.wav --reference speech.wav --json
-      nc -l 9000 | edgeae-rt decompress -m decoder.onnx --conceal - - | aplay -f S16_LE -r 16000
-      edgeae-rt decompress -m decoder.onnx digits.eae digits_out/ --reference digits/ --json
+      edgeae-rt decompress -m decoder.onnx speech.eae -o out.wav --reference speech.wav --json
+      nc -l 9000 | edgeae-rt decompress -m decoder.onnx --conceal - -o - | aplay -f S16_LE -r 16000
+      edgeae-rt decompress -m decoder.onnx digits.eae -o digits_out/ --reference digits/ --json
     """
-    refuse_existing(output_path, force)
+    refuse_existing(output, force)
     model = Model(model_path, threads=threads)
     if model.role != "decoder":
         raise ModelError(
@@ -118,7 +116,7 @@ def decompress(
     parsed = parse_header(head)  # bad magic, version or header CRC: StreamError here
     if parsed is not None and parsed[0].kind == "image":
         summary = _decompress_images(
-            model, head + b"".join(chunks), output_path, conceal, force, range_override, reference
+            model, head + b"".join(chunks), output, conceal, force, range_override, reference
         )
     else:
         ref = None
@@ -126,15 +124,13 @@ def decompress(
             with open_reader(reference) as reader:
                 ref = reader.read_all()
         summary, decoded = _decompress_signal(
-            model, head, chunks, output_path, conceal, pcm_format, ref, reference
+            model, head, chunks, output, conceal, pcm_format, ref, reference
         )
         if ref is not None:
             summary["snr_db"] = snr_db(ref, decoded)
-    summary.update(
-        {"input": input_path, "output": output_path, "time_s": time.perf_counter() - started}
-    )
+    summary.update({"input": input_path, "output": output, "time_s": time.perf_counter() - started})
     if as_json:
-        echo_summary(summary, output_path)
+        echo_summary(summary, output)
 
 
 def _decompress_signal(

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..audio import open_writer
+from ..clitools import Command, legacy_argument
 from ..errors import InputError
 from ..stream import StreamDenoiser
 from ._common import (
@@ -14,6 +15,7 @@ from ._common import (
     load_model,
     model_option,
     open_signal,
+    output_option,
     pcm_options,
     refuse_existing,
     threads_option,
@@ -24,22 +26,23 @@ __all__ = ["denoise"]
 _SUBTYPE_OF = {("int", 16): "PCM_16", ("int", 24): "PCM_24", ("int", 32): "PCM_32"}
 
 
-@click.command("denoise")
-@model_option
+@click.command("denoise", cls=Command)
+@model_option()
 @click.argument("source", metavar="IN")
-@click.argument("target", metavar="OUT")
+@output_option()
+@legacy_argument("OUT", into="output", flag="-o/--output")
 @pcm_options
 @click.option(
     "--subtype",
     default=None,
     help="WAV output encoding: PCM_16, PCM_24, PCM_32 or FLOAT (default: the input's, else FLOAT).",
 )
-@threads_option
+@threads_option()
 @force_option
 def denoise(
     model_path: str,
     source: str,
-    target: str,
+    output: str,
     pcm_format: str,
     rate: int | None,
     channels: int | None,
@@ -48,7 +51,7 @@ def denoise(
     threads: int,
     force: bool,
 ) -> None:
-    """Denoise IN into OUT (.wav, .npy, .raw, or - for raw PCM on stdin/stdout).
+    """Denoise IN into -o OUT (.wav, .npy, .raw, or - for raw PCM on stdin/stdout).
 
     The signal streams through in chunks of --chunk-ms: memory stays flat and,
     on a pipe, output follows input with the model's latency (see `info`).
@@ -56,11 +59,11 @@ def denoise(
 
     \b
     Examples:
-      edgeae-rt denoise -m model.onnx noisy.wav clean.wav
-      arecord -f S16_LE -r 16000 | edgeae-rt denoise -m model.onnx - - | aplay -f S16_LE -r 16000
-      edgeae-rt denoise -m model.onnx - out.wav --format f32le < capture.f32
+      edgeae-rt denoise -m model.onnx noisy.wav -o clean.wav
+      arecord -f S16_LE -r 16000 | edgeae-rt denoise -m model.onnx - -o - | aplay -f S16_LE -r 16000
+      edgeae-rt denoise -m model.onnx - -o out.wav --format f32le < capture.f32
     """
-    refuse_existing(target, force)
+    refuse_existing(output, force)
     model = load_model(model_path, threads)
     den = StreamDenoiser(model)
     spec = den.spec
@@ -71,7 +74,7 @@ def denoise(
             fmt = reader.sample_format
             subtype = _SUBTYPE_OF.get((fmt.kind, fmt.bits), "FLOAT") if fmt else "FLOAT"
         with open_writer(
-            target,
+            output,
             sample_rate=spec.sample_rate,
             channels=spec.channels,
             pcm_format=pcm_format,

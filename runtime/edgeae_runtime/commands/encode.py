@@ -6,7 +6,8 @@ import click
 import numpy as np
 
 from ..atomic import AtomicOutput
-from ..errors import InputError
+from ..clitools import Command
+from ..errors import InputError, ParameterError
 from ..framing import SignalFramer
 from ..model import Model
 from ..npyfile import load_npy
@@ -15,6 +16,7 @@ from ._common import (
     load_model,
     model_option,
     open_signal,
+    output_option,
     pcm_options,
     refuse_existing,
     threads_option,
@@ -39,12 +41,12 @@ def _items_or_none(path: str, model: Model) -> np.ndarray | None:
     return None
 
 
-@click.command("encode")
-@model_option
+@click.command("encode", cls=Command)
+@model_option()
 @click.argument("source", metavar="IN")
-@click.option("-o", "--output", required=True, help="Where to write the latents (.npy).")
+@output_option()
 @pcm_options
-@threads_option
+@threads_option()
 @force_option
 def encode(
     model_path: str,
@@ -57,11 +59,11 @@ def encode(
     threads: int,
     force: bool,
 ) -> None:
-    """Write the latent vectors of IN to OUT.npy (features, dimensionality reduction).
+    """Write the latent vectors of IN to -o OUT.npy (features, dimensionality reduction).
 
     IN is a .npy batch of items (N, *item_shape) -> (N, *latent_shape), or a signal
     (.wav, .npy, .raw, -) cut into the model's windows -> one latent per window.
-    MODEL is the encoder or the full autoencoder.
+    The model is the encoder or the full autoencoder.
 
     \b
     Examples:
@@ -69,7 +71,7 @@ def encode(
       edgeae-rt encode -m encoder.onnx machine.wav -o windows.npy
     """
     if not output.lower().endswith(".npy"):
-        raise InputError(f"{output}: encode writes .npy files; name the output *.npy")
+        raise ParameterError(f"{output}: encode writes .npy files; name it *.npy", param="output")
     refuse_existing(output, force)
     model = load_model(model_path, threads)
     items = _items_or_none(source, model)

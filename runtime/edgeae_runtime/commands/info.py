@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import click
 
-from ._common import echo_json, load_model
+from ..clitools import Command, legacy_argument
+from ._common import echo_json, json_option, load_model, model_option
 
 __all__ = ["info"]
 
 
-@click.command("info")
-@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
+@click.command("info", cls=Command)
+@model_option()
+@legacy_argument("MODEL", into="model_path", flag="-m/--model")
+@json_option
 def info(model_path: str, as_json: bool) -> None:
-    """Summarize MODEL's manifest: role, shapes, signal framing, threshold, quantization.
+    """Summarize the model's manifest: role, shapes, signal framing, threshold, quantization.
+
+    --json prints the whole manifest.
 
     \b
-    Example:
-      edgeae-rt info models/hum/model.onnx
-      edgeae-rt info models/hum/model.onnx --json | jq .signal
+    Examples:
+      edgeae-rt info -m models/hum/model.onnx
+      edgeae-rt info -m models/hum/model.onnx --json | jq .manifest.signal
     """
     model = load_model(model_path)
     m = model.manifest

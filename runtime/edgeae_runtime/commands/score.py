@@ -6,8 +6,17 @@ import click
 import numpy as np
 
 from ..anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
+from ..clitools import BoundedFloat, Command
 from ..errors import InputError
-from ._common import echo_json, load_model, model_option, open_signal, pcm_options, threads_option
+from ._common import (
+    echo_json,
+    json_option,
+    load_model,
+    model_option,
+    open_signal,
+    pcm_options,
+    threads_option,
+)
 from .encode import _items_or_none
 
 __all__ = ["score"]
@@ -34,18 +43,18 @@ def _collect(
         click.echo(f"event\t{ev.start}\t{ev.end}\tpeak {ev.peak:.6g}")
 
 
-@click.command("score")
-@model_option
+@click.command("score", cls=Command)
+@model_option()
 @click.argument("source", metavar="IN")
 @click.option(
     "--threshold",
-    type=float,
+    type=BoundedFloat(None, None),
     default=None,
     help="Flag scores above this (default: the manifest's calibrated threshold).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print scores and events as JSON.")
+@json_option
 @pcm_options
-@threads_option
+@threads_option()
 def score(
     model_path: str,
     source: str,

@@ -66,10 +66,11 @@ def test_wrong_calibration_shape(triplets, tmp_path: Path, no_timing) -> None:
 
 
 def test_static_without_calibration(triplets, tmp_path: Path) -> None:
-    with pytest.raises(CalibrationError, match="--calibration"):
+    with pytest.raises(CalibrationError, match="^calibration: ") as caught:
         quantize_model(
             QuantizeRequest(triplets["dense"]["autoencoder"], tmp_path / "q.onnx", mode="static")
         )
+    assert caught.value.param == "calibration" and "--" not in str(caught.value)
 
 
 def test_output_in_missing_directory(triplets, tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ def test_output_in_missing_directory(triplets, tmp_path: Path) -> None:
 def test_existing_output_needs_force(triplets, tmp_path: Path, no_timing) -> None:
     out = tmp_path / "q.onnx"
     out.write_bytes(b"keep me")
-    with pytest.raises(ExportError, match="--force"):
+    with pytest.raises(ExportError, match="use `force` to overwrite"):
         quantize_model(
             QuantizeRequest(
                 triplets["dense"]["autoencoder"], out, mode="dynamic", measure=no_timing
@@ -101,9 +102,9 @@ def test_existing_output_needs_force(triplets, tmp_path: Path, no_timing) -> Non
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"mode": "int4"}, "--mode"),
-        ({"method": "kl"}, "--method"),
-        ({"exclude": ("no_such_node",)}, "--exclude no_such_node"),
+        ({"mode": "int4"}, "^mode: must be one of"),
+        ({"method": "kl"}, "^method: must be one of"),
+        ({"exclude": ("no_such_node",)}, "^exclude: no_such_node: no node"),
         ({"activation_type": "QInt4"}, "activation_type"),
         ({"calibration_size": 0}, "calibration size"),
     ],

@@ -19,7 +19,7 @@ def _slow(which: str, model: bytes, batch: int) -> float:
 
 def test_refuses_slower_model_and_writes_nothing(triplets, tmp_path: Path) -> None:
     out = tmp_path / "q.onnx"
-    with pytest.raises(SpeedGateError, match=r"not faster.*batch 256.*--allow-slower"):
+    with pytest.raises(SpeedGateError, match=r"not faster.*batch 256.*`allow_slower`"):
         quantize_model(
             QuantizeRequest(
                 triplets["dense"]["autoencoder"],

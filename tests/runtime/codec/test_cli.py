@@ -21,13 +21,14 @@ def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_round_trip_with_json_summary(runner, tmp_path) -> None:
     enc, dec, x = _setup(tmp_path)
     out = tmp_path / "x.eae"
-    r = runner.invoke(main, ["compress", "-m", str(enc), str(x), str(out), "--json"])
+    r = runner.invoke(main, ["compress", "-m", str(enc), str(x), "-o", str(out), "--json"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output)
     assert summary["bytes"] == out.stat().st_size and summary["samples"] == 1000
     y = tmp_path / "y.npy"
     r = runner.invoke(
-        main, ["decompress", "-m", str(dec), str(out), str(y), "--reference", str(x), "--json"]
+        main,
+        ["decompress", "-m", str(dec), str(out), "-o", str(y), "--reference", str(x), "--json"],
     )
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["snr_db"] > 35
@@ -37,30 +38,36 @@ def test_round_trip_with_json_summary(runner, tmp_path) -> None:
 def test_corrupted_stream_one_line_and_no_output_file(runner, tmp_path) -> None:
     enc, dec, x = _setup(tmp_path)
     out = tmp_path / "x.eae"
-    runner.invoke(main, ["compress", "-m", str(enc), str(x), str(out), "--no-entropy"])
+    runner.invoke(main, ["compress", "-m", str(enc), str(x), "-o", str(out), "--no-entropy"])
     data = bytearray(out.read_bytes())
     data[200] ^= 0x08
     bad = tmp_path / "bad.eae"
     bad.write_bytes(bytes(data))
     y = tmp_path / "y.wav"
-    r = runner.invoke(main, ["decompress", "-m", str(dec), str(bad), str(y)])
-    assert r.exit_code == 1
+    r = runner.invoke(main, ["decompress", "-m", str(dec), str(bad), "-o", str(y)])
+    assert r.exit_code == 3
     assert r.output.count("\n") == 1 and "CRC32 mismatch" in r.output
     assert not y.exists() and not list(tmp_path.glob(".y.wav.*"))
-    r = runner.invoke(main, ["decompress", "-m", str(dec), str(bad), str(y), "--conceal"])
+    r = runner.invoke(main, ["decompress", "-m", str(dec), str(bad), "-o", str(y), "--conceal"])
     assert r.exit_code == 0 and y.exists()
 
 
 def test_bad_inputs(runner, tmp_path) -> None:
     enc, dec, x = _setup(tmp_path)
     cases = [
-        (["compress", "-m", str(enc), str(tmp_path / "none.npy"), "o.eae"], "cannot read"),
-        (["decompress", "-m", str(dec), str(x), str(tmp_path / "o.wav")], "not an edgeae stream"),
-        (["decompress", "-m", str(enc), str(x), str(tmp_path / "o.wav")], "needs the decoder"),
+        (["compress", "-m", str(enc), str(tmp_path / "none.npy"), "-o", "o.eae"], "cannot read"),
+        (
+            ["decompress", "-m", str(dec), str(x), "-o", str(tmp_path / "o.wav")],
+            "not an edgeae stream",
+        ),
+        (
+            ["decompress", "-m", str(enc), str(x), "-o", str(tmp_path / "o.wav")],
+            "needs the decoder",
+        ),
     ]
     empty = tmp_path / "empty.eae"
     empty.write_bytes(b"")
-    cases.append((["decompress", "-m", str(dec), str(empty), "o.wav"], "empty input"))
+    cases.append((["decompress", "-m", str(dec), str(empty), "-o", "o.wav"], "empty input"))
     for args, message in cases:
         r = runner.invoke(main, args)
         assert r.exit_code != 0 and message in r.output, (args, r.output)

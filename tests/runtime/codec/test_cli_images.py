@@ -97,14 +97,14 @@ def test_folder_round_trip_in_name_order(runner, pair, tmp_path: Path) -> None:
     enc, dec = pair
     folder, images = _folder(tmp_path, ["b.png", "a.png", "c.PNG", "a10.png"])
     stream = tmp_path / "x.eae"
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--json"))
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream, "--json"))
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output)
     assert summary["files"] == ["a.png", "a10.png", "b.png", "c.PNG"]
     assert summary["images"] == 4 and summary["bytes"] == stream.stat().st_size
     out = tmp_path / "out"
     r = runner.invoke(
-        main, _args("decompress", "-m", dec, stream, out, "--reference", folder, "--json")
+        main, _args("decompress", "-m", dec, stream, "-o", out, "--reference", folder, "--json")
     )
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output)
@@ -125,10 +125,10 @@ def test_four_bit_codes_psnr_band(runner, pair, tmp_path: Path) -> None:
     enc, dec = pair
     folder, _ = _folder(tmp_path, [f"{i}.png" for i in range(6)])
     stream, out = tmp_path / "x.eae", tmp_path / "out"
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--bits", "4"))
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream, "--bits", "4"))
     assert r.exit_code == 0, r.output
     r = runner.invoke(
-        main, _args("decompress", "-m", dec, stream, out, "--reference", folder, "--json")
+        main, _args("decompress", "-m", dec, stream, "-o", out, "--reference", folder, "--json")
     )
     assert r.exit_code == 0, r.output
     # 16 levels over a ~180-level span: a step of ~12 pixel levels, ~37 dB when uniform.
@@ -142,7 +142,8 @@ def test_sixteen_bit_png_maps_full_scale_like_eight_bit(runner, pair, tmp_path: 
     write_png(tmp_path / "16.png", img.astype(np.uint16) * 257)
     for name in ("8", "16"):
         r = runner.invoke(
-            main, _args("compress", "-m", enc, tmp_path / f"{name}.png", tmp_path / f"{name}.eae")
+            main,
+            _args("compress", "-m", enc, tmp_path / f"{name}.png", "-o", tmp_path / f"{name}.eae"),
         )
         assert r.exit_code == 0, r.output
     assert (tmp_path / "8.eae").read_bytes() == (tmp_path / "16.eae").read_bytes()
@@ -152,20 +153,20 @@ def test_pixel_range_defaults_and_override(runner, tmp_path: Path) -> None:
     enc, dec = make_pixel_pair(tmp_path, Preprocessing())  # no range: raw = 8-bit pixels
     folder, images = _folder(tmp_path, ["a.png"])
     stream, out = tmp_path / "x.eae", tmp_path / "out"
-    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--json"))
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out, "--json"))
     assert r.exit_code == 0 and json.loads(r.output)["pixel_range"] == [0.0, 255.0]
     assert np.abs(read_png(out / "image_00000.png").astype(int) - images["a.png"]).max() <= 2
     # Decoding with a range twice as wide halves every pixel (the map is linear).
     r = runner.invoke(
-        main, _args("decompress", "-m", dec, stream, out, "--force", "--pixel-range", 0, 510)
+        main, _args("decompress", "-m", dec, stream, "-o", out, "--force", "--pixel-range", 0, 510)
     )
     assert r.exit_code == 0, r.output
     halved = read_png(out / "image_00000.png").astype(int)
     assert np.abs(halved - images["a.png"] / 2).max() <= 2
     y = tmp_path / "y.eae"
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, y, "--pixel-range", 5, 5))
-    assert r.exit_code == 1 and "pixel range 5..5" in r.output
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", y, "--pixel-range", 5, 5))
+    assert r.exit_code == 2 and "--pixel-range: 5..5" in r.output
 
 
 @pytest.mark.parametrize(
@@ -180,8 +181,8 @@ def test_wrong_png_is_named_and_nothing_is_written(
     folder, _ = _folder(tmp_path, ["a.png", "c.png"])
     write_png(folder / "b.png", _pixels(9, shape))
     stream = tmp_path / "x.eae"
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream))
-    assert r.exit_code == 1
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream))
+    assert r.exit_code == 3
     assert r.output.count("\n") == 1
     assert "b.png" in r.output and fragment in r.output and "6x8 with 3 channel" in r.output
     assert not stream.exists() and not list(tmp_path.glob(".x.eae*"))
@@ -190,23 +191,25 @@ def test_wrong_png_is_named_and_nothing_is_written(
 def test_empty_folder_and_bad_outputs(runner, pair, tmp_path: Path) -> None:
     enc, dec = pair
     (tmp_path / "empty").mkdir()
-    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "empty", tmp_path / "x.eae"))
-    assert r.exit_code == 1 and "no .png images" in r.output
+    r = runner.invoke(
+        main, _args("compress", "-m", enc, tmp_path / "empty", "-o", tmp_path / "x.eae")
+    )
+    assert r.exit_code == 3 and "no .png images" in r.output
     folder, _ = _folder(tmp_path, ["a.png"])
     stream = tmp_path / "x.eae"
-    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-"))
-    assert r.exit_code == 1 and "not stdout" in r.output
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, tmp_path / "one.png"))
-    assert r.exit_code == 1 and "name a folder" in r.output
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", "-"))
+    assert r.exit_code == 3 and "not stdout" in r.output
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", tmp_path / "one.png"))
+    assert r.exit_code == 3 and "name a folder" in r.output
 
 
 def test_npy_output_still_works(runner, pair, tmp_path: Path) -> None:
     enc, dec = pair
     folder, images = _folder(tmp_path, ["a.png", "b.png"])
     stream, out = tmp_path / "x.eae", tmp_path / "y.npy"
-    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
-    assert runner.invoke(main, _args("decompress", "-m", dec, stream, out)).exit_code == 0
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
+    assert runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out)).exit_code == 0
     raw = np.load(out)
     assert raw.shape == (2, *SHAPE)
     expected = np.moveaxis(images["a.png"], -1, 0) / 255.0 * 16.0
@@ -218,19 +221,21 @@ def test_force_for_files(runner, pair, tmp_path: Path) -> None:
     folder, _ = _folder(tmp_path, ["a.png"])
     stream = tmp_path / "x.eae"
     stream.write_bytes(b"keep me")
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream))
-    assert r.exit_code == 1 and r.output.count("\n") == 1
-    assert "already exists; pass --force" in r.output and stream.read_bytes() == b"keep me"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream))
+    assert r.exit_code == 2 and r.output.count("\n") == 1
+    assert "already exists; use --force" in r.output and stream.read_bytes() == b"keep me"
     assert (
-        runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--force")).exit_code == 0
+        runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream, "--force")).exit_code
+        == 0
     )
     assert stream.read_bytes()[:4] == b"EAEC"
     npy = tmp_path / "y.npy"
     npy.write_bytes(b"old")
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, npy))
-    assert r.exit_code == 1 and "--force" in r.output and npy.read_bytes() == b"old"
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", npy))
+    assert r.exit_code == 2 and "--force" in r.output and npy.read_bytes() == b"old"
     assert (
-        runner.invoke(main, _args("decompress", "-m", dec, stream, npy, "--force")).exit_code == 0
+        runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", npy, "--force")).exit_code
+        == 0
     )
     assert np.load(npy).shape == (1, *SHAPE)
 
@@ -239,20 +244,21 @@ def test_force_for_folders_replaces_only_png_folders(runner, pair, tmp_path: Pat
     enc, dec = pair
     folder, _ = _folder(tmp_path, ["a.png", "b.png"])
     stream = tmp_path / "x.eae"
-    assert runner.invoke(main, _args("compress", "-m", enc, folder, stream)).exit_code == 0
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
     out = tmp_path / "out"
     out.mkdir()
     write_png(out / "stale.png", _pixels(0))
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out))
-    assert r.exit_code == 1 and "already exists; pass --force" in r.output
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out))
+    assert r.exit_code == 2 and "already exists; use --force" in r.output
     assert [p.name for p in out.iterdir()] == ["stale.png"]
     assert (
-        runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--force")).exit_code == 0
+        runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out, "--force")).exit_code
+        == 0
     )
     assert sorted(p.name for p in out.iterdir()) == ["image_00000.png", "image_00001.png"]
     (out / "keep.txt").write_text("mine")
-    r = runner.invoke(main, _args("decompress", "-m", dec, stream, out, "--force"))
-    assert r.exit_code == 1 and "keep.txt" in r.output and (out / "keep.txt").exists()
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out, "--force"))
+    assert r.exit_code == 3 and "keep.txt" in r.output and (out / "keep.txt").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -262,18 +268,18 @@ def test_corrupted_stream_leaves_no_folder_and_conceal_writes_one(
     enc, dec = pair
     folder, _ = _folder(tmp_path, ["a.png", "b.png", "c.png"])
     stream = tmp_path / "x.eae"
-    r = runner.invoke(main, _args("compress", "-m", enc, folder, stream, "--no-entropy"))
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream, "--no-entropy"))
     assert r.exit_code == 0, r.output
     data = bytearray(stream.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bad = tmp_path / "bad.eae"
     bad.write_bytes(bytes(data))
     out = tmp_path / "out"
-    r = runner.invoke(main, _args("decompress", "-m", dec, bad, out))
-    assert r.exit_code == 1 and "CRC32 mismatch" in r.output
+    r = runner.invoke(main, _args("decompress", "-m", dec, bad, "-o", out))
+    assert r.exit_code == 3 and "CRC32 mismatch" in r.output
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    r = runner.invoke(main, _args("decompress", "-m", dec, bad, out, "--conceal", "--json"))
+    r = runner.invoke(main, _args("decompress", "-m", dec, bad, "-o", out, "--conceal", "--json"))
     assert r.exit_code == 0, r.output
     lost = json.loads(r.output)["concealed_images"]
     assert len(lost) == 1 and len(list(out.iterdir())) == 3
