@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ class TrainConfig:
     ``far`` with ``target_far`` per ``far_per`` item or hour, ``f1``/``youden`` on
     labelled validation anomalies); ``hysteresis``, ``vote_k``-of-``vote_n`` and
     ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`).
+    ``rate_lambda`` > 0 trains for compression: the model learns an entropy model of
+    its latents and the loss adds ``rate_lambda`` times the bits per input value.
     """
 
     epochs: int = 30
@@ -68,6 +71,7 @@ class TrainConfig:
     vote_k: int = 1
     vote_n: int = 1
     min_windows: int = 1
+    rate_lambda: float = 0.0
     num_workers: int = 0
     device: str = "cpu"
 
@@ -109,6 +113,8 @@ class TrainConfig:
             raise ConfigError(f"noise_level: must be > 0 with noise {self.noise!r}")
         if self.noise in ("masking", "saltpepper") and self.noise_level >= 1:
             raise ConfigError(f"noise_level: a fraction in (0, 1) for {self.noise}")
+        if not (math.isfinite(self.rate_lambda) and 0 <= self.rate_lambda <= 1e6):
+            raise ConfigError(f"rate_lambda: must be in [0, 1e6], got {self.rate_lambda}")
         if self.device != "cpu":
             raise ConfigError(f"device: only 'cpu' is supported, got {self.device!r}")
 

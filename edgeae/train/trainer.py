@@ -97,6 +97,8 @@ def _model_config(
             f"{tuple(ds_shape)}; use --arch {arch_for_layout(ds_layout)} or reshape the data"
         )
     overrides = dict(overrides)
+    if config.rate_lambda > 0:
+        overrides["entropy"] = True  # rate-distortion training learns the latents' entropy model
     if config.loss == "bce":
         if overrides.get("output") not in (None, "sigmoid"):
             raise ConfigError("loss bce needs a sigmoid output; drop output=... or use --loss mse")
@@ -155,7 +157,7 @@ def _run_epoch(
         idx = order[step * batch : (step + 1) * batch]
         target = data.train_t[idx]
         inputs = corrupt(data.train_x[idx], config.noise, config.noise_level, noise_gen)
-        loss = loss_fn(model(inputs), target)
+        loss = loss_fn(model(inputs), target) + _rate_term(model, config, target)
         value = float(loss.item())
         if not np.isfinite(value):
             raise TrainError(
@@ -171,7 +173,35 @@ def _run_epoch(
     return total / max(seen, 1), seen, time.perf_counter() - start
 
 
+def _rate_term(model: nn.Module, config: TrainConfig, target: torch.Tensor) -> torch.Tensor | float:
+    """``lambda * bits per value`` of the batch just reconstructed (0 without an entropy model)."""
+    bits = getattr(getattr(model, "module", model), "bits", None)
+    if config.rate_lambda <= 0 or bits is None:
+        return 0.0
+    return config.rate_lambda * bits.mean() / target[0].numel()
+
+
+@torch.no_grad()
+def coded_rate(model: nn.Module, x: torch.Tensor, batch: int = 1024) -> tuple[torch.Tensor, float]:
+    """Reconstructions from the *rounded* latents and their mean cost in bits per item.
+
+    What a compressed stream of ``x`` decodes to, and what it costs under the
+    model's entropy model: the validation of rate-distortion training.
+    """
+    model.eval()
+    outs, bits = [], 0.0
+    for i in range(0, len(x), batch):
+        coded, b = model.prior(model.encode(x[i : i + batch]))
+        outs.append(model.decode(coded))
+        bits += float(b.sum())
+    return torch.cat(outs), bits / max(len(x), 1)
+
+
 def _validate(model: nn.Module, data: Prepared, config: TrainConfig) -> float:
+    if config.rate_lambda > 0 and getattr(model, "prior", None) is not None:
+        out, bits = coded_rate(model, data.val_x)
+        rate = config.rate_lambda * bits / data.val_t[0].numel()
+        return float(get_loss(config.loss)(out, data.val_t).item()) + rate
     out = _predict(model, data.val_x)
     return float(get_loss(config.loss)(out, data.val_t).item())
 
@@ -515,6 +545,18 @@ class Trainer:
             self.out_dir / CHECKPOINT_NAME,
         )
 
+    def _rate_metrics(self) -> dict[str, Any]:
+        """For rate-distortion runs: the validation items' coded rate under the entropy model."""
+        if getattr(self.model, "prior", None) is None:
+            return {}
+        _, bits = coded_rate(self.model, self.prepared.val_x)
+        values = self.prepared.val_t[0].numel()
+        return {
+            "rate_lambda": self.config.rate_lambda,
+            "val_bits_per_item": bits,
+            "val_bits_per_value": bits / values,
+        }
+
     def _metrics(self, quality: dict[str, Any], anomaly: AnomalySpec) -> dict[str, Any]:
         """metrics.json: the schedule as run, the best epoch, the threshold, raw-unit quality."""
         s, history = self.state, self.state.history
@@ -542,6 +584,7 @@ class Trainer:
             "processes": self.ctx.world_size,
             "torch_threads": torch.get_num_threads(),
             "loss": self.config.loss,
+            **self._rate_metrics(),
             **quality,
         }
 

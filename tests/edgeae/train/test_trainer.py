@@ -284,3 +284,16 @@ def test_existing_run_dir_needs_force(low_rank: np.ndarray, tmp_path: Path) -> N
         progress=False,
     )
     assert (run / "checkpoint.pt").is_file()
+
+
+def test_rate_lambda_trades_bits_for_distortion(low_rank: np.ndarray, tmp_path: Path) -> None:
+    """Rate-distortion training: a larger lambda buys fewer bits with more distortion."""
+    runs = {}
+    for lam in (1e-4, 2.0):
+        cfg = TrainConfig(epochs=25, batch_size=32, lr=1e-2, rate_lambda=lam)
+        runs[lam] = train(low_rank, "dense", SMALL, cfg, tmp_path / f"l{lam}", progress=False)
+    cheap, fine = runs[2.0].metrics, runs[1e-4].metrics
+    assert cheap["val_bits_per_item"] < 0.7 * fine["val_bits_per_item"]
+    assert cheap["val_psnr_db"] < fine["val_psnr_db"]
+    model = load_checkpoint(tmp_path / "l2.0").model
+    assert model.prior is not None  # the entropy model is saved with the weights
