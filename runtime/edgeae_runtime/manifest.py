@@ -26,6 +26,7 @@ __all__ = [
     "AnomalySpec",
     "CodecSpec",
     "EntropySpec",
+    "LogMelSpec",
     "Manifest",
     "Parity",
     "Preprocessing",
@@ -93,6 +94,25 @@ class SignalSpec:
     window: int
     hop: int
     synthesis_window: Literal["hann", "rect"] = "hann"
+
+
+@dataclass(frozen=True)
+class LogMelSpec:
+    """A log-mel front-end (:mod:`edgeae_runtime.logmel`): mono audio -> stacked log-mel items.
+
+    ``frames`` log-mel frames of ``n_mels`` bands (``n_fft``-point frames every
+    ``hop`` samples) make one NF item of ``frames * n_mels`` values; a clip's
+    score is the ``reduce`` (mean or max) of its items' scores.
+    """
+
+    sample_rate: int
+    n_fft: int = 1024
+    hop: int = 512
+    n_mels: int = 128
+    frames: int = 5
+    fmin: float = 0.0
+    fmax: float | None = None
+    reduce: Literal["mean", "max"] = "mean"
 
 
 @dataclass(frozen=True)
@@ -244,6 +264,7 @@ class Manifest:
     arch_config: Mapping[str, Any] = field(default_factory=dict)
     signal: SignalSpec | None = None
     spectral: SpectralSpec | None = None
+    features: LogMelSpec | None = None
     anomaly: AnomalySpec | None = None
     quantization: QuantizationSpec = QuantizationSpec()
     codec: CodecSpec | None = None
@@ -403,6 +424,35 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         except ManifestError:
             pass
     raise ManifestError(f"{where}: unexpected value {value!r}")
+
+
+def _check_features(m: Manifest) -> None:
+    """Bounds of the log-mel front-end and its agreement with the item shape."""
+    f = m.features
+    assert f is not None
+    if not 1000 <= f.sample_rate <= 768_000:
+        raise ManifestError(f"manifest.features.sample_rate: 1000..768000 Hz, got {f.sample_rate}")
+    if not 16 <= f.n_fft <= 16384:
+        raise ManifestError(f"manifest.features.n_fft: must be in 16..16384, got {f.n_fft}")
+    if not 1 <= f.hop <= f.n_fft:
+        raise ManifestError(f"manifest.features.hop: must be in 1..n_fft ({f.n_fft}), got {f.hop}")
+    if not 1 <= f.n_mels <= min(512, f.n_fft // 2 + 1):
+        raise ManifestError(
+            f"manifest.features.n_mels: must be in 1..{min(512, f.n_fft // 2 + 1)}, got {f.n_mels}"
+        )
+    if not 1 <= f.frames <= 64:
+        raise ManifestError(f"manifest.features.frames: must be in 1..64, got {f.frames}")
+    top = f.sample_rate / 2 if f.fmax is None else f.fmax
+    finite = math.isfinite(f.fmin) and math.isfinite(top)
+    if not (finite and 0 <= f.fmin < top <= f.sample_rate / 2):
+        raise ManifestError(
+            f"manifest.features.fmin/fmax: need 0 <= fmin < fmax <= {f.sample_rate / 2}"
+        )
+    if m.layout != "NF" or tuple(m.item_shape) != (f.frames * f.n_mels,):
+        raise ManifestError(
+            f"manifest.features: items must be flat ({f.frames * f.n_mels},) "
+            f"({f.frames} frames x {f.n_mels} mels), got {m.layout} {tuple(m.item_shape)}"
+        )
 
 
 def _check_spectral(m: Manifest) -> None:
@@ -660,6 +710,8 @@ def _check_manifest(m: Manifest) -> None:
             )
     if m.spectral is not None:
         _check_spectral(m)
+    if m.features is not None:
+        _check_features(m)
     if m.codec is not None:
         c = m.codec
         if c.bits not in (4, 8, 16):
