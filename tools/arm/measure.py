@@ -61,6 +61,23 @@ def _denoise_rss(golden: Path, seconds: float) -> dict[str, float]:
     return {"denoise_seconds_of_audio": seconds, "denoise_wall_s": wall, "rss_mib": rss_kib / 1024}
 
 
+def installed_size(root: str = "edgeae-runtime") -> dict[str, int]:
+    """Bytes on disk of ``root`` and every distribution it requires (no extras), by name."""
+    import importlib.metadata as md
+    import re
+
+    sizes: dict[str, int] = {}
+    todo = [root]
+    while todo:
+        name = re.split(r"[ ;<>=!~\[(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
+        if name in sizes:
+            continue
+        dist = md.distribution(name)
+        sizes[name] = sum(f.size or 0 for f in (dist.files or ()))  # sizes from pip's RECORD
+        todo += [r for r in (dist.requires or []) if "extra ==" not in r]
+    return sizes
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--golden", type=Path, default=Path("tests/golden"))
@@ -69,12 +86,16 @@ def main() -> int:
     args = p.parse_args()
     result = {"machine": platform.machine(), **_first_inference(args.golden)}
     result.update(_denoise_rss(args.golden, args.seconds))
+    sizes = installed_size()
+    result["installed_bytes"] = sizes
     print(
         f"measure ({result['machine']}): import {result['import_s']:.2f} s, load "
         f"{result['load_s']:.3f} s, first inference {result['first_inference_s']:.3f} s; "
         f"denoise {args.seconds:g} s of audio: {result['denoise_wall_s']:.1f} s wall, "
         f"peak RSS {result['rss_mib']:.0f} MiB"
     )
+    parts = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(sizes.items()))
+    print(f"installed (MiB): {sum(sizes.values()) / 2**20:.0f} in all: {parts}")
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

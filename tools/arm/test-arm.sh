@@ -152,25 +152,30 @@ run_tests() {
     say "tests/runtime + tests/golden on arm64 took $(( $(date +%s) - t1 ))s"
     in_rootfs "$ROOTFS" "cd $WORK && python -m tests.golden.golden --json $WORK/results/golden.json"
     in_rootfs "$ROOTFS" "cd $WORK && python tools/arm/measure.py --json $WORK/results/measure.json"
-    # Installed size of what a board needs: the runtime and its three dependencies.
-    w=$(in_rootfs "$ROOTFS" "cd /opt/venv/lib/python3*/site-packages && du -sk numpy numpy.libs onnxruntime edgeae_runtime click 2>/dev/null | awk '{s+=\$1} END {print s}'")
-    say "installed size of numpy + onnxruntime + click + edgeae_runtime: $(( w / 1024 )) MiB"
+    # Installed size of what a board needs (du; measure.py also sums pip RECORD sizes).
+    w=$(in_rootfs "$ROOTFS" "cd /opt/venv/lib/python3*/site-packages && du -sk numpy numpy.libs onnxruntime edgeae_runtime click google flatbuffers packaging 2>/dev/null | awk '{s+=\$1} END {print s}'")
+    say "installed size of edgeae_runtime + numpy + onnxruntime (+ protobuf, flatbuffers, packaging) + click: $(( w / 1024 )) MiB"
     echo "{\"installed_kib\": $w}" >"$ROOTFS$WORK/results/size.json"
     cp "$ROOTFS$WORK"/results/* "$results/"
     say "results in $results"
 }
 
-ensure_tools
-ensure_binfmt
-build_rootfs
-if [ "${1:-}" = --rootfs-only ]; then
-    say "rootfs ready in $(( $(date +%s) - T0 ))s"
-    exit 0
-fi
-T1=$(date +%s)
-say "waiting for $LOCK"
-exec 9>"$LOCK"
-flock 9
-say "lock held after $(( $(date +%s) - T1 ))s"
-run_tests
-say "passed in $(( $(date +%s) - T0 ))s (wall clock, including the rootfs build if any)"
+# The whole body is a function, parsed before it runs: editing this file during a run is safe.
+main() {
+    ensure_tools
+    ensure_binfmt
+    build_rootfs
+    if [ "${1:-}" = --rootfs-only ]; then
+        say "rootfs ready in $(( $(date +%s) - T0 ))s"
+        exit 0
+    fi
+    T1=$(date +%s)
+    say "waiting for $LOCK"
+    exec 9>"$LOCK"
+    flock 9
+    say "lock held after $(( $(date +%s) - T1 ))s"
+    run_tests
+    say "passed in $(( $(date +%s) - T0 ))s (wall clock, including the rootfs build if any)"
+}
+
+main "$@"; exit $?
