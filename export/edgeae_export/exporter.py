@@ -257,7 +257,7 @@ def export_autoencoder(
         "decoder": errors["decoder.onnx reconstruction"],
     }
 
-    codec = calibrate_codec(latent_t, bits=codec_bits)
+    codec = _codec_spec(module, latent_t, codec_bits)
     fingerprint = model_fingerprint(graphs["autoencoder"])
     versions = export_versions()
     manifests: dict[str, Manifest] = {}
@@ -298,3 +298,13 @@ def export_autoencoder(
         codec=codec,
         manifest=manifests["autoencoder"],
     )
+
+
+def _codec_spec(module: Any, latents: np.ndarray, bits: int) -> CodecSpec:
+    """The manifest's codec: the model's learned entropy model when it has one, else codes
+    of ``bits`` bits calibrated on the validation latents."""
+    prior = getattr(module, "prior", None)
+    if prior is None:
+        return calibrate_codec(latents, bits=bits)
+    # Rate-distortion training puts the latents on the integer grid: code round(z) as is.
+    return CodecSpec(bits=8, scale=(1.0,), zero_point=(0,), entropy=prior.tables().to_spec())

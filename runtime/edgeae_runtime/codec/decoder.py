@@ -10,6 +10,7 @@ non-overlapping windows, weighted overlap-add otherwise). With
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -17,15 +18,17 @@ import numpy as np
 from ..errors import StreamError
 from ..framing import OverlapAdd, synthesis_window
 from ..model import Model
+from .entropy import codec_tables
 from .format import EndOfStream, Frame, StreamHeader
 from .parser import Lost, StreamParser
 from .payload import decode_payload
 
-__all__ = ["StreamDecoder", "check_stream_model", "decompress"]
+__all__ = ["StreamDecoder", "bind_entropy", "check_stream_model", "decompress"]
 
 
-def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
-    """Refuse a stream that ``model`` cannot decode: other model, kind or shapes."""
+def check_stream_model(header: StreamHeader, model: Model, kind: str) -> StreamHeader:
+    """Refuse a stream that ``model`` cannot decode (other model, kind, shapes or entropy
+    model); returns the header with the model's entropy tables bound for decoding."""
     if header.fingerprint != model.fingerprint:
         raise StreamError(
             f"stream was made by model {header.fingerprint} but this decoder is "
@@ -39,6 +42,21 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> None:
             f"stream has item shape {header.item_shape} / latent shape {header.latent_shape}, "
             f"{model.path.name} has {model.item_shape} / {model.latent_shape}"
         )
+    return bind_entropy(header, model)
+
+
+def bind_entropy(header: StreamHeader, model: Model) -> StreamHeader:
+    """The header with ``model``'s entropy tables, if the stream names them (version 2)."""
+    if not header.entropy_digest:
+        return header
+    tables = codec_tables(model.manifest.codec)
+    if tables is None or tables.digest != header.entropy_digest:
+        raise StreamError(
+            f"stream was coded with entropy model {header.entropy_digest.hex()}, but "
+            f"{model.path.name} has {tables.digest.hex() if tables else 'none'}; "
+            "use the matching decoder"
+        )
+    return dataclasses.replace(header, entropy=tables)
 
 
 DECODE_BLOCK = 1024  # frames decoded per model call, however many one push completes
@@ -92,7 +110,7 @@ class StreamDecoder:
         slots: list[tuple[np.ndarray, int]] = []  # (latent, samples covered)
         for ev in events:
             if isinstance(ev, StreamHeader):
-                check_stream_model(ev, self.model, "signal")
+                ev = check_stream_model(ev, self.model, "signal")
                 self.header = ev
                 self._start(ev)
             elif self.header is None:

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InputError, ManifestError, ParameterError, StreamError
 from ..framing import FrameBatch, SignalFramer
 from ..model import Model
+from .entropy import codec_tables
 from .format import StreamHeader, pack_end, pack_frame, pack_header
 from .payload import encode_payloads
 
@@ -76,6 +77,7 @@ def header_for_model(
             f"{model.path.name}: image streams need a conv2d model (item shape C, H, W), "
             f"this one has item shape {model.item_shape}"
         )
+    tables = None if per_frame else codec_tables(codec)
     return StreamHeader(
         fingerprint=model.fingerprint,
         kind=kind,
@@ -84,6 +86,8 @@ def header_for_model(
         bits=bits,
         scale=() if per_frame else tuple(codec.scale),  # type: ignore[union-attr]
         zero_point=() if per_frame else tuple(codec.zero_point),  # type: ignore[union-attr]
+        entropy_digest=tables.digest if tables is not None else b"",
+        entropy=tables,
         **fields,
     )
 

@@ -31,9 +31,16 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError, StreamError
-from ..manifest import EntropySpec
+from ..manifest import CodecSpec, EntropySpec
 
-__all__ = ["MAX_PRECISION", "RANS_L", "EntropyTables", "decode_frames", "encode_frames"]
+__all__ = [
+    "MAX_PRECISION",
+    "RANS_L",
+    "EntropyTables",
+    "codec_tables",
+    "decode_frames",
+    "encode_frames",
+]
 
 RANS_L = 1 << 16  # the state lives in [RANS_L, 2**32)
 MAX_PRECISION = 16  # 32-bit state with 16-bit words: 2**precision must not exceed RANS_L
@@ -170,6 +177,13 @@ class EntropyTables:
         h.update(self.cdf.astype("<i8").tobytes())
         h.update(self.offset.astype("<i8").tobytes())
         return h.digest()[:8]
+
+
+def codec_tables(codec: CodecSpec | None) -> EntropyTables | None:
+    """The coder tables of a manifest's codec, or None when it has no entropy model."""
+    if codec is None or codec.entropy is None:
+        return None
+    return EntropyTables.from_spec(codec.entropy)
 
 
 def _symbols(codes: np.ndarray, channel: np.ndarray, tables: EntropyTables) -> np.ndarray:

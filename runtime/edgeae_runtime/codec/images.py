@@ -67,8 +67,7 @@ def decode_image_stream(decoder: Model, data: bytes, *, conceal: bool = False) -
     latents: list[np.ndarray | None] = []
     for ev in events:
         if isinstance(ev, StreamHeader):
-            check_stream_model(ev, decoder, "image")
-            header = ev
+            header = check_stream_model(ev, decoder, "image")
         elif header is None:
             continue
         elif isinstance(ev, Frame):

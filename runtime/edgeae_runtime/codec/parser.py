@@ -16,6 +16,7 @@ from .format import (
     END_SIZE,
     END_SYNC,
     FRAME_DEFLATED,
+    FRAME_ENTROPY,
     FRAME_HEADER_SIZE,
     FRAME_SYNC,
     EndOfStream,
@@ -175,7 +176,8 @@ class StreamParser:
                 raise _NeedMore(self._truncated_msg(pos, need))
             if not frame_crc_ok(buf, pos, size):
                 return self._damage(pos, f"{name}: CRC32 mismatch (corrupted frame)")
-            if flags & ~FRAME_DEFLATED or not 1 <= samples <= header.max_samples:
+            allowed = FRAME_ENTROPY if header.entropy_digest else FRAME_DEFLATED
+            if flags & ~allowed or not 1 <= samples <= header.max_samples:
                 return self._damage(
                     pos, f"{name}: invalid flags 0x{flags:02x} or sample count {samples}"
                 )

@@ -7,13 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from edgeae_runtime.codec import Frame, StreamHeader
+from edgeae_runtime import Model
+from edgeae_runtime.codec import Frame, StreamHeader, compress_images, decompress_images
 from edgeae_runtime.codec.entropy import EntropyTables
 from edgeae_runtime.codec.format import FRAME_ENTROPY, pack_header, parse_header
 from edgeae_runtime.codec.payload import decode_payload, encode_payloads
 from edgeae_runtime.errors import ManifestError, StreamError
 from edgeae_runtime.manifest import CodecSpec, EntropySpec, Manifest, Provenance, TensorSpec
 
+from .models import make_image_pair
 from .test_format import HEADER
 
 
@@ -84,3 +86,43 @@ def test_manifest_validates_entropy_tables():
         good.replace(codec=CodecSpec(entropy=broken))
     with pytest.raises(ManifestError, match="one table per latent channel"):
         good.replace(codec=CodecSpec(entropy=tables(3).to_spec()))
+
+
+def images(n: int = 6) -> np.ndarray:
+    return np.random.default_rng(3).random((n, 1, 8, 8)).astype(np.float32)
+
+
+def entropy_pair(tmp_path, step: float = 0.05, fitted: bool = True):
+    """The tiny image model with an entropy model fitted to its codes (as training would)."""
+    tmp_path.mkdir(exist_ok=True)
+    enc, _ = make_image_pair(tmp_path)
+    codes = np.rint(Model(enc).encode(images(64)) / step).astype(np.int64)
+    half = int(np.abs(codes).max()) + 1
+    counts = np.stack(
+        [np.bincount(c.ravel() + half, minlength=2 * half + 1) for c in codes.transpose(1, 0, 2, 3)]
+    ).astype(float)
+    if not fitted:
+        counts = np.ones_like(counts)
+    pmf = np.concatenate([counts + 0.5, np.full((3, 1), 1e-3)], axis=1)
+    spec = EntropyTables.from_pmf(pmf, offset=[-half] * 3).to_spec()
+    enc, dec = make_image_pair(tmp_path, codec=CodecSpec(scale=(step,), entropy=spec))
+    return Model(enc), Model(dec)
+
+
+def test_image_streams_are_entropy_coded_end_to_end(tmp_path):
+    enc, dec = entropy_pair(tmp_path)
+    x = images()
+    data = compress_images(enc, x)
+    assert data[4] == 2  # format version 2
+    y = decompress_images(dec, data)
+    reference = dec.decode(np.rint(enc.encode(x) / 0.05) * 0.05)
+    assert np.allclose(y, reference, atol=1e-5)
+    assert len(data) < len(compress_images(enc, x, per_frame=True))
+
+
+def test_a_decoder_with_other_tables_refuses_the_stream(tmp_path):
+    enc, _ = entropy_pair(tmp_path / "a")
+    _, other = entropy_pair(tmp_path / "b", fitted=False)
+    data = compress_images(enc, np.zeros((2, 1, 8, 8), np.float32))
+    with pytest.raises(StreamError, match="entropy model"):
+        decompress_images(other, data)
