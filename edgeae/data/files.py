@@ -8,6 +8,7 @@ naming the file, and the key or field when there is one.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,11 +111,16 @@ def _csv(path: Path) -> RawData:
     except ValueError:
         skip = 1
     try:
-        arr = np.loadtxt(
-            path, delimiter=delimiter, skiprows=skip, dtype=np.float64, ndmin=2, encoding="utf-8"
-        )
-    except ValueError as exc:
-        raise DataError(f"{path}: not a numeric CSV ({exc})") from None
+        with warnings.catch_warnings():  # "input contained no data" is an error here
+            warnings.simplefilter("ignore", UserWarning)
+            arr = np.loadtxt(
+                path, delimiter=delimiter, skiprows=skip, dtype=np.float64, ndmin=2,
+                encoding="utf-8",
+            )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a numeric CSV ({str(exc)[:200]})") from None
+    if arr.size == 0:
+        raise DataError(f"{path}: the CSV holds no data rows")
     return RawData(arr)
 
 

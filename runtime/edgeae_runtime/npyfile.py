@@ -43,14 +43,20 @@ def _header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         else:
             raise ValueError(f"unsupported .npy version {version[0]}.{version[1]}")
     except Exception as exc:  # numpy's header parser raises many kinds on garbage
-        why = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name}: not a readable .npy array (corrupt header: {why})") from None
+        raise InputError(
+            f"{name}: not a readable .npy array (corrupt header: {_first_line(exc)})"
+        ) from None
     dtype = np.dtype(dtype)
     if dtype.hasobject or dtype.kind not in "biuf" or dtype.subdtype is not None:
         raise InputError(f"{name}: holds {dtype} values; data must be numeric (int, float, bool)")
     if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
         raise InputError(f"{name}: not a readable .npy array (bad shape {shape!r})")
     return shape, bool(fortran), dtype
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
 def _check_size(name: str, shape: tuple[int, ...], dtype: np.dtype, available: int) -> int:
@@ -95,8 +101,8 @@ def npz_names(path: str | os.PathLike[str]) -> list[str]:
     try:
         with zipfile.ZipFile(name) as archive:
             return [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
-        raise InputError(f"{name}: not a readable .npz archive ({exc})") from None
+    except Exception as exc:  # zipfile raises a zoo of types on a hostile archive
+        raise InputError(f"{name}: not a readable .npz archive ({_first_line(exc)})") from None
 
 
 def load_npz_member(path: str | os.PathLike[str], key: str) -> np.ndarray:
@@ -115,8 +121,10 @@ def load_npz_member(path: str | os.PathLike[str], key: str) -> np.ndarray:
                 data = head[offset:] + member.read(max(need - (len(head) - offset), 0))
     except KeyError:
         raise InputError(f"{name}: no array named {key!r}") from None
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise InputError(f"{name}: not a readable .npz archive ({exc})") from None
+    except InputError:
+        raise
+    except Exception as exc:  # zlib.error, NotImplementedError, RuntimeError (encrypted)...
+        raise InputError(f"{where}: not a readable .npz member ({_first_line(exc)})") from None
     if len(data) != need:
         raise InputError(f"{where}: data ends early ({len(data)} of {need} bytes)")
     arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")

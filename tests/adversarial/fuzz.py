@@ -1,0 +1,448 @@
+"""Seeded mutation fuzzing of every parser, under a memory limit; only package errors may escape.
+
+Each parser gets valid seed inputs, mutated by a seeded numpy RNG (bit flips,
+overwrites, truncation, insertion, deletion, swapped and duplicated ranges,
+random bytes, and parser-specific lies such as huge declared sizes). A case
+passes when the parser returns a result or raises an
+:class:`~edgeae_runtime.errors.EdgeAEError`; anything else (``MemoryError``,
+``ValueError``, a warning, which is an error here) is a *foreign* exception.
+
+Run as a program in a fresh process so the memory limit (``RLIMIT_AS``) holds
+for the parsing only::
+
+    python -m tests.adversarial.fuzz --parser all --cases 2000 --seed 0 --limit-mb 1024
+
+It prints one JSON line per parser: cases, ok, package errors, foreign
+exceptions (the first few with their case number), the slowest case's seconds
+and the process's peak RSS. ``make fuzz`` runs it with many more cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import struct
+import sys
+import tempfile
+import time
+import warnings
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PARSERS = ("npy", "npz", "wav", "raw", "png", "csv", "manifest_text", "manifest_fields", "stream")
+
+
+# -- mutations ---------------------------------------------------------------------------
+def mutate(data: bytes, rng: np.random.Generator, *, head: int = 0) -> bytes:
+    """One random mutation; with ``head`` > 0, half of them land in the first ``head`` bytes."""
+    b = bytearray(data)
+    span = max(1, len(b))
+    if head and rng.integers(2):
+        span = max(1, min(head, len(b)))
+    kind = int(rng.integers(10))
+    pos = int(rng.integers(span))
+    if kind == 0:  # bit flips
+        for _ in range(int(rng.integers(1, 9))):
+            if b:
+                p = int(rng.integers(span)) % len(b)
+                b[p] ^= 1 << int(rng.integers(8))
+    elif kind == 1:  # overwrite a run with random bytes
+        n = int(rng.integers(1, 40))
+        b[pos : pos + n] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+    elif kind == 2:  # truncation
+        del b[pos:]
+    elif kind == 3:  # insertion
+        n = int(rng.integers(1, 40))
+        b[pos:pos] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+    elif kind == 4:  # deletion
+        del b[pos : pos + int(rng.integers(1, 60))]
+    elif kind == 5:  # swap two ranges
+        q = int(rng.integers(max(1, len(b))))
+        a0, a1 = sorted((pos, q))
+        n = int(rng.integers(1, 80))
+        first, second = bytes(b[a0 : a0 + n]), bytes(b[a1 : a1 + n])
+        b[a1 : a1 + n] = first
+        b[a0 : a0 + n] = second
+    elif kind == 6:  # duplicate a range
+        n = int(rng.integers(1, 120))
+        b[pos:pos] = b[pos : pos + n]
+    elif kind == 7:  # a 32-bit little/big-endian field set to an extreme
+        value = int(rng.choice([0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFF0]))
+        b[pos : pos + 4] = struct.pack("<I" if rng.integers(2) else ">I", value)
+    elif kind == 8:  # ASCII digits (declared sizes and shapes in text headers)
+        n = int(rng.integers(1, 25))
+        b[pos : pos + n] = bytes(int(c) for c in rng.integers(48, 58, n))
+    else:  # random bytes, sometimes after a valid start
+        n = int(rng.integers(0, 300))
+        junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        return (data[: int(rng.integers(0, 40))] + junk) if rng.integers(2) else junk
+    return bytes(b)
+
+
+# -- seeds ------------------------------------------------------------------------------
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _seeds_npy(rng: np.random.Generator) -> list[bytes]:
+    return [
+        _npy_bytes(rng.standard_normal((4, 1, 16)).astype(np.float32)),
+        _npy_bytes(np.arange(12, dtype=np.int16).reshape(3, 4)),
+        _npy_bytes(np.asfortranarray(np.ones((3, 5), np.float64))),
+        _npy_bytes(np.zeros(0, np.float32)),
+    ]
+
+
+def _seeds_npz(rng: np.random.Generator) -> list[bytes]:
+    out = []
+    for compress in (False, True):
+        buf = io.BytesIO()
+        arrays = {"x": rng.standard_normal((4, 8)).astype(np.float32), "labels": np.arange(4)}
+        (np.savez_compressed if compress else np.savez)(buf, **arrays)
+        out.append(buf.getvalue())
+    return out
+
+
+def _seeds_wav(rng: np.random.Generator) -> list[bytes]:
+    from edgeae_runtime.pcm import WAV_SUBTYPES, encode_samples, wav_header_bytes
+
+    out = []
+    for subtype, channels in (("PCM_16", 1), ("FLOAT", 2), ("PCM_24", 3)):
+        x = (rng.standard_normal((channels, 64)) * 0.2).astype(np.float32)
+        fmt = WAV_SUBTYPES[subtype]
+        data = encode_samples(x, fmt)
+        out.append(wav_header_bytes(16000, channels, fmt, len(data)) + data)
+    # a LIST chunk before the data, as many tools write
+    head = out[0]
+    out.append(head[:36] + b"LIST" + struct.pack("<I", 10) + b"INFOabcdef" + head[36:])
+    return out
+
+
+def _seeds_png(rng: np.random.Generator) -> list[bytes]:
+    from edgeae_runtime.png import write_png
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, image in enumerate(
+            (
+                rng.integers(0, 256, (5, 7), dtype=np.uint8),
+                rng.integers(0, 256, (4, 4, 3), dtype=np.uint8),
+                rng.integers(0, 65535, (3, 6, 4), dtype=np.uint16),
+            )
+        ):
+            p = Path(tmp) / f"{i}.png"
+            write_png(p, image)
+            out.append(p.read_bytes())
+    return out
+
+
+def _seeds_csv(rng: np.random.Generator) -> list[bytes]:
+    rows = rng.standard_normal((5, 4))
+    body = "\n".join(",".join(f"{v:.4f}" for v in r) for r in rows)
+    return [("a,b,c,d\n" + body + "\n").encode(), (body.replace(",", ";") + "\n").encode()]
+
+
+def good_manifest(**overrides: Any) -> Any:
+    """A valid signal-model manifest (conv1d, mono, window 32, with codec and anomaly)."""
+    from edgeae_runtime.manifest import (
+        AnomalySpec,
+        CodecSpec,
+        Manifest,
+        Preprocessing,
+        Provenance,
+        SignalSpec,
+        TensorSpec,
+    )
+
+    fields: dict[str, Any] = {
+        "role": "autoencoder",
+        "arch": "conv1d",
+        "layout": "NCW",
+        "inputs": (TensorSpec("input", (None, 1, 32)),),
+        "outputs": (
+            TensorSpec("reconstruction", (None, 1, 32)),
+            TensorSpec("latent", (None, 4, 16)),
+        ),
+        "item_shape": (1, 32),
+        "latent_shape": (4, 16),
+        "provenance": Provenance(fingerprint="fuzz-0001"),
+        "preprocessing": Preprocessing(offset=(0.1,), scale=(0.5,), clip=(-1.0, 1.0)),
+        "signal": SignalSpec(sample_rate=16000, channels=1, window=32, hop=16),
+        "anomaly": AnomalySpec(threshold=2.0),
+        "codec": CodecSpec(bits=8, scale=(0.1,), zero_point=(0,)),
+        "arch_config": {"hidden": [8, 4], "dropout": 0.1},
+    }
+    fields.update(overrides)
+    return Manifest(**fields)
+
+
+def _seeds_stream(rng: np.random.Generator, models: Path) -> list[bytes]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import StreamEncoder
+
+    enc = StreamEncoder(Model(models / "encoder.onnx"))
+    x = (rng.standard_normal((1, 400)) * 0.3).astype(np.float32)
+    return [enc.push(x) + enc.flush()]
+
+
+# -- parsers under test ---------------------------------------------------------------------
+def _file(tmp: Path, name: str, data: bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
+def _check_npy(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.npyfile import load_npy
+
+    p = _file(tmp, "f.npy", data)
+    for mmap in (False, True):
+        arr = load_npy(p, mmap=mmap)
+        assert arr.nbytes <= len(data), "array larger than its file"
+        del arr
+
+
+def _check_npz(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.npyfile import load_npz_member, npz_names
+
+    p = _file(tmp, "f.npz", data)
+    for key in npz_names(p)[:4]:
+        load_npz_member(p, key)
+
+
+def _check_wav(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.audio import open_reader
+
+    p = _file(tmp, "f.wav", data)
+    with open_reader(p, chunk_frames=256) as reader:
+        for _ in reader:
+            pass
+    with open_reader("-", stdin=io.BytesIO(data), chunk_frames=256) as reader:  # WAV on stdin
+        for _ in reader:
+            pass
+
+
+def _check_raw(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.audio import open_reader
+
+    for fmt, channels in (("s16le", 1), ("f32le", 2)):
+        with open_reader(
+            "-", stdin=io.BytesIO(data), pcm_format=fmt, sample_rate=16000, channels=channels
+        ) as reader:
+            for chunk in reader:
+                assert chunk.dtype == np.float32
+
+
+def _check_png(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.png import read_png
+
+    read_png(_file(tmp, "f.png", data))
+
+
+def _check_csv(data: bytes, tmp: Path) -> None:
+    from edgeae.data.files import read_file
+
+    read_file(_file(tmp, "f.csv", data))
+
+
+def _check_manifest_text(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.manifest import Manifest
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    m = Manifest.from_json(text)
+    Manifest.from_json(m.to_json())  # what was accepted must round-trip
+
+
+_PALETTE: list[Any] = [
+    None, -1, 0, 1, 2**31, 2**63, 10**400, -(10**30), 1e308, -1e-320, float("nan"),
+    float("inf"), "", "x" * 5000, [], {}, [[]], True, list(range(2000)), [0.0] * 3,
+    {"a": {"b": {"c": [1, 2, 3]}}}, "float32", "NCHW", [1, 2, 3, 4, 5], [2**31, 1],
+]
+
+
+def _deep(depth: int) -> Any:
+    v: Any = 0
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
+def _mutate_fields(d: Any, rng: np.random.Generator) -> Any:
+    """Replace (or drop, or add) one randomly chosen field anywhere in a manifest dict."""
+    paths: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for k in list(node):
+                paths.append((node, k))
+                walk(node[k])
+        elif isinstance(node, list):
+            for i in range(len(node)):
+                paths.append((node, i))
+                walk(node[i])
+
+    walk(d)
+    parent, key = paths[int(rng.integers(len(paths)))]
+    action = int(rng.integers(10))
+    if action == 0 and isinstance(parent, dict):
+        del parent[key]
+    elif action == 1 and isinstance(parent, dict):
+        parent[f"extra{int(rng.integers(3))}"] = 1
+    elif action == 2:
+        parent[key] = _deep(int(rng.integers(20, 400)))
+    else:
+        parent[key] = _PALETTE[int(rng.integers(len(_PALETTE)))]
+    return d
+
+
+def _check_manifest_fields(data: bytes, tmp: Path) -> None:
+    from edgeae_runtime.manifest import Manifest
+
+    m = Manifest.from_dict(json.loads(data))
+    Manifest.from_json(m.to_json())
+
+
+# -- the loop --------------------------------------------------------------------------------
+def _stream_checker(models: Path) -> Callable[[bytes, Path], None]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import StreamDecoder
+
+    decoder = Model(models / "decoder.onnx")
+
+    def check(data: bytes, tmp: Path) -> None:
+        from edgeae_runtime.errors import EdgeAEError
+
+        strict = StreamDecoder(decoder)
+        try:
+            strict.push(data)
+            strict.flush()
+        except EdgeAEError:
+            pass
+        tolerant = StreamDecoder(decoder, conceal=True)
+        half = len(data) // 2
+        tolerant.push(data[:half])
+        tolerant.push(data[half:])
+        tolerant.flush()
+
+    return check
+
+
+def run(parser: str, cases: int, seed: int, models: Path | None = None) -> dict[str, Any]:
+    """Fuzz one parser for ``cases`` mutations; the statistics as a dict."""
+    from edgeae_runtime.errors import EdgeAEError
+
+    rng = np.random.default_rng([seed, PARSERS.index(parser)])
+    head = 128
+    checks: dict[str, Callable[[bytes, Path], None]] = {
+        "npy": _check_npy,
+        "npz": _check_npz,
+        "wav": _check_wav,
+        "raw": _check_raw,
+        "png": _check_png,
+        "csv": _check_csv,
+        "manifest_text": _check_manifest_text,
+        "manifest_fields": _check_manifest_fields,
+    }
+    if parser == "stream":
+        assert models is not None, "the stream fuzzer needs --models (encoder/decoder.onnx)"
+        seeds = _seeds_stream(rng, models)
+        check = _stream_checker(models)
+        head = 80
+    else:
+        check = checks[parser]
+        if parser.startswith("manifest"):
+            text = good_manifest().to_json()
+            seeds = [text.encode()]
+            if parser == "manifest_text":  # nesting a recursive parser cannot survive
+                deep = text[:-1] + ',"arch_config":' + "[" * 100_000 + "]" * 100_000 + "}"
+                seeds += [deep.encode(), ("{" * 50_000).encode(), ('{"a":' * 5000).encode()]
+        else:
+            seeds = {
+                "npy": _seeds_npy,
+                "npz": _seeds_npz,
+                "wav": _seeds_wav,
+                "raw": lambda r: [r.integers(0, 256, 999, dtype=np.uint8).tobytes()],
+                "png": _seeds_png,
+                "csv": _seeds_csv,
+            }[parser](rng)
+    stats: dict[str, Any] = {
+        "parser": parser, "cases": 0, "ok": 0, "package_errors": 0, "foreign": 0,
+        "examples": [], "slowest_s": 0.0,
+    }
+    with tempfile.TemporaryDirectory(prefix="edgeae-fuzz-") as tmp:
+        for case in range(cases):
+            seed_bytes = seeds[case % len(seeds)]
+            if parser == "manifest_fields":
+                data = json.dumps(_mutate_fields(json.loads(seed_bytes), rng)).encode()
+            else:
+                data = seed_bytes if case < len(seeds) else mutate(seed_bytes, rng, head=head)
+                if parser != "raw" and rng.integers(4) == 0:  # stacked mutations
+                    data = mutate(data, rng, head=head)
+            started = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    check(data, Path(tmp))
+                stats["ok"] += 1
+            except EdgeAEError:
+                stats["package_errors"] += 1
+            except Exception as exc:  # a foreign exception: the defect this looks for
+                stats["foreign"] += 1
+                if len(stats["examples"]) < 5:
+                    stats["examples"].append(f"case {case}: {type(exc).__name__}: {exc}"[:300])
+            stats["slowest_s"] = max(stats["slowest_s"], time.perf_counter() - started)
+            stats["cases"] += 1
+    stats["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return stats
+
+
+def make_models(folder: Path) -> Path:
+    """Write the tiny conv1d triplet (with a codec) that the stream fuzzer decodes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from edgeae_runtime import CodecSpec
+
+    from tests.runtime.onnx_models import make_triplet
+
+    make_triplet(folder, kind="conv1d", channels=1, window=32, hop=16,
+                 codec=CodecSpec(bits=8, scale=(0.05,), zero_point=(0,)))
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parser", default="all", choices=("all", *PARSERS))
+    ap.add_argument("--cases", type=int, default=500, help="mutations per parser")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit-mb", type=int, default=1024, help="RLIMIT_AS for this process")
+    ap.add_argument("--models", type=Path, default=None, help="folder with encoder/decoder.onnx")
+    args = ap.parse_args(argv)
+    import edgeae_runtime.codec  # noqa: F401 - imported before the limit, like a device would
+
+    with tempfile.TemporaryDirectory(prefix="edgeae-fuzz-models-") as tmp:
+        models = args.models or make_models(Path(tmp))
+        limit = args.limit_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        failed = 0
+        for parser in PARSERS if args.parser == "all" else (args.parser,):
+            stats = run(parser, args.cases, args.seed, models)
+            stats["limit_mb"] = args.limit_mb
+            print(json.dumps(stats), flush=True)
+            failed += stats["foreign"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.exit(main())
