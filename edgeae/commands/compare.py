@@ -16,6 +16,17 @@ from typing import Any
 
 import click
 
+from edgeae_runtime.clitools import (
+    Command,
+    batch_option,
+    json_option,
+    max_drop_option,
+    output_option,
+    threads_option,
+)
+
+from ._options import key_option
+
 __all__ = ["compare", "load_data_for_model"]
 
 
@@ -69,12 +80,18 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
     return labels
 
 
-@click.command("compare")
+@click.command("compare", cls=Command)
 @click.argument("model_a", type=click.Path(dir_okay=False))
 @click.argument("model_b", type=click.Path(dir_okay=False))
 @click.option("--data", "source", required=True, help="builtin:NAME, a file, or a PNG folder.")
-@click.option("--key", default=None, help="Array to use in an .npz file.")
-@click.option("--limit", type=int, default=4096, show_default=True, help="Items used at most.")
+@key_option
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000_000),
+    default=4096,
+    show_default=True,
+    help="Items used at most.",
+)
 @click.option(
     "--labels",
     "labels_mode",
@@ -89,12 +106,7 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
     help="Metric of the verdict: psnr, ssim, snr_db, auroc, "
     "f1, mse, mae (default: auroc with labels, else psnr).",
 )
-@click.option(
-    "--max-drop",
-    type=float,
-    default=None,
-    help="Budget: the largest drop of --metric from A to B that passes (exit code 1 above it).",
-)
+@max_drop_option
 @click.option(
     "--codec-a",
     nargs=2,
@@ -111,24 +123,12 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
     metavar="ENCODER DECODER",
     help="Codec files of B (default: found beside B).",
 )
-@click.option(
-    "--batch",
-    "batches",
-    default="1,256",
-    show_default=True,
-    help="Batch sizes for the latency (comma-separated).",
-)
-@click.option("--threads", type=int, default=1, show_default=True, help="onnxruntime threads.")
+@batch_option(default=(1, 256))
+@threads_option()
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory probe (a subprocess).")
 @click.option("--no-nodes", is_flag=True, help="Skip the per-node error.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Write report.md, index.html and PNG plots into this directory.",
-)
+@json_option
+@output_option(deprecated=("--report",), required=False)
 def compare(
     model_a: str,
     model_b: str,
@@ -140,12 +140,12 @@ def compare(
     max_drop: float | None,
     codec_a: tuple[str, str] | None,
     codec_b: tuple[str, str] | None,
-    batches: str,
+    batches: tuple[int, ...],
     threads: int,
     no_memory: bool,
     no_nodes: bool,
     as_json: bool,
-    report_dir: str | None,
+    output: str | None,
 ) -> None:
     """Compare two models (float vs quantized first of all) on the same data.
 
@@ -154,28 +154,31 @@ def compare(
     precision/recall/F1 at each model's threshold, flag agreement), the codec
     (encoder*/decoder* files beside each model), per-node SQNR when B is a QDQ
     version of A, size, latency p50/p99 and peak memory. The last line is the
-    verdict; the exit code is 0 within --max-drop and 1 above it.
+    verdict; the exit code is 0 within --max-drop and 1 above it. With -o DIR,
+    report.md, index.html and PNG plots are written into DIR.
 
     \b
     Examples:
       edgeae compare models/digits/model.onnx models/digits/model.int8.onnx \\
           --data builtin:digits --max-drop 0.5
       edgeae compare m/model.onnx m/model.int8.onnx --data builtin:sensor \\
-          --metric auroc --max-drop 0.005 --report reports/sensor
+          --metric auroc --max-drop 0.005 -o reports/sensor
       edgeae compare a.onnx b.onnx --data windows.npy --json | jq .verdict
     """
     from edgeae.errors import ConfigError
     from edgeae.report import comparison_text, write_comparison_report
     from edgeae_export.compare import METRICS, compare_models
+    from edgeae_runtime.errors import InputError
 
     if metric is not None and metric not in METRICS:
-        raise ConfigError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
-    sizes = _batches(batches)
-    if limit < 1:
-        raise ConfigError(f"--limit must be >= 1, got {limit}")
+        raise ConfigError(f"{metric!r}: choose one of {', '.join(METRICS)}", param="metric")
+    sizes = batches
     for path in (model_a, model_b):
         if not Path(path).is_file():
-            raise ConfigError(f"{path}: no such model file")
+            raise InputError(f"{path}: no such model file")
+    for side, pair in (("a", codec_a), ("b", codec_b)):
+        if pair is not None:
+            _check_codec_pair(pair, f"codec_{side}")
     dataset = load_data_for_model(source, model_a, key=key)
     labels = anomaly_labels(dataset, labels_mode)
 
@@ -198,25 +201,38 @@ def compare(
         threads=threads,
         progress=progress,
     )
-    if report_dir is not None:
-        md, page = write_comparison_report(result, report_dir)
+    speech = None
+    if getattr(dataset, "corpus", None) is not None:  # speech pairs: SNR, SI-SNR, PESQ, STOI
+        from edgeae.metrics.denoise import compare_speech, speech_text
+
+        progress("speech metrics on the held-out files")
+        speech = compare_speech(model_a, model_b, dataset.corpus)
+    if output is not None:
+        md, page = write_comparison_report(result, output)
         progress(f"report written: {md} and {page}")
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps({**result.to_dict(), "speech": speech}, indent=2))
     else:
         click.echo(comparison_text(result))
+        if speech is not None:
+            click.echo(speech_text(speech))
     sys.stdout.flush()
     if not result.passed:
         raise click.exceptions.Exit(1)
 
 
-def _batches(text: str) -> tuple[int, ...]:
-    from edgeae.errors import ConfigError
+def _check_codec_pair(pair: tuple[str, str], param: str) -> None:
+    """A given codec pair must exist and be an encoder then a decoder: else exit 3, not a skip."""
+    from edgeae_runtime.errors import InputError, ModelError
+    from edgeae_runtime.model import Model
 
-    try:
-        sizes = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(f"--batch {text!r}: give comma-separated integers, e.g. 1,256") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise ConfigError(f"--batch {text!r}: batch sizes must be >= 1")
-    return sizes
+    for path, role in zip(pair, ("encoder", "decoder"), strict=True):
+        if not Path(path).is_file():
+            raise InputError(f"{path}: no such {role} file", param=param)
+        found = Model(path).role
+        if found != role:
+            swapped = " (the two files are swapped?)" if found in ("encoder", "decoder") else ""
+            raise ModelError(
+                f"{path}: is the {found}, expected the {role}{swapped}; give ENCODER DECODER",
+                param=param,
+            )

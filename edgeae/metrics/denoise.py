@@ -21,7 +21,16 @@ from edgeae_runtime.stream import denoise_offline
 
 from .speech import SPEECH_METRICS, metric_function
 
-__all__ = ["UNITS", "denoise_pairs", "score_pairs", "speech_report", "task_metric"]
+__all__ = [
+    "UNITS",
+    "available_metrics",
+    "compare_speech",
+    "denoise_pairs",
+    "score_pairs",
+    "speech_report",
+    "speech_text",
+    "task_metric",
+]
 
 UNITS = {"snr": "dB", "sisnr": "dB", "pesq": "MOS", "stoi": ""}
 
@@ -78,3 +87,43 @@ def task_metric(name: str, pairs: Sequence[Any], sample_rate: int) -> TaskMetric
         )
 
     return TaskMetric(name, UNITS[name], measure)
+
+
+def available_metrics() -> list[str]:
+    """The speech metrics this install can compute (PESQ/STOI need the metrics extra)."""
+    import importlib.util
+
+    have = {"pesq": "pesq", "stoi": "pystoi"}
+    return [m for m in SPEECH_METRICS if m not in have or importlib.util.find_spec(have[m])]
+
+
+def compare_speech(
+    model_a: str, model_b: str, corpus: Any, metrics: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Speech metrics of models A and B on the corpus's held-out files (and of the input).
+
+    The corpus must be at the models' sample rate (``load_speech(src, sample_rate=...)``).
+    """
+    names = available_metrics() if metrics is None else list(metrics)
+    models = [("A", Model(model_a, threads=1)), ("B", Model(model_b, threads=1))]
+    report = speech_report(models, corpus.validation_pairs(), corpus.sample_rate, names)
+    report["missing"] = [m for m in SPEECH_METRICS if m not in names]
+    return report
+
+
+def speech_text(report: dict[str, Any]) -> str:
+    """The speech-metrics table of :func:`compare_speech` as terminal text."""
+    metrics = report["metrics"]
+    head = ["speech (mean over files)", *(f"{m} {report['units'][m]}".strip() for m in metrics)]
+    rows = [[name, *(f"{vals[m]:.3f}" for m in metrics)] for name, vals in report["rows"].items()]
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in (head, *rows)
+    ]
+    lines.append(f"held-out files: {len(report['files'])} at {report['sample_rate']} Hz")
+    if report.get("missing"):
+        lines.append(
+            f"not measured: {', '.join(report['missing'])} (pip install 'edgeae[metrics]')"
+        )
+    return "\n".join(lines)
