@@ -74,8 +74,8 @@ def codec_stats(
             bytes_per_second=len(blob) / seconds,
             snr_db=metrics.snr_db(ref, out[:, : ref.shape[-1]]),
         )
-    blob = rt_codec.compress_images(enc, data.x)
-    out = rt_codec.decompress_images(dec, blob)
+    blob = rt_codec.compress_items(enc, data.x)
+    out = rt_codec.decompress_items(dec, blob)
     ref = data.reference
     return CodecStats(
         encoder=names[0],

@@ -1,6 +1,6 @@
 """The edgeae stream codec: samples or images -> compact integer latent codes -> back.
 
-The binary format (version 1) is documented in docs/stream-format.md; it is
+The binary format (versions 1 and 2) is documented in docs/stream-format.md; it is
 defined here once, in pure functions (:mod:`.format`, :mod:`.parser`), and
 used by :class:`StreamEncoder` / :class:`StreamDecoder` and the image helpers.
 """
@@ -14,10 +14,10 @@ from .format import MAGIC as MAGIC
 from .format import EndOfStream as EndOfStream
 from .format import Frame as Frame
 from .format import StreamHeader as StreamHeader
-from .images import ImageDecoding as ImageDecoding
-from .images import compress_images as compress_images
-from .images import decode_image_stream as decode_image_stream
-from .images import decompress_images as decompress_images
+from .items import ItemDecoding as ItemDecoding
+from .items import compress_items as compress_items
+from .items import decode_item_stream as decode_item_stream
+from .items import decompress_items as decompress_items
 from .parser import Lost as Lost
 from .parser import StreamParser as StreamParser
 from .quantize import calibrate_codec as calibrate_codec
@@ -27,7 +27,7 @@ __all__ = [
     "MAGIC",
     "EndOfStream",
     "Frame",
-    "ImageDecoding",
+    "ItemDecoding",
     "Lost",
     "StreamDecoder",
     "StreamEncoder",
@@ -35,8 +35,8 @@ __all__ = [
     "StreamParser",
     "calibrate_codec",
     "compress",
-    "compress_images",
-    "decode_image_stream",
+    "compress_items",
+    "decode_item_stream",
     "decompress",
-    "decompress_images",
+    "decompress_items",
 ]

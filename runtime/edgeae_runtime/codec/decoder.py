@@ -35,7 +35,7 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> StreamH
             f"{model.fingerprint} ({model.path.name}); use the matching decoder"
         )
     if header.kind != kind:
-        use = "decompress_images" if header.kind == "image" else "decompress"
+        use = "decompress" if header.kind == "signal" else "decompress_items"
         raise StreamError(f"this is a stream of {header.kind}s; decode it with {use}")
     if header.latent_shape != model.latent_shape or header.item_shape != model.item_shape:
         raise StreamError(

@@ -28,7 +28,7 @@ __all__ = ["StreamEncoder", "compress", "header_for_model"]
 
 def header_for_model(
     model: Model,
-    kind: Literal["signal", "image"],
+    kind: Literal["signal", "image", "items"],
     *,
     overlap: bool = False,
     bits: int | None = None,
@@ -72,9 +72,9 @@ def header_for_model(
             "hop": spec.hop if overlap else spec.window,
             "synthesis": spec.synthesis_window if overlap else "rect",
         }
-    elif len(model.item_shape) != 3:
+    elif kind == "image" and len(model.item_shape) != 3:
         raise ManifestError(
-            f"{model.path.name}: image streams need a conv2d model (item shape C, H, W), "
+            f"{model.path.name}: image streams need an image model (item shape C, H, W), "
             f"this one has item shape {model.item_shape}"
         )
     tables = None if per_frame else codec_tables(codec)

@@ -67,7 +67,7 @@ _CRC = struct.Struct("<I")
 FRAME_HEADER_SIZE = _FRAME.size  # 15
 END_SIZE = _END.size + _CRC.size  # 18
 
-_KINDS = ("signal", "image")
+_KINDS = ("signal", "image", "items")
 _SYNTH = ("rect", "hann")
 
 
@@ -81,7 +81,7 @@ class StreamHeader:
     """
 
     fingerprint: str
-    kind: Literal["signal", "image"]
+    kind: Literal["signal", "image", "items"]
     item_shape: tuple[int, ...]
     latent_shape: tuple[int, ...]
     bits: int = 8
@@ -101,8 +101,9 @@ class StreamHeader:
 
     @property
     def version(self) -> int:
-        """The format version this header is written in: 2 only with an entropy model."""
-        return 2 if self.entropy_digest else 1
+        """The format version this header is written in: 2 with an entropy model or for
+        item batches (kind ``items``), else 1, so older readers still read what they can."""
+        return 2 if self.entropy_digest or self.kind == "items" else 1
 
     @property
     def per_frame(self) -> bool:
@@ -163,7 +164,7 @@ def _check_header(h: StreamHeader) -> None:
         return StreamError(f"stream header: {field} {why}")
 
     if h.kind not in _KINDS:
-        raise bad("kind", f"must be signal or image, got {h.kind!r}")
+        raise bad("kind", f"must be signal, image or items, got {h.kind!r}")
     if h.bits not in (4, 8, 16):
         raise bad("bits", f"must be 4, 8 or 16, got {h.bits}")
     if h.synthesis not in _SYNTH:

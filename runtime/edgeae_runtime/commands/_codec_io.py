@@ -13,15 +13,18 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import click
+import numpy as np
 
 from ..atomic import AtomicOutput, write_stdout
 from ..errors import InputError
+from ..npyfile import load_npy
 
 __all__ = [
     "AtomicBinaryOutput",
     "echo_summary",
     "pixel_range_option",
     "read_chunks",
+    "read_items",
 ]
 
 CHUNK_BYTES = 1 << 16
@@ -35,6 +38,32 @@ pixel_range_option = click.option(
     help="PNG images: the raw values pixel 0 and full scale stand for "
     "(default: the manifest's preprocessing clip, else value_range, else 0 255).",
 )
+
+
+def read_items(path: str, item_shape: tuple[int, ...]) -> np.ndarray:
+    """A batch of items ``(N, *item_shape)`` from a .npy or a CSV of numeric rows."""
+    if path.lower().endswith(".npy"):
+        items = load_npy(path)
+    elif path.lower().endswith(".csv"):
+        try:
+            items = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise InputError(f"{path}: not a CSV of numbers ({str(exc).splitlines()[0]})") from None
+    else:
+        raise InputError(f"{path}: give a .npy batch or a .csv of rows for a model of items")
+    shape = tuple(item_shape)
+    if items.ndim == len(shape) and tuple(items.shape) == shape:
+        items = items[None]
+    if tuple(items.shape[1:]) != shape or items.shape[0] == 0:
+        raise InputError(
+            f"{path}: holds shape {tuple(items.shape)}, the model needs items of shape "
+            f"(N, {', '.join(map(str, shape))})"
+        )
+    if not np.all(np.isfinite(items)):
+        raise InputError(f"{path}: holds NaN or infinite values")
+    return items
 
 
 def read_chunks(path: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""``edgeae-rt compress``: a signal (or a batch of images) -> an edgeae stream file."""
+"""``edgeae-rt compress``: a signal, a batch of images or of items -> an edgeae stream file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from ..audio import open_reader
 from ..clitools import Command, legacy_argument
-from ..codec import StreamEncoder, compress_images
+from ..codec import StreamEncoder, compress_items
 from ..errors import InputError
 from ..model import Model
 from ..npyfile import load_npy
@@ -16,6 +16,7 @@ from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
     pixel_range_option,
+    read_items,
 )
 from ._common import (
     force_option,
@@ -72,7 +73,7 @@ def compress(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Compress a signal (chunk by chunk) or a batch of images to an edgeae stream.
+    """Compress a signal (chunk by chunk), a batch of images or of items to an edgeae stream.
 
     The model is the encoder (encoder.onnx) or the full autoencoder. IN is a
     .wav, a .npy (channels, n) or "-" for raw PCM on stdin (the model's sample
@@ -83,6 +84,9 @@ def compress(
     one frame per image; --json lists the names in frame order), one .png, or a
     .npy batch (N, C, H, W) in raw units. PNG pixels map linearly to raw units
     (--pixel-range); every image must have the model's size and channel count.
+
+    For a dense model (feature vectors, tabular rows), IN is a .npy batch
+    (N, *item_shape) or a .csv of N rows of numbers, one frame per item.
 
     \b
     Examples:
@@ -100,6 +104,8 @@ def compress(
     started = time.perf_counter()
     if len(model.item_shape) == 3:
         summary = _compress_images(model, input_path, output, options, range_override)
+    elif model.manifest.signal is None:
+        summary = _compress_items(model, input_path, output, options)
     else:
         spec = model.require_signal()
         encoder = StreamEncoder(model, overlap=overlap, **options)
@@ -150,7 +156,7 @@ def _compress_images(
             f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "
             "a .png or a .npy batch (N, C, H, W)"
         )
-    data = compress_images(model, images, **options)
+    data = compress_items(model, images, **options)
     with AtomicBinaryOutput(output_path) as out:
         out.write(data)
     n = int(images.shape[0]) if images.ndim == 4 else 1
@@ -158,3 +164,13 @@ def _compress_images(
     if files is not None:
         summary["files"] = files
     return summary
+
+
+def _compress_items(model: Model, input_path: str, output_path: str, options: dict) -> dict:
+    """Items from a .npy batch (N, *item_shape) or a CSV of rows into one stream file."""
+    items = read_items(input_path, model.item_shape)
+    data = compress_items(model, items, **options)
+    with AtomicBinaryOutput(output_path) as out:
+        out.write(data)
+    n = int(items.shape[0])
+    return {"items": n, "bytes": len(data), "bytes_per_item": len(data) / n}

@@ -12,10 +12,10 @@ import numpy as np
 
 from ..audio import AudioWriter, open_reader, open_writer
 from ..clitools import Command, legacy_argument
-from ..codec import StreamDecoder, decode_image_stream
+from ..codec import StreamDecoder, decode_item_stream
 from ..codec.format import parse_header
 from ..errors import InputError, ModelError, StreamError
-from ..metrics import psnr, snr_db
+from ..metrics import psnr, psnr_peak, snr_db
 from ..model import Model
 from ..npyfile import load_npy
 from ._codec_io import (
@@ -114,7 +114,7 @@ def decompress(
             break
         head += more
     parsed = parse_header(head)  # bad magic, version or header CRC: StreamError here
-    if parsed is not None and parsed[0].kind == "image":
+    if parsed is not None and parsed[0].kind in ("image", "items"):
         summary = _decompress_images(
             model, head + b"".join(chunks), output, conceal, force, range_override, reference
         )
@@ -216,8 +216,10 @@ def _decompress_images(
     range_override: tuple[float, float] | None,
     reference: str | None,
 ) -> dict[str, Any]:
-    """An image stream -> a .npy batch, or a folder of 8-bit PNGs (atomically)."""
+    """An image (item) stream -> a .npy batch, or a folder of 8-bit PNGs (atomically)."""
     to_npy = output_path.lower().endswith(".npy")
+    if len(model.item_shape) != 3 and not to_npy:
+        raise InputError(f"{output_path}: the model's items are decoded to a .npy batch")
     channels = model.item_shape[0]
     if not to_npy and not 1 <= channels <= 4:
         raise InputError(
@@ -230,19 +232,19 @@ def _decompress_images(
         ref_pixels = read_reference_pixels(reference)
     elif reference is not None:
         ref_raw = _load_npy(reference)
-    result = decode_image_stream(model, data, conceal=conceal)
+    result = decode_item_stream(model, data, conceal=conceal)
     if ref_raw is not None:
-        _check_shape(reference, ref_raw, result.images)
+        _check_shape(reference, ref_raw, result.items)
     summary: dict[str, Any] = {
-        "images": int(result.images.shape[0]),
+        ("images" if len(model.item_shape) == 3 else "items"): int(result.items.shape[0]),
         "bytes": len(data),
         "concealed_images": list(result.concealed),
     }
     if to_npy:
         with AtomicBinaryOutput(output_path) as out:
-            out.write(_npy_bytes(result.images))
+            out.write(_npy_bytes(result.items))
     else:
-        pixels = raw_to_pixels(result.images, low, high)
+        pixels = raw_to_pixels(result.items, low, high)
         if ref_pixels is not None:
             _check_shape(reference, ref_pixels, pixels)
         with PngFolderWriter(output_path, force=force) as folder:
@@ -251,7 +253,8 @@ def _decompress_images(
     if ref_pixels is not None:
         summary["psnr_db"] = _psnr(ref_pixels.astype(np.float32), pixels.astype(np.float32), 255.0)
     elif ref_raw is not None:
-        summary["psnr_db"] = _psnr(ref_raw, result.images)
+        peak = psnr_peak(model.manifest.preprocessing.value_range)  # the one peak rule
+        summary["psnr_db"] = _psnr(ref_raw, result.items, peak)
     return summary
 
 

@@ -71,3 +71,25 @@ def test_bad_inputs(runner, tmp_path) -> None:
     for args, message in cases:
         r = runner.invoke(main, args)
         assert r.exit_code != 0 and message in r.output, (args, r.output)
+
+
+def test_dense_items_round_trip_from_npy_and_csv(runner, tmp_path) -> None:
+    _, enc, dec = make_triplet(tmp_path, kind="dense", features=12, latent=4)
+    x = np.random.default_rng(0).normal(size=(9, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    for source in ("x.npy", "x.csv"):
+        out = tmp_path / f"{source}.eae"
+        args = ["compress", "-m", str(enc), str(tmp_path / source), "-o", str(out), "--json"]
+        r = runner.invoke(main, [*args, "--per-frame"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["items"] == 9
+        y = tmp_path / f"{source}.out.npy"
+        r = runner.invoke(main, ["decompress", "-m", str(dec), str(out), "-o", str(y)])
+        assert r.exit_code == 0, r.output
+        assert np.load(y).shape == (9, 12)
+    r = runner.invoke(main, ["decompress", "-m", str(dec), str(out), "-o", str(tmp_path / "d")])
+    assert r.exit_code != 0 and ".npy batch" in r.output
+    (tmp_path / "bad.csv").write_text("1,2,3\n4,5,6\n")
+    r = runner.invoke(main, ["compress", "-m", str(enc), str(tmp_path / "bad.csv"), "-o", "z.eae"])
+    assert r.exit_code != 0 and "(N, 12)" in r.output and "Traceback" not in r.output

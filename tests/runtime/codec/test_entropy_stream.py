@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgeae_runtime import Model
-from edgeae_runtime.codec import Frame, StreamHeader, compress_images, decompress_images
+from edgeae_runtime.codec import Frame, StreamHeader, compress_items, decompress_items
 from edgeae_runtime.codec.entropy import EntropyTables
 from edgeae_runtime.codec.format import FRAME_ENTROPY, pack_header, parse_header
 from edgeae_runtime.codec.payload import decode_payload, encode_payloads
@@ -112,17 +112,17 @@ def entropy_pair(tmp_path, step: float = 0.05, fitted: bool = True):
 def test_image_streams_are_entropy_coded_end_to_end(tmp_path):
     enc, dec = entropy_pair(tmp_path)
     x = images()
-    data = compress_images(enc, x)
+    data = compress_items(enc, x)
     assert data[4] == 2  # format version 2
-    y = decompress_images(dec, data)
+    y = decompress_items(dec, data)
     reference = dec.decode(np.rint(enc.encode(x) / 0.05) * 0.05)
     assert np.allclose(y, reference, atol=1e-5)
-    assert len(data) < len(compress_images(enc, x, per_frame=True))
+    assert len(data) < len(compress_items(enc, x, per_frame=True))
 
 
 def test_a_decoder_with_other_tables_refuses_the_stream(tmp_path):
     enc, _ = entropy_pair(tmp_path / "a")
     _, other = entropy_pair(tmp_path / "b", fitted=False)
-    data = compress_images(enc, np.zeros((2, 1, 8, 8), np.float32))
+    data = compress_items(enc, np.zeros((2, 1, 8, 8), np.float32))
     with pytest.raises(StreamError, match="entropy model"):
-        decompress_images(other, data)
+        decompress_items(other, data)

@@ -1,9 +1,10 @@
-"""Batches of images as one edgeae stream: one frame per image (conv2d models).
+"""Batches of items as one edgeae stream: one frame per item (images, feature vectors, rows).
 
-The same format as signals, with item kind ``image``: the header holds the
-image shape ``(C, H, W)``, every frame codes one image's latent and covers one
-"sample", and the end marker counts the images. A lost image is returned as
-zeros when concealing.
+The same format as signals, with item kind ``image`` for conv2d/dense2d models
+(item shape ``(C, H, W)``) and ``items`` for any other item shape (a dense
+model's feature vectors or tabular rows): the header holds the item shape,
+every frame codes one item's latent and covers one "sample", and the end marker
+counts the items. A lost item is returned as zeros when concealing.
 """
 
 from __future__ import annotations
@@ -21,27 +22,33 @@ from .format import EndOfStream, Frame, StreamHeader, pack_end, pack_frame, pack
 from .parser import Lost, StreamParser
 from .payload import decode_payload, encode_payloads
 
-__all__ = ["ImageDecoding", "compress_images", "decode_image_stream", "decompress_images"]
+__all__ = ["ItemDecoding", "compress_items", "decode_item_stream", "decompress_items", "item_kind"]
 
 
-def compress_images(
+def item_kind(model: Model) -> str:
+    """The stream kind of ``model``'s batches: ``image`` for (C, H, W) items, else ``items``."""
+    return "image" if len(model.item_shape) == 3 else "items"
+
+
+def compress_items(
     encoder: Model,
-    images: Any,
+    items: Any,
     *,
     entropy: bool = True,
     bits: int | None = None,
     per_frame: bool | None = None,
 ) -> bytes:
-    """Images ``(N, C, H, W)`` in raw units -> one edgeae stream, one frame per image."""
-    header = header_for_model(encoder, "image", bits=bits, per_frame=per_frame)
-    x = np.asarray(images) if not isinstance(images, np.ndarray) else images
-    if x.ndim == 3 and tuple(x.shape) == header.item_shape:
-        x = x[None]
+    """Items ``(N, *item_shape)`` in raw units -> one edgeae stream, one frame per item."""
+    header = header_for_model(encoder, item_kind(encoder), bits=bits, per_frame=per_frame)
+    x = np.asarray(items) if not isinstance(items, np.ndarray) else items
     shape = header.item_shape
-    if x.ndim != 4 or x.shape[0] == 0:
+    if x.ndim == len(shape) and tuple(x.shape) == shape:
+        x = x[None]
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape or x.shape[0] == 0:
         raise InputError(
-            f"compress_images: expected images of shape (N, {', '.join(map(str, shape))}) "
-            f"with N >= 1, got {tuple(x.shape)}"
+            f"expected items of shape (N, {', '.join(map(str, shape))}) with N >= 1, "
+            f"got {tuple(x.shape)}",
+            param="items",
         )
     z = encoder.encode(x)
     parts = [pack_header(header)]
@@ -52,22 +59,22 @@ def compress_images(
 
 
 @dataclass(frozen=True)
-class ImageDecoding:
-    """Decoded images ``(N, C, H, W)`` and the indices of those concealed (zeros)."""
+class ItemDecoding:
+    """Decoded items ``(N, *item_shape)`` and the indices of those concealed (zeros)."""
 
-    images: np.ndarray
+    items: np.ndarray
     concealed: tuple[int, ...] = ()
 
 
-def decode_image_stream(decoder: Model, data: bytes, *, conceal: bool = False) -> ImageDecoding:
-    """An image stream -> :class:`ImageDecoding`; strict unless ``conceal``."""
+def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) -> ItemDecoding:
+    """An item (or image) stream -> :class:`ItemDecoding`; strict unless ``conceal``."""
     parser = StreamParser(tolerant=conceal)
     events = parser.feed(data) + parser.finish()
     header: StreamHeader | None = None
     latents: list[np.ndarray | None] = []
     for ev in events:
         if isinstance(ev, StreamHeader):
-            header = check_stream_model(ev, decoder, "image")
+            header = check_stream_model(ev, decoder, item_kind(decoder))
         elif header is None:
             continue
         elif isinstance(ev, Frame):
@@ -90,9 +97,9 @@ def decode_image_stream(decoder: Model, data: bytes, *, conceal: bool = False) -
         mask = np.array([z is not None for z in latents])
         out[mask] = decoded
     concealed = tuple(i for i, z in enumerate(latents) if z is None)
-    return ImageDecoding(out, concealed)
+    return ItemDecoding(out, concealed)
 
 
-def decompress_images(decoder: Model, data: bytes, *, conceal: bool = False) -> np.ndarray:
-    """An image stream -> images ``(N, C, H, W)`` in raw units."""
-    return decode_image_stream(decoder, data, conceal=conceal).images
+def decompress_items(decoder: Model, data: bytes, *, conceal: bool = False) -> np.ndarray:
+    """An item (or image) stream -> items ``(N, *item_shape)`` in raw units."""
+    return decode_item_stream(decoder, data, conceal=conceal).items
