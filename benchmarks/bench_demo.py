@@ -35,7 +35,7 @@ STAGE = re.compile(r"^\[\s*\d+/\d+\]\s+([\d.]+) s  (.+?): (.*?)(?:  \[(\d+) MB\]
 def run_demo(quick: bool) -> dict[str, object]:
     """Run the demo once in a child process; wall time, peak RSS, stages, its summary."""
     with tempfile.TemporaryDirectory(prefix="edgeae-bench-demo-") as tmp:
-        cmd = [sys.executable, "-m", "edgeae", "demo", "--out", str(Path(tmp) / "run")]
+        cmd = [sys.executable, "-m", "edgeae", "demo", "-o", str(Path(tmp) / "run")]
         cmd += ["--quick"] if quick else []
         t0 = time.perf_counter()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -38,11 +38,12 @@ def main() -> None:
     A first session:
       edgeae train builtin:digits -o runs/digits
       edgeae export runs/digits -o models/digits
-      edgeae quantize models/digits/model.onnx -o models/digits/model.int8.onnx --max-drop 0.3
+      edgeae quantize -m models/digits/model.onnx -o models/digits/model.int8.onnx --max-drop 0.3
       edgeae compare models/digits/model.onnx models/digits/model.int8.onnx --data builtin:digits
     """
 
 
 # The device-side commands (info, denoise, compress, decompress, score, encode)
-# are the runtime's own; `bench` here is the host's fuller benchmark.
+# are the runtime's own; `bench` here has the runtime's signature and adds a
+# fresh-process footprint probe and one table across models.
 main.mount(runtime_main, skip=("bench",))

@@ -1,7 +1,8 @@
-"""``edgeae bench MODEL...``: latency, throughput, streaming RTF and footprint of ONNX models.
+"""``edgeae bench -m MODEL...``: latency, throughput, streaming RTF and footprint of ONNX models.
 
-The host's fuller benchmark (the device's ``edgeae-rt bench`` measures one
-model at one setting); the measuring code is shared: the runtime's
+The host's benchmark has the device's signature (one decorator,
+:func:`edgeae_runtime.clitools.bench_options`); it adds a fresh-process footprint
+probe and one table for all models. The measuring code is shared: the runtime's
 ``edgeae_runtime.bench`` and :func:`edgeae_export.compare.bench_model`.
 """
 
@@ -12,19 +13,9 @@ from pathlib import Path
 
 import click
 
+from edgeae_runtime.clitools import Command, bench_options, legacy_argument
+
 __all__ = ["bench", "bench_text"]
-
-
-def _ints(text: str, option: str) -> tuple[int, ...]:
-    from edgeae.errors import ConfigError
-
-    try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(f"{option} {text!r}: give comma-separated integers, e.g. 1,32") from None
-    if not values or min(values) < 1:
-        raise ConfigError(f"{option} {text!r}: values must be >= 1")
-    return values
 
 
 def bench_text(results: list) -> str:  # list[BenchResult]
@@ -66,49 +57,13 @@ def bench_text(results: list) -> str:  # list[BenchResult]
     return "\n".join(lines)
 
 
-@click.command("bench")
-@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--batch",
-    "batches",
-    default="1,32,256",
-    show_default=True,
-    help="Batch sizes (comma-separated).",
-)
-@click.option(
-    "--threads",
-    "threads",
-    default="1,2",
-    show_default=True,
-    help="onnxruntime intra-op thread counts (comma-separated).",
-)
-@click.option(
-    "--budget",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="Seconds of timed calls per (batch, threads) point.",
-)
-@click.option(
-    "--seconds",
-    type=float,
-    default=10.0,
-    show_default=True,
-    help="Length of the streamed test signal (signal models; 0 skips streaming).",
-)
-@click.option(
-    "--chunk-ms",
-    type=float,
-    default=100.0,
-    show_default=True,
-    help="Chunk size of the streaming run.",
-)
-@click.option("--no-memory", is_flag=True, help="Skip the fresh-process footprint probe.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.command("bench", cls=Command)
+@bench_options
+@legacy_argument("MODEL...", into="model_path", flag="-m/--model", nargs=-1)
 def bench(
-    models: tuple[str, ...],
-    batches: str,
-    threads: str,
+    model_path: tuple[str, ...],
+    batches: tuple[int, ...],
+    threads: tuple[int, ...],
     budget: float,
     seconds: float,
     chunk_ms: float,
@@ -119,20 +74,21 @@ def bench(
     and thread count, streaming real-time factor for signal models (against the bare
     onnxruntime bound), and import + load time and peak RSS in a fresh process.
 
+    The options are edgeae-rt bench's, so the same line measures a board;
+    --model, --batch and --threads repeat (or take comma-separated lists).
+
     \b
     Examples:
-      edgeae bench models/sensor/model.onnx models/sensor/model.int8.onnx
-      edgeae bench m.onnx --batch 1,256 --threads 1 --json | jq '.[0].rows'
+      edgeae bench -m models/sensor/model.onnx -m models/sensor/model.int8.onnx
+      edgeae bench -m m.onnx --batch 1,256 --threads 1 --json | jq '.[0].rows'
     """
-    from edgeae.errors import ConfigError
     from edgeae_export.compare import bench_model
+    from edgeae_runtime.errors import InputError
 
-    sizes, counts = _ints(batches, "--batch"), _ints(threads, "--threads")
-    if budget <= 0 or seconds < 0 or chunk_ms <= 0:
-        raise ConfigError("--budget and --chunk-ms must be > 0, --seconds >= 0")
+    sizes, counts, models = batches, threads, model_path
     for path in models:
         if not Path(path).is_file():
-            raise ConfigError(f"{path}: no such model file")
+            raise InputError(f"{path}: no such model file")
     results = [
         bench_model(
             path,

@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from edgeae_runtime.clitools import CommandGroup
+from edgeae_runtime.clitools import CommandGroup, json_option
+
+from ._options import data_options
 
 __all__ = ["data"]
 
@@ -30,7 +32,7 @@ def data() -> None:
 
 
 @data.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def list_cmd(as_json: bool) -> None:
     """List the built-in datasets (no network needed; selected as builtin:NAME).
 
@@ -116,13 +118,13 @@ def _print_info(info: dict[str, Any]) -> None:
 
 @data.command("info")
 @click.argument("source")
-@click.option("--key", help="Array to use from an .npz archive.")
-@click.option("--window", type=int, help="Window length in samples, for signals.")
-@click.option("--hop", type=int, help="Hop between windows in samples (default: window/2).")
+@data_options
 @click.option("--layout", type=click.Choice(["NF", "NCW", "NCHW"]), help="Read items as layout.")
-@click.option("--limit", type=int, help="Keep only the first LIMIT items.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000_000), help="Keep only the first LIMIT items."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for generated data.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@json_option
 def info_cmd(
     source: str,
     key: str | None,

@@ -7,17 +7,13 @@ from pathlib import Path
 
 import click
 
+from edgeae_runtime.clitools import Command, force_option, output_option
+
 __all__ = ["demo"]
 
 
-@click.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Run directory [runs/demo-YYYYmmdd-HHMMSS].",
-)
+@click.command("demo", cls=Command)
+@output_option(deprecated=("--out",), path_type=Path, required=False)
 @click.option("--quick", is_flag=True, help="Tiny data and one epoch: a smoke test in seconds.")
 @click.option(
     "--only",
@@ -26,8 +22,8 @@ __all__ = ["demo"]
     show_default=True,
     help="Which models to build (comma-separated).",
 )
-@click.option("--force", is_flag=True, help="Reuse a non-empty --out directory.")
-def demo(out_dir: Path | None, quick: bool, only: str, force: bool) -> None:
+@force_option
+def demo(output: Path | None, quick: bool, only: str, force: bool) -> None:
     """Run every stage of edgeae on built-in data and write one report.
 
     Trains a conv1d on builtin:sensor (anomalies, compression) and on
@@ -37,19 +33,20 @@ def demo(out_dir: Path | None, quick: bool, only: str, force: bool) -> None:
     denoiser, compresses and
     decompresses the sensor stream with the int8 codec, scores the sensor
     recording for anomalies, and writes
-    report.md, index.html and the plots into OUT/report. One line per stage
+    report.md, index.html and the plots into DIR/report (-o DIR, default
+    runs/demo-YYYYmmdd-HHMMSS). One line per stage
     with its time; about 70 s on 2 quiet cores, within 3 minutes (--quick: seconds).
 
     \b
     Examples:
       edgeae demo
-      edgeae demo --out runs/demo --force
+      edgeae demo -o runs/demo --force
       edgeae demo --quick --only sensor
     """
     from edgeae.demo import run_demo
     from edgeae.report.demo_report import summary_lines
 
-    out = out_dir or Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
+    out = output or Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
     models = tuple(m.strip() for m in only.split(",") if m.strip())
     click.echo(f"edgeae demo -> {out}{' (quick)' if quick else ''}", err=True)
     result = run_demo(

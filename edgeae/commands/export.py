@@ -15,6 +15,17 @@ from typing import Any
 
 import click
 
+from edgeae_runtime.clitools import (
+    BoundedFloat,
+    Command,
+    force_option,
+    json_option,
+    library_names,
+    output_option,
+)
+
+from ._options import data_options
+
 __all__ = ["export", "validation_items"]
 
 DEFAULT_SAMPLES = 256
@@ -86,46 +97,38 @@ def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
 
 
-@click.command("export")
+@library_names(out_dir="output")
+@click.command("export", cls=Command)
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output directory (created when missing).",
-)
+@output_option(deprecated=("--out",), path_type=Path)
 @click.option(
     "--tolerance",
-    type=float,
+    type=BoundedFloat(0.0, 1e3, low_open=True),
     default=1e-4,
     show_default=True,
     help="Max abs error allowed between onnxruntime and torch (model space).",
 )
 @click.option(
     "--opset",
-    type=int,
+    type=click.IntRange(1, 99),
     default=None,
     help="ONNX opset (default 17: what onnxruntime's quantizer and older runtimes handle).",
 )
 @click.option("--optimize", is_flag=True, help="Apply onnxruntime's basic graph optimizations.")
-@click.option("--force", is_flag=True, help="Overwrite existing model/encoder/decoder files.")
+@force_option
 @click.option("--data", default=None, help="Data to check parity on (default: the run's source).")
-@click.option("--key", default=None, help="Array name inside an .npz --data file.")
-@click.option("--window", type=int, default=None, help="Window length for signal --data.")
-@click.option("--hop", type=int, default=None, help="Hop between windows for signal --data.")
+@data_options
 @click.option(
     "--samples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 100_000),
     default=DEFAULT_SAMPLES,
     show_default=True,
     help="How many items the parity check and the codec calibration use.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
+@json_option
 def export(
     run_dir: Path,
-    out_dir: Path,
+    output: Path,
     tolerance: float,
     opset: int | None,
     optimize: bool,
@@ -137,7 +140,9 @@ def export(
     samples: int,
     as_json: bool,
 ) -> None:
-    """Export a trained run to ONNX: model.onnx, encoder.onnx and decoder.onnx in OUT_DIR.
+    """Export a trained run to ONNX: model.onnx, encoder.onnx and decoder.onnx in -o DIR.
+
+    DIR is created when missing.
 
     Each file is checked (onnx checker, shape inference), run in onnxruntime on
     real items of the run's data and compared with torch; above --tolerance
@@ -157,7 +162,7 @@ def export(
     from edgeae_export.exporter import check_export_targets
     from edgeae_runtime.preprocess import normalize
 
-    check_export_targets(out_dir, force=force)  # refuse before loading anything
+    check_export_targets(output, force=force)  # refuse before loading anything
     ckpt = load_checkpoint(run_dir)
     raw, described = validation_items(
         ckpt, data=data, key=key, window=window, hop=hop, samples=samples
@@ -167,7 +172,7 @@ def export(
         click.echo(f"exporting {ckpt.arch} from {run_dir}; parity on {described}", err=True)
     result = export_autoencoder(
         ckpt.model,
-        out_dir=out_dir,
+        out_dir=output,
         example_inputs=normalize(raw, ckpt.preprocessing),
         info=info,
         tolerance=tolerance,
@@ -180,7 +185,7 @@ def export(
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(
-        f"exported {run_dir} -> {out_dir} (opset {result.opset}, "
+        f"exported {run_dir} -> {output} (opset {result.opset}, "
         f"fingerprint {result.fingerprint[:16]})"
     )
     for f in result.files:

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import click
 
+from edgeae_runtime.clitools import Command, json_option, legacy_argument, model_option
+
 __all__ = ["inspect_cmd"]
 
 
-@click.command("inspect")
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
+@click.command("inspect", cls=Command)
+@model_option()
+@legacy_argument("MODEL", into="model_path", flag="-m/--model")
+@json_option
 @click.option(
     "--no-nodes", is_flag=True, help="Leave out the per-node list of quantized and float nodes."
 )
-def inspect_cmd(model: Path, as_json: bool, no_nodes: bool) -> None:
-    """Describe MODEL.onnx: manifest, inputs/outputs, ops, parameters, size, quantized nodes.
+def inspect_cmd(model_path: str, as_json: bool, no_nodes: bool) -> None:
+    """Describe -m MODEL.onnx: manifest, inputs/outputs, ops, parameters, size, quantized nodes.
 
     Works on any ONNX file; one without an edgeae manifest is described too
     ("no edgeae manifest"). A node counts as quantized when it runs an int8
@@ -31,13 +34,13 @@ def inspect_cmd(model: Path, as_json: bool, no_nodes: bool) -> None:
 
     \b
     Examples:
-      edgeae inspect models/digits/model.onnx
-      edgeae inspect models/digits/model.int8.onnx --no-nodes
-      edgeae inspect models/digits/encoder.onnx --json | jq .manifest.codec
+      edgeae inspect -m models/digits/model.onnx
+      edgeae inspect -m models/digits/model.int8.onnx --no-nodes
+      edgeae inspect -m models/digits/encoder.onnx --json | jq .manifest.codec
     """
     from edgeae_export.inspect import format_inspection, inspect_model
 
-    info = inspect_model(model)
+    info = inspect_model(Path(model_path))
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:

@@ -15,9 +15,20 @@ from typing import Any
 import click
 import numpy as np
 
+from edgeae_runtime.clitools import (
+    Command,
+    force_option,
+    json_option,
+    legacy_argument,
+    library_names,
+    max_drop_option,
+    model_option,
+    output_option,
+)
+
 __all__ = ["quantize"]
 
-_HELP = """Quantize MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into OUT.onnx.
+_HELP = """Quantize -m MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into -o OUT.onnx.
 
 \b
 The int8 types follow this CPU (x86: U8S8, + reduce_range without VNNI; ARM: S8S8), or
@@ -28,15 +39,15 @@ and the result is refused unless it is faster than the float model here
 
 \b
 Examples:
-  edgeae quantize models/digits/model.onnx -o models/digits/model.int8.onnx
-  edgeae quantize models/sensor/model.onnx -o models/sensor/model.int8.onnx \\
+  edgeae quantize -m models/digits/model.onnx -o models/digits/model.int8.onnx
+  edgeae quantize -m models/sensor/model.onnx -o models/sensor/model.int8.onnx \\
       --max-drop 0.005 --metric auroc --val builtin:sensor
-  edgeae quantize models/digits/model.onnx -o q.onnx --mode static --method percentile \\
+  edgeae quantize -m models/digits/model.onnx -o q.onnx --mode static --method percentile \\
       --calibration digits.npy --exclude dec_conv2 --exclude ConvTranspose
-  edgeae quantize models/tones/decoder.onnx -o models/tones/decoder.int8.onnx \\
+  edgeae quantize -m models/tones/decoder.onnx -o models/tones/decoder.int8.onnx \\
       --calibration builtin:tones
-  edgeae quantize models/digits/model.onnx -o model.fp16.onnx --mode fp16
-  edgeae quantize models/tones/model.onnx -o model.arm64.onnx --target arm64
+  edgeae quantize -m models/digits/model.onnx -o model.fp16.onnx --mode fp16
+  edgeae quantize -m models/tones/model.onnx -o model.arm64.onnx --target arm64
 """
 
 
@@ -124,13 +135,16 @@ def _summary(result: Any) -> list[str]:
     return lines
 
 
+@library_names(validation="val_source", target="cpu_target")
 @click.command(
     "quantize",
+    cls=Command,
     help=_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="OUT.onnx")
+@model_option()
+@legacy_argument("MODEL", into="model_path", flag="-m/--model")
+@output_option(path_type=Path)
 @click.option(
     "--mode", type=click.Choice(["dynamic", "static", "fp16"]), default="static", show_default=True
 )
@@ -141,7 +155,7 @@ def _summary(result: Any) -> list[str]:
 )
 @click.option(
     "--calibration-size",
-    type=int,
+    type=click.IntRange(1, 1_000_000),
     default=512,
     show_default=True,
     help="Calibration items read at most (bounds memory).",
@@ -164,12 +178,7 @@ def _summary(result: Any) -> list[str]:
     metavar="NAME_OR_OPTYPE",
     help="Keep a node (by name) or every node of an op type in float; repeatable.",
 )
-@click.option(
-    "--max-drop",
-    type=float,
-    default=None,
-    help="Accuracy budget on --metric; keeps the most harmful nodes float to meet it.",
-)
+@max_drop_option
 @click.option(
     "--metric",
     type=click.Choice(["psnr", "mse", "auroc", "sisnr", "pesq", "stoi"]),
@@ -185,7 +194,13 @@ def _summary(result: Any) -> list[str]:
     default=None,
     help="Validation data for the budget and anomaly threshold [default: calibration].",
 )
-@click.option("--val-size", type=int, default=1024, show_default=True)
+@click.option(
+    "--val-size",
+    type=click.IntRange(1, 1_000_000),
+    default=1024,
+    show_default=True,
+    help="Validation items read at most.",
+)
 @click.option(
     "--encoder",
     type=click.Path(path_type=Path),
@@ -194,15 +209,16 @@ def _summary(result: Any) -> list[str]:
 )
 @click.option(
     "--target",
+    "cpu_target",
     type=click.Choice(["arm64", "x86"]),
     default=None,
     help="CPU the model is for: its int8 types [default: this machine].",
 )
 @click.option("--allow-slower", is_flag=True, help="Write the model even if it is not faster.")
-@click.option("--force", is_flag=True, help="Overwrite OUT.onnx if it exists.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@force_option
+@json_option
 def quantize(
-    model: Path,
+    model_path: str,
     output: Path,
     mode: str,
     calibration: str | None,
@@ -215,7 +231,7 @@ def quantize(
     val_source: str | None,
     val_size: int,
     encoder: Path | None,
-    target: str | None,
+    cpu_target: str | None,
     allow_slower: bool,
     force: bool,
     as_json: bool,
@@ -224,6 +240,7 @@ def quantize(
     from edgeae_export.onnx_io import load_onnx, require_manifest
     from edgeae_export.quantize import QuantizeRequest, quantize_model
 
+    model = Path(model_path)
     manifest = require_manifest(
         load_onnx(model), where=str(model), needed="role, item_shape and preprocessing"
     )
@@ -268,7 +285,7 @@ def quantize(
             metric=budget_metric,
             validation=validation,
             encoder=encoder,
-            target=target,
+            target=cpu_target,
             allow_slower=allow_slower,
             force=force,
         ),

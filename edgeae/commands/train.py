@@ -12,6 +12,16 @@ import math
 import click
 
 from edgeae.errors import ConfigError
+from edgeae_runtime.clitools import (
+    BoundedFloat,
+    Command,
+    force_option,
+    json_option,
+    output_option,
+    threads_option,
+)
+
+from ._options import data_options
 
 __all__ = ["train"]
 
@@ -42,33 +52,76 @@ def _json_safe(value: object) -> object:
 
 @click.command(
     "train",
+    cls=Command,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.argument("source")
-@click.option("-o", "--output", "run_dir", required=True, help="Run directory to write.")
+@output_option()
 @click.option(
     "--arch",
     default=None,
     help="dense, dense2d, conv1d or conv2d [default: the built-in's recipe, else by layout].",
 )
-@click.option("--latent", type=int, default=None, help="Latent size (dense) or channels (conv).")
+@click.option(
+    "--latent",
+    type=click.IntRange(1, 65536),
+    default=None,
+    help="Latent size (dense) or channels (conv).",
+)
 @click.option(
     "--hidden", default=None, help="Hidden widths (dense) or channels (conv), e.g. 64,32."
 )
-@click.option("--epochs", type=int, default=None, help="Training epochs [default: 30].")
-@click.option("--batch-size", type=int, default=None, help="Global batch size [default: 64].")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [default: 2e-3].")
-@click.option("--weight-decay", type=float, default=None, help="Adam weight decay [default: 0].")
+@click.option(
+    "--epochs", type=click.IntRange(1, 100_000), default=None, help="Training epochs [default: 30]."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 65536),
+    default=None,
+    help="Global batch size [default: 64].",
+)
+@click.option(
+    "--lr",
+    type=BoundedFloat(0.0, 10.0, low_open=True),
+    default=None,
+    help="Adam learning rate, in (0, 10] [default: 2e-3].",
+)
+@click.option(
+    "--weight-decay",
+    type=BoundedFloat(0.0, 10.0),
+    default=None,
+    help="Adam weight decay, in [0, 10] [default: 0].",
+)
 @click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None)
 @click.option("--loss", type=click.Choice(["mse", "bce", "l1"]), default=None)
 @click.option(
     "--noise", type=click.Choice(["none", "gaussian", "masking", "saltpepper"]), default=None
 )
-@click.option("--noise-level", type=float, default=None, help="Noise std or fraction [0.1].")
-@click.option("--val-fraction", type=float, default=None, help="Held-out fraction [0.1].")
-@click.option("--patience", type=int, default=None, help="Early-stop patience, 0 = off [8].")
+@click.option(
+    "--noise-level",
+    type=BoundedFloat(0.0, 10.0),
+    default=None,
+    help="Noise std or fraction, in [0, 10] [0.1].",
+)
+@click.option(
+    "--val-fraction",
+    type=BoundedFloat(0.0, 1.0, low_open=True, high_open=True),
+    default=None,
+    help="Held-out fraction, in (0, 1) [0.1].",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(0, 100_000),
+    default=None,
+    help="Early-stop patience, 0 = off [8].",
+)
 @click.option("--seed", type=int, default=None, help="Seed for init, split, order, noise [0].")
-@click.option("--threshold-percentile", type=float, default=None, help="Anomaly threshold [99].")
+@click.option(
+    "--threshold-percentile",
+    type=BoundedFloat(0.0, 100.0, low_open=True),
+    default=None,
+    help="Anomaly threshold, in (0, 100] [99].",
+)
 @click.option(
     "--tails",
     type=click.Choice(["upper", "both"]),
@@ -83,11 +136,11 @@ def _json_safe(value: object) -> object:
     "or F1/Youden-optimal on labelled validation anomalies [percentile].",
 )
 @click.option(
-    "--threshold-k", type=click.FloatRange(0, 100), default=None, help="k of mean_std [3]."
+    "--threshold-k", type=BoundedFloat(0.0, 100.0), default=None, help="k of mean_std [3]."
 )
 @click.option(
     "--target-far",
-    type=click.FloatRange(0, 1e6, min_open=True),
+    type=BoundedFloat(0.0, 1e6, low_open=True),
     default=None,
     help="False-alarm rate of --threshold-method far, per --far-per [0.01].",
 )
@@ -99,7 +152,7 @@ def _json_safe(value: object) -> object:
 )
 @click.option(
     "--hysteresis",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=BoundedFloat(0.0, 1.0, high_open=True),
     default=None,
     help="Stream events end below threshold*(1-h) [0].",
 )
@@ -114,24 +167,19 @@ def _json_safe(value: object) -> object:
     default=None,
     help="Shortest event, in windows [1].",
 )
+@threads_option(default=None)
+@data_options
 @click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="torch intra-op threads [default: torch's, OMP_NUM_THREADS or all cores]. "
-    "Use 1 on a machine busy with other jobs: there, two threads fighting over busy "
-    "cores were measured 20-50x slower on these small models.",
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted run in the -o directory (options must match it).",
 )
-@click.option("--key", default=None, help="Array name inside an .npz file.")
-@click.option("--window", type=int, default=None, help="Window length for signals.")
-@click.option("--hop", type=int, default=None, help="Hop between windows [window/2].")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run in RUN_DIR.")
-@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@force_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or epoch lines.")
-@click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON.")
+@json_option
 def train(
     source: str,
-    run_dir: str,
+    output: str,
     arch: str | None,
     latent: int | None,
     hidden: str | None,
@@ -164,13 +212,17 @@ def train(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Train an autoencoder on SOURCE and write RUN_DIR (checkpoint, metrics, loss curve).
+    """Train an autoencoder on SOURCE into the run directory -o DIR (checkpoint, metrics, loss).
 
     SOURCE is builtin:NAME (digits, sensor, tones), a .npy/.npz/.csv/.wav file
     or a folder of PNG images. Built-in sources use their tuned recipe
     (edgeae.train.recipes) unless you set the option yourself. The run directory gets checkpoint.pt,
     config.json, metrics.json and loss.png; an interrupted run continues with
-    --resume. Under torchrun it trains data-parallel (gloo), rank 0 writing.
+    --resume, which refuses options that differ from the run's (name none, or the
+    same values). Under torchrun it trains data-parallel (gloo), rank 0 writing.
+    --threads defaults to torch's choice (OMP_NUM_THREADS or all cores); use 1 on a
+    machine busy with other jobs: there, two threads fighting over busy cores were
+    measured 20-50x slower on these small models.
 
     \b
     Examples:
@@ -190,6 +242,7 @@ def train(
     from edgeae.train import TrainConfig, recipe_arch, recipe_for
     from edgeae.train import train as run_training
 
+    run_dir = output
     if threads is not None:
         torch.set_num_threads(threads)
 
@@ -215,10 +268,12 @@ def train(
         "min_windows": min_windows,
         **_parse_vote(vote),
     }
+    given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
+    if resume:
+        _refuse_contradictions(run_dir, arch, given_model, given)
     arch = arch or recipe_arch(source)
     model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
-    given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
     overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
     dataset = load_source(source, key=key, window=window, hop=hop)
     result = run_training(
@@ -238,6 +293,54 @@ def train(
         click.echo(json.dumps(_json_safe(result.metrics), indent=2, sort_keys=True))
     elif quiet:
         click.echo(str(result.run_dir))
+
+
+#: Where each model option lives in a stored model config (dense and conv names differ).
+_MODEL_FIELDS = {"latent": ("latent", "latent_channels"), "hidden": ("hidden", "channels")}
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, with lists and tuples alike (stored configs hold lists)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return tuple(a) == tuple(b)
+    return a == b
+
+
+def _refuse_contradictions(
+    run_dir: str, arch: str | None, model: dict[str, object], train: dict[str, object]
+) -> None:
+    """``--resume`` continues a run as it was: an option given with another value is refused.
+
+    The stored configs win on resume, so a differing option would be silently
+    ignored (``--arch conv2d`` training on as dense); naming it is the honest answer.
+    """
+    from pathlib import Path
+
+    from edgeae.train.checkpoint import CHECKPOINT_NAME, read_checkpoint_dict
+
+    if not (Path(run_dir) / CHECKPOINT_NAME).is_file():
+        return  # nothing to resume: the trainer says so
+    blob, _ = read_checkpoint_dict(run_dir)
+    stored_model = blob.get("model_config") or {}
+    stored_train = blob.get("train_config") or {}
+    found: list[tuple[str, object, object]] = []
+    if arch is not None and arch != blob.get("arch"):
+        found.append(("arch", arch, blob.get("arch")))
+    for name, value in model.items():
+        field = next((f for f in _MODEL_FIELDS[name] if f in stored_model), None)
+        if value is not None and field is not None and not _same(value, stored_model[field]):
+            found.append((name, value, stored_model[field]))
+    for name, value in train.items():
+        if value is not None and name in stored_train and not _same(value, stored_train[name]):
+            found.append((name, value, stored_train[name]))
+    if found:
+        name, value, stored = found[0]
+        more = f" (and {len(found) - 1} more option(s))" if len(found) > 1 else ""
+        raise ConfigError(
+            f"{value} contradicts the run being resumed in {run_dir}, which has {stored}{more}; "
+            "--resume continues a run unchanged: drop the option, or train a new run",
+            param=name,
+        )
 
 
 def _parse_vote(text: str | None) -> dict[str, int]:

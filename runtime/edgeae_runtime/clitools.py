@@ -35,14 +35,17 @@ from .errors import EXIT_BAD_INPUT, EXIT_IO, EdgeAEError, exit_code_of
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "AliasOption",
     "BoundedFloat",
     "Command",
     "CommandGroup",
     "IntList",
+    "LegacyArgument",
     "ThreadCount",
     "batch_option",
     "bench_options",
     "chunk_ms_option",
+    "flag_namer",
     "force_option",
     "json_option",
     "legacy_argument",
@@ -85,8 +88,15 @@ class BoundedFloat(click.ParamType):
 
     name = "float"
 
-    def __init__(self, low: float | None, high: float | None, *, low_open: bool = False) -> None:
-        self.low, self.high, self.low_open = low, high, low_open
+    def __init__(
+        self,
+        low: float | None,
+        high: float | None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, float) and math.isfinite(value):
@@ -101,13 +111,16 @@ class BoundedFloat(click.ParamType):
         too_low = self.low is not None and (
             number <= self.low if self.low_open else number < self.low
         )
-        if too_low or (self.high is not None and number > self.high):
+        too_high = self.high is not None and (
+            number >= self.high if self.high_open else number > self.high
+        )
+        if too_low or too_high:
             self.fail(f"{value} is not in {self._range()}", param, ctx)
         return number
 
     def _range(self) -> str:
         low = "" if self.low is None else f"{self.low:g}{'<' if self.low_open else '<='}"
-        high = "" if self.high is None else f"<={self.high:g}"
+        high = "" if self.high is None else f"{'<' if self.high_open else '<='}{self.high:g}"
         return f"the range {low}x{high}"
 
     def __repr__(self) -> str:
@@ -460,9 +473,12 @@ def model_option(*, multiple: bool = False) -> Callable[[F], F]:
 
 
 def output_option(
-    *, deprecated: Sequence[str] = (), path_type: type | None = None
+    *, deprecated: Sequence[str] = (), path_type: type | None = None, required: bool = True
 ) -> Callable[[F], F]:
-    """``-o/--output``: where every command writes its output (a file, a folder, or ``-``)."""
+    """``-o/--output``: where every command writes its output (a file, a folder, or ``-``).
+
+    ``deprecated`` lists old spellings (``--out``), accepted with a warning.
+    """
     return click.option(
         "-o",
         "--output",
@@ -470,7 +486,7 @@ def output_option(
         "output",
         cls=AliasOption,
         deprecated_opts=deprecated,
-        must=True,
+        must=required,
         type=click.Path(path_type=path_type) if path_type else click.Path(),
         help='Where to write the output (see above); "-" is stdout where the command streams.',
     )

@@ -25,7 +25,7 @@ def test_beats_of_140_samples_train_export_quantize_and_score(tmp_path: Path) ->
     steps = [
         ["train", str(data), "--arch", "conv1d", "--epochs", "1", "-o", str(run), "-q"],
         ["export", str(run), "-o", str(models)],
-        ["quantize", str(models / "model.onnx"), "-o", str(models / "q.onnx"),
+        ["quantize", "-m", str(models / "model.onnx"), "-o", str(models / "q.onnx"),
          "--calibration", str(data), "--allow-slower"],
         ["score", "-m", str(models / "q.onnx"), str(data), "--json"],
     ]  # fmt: skip

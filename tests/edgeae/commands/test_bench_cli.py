@@ -24,7 +24,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_json_structure(runner: CliRunner, models: tuple[Path, Path]) -> None:
     signal, dense = models
-    result = runner.invoke(main, ["bench", str(signal), str(dense), "--json", *FAST])
+    result = runner.invoke(main, ["bench", "-m", str(signal), "-m", str(dense), "--json", *FAST])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert [Path(r["path"]).name for r in doc] == ["conv1d.onnx", "dense.onnx"]
@@ -42,7 +42,7 @@ def test_json_structure(runner: CliRunner, models: tuple[Path, Path]) -> None:
 
 def test_table(runner: CliRunner, models: tuple[Path, Path]) -> None:
     signal, _ = models
-    result = runner.invoke(main, ["bench", str(signal), "--no-memory", *FAST])
+    result = runner.invoke(main, ["bench", "-m", str(signal), "--no-memory", *FAST])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "p50 (µs)" in out and "items/s" in out and "streaming 0.5 s" in out
@@ -52,10 +52,10 @@ def test_table(runner: CliRunner, models: tuple[Path, Path]) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["missing.onnx"], "no such model file"),
-        (["{junk}"], "not a loadable ONNX model"),
-        (["{dense}", "--batch", "0"], "--batch"),
-        (["{dense}", "--threads", "a"], "--threads"),
+        (["-m", "missing.onnx"], "no such model file"),
+        (["-m", "{junk}"], "not a loadable ONNX model"),
+        (["-m", "{dense}", "--batch", "0"], "--batch"),
+        (["-m", "{dense}", "--threads", "a"], "--threads"),
     ],
 )
 def test_bad_inputs(

@@ -53,7 +53,7 @@ def test_json_output(runner: CliRunner, models: tuple[Path, Path, Path]) -> None
 def test_report_files(runner: CliRunner, models: tuple[Path, Path, Path], tmp_path: Path) -> None:
     a, b, data = models
     out_dir = tmp_path / "report"
-    code, _, err = _run(runner, "compare", a, b, "--data", data, "--report", out_dir, *FAST)
+    code, _, err = _run(runner, "compare", a, b, "--data", data, "-o", out_dir, *FAST)
     assert code == 0, err
     for name in ("report.md", "index.html", "errors.png", "examples.png", "nodes.png"):
         assert (out_dir / name).stat().st_size > 0, name

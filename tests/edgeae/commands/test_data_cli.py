@@ -80,7 +80,7 @@ def test_bad_input_is_one_line_without_traceback(
     np.save(tmp_path / "nan.npy", bad)
     np.save(tmp_path / "sig.npy", np.zeros(100, np.float32))
     res = runner.invoke(main, ["data", "info", *(a.format(tmp=tmp_path) for a in args)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3  # bad input data
     assert "Traceback" not in res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]

@@ -21,7 +21,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("demo") / "run"
-    result = CliRunner().invoke(main, ["demo", "--quick", "--out", str(out)])
+    result = CliRunner().invoke(main, ["demo", "--quick", "-o", str(out)])
     assert result.exit_code == 0, result.stderr + str(result.exception)
     return out, result.stdout, result.stderr
 
@@ -63,7 +63,7 @@ def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
 @pytest.mark.slow
 def test_refuses_a_used_directory(demo_run: tuple[Path, str, str], runner: CliRunner) -> None:
     out, _, _ = demo_run
-    result = runner.invoke(main, ["demo", "--quick", "--out", str(out)])
+    result = runner.invoke(main, ["demo", "--quick", "-o", str(out)])
     assert result.exit_code != 0
     assert (
         result.stderr.strip().splitlines()[-1].startswith("error: ") and "--force" in result.stderr
@@ -72,7 +72,7 @@ def test_refuses_a_used_directory(demo_run: tuple[Path, str, str], runner: CliRu
 
 def test_unknown_model(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(
-        main, ["demo", "--quick", "--out", str(tmp_path / "x"), "--only", "cats"]
+        main, ["demo", "--quick", "-o", str(tmp_path / "x"), "--only", "cats"]
     )
     assert result.exit_code != 0 and "choose from sensor, tones, digits" in result.stderr
 

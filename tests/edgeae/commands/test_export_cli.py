@@ -45,9 +45,9 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def _one_error_line(result) -> str:
-    """The single ``error:`` line on stderr (a progress line may precede it), exit code 1."""
-    assert result.exit_code == 1, result.output
+def _one_error_line(result, code: int = 3) -> str:
+    """The single ``error:`` line on stderr (a progress line may precede it), exit ``code``."""
+    assert result.exit_code == code, result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
     assert len(errors) == 1, result.stderr
     assert result.stderr.rstrip().endswith(errors[0])
@@ -94,8 +94,8 @@ def test_export_json_and_force(run_dir: Path, tmp_path: Path) -> None:
     assert len(summary["fingerprint"]) == 64
 
     again = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
-    line = _one_error_line(again)
-    assert "model.onnx: already exists; pass --force" in line
+    line = _one_error_line(again, 2)
+    assert "model.onnx: already exists; use --force" in line
 
     forced = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out), "--force", "--json"])
     assert forced.exit_code == 0, forced.output
@@ -111,7 +111,7 @@ def test_parity_failure_leaves_nothing(run_dir: Path, tmp_path: Path, monkeypatc
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
     result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(out)])
-    line = _one_error_line(result)
+    line = _one_error_line(result, 1)  # a failed parity check is a verdict
     assert "0.5" in line and "tolerance 0.0001" in line and "--tolerance" in line
     assert _files(out) == ["notes.txt"]  # no model file, no temp file
 
@@ -161,14 +161,14 @@ def test_out_is_a_file(run_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "file"
     target.write_text("x")
     result = CliRunner().invoke(main, ["export", str(run_dir), "-o", str(target)])
-    assert "not a directory" in _one_error_line(result)
+    assert "--output: " in (line := _one_error_line(result, 2)) and "not a directory" in line
 
 
 def test_bad_opset(run_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, ["export", str(run_dir), "-o", str(tmp_path / "m"), "--opset", "11"]
     )
-    assert "--opset 11" in _one_error_line(result)
+    assert "--opset: 11" in _one_error_line(result, 2)
     assert _files(tmp_path / "m") == []
 
 

@@ -27,7 +27,7 @@ def _with_manifest(tmp_path: Path) -> Path:
 
 
 def test_text(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", str(_with_manifest(tmp_path))])
+    result = CliRunner().invoke(main, ["inspect", "-m", str(_with_manifest(tmp_path))])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "manifest: autoencoder of arch dense, layout NF" in out
@@ -39,13 +39,13 @@ def test_text(tmp_path: Path) -> None:
 
 
 def test_no_nodes_flag(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", str(_with_manifest(tmp_path)), "--no-nodes"])
+    result = CliRunner().invoke(main, ["inspect", "-m", str(_with_manifest(tmp_path)), "--no-nodes"])
     assert result.exit_code == 0
     assert "enc_gemm" not in result.stdout
 
 
 def test_json(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", str(_with_manifest(tmp_path)), "--json"])
+    result = CliRunner().invoke(main, ["inspect", "-m", str(_with_manifest(tmp_path)), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["manifest"]["arch"] == "dense"
@@ -56,7 +56,7 @@ def test_json(tmp_path: Path) -> None:
 def test_model_without_manifest(tmp_path: Path) -> None:
     path = tmp_path / "plain.onnx"
     onnx.save(gemm_model(), str(path))
-    result = CliRunner().invoke(main, ["inspect", str(path)])
+    result = CliRunner().invoke(main, ["inspect", "-m", str(path)])
     assert result.exit_code == 0
     assert "no edgeae manifest" in result.stdout
 
@@ -64,8 +64,8 @@ def test_model_without_manifest(tmp_path: Path) -> None:
 def test_not_onnx(tmp_path: Path) -> None:
     path = tmp_path / "notes.onnx"
     path.write_text("just text")
-    result = CliRunner().invoke(main, ["inspect", str(path)])
-    assert result.exit_code == 1
+    result = CliRunner().invoke(main, ["inspect", "-m", str(path)])
+    assert result.exit_code == 3
     assert (
         result.stderr.strip().splitlines()
         == [f"error: {path}: not an ONNX model (DecodeError: Error parsing message)"]
@@ -75,11 +75,11 @@ def test_not_onnx(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.onnx")])
-    assert result.exit_code == 1
+    result = CliRunner().invoke(main, ["inspect", "-m", str(tmp_path / "nope.onnx")])
+    assert result.exit_code == 3
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.onnx'}: no such file"
 
 
 def test_help_has_an_example() -> None:
     result = CliRunner().invoke(main, ["inspect", "--help"])
-    assert "edgeae inspect models/digits/model.onnx" in result.output
+    assert "edgeae inspect -m models/digits/model.onnx" in result.output

@@ -23,14 +23,14 @@ def dense(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_has_examples(runner) -> None:
     result = runner.invoke(main, ["quantize", "--help"])
     assert result.exit_code == 0
-    assert "edgeae quantize models/digits/model.onnx -o" in result.output
+    assert "edgeae quantize -m models/digits/model.onnx -o" in result.output
     assert "--max-drop" in result.output and "--allow-slower" in result.output
 
 
 def test_static_with_budget_json(runner, dense: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.onnx"
     cal = str(dense.parent / "cal.npy")
-    args = ["quantize", str(dense), "-o", str(out), "--calibration", cal]
+    args = ["quantize", "-m", str(dense), "-o", str(out), "--calibration", cal]
     args += ["--max-drop", "50", "--allow-slower", "--json"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -44,7 +44,7 @@ def test_static_with_budget_json(runner, dense: Path, tmp_path: Path) -> None:
 def test_dynamic_summary(runner, dense: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.onnx"
     result = runner.invoke(
-        main, ["quantize", str(dense), "-o", str(out), "--mode", "dynamic", "--allow-slower"]
+        main, ["quantize", "-m", str(dense), "-o", str(out), "--mode", "dynamic", "--allow-slower"]
     )
     assert result.exit_code == 0, result.output
     assert "size:" in result.stdout and "latency (1 thread)" in result.stdout
@@ -52,17 +52,17 @@ def test_dynamic_summary(runner, dense: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    "extra, message, code",
     [
-        (["--calibration", "missing.npy"], "missing.npy"),
-        (["--exclude", "nope", "--mode", "dynamic"], "--exclude nope"),
-        (["--mode", "static"], "unknown built-in dataset"),
+        (["--calibration", "missing.npy"], "missing.npy", 3),
+        (["--exclude", "nope", "--mode", "dynamic"], "--exclude: nope", 2),
+        (["--mode", "static"], "unknown built-in dataset", 3),
     ],
 )
-def test_bad_input_is_one_line(runner, dense: Path, tmp_path: Path, extra, message) -> None:
+def test_bad_input_is_one_line(runner, dense: Path, tmp_path: Path, extra, message, code) -> None:
     out = tmp_path / "q.onnx"
-    result = runner.invoke(main, ["quantize", str(dense), "-o", str(out), *extra])
-    assert result.exit_code != 0
+    result = runner.invoke(main, ["quantize", "-m", str(dense), "-o", str(out), *extra])
+    assert result.exit_code == code
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert "Traceback" not in result.output
     assert not out.exists()
@@ -72,7 +72,7 @@ def test_wrong_shape_calibration_file(runner, dense: Path, tmp_path: Path) -> No
     np.save(tmp_path / "wrong.npy", np.zeros((20, 7), np.float32))
     out = tmp_path / "q.onnx"
     result = runner.invoke(
-        main, ["quantize", str(dense), "-o", str(out), "--calibration", str(tmp_path / "wrong.npy")]
+        main, ["quantize", "-m", str(dense), "-o", str(out), "--calibration", str(tmp_path / "wrong.npy")]
     )
     assert result.exit_code != 0 and "(32,)" in result.stderr and not out.exists()
 
@@ -80,9 +80,9 @@ def test_wrong_shape_calibration_file(runner, dense: Path, tmp_path: Path) -> No
 def test_not_onnx_and_missing_dir(runner, dense: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_text("hello")
-    r1 = runner.invoke(main, ["quantize", str(bad), "-o", str(tmp_path / "q.onnx")])
+    r1 = runner.invoke(main, ["quantize", "-m", str(bad), "-o", str(tmp_path / "q.onnx")])
     assert r1.exit_code != 0 and "not an ONNX model" in r1.stderr
     r2 = runner.invoke(
-        main, ["quantize", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"]
+        main, ["quantize", "-m", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"]
     )
     assert r2.exit_code != 0 and "does not exist" in r2.stderr
