@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError
 
 from edgeae_runtime.atomic import AtomicOutput
 from edgeae_runtime.errors import ManifestError
-from edgeae_runtime.manifest import MANIFEST_KEY, Manifest
+from edgeae_runtime.manifest import MANIFEST_KEY, Manifest, check_graph
 
 from .errors import ExistsError, ExportError
 
@@ -61,12 +61,27 @@ def read_manifest(model: onnx.ModelProto, *, where: str | None = None) -> Manife
     for prop in model.metadata_props:
         if prop.key == MANIFEST_KEY:
             try:
-                return Manifest.from_json(prop.value)
+                manifest = Manifest.from_json(prop.value)
+                check_graph(manifest, *_graph_io(model), name="model")
             except ManifestError as exc:
+                text = str(exc).removeprefix("model: ")
                 if where is None:
-                    raise
-                raise ManifestError(f"{where}: {exc}") from None
+                    raise ManifestError(text) from None
+                raise ManifestError(f"{where}: {text}") from None
+            return manifest
     return None
+
+
+def _graph_io(model: onnx.ModelProto) -> tuple[list, list]:
+    """The graph's ``(name, dims)`` inputs (initializers excluded) and outputs."""
+
+    def dims(value: onnx.ValueInfoProto) -> list[int | None]:
+        shape = value.type.tensor_type.shape
+        return [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+
+    weights = {t.name for t in model.graph.initializer}
+    inputs = [(v.name, dims(v)) for v in model.graph.input if v.name not in weights]
+    return inputs, [(v.name, dims(v)) for v in model.graph.output]
 
 
 def require_manifest(model: onnx.ModelProto, *, where: str, needed: str) -> Manifest:

@@ -615,6 +615,17 @@ def check_graph(
     graph_out = dict((n, tuple(s)) for n, s in outputs)
     item, latent = tuple(m.item_shape), tuple(m.latent_shape)
     in_name = m.inputs[0].name
+    if in_name not in graph_in:
+        raise ManifestError(
+            f"{name}: manifest.inputs[0].name is {in_name!r}, the graph's inputs are "
+            f"{sorted(graph_in)}"
+        )
+    for i, t in enumerate(m.outputs):
+        if t.name not in graph_out:
+            raise ManifestError(
+                f"{name}: manifest.outputs[{i}].name is {t.name!r}, the graph's outputs are "
+                f"{sorted(graph_out)}"
+            )
     want, what = (latent, "latent_shape") if m.role == "decoder" else (item, "item_shape")
     dims = graph_in.get(in_name)
     if dims is not None and dims and not _agrees(dims[1:], want):
