@@ -96,7 +96,7 @@ def _quantize(model: Path, ds: Any, val_idx: np.ndarray, mode: str, out: Path, *
 
 
 def _budget(ds: Any, val_idx: np.ndarray) -> dict[str, Any]:
-    """The accuracy budget of issue 3 (0.3 dB PSNR, or 0.005 AUROC with anomaly labels)."""
+    """The accuracy budget (0.3 dB PSNR, or 0.005 AUROC with anomaly labels)."""
     from edgeae_export.budget import Validation
 
     labels = ds.anomaly_labels
@@ -185,8 +185,9 @@ def bench_dataset(name: str, work: Path, *, quick: bool, decoder: str | None = N
     files["ORT fp16"] = _quantize(model, ds, val_idx, "fp16", d / "model.fp16.onnx")
     times = _time_all(files, ckpt, ds, 0.2 if quick else 1.5)
     rows = []
-    vrange = ckpt.preprocessing.value_range
-    span = float(vrange[1] - vrange[0]) if vrange else None
+    from edgeae_runtime.metrics import psnr_peak
+
+    span = psnr_peak(ckpt.preprocessing.value_range)  # the one PSNR peak rule
     base_q = _quality(model, ds, val_idx, span)
     fsize = model.stat().st_size
     for label, t_us in times.items():

@@ -29,7 +29,7 @@ from edgeae.models import arch_for_layout, build_model, default_config
 from edgeae.train import TrainConfig, recipe_arch, recipe_for, train
 from edgeae.train.prepare import prepare
 from edgeae_runtime.atomic import write_text_atomic
-from edgeae_runtime.metrics import psnr, snr_db
+from edgeae_runtime.metrics import psnr, psnr_peak, snr_db
 from edgeae_runtime.preprocess import denormalize
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
@@ -39,8 +39,7 @@ DATASETS = ["digits", "sensor", "tones"]
 def _quality(prep, recon_model_space: np.ndarray) -> dict[str, float]:
     pre = prep.preprocessing
     recon = denormalize(recon_model_space.reshape(prep.val_x.shape), pre)
-    span = pre.value_range[1] - pre.value_range[0]
-    out = {"psnr_db": psnr(prep.val_raw_target, recon, data_range=span)}
+    out = {"psnr_db": psnr(prep.val_raw_target, recon, data_range=psnr_peak(pre.value_range))}
     if prep.dataset.target is not None:
         out["snr_gain_db"] = snr_db(prep.val_raw_target, recon) - snr_db(
             prep.val_raw_target, prep.val_raw_input

@@ -30,5 +30,5 @@ def run(
     lat_a = next((lat for lat in c.a.latency if lat.batch > 1), c.a.latency[0])
     lat_b = next((lat for lat in c.b.latency if lat.batch > 1), c.b.latency[0])
     return CompareStep(
-        comparison=c, batch=lat_a.batch, float_p50_us=lat_a.p50_us, int8_p50_us=lat_b.p50_us
+        comparison=c, batch=lat_a.batch, float_p50_us=lat_a.median_us, int8_p50_us=lat_b.median_us
     )

@@ -81,7 +81,7 @@ def comparison_rows(c: Comparison) -> list[tuple[str, ...]]:
             rows.append(_row("codec PSNR (dB)", ca and ca.psnr, cb and cb.psnr))
     rows.append(_row("size (KiB)", a.size_bytes / 1024, b.size_bytes / 1024))
     for la, lb in zip(a.latency, b.latency, strict=True):
-        rows.append(_row(f"latency p50 b{la.batch} (µs)", la.p50_us, lb.p50_us))
+        rows.append(_row(f"latency p50 b{la.batch} (µs)", la.median_us, lb.median_us))
         rows.append(_row(f"latency p99 b{la.batch} (µs)", la.p99_us, lb.p99_us))
     if a.peak_rss_mb is not None:
         rows.append(_row("peak RSS (MB)", a.peak_rss_mb, b.peak_rss_mb))

@@ -27,7 +27,7 @@ from edgeae.errors import CheckpointError, ConfigError, TrainError
 from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_from_dict
 from edgeae.models import default_config as model_default_config
 from edgeae_runtime import AnomalySpec, anomaly_scores, calibrate_anomaly
-from edgeae_runtime.metrics import auroc, per_item_error, psnr, snr_db
+from edgeae_runtime.metrics import auroc, per_item_error, psnr, psnr_peak, snr_db
 from edgeae_runtime.operating_point import LABELLED_METHODS, describe_operating_point, rates
 from edgeae_runtime.preprocess import denormalize
 
@@ -211,9 +211,8 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
     pre = data.preprocessing
     out = _predict(model, data.val_x)
     recon = denormalize(out.numpy(), pre)
-    span = pre.value_range[1] - pre.value_range[0] if pre.value_range else None
     quality: dict[str, Any] = {
-        "val_psnr_db": psnr(data.val_raw_target, recon, data_range=span or None),
+        "val_psnr_db": psnr(data.val_raw_target, recon, data_range=psnr_peak(pre.value_range)),
         "val_mse_raw": float(np.mean((data.val_raw_target - recon) ** 2)),
     }
     if data.dataset.target is not None:

@@ -1,36 +1,21 @@
 """Latency measurement of ONNX models on the CPU: one thread, warm-up, median of repeats.
 
 Used by the quantizer's speed gate, ``edgeae bench`` / ``edgeae compare`` and
-benchmarks/bench_export.py so every latency edgeae prints is measured the same way.
+benchmarks/bench_export.py so every latency edgeae prints is measured the same way
+and reported as the runtime's one :class:`~edgeae_runtime.bench.Latency`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgeae_runtime.bench import time_calls
+from edgeae_runtime.bench import Latency, time_calls
 from edgeae_runtime.session import open_session
 
 __all__ = ["Latency", "measure_callable", "measure_onnx"]
-
-
-@dataclass(frozen=True)
-class Latency:
-    """Median and spread of one call's wall time, in microseconds."""
-
-    median_us: float
-    min_us: float
-    max_us: float
-    repeats: int
-    batch: int
-
-    @property
-    def per_item_us(self) -> float:
-        return self.median_us / max(self.batch, 1)
 
 
 def measure_callable(
@@ -42,15 +27,14 @@ def measure_callable(
     max_repeats: int = 200,
     budget_s: float = 0.5,
 ) -> Latency:
-    """Median wall time of ``fn`` within ``budget_s`` (the runtime's timing loop, in µs)."""
-    st = time_calls(
-        fn, repeats=max_repeats, warmup=warmup, budget_s=budget_s, min_repeats=min_repeats
-    )
-    return Latency(
-        median_us=st.p50_ms * 1e3,
-        min_us=st.min_ms * 1e3,
-        max_us=st.max_ms * 1e3,
-        repeats=st.calls,
+    """Wall time of ``fn`` within ``budget_s``: the runtime's timing loop and
+    :class:`~edgeae_runtime.bench.Latency` (the one latency type, in µs)."""
+    return time_calls(
+        fn,
+        repeats=max_repeats,
+        warmup=warmup,
+        budget_s=budget_s,
+        min_repeats=min_repeats,
         batch=batch,
     )
 

@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 
 from edgeae_runtime.manifest import AnomalySpec, Manifest
-from edgeae_runtime.metrics import auroc, mse, psnr
+from edgeae_runtime.metrics import auroc, mse, psnr, psnr_peak
 from edgeae_runtime.model import Model
 from edgeae_runtime.operating_point import LABELLED_METHODS
 from edgeae_runtime.preprocess import normalize
@@ -165,9 +165,7 @@ def evaluate(
     recon = _with_model(proto, manifest, lambda m: m.reconstruct(validation.x))
     if metric == "mse":
         return mse(validation.reference, recon)
-    vr = manifest.preprocessing.value_range
-    data_range = (vr[1] - vr[0]) if vr is not None and vr[1] > vr[0] else None
-    return psnr(validation.reference, recon, data_range)
+    return psnr(validation.reference, recon, psnr_peak(manifest.preprocessing.value_range))
 
 
 def metric_drop(metric: str | TaskMetric, float_value: float, quantized_value: float) -> float:

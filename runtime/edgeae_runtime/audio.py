@@ -23,6 +23,7 @@ import numpy as np
 
 from .atomic import AtomicOutput, write_stdout
 from .errors import InputError
+from .framing import signal_shape
 from .npyfile import load_npy
 from .pcm import (
     WAV_SUBTYPES,
@@ -39,7 +40,6 @@ __all__ = [
     "DEFAULT_CHUNK_FRAMES",
     "AudioReader",
     "AudioWriter",
-    "as_signal",
     "open_reader",
     "open_writer",
     "read_audio",
@@ -48,18 +48,6 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_FRAMES = 1600  # 100 ms at 16 kHz
-
-
-def as_signal(x: np.ndarray, name: str) -> np.ndarray:
-    """A 1-D array becomes one channel ``(1, n)``; a 2-D array is ``(channels, n)``."""
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise InputError(f"{name}: a signal is (samples,) or (channels, samples), got {arr.shape}")
-    if arr.dtype.kind not in "iuf":
-        raise InputError(f"{name}: dtype {arr.dtype} is not numeric")
-    return arr
 
 
 class AudioReader:
@@ -183,7 +171,7 @@ def open_reader(
     name = os.fspath(path)
     kind = _kind(name)
     if kind == "npy":
-        arr = np.ascontiguousarray(as_signal(load_npy(name), name), dtype=np.float32)
+        arr = np.ascontiguousarray(signal_shape(load_npy(name), None, name), dtype=np.float32)
         if channels is not None and arr.shape[0] != channels:
             raise InputError(f"{name}: has {arr.shape[0]} channels, expected {channels}")
         return AudioReader(name, arr.shape[0], sample_rate, array=arr, chunk_frames=chunk_frames)
@@ -314,7 +302,7 @@ class AudioWriter:
 
     def write(self, chunk: np.ndarray) -> None:
         """Append samples ``(channels, n)`` (or ``(n,)`` for mono)."""
-        x = as_signal(chunk, self.path)
+        x = signal_shape(chunk, None, self.path)
         if x.shape[0] != self.channels:
             raise InputError(f"{self.path}: writer has {self.channels} channels, got {x.shape[0]}")
         if self._fh is None:
@@ -388,7 +376,7 @@ def write_wav(
     ``subtype``: ``"PCM_16"``, ``"PCM_24"``, ``"PCM_32"`` (integers, clipped to
     [-1, 1)) or ``"FLOAT"`` (32-bit float, unclipped).
     """
-    x = as_signal(samples, os.fspath(path))
+    x = signal_shape(samples, None, os.fspath(path))
     if _kind(os.fspath(path)) != "wav":
         raise InputError(f"{os.fspath(path)}: write_wav needs a .wav path")
     with open_writer(path, sample_rate=sample_rate, channels=x.shape[0], subtype=subtype) as w:

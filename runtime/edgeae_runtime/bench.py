@@ -20,7 +20,7 @@ from .preprocess import normalize
 from .stream import StreamDenoiser, check_signal_model
 
 __all__ = [
-    "LatencyStats",
+    "Latency",
     "StreamStats",
     "batch_latency",
     "bench_signal",
@@ -31,15 +31,27 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class LatencyStats:
-    """Per-call wall time in milliseconds."""
+class Latency:
+    """THE latency result: wall time of one call (on ``batch`` items), in microseconds.
 
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
+    Every latency edgeae measures (``edgeae-rt bench``, the exporter's speed gate,
+    ``edgeae compare``/``bench``, the benchmarks) is one of these, from
+    :func:`time_calls`; the unit is in each field's name.
+    """
+
+    median_us: float
+    p90_us: float
+    p99_us: float
+    mean_us: float
+    min_us: float
+    max_us: float
     calls: int
-    min_ms: float = 0.0
-    max_ms: float = 0.0
+    batch: int = 1
+
+    @property
+    def items_per_s(self) -> float:
+        """Throughput at the median: ``batch`` items per median call."""
+        return self.batch / (self.median_us * 1e-6) if self.median_us > 0 else float("inf")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -63,15 +75,18 @@ class StreamStats:
         return asdict(self)
 
 
-def _stats(times: list[float]) -> LatencyStats:
-    ms = np.asarray(times) * 1000.0
-    return LatencyStats(
-        float(np.percentile(ms, 50)),
-        float(np.percentile(ms, 99)),
-        float(ms.mean()),
-        len(ms),
-        float(ms.min()),
-        float(ms.max()),
+def _stats(times: list[float], batch: int = 1) -> Latency:
+    us = np.asarray(times) * 1e6
+    p50, p90, p99 = (float(v) for v in np.percentile(us, [50, 90, 99]))
+    return Latency(
+        median_us=p50,
+        p90_us=p90,
+        p99_us=p99,
+        mean_us=float(us.mean()),
+        min_us=float(us.min()),
+        max_us=float(us.max()),
+        calls=len(us),
+        batch=batch,
     )
 
 
@@ -82,11 +97,13 @@ def time_calls(
     warmup: int = 5,
     budget_s: float | None = None,
     min_repeats: int = 5,
-) -> LatencyStats:
+    batch: int = 1,
+) -> Latency:
     """Call ``fn`` ``warmup`` times untimed, then up to ``repeats`` times timed.
 
     With ``budget_s``, timing stops once that much time has passed (after at
     least ``min_repeats`` calls), so slow models cost seconds, not minutes.
+    ``batch`` is how many items one call processes (recorded in the result).
     """
     for _ in range(warmup):
         fn()
@@ -99,7 +116,7 @@ def time_calls(
         enough = len(times) >= min_repeats
         if budget_s is not None and enough and time.perf_counter() - start >= budget_s:
             break
-    return _stats(times)
+    return _stats(times, batch)
 
 
 def batch_latency(
@@ -110,17 +127,18 @@ def batch_latency(
     warmup: int = 5,
     seed: int = 0,
     budget_s: float | None = None,
-) -> LatencyStats:
+) -> Latency:
     """Latency of the model's main operation on a random raw batch of ``batch`` items."""
     rng = np.random.default_rng(seed)
     if model.role == "decoder":
-        z = rng.standard_normal((batch, *model.latent_shape)).astype(np.float32)
-        return time_calls(
-            lambda: model.decode(z), repeats=repeats, warmup=warmup, budget_s=budget_s
-        )
-    x = rng.standard_normal((batch, *model.item_shape)).astype(np.float32)
-    op = model.reconstruct if model.role == "autoencoder" else model.encode
-    return time_calls(lambda: op(x), repeats=repeats, warmup=warmup, budget_s=budget_s)
+        op, shape = model.decode, model.latent_shape
+    else:
+        op = model.reconstruct if model.role == "autoencoder" else model.encode
+        shape = model.item_shape
+    x = rng.standard_normal((batch, *shape)).astype(np.float32)
+    return time_calls(
+        lambda: op(x), repeats=repeats, warmup=warmup, budget_s=budget_s, batch=batch
+    )
 
 
 def bench_signal(model: Model, seconds: float, *, seed: int = 0) -> np.ndarray:
@@ -174,9 +192,9 @@ def stream_rtf(
     return StreamStats(
         chunk_ms=1000.0 * chunk_samples / spec.sample_rate,
         rtf=total / seconds,
-        rtf_p50=st.p50_ms / (1000.0 * chunk_samples / spec.sample_rate),
-        chunk_p50_ms=st.p50_ms,
-        chunk_p99_ms=st.p99_ms,
+        rtf_p50=st.median_us / (1e6 * chunk_samples / spec.sample_rate),
+        chunk_p50_ms=st.median_us / 1e3,
+        chunk_p99_ms=st.p99_us / 1e3,
         chunks=len(times),
         seconds=seconds,
     )

@@ -87,3 +87,15 @@ def test_precision_recall_f1() -> None:
     p, r, f = precision_recall_f1(flags, labels)
     assert (p, r) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
     assert f == pytest.approx(2 / 3)
+
+
+def test_one_psnr_peak_rule() -> None:
+    from edgeae_runtime.metrics import psnr, psnr_peak
+
+    ref = np.linspace(0.2, 0.6, 50)
+    est = ref + 0.01
+    assert psnr_peak((0.0, 1.0)) == 1.0
+    assert psnr_peak(None) is None and psnr_peak((1.0, 1.0)) is None
+    # the declared value range is the peak; without one, the reference's peak-to-peak
+    assert abs(psnr(ref, est, psnr_peak((0.0, 1.0))) - 40.0) < 1e-9
+    assert abs(psnr(ref, est, psnr_peak(None)) - 10 * np.log10(0.4**2 / 1e-4)) < 1e-9

@@ -89,7 +89,7 @@ def bench_model(
             say(f"{model.path.name}: threads {n_threads}, batch {batch}")
             lat = perf.latency_stats(model, batch, budget_s=budget_s)
             rows.append(
-                BenchRow(n_threads, batch, lat.p50_us, lat.p99_us, lat.items_per_s, lat.repeats)
+                BenchRow(n_threads, batch, lat.median_us, lat.p99_us, lat.items_per_s, lat.calls)
             )
     model = Model(path, threads=min(threads))
     stream = None

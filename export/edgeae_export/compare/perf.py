@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from edgeae_runtime import bench as rt_bench
+from edgeae_runtime.bench import Latency
 from edgeae_runtime.model import Model
 
 from ..errors import ExportError
-from .result import LatencyStats
 
 __all__ = ["footprint", "latency_stats", "size_bytes"]
 
@@ -52,16 +52,14 @@ def size_bytes(path: str | Path) -> int:
 
 def latency_stats(
     model: Model, batch: int, *, budget_s: float = 0.5, seed: int = 0
-) -> LatencyStats:
+) -> Latency:
     """p50/p99 of the model's main call on a random raw batch: 10 to 200 calls within
     ``budget_s``, timed by the runtime's :func:`edgeae_runtime.bench.batch_latency`.
     """
     stats = rt_bench.batch_latency(
         model, batch, repeats=200, warmup=2, seed=seed, budget_s=budget_s
     )
-    return LatencyStats(
-        batch=batch, p50_us=stats.p50_ms * 1e3, p99_us=stats.p99_ms * 1e3, repeats=stats.calls
-    )
+    return stats
 
 
 def footprint(

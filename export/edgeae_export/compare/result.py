@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from edgeae_runtime.bench import Latency
+
 from ..node_error import NodeError
 
 __all__ = [
@@ -21,7 +23,7 @@ __all__ = [
     "CodecStats",
     "Comparison",
     "Details",
-    "LatencyStats",
+    "Latency",
     "ModelStats",
     "QualityStats",
     "Verdict",
@@ -70,20 +72,6 @@ class CodecStats:
 
 
 @dataclass(frozen=True)
-class LatencyStats:
-    """Wall time of one batched call, in microseconds."""
-
-    batch: int
-    p50_us: float
-    p99_us: float
-    repeats: int
-
-    @property
-    def items_per_s(self) -> float:
-        return self.batch / (self.p50_us * 1e-6) if self.p50_us > 0 else math.inf
-
-
-@dataclass(frozen=True)
 class ModelStats:
     """Everything measured on one of the two models."""
 
@@ -93,7 +81,7 @@ class ModelStats:
     quality: QualityStats
     anomaly: AnomalyStats | None = None
     codec: CodecStats | None = None
-    latency: tuple[LatencyStats, ...] = ()
+    latency: tuple[Latency, ...] = ()  # the runtime's one latency type
     peak_rss_mb: float | None = None
     load_s: float | None = None
 

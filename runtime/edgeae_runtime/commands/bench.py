@@ -61,9 +61,9 @@ def bench_one(
                 {
                     "threads": n_threads,
                     "batch": batch,
-                    "p50_ms": lat.p50_ms,
-                    "p99_ms": lat.p99_ms,
-                    "items_per_s": batch / (lat.p50_ms / 1000.0) if lat.p50_ms > 0 else None,
+                    "p50_ms": lat.median_us / 1e3,
+                    "p99_ms": lat.p99_us / 1e3,
+                    "items_per_s": lat.items_per_s if lat.median_us > 0 else None,
                     "calls": lat.calls,
                 }
             )
