@@ -239,6 +239,12 @@ def main() -> None:
     ap.add_argument("--int8", type=Path, default=None, help="default: the shipped model")
     ap.add_argument("--tones", type=Path, default=None, help="a tones model.onnx (else trained)")
     ap.add_argument("--no-tones", action="store_true")
+    ap.add_argument(
+        "--time-domain",
+        type=Path,
+        default=None,
+        help="the time-domain candidate's model.onnx (train_speech_denoiser.py --arch conv1d)",
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--png-dir", type=Path, default=HERE / "results" / "speech")
     ap.add_argument("-o", "--out", type=Path, default=RESULTS)
@@ -255,6 +261,7 @@ def main() -> None:
             print("training the tones recipe (edgeae train builtin:tones) ...", file=sys.stderr)
             tones = Model(args.tones or train_tones(Path(tmp)), threads=1)
 
+        timedom = Model(args.time_domain, threads=1) if args.time_domain else None
         print("tuning the Wiener filter on validation mixtures ...", file=sys.stderr)
         corpus = SpeechCorpus.load()
         vn, vc = corpus.mixtures(8 if args.quick else 16, 3 * RATE, seed=10_000, val=True)
@@ -272,6 +279,8 @@ def main() -> None:
                     outs[f"edgeae {name}"] = denoise_spectral_offline(m, x)[0]
                 if tones is not None:
                     outs["tones recipe"] = run_stream(StreamDenoiser(tones), x, 1600)
+                if timedom is not None:
+                    outs["conv1d speech"] = run_stream(StreamDenoiser(timedom), x, 1600)
                 for sysname, y in outs.items():
                     rows.setdefault(sysname, []).append({"file": fname, **metrics(c, y)})
                 if idx == 0:

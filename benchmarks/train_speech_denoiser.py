@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 from speech_data import RATE, SpeechCorpus  # noqa: E402
 
+from edgeae.models import asdict as config_asdict  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE, compress, istft, stft  # noqa: E402
 
 PRETRAINED = HERE.parent / "runtime" / "edgeae_runtime" / "pretrained"
@@ -76,9 +78,59 @@ def enhance(model: SpectralMaskAE, noisy: torch.Tensor) -> torch.Tensor:
     return istft(spec * mask, cfg, noisy.shape[-1])
 
 
+class TimeDomain(torch.nn.Module):
+    """The other candidate: edgeae's conv1d autoencoder on 256-sample windows (tones recipe
+    shape: channels 64, 64, latent 8), hop 128, Hann overlap-add as in the runtime."""
+
+    window, hop = 256, 128
+
+    def __init__(self) -> None:
+        super().__init__()
+        from edgeae.models import Conv1dAE, Conv1dConfig
+
+        self.ae = Conv1dAE(
+            Conv1dConfig(item_shape=(1, 256), channels=(64, 64), latent_channels=8, kernel=5)
+        )
+        self.config = self.ae.config
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        b, n = noisy.shape
+        w, hop = self.window, self.hop
+        k = 1 if n <= w else -(-(n - w) // hop) + 1
+        total = (k - 1) * hop + w
+        frames = torch.nn.functional.pad(noisy, (0, total - n)).unfold(-1, w, hop)
+        y = self.ae(frames.reshape(b * k, 1, w)).reshape(b, k, w)
+        i = torch.arange(w, dtype=torch.float64)
+        win = (0.5 - 0.5 * torch.cos(2 * torch.pi * (i + 0.5) / w)).float()
+        fold = torch.nn.Fold(output_size=(1, total), kernel_size=(1, w), stride=(1, hop))
+        acc = fold((y * win).transpose(1, 2)).reshape(b, total)
+        wsum = fold(win.expand(1, k, -1).transpose(1, 2)).reshape(1, total)
+        return (acc / wsum)[:, :n]
+
+
 def loss_fn(est: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """-SI-SNR/10 (capped at 30 dB so clean-input segments do not dominate) + MR-STFT."""
     return -si_snr(est, clean).clamp(max=30.0).mean() / 10.0 + mrstft(est, clean)
+
+
+def spectral_config(args: argparse.Namespace) -> SpectralConfig:
+    return SpectralConfig(
+        window=args.window,
+        hop=args.window // 2,
+        fft_size=args.window,
+        context_frames=args.context,
+        item_shape=(args.window // 2 + 1, args.context + (1 if args.noise_floor > 0 else 0)),
+        channels=args.channels,
+        latent_channels=args.latent,
+        noise_floor=args.noise_floor,
+    )
+
+
+def build(args: argparse.Namespace) -> torch.nn.Module:
+    """The untrained model of ``--arch``."""
+    if args.arch == "spectral":
+        return SpectralMaskAE(spectral_config(args))
+    return TimeDomain()
 
 
 def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
@@ -86,18 +138,11 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     corpus = SpeechCorpus.load()
-    cfg = SpectralConfig(
-        window=args.window,
-        hop=args.window // 2,
-        fft_size=args.window,
-        context_frames=args.context,
-        item_shape=(args.window // 2 + 1, args.context),
-        channels=args.channels,
-        latent_channels=args.latent,
-    )
-    model = SpectralMaskAE(cfg)
+    model = build(args)
+    cfg = model.config if args.arch == "spectral" else spectral_config(args)
+    run = (lambda x: enhance(model, x)) if args.arch == "spectral" else model
     params = sum(p.numel() for p in model.parameters())
-    print(f"spectral {cfg.window}/{cfg.hop} K={cfg.context_frames}: {params} params", flush=True)
+    print(f"{args.arch} {cfg.window}/{cfg.hop} K={cfg.context_frames}: {params} params", flush=True)
     n = int(args.seconds * RATE)
     vn, vc = corpus.mixtures(64, n, seed=10_000, val=True)
     vn_t, vc_t = torch.from_numpy(vn), torch.from_numpy(vc)
@@ -115,7 +160,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
         losses = []
         for s in range(args.steps):
             sl = slice(s * args.batch, (s + 1) * args.batch)
-            est = enhance(model, torch.from_numpy(noisy[sl]))
+            est = run(torch.from_numpy(noisy[sl]))
             loss = loss_fn(est, torch.from_numpy(clean[sl]))
             opt.zero_grad()
             loss.backward()
@@ -125,7 +170,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
             losses.append(loss.item())
         model.eval()
         with torch.no_grad():
-            val = si_snr(enhance(model, vn_t), vc_t).mean().item() - base
+            val = si_snr(run(vn_t), vc_t).mean().item() - base
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_sisnr_gain": val})
         print(
             f"epoch {epoch:3d} loss {np.mean(losses):.4f} val SI-SNR gain {val:+.2f} dB "
@@ -144,6 +189,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
         "val_input_sisnr_db": round(base, 3),
         "history": history,
         "train_files": corpus.train_files,
+        "arch": args.arch,
         "config": {
             k: getattr(cfg, k)
             for k in (
@@ -154,19 +200,21 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
                 "channels",
                 "latent_channels",
                 "exponent",
+                "noise_floor",
             )
         },
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "model_config": config_asdict(model.config),
     }
     return model, info
 
 
 def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
-    """Model items ``(N, bins, K)`` from validation mixtures (parity + calibration data)."""
+    """Model items ``(N, bins, columns)`` from validation mixtures (parity + calibration data)."""
     from edgeae_runtime.framing import frame_signal
     from edgeae_runtime.manifest import SpectralSpec
     from edgeae_runtime.spectral import compress as np_compress
-    from edgeae_runtime.spectral import context_items, stft_frames
+    from edgeae_runtime.spectral import context_items, stft_frames, track_floor
 
     cfg = model.config
     sp = SpectralSpec(
@@ -174,6 +222,7 @@ def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
         context_frames=cfg.context_frames,
         exponent=cfg.exponent,
         compression=cfg.compression,
+        noise_floor=cfg.noise_floor,
     )
     corpus = SpeechCorpus.load()
     noisy, _ = corpus.mixtures(8, 3 * RATE, seed=seed, val=True)
@@ -182,18 +231,43 @@ def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
         frames = np.asarray(frame_signal(x[None], cfg.window, cfg.hop))[:, 0]
         feats = np_compress(np.abs(stft_frames(frames, sp)), sp)
         hist = np.zeros((cfg.context_frames - 1, cfg.bins), np.float32)
-        items.append(context_items(feats, hist))
+        it = context_items(feats, hist)
+        if sp.noise_floor > 0:
+            floors, _ = track_floor(feats, None, sp.noise_floor)
+            it = np.concatenate([it, floors[:, :, None]], axis=2)
+        items.append(it)
     allx = np.concatenate(items)
     pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
     return allx[np.sort(pick)].astype(np.float32)
 
 
-def export(model: SpectralMaskAE, out: Path, info: dict) -> dict:
-    """Float export with the parity gate, static int8 QDQ, both into ``out``."""
-    from edgeae_export import ExportInfo, QuantizeRequest, export_autoencoder, quantize_model
+def time_windows(count: int, seed: int) -> np.ndarray:
+    """Raw 256-sample windows ``(N, 1, 256)`` of validation mixtures (time-domain candidate)."""
+    from edgeae_runtime.framing import frame_signal
+
+    noisy, _ = SpeechCorpus.load().mixtures(8, 3 * RATE, seed=seed, val=True)
+    allx = np.concatenate([np.asarray(frame_signal(x[None], 256, 128)) for x in noisy])
+    pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
+    return allx[np.sort(pick)].astype(np.float32)
+
+
+def _export_info(model: torch.nn.Module, info: dict) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The exporter's description of the model, parity items and calibration items."""
+    from edgeae_export import ExportInfo
     from edgeae_runtime.manifest import SignalSpec, SpectralSpec
 
     cfg = model.config
+    if isinstance(model, TimeDomain):
+        einfo = ExportInfo(
+            arch="conv1d",
+            layout="NCW",
+            item_shape=(1, 256),
+            latent_shape=cfg.latent_shape,
+            arch_config=info["model_config"],
+            signal=SignalSpec(sample_rate=RATE, channels=1, window=256, hop=128),
+            source="speech_data.py mixtures (time-domain candidate)",
+        )
+        return einfo, time_windows(512, 20_000), time_windows(2048, 30_000)
     einfo = ExportInfo(
         arch="spectral",
         layout="NCW",
@@ -208,15 +282,24 @@ def export(model: SpectralMaskAE, out: Path, info: dict) -> dict:
             context_frames=cfg.context_frames,
             compression=cfg.compression,
             exponent=cfg.exponent,
+            noise_floor=cfg.noise_floor,
         ),
         output_shape=cfg.output_shape,
         source="LJSpeech + CMU ARCTIC speech, Speech Commands background + synthetic noise "
         "(benchmarks/speech_data.py)",
     )
-    x = val_items(model, 512, seed=20_000)
+    return einfo, val_items(model, 512, seed=20_000), val_items(model, 2048, seed=30_000)
+
+
+def export(model: torch.nn.Module, out: Path, info: dict) -> dict:
+    """Float export with the parity gate, static int8 QDQ, both into ``out``."""
+    from edgeae_export import QuantizeRequest, export_autoencoder, quantize_model
+
+    einfo, x, calib = _export_info(model, info)
+    if isinstance(model, TimeDomain):
+        model = model.ae
     out.mkdir(parents=True, exist_ok=True)
     res = export_autoencoder(model, out_dir=out, example_inputs=x, info=einfo, force=True)
-    calib = val_items(model, 2048, seed=30_000)
     q = quantize_model(
         QuantizeRequest(
             out / "model.onnx",
@@ -239,6 +322,7 @@ def export(model: SpectralMaskAE, out: Path, info: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", choices=("spectral", "conv1d"), default="spectral")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--steps", type=int, default=40, help="optimizer steps per epoch")
     ap.add_argument("--batch", type=int, default=16)
@@ -248,6 +332,9 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=8)
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--latent", type=int, default=48)
+    ap.add_argument(
+        "--noise-floor", type=float, default=0.0, help="noise-floor tracker rate (0: off)"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -259,13 +346,26 @@ def main() -> None:
         "copied into the runtime package unless --no-install)",
     )
     ap.add_argument("--no-install", action="store_true")
+    ap.add_argument(
+        "--from-checkpoint", type=Path, default=None, help="skip training: export this checkpoint"
+    )
     args = ap.parse_args()
-    model, info = train(args)
+    if args.from_checkpoint:
+        blob = torch.load(args.from_checkpoint, weights_only=False)
+        model, info = build(args), blob["info"]
+        model.load_state_dict(blob["state_dict"])
+        model.eval()
+    else:
+        model, info = train(args)
+        ckpt = (args.out or PRETRAINED.parent.parent.parent / "build") / "speech-checkpoint.pt"
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": model.state_dict(), "info": info}, ckpt)
+        print(f"saved {ckpt}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         info["export"] = export(model, out, info)
         print(json.dumps({k: v for k, v in info.items() if k != "history"}, indent=1))
-        if not args.no_install:
+        if not args.no_install and args.arch == "spectral":
             PRETRAINED.mkdir(exist_ok=True)
             (PRETRAINED / "speech-denoiser.onnx").write_bytes(
                 (out / "model.int8.onnx").read_bytes()

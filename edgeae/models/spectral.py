@@ -36,6 +36,7 @@ __all__ = [
     "compress",
     "istft",
     "stft",
+    "track_floor",
 ]
 
 
@@ -53,6 +54,7 @@ class SpectralConfig:
     exponent: float = 0.3
     channels: int = 128
     latent_channels: int = 48
+    noise_floor: float = 0.0  # > 0: one more item column, the runtime's noise-floor tracker
 
     arch: ClassVar[str] = "spectral"
     layout: ClassVar[str] = "NCW"
@@ -72,7 +74,9 @@ class SpectralConfig:
             raise ConfigError(f"compression: 'power' or 'log1p', got {self.compression!r}")
         if not 0 < self.exponent <= 1:
             raise ConfigError(f"exponent: must be in (0, 1], got {self.exponent}")
-        want = (self.bins, self.context_frames)
+        if not 0 <= self.noise_floor <= 1:
+            raise ConfigError(f"noise_floor: must be in [0, 1], got {self.noise_floor}")
+        want = (self.bins, self.columns)
         if tuple(self.item_shape) != want:
             raise ConfigError(
                 f"item_shape: fft_size {self.fft_size} with {self.context_frames} context frames "
@@ -82,6 +86,11 @@ class SpectralConfig:
     @property
     def bins(self) -> int:
         return self.fft_size // 2 + 1
+
+    @property
+    def columns(self) -> int:
+        """Item columns: the context frames, plus the noise floor when tracked."""
+        return self.context_frames + (1 if self.noise_floor > 0 else 0)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -101,7 +110,7 @@ class SpectralMaskAE(nn.Module):
     def __init__(self, config: SpectralConfig) -> None:
         super().__init__()
         self.config = config
-        f, c, lat, k = config.bins, config.channels, config.latent_channels, config.context_frames
+        f, c, lat, k = config.bins, config.channels, config.latent_channels, config.columns
         self.encoder = nn.Sequential(
             nn.Conv1d(f, c, 1),
             nn.ReLU(),
@@ -133,9 +142,23 @@ class SpectralMaskAE(nn.Module):
         return self.decode(self.encode(x))
 
     def mask_sequence(self, feats: torch.Tensor) -> torch.Tensor:
-        """Masks ``(B, bins, T)`` of feature sequences ``(B, bins, T)`` (silence before t=0)."""
-        pad = self.config.context_frames - 1
-        return self.decoder(self.encoder(nn.functional.pad(feats, (pad, 0))))
+        """Masks ``(B, bins, T)`` of feature sequences ``(B, bins, T)`` (silence before t=0).
+
+        Equal, frame by frame, to the item-mode model on the runtime's items
+        (context frames, then the noise floor column when tracked).
+        """
+        cfg = self.config
+        pad = cfg.context_frames - 1
+        x = nn.functional.pad(feats, (pad, 0))
+        if cfg.noise_floor <= 0:
+            return self.decoder(self.encoder(x))
+        first, act, dw = self.encoder[0], self.encoder[1], self.encoder[2]
+        h = act(first(x))
+        g = act(first(track_floor(feats, cfg.noise_floor)))
+        w = dw.weight  # (C, 1, K + 1): the last tap weighs the floor column
+        y = nn.functional.conv1d(h, w[:, :, :-1], dw.bias, groups=dw.groups)
+        y = y + g * w[:, 0, -1][None, :, None]
+        return self.decoder(self.encoder[3:](y))
 
 
 def analysis_window(window: int, device: torch.device | None = None) -> torch.Tensor:
@@ -170,6 +193,19 @@ def istft(spec: torch.Tensor, cfg: SpectralConfig, length: int) -> torch.Tensor:
     acc = fold((frames * a).transpose(1, 2)).reshape(frames.shape[0], total)
     wsum = fold((a * a).expand(1, k, -1).transpose(1, 2)).reshape(1, total)
     return (acc / wsum)[:, :length]
+
+
+@torch.no_grad()
+def track_floor(feats: torch.Tensor, rate: float) -> torch.Tensor:
+    """The runtime's ``track_floor`` over ``(B, bins, T)`` feature sequences (no gradient)."""
+    out = torch.empty_like(feats)
+    n = feats[:, :, 0].clone()
+    fall = min(1.0, 10.0 * rate)
+    for t in range(feats.shape[-1]):
+        d = feats[:, :, t] - n
+        n = n + torch.where(d > 0, rate, fall) * d
+        out[:, :, t] = n
+    return out
 
 
 def compress(mag: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:

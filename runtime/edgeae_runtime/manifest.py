@@ -126,6 +126,9 @@ class SpectralSpec:
     ``context_frames - 1`` frames before it, item shape ``(bins, context_frames)``,
     and outputs a ``mask`` in [0, 1] per bin, shape ``(bins, 1)``, that multiplies
     the noisy complex spectrum before the inverse FFT and overlap-add.
+    ``noise_floor > 0`` appends one more column to each item: a noise-floor
+    estimate of the features that rises by ``noise_floor`` and falls by
+    ``min(1, 10 * noise_floor)`` of the gap per frame (items ``(bins, context_frames + 1)``).
     """
 
     fft_size: int
@@ -134,6 +137,12 @@ class SpectralSpec:
     compression: Literal["power", "log1p"] = "power"
     exponent: float = 0.3
     output: Literal["mask"] = "mask"
+    noise_floor: float = 0.0
+
+    @property
+    def item_columns(self) -> int:
+        """Columns of one item: the context frames, plus the noise floor when tracked."""
+        return self.context_frames + (1 if self.noise_floor > 0 else 0)
 
 
 @dataclass(frozen=True)
@@ -472,11 +481,16 @@ def _check_spectral(m: Manifest) -> None:
         )
     if not (math.isfinite(sp.exponent) and 0 < sp.exponent <= 1):
         raise ManifestError(f"manifest.spectral.exponent: must be in (0, 1], got {sp.exponent}")
-    want = (sp.fft_size // 2 + 1, sp.context_frames)
+    if not (math.isfinite(sp.noise_floor) and 0 <= sp.noise_floor <= 1):
+        raise ManifestError(
+            f"manifest.spectral.noise_floor: must be in [0, 1], got {sp.noise_floor}"
+        )
+    want = (sp.fft_size // 2 + 1, sp.item_columns)
     if tuple(m.item_shape) != want:
         raise ManifestError(
             f"manifest.item_shape: a spectral model with fft_size {sp.fft_size} and "
-            f"{sp.context_frames} context frames takes items {list(want)}, got {list(m.item_shape)}"
+            f"{sp.context_frames} context frames (noise floor {sp.noise_floor}) takes items "
+            f"{list(want)}, got {list(m.item_shape)}"
         )
 
 

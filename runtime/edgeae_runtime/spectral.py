@@ -3,8 +3,10 @@
 A spectral model (``manifest.spectral``, docs/speech.md) sees, for every STFT
 frame, the compressed magnitudes of that frame and the ``context_frames - 1``
 frames before it, item ``(bins, context_frames)``, and returns a mask in [0, 1]
-per bin, ``(bins, 1)``. The mask multiplies the noisy complex spectrum; the
-inverse FFT and overlap-add rebuild the waveform.
+per bin, ``(bins, 1)``; with ``noise_floor`` set, a last item column holds a
+running noise-floor estimate of the features (:func:`track_floor`). The mask
+multiplies the noisy complex spectrum; the inverse FFT and overlap-add rebuild
+the waveform.
 
 Framing is the runtime's one framing code (:mod:`edgeae_runtime.framing`): frame
 ``k`` covers samples ``[k*hop, k*hop + window)``. The analysis window is
@@ -48,6 +50,7 @@ __all__ = [
     "denoise_spectral_offline",
     "is_spectral",
     "stft_frames",
+    "track_floor",
 ]
 
 
@@ -83,6 +86,26 @@ def context_items(feats: np.ndarray, history: np.ndarray) -> np.ndarray:
         seq, shape=(k, seq.shape[1], ctx), strides=(s_t, s_f, s_t), writeable=False
     )
     return np.ascontiguousarray(view)
+
+
+def track_floor(
+    feats: np.ndarray, state: np.ndarray | None, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-floor estimates ``(k, bins)`` of feature frames ``(k, bins)``, and the new state.
+
+    Per frame ``n += rate * (f - n)`` where the features rise above the floor and
+    ``n += min(1, 10 * rate) * (f - n)`` where they fall below it (slow to follow
+    speech, quick to drop back to the noise); the first frame of a stream
+    (``state is None``) starts the floor at itself.
+    """
+    out = np.empty_like(feats)
+    n = feats[0].copy() if state is None else state.copy()
+    fall = min(1.0, 10.0 * rate)
+    for t in range(feats.shape[0]):
+        d = feats[t] - n
+        n = (n + np.where(d > 0, np.float32(rate), np.float32(fall)) * d).astype(np.float32)
+        out[t] = n
+    return out, n
 
 
 def is_spectral(model: Model) -> bool:
@@ -122,12 +145,16 @@ class _MaskEngine:
 
     def reset(self) -> None:
         self._history = np.zeros((self.spectral.context_frames - 1, self.bins), dtype=np.float32)
+        self._floor: np.ndarray | None = None
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """``(k, 1, window)`` time frames in, their masked inverse FFTs ``(k, 1, window)`` out."""
         x = stft_frames(frames[:, 0, :], self.spectral)
         feats = compress(np.abs(x), self.spectral)
         items = context_items(feats, self._history)
+        if self.spectral.noise_floor > 0:
+            floors, self._floor = track_floor(feats, self._floor, self.spectral.noise_floor)
+            items = np.concatenate([items, floors[:, :, None]], axis=2)
         if self._history.shape[0]:
             self._history = np.concatenate([self._history, feats])[-self._history.shape[0] :]
         mask = self.model._run_model_space("reconstruction", items, self.max_batch)
@@ -217,6 +244,9 @@ def denoise_spectral_offline(
     bins = feats.shape[1]
     seq = np.concatenate([np.zeros((ctx - 1, bins), np.float32), feats])
     items = np.stack([seq[i : i + ctx].T for i in range(k)])
+    if spectral.noise_floor > 0:
+        floors, _ = track_floor(feats, None, spectral.noise_floor)
+        items = np.concatenate([items, floors[:, :, None]], axis=2)
     mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
     mask = np.clip(mask, 0.0, 1.0)
     y = np.fft.irfft(spec_x * mask, n=spectral.fft_size, axis=-1)[:, :w].astype(np.float32)

@@ -12,7 +12,7 @@ from edgeae.models.spectral import SpectralConfig, SpectralMaskAE, compress, ist
 from edgeae_runtime.framing import frame_signal
 from edgeae_runtime.manifest import SpectralSpec
 from edgeae_runtime.spectral import compress as np_compress
-from edgeae_runtime.spectral import context_items, stft_frames
+from edgeae_runtime.spectral import context_items, stft_frames, track_floor
 
 CFG = SpectralConfig(
     window=64,
@@ -45,16 +45,24 @@ def test_istft_inverts_stft_exactly() -> None:
     np.testing.assert_allclose(istft(stft(x, CFG), CFG, 777).numpy(), x.numpy(), atol=1e-5)
 
 
-def test_sequence_mode_equals_item_mode() -> None:
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+def test_sequence_mode_equals_item_mode(floor: float) -> None:
+    import dataclasses
+
     torch.manual_seed(0)
-    model = SpectralMaskAE(CFG).eval()
+    cfg = dataclasses.replace(CFG, noise_floor=floor, item_shape=(33, 4 + (floor > 0)))
+    model = SpectralMaskAE(cfg).eval()
     x = np.random.default_rng(0).standard_normal(900).astype(np.float32)
     spec = stft(torch.from_numpy(x)[None], CFG)
     feats = compress(spec.abs(), CFG)
     with torch.no_grad():
         seq = model.mask_sequence(feats)[0].numpy().T  # (T, bins)
         hist = np.zeros((CFG.context_frames - 1, CFG.bins), np.float32)
-        items = context_items(feats[0].numpy().T.copy(), hist)
+        f = feats[0].numpy().T.copy()
+        items = context_items(f, hist)
+        if floor:
+            floors, _ = track_floor(f, None, floor)
+            items = np.concatenate([items, floors[:, :, None]], axis=2)
         item = model(torch.from_numpy(items))[:, :, 0].numpy()
     np.testing.assert_allclose(seq, item, atol=1e-5)
     assert item.min() >= 0 and item.max() <= 1
