@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,8 +22,18 @@ RATES = [(48000, 16000), (16000, 48000), (44100, 16000), (8000, 16000), (22050, 
          (16000, 8000), (32000, 16000), (16000, 44100)]  # fmt: skip
 
 
-@pytest.mark.parametrize(("up", "down", "n"), [(1, 3, 1000), (3, 1, 333), (160, 441, 4410),
-                                               (2, 3, 7), (441, 160, 200), (1, 2, 1), (5, 4, 0)])  # fmt: skip
+CASES = [
+    (1, 3, 1000),
+    (3, 1, 333),
+    (160, 441, 4410),
+    (2, 3, 7),
+    (441, 160, 200),
+    (1, 2, 1),
+    (5, 4, 0),
+]
+
+
+@pytest.mark.parametrize(("up", "down", "n"), CASES)
 def test_matches_scipy_resample_poly(up: int, down: int, n: int) -> None:
     signal = pytest.importorskip("scipy.signal")
     x = np.random.default_rng(n).standard_normal((2, n))
@@ -92,7 +104,7 @@ def test_streaming_is_chunk_invariant_and_equals_offline(
     x = np.random.default_rng(n).standard_normal((channels, n)).astype(np.float32)
     stream = StreamResampler(src, dst, channels)
     edges = [0, *sorted(c for c in cuts if c <= n), n]
-    parts = [stream.process(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    parts = [stream.process(x[:, a:b]) for a, b in itertools.pairwise(edges)]
     parts.append(stream.flush())
     got = np.concatenate(parts, axis=1)
     np.testing.assert_array_equal(got, resample(x, src, dst))

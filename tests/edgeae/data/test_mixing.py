@@ -1,0 +1,119 @@
+"""On-the-fly mixing: SNR law, gain, offsets, fresh mixtures per epoch, seeded, split by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae.data.corpus import SegmentDataset, Utterance
+from edgeae.data.mixing import MixCorpus, MixOptions, mix_at_snr, scale_to_level
+from edgeae.errors import DataError
+from edgeae_runtime.metrics import snr_db
+from tests.edgeae.data.speech_files import write_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> MixCorpus:
+    clean, noise = write_corpus(tmp_path_factory.mktemp("mix"), n_clean=5, n_noise=3)
+    return MixCorpus.from_folders(clean, noise, 16000, options=MixOptions(val_fraction=0.4))
+
+
+def test_mix_at_snr_is_exact() -> None:
+    rng = np.random.default_rng(0)
+    clean, noise = rng.standard_normal(1000), rng.standard_normal(1000)
+    for snr in (-5.0, 0.0, 12.5):
+        assert snr_db(clean, mix_at_snr(clean, noise, snr)) == pytest.approx(snr, abs=1e-4)
+    # Against a given reference power (the whole file's), not the segment's.
+    mixed = mix_at_snr(clean, noise, 0.0, clean_power=4.0)
+    assert np.mean((mixed - clean) ** 2) == pytest.approx(4.0, rel=1e-4)
+    np.testing.assert_array_equal(mix_at_snr(clean, np.zeros(1000), 0.0), clean.astype(np.float32))
+
+
+def test_scale_to_level_and_peak_guard() -> None:
+    x = np.sin(np.linspace(0, 100, 2000))
+    n, c = scale_to_level(x, 0.5 * x, -20.0)
+    assert 20 * np.log10(np.sqrt(np.mean(n**2))) == pytest.approx(-20.0, abs=1e-3)
+    np.testing.assert_allclose(c, 0.5 * n, atol=1e-7)  # noisy and clean scaled together
+    loud, _ = scale_to_level(x, x, -1.0)  # RMS -1 dBFS would clip a sine: held at 0.99 peak
+    assert np.max(np.abs(loud)) == pytest.approx(0.99, abs=1e-6)
+
+
+def test_split_is_by_file_and_disjoint(corpus: MixCorpus) -> None:
+    train, val = set(corpus.train_files()), set(corpus.validation_files())
+    assert train and val and not train & val
+    assert train | val == {f"u{i}.wav" for i in range(5)}
+    tn, vn = set(corpus.noise_files(False)), set(corpus.noise_files(True))
+    assert tn and vn and not tn & vn  # 3 noise files: noise is held out by file too
+
+
+def test_training_segments_fresh_per_epoch_and_reproducible(corpus: MixCorpus) -> None:
+    ds = corpus.train_set(4000, length=6)
+    assert isinstance(ds, SegmentDataset) and len(ds) == 6
+    noisy, clean = ds[0]
+    assert noisy.shape == clean.shape == (1, 4000) and noisy.dtype == np.float32
+    first = ds.arrays()
+    ds.set_epoch(1)
+    second = ds.arrays()
+    assert not np.array_equal(first[0], second[0])
+    ds.set_epoch(0)
+    again = corpus.train_set(4000, length=6).arrays()
+    np.testing.assert_array_equal(first[0], again[0])  # same seed, same epoch: same mixture
+    np.testing.assert_array_equal(ds[3][0], first[0][3])  # any order, any worker
+
+
+def test_training_never_draws_validation_files() -> None:
+    rate = 8000
+    t = np.arange(rate) / rate
+    # File i is a pure tone at 250 * (i + 1) Hz: a segment's peak frequency names its file.
+    clean = [Utterance(f"f{i}", np.sin(2 * np.pi * 250 * (i + 1) * t).astype(np.float32))
+             for i in range(6)]  # fmt: skip
+    noise = [Utterance("n", np.zeros(rate, np.float32))]
+    c = MixCorpus(clean, noise, rate, options=MixOptions(val_fraction=0.34))
+    val = {int(n[1:]) for n in c.validation_files()}
+
+    def files(ds: SegmentDataset) -> set[int]:
+        found = set()
+        for i in range(len(ds)):
+            spec = np.abs(np.fft.rfft(ds[i][1][0]))
+            found.add(round(np.argmax(spec) * rate / ds.segment / 250) - 1)
+        return found
+
+    assert files(c.train_set(2000, length=40)).isdisjoint(val)
+    assert files(c.validation_set(2000, length=20)) <= val
+
+
+def test_snr_and_level_ranges_hold(corpus: MixCorpus) -> None:
+    o = MixOptions(snr_db=(3.0, 3.0), level_db=(-30.0, -30.0), val_fraction=0.4)
+    fixed = MixCorpus(corpus.clean, corpus.noise, 16000, options=o)
+    for noisy, _clean in (fixed.train_set(16000, length=4)[i] for i in range(4)):
+        assert 20 * np.log10(np.sqrt(np.mean(noisy**2))) == pytest.approx(-30.0, abs=0.01)
+        assert np.max(np.abs(noisy)) <= 0.99 + 1e-6
+
+
+def test_validation_is_frozen_and_held_out(corpus: MixCorpus) -> None:
+    val = corpus.validation_set(4000, length=5)
+    a = val.arrays()
+    val.set_epoch(7)
+    np.testing.assert_array_equal(a[0], val.arrays()[0])
+    pairs = corpus.validation_pairs()
+    assert len(pairs) == len(corpus.validation_files()) * 3
+    for p in pairs:
+        assert p.noisy.shape == p.clean.shape
+        assert snr_db(p.clean, p.noisy) == pytest.approx(p.snr_db, abs=0.01)
+        assert p.name.split("+")[0] in corpus.validation_files()
+    again = corpus.validation_pairs()
+    np.testing.assert_array_equal(pairs[-1].noisy, again[-1].noisy)
+
+
+def test_one_noise_file_is_shared_and_bad_options_fail(tmp_path: Path) -> None:
+    clean, noise = write_corpus(tmp_path, n_clean=2, n_noise=1)
+    c = MixCorpus.from_folders(clean, noise)
+    assert c.noise_files(False) == c.noise_files(True) == ["n0.wav"]
+    with pytest.raises(DataError, match="snr_db must be a range"):
+        MixCorpus.from_folders(clean, noise, options=MixOptions(snr_db=(10.0, 0.0)))
+    with pytest.raises(DataError, match="cannot be split by file"):
+        MixCorpus(c.clean[:1], c.noise, 16000)
+    with pytest.raises(DataError, match="held-out file"):
+        MixCorpus(c.clean, c.noise, 16000, val_clean=["missing.wav"])
