@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from edgeae_runtime.clitools import Command, json_option, legacy_argument, model_option
+from edgeae_runtime.errors import ManifestError
 
 __all__ = ["inspect_cmd"]
 
@@ -27,7 +28,8 @@ def inspect_cmd(model_path: str, as_json: bool, no_nodes: bool) -> None:
     """Describe -m MODEL.onnx: manifest, inputs/outputs, ops, parameters, size, quantized nodes.
 
     Works on any ONNX file; one without an edgeae manifest is described too
-    ("no edgeae manifest"). A node counts as quantized when it runs an int8
+    ("no edgeae manifest"); an invalid manifest is described and the command then
+    exits 3 with the reason on stderr. A node counts as quantized when it runs an int8
     kernel (QLinear*, ConvInteger, MatMulInteger), sits in a QDQ pair, or
     computes in fp16; weighted nodes (Conv, Gemm, MatMul...) that are none of
     these are listed as float.
@@ -45,3 +47,5 @@ def inspect_cmd(model_path: str, as_json: bool, no_nodes: bool) -> None:
         click.echo(json.dumps(info, indent=2))
     else:
         click.echo(format_inspection(info, nodes=not no_nodes))
+    if info.get("manifest_error"):  # described above; a script still learns it is broken
+        raise ManifestError(f"{Path(model_path).name}: {info['manifest_error']}")

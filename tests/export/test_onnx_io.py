@@ -83,7 +83,10 @@ def test_with_manifest_replaces_only_its_key() -> None:
     twice = with_manifest(once, _manifest("decoder"))
     keys = [p.key for p in twice.metadata_props]
     assert sorted(keys) == ["author", MANIFEST_KEY]
-    assert read_manifest(twice).role == "decoder"
+    text = next(p.value for p in twice.metadata_props if p.key == MANIFEST_KEY)
+    assert Manifest.from_json(text).role == "decoder"
+    with pytest.raises(ManifestError, match=r"manifest\.inputs\[0\]\.name is 'latent'"):
+        read_manifest(twice)  # a decoder's manifest on this graph lies about its input
     assert not model.metadata_props[1:]  # the input model is left alone
 
 

@@ -14,7 +14,7 @@ from ..audio import AudioWriter, open_reader, open_writer
 from ..clitools import Command, legacy_argument
 from ..codec import StreamDecoder, decode_item_stream
 from ..codec.format import parse_header
-from ..errors import InputError, ModelError, StreamError
+from ..errors import InputError, ModelError, OutputError, StreamError
 from ..metrics import psnr, psnr_peak, snr_db
 from ..model import Model
 from ..npyfile import load_npy
@@ -194,7 +194,7 @@ def _writer(decoder: StreamDecoder, output_path: str, pcm_format: str) -> AudioW
     if h is None:
         return None
     if os.path.isdir(output_path):
-        raise InputError(f"{output_path}: is a folder; a signal stream decodes to a file")
+        raise OutputError(f"{output_path}: is a folder; a signal stream decodes to a file")
     return open_writer(
         output_path, sample_rate=h.sample_rate, channels=h.channels, pcm_format=pcm_format
     )
