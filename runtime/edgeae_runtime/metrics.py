@@ -116,10 +116,10 @@ def si_snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     target = (float(np.dot(b, a)) / ref_power) * a
     noise = float(np.sum((b - target) ** 2))
     power = float(np.dot(target, target))
+    if power == 0.0:  # a silent (or orthogonal) estimate holds none of the reference
+        return float("-inf")
     if noise == 0.0:
         return float("inf")
-    if power == 0.0:
-        return float("-inf")
     return float(10.0 * np.log10(power / noise))
 
 

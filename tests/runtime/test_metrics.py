@@ -99,3 +99,20 @@ def test_one_psnr_peak_rule() -> None:
     # the declared value range is the peak; without one, the reference's peak-to-peak
     assert abs(psnr(ref, est, psnr_peak((0.0, 1.0))) - 40.0) < 1e-9
     assert abs(psnr(ref, est, psnr_peak(None)) - 10 * np.log10(0.4**2 / 1e-4)) < 1e-9
+
+
+def test_si_snr_ignores_gain_and_offset_and_matches_snr_without_them() -> None:
+    from edgeae_runtime.metrics import si_snr_db
+
+    rng = np.random.default_rng(3)
+    ref = rng.standard_normal(4000)
+    est = ref + 0.1 * rng.standard_normal(4000)
+    base = si_snr_db(ref, est)
+    assert si_snr_db(ref, 3.0 * est + 0.5) == pytest.approx(base, abs=1e-9)
+    # The scaled-down estimate is heavily penalised by SNR, not by SI-SNR.
+    assert snr_db(ref, 0.5 * est) < base - 5
+    assert base == pytest.approx(20.0, abs=0.5)
+    assert si_snr_db(ref, ref) == float("inf")
+    assert si_snr_db(ref, np.zeros(4000)) == float("-inf")
+    with pytest.raises(InputError, match="silent"):
+        si_snr_db(np.ones(10), np.arange(10.0))
