@@ -90,6 +90,28 @@ def _fmt_stats(s: dict[str, float]) -> str:
     return f"min {s['min']:.4g}  max {s['max']:.4g}  mean {s['mean']:.4g}  std {s['std']:.4g}"
 
 
+def _corpus_lines(c: dict[str, Any], val_items: int | None) -> list[tuple[str, str]]:
+    """What a speech corpus adds to ``data info``: its files and the held-out split."""
+    held = f"{val_items} validation items from held-out files: "
+    if c["kind"] == "mix":
+        cl, no = c["clean"], c["noise"]
+        return [
+            ("mixing", f"SNR {c['snr_db'][0]:g}..{c['snr_db'][1]:g} dB, level "
+             f"{c['level_db'][0]:g}..{c['level_db'][1]:g} dBFS, seed {c['seed']}, "
+             "a fresh mixture every epoch"),
+            ("clean", f"{cl['files']} files: {cl['train_files']} train ({cl['train_seconds']} s), "
+             f"{len(cl['validation_files'])} held out ({cl['validation_seconds']} s)"),
+            ("noise", f"{no['files']} files ({no['seconds']} s): train "
+             f"{', '.join(no['train_files'])}; held out {', '.join(no['validation_files'])}"),
+            ("validation", held + ", ".join(cl["validation_files"])),
+        ]  # fmt: skip
+    return [
+        ("pairs", f"{c['pairs']} pairs: {c['train_files']} train ({c['train_seconds']} s), "
+         f"{len(c['validation_files'])} held out ({c['validation_seconds']} s)"),
+        ("validation", held + ", ".join(c["validation_files"])),
+    ]  # fmt: skip
+
+
 def _print_info(info: dict[str, Any]) -> None:
     """The human-readable form of :func:`edgeae.data.summary.describe`."""
     shape = "x".join(str(d) for d in info["item_shape"])
@@ -110,6 +132,9 @@ def _print_info(info: dict[str, Any]) -> None:
     if info["labels"] is not None:
         counts = ", ".join(f"{r['name']}: {r['count']}" for r in info["labels"])
         lines.append(("labels", counts))
+    corpus = info.get("corpus")
+    if corpus is not None:
+        lines.extend(_corpus_lines(corpus, info.get("validation_items")))
     lines.append(("fingerprint", info["fingerprint"]))
     for key, value in lines:
         if value:
@@ -138,13 +163,18 @@ def info_cmd(
     """Describe SOURCE: shape, layout, value range, signal framing, labels, fingerprint.
 
     SOURCE is builtin:NAME (options as builtin:NAME?option=value&...), a .npy,
-    .npz, .csv, .wav or .png file, or a folder of PNG images.
+    .npz, .csv, .wav or .png file, a folder of PNG images, or speech for a
+    denoiser: mix:clean=DIR&noise=DIR (mixed on the fly), a folder holding
+    noisy/ and clean/ (recorded pairs), or builtin:speech (docs/data.md).
 
     \b
     Examples:
       edgeae data info builtin:digits --layout NF
       edgeae data info "builtin:sensor?seconds=60&channels=2"
       edgeae data info arrays.npz --key train --json
+      edgeae data info builtin:speech
+      edgeae data info "mix:clean=speech/&noise=noises/&snr=0..15"
+      edgeae data info my_pairs/          # holds noisy/ and clean/
     """
     from edgeae.data import load_source
     from edgeae.data.summary import describe

@@ -214,8 +214,10 @@ def train(
 ) -> None:
     """Train an autoencoder on SOURCE into the run directory -o DIR (checkpoint, metrics, loss).
 
-    SOURCE is builtin:NAME (digits, sensor, tones), a .npy/.npz/.csv/.wav file
-    or a folder of PNG images. Built-in sources use their tuned recipe
+    SOURCE is builtin:NAME (digits, sensor, tones, speech), a .npy/.npz/.csv/.wav
+    file, a folder of PNG images, or speech for a denoiser: mix:clean=DIR&noise=DIR
+    (a fresh mixture every epoch; validation = held-out files) or a folder holding
+    noisy/ and clean/ (docs/data.md). Built-in sources use their tuned recipe
     (edgeae.train.recipes) unless you set the option yourself. The run directory gets checkpoint.pt,
     config.json, metrics.json and loss.png; an interrupted run continues with
     --resume, which refuses options that differ from the run's (name none, or the
@@ -231,6 +233,8 @@ def train(
       edgeae train recording.wav --window 256 --hop 128 --noise gaussian -o runs/wav
       edgeae train data.npz --key x --arch dense --hidden 128,64 --latent 16 -o runs/x
       edgeae train builtin:sensor -o runs/sensor --resume
+      edgeae train "mix:clean=speech/&noise=noises/&snr=-5..20" -o runs/speech
+      edgeae train my_pairs/ --window 512 -o runs/pairs     # noisy/ + clean/ inside
       edgeae train builtin:sensor -o runs/s --threshold-method far --target-far 2 --far-per hour
       edgeae train beats.npz --arch conv1d --threshold-method f1 -o runs/beats
       edgeae train builtin:sensor -o runs/sensor --threads 1    # on a busy machine

@@ -45,6 +45,9 @@ def _label_counts(labels: np.ndarray, names: Sequence[str] | None) -> list[dict[
 def describe(ds: Dataset, *, label_names: Sequence[str] | None = None) -> dict[str, Any]:
     """Shape, layout, value statistics, signal framing, labels and fingerprint of ``ds``.
 
+    Speech corpora add ``corpus`` (files, the held-out files, mixing options) and
+    ``validation_items`` (the items of the held-out files).
+
     ``label_names`` names label values (index = value); ``builtin:sensor`` gets
     its anomaly kinds automatically.
     """
@@ -75,4 +78,8 @@ def describe(ds: Dataset, *, label_names: Sequence[str] | None = None) -> dict[s
         info["target"] = {"shape": list(ds.target.shape), "values": _stats(ds.target)}
     if ds.labels is not None:
         info["labels"] = _label_counts(ds.labels, label_names)
+    if ds.holdout is not None:
+        info["validation_items"] = int(ds.holdout.size)
+    if ds.corpus is not None:  # speech: files, split by file, mixing options
+        info["corpus"] = ds.corpus.describe()
     return info
