@@ -21,6 +21,7 @@ from edgeae_runtime.clitools import (
     batch_option,
     json_option,
     max_drop_option,
+    no_memory_option,
     output_option,
     threads_option,
 )
@@ -125,7 +126,7 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
 )
 @batch_option(default=(1, 256))
 @threads_option()
-@click.option("--no-memory", is_flag=True, help="Skip the peak-memory probe (a subprocess).")
+@no_memory_option
 @click.option("--no-nodes", is_flag=True, help="Skip the per-node error.")
 @json_option
 @output_option(deprecated=("--report",), required=False)
@@ -168,7 +169,7 @@ def compare(
     from edgeae.errors import ConfigError
     from edgeae.report import comparison_text, write_comparison_report
     from edgeae_export.compare import METRICS, compare_models
-    from edgeae_runtime.errors import InputError
+    from edgeae_runtime.errors import EXIT_VERDICT, InputError
 
     if metric is not None and metric not in METRICS:
         raise ConfigError(f"{metric!r}: choose one of {', '.join(METRICS)}", param="metric")
@@ -218,7 +219,7 @@ def compare(
             click.echo(speech_text(speech))
     sys.stdout.flush()
     if not result.passed:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_VERDICT)
 
 
 def _check_codec_pair(pair: tuple[str, str], param: str) -> None:

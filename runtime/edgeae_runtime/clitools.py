@@ -52,6 +52,7 @@ __all__ = [
     "library_names",
     "max_drop_option",
     "model_option",
+    "no_memory_option",
     "output_option",
     "threads_option",
 ]
@@ -68,6 +69,7 @@ Exit codes:
 
 #: Upper bound of --threads: more threads than cores only fight over them.
 CPU_COUNT = max(1, os.cpu_count() or 1)
+_CORES = f"this machine has {CPU_COUNT} CPU cores"
 #: Upper bound of a batch size: beyond this the batch is a memory bug, not a benchmark.
 MAX_BATCH = 16384
 #: Upper bound of --chunk-ms: one minute of signal per read.
@@ -143,11 +145,7 @@ class ThreadCount(click.IntRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = click.INT.convert(value, param, ctx)
         if not 1 <= number <= CPU_COUNT:
-            self.fail(
-                f"{number}: give 1 to {CPU_COUNT} (this machine has {CPU_COUNT} CPU cores)",
-                param,
-                ctx,
-            )
+            self.fail(f"{number}: give 1 to {CPU_COUNT} ({_CORES})", param, ctx)
         return number
 
     def __eq__(self, other: object) -> bool:
@@ -165,8 +163,8 @@ class IntList(click.ParamType):
 
     name = "list"
 
-    def __init__(self, low: int, high: int) -> None:
-        self.low, self.high = low, high
+    def __init__(self, low: int, high: int, *, why: str = "") -> None:
+        self.low, self.high, self.why = low, high, why
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tuple):
@@ -180,7 +178,8 @@ class IntList(click.ParamType):
             self.fail(f"{value!r}: give at least one integer", param, ctx)
         bad = [v for v in values if not self.low <= v <= self.high]
         if bad:
-            self.fail(f"{bad[0]} is not in the range {self.low}<=x<={self.high}", param, ctx)
+            why = f" ({self.why})" if self.why else ""
+            self.fail(f"{bad[0]}: give {self.low} to {self.high}{why}", param, ctx)
         return values
 
     def __repr__(self) -> str:
@@ -406,7 +405,9 @@ class CommandGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or closed pipe fails here, inside the handlers
+            return result
         except click.exceptions.Exit:
             raise
         except EdgeAEError as exc:
@@ -454,18 +455,21 @@ class CommandGroup(click.Group):
 # ---------------------------------------------------------------------------
 
 
-def model_option(*, multiple: bool = False) -> Callable[[F], F]:
+def model_option(*, multiple: bool = False, default_help: str | None = None) -> Callable[[F], F]:
     """``-m/--model``: the .onnx model every runtime verb (and bench, quantize, inspect) runs.
 
     The model is always an option, never a positional: IN and OUT keep their
     places in every verb, and a pipe reads ``- -o -`` whatever the command.
+    ``default_help`` makes it optional and says what runs without it (shown as
+    the default, so the help text stays the one every command shares).
     """
     return click.option(
         "-m",
         "--model",
         "model_path",
         cls=AliasOption,
-        must=True,
+        must=default_help is None,
+        show_default=default_help or False,
         multiple=multiple,
         type=click.Path(dir_okay=False),
         help="The .onnx model file (with its edgeae manifest).",
@@ -510,7 +514,7 @@ def threads_option(
     """``--threads``: intra-op threads, 1 to the core count (repeatable in ``bench``)."""
     return click.option(
         "--threads",
-        type=IntList(1, CPU_COUNT) if multiple else ThreadCount(),
+        type=IntList(1, CPU_COUNT, why=_CORES) if multiple else ThreadCount(),
         multiple=multiple,
         callback=_flatten if multiple else None,
         default=default,
@@ -539,6 +543,10 @@ chunk_ms_option = click.option(
     default=100.0,
     show_default=True,
     help="Milliseconds of signal read and processed at a time (0.1 to 60000).",
+)
+
+no_memory_option = click.option(
+    "--no-memory", is_flag=True, help="Skip the footprint probe (load time, peak memory)."
 )
 
 max_drop_option = click.option(
@@ -571,9 +579,7 @@ def bench_options(func: F) -> F:
                 help="Length of the streamed test signal (signal models; 0 skips; at most 3600).",
             ),
             chunk_ms_option,
-            click.option(
-                "--no-memory", is_flag=True, help="Skip the footprint (load time, peak memory)."
-            ),
+            no_memory_option,
             json_option,
         ]
     ):
