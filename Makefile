@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.edgeae-installed
 
-.PHONY: install test test-fast test-arm lint demo bench clean
+.PHONY: install test test-fast test-arm fuzz lint demo bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ test: lint
 # The developer loop: everything but the tests marked slow (> ~3 s each).
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Fuzz every parser (npy, npz, wav, raw PCM, png, csv, manifest text/fields, stream) with
+# 10,000 mutations each under a 1 GiB address-space limit; `make test` runs 250 each.
+FUZZ_CASES ?= 10000
+fuzz: install
+	$(BIN)/python -m tests.adversarial.fuzz --parser all --cases $(FUZZ_CASES) --seed 1 --limit-mb 1024
 
 demo: install
 	$(BIN)/edgeae demo
