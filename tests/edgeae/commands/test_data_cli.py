@@ -91,3 +91,16 @@ def test_help_has_examples(runner: CliRunner) -> None:
     for args in (["data", "--help"], ["data", "info", "--help"], ["data", "list", "--help"]):
         res = runner.invoke(main, args)
         assert res.exit_code == 0 and "edgeae data" in res.output
+
+
+def test_info_describes_a_speech_corpus(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.edgeae.data.speech_files import write_corpus
+
+    clean, noise = write_corpus(tmp_path, n_clean=3, n_noise=2)
+    res = runner.invoke(main, ["data", "info", f"mix:clean={clean}&noise={noise}&snr=0..5"])
+    assert res.exit_code == 0, res.output
+    assert "SNR 0..5 dB" in res.output and "held out" in res.output
+    res = runner.invoke(main, ["data", "info", "builtin:speech", "--json"])
+    info = json.loads(res.output)
+    assert info["corpus"]["clean"]["validation_files"][-1] == "LJ050-0131.flac"
+    assert info["validation_items"] > 0
