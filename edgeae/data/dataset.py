@@ -57,6 +57,11 @@ class Dataset:
     holdout: np.ndarray | None = None
     remix: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None
     corpus: Any = None
+    # Log-mel sources (:mod:`edgeae.data.machine`): the front-end (a runtime
+    # LogMelSpec, recorded in the manifest), each item's clip and the clip files.
+    features: Any = None
+    clips: np.ndarray | None = None
+    clip_names: tuple[str, ...] = ()
 
     @property
     def item_shape(self) -> tuple[int, ...]:

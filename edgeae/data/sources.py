@@ -36,6 +36,7 @@ from .assemble import DEFAULT_WINDOW, items_dataset, signal_dataset
 from .builtin.registry import load_builtin
 from .dataset import Dataset
 from .files import read_file
+from .machine import LOGMEL_PREFIX, load_logmel
 from .speech import corpus_dataset, is_speech_source, load_speech
 
 __all__ = ["BUILTIN_PREFIX", "load_source", "parse_builtin"]
@@ -89,6 +90,10 @@ def load_source(
             options={"source": source.split("?")[0] if source.startswith(BUILTIN_PREFIX)
                      else corpus.kind},
         )  # fmt: skip
+    if source.startswith(LOGMEL_PREFIX):
+        if key is not None or window is not None or hop is not None or options:
+            raise DataError(f"{source}: --key/--window/--hop do not apply; set logmel options")
+        return load_logmel(source, limit=limit)
     if source.startswith(BUILTIN_PREFIX):
         if key is not None:
             raise DataError(f"{source}: --key applies to .npz files, not built-in datasets")

@@ -28,6 +28,7 @@ class DenseConfig:
     hidden: tuple[int, ...] = (128,)
     latent: int = 32
     output: str = "none"
+    batch_norm: bool = False  # BatchNorm1d after every hidden Linear (the ad01 recipe)
     entropy: bool = False  # learn an entropy model of the latent (rate-distortion training)
 
     arch: ClassVar[str] = "dense"
@@ -53,12 +54,20 @@ class DenseConfig:
         return (self.latent,)
 
 
-def mlp(widths: list[int], last_activation: nn.Module | None) -> nn.Sequential:
-    """Linear layers through ``widths``, ReLU between them, ``last_activation`` at the end."""
+def mlp(
+    widths: list[int], last_activation: nn.Module | None, batch_norm: bool = False
+) -> nn.Sequential:
+    """Linear layers through ``widths``, ReLU between them, ``last_activation`` at the end.
+
+    With ``batch_norm`` every Linear but the last is followed by BatchNorm1d
+    before its ReLU (folded into the Gemm at export).
+    """
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(widths)):
         layers.append(nn.Linear(a, b))
         if i < len(widths) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(b))
             layers.append(nn.ReLU())
     if last_activation is not None:
         layers.append(last_activation)
@@ -76,8 +85,9 @@ class DenseAE(Autoencoder):
         self.config = config
         shape = tuple(int(s) for s in config.item_shape)
         down = [math.prod(shape), *config.hidden, config.latent]
-        self.encoder = mlp(down, None)
-        self.decoder = mlp(down[::-1], output_activation(config.output))
+        bn = config.batch_norm
+        self.encoder = mlp(down, None, bn)
+        self.decoder = mlp(down[::-1], output_activation(config.output), bn)
         if len(shape) > 1:  # image items: flatten in, unflatten out
             self.encoder.insert(0, nn.Flatten(1))
             self.decoder.append(nn.Unflatten(1, shape))

@@ -23,6 +23,7 @@ from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
 from edgeae_runtime.atomic import atomic_path
+from edgeae_runtime.manifest import LogMelSpec
 
 if TYPE_CHECKING:
     from edgeae_export import ExportInfo
@@ -65,6 +66,7 @@ class Checkpoint:
     versions: dict[str, str]
     train_config: dict[str, Any]
     path: Path
+    features: LogMelSpec | None = None  # a log-mel front-end (logmel: sources)
 
     def export_info(self, source: str | None = None) -> ExportInfo:
         """What the exporter needs to know about this model besides its weights."""
@@ -78,6 +80,7 @@ class Checkpoint:
             preprocessing=self.preprocessing,
             arch_config=self.model_config,
             signal=self.signal,
+            features=self.features,
             anomaly=self.anomaly,
             data_fingerprint=self.data_fingerprint,
             source=self.data_source if source is None else source,
@@ -169,4 +172,5 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
         versions=dict(blob.get("versions", {})),
         train_config=dict(blob.get("train_config", {})),
         path=path,
+        features=spec_from_dict(LogMelSpec, blob.get("features"), str(path)),
     )

@@ -73,9 +73,33 @@ def has_anomaly_labels(ds: Dataset) -> bool:
     return ds.anomaly_labels is not None
 
 
+def _split_clips(
+    ds: Dataset, config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Train on the items of most normal clips, validate on whole held-out normal clips."""
+    clips = np.asarray(ds.clips).reshape(-1)
+    labels = ds.anomaly_labels
+    bad = np.zeros(clips.max() + 1, dtype=bool)
+    if labels is not None:
+        bad[np.unique(clips[labels != 0])] = True
+    normal_clips = np.flatnonzero(~bad & (np.bincount(clips, minlength=bad.size) > 0))
+    if normal_clips.size < 2:
+        raise DataError(f"{ds.name}: needs at least 2 normal clips (one to train, one to validate)")
+    rng = np.random.default_rng(config.seed)
+    n_val = min(max(1, round(config.val_fraction * normal_clips.size)), normal_clips.size - 1)
+    val_clips = rng.choice(normal_clips, n_val, replace=False)
+    val = np.flatnonzero(np.isin(clips, val_clips))
+    train = np.flatnonzero(np.isin(clips, normal_clips) & ~np.isin(clips, val_clips))
+    anomalous = np.flatnonzero(bad[clips])
+    how = f"by clip: {normal_clips.size - n_val} normal clips train, {n_val} validate"
+    return train, val, np.union1d(val, anomalous) if anomalous.size else np.arange(0), how
+
+
 def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """``(train_idx, val_idx, anomaly_eval_idx, description)``."""
     n = len(ds)
+    if ds.clips is not None:  # log-mel clips: hold out whole normal clips (no shared frames)
+        return _split_clips(ds, config)
     if ds.holdout is not None:  # the source holds out whole files (speech corpora)
         val = np.asarray(ds.holdout, dtype=np.int64)
         return (

@@ -535,6 +535,7 @@ class Trainer:
                 "rng": {"torch": torch.get_rng_state()},
                 "preprocessing": spec_to_dict(self.prepared.preprocessing),
                 "signal": spec_to_dict(self.prepared.signal),
+                "features": spec_to_dict(getattr(self.ds, "features", None)),
                 "anomaly": spec_to_dict(anomaly),
                 "data_source": self.source,
                 "data_fingerprint": self.ds.fingerprint,

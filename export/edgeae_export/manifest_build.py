@@ -18,6 +18,7 @@ from typing import Any, Literal
 from edgeae_runtime.manifest import (
     AnomalySpec,
     CodecSpec,
+    LogMelSpec,
     Manifest,
     Parity,
     Preprocessing,
@@ -61,6 +62,7 @@ class ExportInfo:
     data_fingerprint: str = ""
     source: str = ""
     spectral: SpectralSpec | None = None
+    features: LogMelSpec | None = None  # the log-mel front-end of machine-sound models
     # Shape of one reconstruction when it differs from the item (a spectral mask).
     output_shape: tuple[int, ...] | None = None
 
@@ -141,6 +143,7 @@ def build_manifest(
         arch_config=_plain_config(info.arch_config),
         signal=info.signal,
         spectral=info.spectral,
+        features=info.features,
         anomaly=info.anomaly,
         codec=codec,
         parity=parity,

@@ -31,6 +31,7 @@ from .stream import check_signal_model
 __all__ = [
     "AnomalyEvent",
     "AnomalyScorer",
+    "ClipScorer",
     "ScoreUpdate",
     "StreamScorer",
     "anomaly_scores",
@@ -160,3 +161,83 @@ class StreamScorer:
         update = self._score(self._framer.flush(), final=True)
         self._framer.reset()
         return update
+
+
+class ClipScorer:
+    """Score audio with a log-mel model (``manifest.features``): per item, per clip, live.
+
+    Audio pushed in chunks of any size goes through the runtime's log-mel
+    front-end (:class:`~edgeae_runtime.logmel.LogMelStream`); every stacked item
+    is scored as it completes. Item ``k`` starts at sample ``k * hop`` and spans
+    ``n_fft + (frames - 1) * hop`` samples, the range its events cover (the
+    manifest's event law, as for :class:`StreamScorer`). ``clip_score`` is the
+    mean (or max, ``features.reduce``) of the item scores so far: the DCASE clip
+    score.
+    """
+
+    def __init__(
+        self, model: Model, *, threshold: float | None = None, max_batch: int | None = None
+    ) -> None:
+        from .logmel import LogMelStream
+
+        _check_scorer_model(model)
+        features = model.manifest.features
+        if features is None:
+            raise ManifestError(
+                f"{model.path.name}: manifest.features is missing; not a log-mel model"
+            )
+        self.model, self.features, self.max_batch = model, features, max_batch
+        self.threshold = resolve_threshold(model, threshold)
+        self.span = features.n_fft + (features.frames - 1) * features.hop
+        self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
+        self._detector = EventDetector(self.rule, self.span)
+        self._stream = LogMelStream(features, name=f"{model.path.name} audio")
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new clip or stream; forgets events and scores."""
+        self._stream.reset()
+        self._detector.reset()
+        self.events: list[AnomalyEvent] = []
+        self._scores: list[np.ndarray] = []
+
+    @property
+    def samples_in(self) -> int:
+        """Samples pushed in the current clip."""
+        return self._stream.samples_in
+
+    def _score(self, items: np.ndarray, final: bool) -> ScoreUpdate:
+        first = self._stream.items_out - items.shape[0]
+        starts = (np.arange(items.shape[0], dtype=np.int64) + first) * self.features.hop
+        if items.shape[0]:
+            scores = self.model.score(items, max_batch=self.max_batch)
+        else:
+            scores = np.zeros(0, dtype=np.float32)
+        self._scores.append(scores)
+        flags, closed = self._detector.update(starts, scores)
+        if final:
+            closed += self._detector.finish(self._samples)
+        self.events.extend(closed)
+        return ScoreUpdate(starts, scores, flags, closed)
+
+    def push(self, chunk: Any) -> ScoreUpdate:
+        """Feed mono samples; score the items they complete."""
+        return self._score(self._stream.push(chunk), final=False)
+
+    def flush(self) -> ScoreUpdate:
+        """End of the clip: score the zero-padded tail's items, close any event."""
+        self._samples = self._stream.samples_in  # the stream forgets it on flush
+        return self._score(self._stream.flush(), final=True)
+
+    @property
+    def clip_score(self) -> float:
+        """The reduce (mean or max) of every item score of this clip so far."""
+        from .logmel import clip_score
+
+        return clip_score(np.concatenate(self._scores or [np.zeros(0)]), self.features.reduce)
+
+    def score_clip(self, signal: Any) -> tuple[np.ndarray, float]:
+        """``(item scores, clip score)`` of one whole mono clip (resets first)."""
+        self.reset()
+        scores = np.concatenate([self.push(signal).scores, self.flush().scores])
+        return scores, self.clip_score

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..anomaly import AnomalyEvent, AnomalyScorer, ScoreUpdate, StreamScorer
+from ..anomaly import AnomalyEvent, AnomalyScorer, ClipScorer, ScoreUpdate, StreamScorer
 from ..clitools import BoundedFloat, Command
 from ..errors import InputError
 from ._common import (
@@ -81,6 +81,11 @@ def score(
       edgeae-rt score -m model.onnx pump.wav
       edgeae-rt score -m model.onnx parts.npy --json > scores.json
       arecord -f S16_LE -r 16000 | edgeae-rt score -m model.onnx - --threshold 0.02
+      arecord -f S16_LE -r 16000 | edgeae-rt score -m machine.onnx -   # a log-mel model
+
+    A log-mel model (manifest.features, trained on a logmel: source) takes audio:
+    one line per stacked log-mel item (first sample, score, verdict) as it
+    completes, events, and at the end the clip score (mean or max of the items).
     """
     model = load_model(model_path, threads)
     items = _items_or_none(source, model)
@@ -104,6 +109,9 @@ def score(
             f"{int(flags.sum())} of {len(scores)} items above threshold {scorer.threshold:.6g}",
             err=True,
         )
+        return
+    if model.manifest.features is not None:
+        _score_audio(model, source, threshold, as_json, pcm_format, rate, chunk_ms)
         return
     stream = StreamScorer(model, threshold=threshold)
     starts, values, events = [], [], []
@@ -136,6 +144,67 @@ def score(
     click.echo(
         f"{len(all_scores)} windows, max score {float(all_scores.max()):.6g}, "
         f"{int((all_scores > stream.threshold).sum())} above {stream.threshold:.6g}, "
+        f"{len(events)} event(s)",
+        err=True,
+    )
+
+
+def _score_audio(
+    model, source: str, threshold: float | None, as_json: bool, pcm_format: str,
+    rate: int | None, chunk_ms: float,
+) -> None:  # fmt: skip
+    """Score mono audio with a log-mel model, live: items, events, then the clip score."""
+    import sys
+
+    from ..audio import open_reader
+    from ..errors import ParameterError
+
+    f = model.manifest.features
+    if rate is not None and rate != f.sample_rate:
+        raise ParameterError(
+            f"{rate} Hz does not match the model's {f.sample_rate} Hz; resample the input first",
+            param="rate",
+        )
+    scorer = ClipScorer(model, threshold=threshold)
+    starts, values, events = [], [], []
+    chunk = max(1, round(chunk_ms * f.sample_rate / 1000.0))
+    with open_reader(
+        source, pcm_format=pcm_format, sample_rate=f.sample_rate, channels=1,
+        chunk_frames=chunk, stdin=sys.stdin.buffer,
+    ) as reader:  # fmt: skip
+        if reader.sample_rate is not None and reader.sample_rate != f.sample_rate:
+            raise InputError(
+                f"{reader.name}: {reader.sample_rate} Hz, the model takes {f.sample_rate} Hz; "
+                "resample the input first"
+            )
+        for part in reader:
+            _collect(scorer.push(part), starts, values, events, as_json)
+        if scorer.samples_in == 0:
+            raise InputError(f"{reader.name}: empty input (no samples)")
+        total = scorer.samples_in
+        _collect(scorer.flush(), starts, values, events, as_json)
+    all_scores = np.concatenate(values)
+    if all_scores.size == 0:
+        raise InputError(f"{source}: too short for one log-mel item ({scorer.span} samples)")
+    clip = scorer.clip_score
+    if as_json:
+        echo_json(
+            {
+                "threshold": scorer.threshold,
+                "sample_rate": f.sample_rate,
+                "samples": total,
+                "item_starts": np.concatenate(starts).tolist(),
+                "scores": all_scores.tolist(),
+                "clip_score": clip,
+                "clip_reduce": f.reduce,
+                "clip_anomalous": bool(clip > scorer.threshold),
+                "events": [e.to_dict() for e in events],
+            }
+        )
+        return
+    click.echo(
+        f"clip score {clip:.6g} ({f.reduce} of {all_scores.size} items): "
+        f"{'ANOMALY' if clip > scorer.threshold else 'ok'} at threshold {scorer.threshold:.6g}; "
         f"{len(events)} event(s)",
         err=True,
     )
