@@ -9,6 +9,8 @@ through the runtime on the machine it is on and compares:
 - int8 outputs (a QDQ model's output that leaves a DequantizeLinear): within
   ``INT8_STEPS`` quantization step(s) of that output's scale (stored at generation) and at
   most ``INT8_MAX_FRACTION`` of the elements differing at all;
+- a signal out of an int8 model (kind ``signal``: the denoiser's samples, where an int8
+  step is not the output's): SNR of the output against the x86 output >= ``SIGNAL_SNR_DB``;
 - the codec: compressing the input gives the x86 stream byte for byte, and decoding the
   x86 stream gives the x86 samples (float tolerance).
 
@@ -39,6 +41,7 @@ __all__ = [
     "GOLDEN",
     "INT8_MAX_FRACTION",
     "INT8_STEPS",
+    "SIGNAL_SNR_DB",
     "CaseResult",
     "check",
     "generate",
@@ -52,6 +55,8 @@ FLOAT_RTOL = 1e-5
 #: int8 outputs: a requantization may round the other way on another instruction set.
 INT8_STEPS = 1
 INT8_MAX_FRACTION = 0.01
+#: Signals out of int8 models: the ARM-vs-x86 difference at least this far below the signal.
+SIGNAL_SNR_DB = 50.0
 SEED = 1234
 
 
@@ -62,13 +67,20 @@ class Case:
     name: str
     kind: str  # "float" | "int8" | "codec"
     files: tuple[str, ...]
-    call: str  # "reconstruct" | "encode" | "codec"
+    call: str  # "reconstruct" | "encode" | "denoise" | "codec"
     what: str
 
 
 CASES: tuple[Case, ...] = (
     Case("float_conv1d", "float", ("conv1d.onnx",), "reconstruct", "conv1d autoencoder, float"),
     Case("float_dense", "float", ("dense.onnx",), "reconstruct", "dense autoencoder, float"),
+    Case(
+        "float_conv1d_denoise",
+        "float",
+        ("conv1d.onnx",),
+        "denoise",
+        "streaming denoiser (framing + overlap-add) with the conv1d autoencoder, float",
+    ),
     Case(
         "int8_s8s8_conv1d_encoder",
         "int8",
@@ -105,10 +117,11 @@ CASES: tuple[Case, ...] = (
         "the codec's conv1d encoder/decoder: stream bytes and decoded samples",
     ),
 )
-# Hook: the pretrained speech denoiser (issue 9, H5) joins as a "float" and an "int8" case
-# with call "denoise" once the runtime ships it: copy its model files into models/, add the
-# Case(s) here, implement "denoise" in _run (edgeae_runtime.denoise_offline on inputs/), and
-# regenerate with GENERATE_EXPECTED=1.
+# Hook: the pretrained speech denoiser (issue 9) joins once its file ships in the runtime
+# package, as one more line here (a file "pkg:NAME" is edgeae_runtime's pretrained model NAME):
+#   Case("int8_speech_denoiser", "signal", ("pkg:speech-denoiser",), "denoise", "...")
+# plus an input in _build_models (e.g. 0.5 s of noisy speech-like signal at 16 kHz), then
+# GENERATE_EXPECTED=1 (review and commit the new expected files).
 
 
 @dataclass
@@ -134,14 +147,26 @@ def _model(path: Path) -> Any:
     return Model(path, threads=1)
 
 
+def _model_file(golden: Path, name: str) -> Path:
+    if name.startswith("pkg:"):  # a pretrained model shipped inside the runtime package
+        from edgeae_runtime.pretrained import pretrained_path
+
+        return pretrained_path(name[4:])
+    return golden / "models" / name
+
+
 def _run(case: Case, golden: Path) -> dict[str, Any]:
     """The outputs of ``case`` computed here: arrays, and for the codec the stream bytes."""
     x = np.load(golden / "inputs" / f"{case.name}.npy", allow_pickle=False)
-    models = [golden / "models" / f for f in case.files]
+    models = [_model_file(golden, f) for f in case.files]
     if case.call == "reconstruct":
         return {"output": _model(models[0]).reconstruct(x)}
     if case.call == "encode":
         return {"output": _model(models[0]).encode(x)}
+    if case.call == "denoise":
+        from edgeae_runtime.speech import denoise_signal
+
+        return {"output": denoise_signal(_model(models[0]), x)}
     if case.call == "codec":
         from edgeae_runtime.codec import compress, decompress
 
@@ -174,6 +199,16 @@ def _int8_cmp(got: np.ndarray, ref: np.ndarray, step: float) -> tuple[bool, floa
     return ok, float(diff.max(initial=0.0)), detail
 
 
+def _signal_cmp(got: np.ndarray, ref: np.ndarray) -> tuple[bool, float, str]:
+    if got.shape != ref.shape:
+        return False, float("inf"), f"shape {got.shape} != x86 {ref.shape}"
+    err = got.astype(np.float64) - ref.astype(np.float64)
+    noise = float(np.sum(err**2))
+    snr = float("inf") if noise == 0 else 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / noise)
+    ok = snr >= SIGNAL_SNR_DB and bool(np.isfinite(got).all())
+    return ok, float(np.abs(err).max(initial=0.0)), f"SNR vs x86 {snr:.1f} dB"
+
+
 def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]) -> CaseResult:
     exp = golden / "expected"
     if case.kind == "codec":
@@ -194,6 +229,8 @@ def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]
     ref = np.load(exp / f"{case.name}.npy", allow_pickle=False)
     if case.kind == "int8":
         ok, diff, detail = _int8_cmp(got["output"], ref, float(meta["step"]))
+    elif case.kind == "signal":
+        ok, diff, detail = _signal_cmp(got["output"], ref)
     else:
         ok, diff, detail = _float_cmp(got["output"], ref)
     return CaseResult(case.name, case.kind, ok, diff, detail)
@@ -301,7 +338,9 @@ def _build_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarra
     for f in tmp.iterdir():
         f.unlink()
     tmp.rmdir()
+    tone = signal[:, :2000] * 0.8
     return {
+        "float_conv1d_denoise": tone,
         "float_conv1d": x_conv,
         "float_dense": x_dense,
         "int8_s8s8_conv1d_encoder": x_conv,
