@@ -165,3 +165,16 @@ def test_the_command_line_exit_code(copy: Path, tmp_path: Path) -> None:
     lines.clear()
     assert main(["--golden", str(copy)], out=lines.append) == 1
     assert any(line.strip().startswith("FAIL int8_s8s8_dense") for line in lines)
+
+
+def test_the_signal_tolerance_is_an_snr_against_x86() -> None:
+    """The kind the pretrained denoiser's samples are checked with (int8 inside, float out)."""
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal(4000).astype(np.float32)
+    assert golden._signal_cmp(ref.copy(), ref)[0]
+    quiet = ref + ref.std() * 10 ** (-(golden.SIGNAL_SNR_DB + 10) / 20) * rng.standard_normal(4000)
+    loud = ref + ref.std() * 10 ** (-(golden.SIGNAL_SNR_DB - 10) / 20) * rng.standard_normal(4000)
+    assert golden._signal_cmp(quiet.astype(np.float32), ref)[0]
+    ok, _, detail = golden._signal_cmp(loud.astype(np.float32), ref)
+    assert not ok and "SNR vs x86" in detail
+    assert not golden._signal_cmp(ref[:-1], ref)[0]
