@@ -23,7 +23,7 @@ import numpy as np
 
 from .atomic import AtomicOutput, write_stdout
 from .errors import InputError
-from .framing import signal_shape
+from .framing import as_signal, signal_shape
 from .npyfile import load_npy
 from .pcm import (
     WAV_SUBTYPES,
@@ -171,7 +171,7 @@ def open_reader(
     name = os.fspath(path)
     kind = _kind(name)
     if kind == "npy":
-        arr = np.ascontiguousarray(signal_shape(load_npy(name), None, name), dtype=np.float32)
+        arr = as_signal(load_npy(name), None, name)  # float32, every sample finite
         if channels is not None and arr.shape[0] != channels:
             raise InputError(f"{name}: has {arr.shape[0]} channels, expected {channels}")
         return AudioReader(name, arr.shape[0], sample_rate, array=arr, chunk_frames=chunk_frames)

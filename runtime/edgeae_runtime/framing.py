@@ -141,7 +141,8 @@ def as_signal(x: Any, channels: int | None, name: str, *, first_sample: int = 0)
     the chunk's position in the stream) and channel. A copy, so callers may
     reuse their buffer.
     """
-    arr = np.array(signal_shape(x, channels, name), dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: Inf, refused below
+        arr = np.array(signal_shape(x, channels, name), dtype=np.float32)
     bad = ~np.isfinite(arr)
     if bad.any():
         col = int(np.argmax(bad.any(axis=0)))
