@@ -101,10 +101,10 @@ for _prog, _argv in SIGNAL_COMMANDS:
 for _d in BAD_SOURCES:
     CASES.append((f"data-info-{_d}", "host", "data info {data:" + _d + "}", BAD_INPUT))
 for _s in BAD_STREAMS:
-    CASES.append((f"decompress-{_s}", "rt",
+    CASES.append((f"decompress-stream-{_s}", "rt",
                   "decompress -m {decoder} {stream:" + _s + "} -o {out}/o.wav", BAD_INPUT))
 for _s in GARBAGE_STREAMS:
-    CASES.append((f"decompress-{_s}", "rt",
+    CASES.append((f"decompress-stream-{_s}", "rt",
                   "decompress -m {decoder} {data:" + _s + "} -o {out}/o.wav", BAD_INPUT))
     CASES.append((f"decompress-conceal-{_s}", "rt",
                   "decompress -m {decoder} --conceal {data:" + _s + "} -o {out}/o.wav",
