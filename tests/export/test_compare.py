@@ -21,7 +21,8 @@ from edgeae_export.compare import (
 )
 from edgeae_runtime.errors import InputError, ModelError
 from tests.export.compare_support import break_activation, copy_codec, labeled_data, quantize_qdq
-from tests.export.quantize.models import make_data, make_triplet
+from tests.export.quantize.models import make_data
+from tests.runtime.onnx_models import make_triplet
 
 FAST = {"measure_memory": False, "batches": (1, 8), "latency_budget_s": 0.01}
 
@@ -29,7 +30,7 @@ FAST = {"measure_memory": False, "batches": (1, 8), "latency_budget_s": 0.01}
 @pytest.fixture(scope="module")
 def dense(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndarray]:
     d = tmp_path_factory.mktemp("dense")
-    a = make_triplet(d, "dense", anomaly=True)["autoencoder"]
+    a = make_triplet(d, "qdense", anomaly=True)["autoencoder"]
     x = make_data("dense", 256)
     return a, quantize_qdq(a, d / "model.int8.onnx", x), x
 
@@ -37,7 +38,7 @@ def dense(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndar
 @pytest.fixture(scope="module")
 def conv2d(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndarray]:
     d = tmp_path_factory.mktemp("conv2d")
-    a = make_triplet(d, "conv2d")["autoencoder"]
+    a = make_triplet(d, "qconv2d")["autoencoder"]
     x = make_data("conv2d", 128)
     b = quantize_qdq(a, d / "model.int8.onnx", x)
     copy_codec(d, "int8")
@@ -188,9 +189,7 @@ def test_codec_on_a_continuous_signal(tmp_path: Path) -> None:
     """Signal data (windows plus the signal they came from): bytes per second and SNR."""
     from types import SimpleNamespace
 
-    from tests.runtime.onnx_models import make_triplet as make_signal_triplet
-
-    model, _, _ = make_signal_triplet(tmp_path, kind="conv1d", window=32, hop=16)
+    model, _, _ = make_triplet(tmp_path, kind="conv1d", window=32, hop=16)
     rng = np.random.default_rng(0)
     signal = np.sin(np.linspace(0, 200, 16000))[None].astype(np.float32)
     signal += 0.01 * rng.standard_normal(signal.shape).astype(np.float32)

@@ -13,12 +13,20 @@ share weights with the autoencoder, so ``decode(encode(x)) == reconstruct(x)``.
 - ``"identity"``: item ``(channels, window)`` (or ``(features,)`` with ``channels=0``);
   reconstruction == input exactly, latent = the input scaled by 0.5; the reference
   for overlap-add tests (denoising a signal with it must give the signal back).
+
+:func:`make_triplet` also builds the quantizer's models (``kind`` ``"qdense"``,
+``"qconv1d"``, ``"qconv2d"``, every node named, raw values around 0..4 as
+:func:`make_data` makes them): ``qdense`` is Gemm -> Relu -> Gemm (latent) -> Gemm ->
+Relu -> Gemm with weights from a PCA of the test data (good reconstructions, so PSNR
+means something); ``qconv1d``/``qconv2d`` are a stride-2 Conv + Relu encoder, a Conv to
+the latent, and an upsample (Resize) + Conv or a ConvTranspose decoder (``decoder=``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import onnx
@@ -36,7 +44,10 @@ from edgeae_runtime import (
 )
 
 __all__ = [
+    "QUANT_KINDS",
+    "Triplet",
     "make_autoencoder",
+    "make_data",
     "make_decoder",
     "make_encoder",
     "make_not_onnx",
@@ -128,6 +139,8 @@ def _manifest(
     preprocessing: Preprocessing,
     codec: CodecSpec | None,
     fingerprint: str,
+    file_fingerprint: str | None = None,
+    source: str = "tests/runtime/onnx_models.py",
 ) -> Manifest:
     item = TensorSpec("input", (None, *item_shape))
     lat = TensorSpec("latent", (None, *latent_shape))
@@ -145,7 +158,9 @@ def _manifest(
         outputs=io[1],
         item_shape=item_shape,
         latent_shape=latent_shape,
-        provenance=Provenance(fingerprint=fingerprint, source="tests/runtime/onnx_models.py"),
+        provenance=Provenance(
+            fingerprint=fingerprint, file_fingerprint=file_fingerprint or "", source=source
+        ),
         preprocessing=preprocessing,
         signal=signal,
         anomaly=anomaly,
@@ -244,14 +259,202 @@ def make_decoder(path: str | Path, **kwargs: Any) -> Path:
     return _build(path, "decoder", **kwargs)
 
 
-def make_triplet(directory: str | Path, **kwargs: Any) -> tuple[Path, Path, Path]:
-    """Write model.onnx, encoder.onnx and decoder.onnx of one model into ``directory``."""
+class Triplet(NamedTuple):
+    """The three files of one model; unpacks as a tuple, and ``t["encoder"]`` works too."""
+
+    autoencoder: Path
+    encoder: Path
+    decoder: Path
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
+
+#: The quantizer's model kinds (named nodes, PCA or random weights; see the module doc).
+QUANT_KINDS = ("qdense", "qconv1d", "qconv2d")
+
+
+def make_triplet(directory: str | Path, kind: str = "conv1d", **kwargs: Any) -> Triplet:
+    """Write model.onnx, encoder.onnx and decoder.onnx of one model into ``directory``.
+
+    ``kind`` is one of this module's kinds (options as for :func:`make_autoencoder`)
+    or one of :data:`QUANT_KINDS` (options ``decoder``, ``width``, ``anomaly``, ``seed``).
+    """
     d = Path(directory)
-    return (
-        make_autoencoder(d / "model.onnx", **kwargs),
-        make_encoder(d / "encoder.onnx", **kwargs),
-        make_decoder(d / "decoder.onnx", **kwargs),
+    if kind in QUANT_KINDS:
+        return _quant_triplet(d, kind[1:], **kwargs)
+    return Triplet(
+        make_autoencoder(d / "model.onnx", kind=kind, **kwargs),
+        make_encoder(d / "encoder.onnx", kind=kind, **kwargs),
+        make_decoder(d / "decoder.onnx", kind=kind, **kwargs),
     )
+
+
+def make_data(kind: str, n: int = 256, seed: int = 0) -> np.ndarray:
+    """Raw items for the quantizer's ``kind`` (dense, conv1d, conv2d): low rank plus noise."""
+    rng = np.random.default_rng(seed)
+    if kind == "dense":
+        basis = np.random.default_rng(1234).standard_normal((6, 32)).astype(np.float32)
+        x = rng.standard_normal((n, 6)).astype(np.float32) @ basis
+        return (x * 0.3 + 2.0 + 0.02 * rng.standard_normal((n, 32))).astype(np.float32)
+    if kind == "conv1d":
+        t = np.linspace(0, 1, 64, dtype=np.float32)
+        f = rng.uniform(1, 4, size=(n, 1, 1)).astype(np.float32)
+        return (2 + np.sin(2 * np.pi * f * t) + 0.05 * rng.standard_normal((n, 2, 64))).astype(
+            np.float32
+        )
+    yy, xx = np.mgrid[0:8, 0:8].astype(np.float32)
+    c = rng.uniform(2, 6, size=(n, 1, 1, 1)).astype(np.float32)
+    return (np.exp(-((yy - c) ** 2 + (xx - c) ** 2) / 8) * 4).astype(np.float32)
+
+
+def _init(name: str, arr: np.ndarray) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name)
+
+
+def _pca_dense(data: np.ndarray, latent: int) -> tuple[list, list, list]:
+    """Gemm layers that reconstruct ``data`` through its top ``latent`` principal components."""
+    mean = data.mean(axis=0)
+    _, _, vt = np.linalg.svd(data - mean, full_matrices=False)
+    u = vt[:latent].T  # (F, k)
+    xn_mean = (mean - 2.0) / 0.5
+    w1 = np.concatenate([u, -u], axis=1)  # relu(a) - relu(-a) == a
+    b1 = np.concatenate([-(xn_mean @ u), xn_mean @ u])
+    w2 = np.concatenate([np.eye(latent), -np.eye(latent)], axis=0)
+    w3 = np.concatenate([u.T, -u.T], axis=1)
+    w4 = np.concatenate([np.eye(u.shape[0]), -np.eye(u.shape[0])], axis=0)
+    inits = [_init("w1", w1), _init("b1", b1), _init("w2", w2), _init("w3", w3), _init("w4", w4)]
+    inits.append(_init("b4", xn_mean))
+    enc = [
+        helper.make_node("Gemm", ["input", "w1", "b1"], ["h1"], name="enc_fc1"),
+        helper.make_node("Relu", ["h1"], ["r1"], name="enc_relu1"),
+        helper.make_node("Gemm", ["r1", "w2"], ["latent"], name="enc_fc2"),
+    ]
+    dec = [
+        helper.make_node("Gemm", ["latent", "w3"], ["h3"], name="dec_fc1"),
+        helper.make_node("Relu", ["h3"], ["r3"], name="dec_relu1"),
+        helper.make_node("Gemm", ["r3", "w4", "b4"], ["reconstruction"], name="dec_fc2"),
+    ]
+    return inits, enc, dec
+
+
+def _quant_conv(dims: int, item: tuple[int, ...], width: int, decoder: str, seed: int):
+    rng = np.random.default_rng(seed)
+    c, k = item[0], 3
+    ks = (k,) * dims
+
+    def w(name: str, shape: tuple[int, ...]) -> onnx.TensorProto:
+        fan = int(np.prod(shape[1:]))
+        return _init(name, rng.standard_normal(shape) / np.sqrt(fan))
+
+    pads = [1] * (2 * dims)
+    lat_c = 4
+    inits = [
+        w("we1", (width, c, *ks)),
+        _init("be1", np.zeros(width)),
+        w("we2", (lat_c, width, *ks)),
+        w("wd1", (width, lat_c, *ks)),
+        _init("bd1", np.full(width, 0.1)),
+    ]
+    enc = [
+        helper.make_node(
+            "Conv", ["input", "we1", "be1"], ["e1"], name="enc_conv1", strides=[2] * dims, pads=pads
+        ),
+        helper.make_node("Relu", ["e1"], ["e1r"], name="enc_relu1"),
+        helper.make_node("Conv", ["e1r", "we2"], ["latent"], name="enc_conv2", pads=pads),
+    ]
+    dec = [
+        helper.make_node("Conv", ["latent", "wd1", "bd1"], ["d1"], name="dec_conv1", pads=pads),
+        helper.make_node("Relu", ["d1"], ["d1r"], name="dec_relu1"),
+    ]
+    if decoder == "upsample":
+        inits += [
+            _init("scales", np.array([1, 1] + [2] * dims)),
+            w("wd2", (c, width, *ks)),
+            _init("bd2", np.full(c, 2.0)),
+        ]
+        dec += [
+            helper.make_node(
+                "Resize", ["d1r", "", "scales"], ["u1"], name="dec_up", mode="nearest"
+            ),
+            helper.make_node(
+                "Conv", ["u1", "wd2", "bd2"], ["reconstruction"], name="dec_conv2", pads=pads
+            ),
+        ]
+    else:
+        inits += [w("wd2", (width, c, *(4,) * dims)), _init("bd2", np.full(c, 2.0))]
+        dec.append(
+            helper.make_node(
+                "ConvTranspose",
+                ["d1r", "wd2", "bd2"],
+                ["reconstruction"],
+                name="dec_convT",
+                strides=[2] * dims,
+                pads=[1] * (2 * dims),
+            )
+        )
+    return inits, enc, dec, (lat_c, *(s // 2 for s in item[1:]))
+
+
+def _sha(proto: onnx.ModelProto) -> str:
+    return hashlib.sha256(proto.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _quant_triplet(
+    out_dir: Path,
+    kind: str,
+    *,
+    decoder: str = "upsample",
+    width: int = 16,
+    anomaly: bool = False,
+    seed: int = 0,
+) -> Triplet:
+    layout, item = {"dense": ("NF", (32,)), "conv1d": ("NCW", (2, 64)),
+                    "conv2d": ("NCHW", (1, 8, 8))}[kind]  # fmt: skip
+    if kind == "dense":
+        inits, enc, dec = _pca_dense(make_data("dense", 512, seed=99), latent=6)
+        latent_shape: tuple[int, ...] = (6,)
+    else:
+        dims = 1 if kind == "conv1d" else 2
+        inits, enc, dec, latent_shape = _quant_conv(dims, item, width, decoder, seed)
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *item])
+    z = helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["N", *latent_shape])
+    y = helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT, ["N", *item])
+
+    def model(nodes: list, ins: list, outs: list, name: str) -> onnx.ModelProto:
+        used = {i for n in nodes for i in n.input}
+        graph = helper.make_graph(nodes, name, ins, outs, [t for t in inits if t.name in used])
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        m.ir_version = 8
+        return onnx.shape_inference.infer_shapes(m)
+
+    protos = {
+        "autoencoder": model(enc + dec, [x], [y, z], "autoencoder"),
+        "encoder": model(enc, [x], [z], "encoder"),
+        "decoder": model(dec, [z], [y], "decoder"),
+    }
+    fingerprint = _sha(protos["autoencoder"])
+    paths = {}
+    for role, proto in protos.items():
+        m = _manifest(
+            role,  # type: ignore[arg-type]
+            kind,
+            item,
+            latent_shape,
+            layout,
+            signal=None,
+            anomaly=AnomalySpec(threshold=1.0, percentile=95.0) if anomaly else None,
+            preprocessing=Preprocessing(offset=(2.0,), scale=(0.5,), value_range=(0.0, 4.0)),
+            codec=None,
+            fingerprint=fingerprint,
+            file_fingerprint=_sha(proto),
+            source="builtin:test",
+        )
+        helper.set_model_props(proto, {MANIFEST_KEY: m.to_json()})
+        name = {"autoencoder": "model", "encoder": "encoder", "decoder": "decoder"}[role]
+        paths[role] = out_dir / f"{name}.onnx"
+        onnx.save(proto, paths[role])
+    return Triplet(paths["autoencoder"], paths["encoder"], paths["decoder"])
 
 
 def make_not_onnx(path: str | Path) -> Path:

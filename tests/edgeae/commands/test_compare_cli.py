@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from edgeae.cli import main
 from tests.export.compare_support import quantize_qdq
-from tests.export.quantize.models import make_data, make_triplet
+from tests.export.quantize.models import make_data
+from tests.runtime.onnx_models import make_triplet
 
 FAST = ["--no-memory", "--batch", "1,4"]
 
@@ -19,7 +20,7 @@ FAST = ["--no-memory", "--batch", "1,4"]
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     d = tmp_path_factory.mktemp("cli")
-    a = make_triplet(d, "dense")["autoencoder"]
+    a = make_triplet(d, "qdense")["autoencoder"]
     x = make_data("dense", 96)
     b = quantize_qdq(a, d / "model.int8.onnx", x)
     np.save(d / "items.npy", x)
@@ -72,7 +73,7 @@ def test_bad_inputs_one_line(
 ) -> None:
     a, b, data = models
     (tmp_path / "c").mkdir()
-    other = make_triplet(tmp_path / "c", "conv2d")["autoencoder"]
+    other = make_triplet(tmp_path / "c", "qconv2d")["autoencoder"]
     junk = tmp_path / "junk.onnx"
     junk.write_text("nope")
     cases = [

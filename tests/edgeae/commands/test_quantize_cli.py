@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from edgeae.cli import main
-from tests.export.quantize.models import make_data, make_triplet
+from tests.export.quantize.models import make_data
+from tests.runtime.onnx_models import make_triplet
 
 
 @pytest.fixture(scope="module")
 def dense(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("cli")
-    paths = make_triplet(d, "dense")
+    paths = make_triplet(d, "qdense")
     np.save(d / "cal.npy", make_data("dense", 128))
     return paths["autoencoder"]
 

@@ -23,7 +23,8 @@ from edgeae.report import (
 )
 from edgeae_export.compare import compare_models
 from tests.export.compare_support import labeled_data, quantize_qdq
-from tests.export.quantize.models import make_data, make_triplet
+from tests.export.quantize.models import make_data
+from tests.runtime.onnx_models import make_triplet
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,7 +32,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     d = tmp_path_factory.mktemp("cmp")
-    a = make_triplet(d, "dense", anomaly=True)["autoencoder"]
+    a = make_triplet(d, "qdense", anomaly=True)["autoencoder"]
     x = make_data("dense", 128)
     b = quantize_qdq(a, d / "model.int8.onnx", x)
     xl, labels = labeled_data(x)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .models import make_triplet
+from tests.runtime.onnx_models import make_triplet
 
 
 @pytest.fixture(scope="session")
@@ -15,9 +15,9 @@ def triplets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Pa
     out = {}
     for kind, decoder in (("dense", "upsample"), ("conv1d", "upsample"), ("conv2d", "transpose")):
         d = tmp_path_factory.mktemp(kind)
-        out[kind] = make_triplet(d, kind, decoder=decoder, width=32)
+        out[kind] = make_triplet(d, f"q{kind}", decoder=decoder, width=32)
     d = tmp_path_factory.mktemp("anomaly")
-    out["anomaly"] = make_triplet(d, "dense", anomaly=True)
+    out["anomaly"] = make_triplet(d, "qdense", anomaly=True)
     return out
 
 
