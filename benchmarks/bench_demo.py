@@ -5,7 +5,7 @@ newcomer's shell would), takes its peak RSS from ``os.wait4`` (the child's own
 resource usage; on Linux ru_maxrss keeps the parent's peak across exec, but the
 parent here is a bare interpreter far below the demo's hundreds of MB) and the
 per-stage times from the demo's progress lines, then prints a Markdown table and
-writes ``benchmarks/results/demo.json``. The target is the issue's: the full demo
+writes ``benchmarks/results/demo.json``. The target: the full demo
 within 3 minutes on 2 cores.
 
     python benchmarks/bench_demo.py            # the full demo

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("digits", "sensor", "tones")
-#: The int8 model `edgeae quantize --max-drop` ships: static QDQ fitted to the issue's budget.
+#: The int8 model `edgeae quantize --max-drop` ships: static QDQ fitted to the budget.
 SHIPPED = "ORT static int8 + budget"
 TARGETS = {
     "size_ratio": 0.30,
