@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.edgeae-installed
 
-.PHONY: install test test-fast test-arm fuzz lint demo bench clean
+.PHONY: install test test-fast test-arm fuzz lint demo bench speech-model bench-speech clean
 
 install: $(STAMP)
 
@@ -40,6 +40,15 @@ demo: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
+
+# Rebuild the pretrained speech denoiser shipped in the runtime package (~10 min, 1 thread;
+# needs ../shared/data/speech) and measure it (docs/speech.md).
+speech-model: install
+	$(BIN)/python benchmarks/train_speech_denoiser.py
+
+bench-speech: install
+	$(BIN)/python -m pip install --quiet -e ".[metrics]"
+	$(BIN)/python benchmarks/bench_speech.py
 
 # The runtime's tests + the golden check in a Debian arm64 rootfs under qemu-user (root;
 # the rootfs is built once into build/arm64-rootfs; a cached run takes minutes, not seconds).

@@ -25,6 +25,8 @@ __all__ = [
     "ModelFiles",
     "ModelSteps",
     "QuantizeStep",
+    "SpeechExample",
+    "SpeechStep",
     "StageTime",
     "StepResult",
     "StreamStep",
@@ -203,6 +205,44 @@ class StreamStep:
 
 
 @dataclass(frozen=True)
+class SpeechExample:
+    """One held-out noisy speech clip, its denoised output and clean reference, with scores."""
+
+    name: str
+    noisy: np.ndarray
+    denoised: np.ndarray
+    clean: np.ndarray
+    scores_in: dict[str, float]
+    scores_out: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SpeechStep:
+    """Real speech in real noise through the pretrained speech denoiser (int8, streamed)."""
+
+    model: str
+    sample_rate: int
+    chunk_ms: int
+    latency_ms: float
+    rtf: float
+    metrics: tuple[str, ...]
+    examples: tuple[SpeechExample, ...]
+
+    @property
+    def summary(self) -> str:
+        gains = [
+            f"{m} {np.mean([e.scores_in[m] for e in self.examples]):.2f} -> "
+            f"{np.mean([e.scores_out[m] for e in self.examples]):.2f}"
+            for m in self.metrics
+            if m in ("sisnr", "pesq")
+        ]
+        return (
+            f"pretrained speech denoiser on {len(self.examples)} held-out clip(s): "
+            f"{', '.join(gains)}, RTF {self.rtf:.4f}, latency {self.latency_ms:.1f} ms"
+        )
+
+
+@dataclass(frozen=True)
 class CodecStep:
     """The sensor recording compressed and decompressed in chunks."""
 
@@ -267,6 +307,7 @@ class DemoResult:
     stages: list[StageTime] = field(default_factory=list)
     models: list[ModelSteps] = field(default_factory=list)
     stream: StreamStep | None = None
+    speech: SpeechStep | None = None
     codec: CodecStep | None = None
     anomaly: AnomalyStep | None = None
 

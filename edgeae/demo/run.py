@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from edgeae.errors import ConfigError
 
-from . import anomaly, codec, compare, export, quantize, stream, train
+from . import anomaly, codec, compare, export, quantize, speech, stream, train
 from .results import DemoResult, ModelSteps, StageTime, StepResult
 from .spec import DEMO_MODELS, DemoRun, Say
 
@@ -88,7 +88,7 @@ def run_demo(
     _prepare_out(out, force)
     demo = DemoRun(out=out, quick=quick, say=progress or (lambda _m: None))
     names = {m.name for m in chosen}
-    extra = int("tones" in names) + 2 * int("sensor" in names) + 1
+    extra = int("tones" in names) + 2 * int("sensor" in names) + 2
     stages = _Stages(4 * len(chosen) + extra, demo.say)
     result = DemoResult(out, out / "report" / "report.md", out / "report" / "index.html", quick)
 
@@ -102,6 +102,7 @@ def run_demo(
     if "tones" in by_name:
         tones = by_name["tones"]
         result.stream = stages.run("stream-denoise tones", lambda: stream.run(tones.quantize, demo))
+    result.speech = stages.run("denoise real speech (pretrained)", lambda: speech.run(demo))
     if "sensor" in by_name:
         sensor = by_name["sensor"]
         result.codec = stages.run(

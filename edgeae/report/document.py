@@ -14,6 +14,7 @@ from pathlib import Path
 from edgeae_runtime.atomic import write_text_atomic as _write_text_atomic
 
 __all__ = [
+    "Audio",
     "Block",
     "Code",
     "Document",
@@ -55,7 +56,15 @@ class Code:
     text: str
 
 
-Block = Paragraph | Table | Image | Code
+@dataclass(frozen=True)
+class Audio:
+    """A sound file in the report directory (relative path) with its caption: a player in HTML."""
+
+    path: str
+    caption: str
+
+
+Block = Paragraph | Table | Image | Code | Audio
 
 
 @dataclass
@@ -120,6 +129,8 @@ def _block_md(block: Block) -> list[str]:
         return lines
     if isinstance(block, Image):
         return [f"![{block.caption}]({block.path})", "", f"*{block.caption}*"]
+    if isinstance(block, Audio):
+        return [f"[{block.caption}]({block.path})"]
     return ["```", block.text.rstrip("\n"), "```"]
 
 
@@ -136,6 +147,11 @@ def _block_html(block: Block) -> str:
     if isinstance(block, Image):
         return (
             f'<figure><img src="{e(block.path)}" alt="{e(block.caption)}">'
+            f"<figcaption>{e(block.caption)}</figcaption></figure>"
+        )
+    if isinstance(block, Audio):
+        return (
+            f'<figure><audio controls preload="none" src="{e(block.path)}"></audio>'
             f"<figcaption>{e(block.caption)}</figcaption></figure>"
         )
     return f"<pre>{e(block.text)}</pre>"

@@ -176,3 +176,17 @@ def signal_plot(
                 ax.axhline(threshold, color=_COLORS[1], ls="--", lw=0.8)
     axes[-1][0].set_xlabel("seconds")
     return _save(fig, path)
+
+
+def spectrogram_plot(
+    signals: Mapping[str, np.ndarray], path: str | Path, *, sample_rate: int
+) -> Path:
+    """Stacked spectrograms (dB, one colour scale) of 1-D signals sharing a time axis."""
+    fig = _figure(10, 1.9 * len(signals) + 0.6)
+    axes = fig.subplots(len(signals), 1, squeeze=False, sharex=True)
+    for (name, y), ax in zip(signals.items(), axes[:, 0], strict=True):
+        y = np.asarray(y, dtype=np.float64).reshape(-1) + 1e-9
+        ax.specgram(y, NFFT=512, Fs=sample_rate, noverlap=384, cmap="magma", vmin=-130, vmax=-20)
+        ax.set_ylabel(f"{name}\nHz", fontsize="small")
+    axes[-1][0].set_xlabel("seconds")
+    return _save(fig, path)

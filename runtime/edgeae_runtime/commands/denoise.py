@@ -6,15 +6,15 @@ import sys
 
 import click
 
-from ..audio import open_writer
+from ..audio import open_reader, open_writer
 from ..clitools import Command, legacy_argument
-from ..errors import InputError
-from ..stream import StreamDenoiser
+from ..errors import InputError, ParameterError
+from ..model import Model
+from ..speech import MAX_RATE, MIN_RATE, open_denoiser
 from ._common import (
     force_option,
     load_model,
     model_option,
-    open_signal,
     output_option,
     pcm_options,
     refuse_existing,
@@ -27,7 +27,7 @@ _SUBTYPE_OF = {("int", 16): "PCM_16", ("int", 24): "PCM_24", ("int", 32): "PCM_3
 
 
 @click.command("denoise", cls=Command)
-@model_option()
+@model_option(default_help="the pretrained speech denoiser shipped with the runtime")
 @click.argument("source", metavar="IN")
 @output_option()
 @legacy_argument("OUT", into="output", flag="-o/--output")
@@ -40,7 +40,7 @@ _SUBTYPE_OF = {("int", 16): "PCM_16", ("int", 24): "PCM_24", ("int", 32): "PCM_3
 @threads_option()
 @force_option
 def denoise(
-    model_path: str,
+    model_path: str | None,
     source: str,
     output: str,
     pcm_format: str,
@@ -56,26 +56,49 @@ def denoise(
     The signal streams through in chunks of --chunk-ms: memory stays flat and,
     on a pipe, output follows input with the model's latency (see `info`).
     OUT has exactly as many samples as IN; an existing OUT is refused unless --force.
+    Without -m the pretrained speech denoiser runs; input at 8-48 kHz is resampled
+    to the model's rate and back (OUT keeps IN's rate).
 
     \b
     Examples:
+      edgeae-rt denoise noisy.wav -o clean.wav
+      arecord -f S16_LE -r 48000 | edgeae-rt denoise --rate 48000 - -o - | aplay -f S16_LE -r 48000
       edgeae-rt denoise -m model.onnx noisy.wav -o clean.wav
-      arecord -f S16_LE -r 16000 | edgeae-rt denoise -m model.onnx - -o - | aplay -f S16_LE -r 16000
       edgeae-rt denoise -m model.onnx - -o out.wav --format f32le < capture.f32
     """
     refuse_existing(output, force)
-    model = load_model(model_path, threads)
-    den = StreamDenoiser(model)
-    spec = den.spec
-    with open_signal(
-        source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
+    if model_path is None:
+        model = Model.default("speech-denoiser", threads=threads)
+    else:
+        model = load_model(model_path, threads)
+    spec = model.require_signal()
+    if channels is not None and channels != spec.channels:
+        raise ParameterError(
+            f"{channels} does not match the model's {spec.channels}", param="channels"
+        )
+    if rate is not None and rate != spec.sample_rate and not MIN_RATE <= rate <= MAX_RATE:
+        raise ParameterError(
+            f"{rate} Hz: give the model's {spec.sample_rate} Hz or {MIN_RATE}-{MAX_RATE} Hz "
+            "(resampled at the edges)",
+            param="rate",
+        )
+    headerless = source == "-" or source.lower().endswith(".raw")
+    with open_reader(
+        source,
+        pcm_format=pcm_format,
+        sample_rate=(rate or spec.sample_rate) if headerless else rate,
+        channels=spec.channels,
+        chunk_frames=max(1, round(chunk_ms * (rate or spec.sample_rate) / 1000.0)),
+        stdin=sys.stdin.buffer,
     ) as reader:
+        in_rate = reader.sample_rate or spec.sample_rate
+        den = open_denoiser(model, in_rate)
         if subtype is None:
             fmt = reader.sample_format
             subtype = _SUBTYPE_OF.get((fmt.kind, fmt.bits), "FLOAT") if fmt else "FLOAT"
         with open_writer(
             output,
-            sample_rate=spec.sample_rate,
+            sample_rate=in_rate,
             channels=spec.channels,
             pcm_format=pcm_format,
             subtype=subtype,
