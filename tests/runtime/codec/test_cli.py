@@ -55,7 +55,7 @@ def test_corrupted_stream_one_line_and_no_output_file(runner, tmp_path) -> None:
 def test_bad_inputs(runner, tmp_path) -> None:
     enc, dec, x = _setup(tmp_path)
     cases = [
-        (["compress", "-m", str(enc), str(tmp_path / "none.npy"), "-o", "o.eae"], "cannot read"),
+        (["compress", "-m", str(enc), str(tmp_path / "none.npy"), "-o", "o.eae"], "none.npy: cannot"),
         (
             ["decompress", "-m", str(dec), str(x), "-o", str(tmp_path / "o.wav")],
             "not an edgeae stream",
@@ -70,7 +70,7 @@ def test_bad_inputs(runner, tmp_path) -> None:
     cases.append((["decompress", "-m", str(dec), str(empty), "-o", "o.wav"], "empty input"))
     for args, message in cases:
         r = runner.invoke(main, args)
-        assert r.exit_code != 0 and message in r.output, (args, r.output)
+        assert r.exit_code == 3 and message in r.output, (args, r.output)  # bad input
 
 
 def test_dense_items_round_trip_from_npy_and_csv(runner, tmp_path) -> None:
