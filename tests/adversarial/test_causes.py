@@ -321,7 +321,25 @@ def test_cause21_decompress_reference_checked_before_output(good: dict, tmp_path
     assert os.listdir(tmp_path) == []
 
 
-# -- cause 22 is tests/runtime/test_atomic.py (SIGTERM, SIGKILL leftovers) -----------------------
+# -- cause 22 (the atomic output itself: tests/runtime/test_atomic.py) ---------------------------
+def test_cause22_sigterm_during_a_streamed_denoise_leaves_nothing(good: dict, tmp_path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "out.wav"
+    with subprocess.Popen([*RT, "denoise", "-m", str(good["model"]), "-", "-o", str(out)],
+                          stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write(b"\0" * 64000)  # raw s16le; the pipe stays open, the run goes on
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [p.name.startswith(".out.wav.edgeae-") for p in tmp_path.iterdir()] == [True]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
 
 
 # -- cause 24 -----------------------------------------------------------------------------------
