@@ -23,13 +23,15 @@ EXAMPLES = (("LJ001-0030", "dishes_heldout", 0.0), ("LJ001-0031", "bike_heldout"
 CHUNK_MS = 20
 
 
-def _mix(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+def _mix(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, clean) at ``snr_db``, both scaled by the factor that keeps noisy unclipped."""
     if noise.size < clean.size:
         noise = np.tile(noise, clean.size // noise.size + 1)
     noise = noise[: clean.size]
     g = np.sqrt(np.mean(clean**2) / (np.mean(noise**2) * 10 ** (snr_db / 10) + 1e-20))
     x = clean + g * noise
-    return (x / max(1.0, float(np.abs(x).max()) / 0.99)).astype(np.float32)
+    peak = max(1.0, float(np.abs(x).max()) / 0.99)
+    return (x / peak).astype(np.float32), (clean / peak).astype(np.float32)
 
 
 def run(demo: DemoRun) -> SpeechStep:
@@ -49,8 +51,7 @@ def run(demo: DemoRun) -> SpeechStep:
     for clip, noise_name, snr in EXAMPLES[:1] if demo.quick else EXAMPLES:
         clean = read_audio(root / "clean" / f"{clip}.flac", rate)[0].mean(axis=0)
         noise = read_audio(root / "noise" / f"{noise_name}.flac", rate)[0].mean(axis=0)
-        noisy = _mix(clean.astype(np.float32), noise.astype(np.float32), snr)
-        clean = clean / max(1.0, float(np.abs(clean + 0).max()) / 0.99)
+        noisy, clean = _mix(clean.astype(np.float32), noise.astype(np.float32), snr)
         den = open_denoiser(model, rate)
         step = rate * CHUNK_MS // 1000
         t0 = time.perf_counter()
@@ -64,7 +65,7 @@ def run(demo: DemoRun) -> SpeechStep:
                 name=f"{clip} + {noise_name} at {snr:g} dB",
                 noisy=noisy,
                 denoised=out,
-                clean=clean.astype(np.float32),
+                clean=clean,
                 scores_in=speech_scores(clean, noisy, rate, metrics),
                 scores_out=speech_scores(clean, out, rate, metrics),
             )

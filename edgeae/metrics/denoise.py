@@ -2,9 +2,10 @@
 
 A denoiser (a runtime :class:`~edgeae_runtime.model.Model` with a signal spec)
 denoises each :class:`~edgeae.data.corpus.Pair`'s noisy file offline
-(:func:`edgeae_runtime.stream.denoise_offline`, which the streaming denoiser
-equals), and each metric is averaged over files. The noisy input scored the
-same way is the baseline every report shows next to the models.
+(:func:`edgeae_runtime.stream.denoise_offline`, or
+:func:`edgeae_runtime.spectral.denoise_spectral_offline` for a spectral-mask model;
+the streaming denoisers equal them), and each metric is averaged over files. The
+noisy input scored the same way is the baseline every report shows next to the models.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from edgeae.errors import DataError
 from edgeae_export.budget import TaskMetric, Validation
 from edgeae_runtime.model import Model
+from edgeae_runtime.spectral import denoise_spectral_offline, is_spectral
 from edgeae_runtime.stream import denoise_offline
 
 from .speech import SPEECH_METRICS, metric_function
@@ -37,7 +39,8 @@ UNITS = {"snr": "dB", "sisnr": "dB", "pesq": "MOS", "stoi": ""}
 
 def denoise_pairs(model: Model, pairs: Sequence[Any]) -> list[np.ndarray]:
     """The model's output for every pair's noisy file, 1-D float32 like the input."""
-    return [np.asarray(denoise_offline(model, p.noisy[np.newaxis]))[0] for p in pairs]
+    run = denoise_spectral_offline if is_spectral(model) else denoise_offline
+    return [np.asarray(run(model, p.noisy[np.newaxis]))[0] for p in pairs]
 
 
 def score_pairs(
