@@ -226,3 +226,13 @@ def test_one_line_for_a_click_usage_error(model: Path) -> None:
     result = CliRunner().invoke(rt, ["denoise", "-m", str(model), "-", "-o", "-", "--nope"])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("group", "args"),
+    [(rt, ["--bogus"]), (rt, ["nosuch"]), (host, ["data", "--bogus"]), (host, ["nosuch"])],
+)
+def test_one_line_for_a_group_usage_error(group: CommandGroup, args: list[str]) -> None:
+    result = CliRunner().invoke(group, args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
