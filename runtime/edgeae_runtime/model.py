@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from .errors import InputError, ManifestError, ModelError
+from .errors import InputError, ManifestError, ModelError, ParameterError
 from .manifest import (
     MANIFEST_KEY,
     AnomalySpec,
@@ -71,9 +71,9 @@ def check_finite(x: np.ndarray, what: str) -> None:
 
 
 def _check_max_batch(max_batch: Any) -> int:
-    """``max_batch`` must be a positive integer (InputError naming it otherwise)."""
+    """``max_batch`` must be a positive integer (a ParameterError naming it otherwise)."""
     if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) or max_batch < 1:
-        raise InputError(f"max_batch: must be an integer >= 1, got {max_batch!r}")
+        raise ParameterError(f"must be an integer >= 1, got {max_batch!r}", param="max_batch")
     return int(max_batch)
 
 

@@ -22,7 +22,14 @@ from edgeae_runtime import Manifest, Model, Preprocessing, SignalSpec
 from edgeae_runtime.codec import StreamDecoder
 from edgeae_runtime.codec import decoder as decoder_module
 from edgeae_runtime.codec.parser import LOST_PER_FRAME, MAX_GAP
-from edgeae_runtime.errors import EdgeAEError, InputError, ManifestError, OutputError, StreamError
+from edgeae_runtime.errors import (
+    EdgeAEError,
+    InputError,
+    ManifestError,
+    OutputError,
+    ParameterError,
+    StreamError,
+)
 from edgeae_runtime.manifest import LIMITS
 from edgeae_runtime.npyfile import load_npy
 from edgeae_runtime.pcm import read_wav_header
@@ -347,7 +354,7 @@ def test_cause24_max_batch_named(good: dict) -> None:
     model = Model(good["model"])
     x = np.zeros((3, 1, 32), np.float32)
     for bad in (-1, 0, 1.5, True):
-        with pytest.raises(InputError, match="max_batch"):
+        with pytest.raises(ParameterError, match="max_batch: must be an integer >= 1"):
             model.reconstruct(x, max_batch=bad)
     with pytest.raises(EdgeAEError, match="max_batch"):
         Model(good["model"], max_batch=0)
@@ -359,8 +366,9 @@ def test_cause24_stream_push_of_arrays_named(good: dict) -> None:
     y = ok.push(np.frombuffer(blob, np.uint8))  # 1-D uint8 is bytes
     assert y.shape[0] == 1
     for bad in (np.zeros((3, 3), np.uint8), np.zeros(4, np.float32), "abc", 5):
-        with pytest.raises(InputError, match="data: stream bytes"):
+        with pytest.raises(ParameterError, match="data: stream bytes") as info:
             StreamDecoder(Model(good["decoder"])).push(bad)
+        assert info.value.param == "data"
 
 
 def test_cause24_float32_overflow_is_an_error_not_inf(good: dict) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError, StreamError
+from ..errors import ParameterError, StreamError
 from .format import (
     END_SIZE,
     END_SYNC,
@@ -49,7 +49,7 @@ Event = StreamHeader | Frame | Lost | EndOfStream
 
 
 def _as_bytes(data: object) -> bytes | bytearray | memoryview:
-    """Stream bytes as given: bytes-like, or a 1-D uint8 numpy array; else InputError."""
+    """Stream bytes as given: bytes-like, or a 1-D uint8 numpy array; else ParameterError."""
     if isinstance(data, (bytes, bytearray)):
         return data
     if isinstance(data, memoryview):
@@ -58,7 +58,9 @@ def _as_bytes(data: object) -> bytes | bytearray | memoryview:
     if dtype is not None and str(dtype) in ("uint8", "int8") and ndim == 1:
         return data.tobytes()  # type: ignore[attr-defined]
     what = f"a {dtype} array of {ndim} dimensions" if dtype is not None else type(data).__name__
-    raise InputError(f"data: stream bytes must be bytes or a 1-D uint8 array, got {what}")
+    raise ParameterError(
+        f"stream bytes must be bytes or a 1-D uint8 array, got {what}", param="data"
+    )
 
 
 class _NeedMore(Exception):
