@@ -9,7 +9,15 @@ to export still resolve (lazily, for one release) but are not listed.
 
 from .anomaly import AnomalyScorer, StreamScorer
 from .codec import StreamDecoder, StreamEncoder
-from .errors import EdgeAEError, InputError, ManifestError, ModelError, OutputError, StreamError
+from .errors import (
+    EdgeAEError,
+    InputError,
+    ManifestError,
+    ModelError,
+    OutputError,
+    ParameterError,
+    StreamError,
+)
 from .manifest import AnomalySpec, CodecSpec, Manifest, Preprocessing, SignalSpec
 from .model import Model
 from .stream import StreamDenoiser
@@ -25,6 +33,7 @@ __all__ = [
     "Model",
     "ModelError",
     "OutputError",
+    "ParameterError",
     "Preprocessing",
     "SignalSpec",
     "StreamDecoder",

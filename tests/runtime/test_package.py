@@ -86,6 +86,7 @@ PUBLIC_API = {
     "Model",
     "ModelError",
     "OutputError",
+    "ParameterError",
     "Preprocessing",
     "SignalSpec",
     "StreamDecoder",
