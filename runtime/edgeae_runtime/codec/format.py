@@ -47,6 +47,7 @@ MAGIC = b"EAEC"
 FORMAT_VERSION = 2  # the newest this runtime writes; it reads 1 and 2
 _VERSIONS = (1, 2)
 ENTROPY_DIGEST_SIZE = 8
+MAX_FRAME_ITEMS = 4096
 MAX_HEADER_BYTES = 65536
 MAX_DIM = 1 << 24
 MAX_CODE_BYTES = 1 << 24  # one frame's codes; anything larger is an absurd header
@@ -93,6 +94,7 @@ class StreamHeader:
     hop: int = 0
     synthesis: Literal["rect", "hann"] = "rect"
     entropy_digest: bytes = b""  # names the entropy model (version 2); empty: none
+    frame_items: int = 1  # items (images) per frame of an entropy-coded item stream (version 2)
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -128,13 +130,13 @@ class StreamHeader:
         state, and at most a 10-byte varint per escaped code.
         """
         if self.entropy_digest:
-            return 12 * self.latent_size + 4
+            return 12 * self.latent_size * self.frame_items + 4
         return self.code_bytes + (8 if self.per_frame else 0)
 
     @property
     def max_samples(self) -> int:
         """The most samples (or images) one frame may cover."""
-        return self.hop if self.kind == "signal" else 1
+        return self.hop if self.kind == "signal" else self.frame_items
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,11 @@ def _check_header(h: StreamHeader) -> None:
         raise bad("fingerprint", "exceeds 255 bytes")
     if h.entropy_digest and (len(h.entropy_digest) != ENTROPY_DIGEST_SIZE or h.per_frame):
         raise bad("entropy model", f"needs a {ENTROPY_DIGEST_SIZE}-byte digest and a codec scale")
-    if h.entropy_digest and 12 * h.latent_size + 4 > MAX_CODE_BYTES:
+    if not 1 <= h.frame_items <= MAX_FRAME_ITEMS:
+        raise bad("items per frame", f"must be 1..{MAX_FRAME_ITEMS}, got {h.frame_items}")
+    if h.frame_items > 1 and (h.kind == "signal" or not h.entropy_digest):
+        raise bad("items per frame", "above 1 only for entropy-coded item or image streams")
+    if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
 
 
@@ -220,6 +226,7 @@ def pack_header(h: StreamHeader) -> bytes:
         struct.pack(f"<H{len(h.scale)}f{len(h.scale)}i", len(h.scale), *h.scale, *h.zero_point),
         struct.pack("<B", len(fp)) + fp,
         h.entropy_digest,
+        struct.pack("<H", h.frame_items) if h.version >= 2 else b"",
     ]
     data = b"".join(body)
     head = _PREAMBLE.pack(MAGIC, h.version, len(data)) + data
@@ -278,6 +285,10 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         if flags & HEADER_ENTROPY:
             digest = body[pos : pos + ENTROPY_DIGEST_SIZE]
             pos += ENTROPY_DIGEST_SIZE
+        frame_items = 1
+        if version >= 2:
+            (frame_items,) = struct.unpack_from("<H", body, pos)
+            pos += 2
     except (struct.error, UnicodeDecodeError) as exc:
         raise StreamError(f"stream header: malformed ({exc})") from None
     if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
@@ -287,7 +298,7 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
     known = HEADER_PER_FRAME | (HEADER_ENTROPY if version >= 2 else 0)
     if flags & ~known or bool(flags & HEADER_PER_FRAME) != (nq == 0):
         raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
-    if version >= 2 and not flags & HEADER_ENTROPY:
+    if version >= 2 and not flags & HEADER_ENTROPY and _KINDS[kind] != "items":
         raise StreamError("stream header: a version 2 stream must name its entropy model")
     return StreamHeader(
         fingerprint=fingerprint,
@@ -303,6 +314,7 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         hop=hop,
         synthesis=_SYNTH[synth],
         entropy_digest=digest,
+        frame_items=frame_items,
     )
 
 

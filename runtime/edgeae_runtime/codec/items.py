@@ -9,6 +9,7 @@ counts the items. A lost item is returned as zeros when concealing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,22 @@ from ..errors import InputError, StreamError
 from ..model import Model
 from .decoder import check_stream_model
 from .encoder import header_for_model
-from .format import EndOfStream, Frame, StreamHeader, pack_end, pack_frame, pack_header
+from .format import (
+    MAX_FRAME_ITEMS,
+    EndOfStream,
+    Frame,
+    StreamHeader,
+    pack_end,
+    pack_frame,
+    pack_header,
+)
 from .parser import Lost, StreamParser
-from .payload import decode_payload, encode_payloads
+from .payload import decode_item_payload, encode_item_payloads
 
 __all__ = ["ItemDecoding", "compress_items", "decode_item_stream", "decompress_items", "item_kind"]
+
+
+FRAME_ITEMS = 64  # items per frame of an entropy-coded stream: overhead vs what a loss costs
 
 
 def item_kind(model: Model) -> str:
@@ -37,9 +49,20 @@ def compress_items(
     entropy: bool = True,
     bits: int | None = None,
     per_frame: bool | None = None,
+    frame_items: int = FRAME_ITEMS,
 ) -> bytes:
-    """Items ``(N, *item_shape)`` in raw units -> one edgeae stream, one frame per item."""
+    """Items ``(N, *item_shape)`` in raw units -> one edgeae stream.
+
+    With the model's entropy model, ``frame_items`` items share one frame (a lost
+    frame then conceals that many); otherwise every item has its own frame.
+    """
     header = header_for_model(encoder, item_kind(encoder), bits=bits, per_frame=per_frame)
+    if header.entropy is not None:
+        if not 1 <= int(frame_items) <= MAX_FRAME_ITEMS:
+            raise InputError(
+                f"must be 1..{MAX_FRAME_ITEMS}, got {frame_items}", param="frame_items"
+            )
+        header = dataclasses.replace(header, frame_items=int(frame_items))
     x = np.asarray(items) if not isinstance(items, np.ndarray) else items
     shape = header.item_shape
     if x.ndim == len(shape) and tuple(x.shape) == shape:
@@ -51,10 +74,11 @@ def compress_items(
             param="items",
         )
     z = encoder.encode(x)
+    frames = encode_item_payloads(z, header, entropy=entropy)
     parts = [pack_header(header)]
-    for i, (payload, flags) in enumerate(encode_payloads(z, header, entropy=entropy)):
-        parts.append(pack_frame(i, 1, payload, flags=flags))
-    parts.append(pack_end(z.shape[0], z.shape[0]))
+    for i, (payload, flags, count) in enumerate(frames):
+        parts.append(pack_frame(i, count, payload, flags=flags))
+    parts.append(pack_end(len(frames), z.shape[0]))
     return b"".join(parts)
 
 
@@ -79,13 +103,13 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
             continue
         elif isinstance(ev, Frame):
             try:
-                latents.append(decode_payload(ev, header))
+                latents.extend(decode_item_payload(ev, header))
             except StreamError:
                 if not conceal:
                     raise
-                latents.append(None)
+                latents.extend([None] * ev.samples)
         elif isinstance(ev, Lost):
-            latents.extend([None] * ev.count)
+            latents.extend([None] * (ev.count * header.frame_items))
         elif isinstance(ev, EndOfStream):
             del latents[ev.total :]
     if header is None:  # pragma: no cover - finish() raises before this

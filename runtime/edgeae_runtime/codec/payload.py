@@ -27,7 +27,7 @@ from .quantize import (
     unpack_codes,
 )
 
-__all__ = ["decode_payload", "encode_payloads"]
+__all__ = ["decode_item_payload", "decode_payload", "encode_item_payloads", "encode_payloads"]
 
 _SCALING = struct.Struct("<ff")
 
@@ -59,6 +59,51 @@ def encode_payloads(
                 continue
         out.append((raw, 0))
     return out
+
+
+def encode_item_payloads(
+    z: np.ndarray, header: StreamHeader, *, entropy: bool = True
+) -> list[tuple[bytes, int, int]]:
+    """Item latents ``(N, *latent_shape)`` -> ``(payload, flags, items)`` per frame.
+
+    Entropy-coded item streams put ``header.frame_items`` items in one frame, coded
+    as one rANS sequence (one state flush and one frame header per group, not per
+    item); every other stream has one item per frame.
+    """
+    if header.entropy is None or header.frame_items == 1:
+        return [(p, f, 1) for p, f in encode_payloads(z, header, entropy=entropy)]
+    z = np.asarray(z, dtype=np.float32)
+    if not np.all(np.isfinite(z)):
+        raise StreamError("the encoder produced non-finite latents; the model or input is broken")
+    codes = _integer_codes(z, header)
+    k = header.frame_items
+    channels = _code_channels(header)
+    out: list[tuple[bytes, int, int]] = []
+    full = (len(codes) // k) * k
+    if full:
+        rows = codes[:full].reshape(full // k, -1)
+        payloads = encode_frames(rows, np.tile(channels, k), header.entropy)
+        out += [(p, FRAME_ENTROPY, k) for p in payloads]
+    if full < len(codes):
+        rest = codes[full:].reshape(1, -1)
+        tail = encode_frames(rest, np.tile(channels, len(codes) - full), header.entropy)
+        out.append((tail[0], FRAME_ENTROPY, len(codes) - full))
+    return out
+
+
+def decode_item_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
+    """One frame of an item stream -> the latents ``(frame.samples, *latent_shape)`` it holds."""
+    if header.entropy is None or not frame.flags & FRAME_ENTROPY or header.frame_items == 1:
+        return decode_payload(frame, header)[None]
+    where = f"frame {frame.index} at byte {frame.offset}"
+    n = frame.samples
+    codes = decode_frames(
+        [frame.payload], np.tile(_code_channels(header), n), header.entropy, where=[where]
+    )
+    z = codes.reshape((n, *header.latent_shape)) * _channel_scale(header)
+    if not np.all(np.isfinite(z)):
+        raise StreamError(f"{where}: latent codes decode to non-finite values")
+    return z.astype(np.float32)
 
 
 def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:

@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 
 from edgeae_runtime import Model
-from edgeae_runtime.codec import Frame, StreamHeader, compress_items, decompress_items
+from edgeae_runtime.codec import (
+    Frame,
+    StreamHeader,
+    compress_items,
+    decode_item_stream,
+    decompress_items,
+)
 from edgeae_runtime.codec.entropy import EntropyTables
 from edgeae_runtime.codec.format import FRAME_ENTROPY, pack_header, parse_header
 from edgeae_runtime.codec.payload import decode_payload, encode_payloads
-from edgeae_runtime.errors import ManifestError, StreamError
+from edgeae_runtime.errors import InputError, ManifestError, StreamError
 from edgeae_runtime.manifest import CodecSpec, EntropySpec, Manifest, Provenance, TensorSpec
 
 from .models import make_image_pair
@@ -126,3 +132,27 @@ def test_a_decoder_with_other_tables_refuses_the_stream(tmp_path):
     data = compress_items(enc, np.zeros((2, 1, 8, 8), np.float32))
     with pytest.raises(StreamError, match="entropy model"):
         decompress_items(other, data)
+
+
+@pytest.mark.parametrize("frame_items", [1, 4, 64])
+def test_items_share_frames_and_a_lost_frame_conceals_its_items(tmp_path, frame_items):
+    enc, dec = entropy_pair(tmp_path)
+    x = images(10)
+    data = compress_items(enc, x, frame_items=frame_items)
+    clean = decompress_items(dec, data)
+    header, used = parse_header(data)
+    assert header.frame_items == frame_items
+    # damage the first frame's payload: its items are concealed, every other item survives
+    broken = bytearray(data)
+    broken[used + 20] ^= 0xFF
+    result = decode_item_stream(dec, bytes(broken), conceal=True)
+    lost = min(frame_items, 10)
+    assert result.concealed == tuple(range(lost))
+    assert np.array_equal(result.items[lost:], clean[lost:])
+
+
+def test_frame_items_is_bounded(tmp_path):
+    enc, _ = entropy_pair(tmp_path)
+    with pytest.raises(InputError) as info:
+        compress_items(enc, images(2), frame_items=0)
+    assert info.value.param == "frame_items"
