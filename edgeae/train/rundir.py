@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeae.errors import ConfigError
-from edgeae_runtime.atomic import write_text_atomic
+from edgeae_runtime.atomic import process_gone, protect, release, write_text_atomic
 
 from .checkpoint import CHECKPOINT_NAME
 
@@ -69,10 +69,15 @@ class RunDir:
             self.path = self.final
             return self.path
         self.final.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.final.parent.glob(f"{self.final.name}.partial-*"):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and process_gone(int(pid)):  # left by a killed run
+                shutil.rmtree(stale, ignore_errors=True)
         self.path = self.final.parent / f"{self.final.name}.partial-{os.getpid()}"
         if self.path.exists():
             shutil.rmtree(self.path)
         self.path.mkdir()
+        protect(self.path, directory=True)  # SIGTERM before publishing removes it
         return self.path
 
     def publish(self) -> None:
@@ -82,6 +87,7 @@ class RunDir:
         if self.final.exists():
             shutil.rmtree(self.final)
         os.replace(self.path, self.final)
+        release(self.path)
         self.path = self.final
         self.published = True
 
@@ -89,3 +95,4 @@ class RunDir:
         """Remove the partial directory of a run that failed before publishing."""
         if not self.published and self.path.exists() and self.path != self.final:
             shutil.rmtree(self.path, ignore_errors=True)
+            release(self.path)

@@ -40,6 +40,9 @@ __all__ = [
     "AtomicOutput",
     "atomic_path",
     "live_temporaries",
+    "process_gone",
+    "protect",
+    "release",
     "remove_stale_temporaries",
     "write_bytes_atomic",
     "write_stdout",
@@ -132,6 +135,21 @@ def _unregister(path: str) -> None:
         _live.pop(path, None)
         if not _live and threading.current_thread() is threading.main_thread():
             _uninstall()
+
+
+def protect(path: str | os.PathLike[str], *, directory: bool = False) -> None:
+    """Remove ``path`` on SIGTERM (like an output's temporary) until :func:`release`."""
+    _register(os.fspath(path), directory)
+
+
+def release(path: str | os.PathLike[str]) -> None:
+    """Stop protecting ``path`` (it was published or removed)."""
+    _unregister(os.fspath(path))
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` exists (its temporaries are stale)."""
+    return not _pid_alive(pid)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -383,3 +383,21 @@ def test_cause24_float32_overflow_is_an_error_not_inf(good: dict) -> None:
 def test_signal_spec_bounds_also_hold_for_python_manifests() -> None:
     with pytest.raises(ManifestError, match=r"signal\.window"):
         good_manifest(signal=SignalSpec(sample_rate=16000, channels=1, window=2**31, hop=16))
+
+
+def test_cause22_killed_training_leaves_no_partial_run(tmp_path: Path) -> None:
+    """A RUN.partial-PID folder is removed on SIGTERM, and by the next run once PID is gone."""
+    from edgeae.train.rundir import RunDir
+    from edgeae_runtime.atomic import live_temporaries
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmp_path / f"run.partial-{int(dead.stdout)}"
+    stale.mkdir()
+    (stale / "checkpoint.pt").write_bytes(b"half")
+    run = RunDir(tmp_path / "run", resume=False, force=False)
+    partial = run.open()
+    assert not stale.exists()
+    assert str(partial) in live_temporaries()  # SIGTERM would remove it
+    run.abort()
+    assert live_temporaries() == [] and list(tmp_path.iterdir()) == []
