@@ -54,6 +54,7 @@ TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.edgeae-(?P<pid>\d+)-(?P<token>[0-9a
 
 _lock = threading.RLock()
 _live: dict[str, bool] = {}  # temporary path -> is a folder
+_scanned: set[str] = set()  # folders already cleared of stale temporaries by this process
 _previous: Any = None  # the SIGTERM handler ours replaced
 _installed = False
 
@@ -224,7 +225,14 @@ class AtomicOutput:
         self.path = Path(path)
         self.directory = directory
         _check_target(self.path, directory=directory)
-        remove_stale_temporaries(self.path.parent)
+        # Inside a folder output still being written (a PNG folder), nothing is stale and
+        # nothing needs its own fsync: the folder is published, or removed, as a whole.
+        with _lock:
+            self._nested = os.fspath(self.path.parent) in _live
+            scan = not self._nested and os.fspath(self.path.parent) not in _scanned
+            _scanned.add(os.fspath(self.path.parent))
+        if scan:
+            remove_stale_temporaries(self.path.parent)
         self.temp = self._new_temp_name()
         self.file: BinaryIO | None = None
         try:
@@ -261,9 +269,10 @@ class AtomicOutput:
         try:
             if self.file is not None and not self.file.closed:
                 self.file.flush()
-                os.fsync(self.file.fileno())
+                if not self._nested:
+                    os.fsync(self.file.fileno())
                 self.file.close()
-            elif not self.directory:  # written by name (atomic_path)
+            elif not self.directory and not self._nested:  # written by name (atomic_path)
                 _fsync_path(self.temp)
             if self.directory and self.path.exists():
                 self._swap_folder()
@@ -277,8 +286,9 @@ class AtomicOutput:
             raise
         self.done = True
         _unregister(str(self.temp))
-        with contextlib.suppress(OSError):  # make the rename itself durable
-            _fsync_path(self.path.parent)
+        if not self._nested:
+            with contextlib.suppress(OSError):  # make the rename itself durable
+                _fsync_path(self.path.parent)
         return self.path
 
     def _swap_folder(self) -> None:
