@@ -200,8 +200,9 @@ def _fsync_path(path: str | os.PathLike[str]) -> None:
 def _check_target(target: Path, *, directory: bool) -> None:
     parent = target.parent
     if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise OutputError(f"{target}: output folder {parent} {what}; create it first")
+        if parent.exists():
+            raise OutputError(f"{target}: {parent} is a file, not a folder")
+        raise OutputError(f"{target}: output folder {parent} does not exist; create it first")
     if not directory and target.is_dir():
         raise OutputError(f"{target}: is a folder; give an output file name")
     if directory and target.exists() and not target.is_dir():
