@@ -39,6 +39,7 @@ WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 UNKNOWN_SIZE = 0x7FFF0000
 MAX_FMT_CHUNK = 1024  # a fmt chunk is 16, 18 or 40 bytes; more is a corrupted file
 MAX_WAV_CHANNELS = 1024
+MAX_WAV_RATE = 10_000_000  # the manifest's bound too
 _SKIP_BLOCK = 1 << 16
 
 
@@ -192,7 +193,7 @@ def read_wav_header(fh: BinaryIO, name: str, prefix: bytes = b"") -> WavHeader:
             f"{name}: unsupported WAV encoding (format tag {tag:#06x}, {bits} bits); "
             "use PCM 8/16/24/32-bit or 32/64-bit float"
         )
-    if not 1 <= channels <= MAX_WAV_CHANNELS or rate < 1:
+    if not 1 <= channels <= MAX_WAV_CHANNELS or not 1 <= rate <= MAX_WAV_RATE:
         raise InputError(f"{name}: corrupted WAV: {channels} channels at {rate} Hz")
     return WavHeader(rate, channels, sf, None if size >= UNKNOWN_SIZE or size == 0 else size)
 
