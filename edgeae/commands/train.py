@@ -6,8 +6,10 @@ print the result. torch is imported only when the command runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from pathlib import Path
 
 import click
 
@@ -167,6 +169,20 @@ def _json_safe(value: object) -> object:
     default=None,
     help="Shortest event, in windows [1].",
 )
+@click.option(
+    "--rate-lambda",
+    type=BoundedFloat(0.0, 1e6),
+    default=None,
+    help="Train a compression model: lambda weighs bits per value against the loss "
+    "(learned entropy model, rANS-coded streams) [0: a plain autoencoder].",
+)
+@click.option(
+    "--quality",
+    default=None,
+    metavar="Q[,Q...]",
+    help="Compression quality 1 (smallest) .. 8 (best), a named --rate-lambda each; "
+    "several (1,3,5 or 1-4) train a ladder into -o DIR/q1, DIR/q3, ...",
+)
 @threads_option(default=None)
 @data_options
 @click.option(
@@ -203,6 +219,8 @@ def train(
     hysteresis: float | None,
     vote: str | None,
     min_windows: int | None,
+    rate_lambda: float | None,
+    quality: str | None,
     threads: int | None,
     key: str | None,
     window: int | None,
@@ -238,6 +256,7 @@ def train(
       edgeae train builtin:sensor -o runs/s --threshold-method far --target-far 2 --far-per hour
       edgeae train beats.npz --arch conv1d --threshold-method f1 -o runs/beats
       edgeae train builtin:sensor -o runs/sensor --threads 1    # on a busy machine
+      edgeae train builtin:digits --arch dense2d -o runs/codec --quality 1-4   # a codec ladder
       torchrun --nproc_per_node=2 -m edgeae train builtin:sensor -o runs/ddp
     """
     import torch
@@ -270,8 +289,16 @@ def train(
         "far_per": far_per,
         "hysteresis": hysteresis,
         "min_windows": min_windows,
+        "rate_lambda": rate_lambda,
         **_parse_vote(vote),
     }
+    from edgeae.train.config import QUALITY
+
+    ladder = _parse_quality(quality, QUALITY)
+    if ladder and rate_lambda is not None:
+        raise click.BadParameter(
+            "give --quality or --rate-lambda, not both", param_hint="--quality"
+        )
     given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
     if resume:
         _refuse_contradictions(run_dir, arch, given_model, given)
@@ -280,23 +307,62 @@ def train(
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
     overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
     dataset = load_source(source, key=key, window=window, hop=hop)
-    result = run_training(
-        dataset,
-        arch,
-        overrides,
-        config,
-        run_dir,
-        resume=resume,
-        force=force,
-        progress=not quiet,
-        data_source=source,
-    )
-    if result.run_dir is None:  # a non-zero rank of a distributed run
+    runs = [(run_dir, config)]
+    if ladder:
+        runs = [
+            (str(Path(run_dir) / f"q{q}"), dataclasses.replace(config, rate_lambda=QUALITY[q]))
+            for q in ladder
+        ]
+    for where, cfg in runs:
+        result = run_training(
+            dataset,
+            arch,
+            overrides,
+            cfg,
+            where,
+            resume=resume,
+            force=force,
+            progress=not quiet,
+            data_source=source,
+        )
+        if result.run_dir is None:  # a non-zero rank of a distributed run
+            return
+        if quiet and not as_json:
+            click.echo(str(result.run_dir))
+    if ladder:
+        if as_json:
+            metrics = {f"q{q}": _rate_summary(Path(run_dir) / f"q{q}") for q in ladder}
+            click.echo(json.dumps(_json_safe(metrics), indent=2, sort_keys=True))
         return
     if as_json:
         click.echo(json.dumps(_json_safe(result.metrics), indent=2, sort_keys=True))
-    elif quiet:
-        click.echo(str(result.run_dir))
+
+
+def _parse_quality(text: str | None, known: dict[int, float]) -> list[int]:
+    """``3``, ``1,3,5`` or ``1-4`` -> the quality levels, each a key of ``known``."""
+    if text is None:
+        return []
+    levels: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            levels += list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected levels like 3, 1,3,5 or 1-4, got {text!r}", param_hint="--quality"
+        ) from None
+    if not levels or any(q not in known for q in levels):
+        raise click.BadParameter(
+            f"levels must be in 1..{max(known)}, got {text!r}", param_hint="--quality"
+        )
+    return sorted(set(levels))
+
+
+def _rate_summary(run: Path) -> dict:
+    """A ladder step's rate and quality from its metrics.json."""
+    metrics = json.loads((run / "metrics.json").read_text())
+    keys = ("rate_lambda", "val_bits_per_item", "val_bits_per_value", "val_psnr_db")
+    return {k: metrics.get(k) for k in keys}
 
 
 #: Where each model option lives in a stored model config (dense and conv names differ).

@@ -16,6 +16,7 @@ __all__ = [
     "FAR_UNITS",
     "LOSSES",
     "NOISES",
+    "QUALITY",
     "SCHEDULES",
     "TAILS",
     "THRESHOLD_METHODS",
@@ -26,6 +27,21 @@ LOSSES = ("mse", "bce", "l1")
 NOISES = ("none", "gaussian", "masking", "saltpepper")
 SCHEDULES = ("cosine", "step", "constant")
 TAILS = ("upper", "both")
+
+
+#: Named compression qualities (``edgeae train --quality``): 1 is the smallest stream,
+#: 8 the best reconstruction; each is a ``rate_lambda`` (bits per value vs loss in model
+#: space), measured on the built-in digits and the image crops (benchmarks/bench_rd.py).
+QUALITY: dict[int, float] = {
+    1: 0.3,
+    2: 0.1,
+    3: 0.03,
+    4: 0.01,
+    5: 0.003,
+    6: 0.001,
+    7: 3e-4,
+    8: 1e-4,
+}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""A compression ladder from the CLI: `edgeae train --quality`, export, `edgeae-rt compress`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgeae.cli import main
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def items(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Feature vectors near a 3-dimensional subspace, as a .npy file."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 16)) + 0.05 * rng.normal(size=(400, 16))
+    path = tmp_path_factory.mktemp("ladder") / "items.npy"
+    np.save(path, x.astype(np.float32))
+    return path
+
+
+@pytest.mark.slow
+def test_quality_ladder_trains_exports_and_codes(items: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runs = tmp_path / "runs"
+    args = ["train", str(items), "--arch", "dense", "--hidden", "8", "--latent", "3"]
+    args += ["--epochs", "25", "--lr", "0.01", "--quality", "1,8", "-o", str(runs), "--json"]
+    r = runner.invoke(main, args)
+    assert r.exit_code == 0, r.output
+    ladder = json.loads(r.output[r.output.index("{") :])
+    assert sorted(ladder) == ["q1", "q8"]
+    assert ladder["q1"]["val_bits_per_item"] < ladder["q8"]["val_bits_per_item"]
+    assert ladder["q1"]["val_psnr_db"] < ladder["q8"]["val_psnr_db"]
+
+    sizes = {}
+    for q in ("q1", "q8"):
+        onnx_dir = tmp_path / f"{q}-onnx"
+        r = runner.invoke(main, ["export", str(runs / q), "-o", str(onnx_dir)])
+        assert r.exit_code == 0, r.output
+        stream = tmp_path / f"{q}.eae"
+        r = runner.invoke(
+            main, ["compress", "-m", str(onnx_dir / "encoder.onnx"), str(items), "-o", str(stream)]
+        )
+        assert r.exit_code == 0, r.output
+        assert stream.read_bytes()[4] == 2  # entropy-coded: format version 2
+        out = tmp_path / f"{q}.npy"
+        r = runner.invoke(
+            main, ["decompress", "-m", str(onnx_dir / "decoder.onnx"), str(stream), "-o", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+        assert np.load(out).shape == (400, 16)
+        sizes[q] = stream.stat().st_size
+    assert sizes["q1"] < sizes["q8"]
+
+
+def test_quality_and_rate_lambda_are_exclusive_and_bounded(items: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["train", str(items), "-o", str(tmp_path / "r")]
+    r = runner.invoke(main, [*base, "--quality", "2", "--rate-lambda", "0.1"])
+    assert r.exit_code == 2 and "--quality" in r.output
+    r = runner.invoke(main, [*base, "--quality", "0-9"])
+    assert r.exit_code == 2 and "1..8" in r.output
+    assert not (tmp_path / "r").exists()
