@@ -124,6 +124,14 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
     metavar="ENCODER DECODER",
     help="Codec files of B (default: found beside B).",
 )
+@click.option(
+    "--ladder",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Exported codecs of a quality ladder (a folder per step, or their parent): adds "
+    "a rate-distortion curve on the same data (repeatable).",
+)
 @batch_option(default=(1, 256))
 @threads_option()
 @no_memory_option
@@ -141,6 +149,7 @@ def compare(
     max_drop: float | None,
     codec_a: tuple[str, str] | None,
     codec_b: tuple[str, str] | None,
+    ladder: tuple[str, ...],
     batches: tuple[int, ...],
     threads: int,
     no_memory: bool,
@@ -165,6 +174,8 @@ def compare(
       edgeae compare m/model.onnx m/model.int8.onnx --data builtin:sensor \\
           --metric auroc --max-drop 0.005 -o reports/sensor
       edgeae compare a.onnx b.onnx --data windows.npy --json | jq .verdict
+      edgeae compare q4/model.onnx q4/model.int8.onnx --data builtin:digits \\
+          --ladder codecs/ -o reports/rd     # codecs/q1 .. codecs/q4, each exported
     """
     from edgeae.errors import ConfigError
     from edgeae.report import comparison_text, write_comparison_report
@@ -201,6 +212,7 @@ def compare(
         per_node=not no_nodes,
         threads=threads,
         progress=progress,
+        ladder=ladder,
     )
     speech = None
     if getattr(dataset, "corpus", None) is not None:  # speech pairs: SNR, SI-SNR, PESQ, STOI

@@ -116,6 +116,17 @@ def _title(c: Comparison) -> str:
     )
 
 
+_RD_HEADER = ("codec", "bits/value", "bytes/item", "bytes/s", "PSNR (dB)", "SNR (dB)", "SSIM")
+
+
+def _rd_rows(c: Comparison) -> list[tuple[str, ...]]:
+    return [
+        (p.label, fmt(p.bits_per_value), fmt(p.bytes_per_item), fmt(p.bytes_per_second),
+         fmt(p.psnr), fmt(p.snr_db), fmt(p.ssim))
+        for p in c.rd_curve
+    ]  # fmt: skip
+
+
 def comparison_text(c: Comparison) -> str:
     """The terminal form: a header line, the metric table, worst nodes, notes, the verdict."""
     parts = [_title(c), "", text_table(("metric", "A", "B", "B-A"), comparison_rows(c)), ""]
@@ -123,6 +134,9 @@ def comparison_text(c: Comparison) -> str:
     if c.nodes:
         parts += ["", "per-node error, most harmful first:"]
         parts.append(text_table(_NODE_HEADER, _node_rows(c)))
+    if c.rd_curve:
+        parts += ["", "rate-distortion curve (quality ladder):"]
+        parts.append(text_table(_RD_HEADER, _rd_rows(c)))
     parts += [f"note: {n}" for n in c.notes]
     parts += ["", c.verdict.line]
     return "\n".join(parts)
@@ -163,6 +177,19 @@ def comparison_sections(
                 ],
             )
         )
+    if c.rd_curve:
+        sections.append(
+            Section(
+                f"{head}: rate-distortion curve",
+                [
+                    Paragraph(
+                        "Every codec of the quality ladder on the same data: bits per input "
+                        "value (pixel, sample or feature) against the quality after decoding."
+                    ),
+                    Table(_RD_HEADER, tuple(_rd_rows(c))),
+                ],
+            )
+        )
     figures = Section(f"{head}: plots")
     if not plots.matplotlib_available():
         figures.blocks.append(Paragraph(NO_MATPLOTLIB))
@@ -194,6 +221,8 @@ def _plots(c: Comparison, det: Details, d: Path, prefix: str) -> list[Image]:
         titles=titles,
     )
     out.append(Image(p.name, "Example inputs with both reconstructions"))
+    if c.rd_curve:
+        out.append(_rd_image(c, d, prefix))
     if c.nodes:
         bars = [(n.name, n.op_type, n.harm_db) for n in c.nodes]
         p = plots.sqnr_bars(bars, d / f"{prefix}nodes.png")
@@ -206,6 +235,25 @@ def _plots(c: Comparison, det: Details, d: Path, prefix: str) -> list[Image]:
         p = plots.roc_plot(curves, d / f"{prefix}roc.png")
         out.append(Image(p.name, "ROC curves of both models' anomaly scores"))
     return out
+
+
+def _rd_image(c: Comparison, d: Path, prefix: str) -> Image:
+    """The ladder's curve, float and int8 codecs as separate lines."""
+    signal = c.rd_curve[0].snr_db is not None
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for p in c.rd_curve:
+        quality = p.snr_db if signal else p.psnr
+        if p.bits_per_value is None or quality is None:
+            continue
+        kind = "int8" if "int8" in p.label else "float"
+        curves.setdefault(f"edgeae {kind}", []).append((p.bits_per_value, quality))
+    path = plots.rd_plot(
+        curves,
+        d / f"{prefix}rd.png",
+        x_label="bits per sample" if signal else "bits per value",
+        y_label="SNR (dB)" if signal else "PSNR (dB)",
+    )
+    return Image(path.name, "Rate-distortion curve of the quality ladder")
 
 
 def _auroc(stats: ModelStats) -> float:

@@ -152,6 +152,26 @@ def roc_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], path: s
     return _save(fig, path)
 
 
+def rd_plot(
+    curves: Mapping[str, Sequence[tuple[float, float]]],
+    path: str | Path,
+    *,
+    x_label: str,
+    y_label: str = "PSNR (dB)",
+) -> Path:
+    """Rate-distortion curves ``name -> [(rate, quality), ...]``, one line each."""
+    fig = _figure(5.0, 3.6)
+    ax = fig.add_subplot()
+    for (name, points), color in zip(curves.items(), _COLORS, strict=False):
+        xs, ys = zip(*sorted(points), strict=True) if points else ((), ())
+        ax.plot(xs, ys, color=color, marker="o", ms=3, lw=1.2, label=name)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
 def signal_plot(
     traces: Mapping[str, np.ndarray],
     path: str | Path,

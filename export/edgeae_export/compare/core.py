@@ -21,7 +21,7 @@ from edgeae_runtime.errors import EdgeAEError, InputError, ModelError
 from edgeae_runtime.model import Model
 
 from . import perf
-from .codec import codec_skip_reason, codec_stats, find_codec_pair
+from .codec import codec_skip_reason, codec_stats, find_codec_pair, rd_curve
 from .nodes import node_errors
 from .quality import CompareData, anomaly_stats, as_compare_data, image_shape, quality_stats
 from .result import (
@@ -151,6 +151,7 @@ def compare_models(
     latency_budget_s: float = 0.5,
     threads: int = 1,
     progress: Progress | None = None,
+    ladder: Sequence[str | Path] = (),
 ) -> Comparison:
     """Compare model B against model A (usually int8 against float) on the same raw items.
 
@@ -158,6 +159,8 @@ def compare_models(
     (> 0 = anomaly) switch on the anomaly metrics; ``metric``/``max_drop`` set the
     verdict (default metric: AUROC with labels, PSNR without). Parts that cannot
     run (no codec files, B not QDQ) are skipped with a note, never silently.
+    ``ladder`` folders of exported codecs (a quality ladder) add a rate-distortion
+    curve on the same data.
 
     Steps: open both models and the data, reconstruct, score anomalies (labeled
     data), the codec pairs, per-node error, each model's size/latency/memory,
@@ -180,6 +183,10 @@ def compare_models(
         threads=threads,
         say=say,
     )
+    rd = ()
+    if ladder:
+        say("rate-distortion curve over the ladder")
+        rd = rd_curve(ladder, cdata, threads=threads)
     stats_a = measure("A", a, rec.quality_a, an_a, codec_stats_a)
     stats_b = measure("B", b, rec.quality_b, an_b, codec_stats_b)
     return Comparison(
@@ -193,6 +200,7 @@ def compare_models(
         flags_agree=anomalies.flags_agree if anomalies else None,
         nodes=tuple(nodes),
         notes=tuple(notes),
+        rd_curve=rd,
         details=_details(a, cdata, rec, anomalies),
     )
 

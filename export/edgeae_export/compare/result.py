@@ -60,7 +60,11 @@ class AnomalyStats:
 
 @dataclass(frozen=True)
 class CodecStats:
-    """Compressed size and quality after decoding, for one model's encoder/decoder pair."""
+    """Compressed size and quality after decoding, for one model's encoder/decoder pair.
+
+    ``bits_per_value`` is the rate per input value: bits per pixel for images,
+    bits per sample for signals, bits per feature for vectors.
+    """
 
     encoder: str
     decoder: str
@@ -69,6 +73,9 @@ class CodecStats:
     bytes_per_second: float | None = None
     psnr: float | None = None
     snr_db: float | None = None
+    bits_per_value: float | None = None
+    ssim: float | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,7 @@ class Comparison:
     flags_agree: int | None = None
     nodes: tuple[NodeError, ...] = ()
     notes: tuple[str, ...] = ()
+    rd_curve: tuple[CodecStats, ...] = ()  # one point per codec of a quality ladder
     details: Details | None = field(default=None, repr=False)
 
     @property

@@ -40,7 +40,7 @@ def test_quality_ladder_trains_exports_and_codes(items: Path, tmp_path: Path) ->
 
     sizes = {}
     for q in ("q1", "q8"):
-        onnx_dir = tmp_path / f"{q}-onnx"
+        onnx_dir = tmp_path / "codecs" / q
         r = runner.invoke(main, ["export", str(runs / q), "-o", str(onnx_dir)])
         assert r.exit_code == 0, r.output
         stream = tmp_path / f"{q}.eae"
@@ -57,6 +57,19 @@ def test_quality_ladder_trains_exports_and_codes(items: Path, tmp_path: Path) ->
         assert np.load(out).shape == (400, 16)
         sizes[q] = stream.stat().st_size
     assert sizes["q1"] < sizes["q8"]
+
+    # the ladder as a rate-distortion curve in compare, with its plot in the report
+    model = str(tmp_path / "codecs" / "q8" / "model.onnx")
+    report = tmp_path / "report"
+    args = ["compare", model, model, "--data", str(items), "--ladder", str(tmp_path / "codecs")]
+    r = runner.invoke(main, [*args, "--no-memory", "--no-nodes", "--json", "-o", str(report)])
+    assert r.exit_code == 0, r.output
+    curve = json.loads(r.output[r.output.index("{") :])["rd_curve"]
+    assert [p["label"] for p in curve] == ["q1", "q8"]  # sorted by rate
+    assert curve[0]["bits_per_value"] < curve[1]["bits_per_value"]
+    assert curve[0]["psnr"] < curve[1]["psnr"]
+    assert (report / "rd.png").is_file()
+    assert "rate-distortion curve" in (report / "report.md").read_text()
 
 
 def test_quality_and_rate_lambda_are_exclusive_and_bounded(items: Path, tmp_path: Path) -> None:
