@@ -323,7 +323,7 @@ def export(model: torch.nn.Module, out: Path, info: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", choices=("spectral", "conv1d"), default="spectral")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--steps", type=int, default=40, help="optimizer steps per epoch")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=1.5, help="segment length")
@@ -333,7 +333,7 @@ def main() -> None:
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--latent", type=int, default=48)
     ap.add_argument(
-        "--noise-floor", type=float, default=0.0, help="noise-floor tracker rate (0: off)"
+        "--noise-floor", type=float, default=0.02, help="noise-floor tracker rate (0: off)"
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
