@@ -153,20 +153,14 @@ def batch_us(model: Model, batch: int = 256, repeats: int = 30) -> float:
 
 
 def macs_per_second(model: Model) -> tuple[int, float]:
-    """Parameters and multiply-accumulates per second of audio, from the ONNX Conv shapes."""
+    """Parameters and multiply-accumulates per second of audio (the layer plan of
+    edgeae.models.spectral with the manifest's arch config)."""
     cfg = model.manifest.arch_config
-    f = model.item_shape[0]
-    c, lat, k = cfg["channels"], cfg["latent_channels"], cfg["context_frames"]
+    f, k = model.item_shape  # bins, item columns (context frames [+ noise floor])
+    c, lat = cfg["channels"], cfg["latent_channels"]
     per_frame = f * c * k + c * k + c * c + c * lat + lat * c + c * c + c * f
-    params = (
-        (f * c + c)
-        + (c * k + c)
-        + (c * c + c)
-        + (c * lat + lat)
-        + (lat * c + c)
-        + (c * c + c)
-        + (c * f + f)
-    )
+    params = (f * c + c) + (c * k + c) + (c * c + c) + (c * lat + lat) + (lat * c + c)
+    params += (c * c + c) + (c * f + f)
     spec = model.require_signal()
     return params, per_frame * spec.sample_rate / spec.hop
 
