@@ -332,32 +332,8 @@ def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepa
         say(warnings[-1])
     path = prepare_float(float_model, workdir)
     model = onnx.load(str(path))
-    present = {n.op_type for n in model.graph.node}
-    names, ops = resolve_exclusions(model, req.exclude)
-    base_ops = (
-        default_float_ops(req.mode, present)
-        if req.exclude_op_types is None
-        else tuple(req.exclude_op_types)
-    )
-    opts = resolve_options(
-        req.mode,
-        method=req.method,
-        per_channel=req.per_channel,
-        activation_type=req.activation_type,
-        weight_type=req.weight_type,
-        reduce_range=req.reduce_range,
-        exclude_nodes=names,
-        exclude_op_types=tuple(dict.fromkeys((*base_ops, *ops))),
-        cpu=cpu,
-    )
-    for op in opts.exclude_op_types:
-        if op in present and op in DEFAULT_FLOAT_OPS:
-            warnings.append(f"{op} kept float: {DEFAULT_FLOAT_OPS[op]}")
-    if req.mode == "dynamic" and "Conv" in present:
-        warnings.append(
-            "dynamic quantization turns Conv into ConvInteger, often slower than float "
-            "on CPU; static mode is usually faster (the speed gate checks)"
-        )
+    opts, notes = _resolve_options(req, model, cpu)
+    warnings += notes
     say(f"cpu: {opts.cpu_reason}")
     source = pre = transform = None
     if req.calibration is not None:
@@ -387,6 +363,40 @@ def prepare(request: QuantizeRequest, workdir: Path, say: Say = _quiet) -> Prepa
         transform=transform,
         warnings=tuple(warnings),
     )
+
+
+def _resolve_options(
+    req: QuantizeRequest, model: onnx.ModelProto, cpu: CpuInfo
+) -> tuple[QuantizeOptions, list[str]]:
+    """Every option resolved for ``cpu`` and the ops in ``model``, and what to warn about."""
+    notes: list[str] = []
+    present = {n.op_type for n in model.graph.node}
+    names, ops = resolve_exclusions(model, req.exclude)
+    base_ops = (
+        default_float_ops(req.mode, present)
+        if req.exclude_op_types is None
+        else tuple(req.exclude_op_types)
+    )
+    opts = resolve_options(
+        req.mode,
+        method=req.method,
+        per_channel=req.per_channel,
+        activation_type=req.activation_type,
+        weight_type=req.weight_type,
+        reduce_range=req.reduce_range,
+        exclude_nodes=names,
+        exclude_op_types=tuple(dict.fromkeys((*base_ops, *ops))),
+        cpu=cpu,
+    )
+    for op in opts.exclude_op_types:
+        if op in present and op in DEFAULT_FLOAT_OPS:
+            notes.append(f"{op} kept float: {DEFAULT_FLOAT_OPS[op]}")
+    if req.mode == "dynamic" and "Conv" in present:
+        notes.append(
+            "dynamic quantization turns Conv into ConvInteger, often slower than float "
+            "on CPU; static mode is usually faster (the speed gate checks)"
+        )
+    return opts, notes
 
 
 def build(
