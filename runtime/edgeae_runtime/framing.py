@@ -42,6 +42,7 @@ from .manifest import SignalSpec
 
 __all__ = [
     "FrameBatch",
+    "FramedStream",
     "OverlapAdd",
     "SignalFramer",
     "Tail",
@@ -49,6 +50,7 @@ __all__ = [
     "check_geometry",
     "frame_signal",
     "n_frames",
+    "numeric_array",
     "overlap_add",
     "padded_length",
     "signal_shape",
@@ -107,17 +109,27 @@ def padded_length(n_samples: int, window: int, hop: int, tail: Tail = "cover") -
     return (k - 1) * hop + window if k else 0
 
 
+def numeric_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as an integer or float array (no copy), else InputError naming ``name``.
+
+    The first check of every array the runtime is given (signal chunks here,
+    model batches in :mod:`edgeae_runtime.model`).
+    """
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{name}: not an array ({exc})") from None
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{name}: dtype {arr.dtype} cannot be converted to float32; give numbers")
+    return arr
+
+
 def signal_shape(x: Any, channels: int | None, name: str) -> np.ndarray:
     """``x`` as a numeric ``(channels, n)`` array (no copy); ``(n,)`` is mono.
 
     ``channels=None`` accepts any channel count. InputError names ``name``.
     """
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{name}: chunk is not an array ({exc})") from None
-    if arr.dtype.kind not in "iuf":
-        raise InputError(f"{name}: chunk dtype {arr.dtype} is not numeric")
+    arr = numeric_array(x, name)
     if arr.ndim == 1 and channels in (None, 1):
         arr = arr[None, :]
     if channels is None:
@@ -386,6 +398,77 @@ class OverlapAdd:
         before = self.samples_out
         rest = np.concatenate([self.add(y), self.finish()], axis=1)
         return rest[:, : max(0, length - before)]
+
+
+class FramedStream:
+    """Chunks in, final samples out: frames -> :meth:`_process` -> overlap-add.
+
+    The streaming skeleton of every frame-by-frame signal processor (the
+    autoencoder's :class:`~edgeae_runtime.stream.StreamDenoiser`, the spectral
+    denoiser): a subclass sets ``spec``, ``_framer`` and ``_ola`` and defines
+    ``_process(frames) -> outputs`` (``(k, channels, window)`` both), plus
+    ``_reset_state`` for state of its own. ``push`` returns the samples that
+    became final, ``(channels, n)``, the frames one push completes processed as
+    one batch; ``flush`` returns the rest (output length == input length) and
+    resets for a new stream.
+    """
+
+    spec: SignalSpec
+    _framer: SignalFramer
+    _ola: OverlapAdd
+
+    def _process(self, frames: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _reset_state(self) -> None:
+        """Forget the subclass's own stream state (none by default)."""
+
+    @property
+    def latency_samples(self) -> int:
+        """Algorithmic latency: output sample ``n`` is final (returned by ``push``) once
+        input sample ``n + latency_samples`` has been pushed.
+
+        It is ``window - 1``: the first sample of each hop waits for the whole
+        window starting there; later samples of the hop wait less. Compute time
+        comes on top.
+        """
+        return self._framer.window - 1
+
+    @property
+    def latency_ms(self) -> float:
+        """:attr:`latency_samples` in milliseconds at the stream's sample rate."""
+        return 1000.0 * self.latency_samples / self.spec.sample_rate
+
+    @property
+    def samples_in(self) -> int:
+        """Samples pushed since the start (or the last flush/reset)."""
+        return self._framer.samples_in
+
+    @property
+    def samples_out(self) -> int:
+        """Samples returned since the start of the stream."""
+        return self._ola.samples_out
+
+    def push(self, chunk: Any) -> np.ndarray:
+        """Feed samples; get back the ones that are final (possibly none)."""
+        frames = self._framer.push(chunk).frames
+        if frames.shape[0] == 0:
+            return np.zeros((self._framer.channels, 0), dtype=np.float32)
+        return self._ola.add(self._process(frames))
+
+    def flush(self) -> np.ndarray:
+        """End of stream: the remaining samples, so output length == input length."""
+        frames = self._framer.flush().frames
+        y = self._process(frames) if len(frames) else frames
+        rest = self._ola.flush(y, self._framer.samples_in)
+        self.reset()
+        return rest
+
+    def reset(self) -> None:
+        """Start a new stream (drops any buffered samples and the processor's state)."""
+        self._framer.reset()
+        self._ola.reset()
+        self._reset_state()
 
 
 def _cancel(

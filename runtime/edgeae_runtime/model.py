@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .errors import InputError, ManifestError, ModelError, ParameterError
+from .framing import numeric_array
 from .manifest import (
     MANIFEST_KEY,
     AnomalySpec,
@@ -93,12 +94,7 @@ def _check_overflow(x: np.ndarray, what: str) -> None:
 
 def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
     """Validate a raw batch ``(N, *item_shape)`` and return it as float32."""
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{what}: not an array ({exc})") from None
-    if arr.dtype.kind not in "iuf":
-        raise InputError(f"{what}: dtype {arr.dtype} cannot be converted to float32; give numbers")
+    arr = numeric_array(x, what)
     if arr.ndim != len(item_shape) + 1 or tuple(arr.shape[1:]) != tuple(item_shape):
         hint = " (add a batch axis: x[None])" if tuple(arr.shape) == tuple(item_shape) else ""
         raise InputError(

@@ -31,6 +31,7 @@ import numpy as np
 
 from .errors import InputError, ManifestError, ModelError
 from .framing import (
+    FramedStream,
     OverlapAdd,
     SignalFramer,
     as_signal,
@@ -163,7 +164,7 @@ class _MaskEngine:
         return y.astype(np.float32)[:, None, :]
 
 
-class SpectralDenoiser:
+class SpectralDenoiser(FramedStream):
     """Denoise a mono signal pushed in chunks of any size with a spectral-mask model.
 
     Same contract as :class:`~edgeae_runtime.stream.StreamDenoiser`: ``push``
@@ -181,45 +182,11 @@ class SpectralDenoiser:
         self._ola = OverlapAdd(1, self.spec.window, self.spec.hop, weights=a, divisor=a * a)
         self._engine = _MaskEngine(model, self.spec, self.spectral, max_batch)
 
-    @property
-    def latency_samples(self) -> int:
-        """Output sample ``n`` is final once input sample ``n + window - 1`` was pushed."""
-        return self.spec.window - 1
+    def _process(self, frames: np.ndarray) -> np.ndarray:
+        return self._engine(frames)
 
-    @property
-    def latency_ms(self) -> float:
-        """:attr:`latency_samples` in milliseconds at the model's sample rate."""
-        return 1000.0 * self.latency_samples / self.spec.sample_rate
-
-    @property
-    def samples_in(self) -> int:
-        """Samples pushed since the start (or the last flush/reset)."""
-        return self._framer.samples_in
-
-    def push(self, chunk: Any) -> np.ndarray:
-        """Feed samples; get back the ones that are final (possibly none)."""
-        frames = self._framer.push(chunk).frames
-        if frames.shape[0] == 0:
-            return np.zeros((1, 0), dtype=np.float32)
-        return self._ola.add(self._engine(frames))
-
-    def flush(self) -> np.ndarray:
-        """End of stream: the remaining samples, so output length == input length."""
-        frames = self._framer.flush().frames
-        y = self._engine(frames) if len(frames) else frames
-        rest = self._ola.flush(y, self._framer.samples_in)
-        self.reset()
-        return rest
-
-    @property
-    def samples_out(self) -> int:
-        """Samples returned since the start of the stream."""
-        return self._ola.samples_out
-
-    def reset(self) -> None:
-        """Start a new stream (drops buffered samples and the spectral context)."""
-        self._framer.reset()
-        self._ola.reset()
+    def _reset_state(self) -> None:
+        """Drop the spectral context (the previous frames' features, the noise floor)."""
         self._engine.reset()
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import InputError, ManifestError, ModelError
 from .framing import (
+    FramedStream,
     OverlapAdd,
     SignalFramer,
     as_signal,
@@ -66,7 +67,7 @@ def check_signal_model(model: Model, sample_rate: int | None) -> SignalSpec:
     return spec
 
 
-class StreamDenoiser:
+class StreamDenoiser(FramedStream):
     """Denoise a signal pushed in chunks of any size; one per stream, many per Model.
 
     ``push(chunk)`` takes ``(samples,)`` (mono) or ``(channels, samples)`` and
@@ -74,7 +75,7 @@ class StreamDenoiser:
     one push completes run as one batch. ``flush()`` returns the rest: after it,
     the total output length equals the total input length exactly, and the
     denoiser is reset for a new stream. ``sample_rate``, when given, must match
-    the model's.
+    the model's. (The streaming itself is :class:`~edgeae_runtime.framing.FramedStream`.)
     """
 
     def __init__(
@@ -86,51 +87,8 @@ class StreamDenoiser:
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self._ola = OverlapAdd.of(self.spec)
 
-    @property
-    def latency_samples(self) -> int:
-        """Algorithmic latency: output sample ``n`` is final (returned by ``push``) once
-        input sample ``n + latency_samples`` has been pushed.
-
-        It is ``window - 1``: the first sample of each hop waits for the whole
-        window starting there; later samples of the hop wait less. Compute time
-        comes on top.
-        """
-        return self.spec.window - 1
-
-    @property
-    def latency_ms(self) -> float:
-        """:attr:`latency_samples` in milliseconds at the model's sample rate."""
-        return 1000.0 * self.latency_samples / self.spec.sample_rate
-
-    @property
-    def samples_in(self) -> int:
-        """Samples pushed since the start (or the last flush/reset)."""
-        return self._framer.samples_in
-
-    def push(self, chunk: Any) -> np.ndarray:
-        """Feed samples; get back the ones that are final (possibly none)."""
-        frames = self._framer.push(chunk).frames
-        if frames.shape[0] == 0:
-            return np.zeros((self.spec.channels, 0), dtype=np.float32)
-        return self._ola.add(_reconstruct_frames(self.model, frames, self.max_batch))
-
-    def flush(self) -> np.ndarray:
-        """End of stream: the remaining samples, so output length == input length."""
-        frames = self._framer.flush().frames
-        y = _reconstruct_frames(self.model, frames, self.max_batch) if len(frames) else frames
-        rest = self._ola.flush(y, self._framer.samples_in)
-        self.reset()
-        return rest
-
-    def reset(self) -> None:
-        """Start a new stream (drops any buffered samples)."""
-        self._framer.reset()
-        self._ola.reset()
-
-    @property
-    def samples_out(self) -> int:
-        """Samples returned since the start of the stream."""
-        return self._ola.samples_out
+    def _process(self, frames: np.ndarray) -> np.ndarray:
+        return _reconstruct_frames(self.model, frames, self.max_batch)
 
 
 def denoise_offline(
