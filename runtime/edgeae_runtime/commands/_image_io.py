@@ -35,6 +35,12 @@ __all__ = [
 ]
 
 
+#: Output names that are files, never the folder an image stream decodes to.
+FILE_SUFFIXES = frozenset(
+    {".png", ".wav", ".raw", ".pcm", ".eae", ".npz", ".csv", ".onnx", ".json"}
+)
+
+
 def pixel_range(pre: Preprocessing, override: tuple[float, float] | None) -> tuple[float, float]:
     """The raw values that pixel 0 and full scale stand for (see the module docstring)."""
     if override is not None:
@@ -139,8 +145,11 @@ class PngFolderWriter:
         if path == "-":
             raise InputError("an image stream decodes to a folder of PNGs or a .npy, not stdout")
         self.target = Path(path)
-        if self.target.suffix.lower() == ".png":
-            raise InputError(f"{path}: an image stream decodes to a folder; name a folder")
+        if self.target.suffix.lower() in FILE_SUFFIXES:  # out.wav must not become a folder
+            raise InputError(
+                f"{path}: an image stream decodes to a folder of PNGs or a .npy batch, "
+                f"and {self.target.suffix} names a file; name a folder"
+            )
         _check_replaceable(self.target, force)
         self._out = AtomicOutput(self.target, directory=True)
         self.tmp = self._out.temp

@@ -284,3 +284,17 @@ def test_corrupted_stream_leaves_no_folder_and_conceal_writes_one(
     lost = json.loads(r.output)["concealed_images"]
     assert len(lost) == 1 and len(list(out.iterdir())) == 3
     assert not read_png(out / f"image_{lost[0]:05d}.png").any()  # zeros -> the range's low end
+
+
+@pytest.mark.parametrize("name", ["out.wav", "out.raw", "out.eae"])
+def test_issue10_cause23_an_image_stream_to_a_file_name_is_refused(
+    runner, pair, tmp_path: Path, name: str
+) -> None:
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, ["a.png"])
+    stream = tmp_path / "x.eae"
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
+    out = tmp_path / name
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out))
+    assert r.exit_code == 3 and "names a file; name a folder" in r.output
+    assert not out.exists()
