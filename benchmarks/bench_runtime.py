@@ -148,6 +148,8 @@ hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")][0].spli
 print(elapsed, hwm)
 """
 
+# The peer: bare onnxruntime, deliberately without edgeae_runtime (so not through its
+# session factory edgeae_runtime.session), with the same thread options.
 FOOTPRINT_BARE = """
 import sys, time
 t0 = time.perf_counter()
