@@ -1,4 +1,4 @@
-"""One CLI grammar across ``edgeae`` and ``edgeae-rt`` (issue 8 item 8).
+"""One CLI grammar across ``edgeae`` and ``edgeae-rt``.
 
 Walks every command of both command lines (the host's nested ``data`` group and
 the runtime commands it mounts included), reads each ``--help`` and each

@@ -1,4 +1,4 @@
-"""Exit codes a script can act on (issue 10 item 2): the one table, and each code end to end.
+"""Exit codes a script can act on: the one table, and each code end to end.
 
 0 success (compare PASS), 1 verdict failed, 2 usage error, 3 bad input data or
 model, 4 I/O failure. Each package's error classes map through

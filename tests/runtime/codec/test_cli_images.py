@@ -287,7 +287,7 @@ def test_corrupted_stream_leaves_no_folder_and_conceal_writes_one(
 
 
 @pytest.mark.parametrize("name", ["out.wav", "out.raw", "out.eae"])
-def test_issue10_cause23_an_image_stream_to_a_file_name_is_refused(
+def test_cause23_an_image_stream_to_a_file_name_is_refused(
     runner, pair, tmp_path: Path, name: str
 ) -> None:
     enc, dec = pair

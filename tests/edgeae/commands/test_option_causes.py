@@ -1,4 +1,4 @@
-"""Issue 10's option-level causes, one regression test each (named after the cause).
+"""The option-level causes of the reliability review, one regression test each (named after it).
 
 Every bad option value is refused before any work with one ``error:`` line
 naming the flag and exit code 2 (usage); a contradiction with the data (a
@@ -27,7 +27,7 @@ USAGE, BAD_INPUT = 2, 3
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("issue10")
+    d = tmp_path_factory.mktemp("causes")
     model = make_autoencoder(d / "model.onnx", kind="conv1d", window=32, hop=16)
     enc = make_encoder(d / "encoder.onnx", kind="conv1d", window=32, hop=16)
     dec = make_decoder(d / "decoder.onnx", kind="conv1d", window=32, hop=16)
