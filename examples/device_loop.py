@@ -20,13 +20,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from edgeae_runtime import (
-    EdgeAEError,
-    Model,
-    StreamDenoiser,
-    StreamScorer,
-    open_reader,
-)
+from edgeae_runtime import EdgeAEError, Model, StreamDenoiser, StreamScorer
+from edgeae_runtime.audio import open_reader
 
 
 def simulated_sensor(rate: int, channels: int, chunk: int, seconds: float) -> Iterator[np.ndarray]:
