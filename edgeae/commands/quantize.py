@@ -59,7 +59,7 @@ def _load_items(
     from edgeae_export.errors import CalibrationError
 
     kwargs: dict[str, Any] = {"layout": manifest.layout}
-    if manifest.signal is not None:
+    if manifest.signal is not None and manifest.spectral is None:  # spectral: items as given
         kwargs.update(window=manifest.signal.window, hop=manifest.signal.hop)
     ds = load_source(source, **kwargs)
     if ds.item_shape != tuple(manifest.item_shape):

@@ -33,16 +33,17 @@ def test_every_stage_reports_its_time(demo_run: tuple[Path, str, str]) -> None:
     names = [name for _, _, name, _ in done]
     assert all(int(mb) > 0 for *_, mb in done)  # each stage line ends with the peak RSS
     assert names[:4] == ["train sensor", "export sensor", "quantize sensor", "compare sensor"]
-    for stage in ("stream-denoise tones", "compress sensor stream", "score sensor anomalies"):
+    for stage in ("stream-denoise tones", "denoise real speech (pretrained)",
+                  "compress sensor stream", "score sensor anomalies"):  # fmt: skip
         assert stage in names
-    assert names[-1] == "write report" and len(names) == int(done[0][1]) == 16
+    assert names[-1] == "write report" and len(names) == int(done[0][1]) == 17
 
 
 @pytest.mark.slow
 def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
     out, stdout, _ = demo_run
-    for word in ("sensor  auroc float", "tones   psnr float", "digits  psnr float",
-                 "stream  SNR", "codec ", "anomaly ", "report: "):  # fmt: skip
+    for word in ("sensor  auroc float", "tones   psnr float", "digits  psnr float", "stream  SNR",
+                 "speech  pretrained", "codec ", "anomaly ", "report: "):  # fmt: skip
         assert word in stdout, word
     report = out / "report"
     md = (report / "report.md").read_text()
@@ -51,6 +52,9 @@ def test_summary_and_report(demo_run: tuple[Path, str, str]) -> None:
     assert {p.name for p in pngs} >= {"sensor-roc.png", "tones-examples.png", "stream.png",
                                       "anomaly.png", "digits-errors.png"}  # fmt: skip
     assert not (report / "digits-roc.png").exists()  # digit classes are not anomaly labels
+    for label in ("noisy", "denoised", "clean"):  # players for the speech denoiser's clip
+        assert (report / f"speech0-{label}.wav").is_file()
+        assert f'<audio controls preload="none" src="speech0-{label}.wav">' in html
     for png in pngs:
         assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 1000
         assert f"({png.name})" in md and f'src="{png.name}"' in html
