@@ -39,7 +39,9 @@ def test_text(tmp_path: Path) -> None:
 
 
 def test_no_nodes_flag(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", "-m", str(_with_manifest(tmp_path)), "--no-nodes"])
+    result = CliRunner().invoke(
+        main, ["inspect", "-m", str(_with_manifest(tmp_path)), "--no-nodes"]
+    )
     assert result.exit_code == 0
     assert "enc_gemm" not in result.stdout
 

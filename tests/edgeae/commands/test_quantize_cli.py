@@ -73,7 +73,16 @@ def test_wrong_shape_calibration_file(runner, dense: Path, tmp_path: Path) -> No
     np.save(tmp_path / "wrong.npy", np.zeros((20, 7), np.float32))
     out = tmp_path / "q.onnx"
     result = runner.invoke(
-        main, ["quantize", "-m", str(dense), "-o", str(out), "--calibration", str(tmp_path / "wrong.npy")]
+        main,
+        [
+            "quantize",
+            "-m",
+            str(dense),
+            "-o",
+            str(out),
+            "--calibration",
+            str(tmp_path / "wrong.npy"),
+        ],
     )
     assert result.exit_code != 0 and "(32,)" in result.stderr and not out.exists()
 
@@ -84,6 +93,7 @@ def test_not_onnx_and_missing_dir(runner, dense: Path, tmp_path: Path) -> None:
     r1 = runner.invoke(main, ["quantize", "-m", str(bad), "-o", str(tmp_path / "q.onnx")])
     assert r1.exit_code != 0 and "not an ONNX model" in r1.stderr
     r2 = runner.invoke(
-        main, ["quantize", "-m", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"]
+        main,
+        ["quantize", "-m", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"],
     )
     assert r2.exit_code != 0 and "does not exist" in r2.stderr

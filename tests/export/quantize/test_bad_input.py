@@ -66,7 +66,7 @@ def test_wrong_calibration_shape(triplets, tmp_path: Path, no_timing) -> None:
 
 
 def test_static_without_calibration(triplets, tmp_path: Path) -> None:
-    with pytest.raises(CalibrationError, match="^calibration: ") as caught:
+    with pytest.raises(CalibrationError, match=r"^calibration: ") as caught:
         quantize_model(
             QuantizeRequest(triplets["dense"]["autoencoder"], tmp_path / "q.onnx", mode="static")
         )

@@ -37,7 +37,7 @@ def test_a_foreign_target_gets_its_types_and_the_own_target_is_this_cpu(
 
 
 def test_an_unknown_target_is_refused_by_name() -> None:
-    with pytest.raises(QuantizationError, match="^target: must be one of arm64, x86"):
+    with pytest.raises(QuantizationError, match=r"^target: must be one of arm64, x86"):
         target_cpu("riscv")
 
 

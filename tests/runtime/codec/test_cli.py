@@ -55,7 +55,10 @@ def test_corrupted_stream_one_line_and_no_output_file(runner, tmp_path) -> None:
 def test_bad_inputs(runner, tmp_path) -> None:
     enc, dec, x = _setup(tmp_path)
     cases = [
-        (["compress", "-m", str(enc), str(tmp_path / "none.npy"), "-o", "o.eae"], "none.npy: cannot"),
+        (
+            ["compress", "-m", str(enc), str(tmp_path / "none.npy"), "-o", "o.eae"],
+            "none.npy: cannot",
+        ),
         (
             ["decompress", "-m", str(dec), str(x), "-o", str(tmp_path / "o.wav")],
             "not an edgeae stream",
