@@ -61,7 +61,7 @@ def run_demo(quick: bool) -> dict[str, object]:
     ]
     return {
         "mode": "quick" if quick else "full",
-        "command": "edgeae demo --out TMPDIR" + (" --quick" if quick else ""),
+        "command": "edgeae demo -o TMPDIR" + (" --quick" if quick else ""),
         "wall_s": wall,
         "peak_rss_mb": usage.ru_maxrss / 1024.0,
         "user_s": usage.ru_utime,
