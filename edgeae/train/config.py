@@ -92,6 +92,10 @@ class TrainConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):  # nan passes every range check below
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"must be a finite number, got {value}", param=item.name)
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("noise", self.noise, NOISES)
         _check_choice("schedule", self.schedule, SCHEDULES)

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgeae.cli import main as host
-from edgeae_runtime import AnomalyScorer, Model, StreamScorer, write_wav
+from edgeae_runtime import AnomalyScorer, Model, StreamScorer
+from edgeae_runtime.audio import write_wav
 from edgeae_runtime.cli import main as rt
 from edgeae_runtime.clitools import CPU_COUNT
 from edgeae_runtime.errors import ParameterError
@@ -233,6 +234,21 @@ def test_cause18_training_options_are_finite_and_in_range(
     out = tmp_path / "run"
     _usage(host, ["train", files["items"], "-o", out, flag, value], flag)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+FLOAT_FIELDS = ["weight_decay", "lr", "noise_level", "val_fraction", "threshold_percentile",
+                "threshold_k", "hysteresis"]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", FLOAT_FIELDS)
+def test_cause18_train_config_refuses_non_finite_floats(field: str) -> None:
+    from edgeae.errors import ConfigError
+    from edgeae.train import TrainConfig
+
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ConfigError, match=rf"^{field}: must be a finite number") as caught:
+            TrainConfig(**{field: bad})
+        assert caught.value.param == field
 
 
 # cause 23 ----------------------------------------------------------------------------------
