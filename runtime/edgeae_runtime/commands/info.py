@@ -51,6 +51,17 @@ def info(model_path: str, as_json: bool) -> None:
                 f"{s.synthesis_window} (latency {latency:.1f} ms)",
             )
         )
+    if m.spectral is not None:
+        sp = m.spectral
+        comp = f"|X|^{sp.exponent:g}" if sp.compression == "power" else "log1p|X|"
+        floor = f" + noise floor {sp.noise_floor:g}" if sp.noise_floor > 0 else ""
+        rows.append(
+            (
+                "spectral",
+                f"{sp.fft_size}-point FFT, {sp.analysis_window}, {comp} of "
+                f"{sp.context_frames} frames{floor} -> {sp.output}",
+            )
+        )
     if m.anomaly is not None:
         a = m.anomaly
         law = a.score if a.tails == "upper" else f"|ln {a.score} - ({a.center:.4g})|"
