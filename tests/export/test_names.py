@@ -23,6 +23,7 @@ def _names(model: onnx.ModelProto) -> tuple[list[str], set[str], list[str]]:
     return [n.name for n in g.node], tensors, sorted(t.name for t in g.initializer)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_names_are_short_shared_and_stable(tmp_path: Path, arch: str) -> None:
     model, info = tiny(arch)

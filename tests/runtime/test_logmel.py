@@ -21,6 +21,7 @@ from edgeae_runtime.manifest import LogMelSpec, Manifest, Provenance, TensorSpec
 SPEC = LogMelSpec(sample_rate=16000, n_fft=256, hop=128, n_mels=32, frames=3)
 
 
+@pytest.mark.slow
 def test_matches_librosa_on_whole_frames() -> None:
     librosa = pytest.importorskip("librosa")
     y = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
