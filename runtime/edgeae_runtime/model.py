@@ -214,8 +214,6 @@ class Model:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
-        if threads < 1:
-            raise ModelError(f"{self.path.name}: threads must be >= 1")
         _check_max_batch(max_batch)
         try:
             self.session = open_session(self.path, threads=threads, providers=providers)

@@ -9,12 +9,15 @@ exporter, which saves the graph onnxruntime would run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from .errors import ParameterError
 
 __all__ = ["ORT_ERRORS", "first_line", "open_session", "session_options"]
 
@@ -40,7 +43,17 @@ def session_options(
     optimization: Optimization | None = None,
     optimized_path: str | Path | None = None,
 ) -> ort.SessionOptions:
-    """The edgeae session options (see the module docstring); ``None`` keeps ORT's default level."""
+    """The edgeae session options (see the module docstring); ``None`` keeps ORT's default level.
+
+    ``threads`` is 1 to this machine's core count: onnxruntime given 100000 threads
+    crashes the process (a segfault, not an error).
+    """
+    cores = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= cores:
+        raise ParameterError(
+            f"must be an integer from 1 to {cores} (the CPU cores here), got {threads!r}",
+            param="threads",
+        )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(threads)
     opts.inter_op_num_threads = 1

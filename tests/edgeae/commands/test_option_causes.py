@@ -168,6 +168,13 @@ def test_cause08_host_threads_is_bounded_too(files, args) -> None:
     _usage(host, [a.format(**files) for a in args] + ["--threads", "100000"], "--threads")
 
 
+@pytest.mark.parametrize("threads", [0, -1, CPU_COUNT + 1, 100000, 1.5, True])
+def test_cause08_model_refuses_threads_beyond_the_cores(files, threads) -> None:
+    with pytest.raises(ParameterError, match=r"^threads: must be an integer from 1 to") as caught:
+        Model(files["model"], threads=threads)
+    assert caught.value.param == "threads"
+
+
 # cause 15 ----------------------------------------------------------------------------------
 
 
