@@ -31,7 +31,7 @@ RESULTS = BENCH_DIR / "results"
 ORDER = ["train", "anomaly", "denoise", "export", "runtime", "codec", "demo"]
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
-    "anomaly": "Anomaly detection on builtin:sensor: one- vs two-sided score, per anomaly kind",
+    "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
