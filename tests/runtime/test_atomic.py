@@ -124,7 +124,7 @@ def test_write_stdout_to_a_full_device_is_an_output_error() -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import signal, sys, time
+    import os, signal, sys, time
     from edgeae_runtime.atomic import AtomicOutput
     mode = sys.argv[2]
     if mode == "handler":
@@ -134,7 +134,7 @@ _CHILD = textwrap.dedent(
         signal.signal(signal.SIGTERM, mine)
     out = AtomicOutput(sys.argv[1])
     out.write(b"x" * 1_000_000)
-    print("ready", flush=True)
+    os.write(1, b"ready\\n")  # not print: SIGTERM may land while print still holds stdout
     time.sleep(30)
     """
 )
