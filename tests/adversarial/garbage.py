@@ -22,8 +22,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgeae_runtime import MANIFEST_KEY
 from edgeae_runtime.audio import write_wav
+from edgeae_runtime.manifest import MANIFEST_KEY
 
 __all__ = ["LIES", "bad_data", "bad_models", "bad_streams", "with_manifest_text"]
 
