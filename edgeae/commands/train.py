@@ -183,6 +183,20 @@ def _json_safe(value: object) -> object:
     help="Compression quality 1 (smallest) .. 8 (best), a named --rate-lambda each; "
     "several (1,3,5 or 1-4) train a ladder into -o DIR/q1, DIR/q3, ...",
 )
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Try a few recipes (arch, depth, latent, noise) within --search-budget and keep the one "
+    "the validation metric picks (AUROC with anomaly labels, else held-out error); prints "
+    "the table it chose from.",
+)
+@click.option(
+    "--search-budget",
+    type=click.FloatRange(1, 86400),
+    default=300.0,
+    show_default=True,
+    help="Seconds --search may spend.",
+)
 @threads_option(default=None)
 @data_options
 @click.option(
@@ -221,6 +235,8 @@ def train(
     min_windows: int | None,
     rate_lambda: float | None,
     quality: str | None,
+    search: bool,
+    search_budget: float,
     threads: int | None,
     key: str | None,
     window: int | None,
@@ -307,6 +323,11 @@ def train(
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
     overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
     dataset = load_source(source, key=key, window=window, hop=hop)
+    if search:
+        _search(
+            dataset, arch, overrides, config, run_dir, search_budget, source, force, quiet, as_json
+        )
+        return
     runs = [(run_dir, config)]
     if ladder:
         runs = [
@@ -426,3 +447,35 @@ def _parse_vote(text: str | None) -> dict[str, int]:
     if not 1 <= k <= n <= 1024:
         raise click.BadParameter(f"need 1 <= K <= N <= 1024, got {text!r}", param_hint="--vote")
     return {"vote_k": k, "vote_n": n}
+
+
+def _search(dataset, arch, overrides, config, run_dir, budget, source, force, quiet, as_json):
+    """``--search``: train candidates within the budget, keep the best, print the table."""
+    from edgeae.models import arch_for_layout
+    from edgeae.train.search import Candidate
+    from edgeae.train.search import search as run_search
+
+    base = Candidate(arch or arch_for_layout(dataset.layout), dict(overrides))
+    say = (lambda m: click.echo(m, err=True)) if not quiet else None
+    result, table = run_search(
+        dataset, base, config, run_dir, budget_s=budget, data_source=source, force=force, say=say
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                _json_safe(
+                    {
+                        "search": table.rows,
+                        "chosen": table.chosen,
+                        "metric": table.metric,
+                        "seconds": table.seconds,
+                        "metrics": result.metrics,
+                    }
+                ),
+                indent=2,
+                sort_keys=True,
+            )
+        )
+        return
+    click.echo("\n".join(table.table()))
+    click.echo(f"kept candidate {table.chosen} in {result.run_dir} ({table.seconds:.0f} s)")
