@@ -401,3 +401,29 @@ def test_cause22_killed_training_leaves_no_partial_run(tmp_path: Path) -> None:
     assert str(partial) in live_temporaries()  # SIGTERM would remove it
     run.abort()
     assert live_temporaries() == [] and list(tmp_path.iterdir()) == []
+
+
+def test_cause01_item_stream_concealment_bounded_in_values(tmp_path: Path, monkeypatch) -> None:
+    """Item/image streams conceal whole items: the budget counts values, not frames."""
+    from edgeae_runtime import CodecSpec
+    from edgeae_runtime.codec import decode_item_stream
+    from edgeae_runtime.codec import items as items_module
+    from edgeae_runtime.codec.format import pack_end, pack_frame, parse_header
+    from edgeae_runtime.codec.parser import StreamParser
+    from tests.runtime.onnx_models import make_triplet
+
+    _, encoder, decoder = make_triplet(tmp_path, kind="dense", features=16, latent=4,
+                                       codec=CodecSpec(bits=8, scale=(0.05,), zero_point=(0,)))
+    from edgeae_runtime.codec import compress_items
+
+    blob = compress_items(Model(encoder), np.zeros((2, 16), np.float32), entropy=False)
+    _, pos = parse_header(blob)
+    frame = next(e for e in StreamParser().feed(blob) if type(e).__name__ == "Frame")
+    forged = (blob[:pos] + pack_frame(0, frame.samples, frame.payload, flags=frame.flags)
+              + pack_frame(5000, frame.samples, frame.payload, flags=frame.flags)
+              + pack_end(5001, 5001))
+    ok = decode_item_stream(Model(decoder), forged, conceal=True)  # 4999 x 16 values: fine
+    assert ok.items.shape == (5001, 16) and len(ok.concealed) == 4999
+    monkeypatch.setattr(items_module, "MAX_CONCEALED_VALUES", 10_000)
+    with pytest.raises(StreamError, match="that can be concealed"):
+        decode_item_stream(Model(decoder), forged, conceal=True)

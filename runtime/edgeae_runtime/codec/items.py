@@ -10,6 +10,7 @@ counts the items. A lost item is returned as zeros when concealing.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from .format import (
     pack_frame,
     pack_header,
 )
-from .parser import Lost, StreamParser
+from .parser import LOST_PER_FRAME, Lost, StreamParser
 from .payload import decode_item_payload, encode_item_payloads
 
 __all__ = ["ItemDecoding", "compress_items", "decode_item_stream", "decompress_items", "item_kind"]
@@ -96,6 +97,7 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
     events = parser.feed(data) + parser.finish()
     header: StreamHeader | None = None
     latents: list[np.ndarray | None] = []
+    n_concealed = 0  # None entries in latents
     for ev in events:
         if isinstance(ev, StreamHeader):
             header = check_stream_model(ev, decoder, item_kind(decoder))
@@ -108,8 +110,13 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
                 if not conceal:
                     raise
                 latents.extend([None] * ev.samples)
+                n_concealed += ev.samples
+                _check_concealment(len(latents) - n_concealed, n_concealed, header)
         elif isinstance(ev, Lost):
-            latents.extend([None] * (ev.count * header.frame_items))
+            lost = ev.count * header.frame_items
+            n_concealed += lost
+            _check_concealment(len(latents) - n_concealed + lost, n_concealed, header)
+            latents.extend([None] * lost)
         elif isinstance(ev, EndOfStream):
             del latents[ev.total :]
     if header is None:  # pragma: no cover - finish() raises before this
@@ -122,6 +129,22 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
         out[mask] = decoded
     concealed = tuple(i for i, z in enumerate(latents) if z is None)
     return ItemDecoding(out, concealed)
+
+
+#: Concealed items may add at most this many values, plus LOST_PER_FRAME times the values
+#: received: a few hostile bytes cannot make the decoder allocate gigabytes of zeros.
+MAX_CONCEALED_VALUES = 1 << 25
+
+
+def _check_concealment(received: int, concealed: int, header: StreamHeader) -> None:
+    size = math.prod(header.item_shape)
+    budget = MAX_CONCEALED_VALUES + LOST_PER_FRAME * received * size
+    if concealed * size > budget:
+        raise StreamError(
+            f"lost items: concealing {concealed} items of {size} values for {received} received "
+            f"is more than the {budget} values that can be concealed (a broken link or a forged "
+            "stream)"
+        )
 
 
 def decompress_items(decoder: Model, data: bytes, *, conceal: bool = False) -> np.ndarray:
