@@ -184,7 +184,7 @@ class StreamResampler:
             idx = newest[:, None] - np.arange(self._taps)[None, :]
             coeffs = self._bank[t % self.up]  # (n, taps)
             win = self._buf[:, idx]  # (channels, n, taps)
-            out[:, pos : pos + j.size] = np.sum(win * coeffs[None], axis=-1)
+            out[:, pos : pos + j.size] = np.einsum("cnt,nt->cn", win, coeffs)
         self._next = max(stop, self._next)
         # Keep only what later outputs can still need.
         keep_from = (self._next * self.down + self._half) // self.up - self._taps + 1
