@@ -427,3 +427,20 @@ def test_cause01_item_stream_concealment_bounded_in_values(tmp_path: Path, monke
     monkeypatch.setattr(items_module, "MAX_CONCEALED_VALUES", 10_000)
     with pytest.raises(StreamError, match="that can be concealed"):
         decode_item_stream(Model(decoder), forged, conceal=True)
+
+
+def test_item_stream_total_decoded_values_bounded(tmp_path: Path, monkeypatch) -> None:
+    """However well a batch compresses, one item stream decodes to a bounded array."""
+    from edgeae_runtime import CodecSpec
+    from edgeae_runtime.codec import compress_items, decode_item_stream
+    from edgeae_runtime.codec import items as items_module
+    from tests.runtime.onnx_models import make_triplet
+
+    _, encoder, decoder = make_triplet(tmp_path, kind="dense", features=16, latent=4,
+                                       codec=CodecSpec(bits=8, scale=(0.05,), zero_point=(0,)))
+    blob = compress_items(Model(encoder), np.zeros((100, 16), np.float32), entropy=False)
+    assert decode_item_stream(Model(decoder), blob).items.shape == (100, 16)
+    monkeypatch.setattr(items_module, "MAX_DECODED_VALUES", 50 * 16)
+    for conceal in (False, True):
+        with pytest.raises(StreamError, match="one batch may hold"):
+            decode_item_stream(Model(decoder), blob, conceal=conceal)

@@ -105,13 +105,16 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
             continue
         elif isinstance(ev, Frame):
             try:
-                latents.extend(decode_item_payload(ev, header))
+                decoded_items = decode_item_payload(ev, header)
             except StreamError:
                 if not conceal:
                     raise
                 latents.extend([None] * ev.samples)
                 n_concealed += ev.samples
                 _check_concealment(len(latents) - n_concealed, n_concealed, header)
+            else:
+                latents.extend(decoded_items)
+                _check_total(len(latents), header)
         elif isinstance(ev, Lost):
             lost = ev.count * header.frame_items
             n_concealed += lost
@@ -134,6 +137,20 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
 #: Concealed items may add at most this many values, plus LOST_PER_FRAME times the values
 #: received: a few hostile bytes cannot make the decoder allocate gigabytes of zeros.
 MAX_CONCEALED_VALUES = 1 << 25
+
+
+#: One item stream decodes into one array: at most this many values (512 MiB of float32),
+#: whatever the compression ratio (an entropy-coded frame of zeros is a few bytes).
+MAX_DECODED_VALUES = 1 << 27
+
+
+def _check_total(count: int, header: StreamHeader) -> None:
+    size = math.prod(header.item_shape)
+    if count * size > MAX_DECODED_VALUES:
+        raise StreamError(
+            f"stream decodes to more than {count} items of {size} values, over the "
+            f"{MAX_DECODED_VALUES} values one batch may hold; split the batch when compressing"
+        )
 
 
 def _check_concealment(received: int, concealed: int, header: StreamHeader) -> None:
