@@ -62,6 +62,7 @@ class Dataset:
     features: Any = None
     clips: np.ndarray | None = None
     clip_names: tuple[str, ...] = ()
+    channel_names: tuple[str, ...] = ()  # sensor columns of a sensorlog: source
 
     @property
     def item_shape(self) -> tuple[int, ...]:

@@ -37,6 +37,7 @@ from .builtin.registry import load_builtin
 from .dataset import Dataset
 from .files import read_file
 from .machine import LOGMEL_PREFIX, load_logmel
+from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import corpus_dataset, is_speech_source, load_speech
 
 __all__ = ["BUILTIN_PREFIX", "load_source", "parse_builtin"]
@@ -90,6 +91,10 @@ def load_source(
             options={"source": source.split("?")[0] if source.startswith(BUILTIN_PREFIX)
                      else corpus.kind},
         )  # fmt: skip
+    if source.startswith(SENSORLOG_PREFIX):
+        if key is not None or window is not None or hop is not None or options:
+            raise DataError(f"{source}: set window/hop/rate as sensorlog options (?window=64&...)")
+        return load_sensorlog(source, limit=limit)
     if source.startswith(LOGMEL_PREFIX):
         if key is not None or window is not None or hop is not None or options:
             raise DataError(f"{source}: --key/--window/--hop do not apply; set logmel options")

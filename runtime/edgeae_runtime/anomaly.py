@@ -22,7 +22,8 @@ import numpy as np
 from .errors import ManifestError, ModelError, ParameterError
 from .events import AnomalyEvent, EventDetector, EventRule
 from .framing import FrameBatch, SignalFramer
-from .model import Model
+from .metrics import per_item_error
+from .model import Model, _as_batch
 from .preprocess import normalize
 from .scores import anomaly_scores as anomaly_scores
 from .scores import calibrate_anomaly as calibrate_anomaly
@@ -36,6 +37,7 @@ __all__ = [
     "StreamScorer",
     "anomaly_scores",
     "calibrate_anomaly",
+    "channel_contributions",
     "resolve_threshold",
 ]
 
@@ -72,6 +74,31 @@ class ScoreUpdate:
     scores: np.ndarray  # float32
     flags: np.ndarray  # bool, the window is on under the event law (score > threshold by default)
     events: list[AnomalyEvent] = field(default_factory=list)
+    # (k, channels): each channel's share of each window's error (``per_channel=True``)
+    channels: np.ndarray | None = None
+
+
+def _channel_shares(xn: np.ndarray, yn: np.ndarray, kind: str) -> np.ndarray:
+    """Per item, each channel's share of the error (axis 1: channels; NF: features)."""
+    d = xn - yn
+    per = (d**2 if kind == "mse" else np.abs(d)).reshape(d.shape[0], d.shape[1], -1).sum(axis=2)
+    total = per.sum(axis=1, keepdims=True)
+    return (per / np.where(total > 0, total, 1.0)).astype(np.float32)
+
+
+def channel_contributions(model: Model, x: Any, *, max_batch: int | None = None) -> np.ndarray:
+    """Which sensor is anomalous: each channel's share of each item's error, ``(N, C)``.
+
+    Computed in model space (every channel normalized alike, so units do not
+    weigh), rows sum to 1; ``C`` is the channel axis of NCW/NCHW items (the
+    feature axis for NF). The item's error is the sum over channels, so a share
+    near 1 names the channel that made the item anomalous.
+    """
+    _check_scorer_model(model)
+    xb = _as_batch(x, model.item_shape, f"{model.path.name}: channel contributions input")
+    xn = normalize(xb, model.manifest.preprocessing)
+    yn = model._run_model_space("reconstruction", xn, max_batch)
+    return _channel_shares(xn, yn, model.anomaly_spec.score)
 
 
 class AnomalyScorer:
@@ -111,9 +138,11 @@ class StreamScorer:
         threshold: float | None = None,
         sample_rate: int | None = None,
         max_batch: int | None = None,
+        per_channel: bool = False,
     ) -> None:
         _check_scorer_model(model)
         self.model = model
+        self.per_channel = per_channel
         self.spec = check_signal_model(model, sample_rate)
         self.threshold = resolve_threshold(model, threshold)
         self.max_batch = max_batch
@@ -139,14 +168,21 @@ class StreamScorer:
         if k:
             items = frames.reshape((k, *self.model.item_shape))
             xn = normalize(items, self.model.manifest.preprocessing)
-            scores = self.model._score_model_space(xn, self.max_batch)
+            if self.per_channel:
+                yn = self.model._run_model_space("reconstruction", xn, self.max_batch)
+                spec = self.model.anomaly_spec
+                scores = anomaly_scores(per_item_error(xn, yn, spec.score), spec)
+                shares = _channel_shares(xn, yn, spec.score)
+            else:
+                scores = self.model._score_model_space(xn, self.max_batch)
         else:
             scores = np.zeros(0, dtype=np.float32)
+            shares = np.zeros((0, self.spec.channels), dtype=np.float32)
         flags, closed = self._detector.update(starts, scores)
         if final:
             closed += self._detector.finish(self._framer.samples_in)
         self.events.extend(closed)
-        return ScoreUpdate(starts, scores, flags, closed)
+        return ScoreUpdate(starts, scores, flags, closed, shares if self.per_channel else None)
 
     def push(self, chunk: Any) -> ScoreUpdate:
         """Feed samples; score the windows they complete."""

@@ -35,10 +35,15 @@ def _collect(
     events.extend(update.events)
     if as_json:
         return
-    for start, value, flag in zip(
-        update.starts.tolist(), update.scores.tolist(), update.flags.tolist(), strict=True
+    shares = update.channels
+    for i, (start, value, flag) in enumerate(
+        zip(update.starts.tolist(), update.scores.tolist(), update.flags.tolist(), strict=True)
     ):
-        click.echo(f"{start}\t{value:.6g}\t{'ANOMALY' if flag else 'ok'}")
+        line = f"{start}\t{value:.6g}\t{'ANOMALY' if flag else 'ok'}"
+        if flag and shares is not None:  # which channel (sensor) carries the error
+            top = int(np.argmax(shares[i]))
+            line += f"\tchannel {top} ({100 * float(shares[i, top]):.0f} %)"
+        click.echo(line)
     for ev in update.events:
         click.echo(f"event\t{ev.start}\t{ev.end}\tpeak {ev.peak:.6g}")
 
@@ -113,17 +118,25 @@ def score(
     if model.manifest.features is not None:
         _score_audio(model, source, threshold, as_json, pcm_format, rate, chunk_ms)
         return
-    stream = StreamScorer(model, threshold=threshold)
+    multi = model.require_signal().channels > 1
+    stream = StreamScorer(model, threshold=threshold, per_channel=multi)
     starts, values, events = [], [], []
+    shares: list[np.ndarray] = []
     with open_signal(
         source, model, pcm_format=pcm_format, rate=rate, channels=channels, chunk_ms=chunk_ms
     ) as reader:
         for chunk in reader:
-            _collect(stream.push(chunk), starts, values, events, as_json)
+            update = stream.push(chunk)
+            _collect(update, starts, values, events, as_json)
+            if update.channels is not None:
+                shares.append(update.channels)
         if stream.samples_in == 0:
             raise InputError(f"{reader.name}: empty input (no samples)")
         total = stream.samples_in
-        _collect(stream.flush(), starts, values, events, as_json)
+        update = stream.flush()
+        _collect(update, starts, values, events, as_json)
+        if update.channels is not None:
+            shares.append(update.channels)
     all_scores = np.concatenate(values)
     spec = stream.spec
     if as_json:
@@ -138,6 +151,7 @@ def score(
                 "window_starts": np.concatenate(starts).tolist(),
                 "scores": all_scores.tolist(),
                 "events": [e.to_dict() for e in events],
+                **({"channel_share": np.concatenate(shares).round(4).tolist()} if shares else {}),
             }
         )
         return
