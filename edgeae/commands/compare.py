@@ -52,8 +52,11 @@ def load_data_for_model(
     if manifest.signal is None:
         return load_source(source, key=key, layout=layout, limit=limit)
     window, hop = manifest.signal.window, manifest.signal.hop
+    rate = manifest.signal.sample_rate  # WAV and speech sources are resampled to the model's rate
     try:
-        return load_source(source, key=key, window=window, hop=hop, layout=layout, limit=limit)
+        return load_source(
+            source, key=key, window=window, hop=hop, layout=layout, limit=limit, sample_rate=rate
+        )
     except DataError as first:
         if source.startswith("builtin:"):
             raise

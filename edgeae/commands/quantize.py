@@ -61,6 +61,8 @@ def _load_items(
     kwargs: dict[str, Any] = {"layout": manifest.layout}
     if manifest.signal is not None and manifest.spectral is None:  # spectral: items as given
         kwargs.update(window=manifest.signal.window, hop=manifest.signal.hop)
+    if manifest.signal is not None:  # WAV and speech sources at the model's rate
+        kwargs["sample_rate"] = manifest.signal.sample_rate
     ds = load_source(source, **kwargs)
     if ds.item_shape != tuple(manifest.item_shape):
         raise CalibrationError(

@@ -25,6 +25,7 @@ Signals are framed into windows (``window``, default 256; ``hop``, default windo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from urllib.parse import parse_qsl
 from edgeae.errors import DataError
 
 from .assemble import DEFAULT_WINDOW, items_dataset, signal_dataset
+from .audio import read_audio
 from .builtin.registry import load_builtin
+from .builtin.speech import BUNDLE_RATE
 from .dataset import Dataset
 from .files import read_file
 from .machine import LOGMEL_PREFIX, load_logmel
@@ -73,6 +76,7 @@ def load_source(
     limit: int | None = None,
     seed: int = 0,
     options: Mapping[str, Any] | None = None,
+    sample_rate: int | None = None,
 ) -> Dataset:
     """Load ``source`` (``builtin:NAME[?opts]``, a file, or a PNG folder) as a :class:`Dataset`.
 
@@ -80,12 +84,14 @@ def load_source(
     (NF, NCW, NCHW) overrides the natural one; ``limit`` keeps the first items;
     ``seed`` drives generated built-ins; ``options`` adds built-in options
     (e.g. ``{"snr_db": 5}``), and options in the source string take precedence.
+    ``sample_rate`` (a model's rate) resamples WAV signals and speech corpora to it
+    on load (the runtime's polyphase filter); built-in generators ignore it.
     Every bad input raises :class:`~edgeae.errors.DataError`.
     """
     if is_speech_source(source):
         if key is not None or options or limit is not None:
             raise DataError(f"{source}: --key, --limit and options do not apply to speech corpora")
-        corpus = load_speech(source, seed=seed)
+        corpus = load_speech(source, sample_rate or BUNDLE_RATE, seed=seed)
         return corpus_dataset(
             corpus, window=window or DEFAULT_WINDOW, hop=hop, layout=layout,
             options={"source": source.split("?")[0] if source.startswith(BUILTIN_PREFIX)
@@ -114,6 +120,9 @@ def load_source(
     where = f"{source}[{key}]" if key else source
     base = {"source": path.suffix.lower() or "folder", "key": key}
     arr = raw.array
+    if raw.is_signal and sample_rate and raw.sample_rate and raw.sample_rate != sample_rate:
+        arr = read_audio(path, sample_rate)[0]
+        raw = dataclasses.replace(raw, array=arr, sample_rate=int(sample_rate))
     as_signal = raw.is_signal or arr.ndim == 1 or (arr.ndim == 2 and window is not None)
     if as_signal:
         if raw.labels is not None or raw.target is not None or raw.anomaly_labels is not None:

@@ -92,3 +92,16 @@ def test_shared_folders_mix_and_pair_at_any_rate() -> None:
     assert noisy.shape == (1, 8000) and np.isfinite(noisy).all()
     p = load_speech(str(SHARED / "pairs" / "vctk_demand_trainset_p287"))
     assert len(p.validation_pairs()) >= 1 and p.sample_rate == 16000
+
+
+def test_load_source_resamples_to_the_model_rate(tmp_path: Path) -> None:
+    from tests.edgeae.data.writers import write_test_wav
+
+    t = np.arange(48000) / 48000
+    wav = write_test_wav(
+        tmp_path / "a.wav", 0.3 * np.sin(2 * np.pi * 440 * t)[None], 48000, "pcm16"
+    )
+    ds = load_source(str(wav), window=256, sample_rate=16000)
+    assert ds.sample_rate == 16000 and ds.signal.shape == (1, 16000)
+    assert load_source(str(wav), window=256).sample_rate == 48000
+    assert load_source("builtin:speech", sample_rate=8000).corpus.sample_rate == 8000
