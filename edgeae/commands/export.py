@@ -64,7 +64,8 @@ def validation_items(
     source = data or ckpt.data_source
     if not source:
         raise DataError(f"{ckpt.path}: the checkpoint names no data source; pass --data SOURCE")
-    if ckpt.layout == "NCW" and window is None and ckpt.signal is not None:
+    frames_itself = source.startswith(("sensorlog:", "logmel:"))  # its options set the windows
+    if ckpt.layout == "NCW" and window is None and ckpt.signal is not None and not frames_itself:
         window, hop = ckpt.signal.window, hop or ckpt.signal.hop
     try:
         ds = load_source(source, key=key, window=window, hop=hop)
