@@ -62,10 +62,21 @@ def info(model_path: str, as_json: bool) -> None:
                 f"{sp.context_frames} frames{floor} -> {sp.output}",
             )
         )
+    if m.features is not None:
+        f = m.features
+        rows.append(
+            (
+                "features",
+                f"log-mel: {f.n_mels} mels x {f.frames} frames ({f.n_fft}-point FFT, hop "
+                f"{f.hop}, {f.sample_rate} Hz), clip score = {f.reduce} of items",
+            )
+        )
     if m.anomaly is not None:
+        from ..operating_point import describe_operating_point
+
         a = m.anomaly
         law = a.score if a.tails == "upper" else f"|ln {a.score} - ({a.center:.4g})|"
-        rows.append(("anomaly", f"{law} > {a.threshold:.6g}"))
+        rows.append(("anomaly", f"{law} > {a.threshold:.6g} ({describe_operating_point(a)})"))
     if m.codec is not None:
         rows.append(("codec", f"{m.codec.bits}-bit latent codes"))
     if m.parity is not None:
