@@ -17,7 +17,7 @@ time-domain route). Metrics: SNR, SI-SNR (dB), PESQ wide-band (``pesq``), STOI
 (``pystoi``). Speed: parameters, MACs per second of audio, real-time factor of the
 runtime's stream at 10/20/100 ms chunks on one thread, streams per core, latency,
 int8 vs ORT fp32 at batch 256. Writes ``benchmarks/results/speech.json`` and
-spectrogram PNGs (``--png-dir``).
+spectrogram PNGs (``--png-dir``, default build/speech-png).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def main() -> None:
         help="the time-domain candidate's model.onnx (train_speech_denoiser.py --arch conv1d)",
     )
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--png-dir", type=Path, default=HERE / "results" / "speech")
+    ap.add_argument("--png-dir", type=Path, default=HERE.parent / "build" / "speech-png")
     ap.add_argument("-o", "--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     t_all = time.perf_counter()
