@@ -46,3 +46,20 @@ def test_device_loop_stdin_and_bad_model(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 3 and proc.stderr.startswith("error: ")  # 3: bad model
+
+
+def test_denoise_speech_example_runs_the_pretrained_model(tmp_path: Path) -> None:
+    from edgeae_runtime import read_wav, write_wav
+
+    rate = 22050
+    t = np.arange(rate // 2) / rate
+    x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.random.default_rng(0).standard_normal(t.size)
+    write_wav(tmp_path / "noisy.wav", x.astype(np.float32), rate)
+    script = EXAMPLE.parent / "denoise_speech.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "noisy.wav"), str(tmp_path / "clean.wav")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    y, out_rate = read_wav(tmp_path / "clean.wav")
+    assert out_rate == rate and y.shape == (1, x.size)
