@@ -133,14 +133,17 @@ def split_files(
 ) -> tuple[list[int], list[int]]:
     """Indices ``(train, validation)`` of ``names``, split by file (random by ``seed``).
 
-    At least one file goes to each side when ``val_fraction > 0``; fewer than
-    two files cannot be split and raise :class:`DataError`.
+    At least one file goes to each side when ``0 < val_fraction < 1``; fewer
+    than two files cannot be split and raise :class:`DataError`.
+    ``val_fraction == 1`` holds every file out (an evaluation-only corpus).
     """
     n = len(names)
+    if val_fraction == 1:
+        return [], list(range(n))
     if val_fraction > 0 and n < 2:
         raise DataError(
             f"{what}: {n} file(s) cannot be split by file into training and validation; "
-            "give at least 2 files (or val_fraction=0)"
+            "give at least 2 files, or hold every file out for evaluation (pairs:DIR&val=1)"
         )
     train, val = split_indices(n, val_fraction, seed)
     return train.tolist(), val.tolist()
@@ -208,6 +211,8 @@ class SpeechCorpus(ABC):
         ``length`` defaults to about one pass over the training audio
         (training seconds / segment seconds, at least 1).
         """
+        if not self.train_files():
+            raise DataError(f"{self.name}: no training files (every file is held out: val=1)")
         if length is None:
             length = max(1, self._seconds(self.train_files()) * self.sample_rate // segment)
         return SegmentDataset(

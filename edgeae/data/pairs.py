@@ -30,7 +30,10 @@ _SHOWN = 5
 
 @dataclass(frozen=True)
 class PairOptions:
-    """Split and gain of :class:`PairCorpus`: ``level_db`` None keeps recorded levels."""
+    """Split and gain of :class:`PairCorpus`: ``level_db`` None keeps recorded levels.
+
+    ``val_fraction`` 1 holds every pair out: a corpus for evaluation only.
+    """
 
     val_fraction: float = 0.2
     seed: int = 0
@@ -83,9 +86,9 @@ class PairCorpus(SpeechCorpus):
         name: str = "pairs",
     ) -> None:
         self.options = options or PairOptions()
-        if not 0.0 <= self.options.val_fraction < 1.0:
+        if not 0.0 <= self.options.val_fraction <= 1.0:
             raise DataError(
-                f"{name}: val_fraction must be in [0, 1), got {self.options.val_fraction}"
+                f"{name}: val_fraction must be in [0, 1], got {self.options.val_fraction}"
             )
         if not pairs:
             raise DataError(f"{name}: no pairs")

@@ -13,7 +13,7 @@ Source strings:
 - ``mix:clean=DIR&noise=DIR[&snr=LO..HI&level=LO..HI&val=0.2&seed=0]``: every
   audio file under the two folders, mixed on the fly;
 - ``DIR`` holding ``noisy/`` and ``clean/``: recorded pairs (``pairs:DIR`` also works,
-  with ``&val=0.2&seed=0``).
+  with ``&val=0.2&seed=0``; ``val=1`` holds every pair out: evaluation only).
 
 A value ``LO..HI`` is a range, a single number a fixed value.
 """
@@ -175,16 +175,20 @@ def corpus_dataset(
         raise DataError(
             f"{corpus.name}: segments of {segment} samples are shorter than the window {window}"
         )
-    train = corpus.train_set(segment)
     val = corpus.validation_set(segment)
-    tx, tt, tn, tc = _frame(train, window, hop, corpus.name)
     vx, vt, vn, vc = _frame(val, window, hop, corpus.name)
+    train = corpus.train_set(segment) if corpus.train_files() else None
+    if train is None:  # evaluation only (every file held out)
+        tx, tt, tn, tc = vx[:0], vt[:0], vn[:0], vc[:0]
+    else:
+        tx, tt, tn, tc = _frame(train, window, hop, corpus.name)
     flat = layout == "NF"
 
     def shaped(a: np.ndarray) -> np.ndarray:
         return a.reshape(a.shape[0], -1) if flat else a
 
     def remix(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        assert train is not None
         train.set_epoch(epoch)
         x, t, _, _ = _frame(train, window, hop, corpus.name)
         return shaped(x), shaped(t)
@@ -203,7 +207,7 @@ def corpus_dataset(
         window=window,
         hop=hop,
         holdout=np.arange(tx.shape[0], x.shape[0], dtype=np.int64),
-        remix=remix,
+        remix=None if train is None else remix,
         corpus=corpus,
     )
 

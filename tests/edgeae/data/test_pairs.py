@@ -52,3 +52,18 @@ def test_length_mismatch_and_missing_subfolder(tmp_path: Path) -> None:
     (tmp_path / "q" / "noisy").mkdir(parents=True)
     with pytest.raises(DataError, match="needs sub-folders noisy/ and clean/"):
         match_pairs(tmp_path / "q")
+
+
+def test_val_1_holds_every_pair_out_for_evaluation(tmp_path: Path) -> None:
+    from edgeae.data import load_source
+    from edgeae.data.speech import load_speech
+
+    root = write_pairs(tmp_path / "p", ["only.wav"])
+    with pytest.raises(DataError, match=r"pairs:DIR&val=1"):
+        load_speech(str(root))
+    corpus = load_speech(f"pairs:{root}&val=1")
+    assert corpus.train_files() == [] and corpus.validation_files() == ["only"]
+    with pytest.raises(DataError, match="no training files"):
+        corpus.train_set(4000)
+    ds = load_source(f"pairs:{root}&val=1", window=128)
+    assert ds.remix is None and ds.holdout.size == len(ds) > 0
