@@ -27,9 +27,9 @@ from edgeae.data import load_source
 from edgeae.data.builtin.sensor import ANOMALY_KINDS
 from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
 from edgeae.train.prepare import prepare
-from edgeae_runtime import anomaly_scores, calibrate_anomaly
 from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.metrics import auroc, per_item_error
+from edgeae_runtime.scores import anomaly_scores, calibrate_anomaly
 
 SOURCE = "builtin:sensor"
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -22,8 +22,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import MANIFEST_KEY, Manifest, Provenance, SignalSpec, TensorSpec
+from edgeae_runtime import Manifest, SignalSpec
 from edgeae_runtime.codec import StreamDecoder, StreamEncoder
+from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 from edgeae_runtime.metrics import snr_db
 from edgeae_runtime.model import Model
 

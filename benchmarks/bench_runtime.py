@@ -32,9 +32,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import MANIFEST_KEY, Manifest, Model, Provenance, SignalSpec, TensorSpec
+from edgeae_runtime import Manifest, Model, SignalSpec
 from edgeae_runtime.bench import bench_signal, raw_bound, stream_rtf
 from edgeae_runtime.framing import SignalFramer
+from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 
 RATE, WINDOW, HOP = 16000, 256, 128
 RESULTS = Path(__file__).parent / "results" / "runtime.json"

@@ -195,7 +195,7 @@ def test_old_positional_model_still_works_with_one_warning(model: Path) -> None:
 def test_old_positional_output_still_works_with_one_warning(model: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from edgeae_runtime import write_wav
+    from edgeae_runtime.audio import write_wav
 
     write_wav(tmp_path / "in.wav", np.zeros((1, 500), np.float32), 16000, "FLOAT")
     old = CliRunner().invoke(rt, ["denoise", "-m", str(model), str(tmp_path / "in.wav"),

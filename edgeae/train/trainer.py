@@ -26,10 +26,11 @@ from edgeae import __version__
 from edgeae.errors import CheckpointError, ConfigError, TrainError
 from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_from_dict
 from edgeae.models import default_config as model_default_config
-from edgeae_runtime import AnomalySpec, anomaly_scores, calibrate_anomaly
+from edgeae_runtime import AnomalySpec
 from edgeae_runtime.metrics import auroc, per_item_error, psnr, psnr_peak, snr_db
 from edgeae_runtime.operating_point import LABELLED_METHODS, describe_operating_point, rates
 from edgeae_runtime.preprocess import denormalize
+from edgeae_runtime.scores import anomaly_scores, calibrate_anomaly
 
 from .checkpoint import (
     CHECKPOINT_FORMAT,

@@ -21,7 +21,8 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
-from edgeae_runtime import MANIFEST_KEY, Manifest, QuantizationSpec
+from edgeae_runtime import Manifest
+from edgeae_runtime.manifest import MANIFEST_KEY, QuantizationSpec
 from edgeae_runtime.model import Model
 from edgeae_runtime.preprocess import normalize
 

@@ -20,7 +20,8 @@ from edgeae_export import (
     model_fingerprint,
     read_manifest,
 )
-from edgeae_runtime import MANIFEST_KEY, Manifest
+from edgeae_runtime import Manifest
+from edgeae_runtime.manifest import MANIFEST_KEY
 
 from .tiny_models import ARCHS, Skewed, examples, tiny
 

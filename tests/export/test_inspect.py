@@ -20,7 +20,7 @@ from onnxruntime.quantization import (
 from edgeae_export import ExportError, write_onnx
 from edgeae_export.inspect import format_inspection, inspect_model
 from edgeae_export.manifest_build import ExportInfo, build_manifest
-from edgeae_runtime import MANIFEST_KEY
+from edgeae_runtime.manifest import MANIFEST_KEY
 
 from .tiny_models import gemm_model
 

@@ -20,8 +20,9 @@ from edgeae_export import (
 )
 from edgeae_export.manifest_build import ExportInfo, build_manifest
 from edgeae_export.onnx_io import with_manifest
-from edgeae_runtime import MANIFEST_KEY, Manifest, ManifestError
+from edgeae_runtime import Manifest, ManifestError
 from edgeae_runtime.errors import OutputError
+from edgeae_runtime.manifest import MANIFEST_KEY
 
 from .tiny_models import gemm_model
 

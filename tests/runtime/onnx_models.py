@@ -32,16 +32,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import (
-    MANIFEST_KEY,
-    AnomalySpec,
-    CodecSpec,
-    Manifest,
-    Preprocessing,
-    Provenance,
-    SignalSpec,
-    TensorSpec,
-)
+from edgeae_runtime import AnomalySpec, CodecSpec, Manifest, Preprocessing, SignalSpec
+from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 
 __all__ = [
     "QUANT_KINDS",

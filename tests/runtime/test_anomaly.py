@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeae_runtime import AnomalyEvent, AnomalyScorer, ManifestError, Model, StreamScorer
+from edgeae_runtime import AnomalyScorer, ManifestError, Model, StreamScorer
+from edgeae_runtime.anomaly import AnomalyEvent
 from tests.runtime.onnx_models import make_autoencoder
 
 

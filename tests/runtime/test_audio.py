@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeae_runtime import InputError, open_reader, open_writer, read_wav, write_wav
+from edgeae_runtime import InputError
+from edgeae_runtime.audio import open_reader, open_writer, read_wav, write_wav
 from edgeae_runtime.pcm import WAV_SUBTYPES, wav_header_bytes
 
 STEP = {"PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31, "FLOAT": 0.0}

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from edgeae_runtime import Model, denoise_offline, read_wav, write_wav
+from edgeae_runtime import Model
+from edgeae_runtime.audio import read_wav, write_wav
 from edgeae_runtime.cli import main
+from edgeae_runtime.stream import denoise_offline
 from tests.runtime.onnx_models import make_autoencoder, make_not_onnx
 
 

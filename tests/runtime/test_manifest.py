@@ -15,11 +15,9 @@ from edgeae_runtime import (
     Manifest,
     ManifestError,
     Preprocessing,
-    Provenance,
-    QuantizationSpec,
     SignalSpec,
-    TensorSpec,
 )
+from edgeae_runtime.manifest import Provenance, QuantizationSpec, TensorSpec
 from edgeae_runtime.preprocess import denormalize, normalize
 
 

@@ -165,7 +165,8 @@ def test_fixed_batch_graph_runs_in_slices(tmp_path: Path) -> None:
 
 
 def test_one_model_serves_independent_streams(conv: Model) -> None:
-    from edgeae_runtime import StreamDenoiser, denoise_offline
+    from edgeae_runtime import StreamDenoiser
+    from edgeae_runtime.stream import denoise_offline
 
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((2, 200)).astype(np.float32)

@@ -11,17 +11,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeae_runtime import (
-    LOG_EPS,
-    AnomalyScorer,
-    AnomalySpec,
-    InputError,
-    Model,
-    StreamScorer,
-    anomaly_scores,
-    calibrate_anomaly,
-)
+from edgeae_runtime import AnomalyScorer, AnomalySpec, InputError, Model, StreamScorer
 from edgeae_runtime.cli import main as cli_main
+from edgeae_runtime.scores import LOG_EPS, anomaly_scores, calibrate_anomaly
 from tests.runtime.onnx_models import make_autoencoder
 
 positive_errors = st.lists(st.floats(1e-6, 1e3), min_size=5, max_size=60).map(np.array)

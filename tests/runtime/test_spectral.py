@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import MANIFEST_KEY, Manifest, ManifestError, Model, Provenance, SignalSpec
-from edgeae_runtime.manifest import SpectralSpec, TensorSpec
+from edgeae_runtime import Manifest, ManifestError, Model, SignalSpec
+from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, SpectralSpec, TensorSpec
 from edgeae_runtime.metrics import si_snr_db
 from edgeae_runtime.pretrained import pretrained_path
 from edgeae_runtime.spectral import SpectralDenoiser, denoise_spectral_offline
@@ -232,7 +232,7 @@ def test_unknown_pretrained_name_is_refused() -> None:
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/speech is absent")
 def test_pretrained_improves_real_noisy_pairs() -> None:
     """The DNS Challenge pairs (real noise, 0-2 dB, never trained on): SI-SNR up on average."""
-    from edgeae_runtime import read_wav
+    from edgeae_runtime.audio import read_wav
 
     pair = SHARED / "pairs" / "dns_challenge_mpsenet"
     model = Model.default("speech-denoiser")
@@ -250,7 +250,7 @@ def test_pretrained_improves_real_noisy_pairs() -> None:
 def test_cli_denoise_without_model_uses_the_pretrained_one(tmp_path: Path, rate: int) -> None:
     from click.testing import CliRunner
 
-    from edgeae_runtime import read_wav, write_wav
+    from edgeae_runtime.audio import read_wav, write_wav
     from edgeae_runtime.cli import main
 
     t = np.arange(rate // 2) / rate

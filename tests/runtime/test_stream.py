@@ -9,15 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgeae_runtime import (
-    InputError,
-    Model,
-    ModelError,
-    SignalSpec,
-    StreamDenoiser,
-    denoise_offline,
-)
+from edgeae_runtime import InputError, Model, ModelError, SignalSpec, StreamDenoiser
 from edgeae_runtime.framing import OverlapAdd, synthesis_window
+from edgeae_runtime.stream import denoise_offline
 from tests.runtime.onnx_models import make_autoencoder
 
 LAWS = settings(

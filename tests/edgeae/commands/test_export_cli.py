@@ -16,7 +16,8 @@ from edgeae.data import load_source
 from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import read_manifest
 from edgeae_export.onnx_io import load_onnx
-from edgeae_runtime import Model, anomaly_scores
+from edgeae_runtime import Model
+from edgeae_runtime.scores import anomaly_scores
 
 torch.set_num_threads(1)
 

@@ -72,8 +72,9 @@ def test_logmel_model_trains_exports_and_scores_audio_live(tmp_path: Path) -> No
     out = r.invoke(main, ["score", "-m", str(model), str(clip), "--json"])
     assert out.exit_code == 0, out.output
     result = json.loads(out.output[out.output.index("{") :])
-    from edgeae_runtime import Model, read_wav
+    from edgeae_runtime import Model
     from edgeae_runtime.anomaly import ClipScorer  # the device's own path
+    from edgeae_runtime.audio import read_wav
 
     signal, _ = read_wav(clip)
     scores, clip_score = ClipScorer(Model(model)).score_clip(signal)

@@ -13,8 +13,8 @@ from edgeae.data.dataset import Dataset, fingerprint
 from edgeae.errors import ConfigError, DataError, TrainError
 from edgeae.train import EpochStats, TrainConfig, load_checkpoint, train
 from edgeae.train.prepare import prepare
-from edgeae_runtime import calibrate_anomaly
 from edgeae_runtime.metrics import per_item_error
+from edgeae_runtime.scores import calibrate_anomaly
 
 SMALL = {"hidden": (8,), "latent": 3}
 

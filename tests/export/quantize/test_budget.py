@@ -161,7 +161,8 @@ def test_mse_drop_is_relative_increase(f: float, q: float) -> None:
 def test_recalibration_keeps_the_two_sided_law(triplets) -> None:
     """Center and threshold come from the quantized model's own errors, tails unchanged."""
     from edgeae_export.budget import recalibrate_threshold
-    from edgeae_runtime import AnomalySpec, Model, calibrate_anomaly
+    from edgeae_runtime import AnomalySpec, Model
+    from edgeae_runtime.scores import calibrate_anomaly
 
     path = triplets["anomaly"]["autoencoder"]
     proto = load_onnx(path)

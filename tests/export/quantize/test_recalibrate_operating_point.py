@@ -8,7 +8,8 @@ import pytest
 from edgeae_export import QuantizationError, Validation
 from edgeae_export.budget import recalibrate_threshold
 from edgeae_export.onnx_io import load_onnx, read_manifest
-from edgeae_runtime import AnomalySpec, Model, calibrate_anomaly
+from edgeae_runtime import AnomalySpec, Model
+from edgeae_runtime.scores import calibrate_anomaly
 
 from .models import make_data
 

@@ -12,7 +12,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import MANIFEST_KEY, CodecSpec, Manifest, Provenance, TensorSpec
+from edgeae_runtime import CodecSpec, Manifest
+from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 
 __all__ = ["make_image_pair"]
 
