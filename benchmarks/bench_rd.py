@@ -348,7 +348,7 @@ def coder_table(title: str, runs: list[dict]) -> str:
             f"{c['encode_msym_per_s_lanes']:11.2f} {c['decode_msym_per_s_lanes']:11.2f} "
             f"{c['encode_msym_per_s_one_frame']:7.2f}/{c['decode_msym_per_s_one_frame']:.2f}"
         )
-    return "\n".join(lines)
+    return "\n".join([lines[0].strip() + ":", "", "```", *lines[1:], "```"])
 
 
 def table(title: str, points: list[Point]) -> str:
@@ -365,7 +365,7 @@ def table(title: str, points: list[Point]) -> str:
             f"{p.codec:<14} {p.setting:<14} {p.bytes_per_item:8.1f} {p.bpp:7.3f} "
             f"{p.psnr_db:8.2f} {ssim} {enc} {dec}"
         )
-    return "\n".join(lines)
+    return "\n".join([lines[0].strip() + ":", "", "```", *lines[1:], "```"])
 
 
 def main() -> int:

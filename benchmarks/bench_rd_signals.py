@@ -182,7 +182,7 @@ def table(title: str, rows: list[dict]) -> str:
         kbit = 8 * r["bytes_per_second"] / 1000
         lines.append(f"{r['codec']:<18} {r['setting']:<14} {r['bytes_per_second']:9.0f} "
                      f"{kbit:8.2f} {r['snr_db']:7.2f} {pesq}")  # fmt: skip
-    return "\n".join(lines)
+    return "\n".join([lines[0].strip() + ":", "", "```", *lines[1:], "```"])
 
 
 def main() -> int:

@@ -28,7 +28,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS = BENCH_DIR / "results"
-ORDER = ["train", "anomaly", "denoise", "export", "runtime", "codec", "resample", "demo"]
+ORDER = [
+    "train",
+    "anomaly",
+    "denoise",
+    "export",
+    "runtime",
+    "codec",
+    "rd",
+    "rd_signals",
+    "resample",
+    "demo",
+]
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
     "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
@@ -36,6 +47,8 @@ TITLES = {
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",
+    "rd": "Learned compression: rate-distortion vs PCA, JPEG and WebP at equal bytes; rANS vs deflate",
+    "rd_signals": "Learned compression of signals: speech vs IMA-ADPCM / GSM 6.10, sensor vs delta coding",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "demo": "The end-to-end demo: wall time and peak memory",
 }
