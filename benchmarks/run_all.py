@@ -47,8 +47,8 @@ TITLES = {
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",
-    "rd": "Learned compression: rate-distortion vs PCA, JPEG and WebP at equal bytes; rANS vs deflate",
-    "rd_signals": "Learned compression of signals: speech vs IMA-ADPCM / GSM 6.10, sensor vs delta coding",
+    "rd": "Learned compression: rate vs distortion against PCA, JPEG, WebP; rANS vs deflate",
+    "rd_signals": "Learned compression of signals: speech vs ADPCM / GSM 6.10, sensor vs delta",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "demo": "The end-to-end demo: wall time and peak memory",
 }
