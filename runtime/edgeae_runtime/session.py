@@ -42,8 +42,12 @@ def session_options(
     *,
     optimization: Optimization | None = None,
     optimized_path: str | Path | None = None,
+    profile_prefix: str | Path | None = None,
 ) -> ort.SessionOptions:
     """The edgeae session options (see the module docstring); ``None`` keeps ORT's default level.
+
+    ``profile_prefix`` turns on onnxruntime's profiler (a JSON trace named from the
+    prefix, returned by ``session.end_profiling()``; the host's performance model).
 
     ``threads`` is 1 to this machine's core count: onnxruntime given 100000 threads
     crashes the process (a segfault, not an error).
@@ -63,6 +67,9 @@ def session_options(
         opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[optimization])
     if optimized_path is not None:
         opts.optimized_model_filepath = str(optimized_path)
+    if profile_prefix is not None:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(profile_prefix)
     return opts
 
 
@@ -73,10 +80,16 @@ def open_session(
     providers: Sequence[str] | None = None,
     optimization: Optimization | None = None,
     optimized_path: str | Path | None = None,
+    profile_prefix: str | Path | None = None,
 ) -> ort.InferenceSession:
     """An InferenceSession on a file or serialized model; ORT's errors pass through
     (:data:`ORT_ERRORS`: callers turn them into their package's error class)."""
-    opts = session_options(threads, optimization=optimization, optimized_path=optimized_path)
+    opts = session_options(
+        threads,
+        optimization=optimization,
+        optimized_path=optimized_path,
+        profile_prefix=profile_prefix,
+    )
     source = str(model) if isinstance(model, Path) else model
     return ort.InferenceSession(
         source, sess_options=opts, providers=list(providers or ["CPUExecutionProvider"])
