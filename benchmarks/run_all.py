@@ -39,6 +39,7 @@ ORDER = [
     "rd_signals",
     "resample",
     "demo",
+    "arm",  # written by tools/arm/report.py after `make test-arm` (no bench_arm.py)
 ]
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
@@ -51,6 +52,7 @@ TITLES = {
     "rd_signals": "Learned compression of signals: speech vs ADPCM / GSM 6.10, sensor vs delta",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "demo": "The end-to-end demo: wall time and peak memory",
+    "arm": "On 64-bit ARM (emulated): runtime tests, golden outputs vs x86, footprint",
 }
 
 

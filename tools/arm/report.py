@@ -1,0 +1,118 @@
+"""The BENCHMARKS.md section of ``make test-arm``, from what it left in build/arm64-results/.
+
+``python tools/arm/report.py [--first-run RESULTS_DIR]`` writes benchmarks/results/arm.json
+and arm.section.json and reassembles BENCHMARKS.md (benchmarks/run_all.py's assembler).
+``--first-run`` names the results of a run that built the rootfs (e.g. on a fresh clone), for
+the first-run time; the default results are the latest (cached) run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(d: Path) -> dict:
+    out = {}
+    for name in ("golden", "measure", "size", "timing"):
+        f = d / f"{name}.json"
+        out[name] = json.loads(f.read_text()) if f.exists() else None
+    suite = ET.parse(d / "junit.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert suite is not None
+    out["tests"] = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    return out
+
+
+def _t(timing: dict | None) -> str:
+    if not timing:
+        return "not recorded"
+    work = timing["total_s"] - timing["lock_wait_s"]
+    built = (
+        f", of which {timing['rootfs_build_s']} s building the rootfs"
+        if timing["rootfs_build_s"]
+        else ""
+    )
+    return (
+        f"{timing['total_s']} s wall clock, {work} s without the {timing['lock_wait_s']} s "
+        f"spent waiting for the shared heavy-job lock{built}"
+    )
+
+
+def report(latest: dict, first: dict | None) -> str:
+    t = latest["tests"]
+    passed = t["tests"] - t["failures"] - t["errors"] - t["skipped"]
+    m, g = latest["measure"], latest["golden"]
+    lines = [
+        "`make test-arm`: the runtime's tests and the golden check inside a Debian 12 (bookworm)",
+        "arm64 root file system under qemu-user-static, on this 2-core x86 machine (shared and",
+        "busy this session: times include other engineers' load).",
+        "",
+        f"- first run (builds the rootfs): {_t(first['timing']) if first else 'not recorded'}",
+        f"- cached run: {_t(latest['timing'])}",
+        f"- tests on arm64 (tests/runtime + tests/golden): {passed} passed, "
+        f"{t['failures'] + t['errors']} failed, {t['skipped']} skipped (optional librosa, PIL, "
+        "scipy not in the rootfs; ../shared/data absent); left out as host-only: "
+        "tests/runtime/test_framing.py and one host-CLI test (they import edgeae)",
+        "",
+        "| golden case | kind | max abs diff ARM vs x86 | result |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in g["results"]:
+        lines.append(
+            f"| {r['name']} | {r['kind']} | {r['max_abs_diff']:.3g} | "
+            f"{'ok' if r['ok'] else 'FAIL'}: {r['detail']} |"
+        )
+    codec = [r for r in g["results"] if r["kind"] == "codec"]
+    same = all(r["extra"].get("stream_identical") for r in codec)
+    mib = latest["size"]["installed_kib"] / 1024 if latest["size"] else float("nan")
+    lines += [
+        "",
+        f"Stream bytes identical on ARM: {'yes' if same else 'NO'}. Tolerances: float 1e-5 "
+        "(+1e-5 relative), int8 one quantization step of the output and at most 1% of the "
+        "elements differing.",
+        "",
+        "Under emulation (a correctness run, not a speed figure): import of onnxruntime + the "
+        f"runtime {m['import_s']:.2f} s, model load {m['load_s']:.3f} s, first inference "
+        f"{m['first_inference_s']:.3f} s; `edgeae-rt denoise` of "
+        f"{m['denoise_seconds_of_audio']:g} s of 16 kHz audio {m['denoise_wall_s']:.1f} s wall, "
+        f"peak RSS {m['rss_mib']:.0f} MiB (qemu's own memory included: an upper bound). "
+        f"Installed size of the runtime with numpy, onnxruntime and click: {mib:.0f} MiB (du).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=ROOT / "build" / "arm64-results")
+    p.add_argument("--first-run", type=Path, default=None)
+    args = p.parse_args()
+    latest = _load(args.results)
+    first = _load(args.first_run) if args.first_run else None
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import run_all
+
+    text = report(latest, first)
+    results = ROOT / "benchmarks" / "results"
+    (results / "arm.json").write_text(json.dumps({"latest": latest, "first": first}, indent=2))
+    seconds = latest["timing"]["total_s"] if latest["timing"] else 0
+    section = {
+        "name": "arm",
+        "command": "make test-arm",
+        "seconds": seconds,
+        "report": text,
+        "machine": run_all.machine(),
+    }
+    (results / "arm.section.json").write_text(json.dumps(section, indent=2))
+    run_all.write_markdown(False)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
