@@ -110,6 +110,13 @@ CASES: tuple[Case, ...] = (
         "dense autoencoder, static QDQ int8, U8S8",
     ),
     Case(
+        "int8_speech_denoiser",
+        "signal",
+        ("pkg:speech-denoiser",),
+        "denoise",
+        "the pretrained speech denoiser shipped in the runtime (static int8, spectral mask)",
+    ),
+    Case(
         "codec_conv1d",
         "codec",
         ("codec_encoder.onnx", "codec_decoder.onnx"),
@@ -117,11 +124,10 @@ CASES: tuple[Case, ...] = (
         "the codec's conv1d encoder/decoder: stream bytes and decoded samples",
     ),
 )
-# Hook: the pretrained speech denoiser (issue 9) joins once its file ships in the runtime
-# package, as one more line here (a file "pkg:NAME" is edgeae_runtime's pretrained model NAME):
-#   Case("int8_speech_denoiser", "signal", ("pkg:speech-denoiser",), "denoise", "...")
-# plus an input in _build_models (e.g. 0.5 s of noisy speech-like signal at 16 kHz), then
-# GENERATE_EXPECTED=1 (review and commit the new expected files).
+# A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
+# its sha256 is stored at generation, and a changed file fails the check by name until the
+# outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
+# model joins as one more Case line plus its input in _build_models.
 
 
 @dataclass
@@ -236,6 +242,12 @@ def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]
     return CaseResult(case.name, case.kind, ok, diff, detail)
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def check(golden: Path = GOLDEN, cases: tuple[Case, ...] = CASES) -> list[CaseResult]:
     """Run every case here and compare with the stored x86 outputs (see the module doc)."""
     meta = json.loads((golden / "expected" / "meta.json").read_text())
@@ -245,6 +257,15 @@ def check(golden: Path = GOLDEN, cases: tuple[Case, ...] = CASES) -> list[CaseRe
             results.append(
                 CaseResult(case.name, case.kind, False, float("inf"), "no expected output")
             )
+            continue
+        stored = meta["cases"][case.name].get("sha256", {})
+        changed = [f for f in stored if _sha256(_model_file(golden, f)) != stored[f]]
+        if changed:
+            detail = (
+                f"{', '.join(changed)} changed since the x86 outputs were made: regenerate "
+                "them (GENERATE_EXPECTED=1 on x86) and commit"
+            )
+            results.append(CaseResult(case.name, case.kind, False, float("inf"), detail))
             continue
         try:
             got = _run(case, golden)
@@ -339,7 +360,16 @@ def _build_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarra
         f.unlink()
     tmp.rmdir()
     tone = signal[:, :2000] * 0.8
+    # 0.5 s of a voiced, speech-like signal (120 Hz harmonics under two formants) in noise.
+    t2 = np.arange(8000) / 16000
+    voiced = sum(
+        np.sin(2 * np.pi * 120 * k * t2)
+        * (np.exp(-(((120 * k - 700) / 300) ** 2)) + 0.5 * np.exp(-(((120 * k - 1800) / 400) ** 2)))
+        for k in range(1, 40)
+    ) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t2))
+    speech = 0.3 * voiced / np.abs(voiced).max() + 0.03 * rng.standard_normal(t2.size)
     return {
+        "int8_speech_denoiser": speech[None].astype(np.float32),
         "float_conv1d_denoise": tone,
         "float_conv1d": x_conv,
         "float_dense": x_dense,
@@ -365,6 +395,9 @@ def generate(golden: Path = GOLDEN) -> None:
     for case in CASES:
         np.save(inputs / f"{case.name}.npy", xs[case.name], allow_pickle=False)
         entry: dict[str, Any] = {"kind": case.kind, "what": case.what, "files": list(case.files)}
+        packaged = [f for f in case.files if f.startswith("pkg:")]
+        if packaged:
+            entry["sha256"] = {f: _sha256(_model_file(golden, f)) for f in packaged}
         if case.kind == "codec":
             stream = compress(_model(models / case.files[0]), xs[case.name])
             (exp / f"{case.name}.eae").write_bytes(stream)

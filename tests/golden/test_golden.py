@@ -51,7 +51,7 @@ def test_every_case_has_checked_in_files() -> None:
     total = sum(f.stat().st_size for f in GOLDEN.rglob("*") if f.is_file() and "__" not in f.name)
     assert total < 400_000  # small files only
     kinds = {c.kind for c in CASES}
-    assert kinds == {"float", "int8", "codec"}
+    assert kinds == {"float", "int8", "signal", "codec"}
 
 
 def test_this_machine_matches_the_x86_outputs() -> None:
@@ -178,3 +178,23 @@ def test_the_signal_tolerance_is_an_snr_against_x86() -> None:
     ok, _, detail = golden._signal_cmp(loud.astype(np.float32), ref)
     assert not ok and "SNR vs x86" in detail
     assert not golden._signal_cmp(ref[:-1], ref)[0]
+
+
+def test_a_changed_pretrained_model_fails_by_name_until_regenerated(copy: Path) -> None:
+    meta_path = copy / "expected" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert set(meta["cases"]["int8_speech_denoiser"]["sha256"]) == {"pkg:speech-denoiser"}
+    meta["cases"]["int8_speech_denoiser"]["sha256"]["pkg:speech-denoiser"] = "0" * 64
+    meta_path.write_text(json.dumps(meta))
+    r = _one(copy, "int8_speech_denoiser")
+    assert (
+        not r.ok and "pkg:speech-denoiser changed" in r.detail and "GENERATE_EXPECTED" in r.detail
+    )
+
+
+def test_the_denoiser_case_denoises() -> None:
+    """The golden input is noisy and the stored x86 output is a real, different signal."""
+    x = np.load(GOLDEN / "inputs" / "int8_speech_denoiser.npy")
+    y = np.load(GOLDEN / "expected" / "int8_speech_denoiser.npy")
+    assert x.shape == y.shape == (1, 8000)
+    assert float(np.std(y)) > 0.01 and not np.allclose(x, y, atol=1e-3)
