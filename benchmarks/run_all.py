@@ -32,6 +32,7 @@ ORDER = [
     "train",
     "anomaly",
     "denoise",
+    "speech",  # needs trained models: bench_speech.py --float ... (its section names the command)
     "export",
     "runtime",
     "codec",
@@ -45,6 +46,8 @@ TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
     "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
+    "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener "
+    "and the old recipes",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",
