@@ -160,11 +160,13 @@ def test_both_benches_have_one_signature() -> None:
     rt_bench = rt.get_command(click.Context(rt), "bench")
     assert host_bench is not rt_bench  # the host adds a fresh-process footprint table
 
+    from edgeae.commands.bench import HOST_ONLY_OPTIONS
+
     def visible(cmd: click.Command) -> list[tuple[str, str, str]]:
         return [
             (_long(p), p.help or "", _type_key(p))
             for p in cmd.params
-            if isinstance(p, click.Option) and not p.hidden
+            if isinstance(p, click.Option) and not p.hidden and _long(p) not in HOST_ONLY_OPTIONS
         ]
 
     assert visible(host_bench) == visible(rt_bench)

@@ -15,7 +15,10 @@ import click
 
 from edgeae_runtime.clitools import Command, bench_options, legacy_argument
 
-__all__ = ["bench", "bench_text"]
+__all__ = ["HOST_ONLY_OPTIONS", "bench", "bench_text"]
+
+#: Flags only the host's bench has (it has onnx for the graph's MACs); the rest is shared.
+HOST_ONLY_OPTIONS = ("--profile",)
 
 
 def bench_text(results: list) -> str:  # list[BenchResult]
@@ -60,6 +63,12 @@ def bench_text(results: list) -> str:  # list[BenchResult]
 @click.command("bench", cls=Command)
 @bench_options
 @legacy_argument("MODEL...", into="model_path", flag="-m/--model", nargs=-1)
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Also print each model's performance model at the largest --batch: MACs, "
+    "time and GMAC/s per node (onnxruntime's profiler), share of this CPU's int8/fp32 peak.",
+)
 def bench(
     model_path: tuple[str, ...],
     batches: tuple[int, ...],
@@ -69,6 +78,7 @@ def bench(
     chunk_ms: float,
     no_memory: bool,
     as_json: bool,
+    profile: bool,
 ) -> None:
     """Benchmark ONNX models on this CPU: latency p50/p99 and throughput per batch size
     and thread count, streaming real-time factor for signal models (against the bare
@@ -81,6 +91,7 @@ def bench(
     Examples:
       edgeae bench -m models/sensor/model.onnx -m models/sensor/model.int8.onnx
       edgeae bench -m m.onnx --batch 1,256 --threads 1 --json | jq '.[0].rows'
+      edgeae bench -m model.int8.onnx --batch 256 --threads 1 --profile
     """
     from edgeae_export.compare import bench_model
     from edgeae_runtime.errors import InputError
@@ -102,7 +113,28 @@ def bench(
         )
         for path in models
     ]
+    perfs = []
+    if profile:
+        from edgeae_export.perf_model import measure_peak, performance_model
+
+        click.echo("bench: the int8/fp32 GEMM peak probe", err=True)
+        peak = measure_peak(threads=min(counts), budget_s=budget)
+        for path in models:
+            click.echo(f"bench: {Path(path).name}: profile at batch {max(sizes)}", err=True)
+            perfs.append(
+                performance_model(
+                    path, batch=max(sizes), threads=min(counts), budget_s=budget, peak=peak
+                )
+            )
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        dicts = [r.to_dict() for r in results]
+        for d, pm in zip(dicts, perfs or [None] * len(dicts), strict=True):
+            if pm is not None:
+                d["profile"] = pm.to_dict()
+        click.echo(json.dumps(dicts, indent=2))
     else:
         click.echo(bench_text(results))
+        if perfs:
+            from edgeae.report.perf_table import perf_text
+
+            click.echo("\n\n".join(perf_text(pm) for pm in perfs))

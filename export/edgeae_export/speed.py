@@ -17,10 +17,12 @@ from typing import Any
 
 import onnx
 
+from edgeae_runtime.errors import EdgeAEError
 from edgeae_runtime.session import open_session
 
 from .bench import measure_onnx
 from .errors import SpeedGateError
+from .perf_model import small_model_advice
 
 __all__ = [
     "FLOAT_LAYER_OPS",
@@ -96,11 +98,22 @@ def suggestions_for(model: onnx.ModelProto, mode: str) -> tuple[str, ...]:
         tips.append("dynamic quantization of Conv makes ConvInteger, often slower: use static mode")
     if mode == "fp16":
         tips.append("the CPU provider has few fp16 kernels, so fp16 saves size, not time, on a CPU")
+    try:
+        advice = small_model_advice(model) if mode != "fp16" else None
+    except EdgeAEError:  # a graph shape inference cannot read: keep the general tip
+        advice = None
     tips.append(
-        "int8 pays off on wide layers: small models are dominated by quantize/dequantize "
+        advice
+        or "int8 pays off on wide layers: small models are dominated by quantize/dequantize "
         "overhead; widen the model or keep float"
     )
     return tuple(tips)
+
+
+def _gate_tips(tips: tuple[str, ...]) -> tuple[str, ...]:
+    """The first tip, and the small-model line (why int8 does not pay) when it is another."""
+    small = [t for t in tips[1:] if t.startswith("int8 overhead per MAC")]
+    return (tips[0], *small[:1])
 
 
 def check_speed(
@@ -130,6 +143,6 @@ def check_speed(
         raise SpeedGateError(
             f"the {mode} model is not faster than float on this CPU at batch {big} "
             f"({q_us[-1]:.0f} µs vs {f_us[-1]:.0f} µs, speed-up {report.speedup(big):.2f}x); "
-            f"not written. {tips[0]}. Use `allow_slower` to write it anyway"
+            f"not written. {'. '.join(_gate_tips(tips))}. Use `allow_slower` to write it anyway"
         )
     return report

@@ -68,3 +68,40 @@ def test_bad_inputs(
     assert result.exit_code != 0
     lines = [ln for ln in result.stderr.splitlines() if not ln.startswith("bench: ")]
     assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+@pytest.fixture()
+def small_peak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The peak probe on 32-cubes: the flag's path without seconds of GEMMs."""
+    import edgeae_export.perf_model as pm
+
+    real = pm.measure_peak
+    monkeypatch.setattr(pm, "measure_peak", lambda **kw: real((32,), **kw))
+
+
+def test_profile_flag_prints_the_performance_table(
+    runner: CliRunner, models: tuple[Path, Path], small_peak: None
+) -> None:
+    signal, _ = models
+    args = ["bench", "-m", str(signal), "--no-memory", "--profile", *FAST]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "profile at batch 8" in out and "MACs/item" in out and "of peak" in out
+    assert "MMACs/item" in out and "of the fp32 peak" in out
+
+
+def test_profile_flag_adds_the_profile_to_json(
+    runner: CliRunner, models: tuple[Path, Path], small_peak: None
+) -> None:
+    signal, dense = models
+    args = ["bench", "-m", str(signal), "-m", str(dense), "--json", "--no-memory", "--profile"]
+    result = runner.invoke(main, [*args, *FAST])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for r in doc:
+        prof = r["profile"]
+        assert prof["batch"] == 8 and prof["macs_per_item"] > 0 and prof["peak"]["sizes"] == [32]
+        assert any(n["macs"] > 0 for n in prof["nodes"])
+    without = runner.invoke(main, ["bench", "-m", str(dense), "--json", "--no-memory", *FAST])
+    assert "profile" not in json.loads(without.stdout)[0]
