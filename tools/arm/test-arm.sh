@@ -79,6 +79,16 @@ mount_proc() {
     mount --bind "$r/etc/edgeae-cpuinfo" "$r/proc/cpuinfo"; MOUNTED+=("$r/proc/cpuinfo")
 }
 
+# A handler registered without flag F (by someone else) looks its interpreter up inside the
+# chroot: put qemu there under the same path.
+interpreter_in_rootfs() {
+    local r=$1 h=/proc/sys/fs/binfmt_misc/qemu-aarch64 interp
+    grep -q '^flags:.*F' "$h" && return 0
+    interp=$(sed -n 's/^interpreter //p' "$h")
+    mkdir -p "$r$(dirname "$interp")"
+    cp /usr/bin/qemu-aarch64-static "$r$interp"
+}
+
 # Device nodes a Python process opens (/dev/null, /dev/urandom); created, not bind-mounted.
 make_devices() {
     local r=$1 spec name type major minor
@@ -134,6 +144,7 @@ build_rootfs() {
     cp -L /etc/ssl/certs/ca-certificates.crt "$tmp/etc/edgeae-host-ca.crt"
     cp "$REQS" "$tmp/tmp/requirements-arm.txt"
     make_devices "$tmp"
+    interpreter_in_rootfs "$tmp"
     mount_proc "$tmp"
     in_rootfs "$tmp" "rm -rf /opt/venv && python3 -m venv /opt/venv && \
         /opt/venv/bin/python -m pip install --quiet --only-binary=:all: -r /tmp/requirements-arm.txt"
@@ -162,6 +173,7 @@ run_tests() {
     cp "$wheel_dir"/*.whl "$ROOTFS$WORK/"
     find "$ROOTFS$WORK" -name __pycache__ -prune -exec rm -rf {} +
     make_devices "$ROOTFS"
+    interpreter_in_rootfs "$ROOTFS"
     mount_proc "$ROOTFS"
     in_rootfs "$ROOTFS" "python -m pip install --quiet --no-index --no-deps --force-reinstall $WORK/*.whl"
     say "inside: $(in_rootfs "$ROOTFS" "uname -m; python -c 'import platform, numpy, onnxruntime; print(platform.python_version(), numpy.__version__, onnxruntime.__version__)'" | tr '\n' ' ')"
