@@ -39,6 +39,7 @@ ORDER = [
     "rd",
     "rd_signals",
     "resample",
+    "perf_model",  # needs the demo's models: its section names the command
     "demo",
     "arm",  # written by tools/arm/report.py after `make test-arm` (no bench_arm.py)
 ]
@@ -54,6 +55,8 @@ TITLES = {
     "rd": "Learned compression: rate vs distortion against PCA, JPEG, WebP; rANS vs deflate",
     "rd_signals": "Learned compression of signals: speech vs ADPCM / GSM 6.10, sensor vs delta",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
+    "perf_model": "Performance model: MACs, GMAC/s and share of the int8/fp32 peak per node; "
+    "where int8 QDQ pays",
     "demo": "The end-to-end demo: wall time and peak memory",
     "arm": "On 64-bit ARM (emulated): runtime tests, golden outputs vs x86, footprint",
 }
