@@ -438,8 +438,14 @@ def profile_nodes(
         for inp in sess.get_inputs():
             shape = [batch, *(d if isinstance(d, int) else 1 for d in inp.shape[1:])]
             feed[inp.name] = rng.standard_normal(shape).astype(np.float32)
-        for _ in range(max(1, runs) + 1):
-            sess.run(None, feed)
+        try:
+            for _ in range(max(1, runs) + 1):
+                sess.run(None, feed)
+        except ORT_ERRORS as exc:
+            raise ExportError(
+                f"onnxruntime cannot run the model on a float32 batch: {first_line(exc)}",
+                param="model",
+            ) from None
         path = sess.end_profiling()
         times = parse_profile(path, skip_runs=1)
         named, unnamed = _executed_nodes(data, threads, tmp)
