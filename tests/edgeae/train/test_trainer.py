@@ -286,6 +286,7 @@ def test_existing_run_dir_needs_force(low_rank: np.ndarray, tmp_path: Path) -> N
     assert (run / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow
 def test_rate_lambda_trades_bits_for_distortion(low_rank: np.ndarray, tmp_path: Path) -> None:
     """Rate-distortion training: a larger lambda buys fewer bits with more distortion."""
     runs = {}
