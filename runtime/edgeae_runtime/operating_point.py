@@ -74,7 +74,9 @@ def rates(normal: np.ndarray, anomalous: np.ndarray | None, threshold: float) ->
 def _far_per_item(n: np.ndarray, target: float) -> float:
     """Smallest observed score ``t`` with ``mean(n > t) <= target``."""
     s = np.sort(n)
-    i = max(int(np.ceil(s.size * (1.0 - target))) - 1, 0)
+    # count(s > s[i]) <= n - i - 1 <= n * target; the tolerance absorbs the rounding of
+    # n * (1 - target) (1/3 of 9 is 6.000000000000001), so the threshold is the smallest
+    i = max(int(np.ceil(s.size * (1.0 - target) - 1e-12 * s.size)) - 1, 0)
     return float(s[i])
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from edgeae_runtime import AnomalySpec, InputError, ManifestError
@@ -20,6 +20,7 @@ scores = st.lists(st.floats(0, 1e3), min_size=5, max_size=200).map(np.array)
 
 @settings(max_examples=60, deadline=None)
 @given(scores, st.floats(0.001, 0.5))
+@example(np.array([0.0] * 6 + [1.0] * 3), 1 / 3)  # 9 * (1 - 1/3) rounds above 6
 def test_far_per_item_realises_at_most_its_target_on_its_calibration_data(
     normal: np.ndarray, target: float
 ) -> None:
