@@ -149,8 +149,16 @@ def main() -> int:
         perfs.append((path, quant, pm))
     peak_end = measure_peak(budget_s=budget)  # the machine moves: the probe again at the end
 
+    intro = (
+        "Models: the pretrained denoiser, and the digits/sensor/tones recipes' float and int8 "
+        "files from `edgeae demo --quick --out DEMO` (the recipes' architectures, short "
+        "training: speed, not quality, is measured here). "
+        if args.model
+        else ""
+    )
     lines = [
-        "1 thread; the machine was shared with other engineers' jobs during this run, so read "
+        intro
+        + "1 thread; the machine was shared with other engineers' jobs during this run, so read "
         "ratios and shares, not absolute rates (the GEMM probe, taken at the start and the end, "
         f"moved from {peak.int8_gmacs:.0f} to {peak_end.int8_gmacs:.0f} GMAC/s int8 and "
         f"{peak.fp32_gmacs:.0f} to {peak_end.fp32_gmacs:.0f} GMAC/s fp32). Practical peak = "
@@ -184,7 +192,8 @@ def main() -> int:
         "",
     ]
     for path, quant, pm in perfs:
-        lines += [f"{path.name} ({quant}):", "", "```", perf_text(pm, top=6), "```", ""]
+        label = f"{path.parent.name}/{path.name}"
+        lines += [f"{label} ({quant}):", "", "```", perf_text(pm, top=6, label=label), "```", ""]
     report = "\n".join(lines)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)

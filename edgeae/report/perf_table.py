@@ -10,10 +10,12 @@ from .table import fmt, text_table
 __all__ = ["perf_text"]
 
 
-def perf_text(pm, *, top: int = 8) -> str:  # pm: edgeae_export.perf_model.PerfModel
+def perf_text(pm, *, top: int = 8, label: str | None = None) -> str:  # pm: PerfModel
     """Header line, the ``top`` nodes by time (op, MACs/item, time share, GMAC/s, share of
-    the matching peak), the rest summed, then totals and the advice line if any."""
+    the matching peak), the rest summed, then totals and the advice line if any; lines
+    start with ``label`` (default: the file name)."""
     peak = pm.peak
+    name = label or Path(pm.path).name
     rows = []
     for n in pm.nodes[:top]:
         ref = peak.int8_gmacs if n.int8 else peak.fp32_gmacs
@@ -43,9 +45,9 @@ def perf_text(pm, *, top: int = 8) -> str:  # pm: edgeae_export.perf_model.PerfM
     header = ("node", "op run", "MACs/item", "time", "GMAC/s", "of peak")
     ref = peak.int8_gmacs if pm.precision == "int8" else peak.fp32_gmacs
     lines = [
-        f"{Path(pm.path).name}: profile at batch {pm.batch}, {pm.peak.threads} thread(s)",
+        f"{name}: profile at batch {pm.batch}, {pm.peak.threads} thread(s)",
         text_table(header, rows),
-        f"{Path(pm.path).name}: {pm.macs_per_item / 1e6:.3f} MMACs/item, "
+        f"{name}: {pm.macs_per_item / 1e6:.3f} MMACs/item, "
         f"{pm.us_per_item:.2f} µs/item -> {pm.gmacs:.1f} GMAC/s = "
         f"{100 * pm.share_of_peak:.0f}% of the {pm.precision} peak ({ref:.0f} GMAC/s; "
         f"int8 {peak.int8_gmacs:.0f}, fp32 {peak.fp32_gmacs:.0f} GMAC/s, best GEMM of "
@@ -55,9 +57,9 @@ def perf_text(pm, *, top: int = 8) -> str:  # pm: edgeae_export.perf_model.PerfM
     ]
     if pm.unmapped_macs:
         lines.append(
-            f"{Path(pm.path).name}: {fmt(pm.unmapped_macs)} MACs/item in nodes the profile "
+            f"{name}: {fmt(pm.unmapped_macs)} MACs/item in nodes the profile "
             "does not name (fused away)"
         )
     if pm.advice:
-        lines.append(f"{Path(pm.path).name}: {pm.advice}")
+        lines.append(f"{name}: {pm.advice}")
     return "\n".join(lines)

@@ -97,9 +97,10 @@ INT8_EXECUTED_OPS = frozenset(
 
 _QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"})
 
-#: MACs per quantized activation value below which int8 QDQ did not beat fp32 here
-#: (conv1d layer sweep, 1 thread, batch 256: benchmarks/bench_perf_model.py, BENCHMARKS.md).
-QDQ_INTENSITY_MIN = 48.0
+#: MACs per quantized activation value from which int8 QDQ beat fp32 here, every wider
+#: layer too (3-layer conv1d sweep, 1 thread, batch 64, 3 interleaved rounds: 27 -> 0.71x,
+#: 36 -> 1.9x; benchmarks/bench_perf_model.py, BENCHMARKS.md).
+QDQ_INTENSITY_MIN = 36.0
 
 # (input index of the data tensor, of the weight tensor) per op type.
 _OPERANDS = {
