@@ -53,7 +53,7 @@ def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) 
         "arm64 root file system under qemu-user-static, on this 2-core x86 machine (shared and",
         "busy this session: times include other engineers' load).",
         "",
-        "- first run (builds the rootfs): "
+        "- first run, on a clean clone (builds the rootfs): "
         + (
             _t(first["timing"])
             if first
