@@ -327,6 +327,7 @@ class OverlapAdd:
         self._full = np.zeros(hop, dtype=np.float32)  # a segment's divisor sum, steady state
         for j in range(self._r - 1, -1, -1):  # oldest frame first, as in _wsum and add
             self._full += self._parts[j]
+        self._inv_full = _reciprocal(self._full)  # the steady state's normalization, once
         self.reset()
 
     @classmethod
@@ -379,7 +380,7 @@ class OverlapAdd:
         self._count += k
         done = seg[:, :k]
         if first >= r - 1:  # steady state: every segment has all its frames
-            out = _divide(done, self._full)
+            out = done * self._inv_full
         else:
             out = _divide(done, self._wsum(first, first + k))
         self.samples_out += k * hop
@@ -482,6 +483,13 @@ def _cancel(
     return weights, np.asarray(divisor, dtype=np.float32)
 
 
+def _reciprocal(wsum: np.ndarray) -> np.ndarray:
+    """``1 / wsum`` where a sample is covered, 0 where no frame weight reaches it."""
+    covered = wsum > 0
+    return np.where(covered, 1.0 / np.where(covered, wsum, 1.0), 0.0).astype(np.float32)
+
+
 def _divide(acc: np.ndarray, wsum: np.ndarray) -> np.ndarray:
-    """``acc / wsum`` where a sample is covered, 0 where no frame weight reaches it."""
-    return np.where(wsum > 0, acc / np.where(wsum > 0, wsum, 1.0), 0.0).astype(np.float32)
+    """``acc`` normalized by ``wsum``: one multiply by its reciprocal, so the streaming
+    steady state can reuse a cached reciprocal and stay bit-identical to the offline sum."""
+    return acc * _reciprocal(wsum)
