@@ -351,7 +351,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.from_checkpoint:
-        blob = torch.load(args.from_checkpoint, weights_only=False)
+        blob = torch.load(args.from_checkpoint, weights_only=True)  # tensors and plain values only
         model, info = build(args), blob["info"]
         model.load_state_dict(blob["state_dict"])
         model.eval()

@@ -19,6 +19,7 @@ from ..errors import StreamError
 from .entropy import decode_frames, encode_frames
 from .format import FRAME_DEFLATED, FRAME_ENTROPY, Frame, StreamHeader
 from .quantize import (
+    _per_channel,
     dequantize,
     dequantize_per_frame,
     pack_codes,
@@ -150,10 +151,7 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
 
 def _channel_scale(header: StreamHeader) -> np.ndarray:
     """The codec scale shaped to broadcast over ``(N, *latent_shape)``."""
-    scale = np.asarray(header.scale, dtype=np.float64)
-    if scale.size == 1:
-        return scale.reshape(())
-    return scale.reshape((1, scale.size) + (1,) * (len(header.latent_shape) - 1))
+    return _per_channel(header.scale, len(header.latent_shape) + 1, np.float64)
 
 
 def _code_channels(header: StreamHeader) -> np.ndarray:
