@@ -92,10 +92,11 @@ def test_with_manifest_replaces_only_its_key() -> None:
 
 
 def test_write_then_read_back_with_onnxruntime(tmp_path: Path) -> None:
-    path = write_onnx(gemm_model(), tmp_path / "m.onnx", _manifest())
+    manifest = _manifest()  # built once: its provenance carries a creation time
+    path = write_onnx(gemm_model(), tmp_path / "m.onnx", manifest)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     meta = sess.get_modelmeta().custom_metadata_map[MANIFEST_KEY]
-    assert Manifest.from_json(meta) == _manifest()
+    assert Manifest.from_json(meta) == manifest
     assert _leftovers(tmp_path) == []
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
 
@@ -106,8 +107,9 @@ def test_existing_file_needs_force(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"m\.onnx: already exists; use `force`"):
         write_onnx(gemm_model(), path, _manifest())
     assert path.read_bytes() == b"old"
-    write_onnx(gemm_model(), path, _manifest(), force=True)
-    assert read_manifest(load_onnx(path)) == _manifest()
+    manifest = _manifest()
+    write_onnx(gemm_model(), path, manifest, force=True)
+    assert read_manifest(load_onnx(path)) == manifest
 
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
