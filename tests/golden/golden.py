@@ -12,13 +12,17 @@ through the runtime on the machine it is on and compares:
 - a signal out of an int8 model (kind ``signal``: the denoiser's samples, where an int8
   step is not the output's): SNR of the output against the x86 output >= ``SIGNAL_SNR_DB``;
 - the codec: compressing the input gives the x86 stream byte for byte, and decoding the
-  x86 stream gives the x86 samples (float tolerance).
+  x86 stream gives the x86 samples (float tolerance); version 1 (fixed codes), version 2
+  (rANS-coded signal windows and item batches, escapes included) and version 3 (rANS-coded
+  signal windows grouped into frames), so the ARM check covers the entropy decoder.
 
 It runs in ``make test`` on x86 (tests/golden/test_golden.py) and inside the arm64 rootfs in
 ``make test-arm`` (``python -m tests.golden.golden``), so it needs only numpy, onnxruntime and
 edgeae_runtime; generating (``GENERATE_EXPECTED=1``, on x86 only, never silently) also needs
-onnx and edgeae_export. To add a model (e.g. the pretrained speech denoiser once the runtime
-ships it), add a case to :data:`CASES` (or a builder to :func:`_extra_cases`) and regenerate.
+onnx and edgeae_export; ``GENERATE_CASES=a,b`` regenerates only those cases (and their
+models), leaving every other case's x86 reference as it was. To add a model, add a case
+to :data:`CASES` (and its model to a builder: :func:`_build_models`,
+:func:`_build_entropy_models`) and regenerate that case.
 """
 
 from __future__ import annotations
@@ -67,8 +71,9 @@ class Case:
     name: str
     kind: str  # "float" | "int8" | "codec"
     files: tuple[str, ...]
-    call: str  # "reconstruct" | "encode" | "denoise" | "codec"
+    call: str  # "reconstruct" | "encode" | "denoise" | "codec" | "codec_items"
     what: str
+    options: tuple[tuple[str, Any], ...] = ()  # keyword arguments of the compress call
 
 
 CASES: tuple[Case, ...] = (
@@ -123,7 +128,24 @@ CASES: tuple[Case, ...] = (
         "codec",
         "the codec's conv1d encoder/decoder: stream bytes and decoded samples",
     ),
+    Case(
+        "codec_conv1d_entropy_v2",
+        "codec",
+        ("codec_entropy_encoder.onnx", "codec_entropy_decoder.onnx"),
+        "codec",
+        "format version 2: a rANS-coded signal stream, one window per frame, with escapes",
+    ),
+    Case(
+        "codec_items_entropy_v2",
+        "codec",
+        ("items_entropy_encoder.onnx", "items_entropy_decoder.onnx"),
+        "codec_items",
+        "format version 2: a rANS-coded batch of dense items, 8 items per frame, with escapes",
+        (("frame_items", 8),),
+    ),
 )
+#: The cases each model builder writes (regenerating a case rebuilds its builder's models).
+_ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2")
 # A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
 # its sha256 is stored at generation, and a changed file fails the check by name until the
 # outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
@@ -173,12 +195,15 @@ def _run(case: Case, golden: Path) -> dict[str, Any]:
         from edgeae_runtime.speech import denoise_signal
 
         return {"output": denoise_signal(_model(models[0]), x)}
-    if case.call == "codec":
-        from edgeae_runtime.codec import compress, decompress
+    if case.call in ("codec", "codec_items"):
+        from edgeae_runtime.codec import compress, compress_items, decompress, decompress_items
 
-        stream = compress(_model(models[0]), x)
+        pack, unpack = (
+            (compress, decompress) if case.call == "codec" else (compress_items, decompress_items)
+        )
+        stream = pack(_model(models[0]), x, **dict(case.options))
         x86_stream = (golden / "expected" / f"{case.name}.eae").read_bytes()
-        return {"stream": stream, "decoded": decompress(_model(models[1]), x86_stream)}
+        return {"stream": stream, "decoded": unpack(_model(models[1]), x86_stream)}
     raise ValueError(f"{case.name}: unknown call {case.call!r}")
 
 
@@ -381,27 +406,80 @@ def _build_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarra
     }
 
 
-def generate(golden: Path = GOLDEN) -> None:
-    """Rebuild models, inputs and x86 expected outputs (only on request, on x86)."""
+def _build_entropy_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The entropy-coded codec cases: a conv1d signal pair and a dense item pair whose
+    manifests carry rANS tables fitted to their codes (narrowed so some codes escape)."""
+    from edgeae_runtime import Model
+    from tests.runtime.codec.models import entropy_codec
+    from tests.runtime.onnx_models import make_decoder, make_encoder
+
+    t = np.arange(6000) / 16000
+    signal = (
+        0.4 * np.sin(2 * np.pi * 250 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
+        + 0.15 * np.sin(2 * np.pi * 1300 * t)
+        + 0.05 * rng.standard_normal(t.size)
+    )[None].astype(np.float32)
+    items = (rng.standard_normal((40, 48)) * 0.5).astype(np.float32)
+    conv = {"kind": "conv1d", "channels": 1, "window": 64, "hop": 64, "hidden": 8, "seed": 11,
+            "fingerprint": "sha256:golden-arm-v2-signal"}  # fmt: skip
+    dense = {"kind": "dense", "features": 48, "latent": 12, "seed": 13,
+             "fingerprint": "sha256:golden-arm-v2-items"}  # fmt: skip
+    out = {}
+    for case, name, args, x, fit, step, support in (
+        (_ENTROPY_CASES[0], "codec", conv, signal, signal[0, :5760].reshape(90, 1, 64), 0.05, 97),
+        (_ENTROPY_CASES[1], "items", dense, items, items, 0.1, 80),
+    ):
+        plain = make_encoder(models / f".{name}_entropy_plain.onnx", **args)
+        spec = entropy_codec(Model(plain).encode(fit), step, support=support)
+        plain.unlink()
+        make_encoder(models / f"{name}_entropy_encoder.onnx", **args, codec=spec)
+        make_decoder(models / f"{name}_entropy_decoder.onnx", **args, codec=spec)
+        out[case] = x
+    return out
+
+
+def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None:
+    """Rebuild models, inputs and x86 expected outputs (only on request, on x86).
+
+    ``only`` names the cases to regenerate: just the models of their builder are
+    rebuilt, every other case keeps its files and its entry in meta.json.
+    """
     if platform.machine().lower() not in ("x86_64", "amd64"):
         raise SystemExit("golden outputs are the x86 reference: generate them on x86_64")
-    from edgeae_runtime.codec import compress, decompress
+    from edgeae_runtime.codec import compress, compress_items, decompress, decompress_items
 
     models, inputs, exp = golden / "models", golden / "inputs", golden / "expected"
     for d in (models, inputs, exp):
         d.mkdir(parents=True, exist_ok=True)
-    xs = _build_models(models, np.random.default_rng(SEED))
+    names = set(only) if only is not None else {c.name for c in CASES}
+    unknown = names - {c.name for c in CASES}
+    if unknown:
+        raise SystemExit(f"no golden case named {', '.join(sorted(unknown))}")
+    xs: dict[str, np.ndarray] = {}
+    if names - set(_ENTROPY_CASES):
+        xs.update(_build_models(models, np.random.default_rng(SEED)))
+    if names & set(_ENTROPY_CASES):
+        xs.update(_build_entropy_models(models, np.random.default_rng(SEED + 1)))
     meta: dict[str, Any] = {"machine": platform.machine(), "cases": {}}
+    if only is not None:
+        meta = json.loads((exp / "meta.json").read_text())
     for case in CASES:
+        if case.name not in names:
+            continue
         np.save(inputs / f"{case.name}.npy", xs[case.name], allow_pickle=False)
         entry: dict[str, Any] = {"kind": case.kind, "what": case.what, "files": list(case.files)}
         packaged = [f for f in case.files if f.startswith("pkg:")]
         if packaged:
             entry["sha256"] = {f: _sha256(_model_file(golden, f)) for f in packaged}
         if case.kind == "codec":
-            stream = compress(_model(models / case.files[0]), xs[case.name])
+            pack, unpack = (
+                (compress, decompress)
+                if case.call == "codec"
+                else (compress_items, decompress_items)
+            )
+            stream = pack(_model(models / case.files[0]), xs[case.name], **dict(case.options))
             (exp / f"{case.name}.eae").write_bytes(stream)
-            decoded = decompress(_model(models / case.files[1]), stream)
+            decoded = unpack(_model(models / case.files[1]), stream)
             np.save(exp / f"{case.name}.decoded.npy", decoded, allow_pickle=False)
         else:
             out = _run(case, golden)["output"]
@@ -409,6 +487,8 @@ def generate(golden: Path = GOLDEN) -> None:
             if case.kind == "int8":
                 output = "latent" if case.call == "encode" else "reconstruction"
                 entry["step"] = _output_step(models / case.files[0], output)
+        if case.options:
+            entry["options"] = dict(case.options)
         meta["cases"][case.name] = entry
     (exp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 

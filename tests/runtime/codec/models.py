@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgeae_runtime import CodecSpec, Manifest
 from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 
-__all__ = ["make_image_pair"]
+__all__ = ["entropy_codec", "make_image_pair"]
 
 
 def make_image_pair(
@@ -82,3 +82,27 @@ def make_image_pair(
         onnx.save(model, path)
         paths.append(path)
     return paths[0], paths[1]
+
+
+def entropy_codec(
+    latents: np.ndarray, step: float, *, support: float = 100.0, fitted: bool = True
+) -> CodecSpec:
+    """A CodecSpec coding ``round(z / step)`` with entropy tables fitted to ``latents``.
+
+    One table per latent channel (axis 1 of ``latents``), from the codes' histogram as
+    training would give it. ``support`` (a percentile of |code|) narrows the tables so
+    the rarest codes take the escape path; ``fitted=False`` gives flat tables.
+    """
+    from edgeae_runtime.codec.entropy import EntropyTables
+
+    codes = np.rint(np.asarray(latents, np.float64) / step).astype(np.int64)
+    channels = codes.shape[1]
+    rows = np.moveaxis(codes, 1, 0).reshape(channels, -1)
+    half = int(np.percentile(np.abs(codes), support)) + 1
+    inside = [r[np.abs(r) < half] + half for r in rows]
+    counts = np.stack([np.bincount(r, minlength=2 * half + 1) for r in inside]).astype(float)
+    if not fitted:
+        counts = np.ones_like(counts)
+    pmf = np.concatenate([counts + 0.5, np.full((channels, 1), 1e-3)], axis=1)
+    spec = EntropyTables.from_pmf(pmf, offset=[-half] * channels).to_spec()
+    return CodecSpec(scale=(step,), entropy=spec)
