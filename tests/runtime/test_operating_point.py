@@ -12,32 +12,114 @@ from hypothesis import strategies as st
 from edgeae_runtime import AnomalySpec, InputError, ManifestError
 from edgeae_runtime.events import EventDetector, EventRule, detect_events
 from edgeae_runtime.manifest import Manifest
-from edgeae_runtime.operating_point import choose_threshold, rates
+from edgeae_runtime.operating_point import FAR_FITS, choose_threshold, gpd_pwm, rates
 from edgeae_runtime.scores import calibrate_anomaly
 
 scores = st.lists(st.floats(0, 1e3), min_size=5, max_size=200).map(np.array)
 
 
 @settings(max_examples=60, deadline=None)
-@given(scores, st.floats(0.001, 0.5))
-@example(np.array([0.0] * 6 + [1.0] * 3), 1 / 3)  # 9 * (1 - 1/3) rounds above 6
+@given(scores, st.floats(0.001, 0.5), st.sampled_from(FAR_FITS))
+@example(np.array([0.0] * 6 + [1.0] * 3), 1 / 3, "empirical")  # 9 * (1 - 1/3) rounds above 6
 def test_far_per_item_realises_at_most_its_target_on_its_calibration_data(
-    normal: np.ndarray, target: float
+    normal: np.ndarray, target: float, fit: str
 ) -> None:
-    t = choose_threshold(normal, "far", target_far=target)
-    realised = float(np.mean(normal > t))
-    assert realised <= target + 1e-12
-    # and it is the smallest such observed score: one step lower breaks the target
-    lower = normal[normal < t]
-    if lower.size:
-        assert np.mean(normal > lower.max()) > target
+    t = choose_threshold(normal, "far", target_far=target, far_fit=fit)
+    assert float(np.mean(normal > t)) <= target + 1e-12
+    if fit == "empirical":  # the plug-in law: the smallest such observed score
+        lower = normal[normal < t]
+        if lower.size:
+            assert np.mean(normal > lower.max()) > target
 
 
-def test_far_per_item_is_within_one_item_of_target_without_ties() -> None:
+def test_far_conformal_is_within_one_item_of_target_on_many_scores() -> None:
     normal = np.random.default_rng(0).lognormal(size=2000)
-    for target in (0.001, 0.01, 0.05, 0.2):
-        realised = rates(normal, None, choose_threshold(normal, "far", target_far=target)).fpr
-        assert target - 1 / 2000 <= realised <= target
+    for target in (0.01, 0.05, 0.2):  # target * n >= 10: auto is the conformal quantile
+        t = choose_threshold(normal, "far", target_far=target)
+        assert t == choose_threshold(normal, "far", target_far=target, far_fit="conformal")
+        realised = rates(normal, None, t).fpr
+        assert target - 2 / 2000 <= realised <= target
+
+
+# exchangeable normal scores: families with light to heavy tails (numpy draws, no scipy)
+FAMILIES = {
+    "halfnormal": lambda r, n: np.abs(r.standard_normal(n)),
+    "exponential": lambda r, n: r.exponential(size=n),
+    "lognormal": lambda r, n: r.lognormal(sigma=0.5, size=n),
+    "gamma": lambda r, n: r.gamma(2.0, size=n),
+    "chi2": lambda r, n: r.chisquare(8, size=n),
+}
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.sampled_from(sorted(FAMILIES)),
+    st.integers(74, 600),
+    st.sampled_from([0.05, 0.01]),
+    st.integers(0, 2**31 - 1),
+)
+def test_far_auto_holds_its_target_on_average_for_exchangeable_scores(
+    family: str, n: int, target: float, seed: int
+) -> None:
+    """Calibrate on n scores, measure on fresh ones from the same law: the mean over
+    repeats of the realised false-alarm rate is within 1.5x of the target, while the
+    plug-in law (max of 74 scores at 1 %) is not held to that."""
+    rng = np.random.default_rng(seed)
+    draw = FAMILIES[family]
+    fresh = draw(rng, 200_000)
+    realised = [
+        float(np.mean(fresh > choose_threshold(draw(rng, n), "far", target_far=target)))
+        for _ in range(60)
+    ]
+    # 60 repeats: the mean's Monte-Carlo spread is ~ target * 0.15 at these sizes
+    assert np.mean(realised) <= 1.5 * target
+
+
+def test_far_tail_extrapolates_beyond_the_max_and_beats_the_plug_in_law() -> None:
+    """With 74 calibration scores the plug-in 1 % / 0.1 % quantile is the max, whose
+    expected false-alarm rate is 1/75; the tail fit goes past it and gets closer."""
+    rng = np.random.default_rng(1)
+    fresh = rng.exponential(size=400_000)
+    for target in (0.01, 0.001):
+        tail, plug = [], []
+        for _ in range(300):
+            x = rng.exponential(size=74)
+            t = choose_threshold(x, "far", target_far=target)
+            assert t >= x.max()
+            tail.append(np.mean(fresh > t))
+            plug.append(
+                np.mean(fresh > choose_threshold(x, "far", target_far=target, far_fit="empirical"))
+            )
+        assert abs(np.mean(tail) - target) < abs(np.mean(plug) - target)
+        assert np.mean(plug) > 1.2 * target  # the plug-in law misses its target here
+
+
+def test_gpd_pwm_recovers_known_tails() -> None:
+    rng = np.random.default_rng(2)
+    u = rng.random(20_000)
+    for xi, sigma in ((0.0, 2.0), (0.25, 1.0), (-0.2, 3.0)):
+        y = -sigma * np.log(u) if xi == 0 else sigma / xi * (u ** (-xi) - 1.0)
+        got_xi, got_sigma = gpd_pwm(y)
+        assert abs(got_xi - xi) < 0.03 and abs(got_sigma / sigma - 1) < 0.05
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores, st.floats(0.01, 100), st.floats(-100, 100))
+def test_every_law_is_equivariant_under_affine_maps_of_the_score(
+    normal: np.ndarray, a: float, b: float
+) -> None:
+    """Thresholds move with the scores: t(a s + b) = a t(s) + b for a > 0."""
+    mapped = a * normal + b
+    scale = max(1.0, float(np.abs(mapped).max()))
+    for method, kw in (
+        ("percentile", {"percentile": 97.0}),
+        ("mean_std", {"k": 2.0}),
+        ("far", {"target_far": 0.01}),
+        ("far", {"target_far": 0.2}),
+    ):
+        t0 = choose_threshold(normal, method, **kw)
+        t1 = choose_threshold(mapped, method, **kw)
+        assert abs(t1 - (a * t0 + b)) <= 1e-6 * scale
 
 
 @settings(max_examples=40, deadline=None)
@@ -46,7 +128,11 @@ def test_thresholds_are_monotone_in_their_parameter(normal: np.ndarray) -> None:
     p = [choose_threshold(normal, "percentile", percentile=q) for q in (50, 90, 99, 100)]
     k = [choose_threshold(normal, "mean_std", k=v) for v in (0, 1, 3, 6)]
     f = [choose_threshold(normal, "far", target_far=r) for r in (0.5, 0.1, 0.01, 0.001)]
-    for seq in (p, k, f):
+    f2 = [
+        choose_threshold(normal, "far", target_far=r, far_fit="tail")
+        for r in (0.3, 0.1, 0.01, 0.001)
+    ]
+    for seq in (p, k, f, f2):
         assert all(a <= b + 1e-9 for a, b in itertools.pairwise(seq))
 
 
@@ -78,6 +164,8 @@ def test_labelled_methods_need_anomalies_and_say_so() -> None:
         choose_threshold(np.ones(10), "far", target_far=1.5)
     with pytest.raises(InputError, match="per hour"):
         choose_threshold(np.ones(10), "far", far_per="hour", target_far=1.0)
+    with pytest.raises(InputError, match="far_fit"):
+        choose_threshold(np.ones(10), "far", far_fit="gumbel")
 
 
 def test_calibration_records_method_and_validation_rates() -> None:
