@@ -180,7 +180,8 @@ def _errors(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
         return per_item_error(x.numpy(), model(x).numpy(), "mse")
 
 
-def bench_sensor(tmp: Path, quick: bool) -> dict[str, Any]:
+def sensor_scores(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Train the sensor recipe; its torch, float and int8 errors on held-out and eval windows."""
     model_over, train_over = recipe_for(SENSOR)
     if quick:
         train_over = {**train_over, "epochs": 3}
@@ -196,6 +197,32 @@ def bench_sensor(tmp: Path, quick: bool) -> dict[str, Any]:
     assert labels is not None and prep.anomaly_x is not None
     val_errors = _errors(ck.model, prep.val_x)
     errors = _errors(ck.model, prep.anomaly_x)
+    pre = prep.preprocessing
+    raw_val = denormalize(prep.val_x.numpy(), pre)
+    raw_eval = denormalize(prep.anomaly_x.numpy(), pre)
+    raw_train = denormalize(prep.train_x.numpy(), pre)
+    f_path, q_path = to_onnx(run, raw_train, tmp / "sensor_onnx", Validation(raw_val))
+    onnx_errors = {}
+    for kind, path in (("float", f_path), ("int8", q_path)):
+        m = Model(path)
+        onnx_errors[kind] = (m.errors(raw_val), m.errors(raw_eval))
+    return {
+        "arch": ck.arch,
+        "epochs": ck.epoch,
+        "train_seconds": train_seconds,
+        "config": config,
+        "labels": labels,
+        "val_errors": val_errors,
+        "errors": errors,
+        "onnx": onnx_errors,
+    }
+
+
+def bench_sensor(tmp: Path, quick: bool, scored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Sensor metrics from :func:`sensor_scores` (computed here unless given)."""
+    s = sensor_scores(tmp, quick) if scored is None else scored
+    config, labels = s["config"], s["labels"]
+    val_errors, errors = s["val_errors"], s["errors"]
     tails_rows = []
     for tails in ("upper", "both"):
         spec = calibrate_anomaly(val_errors, config.threshold_percentile, tails, "mse")
@@ -215,16 +242,10 @@ def bench_sensor(tmp: Path, quick: bool) -> dict[str, Any]:
             }
         tails_rows.append(row)
     # float and int8 errors on the same raw items
-    pre = prep.preprocessing
-    raw_val = denormalize(prep.val_x.numpy(), pre)
-    raw_eval = denormalize(prep.anomaly_x.numpy(), pre)
-    raw_train = denormalize(prep.train_x.numpy(), pre)
-    f_path, q_path = to_onnx(run, raw_train, tmp / "sensor_onnx", Validation(raw_val))
     vi, ti = blocks(len(labels))
     points: dict[str, Any] = {}
-    for kind, path in (("float", f_path), ("int8", q_path)):
-        m = Model(path)
-        cal, ev = m.errors(raw_val), m.errors(raw_eval)
+    for kind in ("float", "int8"):
+        cal, ev = s["onnx"][kind]
         pts = method_points(cal, ev[vi], labels[vi], ev[ti], labels[ti], config.tails)
         spec = calibrate_anomaly(cal, tails=config.tails)
         test_scores = anomaly_scores(ev[ti], spec)
@@ -236,9 +257,9 @@ def bench_sensor(tmp: Path, quick: bool) -> dict[str, Any]:
         }
     return {
         "source": SENSOR,
-        "arch": ck.arch,
-        "epochs": ck.epoch,
-        "train_seconds": train_seconds,
+        "arch": s["arch"],
+        "epochs": s["epochs"],
+        "train_seconds": s["train_seconds"],
         "calibration_windows": len(val_errors),
         "tails": config.tails,
         "validation_windows": len(vi),
@@ -287,20 +308,19 @@ def _pca_errors(fit: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     return np.mean((x - r) ** 2, axis=1)
 
 
-def bench_nab(tmp: Path, quick: bool) -> dict[str, Any]:
+NAB_WINDOW, NAB_HOP, NAB_LATENT = 32, 4, 4
+
+
+def nab_scores(tmp: Path, quick: bool) -> list[dict[str, Any]]:
+    """Per NAB series: the AE (float, int8), PCA and IsolationForest errors on the held-out
+    normal windows of the training stretch and on the test part, with window labels."""
     from sklearn.ensemble import IsolationForest
 
     series = _nab_series()
     if quick:
         series = series[:4]
-    window, hop, latent = 32, 4, 4
-    per_file, pooled = [], {"float": {}, "int8": {}}
-    oracle = {"float": 0, "int8": 0}
-    n_test_total = 0
-    events = {
-        name: {"events": 0, "true": 0, "hit": 0, "labelled": 0, "days": 0.0}
-        for name in ("autoencoder", "PCA", "IsolationForest")
-    }
+    window, hop, latent = NAB_WINDOW, NAB_HOP, NAB_LATENT
+    out = []
     for i, (name, ts, v, ranges) in enumerate(series):
         first = min([a for a, _ in ranges] + [v.size // 2])
         if first < 8 * window or not ranges:
@@ -330,27 +350,53 @@ def bench_nab(tmp: Path, quick: bool) -> dict[str, Any]:
         # baselines on the same windows, standardized like the model's input
         mu, sd = float(raw_train.mean()), float(raw_train.std() or 1.0)
         z_train, z_val, z_test = ((a - mu) / sd for a in (raw_train, raw_val, test_x))
-        pca_val, pca_test = (
-            _pca_errors(z_train, z_val, latent),
-            _pca_errors(z_train, z_test, latent),
-        )
         forest = IsolationForest(random_state=0).fit(z_train)
-        if_val, if_test = -forest.score_samples(z_val), -forest.score_samples(z_test)
-        rec: dict[str, Any] = {
-            "series": name,
-            "test_windows": int(test_y.size),
-            "test_anomalous": int(test_y.sum()),
+        scored = {
+            "PCA": (_pca_errors(z_train, z_val, latent), _pca_errors(z_train, z_test, latent)),
+            "IsolationForest": (-forest.score_samples(z_val), -forest.score_samples(z_test)),
         }
-        scored = {}
         for kind, path in (("float", f_path), ("int8", q_path)):
             m = Model(path)
             scored[kind] = (m.errors(raw_val), m.errors(test_x))
+        out.append(
+            {
+                "series": name,
+                "first": first,
+                "days": float(ts[-1] - ts[first]) / 86400.0,
+                "ranges": ranges,
+                "row_label": row_label,
+                "test_y": test_y,
+                "scored": scored,
+            }
+        )
+        log(f"nab {i + 1}/{len(series)} {name}: scored")
+    return out
+
+
+def bench_nab(tmp: Path, quick: bool, scored: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """NAB metrics from :func:`nab_scores` (computed here unless given)."""
+    window, hop, latent = NAB_WINDOW, NAB_HOP, NAB_LATENT
+    per_file, pooled = [], {"float": {}, "int8": {}}
+    oracle = {"float": 0, "int8": 0}
+    n_test_total = 0
+    events = {
+        name: {"events": 0, "true": 0, "hit": 0, "labelled": 0, "days": 0.0}
+        for name in ("autoencoder", "PCA", "IsolationForest")
+    }
+    for s in nab_scores(tmp, quick) if scored is None else scored:
+        first, ranges, row_label, test_y = s["first"], s["ranges"], s["row_label"], s["test_y"]
+        sc = s["scored"]
+        rec: dict[str, Any] = {
+            "series": s["series"],
+            "test_windows": int(test_y.size),
+            "test_anomalous": int(test_y.sum()),
+        }
         both = test_y.any() and not test_y.all()
-        day_s = float(ts[-1] - ts[first]) / 86400.0
+        day_s = s["days"]
         for method, (val_s, test_s) in {
-            "autoencoder": scored["float"],
-            "PCA": (pca_val, pca_test),
-            "IsolationForest": (if_val, if_test),
+            "autoencoder": sc["float"],
+            "PCA": sc["PCA"],
+            "IsolationForest": sc["IsolationForest"],
         }.items():
             if both:
                 rec[f"auroc_{method}"] = auroc(test_s, test_y)
@@ -370,11 +416,11 @@ def bench_nab(tmp: Path, quick: bool) -> dict[str, Any]:
                 e["labelled"] += 1
                 e["hit"] += int(any(first + ev.start < b and first + ev.end > a for ev in evs))
         if both:
-            rec["auroc_int8"] = auroc(scored["int8"][1], test_y)
+            rec["auroc_int8"] = auroc(sc["int8"][1], test_y)
         # threshold methods: even blocks validate, odd blocks test (each series its own point)
         vi, ti = blocks(test_y.size)
         for kind in ("float", "int8"):
-            cal, ev = scored[kind]
+            cal, ev = sc[kind]
             pts = method_points(cal, ev[vi], test_y[vi], ev[ti], test_y[ti], "upper")
             for mname, p in pts.items():
                 acc = pooled[kind].setdefault(
@@ -387,10 +433,6 @@ def bench_nab(tmp: Path, quick: bool) -> dict[str, Any]:
             oracle[kind] += best_accuracy_counts(anomaly_scores(ev[ti], spec), test_y[ti])
         n_test_total += len(ti)
         per_file.append(rec)
-        log(
-            f"nab {i + 1}/{len(series)} {name}: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in rec.items() if k.startswith("auroc"))
-        )
     summary = {}
     for method in ("autoencoder", "PCA", "IsolationForest", "int8"):
         vals = [r[f"auroc_{method}"] for r in per_file if f"auroc_{method}" in r]
