@@ -153,17 +153,28 @@ def as_signal(x: Any, channels: int | None, name: str, *, first_sample: int = 0)
     the chunk's position in the stream) and channel. A copy, so callers may
     reuse their buffer.
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: Inf, refused below
-        arr = np.array(signal_shape(x, channels, name), dtype=np.float32)
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    arr = signal_shape(x, channels, name)
+    out = np.empty(arr.shape, dtype=np.float32)
+    _store(out, arr, name, first_sample)
+    return out
+
+
+def _store(dst: np.ndarray, src: np.ndarray, name: str, first_sample: int) -> None:
+    """Copy the numeric ``src`` into the float32 ``dst`` (same shape), then refuse a
+    non-finite sample (:func:`as_signal`'s error); ``dst`` holds garbage after a refusal."""
+    if src.dtype == np.float32:
+        np.copyto(dst, src)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: Inf, refused below
+            np.copyto(dst, src, casting="unsafe")
+    if src.dtype.kind == "f" and not np.isfinite(dst).all():
+        bad = ~np.isfinite(dst)
         col = int(np.argmax(bad.any(axis=0)))
         ch = int(np.argmax(bad[:, col]))
-        kind = "NaN" if np.isnan(arr[ch, col]) else "Inf"
+        kind = "NaN" if np.isnan(dst[ch, col]) else "Inf"
         raise InputError(
             f"{name}: sample {first_sample + col} (channel {ch}) is {kind}; samples must be finite"
         )
-    return arr
 
 
 def frame_signal(signal: np.ndarray, window: int, hop: int, tail: Tail = "cover") -> np.ndarray:
@@ -229,8 +240,8 @@ class SignalFramer:
     """Validate pushed chunks and hand out each frame once it is complete.
 
     Holds only the samples future frames still need (under ``window`` samples
-    per channel), so memory stays bounded however long the stream runs. The
-    frames are the same whatever the chunking.
+    per channel, in a buffer reused from push to push), so memory stays bounded
+    however long the stream runs. The frames are the same whatever the chunking.
     """
 
     def __init__(
@@ -240,6 +251,10 @@ class SignalFramer:
         self.channels, self.window, self.hop = int(channels), int(window), int(hop)
         self.name = name
         self.tail: Tail = tail
+        # the buffer's usual size: one window plus a 100 ms-class chunk; a larger push grows
+        # it, and it shrinks back once a push leaves it mostly empty
+        self._capacity = max(2 * self.window, 4096)
+        self._none = np.zeros((0, self.channels, self.window), dtype=np.float32)
         self.reset()
 
     @classmethod
@@ -249,7 +264,8 @@ class SignalFramer:
 
     def reset(self) -> None:
         """Forget everything pushed so far."""
-        self._buf = np.zeros((self.channels, 0), dtype=np.float32)
+        self._buf = np.zeros((self.channels, self._capacity), dtype=np.float32)
+        self._n = 0  # samples held: _buf[:, :_n], the first at stream sample frames_out * hop
         self.samples_in = 0
         self.frames_out = 0
 
@@ -257,43 +273,68 @@ class SignalFramer:
         """:func:`as_signal` of ``chunk`` for this stream (errors name the stream sample)."""
         return as_signal(chunk, self.channels, self.name, first_sample=self.samples_in)
 
-    def _batch(self, buf: np.ndarray, count: int) -> FrameBatch:
-        """Copy ``count`` frames out of a contiguous ``(channels, n)`` buffer."""
-        buf = np.ascontiguousarray(buf)
+    def _reserve(self, need: int) -> None:
+        """Room for ``need`` samples in the buffer, keeping the ``_n`` held."""
+        cap = self._buf.shape[1]
+        if need <= cap and (cap == self._capacity or need > cap // 4):
+            return
+        new = max(need, self._capacity) if need <= cap else max(need, 2 * cap)
+        buf = np.zeros((self.channels, new), dtype=np.float32)
+        buf[:, : self._n] = self._buf[:, : self._n]
+        self._buf = buf
+
+    def _take(self, count: int) -> np.ndarray:
+        """Copy ``count`` frames out of the buffer's head; drop the samples no frame needs."""
+        if count <= 0:
+            return self._none
+        buf = self._buf  # always a whole, C-contiguous array
         s_ch, s_n = buf.strides
-        view = np.lib.stride_tricks.as_strided(
-            buf,
-            shape=(count, self.channels, self.window),
-            strides=(self.hop * s_n, s_ch, s_n),
-            writeable=False,
+        view = np.ndarray(
+            (count, self.channels, self.window), np.float32, buf, 0, (self.hop * s_n, s_ch, s_n)
         )
-        batch = FrameBatch(self.frames_out, np.ascontiguousarray(view), self.hop)
+        frames = view.copy()
         self.frames_out += count
-        return batch
+        used = min(count * self.hop, self._n)
+        keep = self._n - used
+        if keep:
+            buf[:, :keep] = buf[:, used : self._n]  # numpy copies overlapping ranges safely
+        self._n = keep
+        return frames
+
+    def _batch(self, count: int) -> FrameBatch:
+        first = self.frames_out
+        return FrameBatch(first, self._take(count), self.hop)
 
     def push(self, chunk: Any) -> FrameBatch:
         """Append a chunk; return the frames it completed."""
-        x = self.check_chunk(chunk)
-        self._buf = np.concatenate([self._buf, x], axis=1) if self._buf.shape[1] else x
-        self.samples_in += x.shape[1]
-        w, hop = self.window, self.hop
-        ready = (self._buf.shape[1] - w) // hop + 1 if self._buf.shape[1] >= w else 0
-        if ready <= 0:
-            return self._batch(self._buf[:, :0], 0)
-        batch = self._batch(self._buf, ready)
-        self._buf = self._buf[:, ready * hop :].copy()
-        return batch
+        first = self.frames_out
+        return FrameBatch(first, self.push_frames(chunk), self.hop)
+
+    def push_frames(self, chunk: Any) -> np.ndarray:
+        """:meth:`push` without the batch record: the completed frames ``(k, C, window)``."""
+        x = signal_shape(chunk, self.channels, self.name)
+        m = x.shape[1]
+        end = self._n + m
+        self._reserve(end)
+        _store(self._buf[:, self._n : end], x, self.name, self.samples_in)
+        self._n = end
+        self.samples_in += m
+        w = self.window
+        return self._take((end - w) // self.hop + 1 if end >= w else 0)
 
     def flush(self) -> FrameBatch:
         """The remaining frames (:func:`n_frames` in all), zero-padded at the end."""
         left = n_frames(self.samples_in, self.window, self.hop, self.tail) - self.frames_out
         if left <= 0:
-            return self._batch(self._buf[:, :0], 0)
+            self._n = 0
+            return self._batch(0)
         need = (left - 1) * self.hop + self.window
-        buf = np.zeros((self.channels, need), dtype=np.float32)
-        buf[:, : self._buf.shape[1]] = self._buf
-        self._buf = buf[:, :0]
-        return self._batch(buf, left)
+        self._reserve(need)
+        self._buf[:, self._n : need] = 0.0
+        batch = self._batch(left)
+        self._n = 0
+        self._reserve(0)  # back to the usual size after a long flush
+        return batch
 
 
 class OverlapAdd:
@@ -338,9 +379,38 @@ class OverlapAdd:
 
     def reset(self) -> None:
         """Drop the pending tail."""
-        self._tail = np.zeros((self.channels, self._r - 1, self.hop), dtype=np.float32)
+        # segment sums: rows [0, R-1) hold the pending tail (the partial sums of hop
+        # segments later frames still add to); add() sums a batch in the rows after them
+        self._seg = np.zeros((self.channels, self._r - 1 + 8, self.hop), dtype=np.float32)
+        self._plans: dict[int, tuple[Any, ...]] = {}
         self._count = 0  # frames added since the start
         self.samples_out = 0
+
+    @property
+    def _tail(self) -> np.ndarray:
+        return self._seg[:, : self._r - 1]
+
+    def _plan(self, k: int) -> tuple[Any, ...]:
+        """The buffers and views :meth:`add` uses for a batch of ``k`` frames (cached per
+        ``k``: a stream pushes the same few batch sizes over and over)."""
+        plan = self._plans.get(k)
+        if plan is not None:
+            return plan
+        c, hop, r = self.channels, self.hop, self._r
+        rows = k + r - 1
+        if rows > self._seg.shape[1]:
+            grown = np.zeros((c, 2 * rows, hop), dtype=np.float32)
+            grown[:, : r - 1] = self._tail
+            self._seg, self._plans = grown, {}
+        seg = self._seg
+        yw = np.zeros((k, c, r * hop), dtype=np.float32)  # weighted frames, zero past window
+        parts = yw.reshape(k, c, r, hop).transpose(1, 0, 2, 3)  # (c, k, r, hop) views
+        adds = tuple((seg[:, j : j + k], parts[:, :, j]) for j in range(r - 1, -1, -1))
+        plan = (yw[:, :, : self.window], seg[:, r - 1 : rows], adds, seg[:, :k],
+                seg[:, : r - 1], seg[:, k:rows])  # fmt: skip
+        if k <= 64:
+            self._plans[k] = plan
+        return plan
 
     def _wsum(self, first: int, stop: int) -> np.ndarray:
         """Divisor sums of hop segments ``[first, stop)`` given the frames added so far.
@@ -365,31 +435,26 @@ class OverlapAdd:
         k, c, hop, r = y.shape[0], self.channels, self.hop, self._r
         if k == 0:
             return np.zeros((c, 0), dtype=np.float32)
-        if r * hop == self.window:
-            yw = (y * self._win).reshape(k, c, r, hop)
-        else:
-            yw = np.zeros((k, c, r * hop), dtype=np.float32)
-            yw[:, :, : self.window] = y * self._win
-            yw = yw.reshape(k, c, r, hop)
-        seg = np.zeros((c, k + r - 1, hop), dtype=np.float32)
-        seg[:, : r - 1] = self._tail
-        for j in range(r - 1, -1, -1):  # oldest frame's part first on every segment
-            seg[:, j : j + k] += yw[:, :, j].transpose(1, 0, 2)
-        self._tail = seg[:, k:].copy()
+        weighted, fresh, adds, done, tail, next_tail = self._plan(k)
+        np.multiply(y, self._win, out=weighted)
+        fresh.fill(0.0)
+        for acc, part in adds:  # oldest frame's part first on every segment
+            np.add(acc, part, out=acc)
         first = self._count
         self._count += k
-        done = seg[:, :k]
         if first >= r - 1:  # steady state: every segment has all its frames
             out = done * self._inv_full
         else:
             out = _divide(done, self._wsum(first, first + k))
+        if r > 1:
+            np.copyto(tail, next_tail)  # the new pending tail (overlap-safe)
         self.samples_out += k * hop
         return out.reshape(c, k * hop)
 
     def finish(self) -> np.ndarray:
         """The pending tail ``(channels, (R-1)*hop)`` as final samples; then reset."""
         wsum = self._wsum(self._count, self._count + self._r - 1)
-        out = _divide(self._tail, wsum).reshape(self.channels, -1)
+        out = _divide(self._tail, wsum).reshape(self.channels, -1)  # a new array
         self.reset()
         return out
 
@@ -452,7 +517,7 @@ class FramedStream:
 
     def push(self, chunk: Any) -> np.ndarray:
         """Feed samples; get back the ones that are final (possibly none)."""
-        frames = self._framer.push(chunk).frames
+        frames = self._framer.push_frames(chunk)
         if frames.shape[0] == 0:
             return np.zeros((self._framer.channels, 0), dtype=np.float32)
         return self._ola.add(self._process(frames))

@@ -78,17 +78,18 @@ def _check_max_batch(max_batch: Any) -> int:
     return int(max_batch)
 
 
-def _check_overflow(x: np.ndarray, what: str) -> None:
+def _check_overflow(x: np.ndarray, where: str, what: str) -> None:
     """Refuse NaN/Inf where finite inputs went in: values too large for float32.
 
     Raw inputs are checked finite first, so a non-finite value here means the
     preprocessing or the model overflowed (inputs near the float32 maximum):
-    an error rather than a silently infinite reconstruction.
+    an error rather than a silently infinite reconstruction. The message is
+    ``"{where}: {what}: ..."``, built only when raised (this runs on every batch).
     """
     if not np.isfinite(x).all():
         raise InputError(
-            f"{what}: overflowed to Inf/NaN; the input values are too large for this model "
-            "(float32 overflow), scale them down"
+            f"{where}: {what}: overflowed to Inf/NaN; the input values are too large for this "
+            "model (float32 overflow), scale them down"
         )
 
 
@@ -223,6 +224,7 @@ class Model:
             ) from None
         self.threads = threads
         self.max_batch = max_batch
+        self._name = self.path.name  # for messages (the run path formats none unless it raises)
         meta = self.session.get_modelmeta().custom_metadata_map
         if manifest is None and MANIFEST_KEY in meta:
             try:
@@ -345,27 +347,34 @@ class Model:
             )
 
     def _run_model_space(
-        self, output: str, x: np.ndarray, max_batch: int | None = None
+        self, output: str, x: np.ndarray, max_batch: int | None = None, *, finite: bool = False
     ) -> np.ndarray:
-        """Run one graph output on an already-validated model-space batch, in slices."""
-        name = {"reconstruction": self._recon, "latent": self._latent}[output]
+        """Run one graph output on an already-validated model-space batch, in slices.
+
+        ``finite=True`` says ``x`` is known finite (raw frames checked on the way in,
+        identity preprocessing): the overflow check of the input is skipped; the
+        output's is not.
+        """
+        name = {"reconstruction": self._recon, "latent": self._latent}.get(output)
         if name is None:
-            raise ModelError(f"{self.path.name} has no {output!r} output")
+            raise ModelError(f"{self._name} has no {output!r} output")
         step = self.max_batch if max_batch is None else _check_max_batch(max_batch)
         if self._fixed_batch is not None:
             step = min(step, self._fixed_batch)
         n = x.shape[0]
-        _check_overflow(x, f"{self.path.name}: {output} input (after preprocessing)")
-        x = x.astype(self._in_dtype, copy=False)
+        if not finite:
+            _check_overflow(x, self._name, f"{output} input (after preprocessing)")
+        if x.dtype != self._in_dtype:
+            x = x.astype(self._in_dtype)
+        run, feed = self.session.run, self._input
         if n <= step:
-            y = np.asarray(self.session.run([name], {self._input: x})[0], dtype=np.float32)
+            y = run([name], {feed: x})[0]
+            if y.dtype != np.float32:
+                y = y.astype(np.float32)
         else:
-            parts = [
-                self.session.run([name], {self._input: x[i : i + step]})[0]
-                for i in range(0, n, step)
-            ]
+            parts = [run([name], {feed: x[i : i + step]})[0] for i in range(0, n, step)]
             y = np.concatenate(parts).astype(np.float32, copy=False)
-        _check_overflow(y, f"{self.path.name}: {output}")
+        _check_overflow(y, self._name, output)
         return y
 
     def reconstruct(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
@@ -374,7 +383,7 @@ class Model:
         xb = _as_batch(x, self.item_shape, f"{self.path.name}: reconstruct input")
         pre = self.manifest.preprocessing
         y = denormalize(self._run_model_space("reconstruction", normalize(xb, pre), max_batch), pre)
-        _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
+        _check_overflow(y, self._name, "reconstruction in raw units")
         return y
 
     def encode(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
@@ -392,7 +401,7 @@ class Model:
         y = denormalize(
             self._run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
         )
-        _check_overflow(y, f"{self.path.name}: reconstruction in raw units")
+        _check_overflow(y, self._name, "reconstruction in raw units")
         return y
 
     @property

@@ -29,13 +29,22 @@ from .preprocess import denormalize, normalize
 __all__ = ["StreamDenoiser", "check_signal_model", "denoise_offline"]
 
 
-def _reconstruct_frames(model: Model, frames: np.ndarray, max_batch: int | None) -> np.ndarray:
-    """Raw-unit reconstructions of validated frames ``(k, C, W)``, same shape."""
+def _reconstruct_frames(
+    model: Model, frames: np.ndarray, max_batch: int | None, identity: bool | None = None
+) -> np.ndarray:
+    """Raw-unit reconstructions of validated (finite) frames ``(k, C, W)``, same shape.
+
+    ``identity`` (whether the preprocessing is the identity) is computed when not given;
+    streams pass it once known.
+    """
     k = frames.shape[0]
-    items = frames.reshape((k, *model.item_shape))
+    items = frames.reshape((k, *model.manifest.item_shape))
     pre = model.manifest.preprocessing
-    if _is_identity(pre):  # skip two passes over the data per push
-        return model._run_model_space("reconstruction", items, max_batch).reshape(frames.shape)
+    if identity is None:
+        identity = _is_identity(pre)
+    if identity:  # skip two passes over the data per push; the frames are finite already
+        y = model._run_model_space("reconstruction", items, max_batch, finite=True)
+        return y.reshape(frames.shape)
     y = model._run_model_space("reconstruction", normalize(items, pre), max_batch)
     return denormalize(y, pre).reshape(frames.shape)
 
@@ -86,9 +95,10 @@ class StreamDenoiser(FramedStream):
         self.max_batch = max_batch
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self._ola = OverlapAdd.of(self.spec)
+        self._identity = _is_identity(model.manifest.preprocessing)
 
     def _process(self, frames: np.ndarray) -> np.ndarray:
-        return _reconstruct_frames(self.model, frames, self.max_batch)
+        return _reconstruct_frames(self.model, frames, self.max_batch, self._identity)
 
 
 def denoise_offline(

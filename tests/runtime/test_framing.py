@@ -113,9 +113,9 @@ class _Recorder:
         self.frames: list[np.ndarray] = []
         inner = model._run_model_space
 
-        def run(output: str, x: np.ndarray, max_batch: int | None = None) -> np.ndarray:
+        def run(output: str, x: np.ndarray, max_batch: int | None = None, **kw: Any) -> np.ndarray:
             self.frames.append(np.array(x))
-            return inner(output, x, max_batch)
+            return inner(output, x, max_batch, **kw)
 
         model._run_model_space = run  # type: ignore[method-assign]
 
