@@ -6,7 +6,8 @@ Wiener filter and the old time-domain recipe, side by side in one run.
     ... --quick                    # 2 held-out files per SNR, no tones training
 
 Data (``benchmarks/speech_data.py``; none of it used in training):
-- ``pairs/*``: the real noisy/clean pairs in ``../shared/data/speech/pairs``;
+- ``pairs/*``: the real noisy/clean pairs in ``../shared/data/speech/pairs`` (of the
+  VoiceBank-DEMAND p287 pairs only ``VCTK_HELDOUT_PAIRS``: the others are trained on);
 - ``mix N dB``: each held-out clean file (``HELDOUT_CLEAN``) mixed with three
   held-out noises (``HELDOUT_NOISE``, other noise types than in training) at
   0, 5 and 10 dB.
@@ -40,13 +41,15 @@ from speech_data import (  # noqa: E402
     HELDOUT_CLEAN,
     HELDOUT_NOISE,
     RATE,
+    VCTK_PAIRS,
+    VCTK_TRAIN_PAIRS,
     SpeechCorpus,
     data_root,
     load,
-    mix_at_snr,
 )
 from wiener import tune, wiener  # noqa: E402
 
+from edgeae.data.mixing import mix_at_snr, scale_to_level  # noqa: E402
 from edgeae.metrics import pesq_wb as _pesq  # noqa: E402
 from edgeae.metrics import speech_scores  # noqa: E402
 from edgeae_runtime import Model, StreamDenoiser  # noqa: E402
@@ -80,6 +83,8 @@ def eval_sets(quick: bool) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]
     for d in sorted((root / "pairs").iterdir()):
         items = []
         for f in sorted((d / "clean").glob("*.wav")):
+            if d.name == VCTK_PAIRS and f.name in VCTK_TRAIN_PAIRS:
+                continue  # trained on: only the held-out pairs are measured
             c, x = load(f), load(d / "noisy" / f.name)
             n = min(len(c), len(x))
             items.append((f.name, x[:n], c[:n]))
@@ -96,9 +101,8 @@ def eval_sets(quick: bool) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]
                 if len(noise) < len(c):
                     noise = np.tile(noise, len(c) // len(noise) + 1)
                 start = int(rng.integers(0, len(noise) - len(c) + 1))
-                x = mix_at_snr(c, noise[start : start + len(c)], snr)
-                peak = max(1.0, float(np.abs(x).max()) / 0.99)
-                items.append((f"{Path(cf).stem}+{Path(nf).stem}", x / peak, c / peak))
+                x, cs = scale_to_level(mix_at_snr(c, noise[start : start + len(c)], snr), c, None)
+                items.append((f"{Path(cf).stem}+{Path(nf).stem}", x, cs))
         sets[f"mix {snr} dB"] = items
     return sets
 

@@ -1,25 +1,37 @@
-"""Speech data for training and benchmarking the speech denoiser: file splits, noises, mixing.
+"""Speech data for training and benchmarking the speech denoiser: file splits and noises.
 
 Shared by ``train_speech_denoiser.py`` and ``bench_speech.py`` so both agree on
 which files are held out. Everything comes from ``../shared/data/speech``
 (``EDGEAE_SPEECH_DATA`` overrides it).
 
+Only material whose licence allows shipping the trained model goes into
+training (``../shared/data/README.md``: public domain, CC0, MIT, CC BY 4.0):
+
+- training speech: LJSpeech clips (public domain) minus the validation and
+  held-out files below, and the clean side of the VoiceBank-DEMAND p287 pairs
+  ``VCTK_TRAIN_PAIRS`` (CC BY 4.0; ``VCTK_HELDOUT_PAIRS`` stay held out);
+- training noise: the Speech Commands background recordings (CC BY 4.0) minus
+  the stretches ``builtin:speech`` holds out, the real DEMAND noise of the
+  training VoiceBank-DEMAND pairs (``noisy - clean``, CC BY 4.0), plus
+  synthetic noises made here (coloured noise, mains hum, babble of other
+  utterances, amplitude-modulated noise, clicks, tones).
+
+CMU ARCTIC (BSD-style, "for measuring only") is never trained on: its clips
+are speakers the model has not heard, measured by the benchmark.
+
 Splits (by FILE, never by window of one file):
-- training speech: LJSpeech (public domain) and CMU ARCTIC (BSD-style) clips,
-  minus the validation and held-out files below;
 - validation (model selection): ``VAL_CLEAN`` mixed with the training noises;
 - held out for the benchmark only: ``HELDOUT_CLEAN`` speech, every noise in
   ``HELDOUT_NOISE`` (none used in training: other noise types than training),
-  and the paired folders ``speech/pairs/*``.
-Training noise is only redistributable material: the Speech Commands background
-recordings (CC BY 4.0) plus synthetic noises made here (coloured noise, mains
-hum, babble of other utterances, amplitude-modulated noise, clicks, tones).
+  the DNS and Freesound pairs and ``VCTK_HELDOUT_PAIRS``.
 
-Mixing: a random clean segment (random offset, random speed/pitch factor
-0.88-1.15 so the model hears more voices than the corpus has), a random noise
-(recorded with a random offset, or synthetic) scaled to an SNR drawn uniformly
-in [-5, 20] dB, then a random overall gain (mixture RMS -38..-18 dBFS). Every
-epoch draws fresh mixtures from its own seed.
+Mixing is edgeae's one mixer, :mod:`edgeae.data.mixing`: a random clean
+segment (random offset, random speed/pitch factor so the model hears more
+voices than the corpus has), a random noise (recorded with a random offset, or
+synthetic) scaled by :func:`~edgeae.data.mixing.mix_at_snr` to an SNR drawn
+uniformly in ``snr_db`` against the clean file's power, then
+:func:`~edgeae.data.mixing.scale_to_level` (mixture RMS in ``level_db`` dBFS,
+never past the 0.99 peak). Every epoch draws fresh mixtures from its own seed.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeae.data.corpus import random_segment
+from edgeae.data.mixing import mix_at_snr, scale_to_level
 from edgeae_runtime.audio import read_wav
 from edgeae_runtime.resample import resample
 
@@ -37,10 +51,12 @@ __all__ = [
     "HELDOUT_CLEAN",
     "HELDOUT_NOISE",
     "RATE",
+    "VCTK_HELDOUT_PAIRS",
+    "VCTK_PAIRS",
+    "VCTK_TRAIN_PAIRS",
     "SpeechCorpus",
     "data_root",
     "load",
-    "mix_at_snr",
 ]
 
 RATE = 16000
@@ -56,6 +72,10 @@ HELDOUT_CLEAN = (
     "cmu_arctic/cmu_arctic_us_aew_a0003.wav",
     "cmu_arctic/cmu_arctic_us_axb_a0006.wav",
 )
+#: The VoiceBank-DEMAND p287 pairs (CC BY 4.0): four train, two held out for the benchmark.
+VCTK_PAIRS = "vctk_demand_trainset_p287"
+VCTK_TRAIN_PAIRS = ("p287_001.wav", "p287_002.wav", "p287_003.wav", "p287_005.wav")
+VCTK_HELDOUT_PAIRS = ("p287_004.wav", "p287_006.wav")
 TRAIN_NOISE = ("speech_commands_bg/doing_the_dishes.wav", "speech_commands_bg/exercise_bike.wav")
 #: Seconds of each training noise left out: the stretches ``builtin:speech`` holds out
 #: (edgeae/data/files/SPEECH-ATTRIBUTION.md), so the demo's mixtures are unseen noise.
@@ -90,12 +110,6 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
 
-def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """``clean + g*noise`` with ``g`` giving ``snr_db`` (RMS over the whole segment)."""
-    g = _rms(clean) / (_rms(noise) * 10 ** (snr_db / 20))
-    return (clean + g * noise).astype(np.float32)
-
-
 def _speed(x: np.ndarray, factor: float) -> np.ndarray:
     """Play ``x`` ``factor`` times faster (pitch and formants shift with it)."""
     n = int(len(x) / factor)
@@ -103,7 +117,7 @@ def _speed(x: np.ndarray, factor: float) -> np.ndarray:
 
 
 def _segment(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples from a random offset, looping short signals."""
+    """``n`` samples from a random offset, looping short signals (noise)."""
     if len(x) < n:
         x = np.tile(x, n // len(x) + 1)
     start = int(rng.integers(0, len(x) - n + 1))
@@ -164,6 +178,19 @@ def _without(x: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
     return np.concatenate([x[:a], x[b:]])
 
 
+@dataclass(frozen=True)
+class MixLaw:
+    """What training mixes: SNR and level ranges (dB), speed factors, clean-only share,
+    and the share of each noise source (recorded, babble, the rest synthetic)."""
+
+    snr_db: tuple[float, float] = (-5.0, 20.0)
+    level_db: tuple[float, float] = (-38.0, -18.0)
+    speed: tuple[float, float] = (0.88, 1.15)
+    clean_only: float = 0.05
+    recorded: float = 0.35
+    babble: float = 0.15
+
+
 @dataclass
 class SpeechCorpus:
     """Training/validation speech and training noise, loaded once."""
@@ -172,33 +199,44 @@ class SpeechCorpus:
     val_clean: list[np.ndarray]
     train_noise: list[np.ndarray]
     train_files: list[str]
+    noise_files: list[str]
+    law: MixLaw = MixLaw()
 
     @classmethod
-    def load(cls, root: Path | None = None) -> SpeechCorpus:
+    def load(cls, root: Path | None = None, law: MixLaw | None = None) -> SpeechCorpus:
         root = root or data_root()
         clean_root = root / "clean"
         excluded = set(VAL_CLEAN) | set(HELDOUT_CLEAN)
         files = sorted(
-            str(p.relative_to(clean_root))
-            for sub in ("ljspeech", "cmu_arctic")
-            for p in (clean_root / sub).glob("*.wav")
+            str(p.relative_to(clean_root)) for p in (clean_root / "ljspeech").glob("*.wav")
         )
         train_files = [f for f in files if f not in excluded]
+        clean = [load(clean_root / f) for f in train_files]
+        noise = [_without(load(root / "noise" / f), *TRAIN_NOISE_HELDOUT[f]) for f in TRAIN_NOISE]
+        noise_files = list(TRAIN_NOISE)
+        pairs = root / "pairs" / VCTK_PAIRS
+        for f in VCTK_TRAIN_PAIRS:
+            c, x = load(pairs / "clean" / f), load(pairs / "noisy" / f)
+            k = min(len(c), len(x))
+            clean.append(c[:k])
+            noise.append((x[:k] - c[:k]).astype(np.float32))  # the recorded DEMAND noise
+            train_files.append(f"pairs/{VCTK_PAIRS}/clean/{f}")
+            noise_files.append(f"pairs/{VCTK_PAIRS}/noisy-clean/{f}")
         return cls(
-            train_clean=[load(clean_root / f) for f in train_files],
+            train_clean=clean,
             val_clean=[load(clean_root / f) for f in VAL_CLEAN],
-            train_noise=[
-                _without(load(root / "noise" / f), *TRAIN_NOISE_HELDOUT[f]) for f in TRAIN_NOISE
-            ],
+            train_noise=noise,
             train_files=train_files,
+            noise_files=noise_files,
+            law=law or MixLaw(),
         )
 
     def noise(self, n: int, rng: np.random.Generator, pool: list[np.ndarray]) -> np.ndarray:
-        """One noise segment: recorded (35 %), babble of other utterances (15 %) or synthetic."""
+        """One noise segment: recorded, babble of other utterances, or synthetic (``law``)."""
         u = rng.random()
-        if u < 0.35:
+        if u < self.law.recorded:
             return _segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
-        if u < 0.5:
+        if u < self.law.recorded + self.law.babble:
             talkers = int(rng.integers(3, 8))
             out = np.zeros(n, dtype=np.float32)
             for _ in range(talkers):
@@ -214,27 +252,29 @@ class SpeechCorpus:
     def mixtures(
         self, count: int, n: int, seed: int, *, val: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` (noisy, clean) pairs of ``n`` samples, ``(count, n)`` each, from ``seed``."""
+        """``count`` (noisy, clean) pairs of ``n`` samples, ``(count, n)`` each, from ``seed``.
+
+        Validation mixtures use the default :class:`MixLaw` whatever ``law`` is, so
+        runs with different laws are selected on the same data.
+        """
         rng = np.random.default_rng(seed)
         pool = self.val_clean if val else self.train_clean
+        law = MixLaw() if val else self.law
         noisy = np.zeros((count, n), dtype=np.float32)
         clean = np.zeros((count, n), dtype=np.float32)
         for i in range(count):
             s = pool[int(rng.integers(len(pool)))]
             if not val:
-                s = _speed(s, rng.uniform(0.88, 1.15))
-            c = _segment(s, n, rng)
+                s = _speed(s, rng.uniform(*law.speed))
+            power = _rms(s) ** 2
+            c, _, _ = random_segment(s, n, rng)
             for _ in range(5):  # mostly silence: take another offset
-                if _rms(c) > 0.5 * _rms(s):
+                if _rms(c) ** 2 > 0.25 * power:
                     break
-                c = _segment(s, n, rng)
+                c, _, _ = random_segment(s, n, rng)
             noise = self.noise(n, rng, self.train_clean)
-            snr = rng.uniform(-5, 20)
-            m = mix_at_snr(c, noise, snr)
-            if not val and rng.random() < 0.05:  # some clean-only input: leave speech alone
+            m = mix_at_snr(c, noise, float(rng.uniform(*law.snr_db)), clean_power=power)
+            if not val and rng.random() < law.clean_only:  # some clean input: leave it alone
                 m = c.copy()
-            gain = 10 ** (rng.uniform(-38, -18) / 20) / _rms(m)
-            noisy[i], clean[i] = m * gain, c * gain
-        peak = np.maximum(np.abs(noisy).max(axis=1, keepdims=True), 1e-9)
-        scale = np.minimum(1.0, 0.99 / peak)
-        return noisy * scale, clean * scale
+            noisy[i], clean[i] = scale_to_level(m, c, float(rng.uniform(*law.level_db)))
+        return noisy, clean

@@ -35,6 +35,7 @@ __all__ = [
     "analysis_window",
     "compress",
     "istft",
+    "mask_gain",
     "stft",
     "track_floor",
 ]
@@ -55,6 +56,7 @@ class SpectralConfig:
     channels: int = 128
     latent_channels: int = 48
     noise_floor: float = 0.0  # > 0: one more item column, the runtime's noise-floor tracker
+    mask_floor: float = 0.0  # applied gain = mask_floor + (1 - mask_floor) * mask (runtime too)
 
     arch: ClassVar[str] = "spectral"
     layout: ClassVar[str] = "NCW"
@@ -76,6 +78,8 @@ class SpectralConfig:
             raise ConfigError(f"exponent: must be in (0, 1], got {self.exponent}")
         if not 0 <= self.noise_floor <= 1:
             raise ConfigError(f"noise_floor: must be in [0, 1], got {self.noise_floor}")
+        if not 0 <= self.mask_floor < 1:
+            raise ConfigError(f"mask_floor: must be in [0, 1), got {self.mask_floor}")
         want = (self.bins, self.columns)
         if tuple(self.item_shape) != want:
             raise ConfigError(
@@ -159,6 +163,14 @@ class SpectralMaskAE(nn.Module):
         y = nn.functional.conv1d(h, w[:, :, :-1], dw.bias, groups=dw.groups)
         y = y + g * w[:, 0, -1][None, :, None]
         return self.decoder(self.encoder[3:](y))
+
+
+def mask_gain(mask: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:
+    """The gain the runtime applies (``edgeae_runtime.spectral.mask_gain``): the mask
+    lifted by ``mask_floor``, so no bin is attenuated below it."""
+    if cfg.mask_floor <= 0:
+        return mask
+    return cfg.mask_floor + (1.0 - cfg.mask_floor) * mask
 
 
 def analysis_window(window: int, device: torch.device | None = None) -> torch.Tensor:

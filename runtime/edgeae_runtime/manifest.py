@@ -129,6 +129,8 @@ class SpectralSpec:
     ``noise_floor > 0`` appends one more column to each item: a noise-floor
     estimate of the features that rises by ``noise_floor`` and falls by
     ``min(1, 10 * noise_floor)`` of the gap per frame (items ``(bins, context_frames + 1)``).
+    ``mask_floor`` in [0, 1) lifts the applied gain to ``mask_floor + (1 - mask_floor) * mask``
+    (no bin is attenuated by more than ``mask_floor``; 0 = the mask as it is).
     """
 
     fft_size: int
@@ -138,6 +140,7 @@ class SpectralSpec:
     exponent: float = 0.3
     output: Literal["mask"] = "mask"
     noise_floor: float = 0.0
+    mask_floor: float = 0.0
 
     @property
     def item_columns(self) -> int:
@@ -484,6 +487,10 @@ def _check_spectral(m: Manifest) -> None:
     if not (math.isfinite(sp.noise_floor) and 0 <= sp.noise_floor <= 1):
         raise ManifestError(
             f"manifest.spectral.noise_floor: must be in [0, 1], got {sp.noise_floor}"
+        )
+    if not (math.isfinite(sp.mask_floor) and 0 <= sp.mask_floor < 1):
+        raise ManifestError(
+            f"manifest.spectral.mask_floor: must be in [0, 1), got {sp.mask_floor}"
         )
     want = (sp.fft_size // 2 + 1, sp.item_columns)
     if tuple(m.item_shape) != want:

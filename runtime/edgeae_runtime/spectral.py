@@ -50,6 +50,7 @@ __all__ = [
     "context_items",
     "denoise_spectral_offline",
     "is_spectral",
+    "mask_gain",
     "stft_frames",
     "track_floor",
 ]
@@ -109,6 +110,14 @@ def track_floor(
     return out, n
 
 
+def mask_gain(mask: np.ndarray, spectral: SpectralSpec) -> np.ndarray:
+    """The gain applied per bin: the model's mask clipped to [0, 1], lifted by ``mask_floor``."""
+    m = np.clip(mask, 0.0, 1.0)
+    if spectral.mask_floor > 0:
+        m = np.float32(spectral.mask_floor) + np.float32(1.0 - spectral.mask_floor) * m
+    return m
+
+
 def is_spectral(model: Model) -> bool:
     """True when the model's manifest describes a spectral front-end."""
     return model.manifest.spectral is not None
@@ -159,7 +168,7 @@ class _MaskEngine:
         if self._history.shape[0]:
             self._history = np.concatenate([self._history, feats])[-self._history.shape[0] :]
         mask = self.model._run_model_space("reconstruction", items, self.max_batch)
-        mask = np.clip(mask.reshape(frames.shape[0], self.bins), 0.0, 1.0)
+        mask = mask_gain(mask.reshape(frames.shape[0], self.bins), self.spectral)
         y = np.fft.irfft(x * mask, n=self.spectral.fft_size, axis=-1)[:, : self.spec.window]
         return y.astype(np.float32)[:, None, :]
 
@@ -215,7 +224,7 @@ def denoise_spectral_offline(
         floors, _ = track_floor(feats, None, spectral.noise_floor)
         items = np.concatenate([items, floors[:, :, None]], axis=2)
     mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
-    mask = np.clip(mask, 0.0, 1.0)
+    mask = mask_gain(mask, spectral)
     y = np.fft.irfft(spec_x * mask, n=spectral.fft_size, axis=-1)[:, :w].astype(np.float32)
     a = analysis_window(w)
     return overlap_add(y[:, None, :], spec.hop, a, n, divisor=a * a)

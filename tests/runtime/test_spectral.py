@@ -27,7 +27,7 @@ BINS = WINDOW // 2 + 1
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech"
 
 
-def _manifest(floor: float = 0.0, **over) -> dict:
+def _manifest(floor: float = 0.0, mask_floor: float = 0.0, **over) -> dict:
     cols = CTX + (1 if floor else 0)
     m = Manifest(
         role="autoencoder",
@@ -39,19 +39,30 @@ def _manifest(floor: float = 0.0, **over) -> dict:
         latent_shape=(4, 1),
         provenance=Provenance(fingerprint="test"),
         signal=SignalSpec(sample_rate=16000, channels=1, window=WINDOW, hop=HOP),
-        spectral=SpectralSpec(fft_size=WINDOW, context_frames=CTX, noise_floor=floor),
+        spectral=SpectralSpec(
+            fft_size=WINDOW, context_frames=CTX, noise_floor=floor, mask_floor=mask_floor
+        ),
     ).to_dict()
     m.update(over)
     return m
 
 
-def _model(path: Path, *, ones: bool = False, seed: int = 0, floor: float = 0.0) -> Path:
-    """Conv(bins->4, kernel K) = latent, Conv(4->bins, 1) + Sigmoid = mask (ones: mask == 1)."""
+def _model(
+    path: Path,
+    *,
+    ones: bool = False,
+    zeros: bool = False,
+    seed: int = 0,
+    floor: float = 0.0,
+    mask_floor: float = 0.0,
+) -> Path:
+    """Conv(bins->4, kernel K) = latent, Conv(4->bins, 1) + Sigmoid = mask (ones: mask == 1,
+    zeros: mask == 0)."""
     rng = np.random.default_rng(seed)
     cols = CTX + (1 if floor else 0)
     w1 = rng.standard_normal((4, BINS, cols)).astype(np.float32) * 0.3
-    w2 = rng.standard_normal((BINS, 4, 1)).astype(np.float32) * (0.0 if ones else 0.5)
-    b2 = np.full(BINS, 40.0 if ones else 0.0, np.float32)
+    w2 = rng.standard_normal((BINS, 4, 1)).astype(np.float32) * (0.0 if ones or zeros else 0.5)
+    b2 = np.full(BINS, 40.0 if ones else -40.0 if zeros else 0.0, np.float32)
     inits = [
         numpy_helper.from_array(w1, "w1"),
         numpy_helper.from_array(np.zeros(4, np.float32), "b1"),
@@ -77,7 +88,7 @@ def _model(path: Path, *, ones: bool = False, seed: int = 0, floor: float = 0.0)
     model.ir_version = 8
     import json
 
-    helper.set_model_props(model, {MANIFEST_KEY: json.dumps(_manifest(floor))})
+    helper.set_model_props(model, {MANIFEST_KEY: json.dumps(_manifest(floor, mask_floor))})
     onnx.save(model, str(path))
     return path
 
@@ -154,6 +165,16 @@ def test_mask_of_ones_gives_the_signal_back(ones: Model) -> None:
     np.testing.assert_allclose(_stream(SpectralDenoiser(ones), x, [7, 33])[0], x, atol=1e-5)
 
 
+def test_mask_floor_bounds_the_attenuation(tmp_path: Path) -> None:
+    """A mask of zeros with ``mask_floor`` 0.1 passes a tenth of the signal; stream == offline."""
+    model = Model(_model(tmp_path / "m.onnx", zeros=True, mask_floor=0.1))
+    x = np.random.default_rng(3).standard_normal(500).astype(np.float32)
+    np.testing.assert_allclose(denoise_spectral_offline(model, x)[0], 0.1 * x, atol=1e-5)
+    np.testing.assert_allclose(_stream(SpectralDenoiser(model), x, [7, 33])[0], 0.1 * x, atol=1e-5)
+    plain = Model(_model(tmp_path / "z.onnx", zeros=True))
+    assert np.max(np.abs(denoise_spectral_offline(plain, x))) < 1e-6
+
+
 def test_context_restarts_after_flush(spectral: Model) -> None:
     x = np.random.default_rng(2).standard_normal(300).astype(np.float32)
     den = SpectralDenoiser(spectral)
@@ -170,6 +191,8 @@ def test_context_restarts_after_flush(spectral: Model) -> None:
         ("context_frames", 0, "context_frames"),
         ("exponent", 0.0, "exponent"),
         ("noise_floor", 2.0, "noise_floor"),
+        ("mask_floor", 1.0, "mask_floor"),
+        ("mask_floor", -0.1, "mask_floor"),
         ("fft_size", 64, "item_shape"),
     ],
 )

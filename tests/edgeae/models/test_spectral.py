@@ -75,3 +75,19 @@ def test_registry_builds_it_and_config_is_checked() -> None:
         SpectralConfig(item_shape=(10, 8))
     with pytest.raises(ConfigError, match="hop"):
         SpectralConfig(hop=400)
+
+
+def test_mask_floor_is_the_runtime_gain() -> None:
+    from dataclasses import replace
+
+    from edgeae.models.spectral import mask_gain
+    from edgeae_runtime.spectral import mask_gain as np_mask_gain
+
+    m = np.random.default_rng(0).random((5, 33)).astype(np.float32)
+    for floor in (0.0, 0.1):
+        ours = mask_gain(torch.from_numpy(m), replace(CFG, mask_floor=floor)).numpy()
+        theirs = np_mask_gain(m, replace(SPEC, mask_floor=floor))
+        np.testing.assert_allclose(ours, theirs, atol=1e-7)
+        assert ours.min() >= floor
+    with pytest.raises(ConfigError, match="mask_floor"):
+        replace(CFG, mask_floor=1.0)
