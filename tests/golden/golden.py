@@ -134,6 +134,14 @@ CASES: tuple[Case, ...] = (
         ("codec_entropy_encoder.onnx", "codec_entropy_decoder.onnx"),
         "codec",
         "format version 2: a rANS-coded signal stream, one window per frame, with escapes",
+        (("frame_windows", 1),),
+    ),
+    Case(
+        "codec_conv1d_entropy_v3",
+        "codec",
+        ("codec_entropy_encoder.onnx", "codec_entropy_decoder.onnx"),
+        "codec",
+        "format version 3: the same signal, 8 windows per rANS-coded frame, a partial last one",
     ),
     Case(
         "codec_items_entropy_v2",
@@ -145,7 +153,7 @@ CASES: tuple[Case, ...] = (
     ),
 )
 #: The cases each model builder writes (regenerating a case rebuilds its builder's models).
-_ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2")
+_ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2", "codec_conv1d_entropy_v3")
 # A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
 # its sha256 is stored at generation, and a changed file fails the check by name until the
 # outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
@@ -435,6 +443,7 @@ def _build_entropy_models(models: Path, rng: np.random.Generator) -> dict[str, n
         make_encoder(models / f"{name}_entropy_encoder.onnx", **args, codec=spec)
         make_decoder(models / f"{name}_entropy_decoder.onnx", **args, codec=spec)
         out[case] = x
+    out[_ENTROPY_CASES[2]] = signal
     return out
 
 

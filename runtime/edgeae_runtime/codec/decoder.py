@@ -3,9 +3,10 @@
 Frames are parsed incrementally, their codes dequantized to latents, decoded by
 the model in one batch per push, and put back together by the runtime's one
 overlap-add (:class:`~edgeae_runtime.framing.OverlapAdd`: a plain copy for
-non-overlapping windows, weighted overlap-add otherwise). With
-``conceal=True`` a lost or corrupted frame is replaced by the last good latent
-(zeros before the first one) and decoding carries on.
+non-overlapping windows, weighted overlap-add otherwise). A frame holds one
+window, or (format version 3) a group of them. With ``conceal=True`` every
+window of a lost or corrupted frame is replaced by the last good latent (zeros
+before the first one) and decoding carries on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..framing import OverlapAdd, synthesis_window
 from ..model import Model
 from .entropy import codec_tables
 from .format import EndOfStream, Frame, StreamHeader
-from .parser import Lost, StreamParser
+from .parser import LOST_PER_FRAME, MAX_GAP, Lost, StreamParser
 from .payload import decode_payload
 
 __all__ = ["StreamDecoder", "bind_entropy", "check_stream_model", "decompress"]
@@ -68,7 +69,8 @@ class StreamDecoder:
     ``push(data)`` returns the samples ``(channels, n)`` that are final so far;
     ``flush()`` checks the stream ended properly (StreamError naming the frame
     if it was truncated, unless ``conceal``) and returns the rest. Output is the
-    same whatever the byte chunking. ``concealed`` counts replaced frames.
+    same whatever the byte chunking. ``concealed`` counts replaced windows (one per
+    frame for streams of one window per frame).
     """
 
     def __init__(self, decoder: Model, *, conceal: bool = False) -> None:
@@ -80,7 +82,9 @@ class StreamDecoder:
         """Forget the current stream and get ready for a new one."""
         self._parser = StreamParser(tolerant=self.conceal)
         self.header: StreamHeader | None = None
-        self.concealed = 0  # frames filled in instead of decoded
+        self.concealed = 0  # windows filled in instead of decoded
+        self._received = 0  # windows of the intact frames, decoded or not
+        self._lost = 0  # windows of the lost frames
         self.samples = 0  # samples returned so far
         self.ended = False
         self._last: np.ndarray | None = None  # last good latent
@@ -116,9 +120,11 @@ class StreamDecoder:
             elif self.header is None:
                 continue  # the parser yields nothing before the header
             elif isinstance(ev, Frame):
-                slots.append(self._frame_latent(self.header, ev))
+                slots.extend(self._frame_slots(self.header, ev))
             elif isinstance(ev, Lost):
-                slots.extend(self._concealed(self.header, ev.count))
+                windows = ev.count * self.header.frame_items
+                self._check_budget(ev, windows)
+                slots.extend(self._concealed(self.header, windows))
             elif isinstance(ev, EndOfStream):
                 self._fit_tail(slots, ev.total)
                 self.ended = True
@@ -135,18 +141,37 @@ class StreamDecoder:
         w = synthesis_window(h.synthesis, h.window)
         self._ola = OverlapAdd(h.channels, h.window, h.hop, w)
 
-    def _frame_latent(self, h: StreamHeader, frame: Frame) -> tuple[np.ndarray, int]:
+    def _frame_slots(self, h: StreamHeader, frame: Frame) -> list[tuple[np.ndarray, int]]:
+        """A frame's windows as (latent, samples): every window a hop, the last the rest."""
+        n = h.frame_latents(frame.samples)
+        self._received += n
         try:
             z = decode_payload(frame, h)
         except StreamError:
             if not self.conceal:
                 raise
-            return self._concealed(h, 1)[0]
-        self._last = z
-        return z, frame.samples
+            slots = self._concealed(h, n)
+        else:
+            self._last = z[-1]
+            slots = list(zip(z, [h.hop] * n, strict=True))
+        last = frame.samples - (n - 1) * h.hop
+        slots[-1] = (slots[-1][0], last)
+        return slots
+
+    def _check_budget(self, lost: Lost, windows: int) -> None:
+        """Bound what lost frames may conceal, in windows (the parser bounds frames): a
+        forged frame count times a large group must not claim gigabytes of samples."""
+        budget = MAX_GAP + LOST_PER_FRAME * self._received
+        self._lost += windows
+        if self._lost > budget:
+            raise StreamError(
+                f"lost frames {lost.first}..{lost.first + lost.count - 1}: concealing "
+                f"{self._lost} windows in all for {self._received} received is more than "
+                f"the {budget} that can be concealed (a broken link or a forged stream)"
+            )
 
     def _concealed(self, h: StreamHeader, count: int) -> list[tuple[np.ndarray, int]]:
-        """``count`` stand-in frames: the last good latent again (zeros before any)."""
+        """``count`` stand-in windows: the last good latent again (zeros before any)."""
         z = self._last if self._last is not None else np.zeros(h.latent_shape, np.float32)
         self.concealed += count
         return [(z, h.hop)] * count

@@ -3,14 +3,17 @@
 The signal is cut into the manifest's windows by the runtime's one framer
 (:mod:`edgeae_runtime.framing`; by default non-overlapping, ``hop == window``:
 half the bytes of the manifest's overlapping hop for nearly the same SNR, see
-docs/stream-format.md), each window is encoded by the model into a latent,
-quantized to integer codes and written as one frame carrying the ``hop``
-samples it starts (the framer's ``tail="hop"`` rule). The stream header comes
-with the first bytes returned.
+docs/stream-format.md), each window is encoded by the model into a latent and
+quantized to integer codes; each window carries the ``hop`` samples it starts
+(the framer's ``tail="hop"`` rule). Fixed-width codes are written one window per
+frame; with the model's entropy model, ``frame_windows`` windows share one
+rANS-coded frame (format version 3), the last frame holding the rest. The
+stream header comes with the first bytes returned.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Literal
 
@@ -20,10 +23,26 @@ from ..errors import InputError, ManifestError, ParameterError, StreamError
 from ..framing import FrameBatch, SignalFramer
 from ..model import Model
 from .entropy import codec_tables
-from .format import StreamHeader, pack_end, pack_frame, pack_header
+from .format import MAX_FRAME_ITEMS, StreamHeader, pack_end, pack_frame, pack_header
 from .payload import encode_payloads
 
-__all__ = ["StreamEncoder", "compress", "header_for_model"]
+__all__ = ["FRAME_WINDOWS", "StreamEncoder", "compress", "frame_size", "header_for_model"]
+
+#: Signal windows per frame of an entropy-coded stream: the 19-byte frame header and the
+#: 4-byte rANS flush are paid once per 8 windows, for at most 7 hops of added latency
+#: (docs/stream-format.md, "Grouped windows").
+FRAME_WINDOWS = 8
+
+
+def frame_size(header: StreamHeader, size: object, param: str) -> StreamHeader:
+    """``header`` with ``size`` latents per frame when it is entropy-coded (else as is)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not (
+        1 <= size <= MAX_FRAME_ITEMS
+    ):
+        raise InputError(f"must be an integer 1..{MAX_FRAME_ITEMS}, got {size!r}", param=param)
+    if header.entropy is None:
+        return header
+    return dataclasses.replace(header, frame_items=int(size))
 
 
 def header_for_model(
@@ -96,10 +115,12 @@ class StreamEncoder:
     """Encodes one signal into an edgeae stream, incrementally.
 
     ``push(samples)`` returns the bytes that are final so far (the header with
-    the first call), ``flush()`` codes the zero-padded tail and the end marker.
-    The bytes are the same whatever the chunking. ``overlap=True`` codes the
-    manifest's overlapping hop (decoded by overlap-add); ``entropy`` deflates a
-    frame when that makes it smaller.
+    the first call), ``flush()`` codes the zero-padded tail, the last (possibly
+    partial) group of windows and the end marker. The bytes are the same whatever
+    the chunking. ``overlap=True`` codes the manifest's overlapping hop (decoded by
+    overlap-add); ``entropy`` deflates a fixed-width frame when that makes it
+    smaller. With the model's entropy model, ``frame_windows`` windows share one
+    frame (1 writes format version 2, one window per frame).
     """
 
     def __init__(
@@ -110,10 +131,13 @@ class StreamEncoder:
         entropy: bool = True,
         bits: int | None = None,
         per_frame: bool | None = None,
+        frame_windows: int = FRAME_WINDOWS,
     ) -> None:
         self.model = encoder
-        self.header = header_for_model(
-            encoder, "signal", overlap=overlap, bits=bits, per_frame=per_frame
+        self.header = frame_size(
+            header_for_model(encoder, "signal", overlap=overlap, bits=bits, per_frame=per_frame),
+            frame_windows,
+            "frame_windows",
         )
         self.entropy = entropy
         self.reset()
@@ -125,11 +149,13 @@ class StreamEncoder:
         self._header_sent = False
         self._closed = False
         self.bytes_out = 0
+        self._frames = 0
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (latents, samples) not sent
 
     @property
     def frames(self) -> int:
         """Frames written so far."""
-        return self._framer.frames_out
+        return self._frames
 
     @property
     def samples(self) -> int:
@@ -138,36 +164,44 @@ class StreamEncoder:
 
     @property
     def latency(self) -> int:
-        """Samples of input buffered before the first frame can be written (one window)."""
-        return self.header.window
+        """Samples of input buffered before a frame can be written: one window, plus a hop
+        per further window of a frame (``frame_windows``)."""
+        return self.header.window + (self.header.frame_items - 1) * self.header.hop
 
     def push(self, samples: Any) -> bytes:
         """Add samples ``(channels, n)``; return the stream bytes that are ready."""
         if self._closed:
             raise StreamError("this StreamEncoder was flushed; call reset() to start a new stream")
-        return self._emit(self._encode(self._framer.push(samples)))
+        return self._emit(self._encode(self._framer.push(samples), final=False))
 
     def flush(self) -> bytes:
         """Code the remaining samples (zero-padded to a full window) and end the stream."""
         if self._closed:
             raise StreamError("this StreamEncoder was already flushed")
-        out = self._encode(self._framer.flush()) + pack_end(self.frames, self.samples)
+        out = self._encode(self._framer.flush(), final=True) + pack_end(self.frames, self.samples)
         self._closed = True
         return self._emit(out)
 
-    def _encode(self, batch: FrameBatch) -> bytes:
-        """Encode a batch of ready windows as frames, each carrying the samples it starts."""
+    def _encode(self, batch: FrameBatch, *, final: bool) -> bytes:
+        """Encode ready windows; write every full group of them (all of them when ``final``)
+        as frames carrying the samples their windows start."""
         n, h = len(batch), self.header
-        if n == 0:
+        if n:
+            z = self.model.encode(batch.frames.reshape((n, *h.item_shape)))
+            self._pending.append((z, np.minimum(h.hop, self.samples - batch.starts)))
+        have = sum(len(c) for _, c in self._pending)
+        take = have if final else have - have % h.frame_items
+        if take == 0:
             return b""
-        z = self.model.encode(batch.frames.reshape((n, *h.item_shape)))
-        counts = np.minimum(h.hop, self.samples - batch.starts).tolist()
-        parts = [
-            pack_frame(batch.index + i, count, payload, flags=flags)
-            for i, ((payload, flags), count) in enumerate(
-                zip(encode_payloads(z, h, entropy=self.entropy), counts, strict=True)
-            )
-        ]
+        z = np.concatenate([p[0] for p in self._pending])
+        counts = np.concatenate([p[1] for p in self._pending])
+        self._pending = [(z[take:], counts[take:])] if take < have else []
+        parts, pos = [], 0
+        for payload, flags, windows in encode_payloads(z[:take], h, entropy=self.entropy):
+            samples = int(counts[pos : pos + windows].sum())
+            parts.append(pack_frame(self._frames, samples, payload, flags=flags))
+            pos += windows
+            self._frames += 1
         return b"".join(parts)
 
     def _emit(self, data: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""The edgeae stream format, versions 1 and 2: pure functions from structures to bytes and back.
+"""The edgeae stream format, versions 1 to 3: pure functions from structures to bytes and back.
 
 A stream is a preamble (magic, version, header length), a CRC32-protected header,
 then frames (each with its own index, length and CRC32) and an end-of-stream
@@ -6,7 +6,9 @@ marker carrying the frame and sample counts. Nothing here touches a model; the
 byte layout is documented table by table in docs/stream-format.md. Version 2
 is version 1 plus an entropy model: the header names the model's code tables by
 digest, and frames are rANS-coded (:mod:`.entropy`); streams without one are
-still written, byte for byte, as version 1.
+still written, byte for byte, as version 1. Version 3 is version 2 with several
+signal windows in one rANS-coded frame (``frame_items`` windows per frame);
+one window per frame is still written as version 2.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ __all__ = [
 ]
 
 MAGIC = b"EAEC"
-FORMAT_VERSION = 2  # the newest this runtime writes; it reads 1 and 2
-_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # the newest this runtime writes; it reads 1, 2 and 3
+_VERSIONS = (1, 2, 3)
 ENTROPY_DIGEST_SIZE = 8
 MAX_FRAME_ITEMS = 4096
 MAX_HEADER_BYTES = 65536
@@ -94,7 +96,9 @@ class StreamHeader:
     hop: int = 0
     synthesis: Literal["rect", "hann"] = "rect"
     entropy_digest: bytes = b""  # names the entropy model (version 2); empty: none
-    frame_items: int = 1  # items (images) per frame of an entropy-coded item stream (version 2)
+    # Items (images) per frame of an entropy-coded item stream (version 2), or signal
+    # windows per frame of an entropy-coded signal stream (version 3 when above 1).
+    frame_items: int = 1
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -103,8 +107,11 @@ class StreamHeader:
 
     @property
     def version(self) -> int:
-        """The format version this header is written in: 2 with an entropy model or for
-        item batches (kind ``items``), else 1, so older readers still read what they can."""
+        """The format version this header is written in: 3 for signal streams with several
+        windows per frame, 2 with an entropy model or for item batches (kind ``items``),
+        else 1, so older readers still read what they can."""
+        if self.kind == "signal" and self.frame_items > 1:
+            return 3
         return 2 if self.entropy_digest or self.kind == "items" else 1
 
     @property
@@ -136,7 +143,12 @@ class StreamHeader:
     @property
     def max_samples(self) -> int:
         """The most samples (or images) one frame may cover."""
-        return self.hop if self.kind == "signal" else self.frame_items
+        return self.hop * self.frame_items if self.kind == "signal" else self.frame_items
+
+    def frame_latents(self, samples: int) -> int:
+        """How many latents a frame covering ``samples`` holds: one per item, or one per
+        window for signals (every window carries ``hop`` samples, the last one 1..hop)."""
+        return -(-samples // self.hop) if self.kind == "signal" else samples
 
 
 @dataclass(frozen=True)
@@ -201,8 +213,8 @@ def _check_header(h: StreamHeader) -> None:
         raise bad("entropy model", f"needs a {ENTROPY_DIGEST_SIZE}-byte digest and a codec scale")
     if not 1 <= h.frame_items <= MAX_FRAME_ITEMS:
         raise bad("items per frame", f"must be 1..{MAX_FRAME_ITEMS}, got {h.frame_items}")
-    if h.frame_items > 1 and (h.kind == "signal" or not h.entropy_digest):
-        raise bad("items per frame", "above 1 only for entropy-coded item or image streams")
+    if h.frame_items > 1 and not h.entropy_digest:
+        raise bad("items per frame", "above 1 only for entropy-coded streams")
     if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
 
@@ -299,8 +311,8 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
     if flags & ~known or bool(flags & HEADER_PER_FRAME) != (nq == 0):
         raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
     if version >= 2 and not flags & HEADER_ENTROPY and _KINDS[kind] != "items":
-        raise StreamError("stream header: a version 2 stream must name its entropy model")
-    return StreamHeader(
+        raise StreamError(f"stream header: a version {version} stream must name its entropy model")
+    header = StreamHeader(
         fingerprint=fingerprint,
         kind=_KINDS[kind],
         item_shape=tuple(shapes[0]),
@@ -316,6 +328,12 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         entropy_digest=digest,
         frame_items=frame_items,
     )
+    if header.version != version:
+        raise StreamError(
+            f"stream header: a version {version} header holding a version {header.version} "
+            "stream (corrupted stream)"
+        )
+    return header
 
 
 def pack_frame(index: int, samples: int, payload: bytes, *, flags: int = 0) -> bytes:

@@ -1,15 +1,15 @@
-"""Batches of items as one edgeae stream: one frame per item (images, feature vectors, rows).
+"""Batches of items as one edgeae stream (images, feature vectors, rows).
 
 The same format as signals, with item kind ``image`` for conv2d/dense2d models
 (item shape ``(C, H, W)``) and ``items`` for any other item shape (a dense
 model's feature vectors or tabular rows): the header holds the item shape,
-every frame codes one item's latent and covers one "sample", and the end marker
-counts the items. A lost item is returned as zeros when concealing.
+every frame codes one item's latent (entropy-coded: ``frame_items`` of them) and
+covers that many "samples", and the end marker counts the items. A lost item is
+returned as zeros when concealing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +19,8 @@ import numpy as np
 from ..errors import InputError, StreamError
 from ..model import Model
 from .decoder import check_stream_model
-from .encoder import header_for_model
+from .encoder import frame_size, header_for_model
 from .format import (
-    MAX_FRAME_ITEMS,
     EndOfStream,
     Frame,
     StreamHeader,
@@ -30,7 +29,7 @@ from .format import (
     pack_header,
 )
 from .parser import LOST_PER_FRAME, Lost, StreamParser
-from .payload import decode_item_payload, encode_item_payloads
+from .payload import decode_payload, encode_payloads
 
 __all__ = ["ItemDecoding", "compress_items", "decode_item_stream", "decompress_items", "item_kind"]
 
@@ -57,13 +56,11 @@ def compress_items(
     With the model's entropy model, ``frame_items`` items share one frame (a lost
     frame then conceals that many); otherwise every item has its own frame.
     """
-    header = header_for_model(encoder, item_kind(encoder), bits=bits, per_frame=per_frame)
-    if header.entropy is not None:
-        if not 1 <= int(frame_items) <= MAX_FRAME_ITEMS:
-            raise InputError(
-                f"must be 1..{MAX_FRAME_ITEMS}, got {frame_items}", param="frame_items"
-            )
-        header = dataclasses.replace(header, frame_items=int(frame_items))
+    header = frame_size(
+        header_for_model(encoder, item_kind(encoder), bits=bits, per_frame=per_frame),
+        frame_items,
+        "frame_items",
+    )
     x = np.asarray(items) if not isinstance(items, np.ndarray) else items
     shape = header.item_shape
     if x.ndim == len(shape) and tuple(x.shape) == shape:
@@ -75,7 +72,7 @@ def compress_items(
             param="items",
         )
     z = encoder.encode(x)
-    frames = encode_item_payloads(z, header, entropy=entropy)
+    frames = encode_payloads(z, header, entropy=entropy)
     parts = [pack_header(header)]
     for i, (payload, flags, count) in enumerate(frames):
         parts.append(pack_frame(i, count, payload, flags=flags))
@@ -105,7 +102,7 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
             continue
         elif isinstance(ev, Frame):
             try:
-                decoded_items = decode_item_payload(ev, header)
+                decoded_items = decode_payload(ev, header)
             except StreamError:
                 if not conceal:
                     raise

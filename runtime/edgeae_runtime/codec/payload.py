@@ -1,11 +1,12 @@
-"""Frame payloads: a batch of latents -> per-frame payload bytes, and one payload -> a latent.
+"""Frame payloads: a batch of latents -> per-frame payload bytes, and one payload -> latents.
 
-With a learned entropy model bound to the header (format version 2), a payload is
-the rANS coding of ``round(z / scale)`` per latent channel (:mod:`.entropy`), flag
-``FRAME_ENTROPY``. Otherwise a payload is ``[low f32, step f32]`` (only for
-per-frame scaling) followed by the packed codes; when ``entropy`` is on, the
-whole payload is raw-deflated (zlib, ``wbits=-15``, no header) if, and only if,
-that makes it smaller, and the frame's ``FRAME_DEFLATED`` flag says so.
+With a learned entropy model bound to the header (format versions 2 and 3), a payload
+is the rANS coding of ``round(z / scale)`` per latent channel (:mod:`.entropy`) of one
+or more latents (items, or signal windows), flag ``FRAME_ENTROPY``. Otherwise a
+payload is ``[low f32, step f32]`` (only for per-frame scaling) followed by one
+latent's packed codes; when ``entropy`` is on, the whole payload is raw-deflated
+(zlib, ``wbits=-15``, no header) if, and only if, that makes it smaller, and the
+frame's ``FRAME_DEFLATED`` flag says so.
 """
 
 from __future__ import annotations
@@ -28,21 +29,48 @@ from .quantize import (
     unpack_codes,
 )
 
-__all__ = ["decode_item_payload", "decode_payload", "encode_item_payloads", "encode_payloads"]
+__all__ = ["decode_payload", "encode_payloads"]
 
 _SCALING = struct.Struct("<ff")
 
 
 def encode_payloads(
     z: np.ndarray, header: StreamHeader, *, entropy: bool = True
-) -> list[tuple[bytes, int]]:
-    """Latents ``(N, *latent_shape)`` -> one ``(payload, frame_flags)`` per item."""
+) -> list[tuple[bytes, int, int]]:
+    """Latents ``(N, *latent_shape)`` -> ``(payload, frame_flags, latents)`` per frame.
+
+    The one place the encoder's latents are checked finite. Entropy-coded streams put
+    ``header.frame_items`` latents (items, or signal windows) in one frame, coded as one
+    rANS sequence: one state flush and one frame header per group, not per latent; the
+    last frame holds the rest. Every other stream has one latent per frame.
+    """
     z = np.asarray(z, dtype=np.float32)
     if not np.all(np.isfinite(z)):
         raise StreamError("the encoder produced non-finite latents; the model or input is broken")
     if header.entropy is not None:
-        payloads = encode_frames(_integer_codes(z, header), _code_channels(header), header.entropy)
-        return [(payload, FRAME_ENTROPY) for payload in payloads]
+        return _entropy_payloads(z, header)
+    return [(payload, flags, 1) for payload, flags in _plain_payloads(z, header, entropy)]
+
+
+def _entropy_payloads(z: np.ndarray, header: StreamHeader) -> list[tuple[bytes, int, int]]:
+    codes = _integer_codes(z, header)
+    k = header.frame_items
+    channels = _code_channels(header)
+    out: list[tuple[bytes, int, int]] = []
+    full = (len(codes) // k) * k
+    if full:
+        rows = codes[:full].reshape(full // k, -1)
+        payloads = encode_frames(rows, np.tile(channels, k), header.entropy)
+        out += [(p, FRAME_ENTROPY, k) for p in payloads]
+    if full < len(codes):
+        rest = codes[full:].reshape(1, -1)
+        tail = encode_frames(rest, np.tile(channels, len(codes) - full), header.entropy)
+        out.append((tail[0], FRAME_ENTROPY, len(codes) - full))
+    return out
+
+
+def _plain_payloads(z: np.ndarray, header: StreamHeader, entropy: bool) -> list[tuple[bytes, int]]:
+    """Fixed-width codes, one frame per latent, deflated when that is smaller (``entropy``)."""
     if header.per_frame:
         low, step, codes = quantize_per_frame(z, header.bits)
         prefixes = [_SCALING.pack(float(lo), float(st)) for lo, st in zip(low, step, strict=True)]
@@ -62,53 +90,11 @@ def encode_payloads(
     return out
 
 
-def encode_item_payloads(
-    z: np.ndarray, header: StreamHeader, *, entropy: bool = True
-) -> list[tuple[bytes, int, int]]:
-    """Item latents ``(N, *latent_shape)`` -> ``(payload, flags, items)`` per frame.
-
-    Entropy-coded item streams put ``header.frame_items`` items in one frame, coded
-    as one rANS sequence (one state flush and one frame header per group, not per
-    item); every other stream has one item per frame.
-    """
-    if header.entropy is None or header.frame_items == 1:
-        return [(p, f, 1) for p, f in encode_payloads(z, header, entropy=entropy)]
-    z = np.asarray(z, dtype=np.float32)
-    if not np.all(np.isfinite(z)):
-        raise StreamError("the encoder produced non-finite latents; the model or input is broken")
-    codes = _integer_codes(z, header)
-    k = header.frame_items
-    channels = _code_channels(header)
-    out: list[tuple[bytes, int, int]] = []
-    full = (len(codes) // k) * k
-    if full:
-        rows = codes[:full].reshape(full // k, -1)
-        payloads = encode_frames(rows, np.tile(channels, k), header.entropy)
-        out += [(p, FRAME_ENTROPY, k) for p in payloads]
-    if full < len(codes):
-        rest = codes[full:].reshape(1, -1)
-        tail = encode_frames(rest, np.tile(channels, len(codes) - full), header.entropy)
-        out.append((tail[0], FRAME_ENTROPY, len(codes) - full))
-    return out
-
-
-def decode_item_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
-    """One frame of an item stream -> the latents ``(frame.samples, *latent_shape)`` it holds."""
-    if header.entropy is None or not frame.flags & FRAME_ENTROPY or header.frame_items == 1:
-        return decode_payload(frame, header)[None]
-    where = f"frame {frame.index} at byte {frame.offset}"
-    n = frame.samples
-    codes = decode_frames(
-        [frame.payload], np.tile(_code_channels(header), n), header.entropy, where=[where]
-    )
-    z = codes.reshape((n, *header.latent_shape)) * _channel_scale(header)
-    if not np.all(np.isfinite(z)):
-        raise StreamError(f"{where}: latent codes decode to non-finite values")
-    return z.astype(np.float32)
-
-
 def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
-    """One frame's payload -> its float32 latent ``latent_shape``; StreamError if malformed."""
+    """One frame -> the float32 latents ``(n, *latent_shape)`` it holds; StreamError if malformed.
+
+    ``n`` is 1 unless the frame is entropy-coded, then ``header.frame_latents(frame.samples)``.
+    """
     raw = frame.payload
     where = f"frame {frame.index} at byte {frame.offset}"
     if bool(frame.flags & FRAME_ENTROPY) != bool(header.entropy_digest):
@@ -116,11 +102,18 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
     if frame.flags & FRAME_ENTROPY:
         if header.entropy is None:
             raise StreamError(f"{where}: the stream's entropy model is not bound to a decoder")
-        codes = decode_frames([raw], _code_channels(header), header.entropy, where=[where])
-        z = codes.reshape((1, *header.latent_shape)) * _channel_scale(header)
+        n = header.frame_latents(frame.samples)
+        if not 1 <= n <= header.frame_items:
+            raise StreamError(
+                f"{where}: covers {frame.samples} samples, more than one frame's "
+                f"{header.frame_items} latent(s) hold"
+            )
+        channels = np.tile(_code_channels(header), n)
+        codes = decode_frames([raw], channels, header.entropy, where=[where])
+        z = codes.reshape((n, *header.latent_shape)) * _channel_scale(header)
         if not np.all(np.isfinite(z)):
             raise StreamError(f"{where}: latent codes decode to non-finite values")
-        return z[0].astype(np.float32)
+        return z.astype(np.float32)
     if frame.flags & FRAME_DEFLATED:
         inflater = zlib.decompressobj(-15)
         try:
@@ -146,7 +139,7 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
         z = dequantize(codes, header.scale, header.zero_point)
     if not np.all(np.isfinite(z)):
         raise StreamError(f"{where}: latent codes decode to non-finite values")
-    return z[0]
+    return z
 
 
 def _channel_scale(header: StreamHeader) -> np.ndarray:

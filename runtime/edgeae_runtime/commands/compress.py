@@ -7,7 +7,7 @@ import time
 import click
 
 from ..audio import open_reader
-from ..clitools import Command, legacy_argument
+from ..clitools import Command, legacy_argument, library_names
 from ..codec import StreamEncoder, compress_items
 from ..errors import InputError
 from ..model import Model
@@ -32,6 +32,7 @@ from ._image_io import is_png_source, pixel_range, png_files, read_png_batch
 __all__ = ["compress"]
 
 
+@library_names(frame_windows="frame_size", frame_items="frame_size")
 @click.command("compress", cls=Command)
 @model_option()
 @click.argument("input_path", metavar="IN")
@@ -55,6 +56,14 @@ __all__ = ["compress"]
     default=None,
     help="Code width (per-frame scaling; default: the manifest's, else 8).",
 )
+@click.option(
+    "--frame-size",
+    type=click.IntRange(1, 4096),
+    default=None,
+    metavar="N",
+    help="Windows (signals, default 8) or items (default 64) per frame of an entropy-coded "
+    "stream: fewer bytes per frame header, more latency and more lost per lost frame.",
+)
 @pixel_range_option
 @threads_option()
 @force_option
@@ -68,6 +77,7 @@ def compress(
     no_entropy: bool,
     per_frame: bool,
     bits: str | None,
+    frame_size: int | None,
     range_override: tuple[float, float] | None,
     threads: int,
     force: bool,
@@ -88,6 +98,9 @@ def compress(
     For a dense model (feature vectors, tabular rows), IN is a .npy batch
     (N, *item_shape) or a .csv of N rows of numbers, one frame per item.
 
+    A model trained for compression (an entropy model in its manifest) codes
+    --frame-size windows (default 8) or items (default 64) in one frame.
+
     \b
     Examples:
       edgeae-rt compress -m encoder.onnx speech.wav -o speech.eae --json
@@ -103,12 +116,18 @@ def compress(
     }
     started = time.perf_counter()
     if len(model.item_shape) == 3:
-        summary = _compress_images(model, input_path, output, options, range_override)
+        summary = _compress_images(
+            model, input_path, output, _sized(options, "frame_items", frame_size), range_override
+        )
     elif model.manifest.signal is None:
-        summary = _compress_items(model, input_path, output, options)
+        summary = _compress_items(
+            model, input_path, output, _sized(options, "frame_items", frame_size)
+        )
     else:
         spec = model.require_signal()
-        encoder = StreamEncoder(model, overlap=overlap, **options)
+        encoder = StreamEncoder(
+            model, overlap=overlap, **_sized(options, "frame_windows", frame_size)
+        )
         reader = open_reader(
             input_path,
             pcm_format=pcm_format,
@@ -133,6 +152,11 @@ def compress(
     summary.update({"input": input_path, "output": output, "time_s": time.perf_counter() - started})
     if as_json:
         echo_summary(summary, output)
+
+
+def _sized(options: dict, name: str, size: int | None) -> dict:
+    """``options`` plus the frame size under the library's name for this kind of data."""
+    return options if size is None else {**options, name: size}
 
 
 def _compress_images(

@@ -96,3 +96,34 @@ def test_dense_items_round_trip_from_npy_and_csv(runner, tmp_path) -> None:
     (tmp_path / "bad.csv").write_text("1,2,3\n4,5,6\n")
     r = runner.invoke(main, ["compress", "-m", str(enc), str(tmp_path / "bad.csv"), "-o", "z.eae"])
     assert r.exit_code != 0 and "(N, 12)" in r.output and "Traceback" not in r.output
+
+
+def test_frame_size_groups_the_windows_of_an_entropy_coded_signal(runner, tmp_path) -> None:
+    from edgeae_runtime.codec import StreamParser
+
+    from .models import entropy_codec
+
+    x = (0.3 * np.sin(np.arange(1000) / 5)).astype(np.float32)
+    codec = entropy_codec(x[: 31 * 32].reshape(-1, 1, 32), 0.02)
+    _, enc, dec = make_triplet(tmp_path, kind="identity", window=32, hop=16, codec=codec)
+    np.save(tmp_path / "x.npy", x)
+    sizes = {}
+    for size in ("1", "3", "8"):
+        out = tmp_path / f"x{size}.eae"
+        args = ["compress", "-m", str(enc), str(tmp_path / "x.npy"), "-o", str(out)]
+        r = runner.invoke(main, [*args, "--frame-size", size, "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["frames"] == -(-32 // int(size))  # 32 windows of 32
+        parser = StreamParser()
+        header = (parser.feed(out.read_bytes()) + parser.finish())[0]
+        assert header.frame_items == int(size) and out.read_bytes()[4] == (2 if size == "1" else 3)
+        sizes[size] = out.stat().st_size
+        y = tmp_path / f"y{size}.npy"
+        r = runner.invoke(main, ["decompress", "-m", str(dec), str(out), "-o", str(y)])
+        assert r.exit_code == 0, r.output
+    assert sizes["8"] < sizes["3"] < sizes["1"]
+    assert np.array_equal(np.load(tmp_path / "y1.npy"), np.load(tmp_path / "y8.npy"))
+    r = runner.invoke(
+        main, ["compress", "-m", str(enc), str(tmp_path / "x.npy"), "-o", "z", "--frame-size", "0"]
+    )
+    assert r.exit_code == 2 and "--frame-size" in r.output

@@ -57,10 +57,10 @@ def test_entropy_frames_round_trip():
     header = v2()
     z = np.rint(rng.laplace(0, 1.0, (8, *header.latent_shape))) * np.reshape(header.scale, (2, 1))
     payloads = encode_payloads(z.astype(np.float32), header)
-    assert all(flags == FRAME_ENTROPY for _, flags in payloads)
-    for i, (payload, flags) in enumerate(payloads):
+    assert all(flags == FRAME_ENTROPY and n == 1 for _, flags, n in payloads)
+    for i, (payload, flags, _) in enumerate(payloads):
         frame = Frame(index=i, samples=header.hop, flags=flags, payload=payload)
-        assert np.allclose(decode_payload(frame, header), z[i])
+        assert np.allclose(decode_payload(frame, header), z[i : i + 1])
         assert len(payload) <= header.max_payload
 
 
