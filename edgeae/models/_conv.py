@@ -8,7 +8,12 @@ training mean) each spatial axis at its end up to a multiple of
 both inside the graph, so the exported ONNX takes and returns the user's size.
 Decoder ``"upsample"``: nearest-neighbour upsampling followed by a
 convolution per level, which onnxruntime runs as int8 QLinearConv; decoder
-``"transpose"``: ConvTranspose per level, which its CPU provider keeps in float.
+``"subpixel"``: per level a convolution at the *low* resolution with
+``2 ** dims`` times the output channels and kernel :func:`subpixel_kernel`,
+then a pixel shuffle (1-D: Reshape/Transpose/Reshape; 2-D: DepthToSpace) to
+the doubled size: about the receptive field of upsample + conv for fewer MACs
+and no Resize (also QLinearConv in int8); decoder ``"transpose"``:
+ConvTranspose per level, which its CPU provider keeps in float.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from edgeae.errors import ConfigError
 
 from ._common import Autoencoder, check_positive, output_activation
 
-__all__ = ["DECODERS", "ConvAE", "ConvConfig"]
+__all__ = ["DECODERS", "ConvAE", "ConvConfig", "subpixel_kernel"]
 
-DECODERS = ("upsample", "transpose")
+DECODERS = ("upsample", "subpixel", "transpose")
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 _TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
@@ -111,8 +116,29 @@ class _CropTo(nn.Module):
         return x[:, :, : self.size[0], : self.size[1]]
 
 
+def subpixel_kernel(kernel: int) -> int:
+    """The low-resolution kernel of a sub-pixel level replacing upsample + conv(``kernel``):
+    an odd kernel near ``kernel / 2`` (the doubled axis halves the reach), at least 3."""
+    return max(3, (kernel // 2) | 1)
+
+
+class _Shuffle1d(nn.Module):
+    """1-D pixel shuffle: (N, C*r, L) -> (N, C, L*r), out[c, r*l + j] = in[c*r + j, l].
+
+    ``length`` is the input length (fixed by the item size), so the export is
+    Reshape -> Transpose -> Reshape with constant shapes and a free batch axis."""
+
+    def __init__(self, channels: int, length: int, factor: int = 2) -> None:
+        super().__init__()
+        self.channels, self.length, self.factor = channels, length, factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, n, r = self.channels, self.length, self.factor
+        return x.reshape(-1, c, r, n).permute(0, 1, 3, 2).reshape(-1, c, n * r)
+
+
 class ConvAE(Autoencoder):
-    """Strided-conv encoder and upsample+conv (or ConvTranspose) decoder in 1 or 2 dims."""
+    """Strided-conv encoder and upsample+conv (sub-pixel, ConvTranspose) decoder, 1 or 2 dims."""
 
     def __init__(self, config: ConvConfig) -> None:
         super().__init__()
@@ -131,12 +157,24 @@ class ConvAE(Autoencoder):
         dec: list[nn.Module] = [conv(latent_channels, channels[-1], kernel, padding=pad), nn.ReLU()]
         outs = [*channels[::-1][1:], in_channels]
         for level, (ch_in, ch_out) in enumerate(zip(channels[::-1], outs, strict=True)):
+            relu = level < len(channels) - 1
             if decoder == "upsample":
                 dec += [nn.Upsample(scale_factor=2, mode="nearest")]
                 dec += [conv(ch_in, ch_out, kernel, padding=pad)]
+            elif decoder == "subpixel":
+                k = subpixel_kernel(kernel)
+                dec += [conv(ch_in, ch_out * 2**dims, k, padding=k // 2)]
+                if relu:  # elementwise: before the shuffle, so Conv + ReLU fuse
+                    dec.append(nn.ReLU())
+                    relu = False
+                if dims == 1:
+                    length = -(-config.item_shape[1] // 2 ** len(channels)) * 2**level
+                    dec.append(_Shuffle1d(ch_out, length))
+                else:
+                    dec.append(nn.PixelShuffle(2))
             else:
                 dec += [_TRANSPOSE[dims](ch_in, ch_out, 4, stride=2, padding=1)]
-            if level < len(channels) - 1:
+            if relu:
                 dec.append(nn.ReLU())
         dec.append(output_activation(config.output))
         if any(config.padding):

@@ -26,6 +26,8 @@ CASES = [
     ("conv1d", (3, 128), {"decoder": "transpose"}),
     ("conv2d", (1, 8, 8), {}),
     ("conv2d", (1, 28, 28), {"decoder": "transpose"}),
+    ("conv1d", (3, 100), {"decoder": "subpixel"}),
+    ("conv2d", (1, 13, 9), {"decoder": "subpixel", "kernel": 5}),
     ("conv2d", (3, 16, 16), {"channels": (8, 16, 16)}),
     ("dense2d", (1, 8, 8), {}),
     ("dense2d", (3, 4, 6), {"hidden": (32,), "latent": 5}),
