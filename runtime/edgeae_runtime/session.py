@@ -83,7 +83,12 @@ def open_session(
     profile_prefix: str | Path | None = None,
 ) -> ort.InferenceSession:
     """An InferenceSession on a file or serialized model; ORT's errors pass through
-    (:data:`ORT_ERRORS`: callers turn them into their package's error class)."""
+    (:data:`ORT_ERRORS`: callers turn them into their package's error class).
+    ``providers=["openvino"]``: the optional OpenVINO path (:mod:`.ov_backend`)."""
+    if providers is not None and list(providers) == ["openvino"]:
+        from .ov_backend import OpenVINOSession
+
+        return OpenVINOSession(model, threads=threads)  # type: ignore[return-value]
     opts = session_options(
         threads,
         optimization=optimization,

@@ -1,0 +1,64 @@
+"""The optional OpenVINO path: same outputs as onnxruntime on the same file, a clear error
+without the extra. Skips the OpenVINO runs when the ``openvino`` package is absent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeae_runtime.errors import ParameterError
+from edgeae_runtime.model import Model
+from tests.runtime.onnx_models import make_autoencoder, make_data, make_triplet
+
+
+def _have_openvino() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_ov = pytest.mark.skipif(not _have_openvino(), reason="openvino extra not installed")
+
+
+@needs_ov
+@pytest.mark.parametrize("kind", ["dense", "conv1d"])
+def test_openvino_reconstructs_like_onnxruntime(kind: str, tmp_path: Path) -> None:
+    path = make_autoencoder(tmp_path / "model.onnx", kind=kind)
+    ort_model, ov_model = Model(path), Model(path, providers=["openvino"])
+    assert ov_model.session.get_providers() == ["openvino"]
+    x = np.random.default_rng(0).normal(size=(5, *ort_model.manifest.item_shape))
+    x = x.astype(np.float32)
+    np.testing.assert_allclose(ov_model.reconstruct(x), ort_model.reconstruct(x), atol=1e-4)
+    np.testing.assert_allclose(ov_model.encode(x), ort_model.encode(x), atol=1e-4)
+    # a second batch size compiles a second shape; the first is reused
+    y = ov_model.reconstruct(x[:2])
+    np.testing.assert_allclose(y, ort_model.reconstruct(x[:2]), atol=1e-4)
+
+
+@needs_ov
+def test_openvino_runs_edgeae_int8_qdq_file(tmp_path: Path) -> None:
+    from edgeae_export.quantize import QuantizeRequest, quantize_model
+
+    tri = make_triplet(tmp_path, "qconv1d", width=16)
+    out = tmp_path / "model.int8.onnx"
+    data = make_data("conv1d", 128)
+    quantize_model(QuantizeRequest(tri.autoencoder, out, mode="static", calibration=data,
+                                   speed_gate=False, force=True))
+    a, b = Model(out), Model(out, providers=["openvino"])
+    x = make_data("conv1d", 16, seed=3)
+    ya, yb = a.reconstruct(x), b.reconstruct(x)
+    # both run int8 kernels with their own rounding: close, not identical
+    assert np.abs(ya - yb).max() < 0.05 * np.abs(ya).max()
+
+
+def test_without_the_extra_the_error_names_it(tmp_path: Path, monkeypatch) -> None:
+    path = make_autoencoder(tmp_path / "model.onnx", kind="dense")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino -> ImportError
+    with pytest.raises(ParameterError, match=r"edgeae-runtime\[openvino\]") as info:
+        Model(path, providers=["openvino"])
+    assert info.value.param == "providers"
