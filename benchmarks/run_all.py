@@ -40,6 +40,7 @@ ORDER = [
     "rd_signals",
     "resample",
     "perf_model",  # needs the demo's models: its section names the command
+    "peers",  # build (nice) then time (heavy lock): its section names the command
     "demo",
     "arm",  # written by tools/arm/report.py after `make test-arm` (no bench_arm.py)
 ]
@@ -57,6 +58,8 @@ TITLES = {
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "perf_model": "Performance model: MACs, GMAC/s and share of the int8/fp32 peak per node; "
     "where int8 QDQ pays",
+    "peers": "Peers: every shipped model under torch, ORT fp32/int8, session options, fp16, "
+    "OpenVINO; sub-pixel decoders",
     "demo": "The end-to-end demo: wall time and peak memory",
     "arm": "On 64-bit ARM (emulated): runtime tests, golden outputs vs x86, footprint",
 }

@@ -1,0 +1,682 @@
+"""Every shipped model against its peers in one interleaved run (issue 14).
+
+Models: the built-in recipes (digits dense2d, sensor conv1d, tones conv1d), conv2d on
+digits, the sub-pixel decoder variant of each conv recipe (same training), the ad01
+machine-sound recipe (``logmel:`` on ``../shared/data/machine``, skipped when absent)
+and the pretrained speech denoiser. Peers, 1 thread, batch 1 and 256:
+
+- torch eager (the trained module; for the pretrained denoiser a module of the same
+  config: speed only), onnxruntime fp32, onnxruntime int8 (edgeae's static QDQ file
+  within its accuracy budget, edgeae's session options);
+- the same int8 file under other onnxruntime session options: optimization level
+  ``extended`` (no NHWC layout transformer) and ``basic``, the saved optimized graph
+  loaded with optimizations off, 2 intra-op threads with and without spinning;
+- fp16 storage (edgeae's ``fp16`` mode);
+- OpenVINO fp32 (f32 precision hint) and OpenVINO on the same int8 QDQ file, when the
+  ``openvino`` package is installed.
+
+Every round times every (model, batch, peer) once; ``--rounds`` rounds (default 3)
+give the median and the spread (min-max), and ratios are medians of per-round ratios.
+The practical peak (edgeae_export.perf_model GEMM probe) is taken at the start and
+end. Signal models also get the streaming real-time factor (runtime stream, 20 ms
+chunks, 10 s of noise-like signal).
+
+Two phases: ``build`` trains/exports/quantizes into ``--work`` (run it at ``nice 15``),
+``time`` measures (run it under the heavy-job lock); without a phase both run.
+
+    nice -n 15 python benchmarks/bench_peers.py build --work /tmp/edgeae-peers
+    flock /tmp/edgeae-heavy.lock python benchmarks/bench_peers.py time \
+        --work /tmp/edgeae-peers --section
+
+Prints Markdown; writes benchmarks/results/peers.json (``--section``: peers.section.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PRETRAINED = ROOT / "runtime" / "edgeae_runtime" / "pretrained" / "speech-denoiser.onnx"
+DCASE = ROOT.parent / "shared" / "data" / "machine" / "dcase2020_task2_id00"
+BATCHES = (1, 256)
+TARGETS = {"int8_vs_fp32": 2.0, "share_of_int8_peak": 0.70, "speech_rtf_20ms": 0.05}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One model of the table: how it is trained (None for the pretrained denoiser)."""
+
+    tag: str
+    source: str
+    arch: str | None = None  # None: the recipe's
+    model: dict[str, Any] = field(default_factory=dict)  # on top of the recipe's
+    epochs: int = 10
+    eval_source: str | None = None  # held-out data (other seed); None: the held-out split
+    metric: str = "psnr"
+    recipe: bool = True  # shipped as a recipe (the conv2d/sub-pixel rows are alternatives)
+
+
+SPECS = (
+    Spec("digits dense2d", "builtin:digits", epochs=30),
+    Spec("digits conv2d", "builtin:digits", "conv2d", epochs=30, recipe=False),
+    Spec("digits conv2d subpixel", "builtin:digits", "conv2d", {"decoder": "subpixel"},
+         epochs=30, recipe=False),
+    Spec("sensor conv1d", "builtin:sensor", epochs=15, eval_source="builtin:sensor?seed=1",
+         metric="auroc"),
+    Spec("sensor conv1d subpixel", "builtin:sensor", model={"decoder": "subpixel"}, epochs=15,
+         eval_source="builtin:sensor?seed=1", metric="auroc", recipe=False),
+    Spec("tones conv1d", "builtin:tones", epochs=8, eval_source="builtin:tones?seed=1"),
+    Spec("tones conv1d subpixel", "builtin:tones", model={"decoder": "subpixel"}, epochs=8,
+         eval_source="builtin:tones?seed=1", recipe=False),
+    Spec("machine ad01", "logmel:", epochs=6, metric="none"),
+    Spec("speech denoiser (pretrained)", "pretrained", metric="none"),
+)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def slug(tag: str) -> str:
+    return tag.split(" (")[0].replace(" ", "-")
+
+
+# -- build ---------------------------------------------------------------------------
+
+
+def _dcase_dir(work: Path) -> Path | None:
+    files = sorted((DCASE / "train").glob("*.wav"))
+    if not files:
+        return None
+    d = work / "dcase_train"
+    d.mkdir(parents=True, exist_ok=True)
+    for f in files[:60]:
+        if not (d / f.name).exists():
+            (d / f.name).symlink_to(f)
+    return d
+
+
+def _eval_quality(spec: Spec, files: dict[str, Path], ckpt: Any, ds: Any) -> dict[str, Any]:
+    """The task metric of the float and int8 files on held-out data."""
+    from edgeae.data import load_source
+    from edgeae.data.split import split_indices
+    from edgeae_runtime.metrics import auroc, psnr, psnr_peak
+    from edgeae_runtime.model import Model
+
+    if spec.metric == "none":
+        return {}
+    if spec.eval_source:
+        ev = load_source(spec.eval_source)
+        x, ref, labels = ev.x, ev.target if ev.target is not None else ev.x, ev.anomaly_labels
+        where = spec.eval_source
+    else:
+        _, val = split_indices(len(ds), ckpt.train_config.get("val_fraction", 0.1), 0)
+        x = ds.x[val]
+        ref = x if ds.target is None else ds.target[val]
+        labels, where = None, f"{spec.source} held-out split ({val.size} items)"
+    out: dict[str, Any] = {"metric": spec.metric, "data": where}
+    span = psnr_peak(ckpt.preprocessing.value_range)
+    for kind in ("fp32", "int8"):
+        m = Model(files[kind])
+        if spec.metric == "auroc":
+            out[kind] = auroc(m.score(x), labels)
+        else:
+            out[kind] = psnr(ref, m.reconstruct(x), data_range=span)
+    return out
+
+
+def build_one(spec: Spec, work: Path, quick: bool) -> dict[str, Any] | None:
+    """Train, export, quantize (static int8 within the budget, and fp16) one spec."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_export import _budget, _quantize
+
+    from edgeae.data import load_source
+    from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
+    from edgeae_export.exporter import export_autoencoder
+    from edgeae_runtime.preprocess import normalize
+
+    out = work / slug(spec.tag)
+    if spec.source == "pretrained":
+        out.mkdir(parents=True, exist_ok=True)
+        fp32 = out / "model.onnx"
+        fp32.write_bytes(strip_qdq(PRETRAINED).SerializeToString())
+        return {"tag": spec.tag, "fp32": str(fp32), "int8": str(PRETRAINED), "quality": {}}
+    source = spec.source
+    if source == "logmel:":
+        d = _dcase_dir(work)
+        if d is None:
+            log(f"skip {spec.tag}: {DCASE} absent")
+            return None
+        source = f"logmel:{d}"
+    ds = load_source(source)
+    model_over, train_over = recipe_for(source, spec.arch)
+    model_over = {**model_over, **spec.model}
+    epochs = 2 if quick else spec.epochs
+    train_over = {**train_over, "epochs": epochs}
+    if "batch_size" in train_over:
+        train_over["batch_size"] = min(train_over["batch_size"], max(16, len(ds.x) // 4))
+    run = out / "run"
+    t0 = time.perf_counter()
+    train(
+        ds,
+        spec.arch or recipe_arch(source),
+        model_over,
+        TrainConfig(**train_over),
+        run,
+        progress=False,
+        data_source=source,
+        force=True,
+    )
+    train_s = time.perf_counter() - t0
+    ckpt = load_checkpoint(run)
+    rng = np.random.default_rng(0)
+    val_idx = np.sort(rng.choice(len(ds), size=min(512, len(ds)), replace=False))
+    example = normalize(ds.x[val_idx[:64]], ckpt.preprocessing)
+    export_autoencoder(
+        ckpt.model, out_dir=out, example_inputs=example, info=ckpt.export_info(source), force=True
+    )
+    fp32 = out / "model.onnx"
+    if spec.metric == "none":  # ad01: no labelled validation here; the default budget-free int8
+        int8 = _quantize(fp32, ds, val_idx, "static", out / "model.int8.onnx")
+    else:
+        int8 = _quantize(fp32, ds, val_idx, "static", out / "model.int8.onnx",
+                         **_budget(ds, val_idx))
+    fp16 = _quantize(fp32, ds, val_idx, "fp16", out / "model.fp16.onnx")
+    files = {"fp32": fp32, "int8": int8}
+    return {
+        "tag": spec.tag,
+        "fp32": str(fp32),
+        "int8": str(int8),
+        "fp16": str(fp16),
+        "run": str(run),
+        "epochs": ckpt.epoch,
+        "train_seconds": round(train_s, 1),
+        "config": ckpt.model_config,
+        "quality": _eval_quality(spec, files, ckpt, ds),
+    }
+
+
+def build(work: Path, quick: bool, only: list[str] | None) -> list[dict]:
+    work.mkdir(parents=True, exist_ok=True)
+    index = work / "models.json"
+    done = {m["tag"]: m for m in json.loads(index.read_text())} if index.exists() else {}
+    for spec in SPECS:
+        if only and slug(spec.tag) not in only:
+            continue
+        log(f"build {spec.tag}")
+        m = build_one(spec, work, quick)
+        if m is not None:
+            done[spec.tag] = m
+            log(f"  quality {m['quality']}")
+        index.write_text(json.dumps(list(done.values()), indent=2, default=str))
+    return list(done.values())
+
+
+def strip_qdq(path: Path) -> Any:
+    """The float graph of a QDQ file: weights dequantized into float initializers,
+    activation Quantize -> Dequantize pairs removed (the shipped int8 denoiser has no
+    float file; this is its float twin, same weights up to int8 rounding)."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    g = m.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    rename: dict[str, str] = {}
+    keep, new_inits = [], {}
+    q_in = {n.output[0]: n.input[0] for n in g.node if n.op_type == "QuantizeLinear"}
+    for n in g.node:
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits:
+            q = inits[n.input[0]].astype(np.float64)
+            scale = inits[n.input[1]].astype(np.float64)
+            zp = inits[n.input[2]].astype(np.float64) if len(n.input) > 2 else 0.0
+            axis = next((a.i for a in n.attribute if a.name == "axis"), 1)
+            if np.ndim(scale) == 1 and q.ndim > 1:
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale = scale.reshape(shape)
+                zp = np.reshape(zp, shape) if np.ndim(zp) == 1 else zp
+            new_inits[n.output[0]] = ((q - zp) * scale).astype(np.float32)
+        elif n.op_type == "DequantizeLinear" and n.input[0] in q_in:
+            rename[n.output[0]] = q_in[n.input[0]]
+        elif n.op_type == "QuantizeLinear" and n.input[0] not in inits:
+            continue
+        else:
+            keep.append(n)
+    for n in keep:
+        for i, name in enumerate(n.input):
+            while name in rename:
+                name = rename[name]
+            n.input[i] = name
+    outputs = {o.name for o in g.output}
+    for o in list(outputs):
+        if o in rename:
+            src = rename[o]
+            while src in rename:
+                src = rename[src]
+            keep.append(onnx.helper.make_node("Identity", [src], [o], name=f"{o}_identity"))
+    used = {i for n in keep for i in n.input}
+    del g.node[:]
+    g.node.extend(keep)
+    kept_inits = [i for i in g.initializer if i.name in used and i.name not in new_inits]
+    del g.initializer[:]
+    g.initializer.extend(kept_inits)
+    g.initializer.extend(numpy_helper.from_array(v, k) for k, v in new_inits.items() if k in used)
+    return m
+
+
+# -- time ----------------------------------------------------------------------------
+
+
+def _item_batch(entry: dict, batch: int) -> np.ndarray:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(entry["fp32"], providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [batch, *inp.shape[1:]]
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def _torch_module(entry: dict) -> Any:
+    import torch
+
+    from edgeae.models import ARCHS
+
+    torch.set_num_threads(1)
+    if entry.get("run"):
+        from edgeae.train import load_checkpoint
+
+        return load_checkpoint(entry["run"]).model.eval()
+    from edgeae_runtime.model import Model
+
+    man = Model(entry["int8"]).manifest
+    cfg = dict(man.arch_config)
+    cfg["item_shape"] = tuple(man.item_shape)
+    torch.manual_seed(0)
+    return ARCHS[man.arch].model(ARCHS[man.arch].config(**cfg)).eval()
+
+
+def _ort_runner(path: str, x: np.ndarray, **kw: Any) -> tuple[Callable[[], Any], float]:
+    """A callable running ``path`` on ``x`` and the session's open time in ms."""
+    import onnxruntime as ort
+
+    from edgeae_runtime.session import session_options
+
+    threads = kw.pop("threads", 1)
+    spin = kw.pop("spin", None)
+    opts = session_options(threads, **kw)
+    if spin is not None:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    t0 = time.perf_counter()
+    sess = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    open_ms = 1e3 * (time.perf_counter() - t0)
+    feed = {sess.get_inputs()[0].name: x}
+    return (lambda: sess.run(None, feed)), open_ms
+
+
+def _ov_runner(path: str, x: np.ndarray) -> tuple[Callable[[], Any], float]:
+    import openvino as ov
+
+    core = ov.Core()
+    t0 = time.perf_counter()
+    model = core.read_model(path)
+    model.reshape({model.input(0): list(x.shape)})
+    compiled = core.compile_model(
+        model,
+        "CPU",
+        {
+            "INFERENCE_NUM_THREADS": 1,
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32",
+        },
+    )
+    open_ms = 1e3 * (time.perf_counter() - t0)
+    req = compiled.create_infer_request()
+    return (lambda: req.infer({0: x})), open_ms
+
+
+def _have_openvino() -> str | None:
+    try:
+        import openvino as ov
+
+        return ov.__version__ if hasattr(ov, "__version__") else ov.get_version()
+    except ImportError:
+        return None
+
+
+def peers_of(entry: dict, x: np.ndarray, work: Path, ov: bool) -> dict[str, tuple]:
+    """Label -> (callable, open ms) for one model at one batch."""
+    import torch
+
+    fp32, int8 = entry["fp32"], entry["int8"]
+    module = entry["_module"]
+    xt = torch.from_numpy(x)
+
+    def eager() -> Any:
+        with torch.no_grad():
+            return module(xt)
+
+    out: dict[str, tuple] = {"torch eager": (eager, 0.0)}
+    out["ORT fp32"] = _ort_runner(fp32, x)
+    out["ORT int8 (edgeae)"] = _ort_runner(int8, x)
+    out["ORT int8, level extended (no NHWC)"] = _ort_runner(int8, x, optimization="extended")
+    out["ORT int8, level basic"] = _ort_runner(int8, x, optimization="basic")
+    saved = work / slug(entry["tag"]) / "model.int8.optimized.onnx"
+    if not saved.exists():
+        _ort_runner(int8, x, optimized_path=saved)
+    out["ORT int8, saved optimized graph"] = _ort_runner(str(saved), x, optimization="disable")
+    out["ORT int8, 2 threads, spinning"] = _ort_runner(int8, x, threads=2, spin=True)
+    out["ORT int8, 2 threads, no spinning"] = _ort_runner(int8, x, threads=2, spin=False)
+    if entry.get("fp16"):
+        out["ORT fp16 storage"] = _ort_runner(entry["fp16"], x)
+    if ov:
+        out["OpenVINO fp32"] = _ov_runner(fp32, x)
+        out["OpenVINO int8 (same QDQ file)"] = _ov_runner(int8, x)
+    return out
+
+
+def _stream_rtf(path: str, tag: str) -> dict[str, float] | None:
+    """Real-time factor of the runtime's stream on 10 s of signal, one thread."""
+    from edgeae_runtime.model import Model
+    from edgeae_runtime.speech import open_denoiser
+
+    m = Model(path, threads=1)
+    sig = m.manifest.signal
+    if sig is None:
+        return None
+    n = 10 * sig.sample_rate
+    rng = np.random.default_rng(0)
+    # a spectral model streams mono samples; a window model (channels, samples)
+    shape = (n,) if m.manifest.spectral is not None else (sig.channels, n)
+    signal = (0.1 * rng.standard_normal(shape)).astype(np.float32)
+    chunk = sig.sample_rate // 50  # 20 ms
+    den = open_denoiser(m)
+    t0 = time.perf_counter()
+    for i in range(0, n, chunk):
+        den.push(signal[..., i : i + chunk])
+    den.flush()
+    total = time.perf_counter() - t0
+    return {"chunk_ms": 20.0, "rtf": total / (n / sig.sample_rate)}
+
+
+def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> dict[str, Any]:
+    from edgeae_export.bench import measure_callable
+    from edgeae_export.perf_model import count_macs, measure_peak, performance_model
+
+    entries = json.loads((work / "models.json").read_text())
+    if only:
+        entries = [e for e in entries if slug(e["tag"]) in only]
+    ov = _have_openvino() is not None
+    peak = measure_peak(budget_s=budget)
+    log(f"peak int8 {peak.int8_gmacs:.0f} fp32 {peak.fp32_gmacs:.0f} GMAC/s")
+    runners: dict[tuple[str, int], dict[str, tuple]] = {}
+    for e in entries:
+        e["_module"] = _torch_module(e)
+        e["macs"] = int(sum(n.macs or 0 for n in count_macs(e["fp32"])))
+        for b in BATCHES:
+            runners[(e["tag"], b)] = peers_of(e, _item_batch(e, b), work, ov)
+    times: dict[tuple[str, int, str], list[float]] = {}
+    rtf: dict[tuple[str, str], list[float]] = {}
+    for r in range(rounds):
+        log(f"round {r + 1}/{rounds}")
+        for e in entries:
+            for b in BATCHES:
+                for label, (fn, _) in runners[(e["tag"], b)].items():
+                    lat = measure_callable(fn, batch=b, budget_s=budget)
+                    times.setdefault((e["tag"], b, label), []).append(lat.median_us)
+            for kind in ("fp32", "int8"):
+                s = _stream_rtf(e[kind], e["tag"])
+                if s is not None:
+                    rtf.setdefault((e["tag"], kind), []).append(s["rtf"])
+    peak_end = measure_peak(budget_s=budget)
+    slowest = {}
+    for e in entries:
+        pm = performance_model(e["int8"], batch=256, budget_s=budget, peak=peak, runs=5)
+        top = pm.nodes[0]
+        slowest[e["tag"]] = {
+            "node": top.name,
+            "op": top.op,
+            "time_share": top.time_share,
+            "gmacs": top.gmacs,
+            "qdq_share": pm.qdq_share,
+            "layout_share": pm.layout_share,
+        }
+    models = []
+    for e in entries:
+        rows = []
+        labels = list(runners[(e["tag"], 1)])
+        for label in labels:
+            row: dict[str, Any] = {"peer": label}
+            for b in BATCHES:
+                us = times[(e["tag"], b, label)]
+                base = times[(e["tag"], b, "ORT fp32")]
+                torch_us = times[(e["tag"], b, "torch eager")]
+                row[f"us_b{b}"] = float(np.median(us))
+                row[f"us_b{b}_min"] = float(min(us))
+                row[f"us_b{b}_max"] = float(max(us))
+                row[f"vs_ort_fp32_b{b}"] = float(np.median(np.array(base) / np.array(us)))
+                row[f"vs_torch_b{b}"] = float(np.median(np.array(torch_us) / np.array(us)))
+                row[f"gmacs_b{b}"] = e["macs"] * b / (row[f"us_b{b}"] * 1e3)
+                row[f"open_ms_b{b}"] = runners[(e["tag"], b)][label][1]
+            row["share_int8_peak_b256"] = row["gmacs_b256"] / peak.int8_gmacs
+            rows.append(row)
+        models.append(
+            {
+                "tag": e["tag"],
+                "macs_per_item": e["macs"],
+                "epochs": e.get("epochs"),
+                "config": e.get("config"),
+                "quality": e.get("quality", {}),
+                "rows": rows,
+                "stream_rtf": {
+                    kind: {
+                        "median": float(np.median(v)),
+                        "min": float(min(v)),
+                        "max": float(max(v)),
+                    }
+                    for (tag, kind), v in rtf.items()
+                    if tag == e["tag"]
+                },
+                "slowest_int8_node": slowest[e["tag"]],
+            }
+        )
+    return {
+        "rounds": rounds,
+        "budget_s": budget,
+        "peak": peak.to_dict(),
+        "peak_end": peak_end.to_dict(),
+        "openvino": _have_openvino(),
+        "models": models,
+    }
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def _spread(r: dict, b: int) -> str:
+    return f"{r[f'us_b{b}']:.0f} ({r[f'us_b{b}_min']:.0f}-{r[f'us_b{b}_max']:.0f})"
+
+
+MAIN_PEERS = (
+    "torch eager",
+    "ORT fp32",
+    "ORT int8 (edgeae)",
+    "OpenVINO fp32",
+    "OpenVINO int8 (same QDQ file)",
+)
+
+
+def markdown(res: dict[str, Any]) -> str:
+    p, pe = res["peak"], res["peak_end"]
+    ov = res["openvino"]
+    lines = [
+        f"1 thread unless stated, {res['rounds']} interleaved rounds (every model x batch x "
+        "peer once per round); µs per call: median of the rounds (min-max); ratios are "
+        "medians of per-round ratios. GMAC/s from MACs counted in the ONNX graph; share of "
+        f"the practical int8 peak (GEMM probe, {p['int8_gmacs']:.0f} GMAC/s at the start, "
+        f"{pe['int8_gmacs']:.0f} at the end; fp32 {p['fp32_gmacs']:.0f} / "
+        f"{pe['fp32_gmacs']:.0f}). "
+        + (f"OpenVINO {ov} (pip package, CPU plugin, f32 precision hint, static shape per "
+           "batch)." if ov else "OpenVINO: not installed (`pip install openvino`).")
+        + " Models trained briefly (speed is the point; quality below is at equal training).",
+        "",
+        "### Peers (batch 1 and 256)",
+        "",
+        "| model | MMACs/item | peer | µs b=1 | µs b=256 | vs ORT fp32 b=1 | vs ORT fp32 "
+        "b=256 | vs torch b=256 | GMAC/s b=256 | % int8 peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in res["models"]:
+        for r in m["rows"]:
+            if r["peer"] not in MAIN_PEERS:
+                continue
+            lines.append(
+                f"| {m['tag']} | {m['macs_per_item'] / 1e6:.3f} | {r['peer']} | {_spread(r, 1)} "
+                f"| {_spread(r, 256)} | {r['vs_ort_fp32_b1']:.2f}x | {r['vs_ort_fp32_b256']:.2f}x "
+                f"| {r['vs_torch_b256']:.2f}x | {r['gmacs_b256']:.1f} | "
+                f"{100 * r['share_int8_peak_b256']:.0f}% |"
+            )
+    lines += [
+        "",
+        "### Session options and storage, same int8 file (vs edgeae's default session)",
+        "",
+        "| model | variant | µs b=1 | µs b=256 | vs default b=1 | vs default b=256 | "
+        "session open ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in res["models"]:
+        base = next(r for r in m["rows"] if r["peer"] == "ORT int8 (edgeae)")
+        for r in m["rows"]:
+            if r["peer"] in MAIN_PEERS[:2]:
+                continue
+            lines.append(
+                f"| {m['tag']} | {r['peer']} | {_spread(r, 1)} | {_spread(r, 256)} | "
+                f"{base['us_b1'] / r['us_b1']:.2f}x | {base['us_b256'] / r['us_b256']:.2f}x | "
+                f"{r['open_ms_b1']:.0f} |"
+            )
+    lines += [
+        "",
+        "### Streaming (runtime stream, 20 ms chunks, 10 s of signal, 1 thread) and the "
+        "slowest int8 node (profiler, batch 256)",
+        "",
+        "| model | RTF fp32 | RTF int8 | streams per core (int8) | slowest int8 node | its "
+        "share | its GMAC/s | Q/DQ share | layout share |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in res["models"]:
+        s, n = m["stream_rtf"], m["slowest_int8_node"]
+
+        def fmt(k: str, s: dict = s) -> str:
+            v = s.get(k)
+            return f"{v['median']:.4f} ({v['min']:.4f}-{v['max']:.4f})" if v else "—"
+
+        spc = f"{1 / s['int8']['median']:.0f}" if s.get("int8") else "—"
+        gm = f"{n['gmacs']:.1f}" if n["gmacs"] else "—"
+        lines.append(
+            f"| {m['tag']} | {fmt('fp32')} | {fmt('int8')} | {spc} | {n['node']} ({n['op']}) | "
+            f"{100 * n['time_share']:.0f}% | {gm} | {100 * n['qdq_share']:.0f}% | "
+            f"{100 * n['layout_share']:.0f}% |"
+        )
+    lines += ["", "### Quality at equal training (held-out data)", ""]
+    lines += ["| model | epochs | metric | data | fp32 | int8 |", "|---|---|---|---|---|---|"]
+    for m in res["models"]:
+        q = m["quality"]
+        if not q:
+            continue
+        lines.append(
+            f"| {m['tag']} | {m['epochs']} | {q['metric']} | {q['data']} | {q['fp32']:.4f} | "
+            f"{q['int8']:.4f} |"
+        )
+    lines += ["", "### Targets (issue 14)", ""] + [f"- {t}" for t in targets(res)]
+    return "\n".join(lines)
+
+
+def targets(res: dict[str, Any]) -> list[str]:
+    """Each issue-14 target, met or MISSED, with its numbers (from this run only)."""
+    out = []
+    for m in res["models"]:
+        by = {r["peer"]: r for r in m["rows"]}
+        default = by["ORT int8 (edgeae)"]
+        for b in BATCHES:
+            best = min(by.values(), key=lambda r, b=b: r[f"us_b{b}"])
+            ok = best["peer"] == "ORT int8 (edgeae)"
+            out.append(
+                f"{m['tag']} b={b}: fastest {best['peer']} ({best[f'us_b{b}']:.0f} µs); "
+                f"edgeae's default session {default[f'us_b{b}']:.0f} µs "
+                f"({default[f'us_b{b}'] / best[f'us_b{b}']:.2f}x the fastest): "
+                + ("met" if ok else "MISSED")
+            )
+        if "conv" in m["tag"]:
+            ratio, share = default["vs_ort_fp32_b256"], default["share_int8_peak_b256"]
+            met2 = "met" if ratio >= TARGETS["int8_vs_fp32"] else "MISSED"
+            met70 = "met" if share >= TARGETS["share_of_int8_peak"] else "MISSED"
+            out.append(
+                f"{m['tag']}: int8 {ratio:.2f}x ORT fp32 at b=256 (>= 2x: {met2}); "
+                f"{100 * share:.0f}% of the int8 peak (>= 70%: {met70})"
+            )
+        if m["tag"].startswith("speech") and m["stream_rtf"].get("int8"):
+            v = m["stream_rtf"]["int8"]["median"]
+            ok = "met" if v <= TARGETS["speech_rtf_20ms"] else "MISSED"
+            out.append(f"speech denoiser RTF {v:.4f} at 20 ms chunks (<= 0.05: {ok})")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("phase", nargs="?", choices=("build", "time"), help="default: both")
+    parser.add_argument("--work", type=Path, default=None, help="model directory (kept)")
+    parser.add_argument("--only", nargs="*", help="model slugs (e.g. tones-conv1d)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2 epochs, short timings, 1 round")
+    parser.add_argument("--section", action="store_true", help="write the BENCHMARKS section")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    tmp = None
+    if args.work is None:
+        tmp = tempfile.TemporaryDirectory(prefix="edgeae-peers-")
+        args.work = Path(tmp.name)
+    if args.phase in (None, "build"):
+        build(args.work, args.quick, args.only)
+    if args.phase == "build":
+        return 0
+    rounds, budget = (1, 0.05) if args.quick else (args.rounds, 0.25)
+    res = time_all(args.work, rounds, budget, args.only)
+    res["seconds"] = round(time.perf_counter() - start, 1)
+    report = markdown(res)
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "peers.quick" if args.quick else "peers"
+    (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+    if args.section:
+        from run_all import machine
+
+        argv = [a for a in sys.argv[1:] if a not in ("--section",)]
+        cmd = "flock /tmp/edgeae-heavy.lock .venv/bin/python benchmarks/bench_peers.py"
+        section = {
+            "name": "peers",
+            "command": " ".join([cmd, *(shlex.quote(a) for a in argv)]),
+            "seconds": res["seconds"],
+            "report": report,
+            "machine": machine(),
+        }
+        (RESULTS / f"{name}.section.json").write_text(json.dumps(section, indent=2))
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
