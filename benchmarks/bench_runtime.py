@@ -12,8 +12,12 @@ Side by side in one process, on the same signal:
 - StreamDenoiser fed chunks of 10 ms, 100 ms and 1 s: real-time factor (best of 3 runs)
   and per-chunk latency p50/p99.
 Footprint, each in a fresh subprocess: ``import edgeae_runtime`` + load + one inference vs
-bare onnxruntime doing the same (wall time of the child and its peak RSS). Memory: RSS
-after streaming one minute vs one hour (10 minutes with --quick) in one subprocess.
+bare onnxruntime doing the same (wall and CPU time of the child, its peak RSS), the two
+interleaved run by run. Measured with the packages' bytecode cached, as after ``pip
+install`` (a fresh ``PYTHONPYCACHEPREFIX``, one warm-up run each), and again with
+``PYTHONDONTWRITEBYTECODE=1`` and no cache, where every start compiles the source tree's
+modules (onnxruntime's and numpy's stay precompiled in site-packages). Memory: RSS after
+streaming one minute vs one hour (10 minutes with --quick) in one subprocess.
 
     python benchmarks/bench_runtime.py [--quick]
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -139,21 +144,21 @@ def streaming(model: Model, seconds: float) -> dict:
 # parent's (this benchmark's) memory for a small child.
 FOOTPRINT_RUNTIME = """
 import sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import numpy as np
 from edgeae_runtime import Model
 m = Model(sys.argv[1])
 m.reconstruct(np.zeros((1, 1, 256), np.float32))
-elapsed = time.perf_counter() - t0
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")][0].split()[1]
-print(elapsed, hwm)
+print(elapsed, cpu, hwm)
 """
 
 # The peer: bare onnxruntime, deliberately without edgeae_runtime (so not through its
 # session factory edgeae_runtime.session), with the same thread options.
 FOOTPRINT_BARE = """
 import sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import numpy as np
 import onnxruntime as ort
 opts = ort.SessionOptions()
@@ -161,31 +166,50 @@ opts.intra_op_num_threads = 1
 opts.inter_op_num_threads = 1
 s = ort.InferenceSession(sys.argv[1], opts, providers=["CPUExecutionProvider"])
 s.run(["reconstruction"], {"input": np.zeros((1, 1, 256), np.float32)})
-elapsed = time.perf_counter() - t0
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")][0].split()[1]
-print(elapsed, hwm)
+print(elapsed, cpu, hwm)
 """
 
 
-def footprint(path: Path, repeats: int) -> dict:
-    """Fresh-process import + load + one inference: wall time and peak RSS, runtime vs bare ORT."""
-    out = {}
-    for name, code in (("edgeae_runtime", FOOTPRINT_RUNTIME), ("bare onnxruntime", FOOTPRINT_BARE)):
-        walls, inner, rss = [], [], []
+def _child(code: str, path: Path, env: dict[str, str]) -> tuple[float, float, float, float]:
+    """One fresh process: (process wall s, import+load+infer wall s, its CPU s, peak RSS MB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True, env=env
+    )
+    wall = time.perf_counter() - t0
+    seconds, cpu, maxrss_kb = proc.stdout.split()
+    return wall, float(seconds), float(cpu), int(maxrss_kb) / 1024.0
+
+
+def footprint(path: Path, repeats: int, *, bytecode: bool) -> dict:
+    """Fresh-process import + load + one inference: wall/CPU time and peak RSS, runtime vs
+    bare ORT, interleaved (runtime, bare, runtime, ...) so both see the same machine load.
+
+    ``bytecode``: modules load from cached bytecode (as installed; a fresh cache and one
+    warm-up run each), else every start compiles the source tree (PYTHONDONTWRITEBYTECODE).
+    """
+    peers = (("edgeae_runtime", FOOTPRINT_RUNTIME), ("bare onnxruntime", FOOTPRINT_BARE))
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        if bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = cache
+            for _, code in peers:
+                _child(code, path, env)
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env.pop("PYTHONPYCACHEPREFIX", None)
+        runs: dict[str, list[tuple[float, float, float, float]]] = {n: [] for n, _ in peers}
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
-            )
-            walls.append(time.perf_counter() - t0)
-            seconds, maxrss_kb = proc.stdout.split()
-            inner.append(float(seconds))
-            rss.append(int(maxrss_kb) / 1024.0)
-        out[name] = {
-            "process_wall_s": float(np.median(walls)),
-            "import_load_infer_s": float(np.median(inner)),
-            "peak_rss_mb": float(np.median(rss)),
-        }
+            for name, code in peers:
+                runs[name].append(_child(code, path, env))
+    out = {}
+    for name, rows in runs.items():
+        wall, inner, cpu, rss = (float(np.median(col)) for col in zip(*rows, strict=True))
+        out[name] = {"process_wall_s": wall, "import_load_infer_s": inner,
+                     "import_load_infer_cpu_s": cpu, "peak_rss_mb": rss}  # fmt: skip
     return out
 
 
@@ -249,13 +273,19 @@ def markdown(res: dict) -> str:
     ok = "met" if at100["vs_raw"] <= TARGET_RATIO else "MISSED"
     lines += ["", f"Target RTF within {TARGET_RATIO}x of raw at 100 ms chunks: {ok} "
               f"({at100['vs_raw']:.2f}x).", "",
-              "| footprint (fresh process) | import+load+1 inference (s) | process wall (s) "
-              "| peak RSS (MB) |", "|---|---|---|---|"]  # fmt: skip
-    for name, f in res["footprint"].items():
-        lines.append(
-            f"| {name} | {f['import_load_infer_s']:.3f} | {f['process_wall_s']:.3f} "
-            f"| {f['peak_rss_mb']:.1f} |"
-        )
+              "| footprint (fresh process) | import+load+1 inference (s) | vs bare | its CPU (s) "
+              "| vs bare | process wall (s) | peak RSS (MB) |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for label, key in (("", "footprint"), (", no cached bytecode", "footprint_no_bytecode")):
+        bare = res[key]["bare onnxruntime"]
+        for name, f in res[key].items():
+            lines.append(
+                f"| {name}{label} | {f['import_load_infer_s']:.3f} "
+                f"| {f['import_load_infer_s'] / bare['import_load_infer_s']:.2f}x "
+                f"| {f['import_load_infer_cpu_s']:.3f} "
+                f"| {f['import_load_infer_cpu_s'] / bare['import_load_infer_cpu_s']:.2f}x "
+                f"| {f['process_wall_s']:.3f} | {f['peak_rss_mb']:.1f} |"
+            )
     rt = res["footprint"]["edgeae_runtime"]
     ok = rt["import_load_infer_s"] <= TARGET_SECONDS and rt["peak_rss_mb"] <= TARGET_MB
     m = res["memory"]
@@ -282,7 +312,8 @@ def main() -> None:
             "quick": args.quick,
             "model": "bench-conv1d float32, window 256, hop 128, 16 kHz",
             "streaming": streaming(model, 10.0 if args.quick else 60.0),
-            "footprint": footprint(path, 3 if args.quick else 7),
+            "footprint": footprint(path, 3 if args.quick else 9, bytecode=True),
+            "footprint_no_bytecode": footprint(path, 3 if args.quick else 9, bytecode=False),
             "memory": memory(path, 10 if args.quick else 60),
         }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

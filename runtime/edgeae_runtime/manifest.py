@@ -5,9 +5,12 @@ This module is the single source of truth for the schema. The exporter builds a
 the ONNX file's ``metadata_props``; the runtime reads it back through
 onnxruntime alone (``session.get_modelmeta().custom_metadata_map``), so a device
 needs no side file and no flags. The schema is documented in docs/manifest.md.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here, deliberately: the field types are
+real objects, so defining the dataclasses and reading their types back
+(``get_type_hints`` in :func:`_build`) compiles no annotation strings, which is
+most of what loading a model costs beyond onnxruntime (bench_runtime's footprint).
+"""
 
 import dataclasses
 import json
@@ -57,12 +60,45 @@ LIMITS: Mapping[str, int] = {
     "int": 1 << 53,
 }
 
+class _Record:
+    """``repr``, ``==`` and ``hash`` of the manifest's frozen dataclasses, written once.
+
+    What ``@dataclass(frozen=True)`` would generate per class (same results: the
+    fields in order, equal when the class and the fields are), shared instead of
+    compiled anew for each of the twelve classes at import: defining a dataclass
+    compiles every method it generates, and these imports are on every device's
+    model-load path (bench_runtime's footprint).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr
+        )
+        return f"{type(self).__qualname__}({shown})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.compare)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+#: The manifest's record classes: frozen dataclasses with :class:`_Record`'s methods.
+_record = dataclass(frozen=True, repr=False, eq=False)
+
 Role = Literal["autoencoder", "encoder", "decoder"]
 Layout = Literal["NF", "NCW", "NCHW"]
 
 
-@dataclass(frozen=True)
-class TensorSpec:
+@_record
+class TensorSpec(_Record):
     """One graph input or output: its name, shape (None for a dynamic axis) and dtype."""
 
     name: str
@@ -70,8 +106,8 @@ class TensorSpec:
     dtype: str = "float32"
 
 
-@dataclass(frozen=True)
-class Preprocessing:
+@_record
+class Preprocessing(_Record):
     """The affine normalization the runtime applies: ``x_model = (x - offset) / scale``.
 
     ``offset`` and ``scale`` hold one value, or one per channel (axis 0 of an
@@ -85,8 +121,8 @@ class Preprocessing:
     value_range: tuple[float, float] | None = None
 
 
-@dataclass(frozen=True)
-class SignalSpec:
+@_record
+class SignalSpec(_Record):
     """How a 1-D signal is cut into model windows and put back together."""
 
     sample_rate: int
@@ -96,8 +132,8 @@ class SignalSpec:
     synthesis_window: Literal["hann", "rect"] = "hann"
 
 
-@dataclass(frozen=True)
-class LogMelSpec:
+@_record
+class LogMelSpec(_Record):
     """A log-mel front-end (:mod:`edgeae_runtime.logmel`): mono audio -> stacked log-mel items.
 
     ``frames`` log-mel frames of ``n_mels`` bands (``n_fft``-point frames every
@@ -115,8 +151,8 @@ class LogMelSpec:
     reduce: Literal["mean", "max"] = "mean"
 
 
-@dataclass(frozen=True)
-class SpectralSpec:
+@_record
+class SpectralSpec(_Record):
     """The STFT front-end of a spectral-mask denoiser (:mod:`edgeae_runtime.spectral`).
 
     Each ``signal.window``-sample frame is weighted by ``analysis_window`` and
@@ -148,8 +184,8 @@ class SpectralSpec:
         return self.context_frames + (1 if self.noise_floor > 0 else 0)
 
 
-@dataclass(frozen=True)
-class AnomalySpec:
+@_record
+class AnomalySpec(_Record):
     """Anomaly scoring: per-item error, the score law, and its calibrated threshold.
 
     ``score`` names the per-item reconstruction error (model space). With
@@ -185,8 +221,8 @@ class AnomalySpec:
     min_windows: int = 1
 
 
-@dataclass(frozen=True)
-class QuantizationSpec:
+@_record
+class QuantizationSpec(_Record):
     """How the graph was quantized (``mode == "float32"`` for an unquantized model)."""
 
     mode: Literal["float32", "dynamic", "static", "fp16", "mixed"] = "float32"
@@ -204,8 +240,8 @@ class QuantizationSpec:
     target: str | None = None  # the CPU kind the int8 types were chosen for: arm64, x86
 
 
-@dataclass(frozen=True)
-class EntropySpec:
+@_record
+class EntropySpec(_Record):
     """A learned entropy model of the codes, as integer tables (one row per latent channel).
 
     ``cdf[c]`` rises from 0 to ``2**precision``; its symbol ``s`` codes the value
@@ -218,8 +254,8 @@ class EntropySpec:
     cdf: tuple[tuple[int, ...], ...]
 
 
-@dataclass(frozen=True)
-class CodecSpec:
+@_record
+class CodecSpec(_Record):
     """Integer quantization of latent codes: ``code = round(z / scale) + zero_point``.
 
     ``scale``/``zero_point`` hold one value, or one per latent channel (axis 0
@@ -233,8 +269,8 @@ class CodecSpec:
     entropy: EntropySpec | None = None
 
 
-@dataclass(frozen=True)
-class Provenance:
+@_record
+class Provenance(_Record):
     """Where a model came from; ``fingerprint`` is what compressed streams refer to.
 
     ``fingerprint`` identifies the trained model (same for model, encoder and
@@ -250,8 +286,8 @@ class Provenance:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class Parity:
+@_record
+class Parity(_Record):
     """Agreement measured at export between this file and its reference."""
 
     max_abs_error: float
@@ -260,8 +296,8 @@ class Parity:
     samples: int = 0
 
 
-@dataclass(frozen=True)
-class Manifest:
+@_record
+class Manifest(_Record):
     """Everything the runtime needs to use a model correctly, with no flags."""
 
     role: Role
@@ -296,7 +332,7 @@ class Manifest:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+    def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
         """Build and validate a manifest; errors name the offending field."""
         if not isinstance(data, Mapping):
             raise ManifestError("manifest: expected a JSON object")
@@ -310,7 +346,7 @@ class Manifest:
         return _build(cls, data, "manifest")
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
+    def from_json(cls, text: str) -> "Manifest":
         """Parse the JSON text stored in a model's metadata (bounded in size and nesting)."""
         if not isinstance(text, str):
             raise ManifestError(f"manifest: expected JSON text, got {type(text).__name__}")
@@ -327,7 +363,7 @@ class Manifest:
             raise ManifestError(f"manifest: unreadable JSON ({str(exc)[:120]})") from None
         return cls.from_dict(data)
 
-    def replace(self, **changes: Any) -> Manifest:
+    def replace(self, **changes: Any) -> "Manifest":
         """A copy with some fields changed (the manifest itself is immutable)."""
         return dataclasses.replace(self, **changes)
 

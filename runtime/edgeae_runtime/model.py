@@ -27,9 +27,7 @@ from .manifest import (
     TensorSpec,
     check_graph,
 )
-from .metrics import per_item_error
 from .preprocess import denormalize, normalize
-from .scores import anomaly_scores
 from .session import ORT_ERRORS, first_line, open_session
 
 __all__ = ["DEFAULT_MAX_BATCH", "Model", "check_finite", "infer_manifest"]
@@ -417,13 +415,19 @@ class Model:
 
     def _errors_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
         """Per-item error of an already-normalized, validated batch."""
+        from .metrics import per_item_error  # scoring only: not on a denoiser's import path
+
         y = self._run_model_space("reconstruction", xn, max_batch)
         return per_item_error(xn, y, self.anomaly_spec.score).astype(np.float32)
 
     def score(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Per-item anomaly scores: the errors under the manifest's score law (``scores``)."""
+        from .scores import anomaly_scores
+
         return anomaly_scores(self.errors(x, max_batch=max_batch), self.anomaly_spec)
 
     def _score_model_space(self, xn: np.ndarray, max_batch: int | None = None) -> np.ndarray:
         """Anomaly scores of an already-normalized, validated batch (used by stream scoring)."""
+        from .scores import anomaly_scores
+
         return anomaly_scores(self._errors_model_space(xn, max_batch), self.anomaly_spec)

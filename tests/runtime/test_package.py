@@ -101,3 +101,24 @@ def test_model_helpers_for_siblings_are_private() -> None:
     for name in ("run_model_space", "errors_model_space", "score_model_space"):
         assert not hasattr(Model, name)
         assert hasattr(Model, f"_{name}")
+
+
+def test_loading_a_model_imports_only_what_it_needs() -> None:
+    """The package root is lazy: ``from edgeae_runtime import Model`` and a load do not pull
+    in the codec, the anomaly scorer or the scoring laws (bench_runtime's footprint)."""
+    code = (
+        "import sys\n"
+        "from edgeae_runtime import Model\n"
+        "import edgeae_runtime\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('edgeae_runtime'))))\n"
+        "edgeae_runtime.StreamEncoder, edgeae_runtime.AnomalyScorer\n"
+        "print('codec' if 'edgeae_runtime.codec' in sys.modules else '-')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
+    loaded = set(out[0].split())
+    assert "edgeae_runtime.model" in loaded
+    for heavy in ("codec", "anomaly", "scores", "operating_point", "events", "audio", "stream"):
+        assert f"edgeae_runtime.{heavy}" not in loaded, heavy
+    assert out[1] == "codec"  # and a public name still resolves on first use
