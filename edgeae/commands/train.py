@@ -170,6 +170,13 @@ def _json_safe(value: object) -> object:
     help="Shortest event, in windows [1].",
 )
 @click.option(
+    "--score-baseline",
+    type=click.IntRange(0, 1_000_000),
+    default=None,
+    help="Streams: re-standardize scores by the median/spread of the last N windows "
+    "(drift), 0 off [0].",
+)
+@click.option(
     "--rate-lambda",
     type=BoundedFloat(0.0, 1e6),
     default=None,
@@ -233,6 +240,7 @@ def train(
     hysteresis: float | None,
     vote: str | None,
     min_windows: int | None,
+    score_baseline: int | None,
     rate_lambda: float | None,
     quality: str | None,
     search: bool,
@@ -305,6 +313,7 @@ def train(
         "far_per": far_per,
         "hysteresis": hysteresis,
         "min_windows": min_windows,
+        "score_baseline": score_baseline,
         "rate_lambda": rate_lambda,
         **_parse_vote(vote),
     }

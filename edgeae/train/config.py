@@ -59,7 +59,9 @@ class TrainConfig:
     ``percentile`` with ``threshold_percentile``, ``mean_std`` with ``threshold_k``,
     ``far`` with ``target_far`` per ``far_per`` item or hour, ``f1``/``youden`` on
     labelled validation anomalies); ``hysteresis``, ``vote_k``-of-``vote_n`` and
-    ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`).
+    ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`);
+    ``score_baseline`` > 0 standardizes scores and lets streams re-estimate the
+    standardization over their last that many windows (``ScoreBaseline``, drift).
     ``rate_lambda`` > 0 trains for compression: the model learns an entropy model of
     its latents and the loss adds ``rate_lambda`` times the bits per input value.
     """
@@ -87,6 +89,7 @@ class TrainConfig:
     vote_k: int = 1
     vote_n: int = 1
     min_windows: int = 1
+    score_baseline: int = 0
     rate_lambda: float = 0.0
     num_workers: int = 0
     device: str = "cpu"
@@ -114,6 +117,8 @@ class TrainConfig:
             raise ConfigError(f"vote: need 1 <= k <= n <= 1024, got {self.vote_k}-of-{self.vote_n}")
         if not 1 <= self.min_windows <= 1_000_000:
             raise ConfigError(f"min_windows: must be in 1..1000000, got {self.min_windows}")
+        if not 0 <= self.score_baseline <= 1_000_000:
+            raise ConfigError(f"score_baseline: must be in 0..1000000, got {self.score_baseline}")
         for name in ("epochs", "batch_size", "step_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

@@ -258,6 +258,7 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
             vote_k=config.vote_k,
             vote_n=config.vote_n,
             min_windows=config.min_windows,
+            baseline_windows=config.score_baseline,
         ),
         window_hours=hop_hours,
     )

@@ -25,6 +25,7 @@ from .framing import FrameBatch, SignalFramer
 from .metrics import per_item_error
 from .model import Model, _as_batch
 from .preprocess import normalize
+from .scores import ScoreBaseline
 from .scores import anomaly_scores as anomaly_scores
 from .scores import calibrate_anomaly as calibrate_anomaly
 from .stream import check_signal_model
@@ -128,7 +129,9 @@ class StreamScorer:
     law is the manifest's (:class:`~edgeae_runtime.events.EventRule`), at
     ``threshold`` when given. The last
     window is zero-padded at the end, like the denoiser's. The model must be
-    the full autoencoder with a signal section.
+    the full autoencoder with a signal section. With ``manifest.anomaly.baseline_windows``
+    the scores are re-standardized against the stream's own last windows
+    (:class:`~edgeae_runtime.scores.ScoreBaseline`) before the event law.
     """
 
     def __init__(
@@ -149,6 +152,10 @@ class StreamScorer:
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.spec.window)
+        a = model.manifest.anomaly
+        self._baseline = (
+            ScoreBaseline(a.baseline_windows) if a is not None and a.baseline_windows else None
+        )
         self.events: list[AnomalyEvent] = []
 
     @property
@@ -160,6 +167,8 @@ class StreamScorer:
         """Start a new stream; forgets events."""
         self._framer.reset()
         self._detector.reset()
+        if self._baseline is not None:
+            self._baseline.reset()
         self.events = []
 
     def _score(self, batch: FrameBatch, final: bool) -> ScoreUpdate:
@@ -178,6 +187,8 @@ class StreamScorer:
         else:
             scores = np.zeros(0, dtype=np.float32)
             shares = np.zeros((0, self.spec.channels), dtype=np.float32)
+        if self._baseline is not None:
+            scores = self._baseline.update(scores)
         flags, closed = self._detector.update(starts, scores)
         if final:
             closed += self._detector.finish(self._framer.samples_in)
@@ -196,6 +207,8 @@ class StreamScorer:
         """
         update = self._score(self._framer.flush(), final=True)
         self._framer.reset()
+        if self._baseline is not None:
+            self._baseline.reset()
         return update
 
 

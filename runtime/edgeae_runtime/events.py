@@ -2,7 +2,8 @@
 
 Windows arrive in time order, each with its first sample and score. A window is
 *active* when its score is above ``threshold``, or, once active, while it stays
-above ``release`` (hysteresis: ``release = threshold * (1 - hysteresis)``). A window
+above ``release`` (hysteresis: ``release = threshold - hysteresis * |threshold|``,
+``threshold * (1 - hysteresis)`` for the usual positive thresholds). A window
 is *on* when at least ``vote_k`` of the last ``vote_n`` windows were active. Runs
 of on-windows whose sample ranges overlap or touch form one event; an event is
 reported only if it holds at least ``min_windows`` on-windows. With the defaults
@@ -63,7 +64,7 @@ class EventRule:
     @property
     def release(self) -> float:
         """Score below which an active window run ends."""
-        return self.threshold * (1.0 - self.hysteresis)
+        return self.threshold - self.hysteresis * abs(self.threshold)
 
     @classmethod
     def from_spec(cls, spec: Any, threshold: float | None = None) -> EventRule:

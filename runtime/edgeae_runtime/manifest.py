@@ -199,6 +199,10 @@ class AnomalySpec(_Record):
     ``val_tpr``/``val_fpr`` are its rates on the calibration data (``val_tpr`` None
     without labelled anomalies there). ``hysteresis``, ``vote_k``-of-``vote_n`` and
     ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`).
+    ``baseline_windows > 0`` standardizes scores, ``(score - baseline_center) /
+    baseline_scale`` (median and upper spread of the calibration scores), and lets a stream
+    re-estimate both over its last ``baseline_windows`` windows (drift;
+    :class:`edgeae_runtime.scores.ScoreBaseline`); ``threshold`` is then in those units.
     """
 
     score: Literal["mse", "mae"] = "mse"
@@ -219,6 +223,9 @@ class AnomalySpec(_Record):
     vote_k: int = 1
     vote_n: int = 1
     min_windows: int = 1
+    baseline_windows: int = 0
+    baseline_center: float = 0.0
+    baseline_scale: float = 1.0
 
 
 @_record
@@ -851,4 +858,14 @@ def _check_operating_point(a: AnomalySpec) -> None:
     if not 1 <= a.min_windows <= 1_000_000:
         raise ManifestError(
             f"manifest.anomaly.min_windows: must be in 1..1000000, got {a.min_windows}"
+        )
+    if not 0 <= a.baseline_windows <= 1_000_000:
+        raise ManifestError(
+            f"manifest.anomaly.baseline_windows: must be in 0..1000000, got {a.baseline_windows}"
+        )
+    if not (math.isfinite(a.baseline_center) and math.isfinite(a.baseline_scale)):
+        raise ManifestError("manifest.anomaly.baseline_center/baseline_scale: must be finite")
+    if not a.baseline_scale > 0:
+        raise ManifestError(
+            f"manifest.anomaly.baseline_scale: must be > 0, got {a.baseline_scale}"
         )

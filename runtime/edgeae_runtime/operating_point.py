@@ -325,6 +325,8 @@ def describe_operating_point(spec: Any) -> str:
         rule.append(f"{spec.vote_k}-of-{spec.vote_n} vote")
     if spec.min_windows > 1:
         rule.append(f"events >= {spec.min_windows} windows")
+    if getattr(spec, "baseline_windows", 0):
+        rule.append(f"stream baseline {spec.baseline_windows} windows")
     if rule:
         text += "; " + ", ".join(rule)
     return text

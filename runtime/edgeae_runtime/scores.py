@@ -9,11 +9,22 @@ reconstructed far *better* than any normal one (a dead sensor) is as atypical as
 one reconstructed far worse. Either way an item is anomalous when
 ``score > threshold``, the threshold chosen by a law of
 :mod:`edgeae_runtime.operating_point` (by default a percentile of normal items' scores).
+
+With ``baseline_windows > 0`` (opt-in) the score is then standardized, ``(score -
+baseline_center) / baseline_scale`` with the median and the upper spread (``(q90 -
+median) / 1.2816``, a standard deviation for normal scores) of the normal calibration
+scores, and the threshold is in those units. A stream
+(:class:`~edgeae_runtime.StreamScorer`) goes further: once it has seen enough windows it
+re-estimates median and spread over its own last ``baseline_windows`` windows
+(:class:`ScoreBaseline`, causal: a window is standardized against the ones before it),
+so a slow drift of the score level or spread, which moves every raw score past a fixed
+threshold, does not.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -23,13 +34,45 @@ from .events import EventRule, detect_events
 from .manifest import AnomalySpec
 from .operating_point import FAR_UNITS, METHODS, choose_threshold, rates
 
-__all__ = ["LOG_EPS", "SCORE_KINDS", "TAILS", "anomaly_scores", "calibrate_anomaly"]
+__all__ = [
+    "LOG_EPS",
+    "MAD_TO_STD",
+    "SCORE_KINDS",
+    "TAILS",
+    "ScoreBaseline",
+    "anomaly_scores",
+    "baseline_scores",
+    "calibrate_anomaly",
+]
 
 #: Added to errors before the log of the two-sided score, so a perfect
 #: reconstruction (error 0) scores finitely (ln 1e-12 = -27.6).
 LOG_EPS = 1e-12
 TAILS = ("upper", "both")
 SCORE_KINDS = ("mse", "mae")
+#: MAD * 1.4826 estimates the standard deviation of normally distributed scores.
+MAD_TO_STD = 1.4826
+#: (q90 - median) / 1.2816 does too, from the upper half only.
+Q90_TO_STD = 1.2816
+
+
+def _robust_center_scale(x: np.ndarray) -> tuple[float, float]:
+    """Median and upper spread ``(q90 - median) / 1.2816`` of scores (never 0).
+
+    Anomaly scores are one-sided: false alarms come from the upper tail, so the
+    scale is measured there (a standard deviation for normal scores; robust while
+    anomalies are under 10 % of the scores). Falls back to MAD * 1.4826, the std,
+    then 1e-6 * max(|median|, 1) when the upper spread is 0.
+    """
+    center = float(np.median(x))
+    scale = (float(np.quantile(x, 0.9)) - center) / Q90_TO_STD
+    if not scale > 0:
+        scale = MAD_TO_STD * float(np.median(np.abs(x - center)))
+    if not scale > 0:
+        scale = float(np.std(x))
+    if not scale > 0:
+        scale = max(abs(center), 1.0) * 1e-6
+    return center, scale
 
 
 def _check_errors(errors: Any, what: str) -> np.ndarray:
@@ -47,10 +90,68 @@ def anomaly_scores(errors: Any, spec: AnomalySpec) -> np.ndarray:
     """Per-item anomaly scores (float32) of per-item errors ``(N,)`` under ``spec``'s law."""
     e = _check_errors(errors, "anomaly_scores errors")
     if spec.tails == "upper":
-        return e.astype(np.float32)
-    if spec.tails == "both":
-        return np.abs(np.log(e + LOG_EPS) - spec.center).astype(np.float32)
-    raise InputError(f"anomaly tails: must be one of {', '.join(TAILS)}, got {spec.tails!r}")
+        s = e
+    elif spec.tails == "both":
+        s = np.abs(np.log(e + LOG_EPS) - spec.center)
+    else:
+        raise InputError(f"anomaly tails: must be one of {', '.join(TAILS)}, got {spec.tails!r}")
+    if spec.baseline_windows > 0:
+        s = (s - spec.baseline_center) / spec.baseline_scale
+    return s.astype(np.float32)
+
+
+class ScoreBaseline:
+    """Causal re-standardization of a stream's scores against its own recent past.
+
+    Scores arrive standardized by the calibration's median and spread (the manifest's
+    ``baseline_center``/``baseline_scale``; :func:`anomaly_scores`). Each window is
+    standardized again by the median and upper spread (``(q90 - median) / 1.2816``) of
+    the last ``windows`` scores *before* it (once at least ``min_windows`` of them are
+    in; until then it is left as is): on stationary normal data that is close to the
+    identity, under drift it follows the stream. An anomaly shorter than a tenth of the
+    window moves neither much, so it still stands out; a longer one raises the scale for
+    a while. Offline twin: :func:`baseline_scores`.
+    """
+
+    def __init__(self, windows: int, *, min_windows: int | None = None) -> None:
+        if windows < 1:
+            raise InputError(f"baseline windows: must be >= 1, got {windows}")
+        self.windows = int(windows)
+        self.min_windows = max(8, self.windows // 4) if min_windows is None else int(min_windows)
+        if not 1 <= self.min_windows <= self.windows:
+            raise InputError(
+                f"baseline min_windows: must be in 1..{self.windows}, got {self.min_windows}"
+            )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past (a new stream)."""
+        self._past: deque[float] = deque(maxlen=self.windows)
+
+    def update(self, scores: np.ndarray) -> np.ndarray:
+        """Re-standardized scores (float32) of the next windows, in time order."""
+        sc = np.asarray(scores, dtype=np.float64).reshape(-1)
+        out = np.empty(sc.size, dtype=np.float64)
+        for i, v in enumerate(sc.tolist()):
+            if len(self._past) >= self.min_windows:
+                center, scale = _robust_center_scale(np.fromiter(self._past, np.float64))
+                out[i] = (v - center) / scale
+            else:
+                out[i] = v
+            self._past.append(v)
+        return out.astype(np.float32)
+
+
+def baseline_scores(scores: Any, spec: AnomalySpec) -> np.ndarray:
+    """A stream's window scores (in time order) after the spec's running baseline.
+
+    The identity when ``spec.baseline_windows`` is 0; else what
+    :class:`~edgeae_runtime.StreamScorer` computes window by window.
+    """
+    sc = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if spec.baseline_windows <= 0:
+        return sc
+    return ScoreBaseline(spec.baseline_windows).update(sc)
 
 
 def calibrate_anomaly(
@@ -77,7 +178,10 @@ def calibrate_anomaly(
     normal scores (``percentile``, ``k``, ``target_far``/``far_per``), and, for
     ``f1``/``youden``, the scores of ``anomaly_errors`` (labelled validation
     anomalies). ``events`` (an AnomalySpec or None) supplies the stream event law
-    kept in the result and used by ``far_per="hour"``, which also needs
+    kept in the result (with its ``baseline_windows``: then the scores are
+    standardized by the normal scores' median and upper spread, recorded as
+    ``baseline_center``/``baseline_scale``, before the threshold law) and used by
+    ``far_per="hour"``, which also needs
     ``window_hours`` (the duration of one hop) and the normal errors in time order.
     ``template`` (e.g. the float model's spec when recalibrating int8) gives every
     one of these settings at once; explicit arguments are then ignored. The
@@ -110,6 +214,7 @@ def calibrate_anomaly(
             "vote_k": events.vote_k,
             "vote_n": events.vote_n,
             "min_windows": events.min_windows,
+            "baseline_windows": events.baseline_windows,
         }
     spec = AnomalySpec(
         score=score,  # type: ignore[arg-type]
@@ -123,6 +228,11 @@ def calibrate_anomaly(
         far_per=far_per,  # type: ignore[arg-type]
         **event_fields,
     )
+    if spec.baseline_windows > 0:  # standardize by the normal scores' median and spread
+        center_, scale_ = _robust_center_scale(
+            anomaly_scores(e, dataclasses.replace(spec, baseline_windows=0)).astype(np.float64)
+        )
+        spec = dataclasses.replace(spec, baseline_center=center_, baseline_scale=scale_)
     normal = anomaly_scores(e, spec)
     anomalous = anomaly_scores(a, spec) if a is not None else None
     hours = None if window_hours is None else float(window_hours) * normal.size

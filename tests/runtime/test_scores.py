@@ -185,3 +185,105 @@ def test_cli_shows_and_uses_the_two_sided_law(
     data = json.loads(result.output)
     assert data["tails"] == "both" and data["flags"][3] is True
     np.testing.assert_allclose(data["scores"], both.score(items), rtol=1e-6)
+
+
+# -- the opt-in running baseline (drift) ---------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(0, 100), min_size=1, max_size=120),
+    st.integers(1, 50),
+    st.floats(0.1, 10),
+    st.floats(-50, 50),
+)
+def test_baseline_is_causal_chunk_free_and_affine_invariant(
+    values: list, chunk: int, a: float, b: float
+) -> None:
+    from edgeae_runtime.scores import ScoreBaseline
+
+    x = np.array(values, dtype=np.float32)
+    whole = ScoreBaseline(16).update(x)
+    base = ScoreBaseline(16)
+    parts = np.concatenate([base.update(x[i : i + chunk]) for i in range(0, x.size, chunk)])
+    np.testing.assert_allclose(parts, whole, rtol=1e-6, atol=1e-6)
+    # causal: a window's value depends only on it and the ones before it
+    if x.size > 2:
+        changed = x.copy()
+        changed[-1] += 1000
+        np.testing.assert_array_equal(ScoreBaseline(16).update(changed)[:-1], whole[:-1])
+    # once warmed up (8 past windows) the result ignores an affine map of the scores,
+    # unless the past is constant (MAD 0: the scale falls back to the std, then 1e-6)
+    mapped = ScoreBaseline(16).update(a * x + b)
+    for i in range(8, x.size):
+        past = x[max(0, i - 16) : i].astype(np.float64)
+        if np.median(np.abs(past - np.median(past))) > 1e-2:
+            assert mapped[i] == pytest.approx(whole[i], rel=1e-3, abs=1e-3)
+
+
+def test_baseline_holds_the_false_alarm_rate_under_drift_and_keeps_anomalies() -> None:
+    """Scores whose level and spread drift 4x over the stream: a fixed threshold flags
+    most of the end; the baseline keeps the rate near its stationary value, and a short
+    burst still stands out."""
+    from edgeae_runtime.scores import baseline_scores
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    drift = np.linspace(1.0, 4.0, n)
+    raw = drift * (1.0 + rng.exponential(size=n))
+    raw[3000:3010] += 40.0  # a burst of 10 windows
+    errors = 1.0 + rng.exponential(size=500)  # calibration: the stationary start
+    spec = calibrate_anomaly(
+        errors, method="far", target_far=0.01, events=AnomalySpec(baseline_windows=400)
+    )
+    assert spec.baseline_windows == 400
+    assert spec.baseline_center == pytest.approx(np.median(errors), rel=1e-5)
+    static = anomaly_scores(raw, spec)
+    rolling = baseline_scores(static, spec)
+    normal = np.ones(n, bool)
+    normal[3000:3010] = False
+    assert np.mean(static[normal][-1000:] > spec.threshold) > 0.5
+    assert np.mean(rolling[normal] > spec.threshold) < 0.03
+    assert (rolling[3000:3010] > spec.threshold).all()
+
+
+def test_stream_scorer_applies_the_baseline_and_items_are_standardized(tmp_path: Path) -> None:
+    from edgeae_runtime.scores import baseline_scores
+
+    raw = Model(make_autoencoder(tmp_path / "raw.onnx", kind="conv1d", window=32, hop=16))
+    rng = np.random.default_rng(0)
+    errors = raw.errors(rng.standard_normal((200, 1, 32)).astype(np.float32))
+    spec = calibrate_anomaly(errors, 95.0, events=AnomalySpec(baseline_windows=40))
+    assert spec.threshold == pytest.approx(
+        (np.percentile(errors, 95.0) - spec.baseline_center) / spec.baseline_scale, rel=1e-5
+    )
+    model = Model(make_autoencoder(tmp_path / "b.onnx", kind="conv1d", window=32, hop=16,
+                                   anomaly=spec))  # fmt: skip
+    items = rng.standard_normal((5, 1, 32)).astype(np.float32)
+    np.testing.assert_allclose(
+        model.score(items),
+        (raw.errors(items) - spec.baseline_center) / spec.baseline_scale,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    signal = rng.standard_normal((1, 3200)).astype(np.float32) * np.linspace(1, 3, 3200)
+    scorer = StreamScorer(model)
+    ups = [scorer.push(signal[:, i : i + 250]) for i in range(0, 3200, 250)]
+    ups.append(scorer.flush())
+    got = np.concatenate([u.scores for u in ups])
+    plain = StreamScorer(raw, threshold=0.0)  # the raw errors of the same windows
+    raw_scores = np.concatenate([plain.push(signal).scores, plain.flush().scores])
+    static = (raw_scores - spec.baseline_center) / spec.baseline_scale
+    np.testing.assert_allclose(got, baseline_scores(static, spec), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(got[20:], static[20:])
+
+
+def test_recalibration_with_a_template_keeps_the_baseline_and_refits_it() -> None:
+    rng = np.random.default_rng(3)
+    errors = rng.exponential(size=300)
+    spec = calibrate_anomaly(errors, events=AnomalySpec(baseline_windows=64, vote_n=2))
+    again = calibrate_anomaly(errors * 2.0, template=spec)  # e.g. the int8 model's errors
+    assert again.baseline_windows == 64 and again.vote_n == 2
+    assert again.baseline_center == pytest.approx(2 * spec.baseline_center, rel=1e-5)
+    assert again.baseline_scale == pytest.approx(2 * spec.baseline_scale, rel=1e-5)
+    assert again.threshold == pytest.approx(spec.threshold, rel=1e-5)  # standardized units

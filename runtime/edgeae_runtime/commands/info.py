@@ -76,6 +76,8 @@ def info(model_path: str, as_json: bool) -> None:
 
         a = m.anomaly
         law = a.score if a.tails == "upper" else f"|ln {a.score} - ({a.center:.4g})|"
+        if a.baseline_windows:
+            law = f"({law} - {a.baseline_center:.4g}) / {a.baseline_scale:.4g}"
         rows.append(("anomaly", f"{law} > {a.threshold:.6g} ({describe_operating_point(a)})"))
     if m.codec is not None:
         rows.append(("codec", f"{m.codec.bits}-bit latent codes"))
