@@ -100,7 +100,14 @@ def bench_dataset(name: str, quick: bool, workdir: Path) -> dict:
 
 
 def bench_overhead(quick: bool, workdir: Path) -> dict:
-    """Trainer vs a bare loop (randperm, index, forward, MSE, backward, Adam): items/s."""
+    """Trainer vs a bare loop (randperm, index, forward, MSE, backward, Adam): items/s.
+
+    Interleaved epoch by epoch: the trainer's ``on_epoch_end`` hook runs one epoch of the
+    bare loop (its own model, same data and batch size) after each trainer epoch, so both
+    see the same machine load; the hook's time is taken out of the trainer's wall time.
+    The step overhead is the median over epochs of trainer step time / bare epoch time;
+    the whole run's overhead is explained by the trainer's ``phase_seconds``.
+    """
     ds = load_source("builtin:digits")
     epochs, rounds = (3, 1) if quick else (10, 3)
     config = TrainConfig(epochs=epochs, patience=0, schedule="constant")
@@ -110,43 +117,62 @@ def bench_overhead(quick: bool, workdir: Path) -> dict:
     x = prep.train_x
     n, bs = len(x), config.batch_size
 
-    def bare() -> float:
+    def bare_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, epoch: int) -> float:
+        start = time.perf_counter()
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(epoch))
+        for i in range(0, n, bs):
+            xb = x[perm[i : i + bs]]
+            loss = torch.nn.functional.mse_loss(model(xb), xb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    ratios, bare_rates, step_rates, walls, bare_walls = [], [], [], [], []
+    phases: dict[str, list[float]] = {}
+    for k in range(rounds):
         torch.manual_seed(0)
         model = build_model(arch, cfg)
         opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-        start = time.perf_counter()
-        for epoch in range(epochs):
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(epoch))
-            for i in range(0, n, bs):
-                xb = x[perm[i : i + bs]]
-                loss = torch.nn.functional.mse_loss(model(xb), xb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        return n * epochs / (time.perf_counter() - start)
+        model.train()
+        bare_times: list[float] = []
+        hook = [0.0]
 
-    def trainer(k: int) -> tuple[float, float]:
-        start = time.perf_counter()
-        r = train(ds, arch, {}, config, workdir / f"overhead{k}", progress=False)
-        wall = n * epochs / (time.perf_counter() - start)
-        return r.metrics["samples_per_s"], wall
+        def after_epoch(stats, model=model, opt=opt, bare_times=bare_times, hook=hook) -> None:
+            t0 = time.perf_counter()
+            bare_times.append(bare_epoch(model, opt, len(bare_times)))
+            hook[0] += time.perf_counter() - t0
 
-    bare_runs, step_runs, wall_runs = [], [], []
-    for k in range(rounds):  # interleaved, so both see the same machine load
-        bare_runs.append(bare())
-        steps, wall = trainer(k)
-        step_runs.append(steps)
-        wall_runs.append(wall)
-    b, s, w = (float(np.median(v)) for v in (bare_runs, step_runs, wall_runs))
+        start = time.perf_counter()
+        r = train(ds, arch, {}, config, workdir / f"overhead{k}", progress=False,
+                  on_epoch_end=after_epoch)  # fmt: skip
+        wall = time.perf_counter() - start - hook[0]
+        for e, bare_s in zip(r.metrics["epochs"], bare_times, strict=True):
+            step_s = n / e["samples_per_s"]
+            ratios.append(step_s / bare_s)
+            step_rates.append(e["samples_per_s"])
+            bare_rates.append(n / bare_s)
+        walls.append(wall)
+        bare_walls.append(sum(bare_times))
+        run_phases = dict(r.metrics["phase_seconds"])
+        run_phases["final write"] = wall - sum(run_phases.values())
+        for name, v in run_phases.items():
+            phases.setdefault(name, []).append(v)
+    med = lambda v: float(np.median(v))  # noqa: E731
+    items = n * epochs
     return {
         "dataset": "digits",
         "arch": arch,
         "epochs": epochs,
-        "bare_items_per_s": b,
-        "trainer_step_items_per_s": s,
-        "trainer_wall_items_per_s": w,
-        "step_overhead_pct": 100 * (b / s - 1),
-        "wall_overhead_pct": 100 * (b / w - 1),
+        "rounds": rounds,
+        "bare_items_per_s": med(bare_rates),
+        "trainer_step_items_per_s": med(step_rates),
+        "trainer_wall_items_per_s": items / med(walls),
+        "step_overhead_pct": 100 * (med(ratios) - 1),
+        "wall_overhead_pct": 100 * (med(walls) / med(bare_walls) - 1),
+        "bare_seconds": med(bare_walls),
+        "trainer_wall_seconds": med(walls),
+        "phase_seconds": {name: med(v) for name, v in phases.items()},
     }
 
 
@@ -223,7 +249,7 @@ def markdown(res: dict) -> str:
     lines += [
         "",
         f"Trainer vs bare PyTorch loop ({o['dataset']}, {o['arch']}, {o['epochs']} epochs, "
-        "median of interleaved runs):",
+        f"{o.get('rounds', 1)} rounds, epochs interleaved trainer/bare; medians):",
         "",
         "| loop | items/s | overhead vs bare |",
         "|---|---|---|",
@@ -233,6 +259,18 @@ def markdown(res: dict) -> str:
         f"| trainer, whole run (incl. validation, checkpoints, calibration) "
         f"| {o['trainer_wall_items_per_s']:,.0f} | {o['wall_overhead_pct']:+.1f}% |",
     ]
+    if "phase_seconds" in o:
+        bare_s = o["bare_seconds"]
+        lines += [
+            "",
+            f"Where the trainer's whole run goes ({o['trainer_wall_seconds']:.2f} s vs "
+            f"{bare_s:.2f} s for the bare loop's epochs):",
+            "",
+            "| phase | seconds | share of the bare loop's time |",
+            "|---|---|---|",
+        ]
+        for name, v in o["phase_seconds"].items():
+            lines.append(f"| {name} | {v:.3f} | {100 * v / bare_s:.1f}% |")
     d = res["ddp"]
     lines += [
         "",

@@ -10,6 +10,7 @@ the anomaly threshold is calibrated on held-out normal items.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import platform
 import time
@@ -48,7 +49,12 @@ from .prepare import ArrayData, Prepared, as_dataset, prepare, remix_epoch
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
 
-__all__ = ["EpochStats", "TrainResult", "TrainState", "Trainer", "train"]
+__all__ = ["PHASES", "EpochStats", "TrainResult", "TrainState", "Trainer", "train"]
+
+#: The parts of a run ``metrics["phase_seconds"]`` times: setup (data preparation, model,
+#: optimizer), the training steps, validation, per-epoch checkpoints, and the evaluation of
+#: the best weights (raw-unit quality, threshold calibration); the final run files are after.
+PHASES = ("setup", "steps", "validation", "checkpoints", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -151,16 +157,23 @@ def _run_epoch(
     noise_gen = torch.Generator().manual_seed(config.seed * 7_919 + epoch * 131 + ctx.rank)
     batch = max(1, config.batch_size // ctx.world_size)
     steps = (len(order) + batch - 1) // batch
+    # decided once per epoch, not per step: an autoencoder (target = input) gathers each
+    # batch once, and without a rate term the loss gets no extra "+ 0" node
+    same_target = data.train_t is data.train_x
+    rated = config.rate_lambda > 0
     model.train()
     total, seen = 0.0, 0
     start = time.perf_counter()
     for step in range(steps):
         idx = order[step * batch : (step + 1) * batch]
-        target = data.train_t[idx]
-        inputs = corrupt(data.train_x[idx], config.noise, config.noise_level, noise_gen)
-        loss = loss_fn(model(inputs), target) + _rate_term(model, config, target)
-        value = float(loss.item())
-        if not np.isfinite(value):
+        clean = data.train_x[idx]
+        target = clean if same_target else data.train_t[idx]
+        inputs = corrupt(clean, config.noise, config.noise_level, noise_gen)
+        loss = loss_fn(model(inputs), target)
+        if rated:
+            loss = loss + _rate_term(model, config, target)
+        value = loss.item()
+        if not math.isfinite(value):
             raise TrainError(
                 f"epoch {epoch + 1}, batch {step + 1}: the loss became {value}; "
                 f"lower --lr (now {config.lr}) or check the data's scale"
@@ -399,6 +412,7 @@ class Trainer:
         data_source: str = "",
         on_epoch_end: Callable[[EpochStats], None] | None = None,
     ) -> None:
+        t0 = time.perf_counter()
         self.ds, self.rundir, self.ctx, self.log = ds, rundir, ctx, log
         self.source = data_source or ds.name
         self.on_epoch_end = on_epoch_end
@@ -419,6 +433,10 @@ class Trainer:
         self.out_dir = rundir.open() if ctx.is_main else None
         self._build(blob)
         self.train_seconds, self.train_items = 0.0, 0  # this session's steps (samples_per_s)
+        # where this session's time went (metrics.json "phase_seconds"; bench_train explains
+        # the trainer's whole-run overhead over a bare loop with it)
+        self.phases = dict.fromkeys(PHASES, 0.0)
+        self.phases["setup"] = time.perf_counter() - t0
 
     def _read_resume(self) -> dict[str, Any]:
         """The checkpoint to resume from; refused when it was trained on other data."""
@@ -459,9 +477,11 @@ class Trainer:
         )
         while self.state.epoch < self.config.epochs and not self.state.stopped:
             self._epoch()
+        t0 = time.perf_counter()
         last_weights = _state_copy(self.model)
         self.model.load_state_dict(self.state.best_weights)
         quality, anomaly = _evaluate(self.model, self.prepared, self.config, self.source)
+        self.phases["evaluation"] += time.perf_counter() - t0
         metrics = self._metrics(quality, anomaly)
         if ctx.is_main:
             self._write_run(metrics, anomaly, last_weights)
@@ -488,7 +508,10 @@ class Trainer:
         loss = all_mean(loss, ctx)
         lr = self.opt.param_groups[0]["lr"]
         self.sched.step()
+        t_val = time.perf_counter()
         val = _validate(self.model, self.prepared, config)
+        self.phases["steps"] += seconds
+        self.phases["validation"] += time.perf_counter() - t_val
         if not np.isfinite(val):
             raise TrainError(f"epoch {epoch + 1}: the validation loss became {val}; lower --lr")
         self.train_seconds += seconds
@@ -505,9 +528,11 @@ class Trainer:
         )
         state.history.append(dataclasses.asdict(stats))
         if ctx.is_main:
+            t_ck = time.perf_counter()
             self._checkpoint(None, self.model.state_dict())
             self.rundir.publish()
             self.out_dir = self.rundir.path
+            self.phases["checkpoints"] += time.perf_counter() - t_ck
         self.log.line(
             f"epoch {epoch + 1}/{config.epochs}  train {loss:.5g}  val {val:.5g}  "
             f"lr {lr:.3g}  {stats.seconds:.2f}s  {stats.samples_per_s:,.0f} items/s"
@@ -583,6 +608,7 @@ class Trainer:
             "samples_per_s": (
                 (self.train_items / self.train_seconds) if self.train_seconds else None
             ),
+            "phase_seconds": dict(self.phases),  # the final write (run files, loss.png) not yet
             "processes": self.ctx.world_size,
             "torch_threads": torch.get_num_threads(),
             "loss": self.config.loss,

@@ -13,6 +13,7 @@ from edgeae.data.dataset import Dataset, fingerprint
 from edgeae.errors import ConfigError, DataError, TrainError
 from edgeae.train import EpochStats, TrainConfig, load_checkpoint, train
 from edgeae.train.prepare import prepare
+from edgeae.train.trainer import PHASES
 from edgeae_runtime.metrics import per_item_error
 from edgeae_runtime.scores import calibrate_anomaly
 
@@ -40,6 +41,9 @@ def test_loss_decreases_and_run_dir_is_complete(low_rank: np.ndarray, tmp_path: 
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_run"] == 6 and metrics["val_psnr_db"] > 20
     assert metrics["samples_per_s"] > 0 and metrics["threshold"] > 0
+    phases = metrics["phase_seconds"]  # where the run's time went, part by part
+    assert set(phases) == set(PHASES) and all(v >= 0 for v in phases.values())
+    assert 0 < phases["steps"] <= sum(e["seconds"] for e in metrics["epochs"])
     assert not list(tmp_path.glob("*.partial-*"))
 
 
