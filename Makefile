@@ -28,7 +28,8 @@ test: lint
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Fuzz every parser (npy, npz, wav, raw PCM, png, csv, manifest text/fields, stream) with
+# Fuzz every parser (npy, npz, wav, raw PCM, png, csv, manifest text/fields, streams:
+# fixed-width, rANS-coded signals v2/v3, item batches) with
 # 10,000 mutations each under a 1 GiB address-space limit; `make test` runs 250 each.
 FUZZ_CASES ?= 10000
 fuzz: install

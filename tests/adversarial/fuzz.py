@@ -1,8 +1,12 @@
 """Seeded mutation fuzzing of every parser, under a memory limit; only package errors may escape.
 
-Each parser gets valid seed inputs, mutated by a seeded numpy RNG (bit flips,
-overwrites, truncation, insertion, deletion, swapped and duplicated ranges,
-random bytes, and parser-specific lies such as huge declared sizes). A case
+Each parser gets valid seed inputs, mutated by a seeded numpy RNG through the one
+mutation engine (:mod:`tests.runtime.codec.mutations`: bit flips, overwrites,
+truncation, insertion, deletion, swapped and duplicated ranges, extreme 32-bit
+fields, ASCII digits, random bytes) or, for manifest fields, field by field. The
+stream parsers: ``stream`` (fixed-width signal streams, version 1), ``stream_rans``
+(rANS-coded signal streams: one window per frame, version 2, and grouped windows,
+version 3) and ``items`` (item batches: rANS-coded, version 2, and fixed-width). A case
 passes when the parser returns a result or raises an
 :class:`~edgeae_runtime.errors.EdgeAEError`; anything else (``MemoryError``,
 ``ValueError``, a warning, which is an error here) is a *foreign* exception.
@@ -35,54 +39,21 @@ from typing import Any
 
 import numpy as np
 
-PARSERS = ("npy", "npz", "wav", "raw", "png", "csv", "manifest_text", "manifest_fields", "stream")
+from tests.runtime.codec.mutations import mutate  # the one mutation engine of the fuzzers
 
-
-# -- mutations ---------------------------------------------------------------------------
-def mutate(data: bytes, rng: np.random.Generator, *, head: int = 0) -> bytes:
-    """One random mutation; with ``head`` > 0, half of them land in the first ``head`` bytes."""
-    b = bytearray(data)
-    span = max(1, len(b))
-    if head and rng.integers(2):
-        span = max(1, min(head, len(b)))
-    kind = int(rng.integers(10))
-    pos = int(rng.integers(span))
-    if kind == 0:  # bit flips
-        for _ in range(int(rng.integers(1, 9))):
-            if b:
-                p = int(rng.integers(span)) % len(b)
-                b[p] ^= 1 << int(rng.integers(8))
-    elif kind == 1:  # overwrite a run with random bytes
-        n = int(rng.integers(1, 40))
-        b[pos : pos + n] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-    elif kind == 2:  # truncation
-        del b[pos:]
-    elif kind == 3:  # insertion
-        n = int(rng.integers(1, 40))
-        b[pos:pos] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-    elif kind == 4:  # deletion
-        del b[pos : pos + int(rng.integers(1, 60))]
-    elif kind == 5:  # swap two ranges
-        q = int(rng.integers(max(1, len(b))))
-        a0, a1 = sorted((pos, q))
-        n = int(rng.integers(1, 80))
-        first, second = bytes(b[a0 : a0 + n]), bytes(b[a1 : a1 + n])
-        b[a1 : a1 + n] = first
-        b[a0 : a0 + n] = second
-    elif kind == 6:  # duplicate a range
-        n = int(rng.integers(1, 120))
-        b[pos:pos] = b[pos : pos + n]
-    elif kind == 7:  # a 32-bit little/big-endian field set to an extreme
-        value = int(rng.choice([0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFF0]))
-        b[pos : pos + 4] = struct.pack("<I" if rng.integers(2) else ">I", value)
-    elif kind == 8:  # ASCII digits (declared sizes and shapes in text headers)
-        n = int(rng.integers(1, 25))
-        b[pos : pos + n] = bytes(int(c) for c in rng.integers(48, 58, n))
-    else:  # random bytes, sometimes after a valid start
-        n = int(rng.integers(0, 300))
-        junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        return (data[: int(rng.integers(0, 40))] + junk) if rng.integers(2) else junk
-    return bytes(b)
+PARSERS = (
+    "npy",
+    "npz",
+    "wav",
+    "raw",
+    "png",
+    "csv",
+    "manifest_text",
+    "manifest_fields",
+    "stream",
+    "stream_rans",
+    "items",
+)
 
 
 # -- seeds ------------------------------------------------------------------------------
@@ -191,6 +162,32 @@ def _seeds_stream(rng: np.random.Generator, models: Path) -> list[bytes]:
     enc = StreamEncoder(Model(models / "encoder.onnx"))
     x = (rng.standard_normal((1, 400)) * 0.3).astype(np.float32)
     return [enc.push(x) + enc.flush()]
+
+
+def _seeds_stream_rans(rng: np.random.Generator, models: Path) -> list[bytes]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import compress
+
+    enc = Model(models / "signal" / "encoder.onnx")
+    x = (rng.standard_normal((1, 400)) * 0.3).astype(np.float32)
+    return [
+        compress(enc, x, frame_windows=1),  # version 2
+        compress(enc, x, frame_windows=4),  # version 3
+        compress(enc, x, frame_windows=8, overlap=True),
+    ]
+
+
+def _seeds_items(rng: np.random.Generator, models: Path) -> list[bytes]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import compress_items
+
+    enc = Model(models / "items" / "encoder.onnx")
+    x = rng.standard_normal((20, 16)).astype(np.float32)
+    return [
+        compress_items(enc, x, frame_items=8),  # version 2, rANS
+        compress_items(enc, x, frame_items=1),
+        compress_items(enc, x, per_frame=True),  # fixed-width codes, one item per frame
+    ]
 
 
 # -- parsers under test ---------------------------------------------------------------------
@@ -360,7 +357,22 @@ def _stream_checker(models: Path) -> Callable[[bytes, Path], None]:
     return check
 
 
-def run(parser: str, cases: int, seed: int, models: Path | None = None) -> dict[str, Any]:
+def _items_checker(models: Path) -> Callable[[bytes, Path], None]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import decode_item_stream
+
+    decoder = Model(models / "items" / "decoder.onnx")
+
+    def check(data: bytes, tmp: Path) -> None:
+        _all(lambda: decode_item_stream(decoder, data),
+             lambda: decode_item_stream(decoder, data, conceal=True))  # fmt: skip
+
+    return check
+
+
+def run(
+    parser: str, cases: int, seed: int, models: Path | None = None, rans: Path | None = None
+) -> dict[str, Any]:
     """Fuzz one parser for ``cases`` mutations; the statistics as a dict."""
     from edgeae_runtime.errors import EdgeAEError
 
@@ -381,6 +393,13 @@ def run(parser: str, cases: int, seed: int, models: Path | None = None) -> dict[
         seeds = _seeds_stream(rng, models)
         check = _stream_checker(models)
         head = 80
+    elif parser in ("stream_rans", "items"):
+        assert rans is not None, "the rANS stream fuzzers need their models (make_rans_models)"
+        if parser == "items":
+            seeds, check = _seeds_items(rng, rans), _items_checker(rans)
+        else:
+            seeds, check = _seeds_stream_rans(rng, rans), _stream_checker(rans / "signal")
+        head = 96
     else:
         check = checks[parser]
         if parser.startswith("manifest"):
@@ -432,11 +451,25 @@ def run(parser: str, cases: int, seed: int, models: Path | None = None) -> dict[
 def make_models(folder: Path) -> Path:
     """Write the tiny conv1d triplet (with a codec) that the stream fuzzer decodes."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    folder.mkdir(parents=True, exist_ok=True)
     from edgeae_runtime import CodecSpec
     from tests.runtime.onnx_models import make_triplet
 
     make_triplet(folder, kind="conv1d", channels=1, window=32, hop=16,
                  codec=CodecSpec(bits=8, scale=(0.05,), zero_point=(0,)))
+    return folder
+
+
+def make_rans_models(folder: Path) -> Path:
+    """Write the rANS-coded pairs the ``stream_rans`` and ``items`` fuzzers decode:
+    ``signal/`` (identity, window 32, hop 16) and ``items/`` (dense, 16 features)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.runtime.codec.models import entropy_items_pair, entropy_signal_pair
+
+    for name in ("signal", "items"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    entropy_signal_pair(folder / "signal")
+    entropy_items_pair(folder / "items")
     return folder
 
 
@@ -451,12 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     import edgeae_runtime.codec  # noqa: F401 - imported before the limit, like a device would
 
     with tempfile.TemporaryDirectory(prefix="edgeae-fuzz-models-") as tmp:
-        models = args.models or make_models(Path(tmp))
+        models = args.models or make_models(Path(tmp) / "plain")
+        rans = make_rans_models(Path(tmp) / "rans")
         limit = args.limit_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         failed = 0
         for parser in PARSERS if args.parser == "all" else (args.parser,):
-            stats = run(parser, args.cases, args.seed, models)
+            stats = run(parser, args.cases, args.seed, models, rans)
             stats["limit_mb"] = args.limit_mb
             print(json.dumps(stats), flush=True)
             failed += stats["foreign"]

@@ -11,7 +11,7 @@ from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.model import Model
 from tests.runtime.onnx_models import make_triplet
 
-from .models import make_image_pair
+from .models import entropy_items_pair, entropy_signal_pair, make_image_pair
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +55,15 @@ def other_identity(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("other")
     _, _, dec = make_triplet(d, kind="identity", window=32, hop=16, fingerprint="sha256:other")
     return dec
+
+
+@pytest.fixture(scope="session")
+def entropy_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder): window 32, hop 16, mono, rANS tables in the manifest."""
+    return entropy_signal_pair(tmp_path_factory.mktemp("rans_signal"))
+
+
+@pytest.fixture(scope="session")
+def entropy_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) of dense items (16 features), rANS tables in the manifest."""
+    return entropy_items_pair(tmp_path_factory.mktemp("rans_items"))

@@ -7,6 +7,7 @@ is built here with onnx.helper, fixed weights from a seed, manifest included.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -15,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgeae_runtime import CodecSpec, Manifest
 from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 
-__all__ = ["entropy_codec", "make_image_pair"]
+__all__ = ["entropy_codec", "entropy_items_pair", "entropy_signal_pair", "make_image_pair"]
 
 
 def make_image_pair(
@@ -106,3 +107,34 @@ def entropy_codec(
     pmf = np.concatenate([counts + 0.5, np.full((channels, 1), 1e-3)], axis=1)
     spec = EntropyTables.from_pmf(pmf, offset=[-half] * channels).to_spec()
     return CodecSpec(scale=(step,), entropy=spec)
+
+
+def entropy_signal_pair(directory: Path, window: int = 32, hop: int = 16) -> tuple[Any, Any]:
+    """An identity signal pair whose codes are rANS-coded (tables fitted, some codes escape)."""
+    from edgeae_runtime import Model
+    from tests.runtime.onnx_models import make_triplet
+
+    t = np.arange(64 * window) / 16000
+    rng = np.random.default_rng(9)
+    fit = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)
+    codec = entropy_codec(fit.reshape(-1, 1, window), 0.02, support=95.0)
+    _, enc, dec = make_triplet(
+        directory, kind="identity", window=window, hop=hop, codec=codec, fingerprint="sha256:rans"
+    )
+    return Model(enc), Model(dec)
+
+
+def entropy_items_pair(directory: Path, features: int = 16) -> tuple[Any, Any]:
+    """A dense item pair (16 features, latent 4) whose codes are rANS-coded."""
+    from edgeae_runtime import Model
+    from tests.runtime.onnx_models import make_triplet
+
+    x = np.random.default_rng(5).standard_normal((64, features)).astype(np.float32)
+    (directory / "plain").mkdir(parents=True, exist_ok=True)
+    _, enc, _ = make_triplet(directory / "plain", kind="dense", features=features, latent=4)
+    codec = entropy_codec(Model(enc).encode(x), 0.1, support=90.0)
+    _, enc, dec = make_triplet(
+        directory, kind="dense", features=features, latent=4, codec=codec,
+        fingerprint="sha256:rans-items",
+    )  # fmt: skip
+    return Model(enc), Model(dec)

@@ -1,107 +1,137 @@
-"""Fuzzing the decoder: 10,000+ random and mutated streams, only the package's errors come out.
+"""Fuzzing the decoders: 10,000+ random and mutated streams, only the package's errors come out.
 
-Mutations (seeded numpy RNG, so a failure is reproducible): bit flips, byte
-overwrites, truncations, insertions, deletions, swapped and duplicated byte
-ranges, pure random bytes. Every stream goes through a strict decoder (must
-succeed or raise an EdgeAEError) and a concealing one (must not raise at all
-when the header is intact, i.e. decoding carries on past damaged frames).
+Mutations come from the one mutation engine (:mod:`tests.runtime.codec.mutations`,
+seeded numpy RNG, so a failure is reproducible): bit flips, overwrites,
+truncations, insertions, deletions, swapped and duplicated ranges, extreme
+32-bit fields, ASCII digits, pure random bytes. The seeds cover every format
+version: fixed-width signal streams (version 1, deflated or not, overlapping),
+rANS-coded signal streams with one window per frame (version 2) and 8 per frame
+(version 3), and item batches (fixed-width images, version 1; rANS-coded dense
+items, version 2). Every stream goes through a strict decoder (must succeed or
+raise an EdgeAEError) and a concealing one (must not raise at all when the
+header is intact, i.e. decoding carries on past damaged frames).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from edgeae_runtime.codec import StreamDecoder, compress
+from edgeae_runtime.codec import (
+    StreamDecoder,
+    compress,
+    compress_items,
+    decode_item_stream,
+)
 from edgeae_runtime.codec.format import parse_header
 from edgeae_runtime.errors import EdgeAEError
+
+from .mutations import mutate
 
 N_STREAMS = 10_000
 
 
-def _mutate(data: bytes, rng: np.random.Generator, start: int) -> bytes:
-    """One random mutation of ``data`` at or after byte ``start``."""
-    b = bytearray(data)
-    span = max(1, len(b) - start)
-    kind = rng.integers(8)
-    pos = start + int(rng.integers(span))
-    if kind == 0:  # bit flips
-        for _ in range(int(rng.integers(1, 9))):
-            p = start + int(rng.integers(span))
-            b[p] ^= 1 << int(rng.integers(8))
-    elif kind == 1:  # overwrite a run with random bytes
-        n = int(rng.integers(1, 40))
-        b[pos : pos + n] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-    elif kind == 2:  # truncation
-        del b[pos:]
-    elif kind == 3:  # insertion
-        n = int(rng.integers(1, 40))
-        b[pos:pos] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-    elif kind == 4:  # deletion
-        del b[pos : pos + int(rng.integers(1, 60))]
-    elif kind == 5:  # swap two ranges (e.g. frames arriving out of order)
-        q = start + int(rng.integers(span))
-        a0, a1 = sorted((pos, q))
-        n = int(rng.integers(1, 80))
-        first, second = bytes(b[a0 : a0 + n]), bytes(b[a1 : a1 + n])
-        b[a1 : a1 + n] = first
-        b[a0 : a0 + n] = second
-    elif kind == 6:  # duplicate a range (a frame sent twice)
-        n = int(rng.integers(1, 120))
-        b[pos:pos] = b[pos : pos + n]
-    else:  # random bytes, sometimes with a valid-looking start
-        n = int(rng.integers(0, 300))
-        junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        return (data[: int(rng.integers(0, 20))] + junk) if rng.integers(2) else junk
-    return bytes(b)
+@dataclass
+class Seed:
+    """A valid stream, its header length, and its two decoders (bytes -> concealed count)."""
+
+    name: str
+    data: bytes
+    header_len: int
+    strict: Callable[[bytes, np.random.Generator], None]
+    tolerant: Callable[[bytes, np.random.Generator], int]
 
 
-def _decode(dec: StreamDecoder, data: bytes, rng: np.random.Generator) -> np.ndarray:
-    dec.reset()
-    step = int(rng.integers(1, 200))
-    parts = [dec.push(data[i : i + step]) for i in range(0, len(data), step)]
-    return np.concatenate([*parts, dec.flush()], axis=1)
+def _signal_decoders(dec) -> tuple[Callable, Callable]:
+    strict_dec, tolerant_dec = StreamDecoder(dec), StreamDecoder(dec, conceal=True)
+
+    def run(d: StreamDecoder, data: bytes, rng: np.random.Generator) -> int:
+        d.reset()
+        step = int(rng.integers(1, 200))
+        parts = [d.push(data[i : i + step]) for i in range(0, len(data), step)]
+        y = np.concatenate([*parts, d.flush()], axis=1)
+        assert y.ndim == 2 and y.dtype == np.float32
+        return d.concealed
+
+    return (lambda data, rng: run(strict_dec, data, rng)), (
+        lambda data, rng: run(tolerant_dec, data, rng)
+    )
+
+
+def _item_decoders(dec) -> tuple[Callable, Callable]:
+    def strict(data: bytes, rng: np.random.Generator) -> None:
+        decode_item_stream(dec, data)
+
+    def tolerant(data: bytes, rng: np.random.Generator) -> int:
+        result = decode_item_stream(dec, data, conceal=True)
+        assert result.items.shape[1:] == dec.item_shape
+        return len(result.concealed)
+
+    return strict, tolerant
 
 
 @pytest.fixture(scope="module")
-def seeds(identity, conv1d) -> list[tuple[StreamDecoder, StreamDecoder, bytes, int]]:
-    """Valid streams of several flavours with their strict and concealing decoders."""
+def seeds(identity, conv1d, entropy_signal, entropy_items, images) -> list[Seed]:
+    """Valid streams of every format version with their strict and concealing decoders."""
     rng = np.random.default_rng(0)
     out = []
-    for (enc, dec), options in [
-        (identity, {"entropy": False}),
-        (identity, {"entropy": True}),
-        (identity, {"overlap": True, "bits": 4}),
-        (conv1d, {"entropy": True}),
+    for name, (enc, dec), options in [
+        ("v1 raw", identity, {"entropy": False}),
+        ("v1 deflate", identity, {"entropy": True}),
+        ("v1 overlap 4-bit", identity, {"overlap": True, "bits": 4}),
+        ("v1 conv1d", conv1d, {"entropy": True}),
+        ("v2 rANS signal", entropy_signal, {"frame_windows": 1}),
+        ("v3 rANS signal", entropy_signal, {"frame_windows": 3}),
+        ("v3 rANS overlap", entropy_signal, {"frame_windows": 8, "overlap": True}),
     ]:
         x = (0.3 * rng.standard_normal((1, 200))).astype(np.float32)
         data = compress(enc, x, **options)
-        header_len = parse_header(data)[1]
-        out.append((StreamDecoder(dec), StreamDecoder(dec, conceal=True), data, header_len))
+        out.append(Seed(name, data, parse_header(data)[1], *_signal_decoders(dec)))
+    item_streams = [
+        ("v1 images", images, rng.random((5, 1, 8, 8)).astype(np.float32), {}),
+        ("v2 rANS items", entropy_items, rng.standard_normal((12, 16)).astype(np.float32),
+         {"frame_items": 4}),
+    ]  # fmt: skip
+    for name, (enc, dec), x, options in item_streams:
+        data = compress_items(enc, x, **options)
+        out.append(Seed(name, data, parse_header(data)[1], *_item_decoders(dec)))
+    assert sorted({s.data[4] for s in out}) == [1, 2, 3]
     return out
+
+
+def _fuzz(seeds: list[Seed], cases: int, seed: int) -> dict[str, int]:
+    rng = np.random.default_rng(seed)
+    outcomes = {"ok": 0, "error": 0, "concealed": 0}
+    for i in range(cases):
+        s = seeds[i % len(seeds)]
+        in_frames = bool(rng.integers(4))  # 3 in 4 mutations spare the header
+        damaged = mutate(s.data, rng, start=s.header_len if in_frames else 0)
+        try:
+            s.strict(damaged, rng)
+            outcomes["ok"] += 1
+        except EdgeAEError:
+            outcomes["error"] += 1
+        if in_frames and damaged[: s.header_len] == s.data[: s.header_len]:
+            concealed = s.tolerant(damaged, rng)  # must not raise: concealment carries on
+            outcomes["concealed"] += concealed > 0
+        else:
+            with contextlib.suppress(EdgeAEError):
+                s.tolerant(damaged, rng)
+    return outcomes
+
+
+def test_a_short_fuzz_of_every_version(seeds) -> None:
+    """Part of the fast loop (and of the arm64 run): 40 mutations of each seed."""
+    outcomes = _fuzz(seeds, 40 * len(seeds), seed=7)
+    assert outcomes["error"] > 0 and outcomes["concealed"] > 0
 
 
 @pytest.mark.slow
 def test_fuzzed_streams_raise_only_package_errors(seeds) -> None:
-    rng = np.random.default_rng(12345)
-    outcomes = {"ok": 0, "error": 0, "concealed": 0}
-    for i in range(N_STREAMS):
-        strict, tolerant, data, header_len = seeds[i % len(seeds)]
-        in_frames = bool(rng.integers(4))  # 3 in 4 mutations spare the header
-        damaged = _mutate(data, rng, header_len if in_frames else 0)
-        try:
-            _decode(strict, damaged, rng)
-            outcomes["ok"] += 1
-        except EdgeAEError:
-            outcomes["error"] += 1
-        if in_frames and damaged[:header_len] == data[:header_len]:
-            y = _decode(tolerant, damaged, rng)  # must not raise: concealment carries on
-            assert y.ndim == 2
-            outcomes["concealed"] += tolerant.concealed > 0
-        else:
-            with contextlib.suppress(EdgeAEError):
-                _decode(tolerant, damaged, rng)
+    outcomes = _fuzz(seeds, N_STREAMS, seed=12345)
     assert outcomes["error"] > N_STREAMS // 2
     assert outcomes["concealed"] > N_STREAMS // 4

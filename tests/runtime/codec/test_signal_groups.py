@@ -28,9 +28,6 @@ from edgeae_runtime.codec.format import (
 )
 from edgeae_runtime.errors import InputError, StreamError
 from edgeae_runtime.model import Model
-from tests.runtime.onnx_models import make_triplet
-
-from .models import entropy_codec
 
 FIXTURES = [HealthCheck.function_scoped_fixture]
 WINDOW = 32
@@ -45,15 +42,9 @@ def signal(n: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+def pair(entropy_signal) -> tuple[Model, Model]:
     """An identity pair (window 32, hop 16) whose codes are rANS-coded, some escaped."""
-    d = tmp_path_factory.mktemp("groups")
-    fit = signal(64 * WINDOW, seed=9)[0].reshape(-1, 1, WINDOW)
-    codec = entropy_codec(fit, 0.02, support=95.0)
-    _, enc, dec = make_triplet(
-        d, kind="identity", window=WINDOW, hop=16, codec=codec, fingerprint="sha256:groups"
-    )
-    return Model(enc), Model(dec)
+    return entropy_signal
 
 
 def frames_of(data: bytes) -> list[Frame]:

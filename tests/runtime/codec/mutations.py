@@ -1,0 +1,83 @@
+"""The one mutation engine of the fuzzers: seeded, reproducible damage to a byte string.
+
+Used by the stream fuzz test (``tests/runtime/codec/test_fuzz.py``, which also runs
+on arm64 in ``make test-arm``, so this module needs numpy only) and by the parser
+fuzzer (``tests/adversarial/fuzz.py``, ``make fuzz``). :func:`mutate` applies one of
+:data:`KINDS`, drawn from a numpy ``Generator``: the same seed gives the same
+bytes, so a failing case is reproduced from its seed and case number.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+__all__ = ["KINDS", "mutate"]
+
+#: What :func:`mutate` may do, in the order it draws them.
+KINDS = (
+    "bit flips",  # 1..8 bits anywhere in the span
+    "overwrite",  # a run of 1..39 random bytes
+    "truncate",
+    "insert",  # 1..39 random bytes
+    "delete",  # 1..59 bytes
+    "swap",  # two ranges of up to 79 bytes (frames arriving out of order)
+    "duplicate",  # a range of up to 119 bytes sent twice
+    "extreme u32",  # a 32-bit field (little or big endian) set to 0, 1, 2**31 - 1, ...
+    "ascii digits",  # declared sizes and shapes in text headers
+    "random bytes",  # up to 299, alone or after the first 0..39 bytes of the input
+)
+_EXTREMES = (0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFF0)
+
+
+def mutate(data: bytes, rng: np.random.Generator, *, start: int = 0, head: int = 0) -> bytes:
+    """One random mutation of ``data``, landing at or after byte ``start``.
+
+    ``start`` spares a prefix (a stream's header, to damage frames only; "random
+    bytes" still replaces everything). With ``head`` > 0, half of the mutations
+    land within the ``head`` bytes after ``start`` (where declared sizes live).
+    """
+    b = bytearray(data)
+    start = min(max(0, start), len(b))
+    span = max(1, len(b) - start)
+    if head and rng.integers(2):
+        span = max(1, min(head, span))
+    kind = int(rng.integers(len(KINDS)))
+    pos = start + int(rng.integers(span))
+    if kind == 0:  # bit flips
+        for _ in range(int(rng.integers(1, 9))):
+            if len(b) > start:
+                p = start + int(rng.integers(span)) % (len(b) - start)
+                b[p] ^= 1 << int(rng.integers(8))
+    elif kind == 1:  # overwrite a run with random bytes
+        n = int(rng.integers(1, 40))
+        b[pos : pos + n] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+    elif kind == 2:  # truncation
+        del b[pos:]
+    elif kind == 3:  # insertion
+        n = int(rng.integers(1, 40))
+        b[pos:pos] = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+    elif kind == 4:  # deletion
+        del b[pos : pos + int(rng.integers(1, 60))]
+    elif kind == 5:  # swap two ranges
+        q = start + int(rng.integers(max(1, len(b) - start)))
+        a0, a1 = sorted((pos, q))
+        n = int(rng.integers(1, 80))
+        first, second = bytes(b[a0 : a0 + n]), bytes(b[a1 : a1 + n])
+        b[a1 : a1 + n] = first
+        b[a0 : a0 + n] = second
+    elif kind == 6:  # duplicate a range
+        n = int(rng.integers(1, 120))
+        b[pos:pos] = b[pos : pos + n]
+    elif kind == 7:  # a 32-bit little/big-endian field set to an extreme
+        value = int(rng.choice(_EXTREMES))
+        b[pos : pos + 4] = struct.pack("<I" if rng.integers(2) else ">I", value)
+    elif kind == 8:  # ASCII digits
+        n = int(rng.integers(1, 25))
+        b[pos : pos + n] = bytes(int(c) for c in rng.integers(48, 58, n))
+    else:  # random bytes, sometimes after a valid start
+        n = int(rng.integers(0, 300))
+        junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        return (data[: int(rng.integers(0, 40))] + junk) if rng.integers(2) else junk
+    return bytes(b)
