@@ -181,3 +181,19 @@ def test_headers_must_match_their_version(pair) -> None:
         data[body_end:] = zlib.crc32(bytes(data[:body_end])).to_bytes(4, "little")
         with pytest.raises(StreamError, match=f"version {version} header"):
             parse_header(bytes(data))
+
+
+def test_a_forged_gap_of_large_groups_cannot_claim_gigabytes(pair) -> None:
+    """60,000 lost frames of 4096 windows each: refused (the budget is in windows), fast."""
+    enc, dec = pair
+    data = compress(enc, signal(100 * 16), frame_windows=4096)
+    (frame,) = frames_of(data)
+    end = data.index(b"\xae\xfe", frame.offset)
+    forged = (
+        data[:end]
+        + pack_frame(60_000, frame.samples, frame.payload, flags=frame.flags)
+        + pack_end(60_001, 2 * frame.samples)
+    )
+    receiver = StreamDecoder(dec, conceal=True)
+    with pytest.raises(StreamError, match=r"lost frames 1\.\.59999: concealing .* windows"):
+        receiver.push(forged)
