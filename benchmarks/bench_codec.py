@@ -5,7 +5,10 @@ download): the encoder is a Conv whose 4 kernels are the first DCT-II basis
 vectors of 16-sample blocks (stride 16), the decoder the matching ConvTranspose;
 window 256, hop 128, 16 kHz, mono, one onnxruntime thread. The signal is 10 s
 (2 s with --quick) of low tones plus noise. All variants run side by side in one
-process on the same signal.
+process on the same signal. The "rANS" variants give the same model a learned-style
+entropy model (per-channel code step = the channel's calibrated 8-bit step, tables
+fitted to the codes of another 10 s of the same kind of signal), coded one window
+per frame (format version 2) and 8 windows per frame (version 3, the default).
 
     python benchmarks/bench_codec.py [--quick]
 """
@@ -22,8 +25,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime import Manifest, SignalSpec
-from edgeae_runtime.codec import StreamDecoder, StreamEncoder
+from edgeae_runtime import CodecSpec, Manifest, SignalSpec
+from edgeae_runtime.codec import StreamDecoder, StreamEncoder, calibrate_codec
+from edgeae_runtime.codec.entropy import EntropyTables
 from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
 from edgeae_runtime.metrics import snr_db
 from edgeae_runtime.model import Model
@@ -32,8 +36,8 @@ RATE, WINDOW, HOP, BLOCK, KEEP = 16000, 256, 128, 16, 4
 RESULTS = Path(__file__).parent / "results" / "codec.json"
 
 
-def build_models(directory: Path) -> tuple[Model, Model]:
-    """Encoder/decoder ONNX files of the DCT codec, with manifests."""
+def build_models(directory: Path, codec: CodecSpec | None = None) -> tuple[Model, Model]:
+    """Encoder/decoder ONNX files of the DCT codec, with manifests (and ``codec``)."""
     n = np.arange(BLOCK)
     basis = np.stack([np.cos(np.pi * (n + 0.5) * k / BLOCK) for k in range(KEEP)])
     basis /= np.linalg.norm(basis, axis=1, keepdims=True)
@@ -69,6 +73,7 @@ def build_models(directory: Path) -> tuple[Model, Model]:
             latent_shape=latent,
             provenance=Provenance(fingerprint="sha256:bench-dct"),
             signal=signal,
+            codec=codec,
         )
         helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
         path = directory / f"{role}.onnx"
@@ -77,9 +82,26 @@ def build_models(directory: Path) -> tuple[Model, Model]:
     return models[0], models[1]
 
 
-def test_signal(seconds: float) -> np.ndarray:
+def entropy_codec(enc: Model, x: np.ndarray) -> CodecSpec:
+    """Per-channel steps of a calibrated 8-bit codec, rANS tables from the codes' histogram."""
+    frames = x[0, : x.shape[1] // WINDOW * WINDOW].reshape(-1, 1, WINDOW)
+    z = enc.encode(frames)
+    scale = np.asarray(calibrate_codec(z, bits=8).scale, np.float64)
+    codes = np.rint(z / scale[None, :, None]).astype(np.int64).transpose(1, 0, 2)
+    codes = codes.reshape(KEEP, -1)
+    low, high = codes.min(axis=1), codes.max(axis=1)
+    width = int((high - low).max()) + 1
+    rows = zip(codes, low, strict=True)
+    counts = np.stack([np.bincount(c - lo, minlength=width) for c, lo in rows])
+    pmf = np.concatenate([counts + 0.5, np.full((KEEP, 1), 1e-3)], axis=1)
+    tables = EntropyTables.from_pmf(pmf, offset=low)
+    steps = tuple(float(v) for v in scale)
+    return CodecSpec(bits=8, scale=steps, zero_point=(0,) * KEEP, entropy=tables.to_spec())
+
+
+def test_signal(seconds: float, seed: int = 0) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     x = 0.3 * np.sin(2 * np.pi * 110 * t) + 0.2 * np.sin(2 * np.pi * 220 * t + 1)
     x += 0.1 * np.sin(2 * np.pi * 330 * t) * np.sin(2 * np.pi * 0.5 * t)
     x += 0.003 * rng.standard_normal(t.size)
@@ -118,6 +140,8 @@ VARIANTS = {
     "4-bit, hop=window, deflate": {"entropy": True, "bits": 4},
     "4-bit, hop=window, raw": {"entropy": False, "bits": 4},
     "16-bit, hop=window, deflate": {"entropy": True, "bits": 16},
+    "rANS, 1 window/frame (v2)": {"frame_windows": 1},
+    "rANS, 8 windows/frame (v3)": {"frame_windows": 8},
 }
 
 
@@ -131,9 +155,13 @@ def main() -> None:
     chunk = RATE // 10  # 100 ms chunks
     with tempfile.TemporaryDirectory() as tmp:
         enc, dec = build_models(Path(tmp))
+        (Path(tmp) / "rans").mkdir()
+        codec = entropy_codec(enc, test_signal(10.0, seed=1))
+        enc_e, dec_e = build_models(Path(tmp) / "rans", codec)
         results = {}
         for name, options in VARIANTS.items():
-            runs = [run(enc, dec, x, chunk, **options) for _ in range(repeats)]
+            pair = (enc_e, dec_e) if name.startswith("rANS") else (enc, dec)
+            runs = [run(*pair, x, chunk, **options) for _ in range(repeats)]
             best = dict(runs[0])
             for key in (
                 "encode_samples_per_s",
