@@ -45,6 +45,8 @@ class Prepared:
     anomaly_x: torch.Tensor | None
     anomaly_labels: np.ndarray | None
     split: str
+    val_clips: np.ndarray | None = None  # clip index of each validation item (log-mel)
+    anomaly_clips: np.ndarray | None = None  # and of each anomaly-evaluation item
 
 
 def as_dataset(data: ArrayData, name: str = "arrays") -> Dataset:
@@ -186,6 +188,11 @@ def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepare
         anomaly_x=anomaly_x,
         anomaly_labels=anomaly_labels,
         split=f"{train_idx.size} train / {val_idx.size} validation items ({how})",
+        val_clips=None if ds.clips is None else np.asarray(ds.clips).reshape(-1)[val_idx],
+        anomaly_clips=(
+            None if ds.clips is None or not anomaly_idx.size
+            else np.asarray(ds.clips).reshape(-1)[anomaly_idx]
+        ),
     )
 
 

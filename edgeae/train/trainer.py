@@ -31,7 +31,7 @@ from edgeae_runtime import AnomalySpec
 from edgeae_runtime.metrics import auroc, per_item_error, psnr, psnr_peak, snr_db
 from edgeae_runtime.operating_point import LABELLED_METHODS, describe_operating_point, rates
 from edgeae_runtime.preprocess import denormalize
-from edgeae_runtime.scores import anomaly_scores, calibrate_anomaly
+from edgeae_runtime.scores import anomaly_scores, calibrate_anomaly, calibrate_clips
 
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -275,6 +275,15 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
         ),
         window_hours=hop_hours,
     )
+    features = getattr(data.dataset, "features", None)
+    if features is not None and data.val_clips is not None:  # log-mel: a clip-level threshold
+        if labelled and labels is not None and data.anomaly_clips is not None:
+            c = data.anomaly_clips
+            spec = calibrate_clips(spec, errors, c[labels == 0], features.reduce,
+                                   anomaly_errors=anomaly_errors[labels > 0],
+                                   anomaly_clip_ids=c[labels > 0])  # fmt: skip
+        else:
+            spec = calibrate_clips(spec, errors, data.val_clips, features.reduce)
     if anomaly_errors is not None and labels is not None:
         a_scores = anomaly_scores(anomaly_errors, spec)
         quality["anomaly_auroc"] = auroc(a_scores, labels)

@@ -221,11 +221,17 @@ class ClipScorer:
     ``n_fft + (frames - 1) * hop`` samples, the range its events cover (the
     manifest's event law, as for :class:`StreamScorer`). ``clip_score`` is the
     mean (or max, ``features.reduce``) of the item scores so far: the DCASE clip
-    score.
+    score, anomalous above ``clip_threshold`` (the manifest's clip-level threshold,
+    calibrated on held-out clips, else the item threshold; ``clip_threshold=`` overrides).
     """
 
     def __init__(
-        self, model: Model, *, threshold: float | None = None, max_batch: int | None = None
+        self,
+        model: Model,
+        *,
+        threshold: float | None = None,
+        max_batch: int | None = None,
+        clip_threshold: float | None = None,
     ) -> None:
         from .logmel import LogMelStream
 
@@ -237,6 +243,13 @@ class ClipScorer:
             )
         self.model, self.features, self.max_batch = model, features, max_batch
         self.threshold = resolve_threshold(model, threshold)
+        a = model.manifest.anomaly
+        if clip_threshold is not None:
+            self.clip_threshold = resolve_threshold(model, clip_threshold)
+        elif a is not None and a.clip_threshold is not None and threshold is None:
+            self.clip_threshold = float(a.clip_threshold)
+        else:
+            self.clip_threshold = self.threshold
         self.span = features.n_fft + (features.frames - 1) * features.hop
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.span)
@@ -284,6 +297,11 @@ class ClipScorer:
         from .logmel import clip_score
 
         return clip_score(np.concatenate(self._scores or [np.zeros(0)]), self.features.reduce)
+
+    @property
+    def clip_anomalous(self) -> bool:
+        """The clip so far is anomalous: ``clip_score > clip_threshold``."""
+        return self.clip_score > self.clip_threshold
 
     def score_clip(self, signal: Any) -> tuple[np.ndarray, float]:
         """``(item scores, clip score)`` of one whole mono clip (resets first)."""

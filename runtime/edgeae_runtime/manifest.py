@@ -203,6 +203,10 @@ class AnomalySpec(_Record):
     baseline_scale`` (median and upper spread of the calibration scores), and lets a stream
     re-estimate both over its last ``baseline_windows`` windows (drift;
     :class:`edgeae_runtime.scores.ScoreBaseline`); ``threshold`` is then in those units.
+    ``clip_threshold`` (log-mel models) is the same law on held-out *clip* scores
+    (``clip_normal`` normal and ``clip_anomalies`` anomalous clips): a clip is anomalous
+    when its score (``features.reduce`` of its item scores) is above it; None: the item
+    threshold is used.
     """
 
     score: Literal["mse", "mae"] = "mse"
@@ -226,6 +230,9 @@ class AnomalySpec(_Record):
     baseline_windows: int = 0
     baseline_center: float = 0.0
     baseline_scale: float = 1.0
+    clip_threshold: float | None = None
+    clip_normal: int = 0
+    clip_anomalies: int = 0
 
 
 @_record
@@ -865,6 +872,10 @@ def _check_operating_point(a: AnomalySpec) -> None:
         )
     if not (math.isfinite(a.baseline_center) and math.isfinite(a.baseline_scale)):
         raise ManifestError("manifest.anomaly.baseline_center/baseline_scale: must be finite")
+    if a.clip_threshold is not None and not math.isfinite(a.clip_threshold):
+        raise ManifestError("manifest.anomaly.clip_threshold: must be a finite number or null")
+    if a.clip_normal < 0 or a.clip_anomalies < 0:
+        raise ManifestError("manifest.anomaly.clip_normal/clip_anomalies: must be >= 0")
     if not a.baseline_scale > 0:
         raise ManifestError(
             f"manifest.anomaly.baseline_scale: must be > 0, got {a.baseline_scale}"

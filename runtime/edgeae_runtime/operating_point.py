@@ -329,4 +329,7 @@ def describe_operating_point(spec: Any) -> str:
         rule.append(f"stream baseline {spec.baseline_windows} windows")
     if rule:
         text += "; " + ", ".join(rule)
+    if getattr(spec, "clip_threshold", None) is not None:
+        text += f"; clip threshold {spec.clip_threshold:.4g} ({spec.clip_normal} held-out clips"
+        text += f", {spec.clip_anomalies} anomalous)" if spec.clip_anomalies else ")"
     return text

@@ -43,6 +43,8 @@ __all__ = [
     "anomaly_scores",
     "baseline_scores",
     "calibrate_anomaly",
+    "calibrate_clips",
+    "clip_scores",
 ]
 
 #: Added to errors before the log of the two-sided score, so a perfect
@@ -184,7 +186,8 @@ def calibrate_anomaly(
     ``far_per="hour"``, which also needs
     ``window_hours`` (the duration of one hop) and the normal errors in time order.
     ``template`` (e.g. the float model's spec when recalibrating int8) gives every
-    one of these settings at once; explicit arguments are then ignored. The
+    one of these settings at once; explicit arguments are then ignored, and its
+    ``clip_threshold`` is kept as it is (items carry no clip ids here). The
     rates at the chosen threshold go in ``val_tpr``/``val_fpr``.
     """
     if template is not None:
@@ -252,6 +255,14 @@ def calibrate_anomaly(
         count_events=count_events,
     )
     r = rates(normal, anomalous, threshold)
+    if template is not None and template.clip_threshold is not None:
+        # no clip ids here: the clip threshold is kept (recalibrate with calibrate_clips)
+        spec = dataclasses.replace(
+            spec,
+            clip_threshold=template.clip_threshold,
+            clip_normal=template.clip_normal,
+            clip_anomalies=template.clip_anomalies,
+        )
     return dataclasses.replace(
         spec,
         threshold=threshold,
@@ -259,4 +270,65 @@ def calibrate_anomaly(
         val_fpr=r.fpr,
         val_normal=r.normal,
         val_anomalies=r.anomalies,
+    )
+
+
+def clip_scores(item_scores: Any, clip_ids: Any, reduce: str = "mean") -> np.ndarray:
+    """One score per clip (in order of first appearance): the ``reduce`` of its items'."""
+    from .logmel import clip_score
+
+    sc = np.asarray(item_scores, dtype=np.float64).reshape(-1)
+    ids = np.asarray(clip_ids).reshape(-1)
+    if ids.shape != sc.shape:
+        raise InputError(f"clip ids: one per item score, got {ids.size} for {sc.size}")
+    _, first = np.unique(ids, return_index=True)
+    order = ids[np.sort(first)]
+    return np.array([clip_score(sc[ids == c], reduce) for c in order], dtype=np.float64)
+
+
+def calibrate_clips(
+    spec: AnomalySpec,
+    errors: Any,
+    clip_ids: Any,
+    reduce: str = "mean",
+    *,
+    anomaly_errors: Any = None,
+    anomaly_clip_ids: Any = None,
+) -> AnomalySpec:
+    """``spec`` with ``clip_threshold``: its own threshold law on held-out clip scores.
+
+    A clip's score is the ``reduce`` (mean or max) of its items' scores under ``spec``
+    (:func:`clip_scores`); the law and parameters are ``spec``'s (``far`` per item
+    becomes per clip: few held-out clips give the tail fit or, under 6, the max; see
+    :mod:`~edgeae_runtime.operating_point`), F1/Youden on the labelled anomalous clips.
+    A per-hour false-alarm law has no clip form: then the clip threshold is the 99th
+    percentile of the normal clip scores. The item threshold stays as it was.
+    """
+    normal = clip_scores(anomaly_scores(_check_errors(errors, "clip errors"), spec), clip_ids,
+                         reduce)  # fmt: skip
+    if normal.size == 0:
+        raise InputError("clip calibration: no normal clips")
+    anomalous = None
+    if anomaly_errors is not None and np.asarray(anomaly_errors).size:
+        anomalous = clip_scores(
+            anomaly_scores(_check_errors(anomaly_errors, "clip anomaly errors"), spec),
+            anomaly_clip_ids,
+            reduce,
+        )
+    method = spec.method
+    if method == "far" and spec.far_per == "hour":
+        method = "percentile"
+    t = choose_threshold(
+        normal,
+        method,
+        anomalous=anomalous,
+        percentile=spec.percentile if spec.method != "far" else 99.0,
+        k=spec.k,
+        target_far=spec.target_far,
+    )
+    return dataclasses.replace(
+        spec,
+        clip_threshold=float(t),
+        clip_normal=int(normal.size),
+        clip_anomalies=0 if anomalous is None else int(anomalous.size),
     )

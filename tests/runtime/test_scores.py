@@ -287,3 +287,31 @@ def test_recalibration_with_a_template_keeps_the_baseline_and_refits_it() -> Non
     assert again.baseline_center == pytest.approx(2 * spec.baseline_center, rel=1e-5)
     assert again.baseline_scale == pytest.approx(2 * spec.baseline_scale, rel=1e-5)
     assert again.threshold == pytest.approx(spec.threshold, rel=1e-5)  # standardized units
+
+
+def test_clip_threshold_is_the_item_law_on_clip_scores() -> None:
+    from edgeae_runtime.scores import calibrate_clips, clip_scores
+
+    rng = np.random.default_rng(4)
+    ids = np.repeat(np.arange(40), 25)  # 40 held-out clips of 25 items
+    errors = rng.exponential(size=ids.size) * np.repeat(rng.uniform(0.5, 1.5, 40), 25)
+    spec = calibrate_anomaly(errors, 90.0)
+    clipped = calibrate_clips(spec, errors, ids, "mean")
+    per_clip = clip_scores(errors, ids, "mean")
+    assert per_clip.shape == (40,)
+    np.testing.assert_allclose(per_clip[3], errors[ids == 3].mean())
+    assert clipped.clip_threshold == pytest.approx(np.percentile(per_clip, 90.0))
+    assert clipped.clip_normal == 40 and clipped.threshold == spec.threshold
+    # the mean of 25 items spreads far less than one item: the item threshold is too high
+    assert clipped.clip_threshold < spec.threshold
+    # labelled: Youden on clips; kept through an int8-style recalibration with a template
+    bad = rng.exponential(size=250) * 3.0
+    bad_ids = np.repeat(np.arange(100, 110), 25)
+    y = calibrate_clips(calibrate_anomaly(errors, method="youden", anomaly_errors=bad), errors,
+                        ids, "mean", anomaly_errors=bad, anomaly_clip_ids=bad_ids)  # fmt: skip
+    assert y.clip_anomalies == 10
+    assert (clip_scores(bad, bad_ids) > y.clip_threshold).all()
+    again = calibrate_anomaly(errors * 1.01, template=y, anomaly_errors=bad)
+    assert again.clip_threshold == y.clip_threshold
+    with pytest.raises(InputError, match="clip ids"):
+        clip_scores(errors, ids[:-1])

@@ -211,14 +211,16 @@ def _score_audio(
                 "scores": all_scores.tolist(),
                 "clip_score": clip,
                 "clip_reduce": f.reduce,
-                "clip_anomalous": bool(clip > scorer.threshold),
+                "clip_threshold": scorer.clip_threshold,
+                "clip_anomalous": bool(clip > scorer.clip_threshold),
                 "events": [e.to_dict() for e in events],
             }
         )
         return
     click.echo(
         f"clip score {clip:.6g} ({f.reduce} of {all_scores.size} items): "
-        f"{'ANOMALY' if clip > scorer.threshold else 'ok'} at threshold {scorer.threshold:.6g}; "
+        f"{'ANOMALY' if clip > scorer.clip_threshold else 'ok'} at clip threshold "
+        f"{scorer.clip_threshold:.6g}; "
         f"{len(events)} event(s)",
         err=True,
     )

@@ -84,3 +84,8 @@ def test_logmel_model_trains_exports_and_scores_audio_live(tmp_path: Path) -> No
         read_wav(folder / "normal_id_00_00000000.wav")[0]
     )[1]
     assert clip_score > normal_score
+    # the clip verdict uses the clip-level threshold calibrated on the held-out normal clips
+    spec = Model(model).manifest.anomaly
+    assert spec.clip_threshold is not None and spec.clip_normal >= 1
+    assert result["clip_threshold"] == pytest.approx(spec.clip_threshold)
+    assert result["clip_anomalous"] == (clip_score > spec.clip_threshold)
