@@ -21,6 +21,12 @@ they are about a tenth of the bytes; renaming here (not after quantizing) keeps
 the float and quantized models' names equal, which ``exclude`` and
 ``edgeae compare`` rely on. Graph inputs and outputs keep their contract names.
 
+Speed: torch's exporter rebuilds its table of ATen -> ONNX functions (torchlib: ~500
+functions, each parsed from its Python source) on every call, most of an autoencoder
+export's time. :func:`_shared_registry` builds it once per opset per process and hands
+the same table to each export (nothing edgeae passes modifies it), so the second and
+later exports of a process (the demo, tests, benchmarks) skip that work.
+
 torch is imported inside the functions, never at module import.
 """
 
@@ -77,6 +83,44 @@ def _quiet_exporter() -> Iterator[None]:
             lg.setLevel(level)
 
 
+_REGISTRIES: dict[Any, Any] = {}
+
+
+@contextlib.contextmanager
+def _shared_registry() -> Iterator[None]:
+    """While exporting, torchlib's registry is built once per opset and reused (see the
+    module docstring). The registry is rebuilt by ``ONNXRegistry.from_torchlib`` inside
+    ``torch.onnx.export``, which has no parameter to pass one in: the classmethod is
+    wrapped for the duration of the call. Without that internal (another torch), each
+    export builds its own, as before."""
+    try:
+        from torch.onnx._internal.exporter import _registration
+    except ImportError:  # pragma: no cover - another torch layout: nothing to share
+        yield
+        return
+    cls = getattr(_registration, "ONNXRegistry", None)
+    original = getattr(cls, "from_torchlib", None) if cls is not None else None
+    if original is None:  # pragma: no cover
+        yield
+        return
+    build = original.__func__
+
+    def cached(klass: Any, opset_version: Any = None, **kwargs: Any) -> Any:
+        if kwargs:  # a signature we do not know: no sharing
+            return build(klass, opset_version, **kwargs)
+        args = () if opset_version is None else (opset_version,)
+        key = (klass, *args)
+        if key not in _REGISTRIES:
+            _REGISTRIES[key] = build(klass, *args)
+        return _REGISTRIES[key]
+
+    cls.from_torchlib = classmethod(cached)
+    try:
+        yield
+    finally:
+        cls.from_torchlib = original
+
+
 def _wrappers(module: Any) -> dict[str, Any]:
     """torch modules exposing the three graphs of an autoencoder with encode()/decode()."""
     import torch
@@ -129,7 +173,7 @@ def torch_to_onnx(
     inputs, outputs = _IO[role]
     x = torch.from_numpy(np.ascontiguousarray(example, dtype=np.float32))
     try:
-        with _quiet_exporter(), torch.no_grad():
+        with _quiet_exporter(), _shared_registry(), torch.no_grad():
             program = torch.onnx.export(
                 wrapper,
                 (x,),
