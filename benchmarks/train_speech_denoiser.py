@@ -162,7 +162,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    law = MixLaw(snr_db=tuple(args.snr), speed=tuple(args.speed))
+    law = MixLaw(snr_db=tuple(args.snr), speed=tuple(args.speed), recorded=args.recorded)
     corpus = SpeechCorpus.load(law=law)
     model = build(args)
     cfg = model.config if args.arch == "spectral" else spectral_config(args)
@@ -396,6 +396,9 @@ def main() -> None:
         default=(0.88, 1.15),
         metavar=("LO", "HI"),
         help="speed/pitch perturbation range of the training speech",
+    )
+    ap.add_argument(
+        "--recorded", type=float, default=0.35, help="share of recorded noise (else synthetic)"
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)

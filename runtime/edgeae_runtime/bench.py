@@ -141,9 +141,18 @@ def batch_latency(
     )
 
 
+def _signal_spec(model: Model) -> Any:
+    """The model's checked signal spec (a spectral mask model's own check, else the stream's)."""
+    if model.manifest.spectral is not None:
+        from .spectral import check_spectral_model
+
+        return check_spectral_model(model, None)[0]
+    return check_signal_model(model, None)
+
+
 def bench_signal(model: Model, seconds: float, *, seed: int = 0) -> np.ndarray:
     """A noisy multi-tone test signal ``(channels, n)`` at the model's sample rate."""
-    spec = check_signal_model(model, None)
+    spec = _signal_spec(model)
     n = round(seconds * spec.sample_rate)
     t = np.arange(n) / spec.sample_rate
     rng = np.random.default_rng(seed)
@@ -158,11 +167,18 @@ def raw_bound(model: Model, signal: np.ndarray, *, repeats: int = 3) -> float:
     Only the ``session.run`` is timed (best of ``repeats``): the floor any
     streaming wrapper around this model can reach.
     """
-    spec = check_signal_model(model, None)
-    frames = frame_signal(as_signal(signal, spec.channels, "bench signal"), spec.window, spec.hop)
-    xn = normalize(
-        frames.reshape((frames.shape[0], *model.item_shape)), model.manifest.preprocessing
-    )
+    spec = _signal_spec(model)
+    if model.manifest.spectral is not None:  # a mask model: items from the STFT front-end
+        from .spectral import spectral_items
+
+        xn = spectral_items(model, signal)[1]
+    else:
+        frames = frame_signal(
+            as_signal(signal, spec.channels, "bench signal"), spec.window, spec.hop
+        )
+        xn = normalize(
+            frames.reshape((frames.shape[0], *model.item_shape)), model.manifest.preprocessing
+        )
     name_in, name_out = model.manifest.inputs[0].name, model.manifest.outputs[0].name
     best = float("inf")
     for _ in range(max(1, repeats)):
@@ -176,7 +192,12 @@ def stream_rtf(
     model: Model, signal: np.ndarray, chunk_samples: int, *, max_batch: int | None = None
 ) -> StreamStats:
     """Push ``signal`` through a fresh :class:`StreamDenoiser` in fixed chunks, timing each."""
-    den = StreamDenoiser(model, max_batch=max_batch)
+    if model.manifest.spectral is not None:
+        from .spectral import SpectralDenoiser
+
+        den: Any = SpectralDenoiser(model, max_batch=max_batch)
+    else:
+        den = StreamDenoiser(model, max_batch=max_batch)
     spec = den.spec
     n = signal.shape[1]
     times = []

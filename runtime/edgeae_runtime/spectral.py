@@ -51,6 +51,7 @@ __all__ = [
     "denoise_spectral_offline",
     "is_spectral",
     "mask_gain",
+    "spectral_items",
     "stft_frames",
     "track_floor",
 ]
@@ -199,6 +200,29 @@ class SpectralDenoiser(FramedStream):
         self._engine.reset()
 
 
+def spectral_items(
+    model: Model, signal: Any, *, sample_rate: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A whole signal's complex spectra ``(k, bins)`` and model items ``(k, bins, columns)``
+    (context frames from silence at the start, plus the noise floor column when tracked)."""
+    spec, spectral = check_spectral_model(model, sample_rate)
+    x = as_signal(signal, 1, f"{model.path.name} signal")
+    if x.shape[1] == 0:
+        raise InputError(f"{model.path.name} signal: empty input (no samples)")
+    ctx = spectral.context_frames
+    frames = frame_signal(x, spec.window, spec.hop)[:, 0, :]
+    k = frames.shape[0]
+    spec_x = stft_frames(frames, spectral)
+    feats = compress(np.abs(spec_x), spectral)
+    bins = feats.shape[1]
+    seq = np.concatenate([np.zeros((ctx - 1, bins), np.float32), feats])
+    items = np.stack([seq[i : i + ctx].T for i in range(k)])
+    if spectral.noise_floor > 0:
+        floors, _ = track_floor(feats, None, spectral.noise_floor)
+        items = np.concatenate([items, floors[:, :, None]], axis=2)
+    return spec_x, items
+
+
 def denoise_spectral_offline(
     model: Model, signal: Any, *, sample_rate: int | None = None, max_batch: int | None = None
 ) -> np.ndarray:
@@ -209,20 +233,9 @@ def denoise_spectral_offline(
     """
     spec, spectral = check_spectral_model(model, sample_rate)
     x = as_signal(signal, 1, f"{model.path.name} signal")
-    n = x.shape[1]
-    if n == 0:
-        raise InputError(f"{model.path.name} signal: empty input (no samples)")
-    w, ctx = spec.window, spectral.context_frames
-    frames = frame_signal(x, w, spec.hop)[:, 0, :]
-    k = frames.shape[0]
-    spec_x = stft_frames(frames, spectral)
-    feats = compress(np.abs(spec_x), spectral)
-    bins = feats.shape[1]
-    seq = np.concatenate([np.zeros((ctx - 1, bins), np.float32), feats])
-    items = np.stack([seq[i : i + ctx].T for i in range(k)])
-    if spectral.noise_floor > 0:
-        floors, _ = track_floor(feats, None, spectral.noise_floor)
-        items = np.concatenate([items, floors[:, :, None]], axis=2)
+    n, w = x.shape[1], spec.window
+    spec_x, items = spectral_items(model, x, sample_rate=sample_rate)
+    k, bins = spec_x.shape
     mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
     mask = mask_gain(mask, spectral)
     y = np.fft.irfft(spec_x * mask, n=spectral.fft_size, axis=-1)[:, :w].astype(np.float32)

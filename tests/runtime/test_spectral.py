@@ -287,3 +287,14 @@ def test_cli_denoise_without_model_uses_the_pretrained_one(tmp_path: Path, rate:
     x16, _ = read_wav(tmp_path / "in.wav")  # the PCM_16 samples the command read
     expected = denoise_signal(Model.default("speech-denoiser"), x16[0], rate)
     np.testing.assert_allclose(y[0], expected, atol=1e-4)  # PCM_16 output
+
+
+def test_bench_streams_a_spectral_model(spectral: Model) -> None:
+    """``edgeae-rt bench`` measures mask models through their own stream and front-end."""
+    from edgeae_runtime.bench import bench_signal, raw_bound, stream_rtf
+
+    x = bench_signal(spectral, 0.1)
+    assert x.shape == (1, 1600)
+    st = stream_rtf(spectral, x, 160)
+    assert st.chunks == 10 and st.seconds == pytest.approx(0.1)
+    assert np.isfinite(raw_bound(spectral, x, repeats=1))
