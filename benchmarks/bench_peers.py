@@ -277,6 +277,35 @@ def strip_qdq(path: Path) -> Any:
     return m
 
 
+def fp16_storage(path: str | Path) -> Any:
+    """The float model with its float weights stored as float16, each behind a Cast to
+    float (onnxruntime folds the Casts when it loads the file: float compute, half the
+    weight bytes)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(str(path))
+    g = m.graph
+    keep, casts = [], []
+    for init in g.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype != np.float32 or arr.size < 16:
+            keep.append(init)
+            continue
+        half = numpy_helper.from_array(arr.astype(np.float16), f"{init.name}_fp16")
+        keep.append(half)
+        casts.append(
+            helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT,
+                             name=f"{init.name}_cast")
+        )
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    return m
+
+
 # -- time ----------------------------------------------------------------------------
 
 
@@ -357,34 +386,47 @@ def _have_openvino() -> str | None:
         return None
 
 
+def _size(path: str | Path) -> int:
+    return Path(path).stat().st_size
+
+
 def peers_of(entry: dict, x: np.ndarray, work: Path, ov: bool) -> dict[str, tuple]:
-    """Label -> (callable, open ms) for one model at one batch."""
+    """Label -> (callable, session open ms, file bytes) for one model at one batch."""
     import torch
 
     fp32, int8 = entry["fp32"], entry["int8"]
     module = entry["_module"]
     xt = torch.from_numpy(x)
+    here = work / slug(entry["tag"])
 
     def eager() -> Any:
         with torch.no_grad():
             return module(xt)
 
-    out: dict[str, tuple] = {"torch eager": (eager, 0.0)}
-    out["ORT fp32"] = _ort_runner(fp32, x)
-    out["ORT int8 (edgeae)"] = _ort_runner(int8, x)
-    out["ORT int8, level extended (no NHWC)"] = _ort_runner(int8, x, optimization="extended")
-    out["ORT int8, level basic"] = _ort_runner(int8, x, optimization="basic")
-    saved = work / slug(entry["tag"]) / "model.int8.optimized.onnx"
+    out: dict[str, tuple] = {"torch eager": (eager, 0.0, None)}
+
+    def ort_peer(label: str, path: str | Path, **kw: Any) -> None:
+        out[label] = (*_ort_runner(str(path), x, **kw), _size(path))
+
+    ort_peer("ORT fp32", fp32)
+    ort_peer("ORT int8 (edgeae)", int8)
+    ort_peer("ORT int8, level extended (no NHWC)", int8, optimization="extended")
+    ort_peer("ORT int8, level basic", int8, optimization="basic")
+    saved = here / "model.int8.optimized.onnx"
     if not saved.exists():
         _ort_runner(int8, x, optimized_path=saved)
-    out["ORT int8, saved optimized graph"] = _ort_runner(str(saved), x, optimization="disable")
-    out["ORT int8, 2 threads, spinning"] = _ort_runner(int8, x, threads=2, spin=True)
-    out["ORT int8, 2 threads, no spinning"] = _ort_runner(int8, x, threads=2, spin=False)
+    ort_peer("ORT int8, saved optimized graph", saved, optimization="disable")
+    ort_peer("ORT int8, 2 threads, spinning", int8, threads=2, spin=True)
+    ort_peer("ORT int8, 2 threads, no spinning", int8, threads=2, spin=False)
     if entry.get("fp16"):
-        out["ORT fp16 storage"] = _ort_runner(entry["fp16"], x)
+        ort_peer("ORT fp16 (edgeae fp16 mode: fp16 compute)", entry["fp16"])
+    stored = here / "model.fp16-storage.onnx"
+    if not stored.exists():
+        stored.write_bytes(fp16_storage(fp32).SerializeToString())
+    ort_peer("ORT fp16 storage, float compute", stored)
     if ov:
-        out["OpenVINO fp32"] = _ov_runner(fp32, x)
-        out["OpenVINO int8 (same QDQ file)"] = _ov_runner(int8, x)
+        out["OpenVINO fp32"] = (*_ov_runner(fp32, x), _size(fp32))
+        out["OpenVINO int8 (same QDQ file)"] = (*_ov_runner(int8, x), _size(int8))
     return out
 
 
@@ -434,7 +476,7 @@ def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> 
         log(f"round {r + 1}/{rounds}")
         for e in entries:
             for b in BATCHES:
-                for label, (fn, _) in runners[(e["tag"], b)].items():
+                for label, (fn, *_) in runners[(e["tag"], b)].items():
                     lat = measure_callable(fn, batch=b, budget_s=budget)
                     times.setdefault((e["tag"], b, label), []).append(lat.median_us)
             for kind in ("fp32", "int8"):
@@ -471,6 +513,7 @@ def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> 
                 row[f"vs_torch_b{b}"] = float(np.median(np.array(torch_us) / np.array(us)))
                 row[f"gmacs_b{b}"] = e["macs"] * b / (row[f"us_b{b}"] * 1e3)
                 row[f"open_ms_b{b}"] = runners[(e["tag"], b)][label][1]
+                row["bytes"] = runners[(e["tag"], b)][label][2]
             row["share_int8_peak_b256"] = row["gmacs_b256"] / peak.int8_gmacs
             rows.append(row)
         models.append(
@@ -554,8 +597,8 @@ def markdown(res: dict[str, Any]) -> str:
         "### Session options and storage, same int8 file (vs edgeae's default session)",
         "",
         "| model | variant | µs b=1 | µs b=256 | vs default b=1 | vs default b=256 | "
-        "session open ms |",
-        "|---|---|---|---|---|---|---|",
+        "session open ms | file KiB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for m in res["models"]:
         base = next(r for r in m["rows"] if r["peer"] == "ORT int8 (edgeae)")
@@ -565,7 +608,7 @@ def markdown(res: dict[str, Any]) -> str:
             lines.append(
                 f"| {m['tag']} | {r['peer']} | {_spread(r, 1)} | {_spread(r, 256)} | "
                 f"{base['us_b1'] / r['us_b1']:.2f}x | {base['us_b256'] / r['us_b256']:.2f}x | "
-                f"{r['open_ms_b1']:.0f} |"
+                f"{r['open_ms_b1']:.0f} | {r['bytes'] / 1024:.0f} |"
             )
     lines += [
         "",

@@ -105,3 +105,42 @@ def test_profile_flag_adds_the_profile_to_json(
         assert any(n["macs"] > 0 for n in prof["nodes"])
     without = runner.invoke(main, ["bench", "-m", str(dense), "--json", "--no-memory", *FAST])
     assert "profile" not in json.loads(without.stdout)[0]
+
+
+def _have_openvino() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _have_openvino(), reason="openvino extra not installed")
+def test_openvino_flag_compares_and_recommends(
+    runner: CliRunner, models: tuple[Path, Path]
+) -> None:
+    _, dense = models
+    args = ["bench", "-m", str(dense), "--openvino", "--no-memory", "--seconds", "0"]
+    result = runner.invoke(main, [*args, "--budget", "0.03", "--batch", "1,8", "--json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)[0]["providers"]
+    assert [r["batch"] for r in rows] == [1, 8]
+    for r in rows:
+        assert r["onnxruntime_us"] > 0 and r["openvino_us"] > 0
+        want = "openvino" if r["openvino_speedup"] > 1.1 else "onnxruntime"
+        assert r["recommended"] == want
+    text = runner.invoke(main, [*args, "--budget", "0.03", "--batch", "1"])
+    assert text.exit_code == 0 and "use " in text.stdout and "openvino" in text.stdout
+
+
+def test_openvino_flag_without_the_extra_names_it(
+    runner: CliRunner, models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    _, dense = models
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    result = runner.invoke(main, ["bench", "-m", str(dense), "--openvino", "--no-memory",
+                                  "--seconds", "0", "--budget", "0.01", "--batch", "1"])
+    assert result.exit_code == 2
+    assert "--openvino" in result.stderr and "edgeae-runtime[openvino]" in result.stderr
