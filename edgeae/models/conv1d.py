@@ -1,8 +1,8 @@
 """Conv1d autoencoder for signal windows: items of layout NCW, shape (channels, window).
 
 See :mod:`edgeae.models._conv` for the layer plan; the default decoder
-(``"upsample"``) quantizes to int8 on onnxruntime's CPU provider, the
-``"transpose"`` one is kept for comparison.
+(``"subpixel"``) and ``"upsample"`` quantize to int8 on onnxruntime's CPU
+provider, the ``"transpose"`` one is kept for comparison.
 """
 
 from __future__ import annotations

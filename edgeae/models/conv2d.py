@@ -3,8 +3,8 @@
 Items have layout NCHW, shape (channels, height, width).
 
 See :mod:`edgeae.models._conv` for the layer plan; the default decoder
-(``"upsample"``) quantizes to int8 on onnxruntime's CPU provider, the
-``"transpose"`` one is kept for comparison.
+(``"subpixel"``) and ``"upsample"`` quantize to int8 on onnxruntime's CPU
+provider, the ``"transpose"`` one is kept for comparison.
 """
 
 from __future__ import annotations
