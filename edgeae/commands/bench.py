@@ -18,49 +18,7 @@ from edgeae_runtime.clitools import Command, bench_options, legacy_argument
 __all__ = ["HOST_ONLY_OPTIONS", "bench", "bench_text"]
 
 #: Flags only the host's bench has (it has onnx for the graph's MACs); the rest is shared.
-HOST_ONLY_OPTIONS = ("--profile", "--openvino")
-
-
-def provider_rows(
-    path: str, batches: tuple[int, ...], threads: int, budget: float, rounds: int = 3
-) -> list[dict]:
-    """onnxruntime vs the optional OpenVINO path on one file, ``rounds`` interleaved
-    rounds per batch; the recommendation is OpenVINO only when its median per-round
-    speed-up is above 1.1 (within 10% the default stays: one dependency less)."""
-    from edgeae_runtime.bench import batch_latency
-    from edgeae_runtime.model import Model
-
-    ort_model = Model(path, threads=threads)
-    ov_model = Model(path, threads=threads, providers=["openvino"])
-    rows = []
-    for batch in batches:
-        a, b = [], []
-        for _ in range(rounds):
-            a.append(batch_latency(ort_model, batch, budget_s=budget / rounds).median_us)
-            b.append(batch_latency(ov_model, batch, budget_s=budget / rounds).median_us)
-        speedup = sorted(x / y for x, y in zip(a, b, strict=True))[rounds // 2]
-        rows.append(
-            {
-                "batch": batch,
-                "onnxruntime_us": sorted(a)[rounds // 2],
-                "openvino_us": sorted(b)[rounds // 2],
-                "openvino_speedup": speedup,
-                "recommended": "openvino" if speedup > 1.1 else "onnxruntime",
-            }
-        )
-    return rows
-
-
-def provider_text(path: str, rows: list[dict]) -> str:
-    """One line per batch: both times, the speed-up, the recommendation."""
-    name = Path(path).name
-    lines = [
-        f"{name}: batch {r['batch']}: onnxruntime {r['onnxruntime_us']:.0f} µs, openvino "
-        f"{r['openvino_us']:.0f} µs ({r['openvino_speedup']:.2f}x): use {r['recommended']}"
-        + (' (Model(path, providers=["openvino"]))' if r["recommended"] == "openvino" else "")
-        for r in rows
-    ]
-    return "\n".join(lines)
+HOST_ONLY_OPTIONS = ("--profile",)
 
 
 def bench_text(results: list) -> str:  # list[BenchResult]
@@ -110,13 +68,6 @@ def bench_text(results: list) -> str:  # list[BenchResult]
     is_flag=True,
     help="Also print each model's performance model at the largest --batch: MACs, "
     "time and GMAC/s per node (onnxruntime's profiler), share of this CPU's int8/fp32 peak.",
-)
-@click.option(
-    "--openvino",
-    is_flag=True,
-    help="Also time each model through the optional OpenVINO path (the same file; needs "
-    "pip install edgeae-runtime[openvino]) against onnxruntime, 3 interleaved rounds per "
-    "--batch at the fewest --threads, and print which to use.",
 )
 def bench(
     model_path: tuple[str, ...],
@@ -179,18 +130,11 @@ def bench(
             )
     providers = []
     if openvino:
-        from edgeae_runtime.ov_backend import openvino_version
+        from edgeae_runtime.ov_backend import compare_providers
 
-        if openvino_version() is None:
-            from edgeae_runtime.errors import ParameterError
-
-            raise ParameterError(
-                "needs the openvino package: pip install edgeae-runtime[openvino]",
-                param="openvino",
-            )
         for path in models:
             click.echo(f"bench: {Path(path).name}: onnxruntime vs openvino", err=True)
-            providers.append(provider_rows(path, sizes, min(counts), budget))
+            providers.append(compare_providers(path, sizes, threads=min(counts), budget_s=budget))
     if as_json:
         dicts = [r.to_dict() for r in results]
         for d, pm in zip(dicts, perfs or [None] * len(dicts), strict=True):
@@ -206,5 +150,7 @@ def bench(
             from edgeae.report.perf_table import perf_text
 
             click.echo("\n\n".join(perf_text(pm) for pm in perfs))
+        from edgeae_runtime.ov_backend import providers_text
+
         for path, rows in zip(models, providers, strict=False):
-            click.echo(provider_text(path, rows))
+            click.echo(providers_text(path, rows))

@@ -597,6 +597,14 @@ def bench_options(func: F) -> F:
             chunk_ms_option,
             no_memory_option,
             json_option,
+            click.option(
+                "--openvino",
+                is_flag=True,
+                help="Also time each model through the optional OpenVINO path (the same "
+                "file; needs pip install edgeae-runtime[openvino]) against onnxruntime, 3 "
+                "interleaved rounds per --batch at the fewest --threads, and print which "
+                "to use.",
+            ),
         ]
     ):
         func = opt(func)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["OPENVINO", "OpenVINOSession", "openvino_version"]
+__all__ = ["OPENVINO", "OpenVINOSession", "compare_providers", "openvino_version", "providers_text"]
 
 #: The provider name that selects this path (``providers=["openvino"]``).
 OPENVINO = "openvino"
@@ -106,3 +106,55 @@ class OpenVINOSession:
         req.infer({i: a for i, a in enumerate(arrays)})
         names = list(output_names) if output_names else self._outputs
         return [np.array(req.get_output_tensor(self._outputs.index(n)).data) for n in names]
+
+
+def compare_providers(
+    path: str | Path,
+    batches: Sequence[int],
+    *,
+    threads: int = 1,
+    budget_s: float = 0.5,
+    rounds: int = 3,
+) -> list[dict[str, Any]]:
+    """onnxruntime vs this path on one file: ``rounds`` interleaved rounds per batch
+    (``budget_s`` split over them); OpenVINO is recommended only when its median
+    per-round speed-up is above 1.1 (within 10 % the default stays: one dependency less).
+    Needs the extra (:class:`ParameterError` naming ``openvino`` otherwise)."""
+    if openvino_version() is None:
+        raise ParameterError(
+            "needs the openvino package: pip install edgeae-runtime[openvino]", param="openvino"
+        )
+    from .bench import batch_latency
+    from .model import Model
+
+    ort_model = Model(path, threads=threads)
+    ov_model = Model(path, threads=threads, providers=[OPENVINO])
+    rows = []
+    for batch in batches:
+        a, b = [], []
+        for _ in range(rounds):
+            a.append(batch_latency(ort_model, batch, budget_s=budget_s / rounds).median_us)
+            b.append(batch_latency(ov_model, batch, budget_s=budget_s / rounds).median_us)
+        speedup = float(np.median([x / y for x, y in zip(a, b, strict=True)]))
+        rows.append(
+            {
+                "batch": int(batch),
+                "threads": int(threads),
+                "onnxruntime_us": float(np.median(a)),
+                "openvino_us": float(np.median(b)),
+                "openvino_speedup": speedup,
+                "recommended": OPENVINO if speedup > 1.1 else "onnxruntime",
+            }
+        )
+    return rows
+
+
+def providers_text(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> str:
+    """One line per batch: both times, the speed-up, which to use."""
+    name = Path(path).name
+    return "\n".join(
+        f"{name}: batch {r['batch']}: onnxruntime {r['onnxruntime_us']:.0f} µs, openvino "
+        f"{r['openvino_us']:.0f} µs ({r['openvino_speedup']:.2f}x): use {r['recommended']}"
+        + (' (Model(path, providers=["openvino"]))' if r["recommended"] == OPENVINO else "")
+        for r in rows
+    )

@@ -62,3 +62,35 @@ def test_without_the_extra_the_error_names_it(tmp_path: Path, monkeypatch) -> No
     with pytest.raises(ParameterError, match=r"edgeae-runtime\[openvino\]") as info:
         Model(path, providers=["openvino"])
     assert info.value.param == "providers"
+
+
+@needs_ov
+def test_rt_bench_openvino_flag_recommends_by_the_median_round(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from edgeae_runtime.cli import main
+
+    path = make_autoencoder(tmp_path / "model.onnx", kind="dense")
+    result = CliRunner().invoke(
+        main,
+        ["bench", "-m", str(path), "--openvino", "--json", "--no-memory", "--seconds", "0",
+         "--budget", "0.03", "--batch", "1,4", "--threads", "1"],
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)[0]["providers"]
+    assert [(r["batch"], r["threads"]) for r in rows] == [(1, 1), (4, 1)]
+    for r in rows:
+        assert r["onnxruntime_us"] > 0 and r["openvino_us"] > 0
+        assert r["recommended"] == ("openvino" if r["openvino_speedup"] > 1.1 else "onnxruntime")
+
+
+def test_compare_providers_without_the_extra_names_it(tmp_path: Path, monkeypatch) -> None:
+    from edgeae_runtime.ov_backend import compare_providers
+
+    path = make_autoencoder(tmp_path / "model.onnx", kind="dense")
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(ParameterError, match=r"edgeae-runtime\[openvino\]") as info:
+        compare_providers(path, [1])
+    assert info.value.param == "openvino"

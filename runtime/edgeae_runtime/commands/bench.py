@@ -121,6 +121,7 @@ def bench(
     chunk_ms: float,
     no_memory: bool,
     as_json: bool,
+    openvino: bool,
     repeats: int | None,
 ) -> None:
     """Measure each MODEL here: latency p50/p99 and throughput per batch size and thread
@@ -136,6 +137,7 @@ def bench(
       edgeae-rt bench -m model.onnx
       edgeae-rt bench -m model.onnx -m model.int8.onnx --batch 1,64 --threads 1
       edgeae-rt bench -m model.int8.onnx --chunk-ms 10 --json
+      edgeae-rt bench -m model.int8.onnx --batch 1,256 --threads 1 --openvino
     """
     results = [
         bench_one(
@@ -153,11 +155,21 @@ def bench(
         if no_memory:
             r["load_s"] = None
         r["peak_rss_mb"] = peak
+    if openvino:
+        from ..ov_backend import compare_providers
+
+        for r, path in zip(results, model_path, strict=True):
+            r["providers"] = compare_providers(path, batches, threads=min(threads),
+                                               budget_s=budget)
     if as_json:
         echo_json(results)
         return
     for r in results:
         for line in _lines(r):
             click.echo(line)
+        if "providers" in r:
+            from ..ov_backend import providers_text
+
+            click.echo(providers_text(r["model"], r["providers"]))
     if peak is not None:
         click.echo(f"peak RSS of this process {peak:.1f} MB (all models above)")
