@@ -484,8 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     import edgeae_runtime.codec  # noqa: F401 - imported before the limit, like a device would
 
     with tempfile.TemporaryDirectory(prefix="edgeae-fuzz-models-") as tmp:
-        models = args.models or make_models(Path(tmp) / "plain")
-        rans = make_rans_models(Path(tmp) / "rans")
+        wants = {args.parser} if args.parser != "all" else set(PARSERS)
+        # model files only for the parsers that decode with them (building them imports onnx)
+        models = args.models or (make_models(Path(tmp) / "plain") if "stream" in wants else None)
+        rans = make_rans_models(Path(tmp) / "rans") if wants & {"stream_rans", "items"} else None
         limit = args.limit_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         failed = 0
