@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.runtime.codec.mutations import mutate  # the one mutation engine of the fuzzers
+from tests.runtime.codec.mutations import mutate, mutate_stream  # the one mutation engine
 
 PARSERS = (
     "npy",
@@ -370,6 +370,12 @@ def _items_checker(models: Path) -> Callable[[bytes, Path], None]:
     return check
 
 
+def _header_len(stream: bytes) -> int:
+    """Where a valid stream's first frame starts (preamble + header body + CRC32)."""
+    (size,) = struct.unpack_from("<I", stream, 5)
+    return 9 + size + 4
+
+
 def run(
     parser: str, cases: int, seed: int, models: Path | None = None, rans: Path | None = None
 ) -> dict[str, Any]:
@@ -427,7 +433,12 @@ def run(
             if parser == "manifest_fields":
                 data = json.dumps(_mutate_fields(json.loads(seed_bytes), rng)).encode()
             else:
-                data = seed_bytes if case < len(seeds) else mutate(seed_bytes, rng, head=head)
+                if case < len(seeds):
+                    data = seed_bytes
+                elif parser.startswith("stream") or parser == "items":  # some forged frames
+                    data = mutate_stream(seed_bytes, rng, start=_header_len(seed_bytes))
+                else:
+                    data = mutate(seed_bytes, rng, head=head)
                 if parser != "raw" and rng.integers(4) == 0:  # stacked mutations
                     data = mutate(data, rng, head=head)
             started = time.perf_counter()

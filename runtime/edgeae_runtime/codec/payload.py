@@ -110,10 +110,11 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
             )
         channels = np.tile(_code_channels(header), n)
         codes = decode_frames([raw], channels, header.entropy, where=[where])
-        z = codes.reshape((n, *header.latent_shape)) * _channel_scale(header)
-        if not np.all(np.isfinite(z)):
-            raise StreamError(f"{where}: latent codes decode to non-finite values")
-        return z.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            z = (codes.reshape((n, *header.latent_shape)) * _channel_scale(header)).astype(
+                np.float32
+            )
+        return _finite(z, where)
     if frame.flags & FRAME_DEFLATED:
         inflater = zlib.decompressobj(-15)
         try:
@@ -130,13 +131,20 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
     except StreamError as exc:
         raise StreamError(f"{where}: {exc}") from None
     codes = codes.reshape((1, *header.latent_shape))
-    if header.per_frame:
-        low, step = _SCALING.unpack_from(raw)
-        if not (np.isfinite(low) and np.isfinite(step) and step > 0):
-            raise StreamError(f"{where}: invalid per-frame scaling low={low} step={step}")
-        z = dequantize_per_frame(codes, np.array([low]), np.array([step]))
-    else:
-        z = dequantize(codes, header.scale, header.zero_point)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        if header.per_frame:
+            low, step = _SCALING.unpack_from(raw)
+            if not (np.isfinite(low) and np.isfinite(step) and step > 0):
+                raise StreamError(f"{where}: invalid per-frame scaling low={low} step={step}")
+            z = dequantize_per_frame(codes, np.array([low]), np.array([step]))
+        else:
+            z = dequantize(codes, header.scale, header.zero_point)
+    return _finite(z, where)
+
+
+def _finite(z: np.ndarray, where: str) -> np.ndarray:
+    """``z`` if every latent is finite in float32; a forged scale or escaped code can
+    overflow it, which is a StreamError naming the frame, not a warning."""
     if not np.all(np.isfinite(z)):
         raise StreamError(f"{where}: latent codes decode to non-finite values")
     return z

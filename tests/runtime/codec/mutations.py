@@ -5,15 +5,22 @@ on arm64 in ``make test-arm``, so this module needs numpy only) and by the parse
 fuzzer (``tests/adversarial/fuzz.py``, ``make fuzz``). :func:`mutate` applies one of
 :data:`KINDS`, drawn from a numpy ``Generator``: the same seed gives the same
 bytes, so a failing case is reproduced from its seed and case number.
+
+Damage to an edgeae stream's frames is nearly always caught by their CRC32, which
+leaves the payload decoders (rANS words, escape varints, inflate) and the frame
+fields' checks unexercised. :func:`mutate_stream` therefore also forges: it damages
+frames (or sets a frame field to a lie) and then *reseals* every frame's CRC, as a
+hostile sender would.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 
 import numpy as np
 
-__all__ = ["KINDS", "mutate"]
+__all__ = ["KINDS", "forge", "mutate", "mutate_stream", "reseal"]
 
 #: What :func:`mutate` may do, in the order it draws them.
 KINDS = (
@@ -81,3 +88,64 @@ def mutate(data: bytes, rng: np.random.Generator, *, start: int = 0, head: int =
         junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         return (data[: int(rng.integers(0, 40))] + junk) if rng.integers(2) else junk
     return bytes(b)
+
+
+_SYNC = b"\xae\xf0"
+_FRAME_HEAD = 15  # sync(2) flags(1) index(4) samples(4) payload length(4)
+_LIES = (0, 1, 2, 3, 7, 8, 15, 16, 17, 63, 64, 65, 255, 256, 4096, 65535, 2**31, 2**32 - 1)
+
+
+def _frames(data: bytes | bytearray, start: int) -> list[tuple[int, int]]:
+    """(offset, payload length) of the well-formed frames from ``start`` on."""
+    out, pos = [], start
+    while pos + _FRAME_HEAD <= len(data) and data[pos : pos + 2] == _SYNC:
+        (size,) = struct.unpack_from("<I", data, pos + 11)
+        if pos + _FRAME_HEAD + size + 4 > len(data):
+            break
+        out.append((pos, size))
+        pos += _FRAME_HEAD + size + 4
+    return out
+
+
+def reseal(data: bytes, start: int) -> bytes:
+    """``data`` with the CRC32 of every well-formed frame from ``start`` on recomputed."""
+    b = bytearray(data)
+    for pos, size in _frames(b, start):
+        end = pos + _FRAME_HEAD + size
+        b[end : end + 4] = struct.pack("<I", zlib.crc32(bytes(b[pos:end])))
+    return bytes(b)
+
+
+def mutate_stream(data: bytes, rng: np.random.Generator, *, start: int) -> bytes:
+    """One mutation of a stream whose frames start at ``start`` (its header's length):
+    half the time a plain :func:`mutate`, otherwise :func:`forge`."""
+    if rng.integers(2):
+        return mutate(data, rng, start=start)
+    return forge(data, rng, start=start)
+
+
+def forge(data: bytes, rng: np.random.Generator, *, start: int) -> bytes:
+    """A forged stream: payload bytes flipped or overwritten, or a frame's flags, index
+    or sample count set to a lie, then every frame resealed so the damage gets past
+    the CRC32 checks."""
+    b = bytearray(data)
+    frames = _frames(b, start)
+    if not frames:
+        return mutate(data, rng, start=start)
+    for _ in range(int(rng.integers(1, 4))):
+        pos, size = frames[int(rng.integers(len(frames)))]
+        what = int(rng.integers(4))
+        if what == 0 and size:  # payload bytes: bit flips or random values
+            for _ in range(int(rng.integers(1, 5))):
+                p = pos + _FRAME_HEAD + int(rng.integers(size))
+                b[p] = (
+                    b[p] ^ (1 << int(rng.integers(8)))
+                    if rng.integers(2)
+                    else int(rng.integers(256))
+                )
+        elif what == 1:  # flags
+            b[pos + 2] = int(rng.choice([0, 1, 2, 3, 4, 0x80, 0xFF]))
+        else:  # index or samples
+            lie = int(rng.choice(_LIES)) if rng.integers(2) else int(rng.integers(2**32))
+            struct.pack_into("<I", b, pos + (3 if what == 2 else 7), lie)
+    return reseal(bytes(b), start)

@@ -3,13 +3,16 @@
 Mutations come from the one mutation engine (:mod:`tests.runtime.codec.mutations`,
 seeded numpy RNG, so a failure is reproducible): bit flips, overwrites,
 truncations, insertions, deletions, swapped and duplicated ranges, extreme
-32-bit fields, ASCII digits, pure random bytes. The seeds cover every format
+32-bit fields, ASCII digits, pure random bytes, and forged frames (damaged
+payloads or lying frame fields with their CRC32 recomputed, so the rANS, escape
+and inflate decoders see the damage). The seeds cover every format
 version: fixed-width signal streams (version 1, deflated or not, overlapping),
 rANS-coded signal streams with one window per frame (version 2) and 8 per frame
 (version 3), and item batches (fixed-width images, version 1; rANS-coded dense
 items, version 2). Every stream goes through a strict decoder (must succeed or
 raise an EdgeAEError) and a concealing one (must not raise at all when the
-header is intact, i.e. decoding carries on past damaged frames).
+header is intact and the damage was not forged, i.e. decoding carries on past
+damaged frames; a forged index or sample count may still be refused).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from edgeae_runtime.codec import (
 from edgeae_runtime.codec.format import parse_header
 from edgeae_runtime.errors import EdgeAEError
 
-from .mutations import mutate
+from .mutations import forge, mutate
 
 N_STREAMS = 10_000
 
@@ -105,17 +108,25 @@ def seeds(identity, conv1d, entropy_signal, entropy_items, images) -> list[Seed]
 
 def _fuzz(seeds: list[Seed], cases: int, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
-    outcomes = {"ok": 0, "error": 0, "concealed": 0}
+    outcomes = {"ok": 0, "error": 0, "concealed": 0, "forged": 0}
     for i in range(cases):
         s = seeds[i % len(seeds)]
         in_frames = bool(rng.integers(4))  # 3 in 4 mutations spare the header
-        damaged = mutate(s.data, rng, start=s.header_len if in_frames else 0)
+        forged = in_frames and bool(rng.integers(3) == 0)  # damaged frames, CRCs resealed
+        if forged:
+            damaged = forge(s.data, rng, start=s.header_len)
+        else:
+            damaged = mutate(s.data, rng, start=s.header_len if in_frames else 0)
         try:
             s.strict(damaged, rng)
             outcomes["ok"] += 1
         except EdgeAEError:
             outcomes["error"] += 1
-        if in_frames and damaged[: s.header_len] == s.data[: s.header_len]:
+        if forged:  # a forged gap or sample count may be refused even when concealing
+            outcomes["forged"] += 1
+            with contextlib.suppress(EdgeAEError):
+                s.tolerant(damaged, rng)
+        elif in_frames and damaged[: s.header_len] == s.data[: s.header_len]:
             concealed = s.tolerant(damaged, rng)  # must not raise: concealment carries on
             outcomes["concealed"] += concealed > 0
         else:
@@ -127,7 +138,7 @@ def _fuzz(seeds: list[Seed], cases: int, seed: int) -> dict[str, int]:
 def test_a_short_fuzz_of_every_version(seeds) -> None:
     """Part of the fast loop (and of the arm64 run): 40 mutations of each seed."""
     outcomes = _fuzz(seeds, 40 * len(seeds), seed=7)
-    assert outcomes["error"] > 0 and outcomes["concealed"] > 0
+    assert outcomes["error"] > 0 and outcomes["concealed"] > 0 and outcomes["forged"] > 0
 
 
 @pytest.mark.slow

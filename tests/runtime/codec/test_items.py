@@ -74,3 +74,24 @@ def test_dense_items_round_trip_as_an_items_stream(dense) -> None:
     assert np.abs(y - reference).max() < 0.02 * max(1.0, np.abs(reference).max())
     with pytest.raises(InputError, match=r"\(N, 12\)"):
         compress_items(enc, x[:, :5], per_frame=True)
+
+
+def test_a_forged_frame_scale_that_overflows_is_a_stream_error(images) -> None:
+    """A CRC-valid frame whose per-frame step overflows float32: an error naming the frame
+    (concealed when concealing), never a RuntimeWarning and never Inf in the output."""
+    import struct
+
+    from edgeae_runtime.codec.format import parse_header
+
+    from .mutations import reseal
+
+    enc, dec = images
+    x = np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32)
+    data = bytearray(compress_items(enc, x, entropy=False))  # raw per-frame payloads
+    start = parse_header(bytes(data))[1]
+    struct.pack_into("<ff", data, start + 15, 0.0, 3e38)  # frame 0: low 0, step 3e38
+    forged = reseal(bytes(data), start)
+    with pytest.raises(StreamError, match=r"frame 0 at byte .*non-finite"):
+        decompress_items(dec, forged)
+    result = decode_item_stream(dec, forged, conceal=True)
+    assert result.concealed == (0,) and np.isfinite(result.items).all()
