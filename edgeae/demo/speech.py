@@ -24,14 +24,12 @@ CHUNK_MS = 20
 
 
 def _mix(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
-    """(noisy, clean) at ``snr_db``, both scaled by the factor that keeps noisy unclipped."""
+    """(noisy, clean) at ``snr_db`` (edgeae's one mixer), scaled together to stay unclipped."""
+    from edgeae.data.mixing import mix_at_snr, scale_to_level
+
     if noise.size < clean.size:
         noise = np.tile(noise, clean.size // noise.size + 1)
-    noise = noise[: clean.size]
-    g = np.sqrt(np.mean(clean**2) / (np.mean(noise**2) * 10 ** (snr_db / 10) + 1e-20))
-    x = clean + g * noise
-    peak = max(1.0, float(np.abs(x).max()) / 0.99)
-    return (x / peak).astype(np.float32), (clean / peak).astype(np.float32)
+    return scale_to_level(mix_at_snr(clean, noise[: clean.size], snr_db), clean, None)
 
 
 def run(demo: DemoRun) -> SpeechStep:
