@@ -231,12 +231,15 @@ class SpeechCorpus:
             law=law or MixLaw(),
         )
 
-    def noise(self, n: int, rng: np.random.Generator, pool: list[np.ndarray]) -> np.ndarray:
+    def noise(
+        self, n: int, rng: np.random.Generator, pool: list[np.ndarray], law: MixLaw | None = None
+    ) -> np.ndarray:
         """One noise segment: recorded, babble of other utterances, or synthetic (``law``)."""
+        law = law or self.law
         u = rng.random()
-        if u < self.law.recorded:
+        if u < law.recorded:
             return _segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
-        if u < self.law.recorded + self.law.babble:
+        if u < law.recorded + law.babble:
             talkers = int(rng.integers(3, 8))
             out = np.zeros(n, dtype=np.float32)
             for _ in range(talkers):
@@ -272,7 +275,7 @@ class SpeechCorpus:
                 if _rms(c) ** 2 > 0.25 * power:
                     break
                 c, _, _ = random_segment(s, n, rng)
-            noise = self.noise(n, rng, self.train_clean)
+            noise = self.noise(n, rng, self.train_clean, law)
             m = mix_at_snr(c, noise, float(rng.uniform(*law.snr_db)), clean_power=power)
             if not val and rng.random() < law.clean_only:  # some clean input: leave it alone
                 m = c.copy()
