@@ -52,6 +52,8 @@ __all__ = [
 LOG_EPS = 1e-12
 TAILS = ("upper", "both")
 SCORE_KINDS = ("mse", "mae")
+#: Fewest held-out normal clips a clip-level threshold is calibrated on.
+CLIP_MIN = 6
 #: MAD * 1.4826 estimates the standard deviation of normally distributed scores.
 MAD_TO_STD = 1.4826
 #: (q90 - median) / 1.2816 does too, from the upper half only.
@@ -255,7 +257,7 @@ def calibrate_anomaly(
         count_events=count_events,
     )
     r = rates(normal, anomalous, threshold)
-    if template is not None and template.clip_threshold is not None:
+    if template is not None:
         # no clip ids here: the clip threshold is kept (recalibrate with calibrate_clips)
         spec = dataclasses.replace(
             spec,
@@ -302,7 +304,10 @@ def calibrate_clips(
     becomes per clip: few held-out clips give the tail fit or, under 6, the max; see
     :mod:`~edgeae_runtime.operating_point`), F1/Youden on the labelled anomalous clips.
     A per-hour false-alarm law has no clip form: then the clip threshold is the 99th
-    percentile of the normal clip scores. The item threshold stays as it was.
+    percentile of the normal clip scores. With fewer than ``CLIP_MIN`` normal clips no
+    clip threshold is set (``clip_threshold`` None: clip verdicts use the item
+    threshold): the max of one or two clip scores flags every clip above them. The item
+    threshold stays as it was.
     """
     normal = clip_scores(anomaly_scores(_check_errors(errors, "clip errors"), spec), clip_ids,
                          reduce)  # fmt: skip
@@ -314,6 +319,10 @@ def calibrate_clips(
             anomaly_scores(_check_errors(anomaly_errors, "clip anomaly errors"), spec),
             anomaly_clip_ids,
             reduce,
+        )
+    if normal.size < CLIP_MIN:
+        return dataclasses.replace(
+            spec, clip_threshold=None, clip_normal=int(normal.size), clip_anomalies=0
         )
     method = spec.method
     if method == "far" and spec.far_per == "hour":

@@ -315,3 +315,6 @@ def test_clip_threshold_is_the_item_law_on_clip_scores() -> None:
     assert again.clip_threshold == y.clip_threshold
     with pytest.raises(InputError, match="clip ids"):
         clip_scores(errors, ids[:-1])
+    # under 6 held-out clips no clip threshold: verdicts fall back to the item threshold
+    few = calibrate_clips(spec, errors[ids < 5], ids[ids < 5], "mean")
+    assert few.clip_threshold is None and few.clip_normal == 5
