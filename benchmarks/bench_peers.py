@@ -211,6 +211,146 @@ def build_one(spec: Spec, work: Path, quick: bool) -> dict[str, Any] | None:
     }
 
 
+#: The decoder checks beyond the one training seed of the peers table: (case, source, arch,
+#: epochs, training seeds, metric). Float models; each case writes DIR/decoders-CASE.json.
+DECODER_CASES = {
+    "sensor15": ("builtin:sensor", None, 15, (0, 1, 2), "auroc"),
+    "sensor60": ("builtin:sensor", None, 60, (0,), "auroc"),
+    "digits": ("builtin:digits", "conv2d", 30, (0, 1, 2), "psnr"),
+    "tones25": ("builtin:tones", None, 25, (0,), "snr"),
+}
+
+
+def decoder_case(case: str, work: Path, quick: bool) -> list[dict]:
+    """Train upsample and sub-pixel at equal settings per seed; the task metric on
+    held-out data (sensor: AUROC on the seed-1 and seed-2 sets; digits: PSNR on the
+    training run's held-out split)."""
+    import torch
+
+    from edgeae.data import load_source
+    from edgeae.data.split import split_indices
+    from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
+    from edgeae_export.exporter import export_autoencoder
+    from edgeae_runtime.metrics import auroc, psnr, psnr_peak
+    from edgeae_runtime.model import Model
+    from edgeae_runtime.preprocess import normalize
+
+    torch.set_num_threads(1)
+    source, arch, epochs, seeds, metric = DECODER_CASES[case]
+    epochs = 2 if quick else epochs
+    ds = load_source(source)
+    evals = [load_source(f"{source}?seed={k}") for k in (1, 2)] if metric == "auroc" else []
+    rows = []
+    for seed in seeds:
+        for dec in ("upsample", "subpixel"):
+            mo, to = recipe_for(source, arch)
+            run = work / "decoders" / f"{case}-{dec}-{seed}"
+            train(ds, arch or recipe_arch(source), {**mo, "decoder": dec},
+                  TrainConfig(**{**to, "epochs": epochs, "seed": seed}), run, progress=False,
+                  data_source=source, force=True)
+            ck = load_checkpoint(run)
+            export_autoencoder(ck.model, out_dir=run / "onnx", info=ck.export_info(source),
+                               example_inputs=normalize(ds.x[:64], ck.preprocessing), force=True)
+            m = Model(run / "onnx" / "model.onnx")
+            if metric == "auroc":
+                values = [float(auroc(m.score(e.x), e.anomaly_labels)) for e in evals]
+            elif metric == "snr":
+                values = [_recording_snr(m)]
+            else:
+                _, val = split_indices(len(ds), 0.1, seed)
+                span = psnr_peak(ck.preprocessing.value_range)
+                values = [float(psnr(ds.x[val], m.reconstruct(ds.x[val]), data_range=span))]
+            rows.append({"case": case, "decoder": dec, "seed": seed, "epochs": ck.epoch,
+                         "metric": metric, "values": values})
+            log(f"decoders {rows[-1]}")
+    (work / f"decoders-{case}.json").write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def _recording_snr(model: Any) -> float:
+    """SNR (dB) of the held-out tones recording (builtin:tones?seed=101, what the demo
+    denoises) after the runtime's stream, 100 ms chunks."""
+    from edgeae.data import load_source
+    from edgeae_runtime import metrics
+    from edgeae_runtime.stream import StreamDenoiser
+
+    ds = load_source("builtin:tones?seed=101")
+    noisy, clean, rate = ds.signal, ds.clean_signal, int(ds.sample_rate)
+    den = StreamDenoiser(model)
+    chunk = rate // 10
+    parts = [den.push(noisy[:, i : i + chunk]) for i in range(0, noisy.shape[1], chunk)]
+    return float(metrics.snr_db(clean, np.concatenate([*parts, den.flush()], axis=1)))
+
+
+def held_out_snr(work: Path) -> list[dict]:
+    """The tones recipe's own metric on the peers models: SNR of the held-out recording
+    (``builtin:tones?seed=101``, what the demo denoises) through the runtime's stream."""
+    from edgeae.data import load_source
+    from edgeae_runtime import metrics
+    from edgeae_runtime.model import Model
+    from edgeae_runtime.stream import StreamDenoiser
+
+    ds = load_source("builtin:tones?seed=101")
+    noisy, clean, rate = ds.signal, ds.clean_signal, int(ds.sample_rate)
+    rows = []
+    for tag in ("tones-conv1d", "tones-conv1d-subpixel"):
+        for kind in ("model.onnx", "model.int8.onnx"):
+            path = work / tag / kind
+            if not path.exists():
+                continue
+            den = StreamDenoiser(Model(path))
+            chunk = rate // 10
+            parts = [den.push(noisy[:, i : i + chunk]) for i in range(0, noisy.shape[1], chunk)]
+            out = np.concatenate([*parts, den.flush()], axis=1)
+            rows.append({"model": tag, "file": kind, "snr_in_db": metrics.snr_db(clean, noisy),
+                         "snr_out_db": metrics.snr_db(clean, out)})
+    (work / "decoders-tones.json").write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def decoders_markdown(work: Path) -> list[str]:
+    """The decoder checks found in ``work`` as Markdown lines (empty when none ran)."""
+    lines: list[str] = []
+    rows = []
+    for case in DECODER_CASES:
+        f = work / f"decoders-{case}.json"
+        if f.exists():
+            rows += json.loads(f.read_text())
+    if rows:
+        lines += [
+            "",
+            "### Decoders at equal training, more seeds (float; "
+            "`bench_peers.py decoders --case CASE`)",
+            "",
+            "| case | epochs | training seed | metric (held-out) | upsample | sub-pixel |",
+            "|---|---|---|---|---|---|",
+        ]
+        for case in DECODER_CASES:
+            for seed in DECODER_CASES[case][3]:
+                pair = {r["decoder"]: r for r in rows if r["case"] == case and r["seed"] == seed}
+                if len(pair) < 2:
+                    continue
+                what = {
+                    "auroc": "AUROC on builtin:sensor?seed=1 / ?seed=2",
+                    "psnr": "PSNR dB, held-out split",
+                    "snr": "SNR dB, held-out recording (seed 101)",
+                }[pair["upsample"]["metric"]]
+                fmt = " / ".join
+                lines.append(
+                    f"| {case} | {pair['upsample']['epochs']} | {seed} | {what} | "
+                    f"{fmt(f'{v:.3f}' for v in pair['upsample']['values'])} | "
+                    f"{fmt(f'{v:.3f}' for v in pair['subpixel']['values'])} |"
+                )
+    f = work / "decoders-tones.json"
+    if f.exists():
+        lines += ["", "Tones, held-out recording (builtin:tones?seed=101, 100 ms chunks), the "
+                  "peers table's 8-epoch models:", ""]
+        for r in json.loads(f.read_text()):
+            lines.append(f"- {r['model']} {r['file']}: SNR {r['snr_in_db']:.2f} -> "
+                         f"{r['snr_out_db']:.2f} dB")
+    return lines
+
+
 def build(work: Path, quick: bool, only: list[str] | None) -> list[dict]:
     work.mkdir(parents=True, exist_ok=True)
     index = work / "models.json"
@@ -650,6 +790,7 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {m['tag']} | {m['epochs']} | {q['metric']} | {q['data']} | {q['fp32']:.4f} | "
             f"{q['int8']:.4f} |"
         )
+    lines += res.get("decoders", [])
     lines += ["", "### Targets (issue 14)", ""] + [f"- {t}" for t in targets(res)]
     return "\n".join(lines)
 
@@ -693,6 +834,7 @@ def _command(args: argparse.Namespace) -> str:
     py = ".venv/bin/python benchmarks/bench_peers.py"
     return (
         f"nice -n 15 {py} build --work {work}; "
+        f"nice -n 15 {py} decoders --work {work}; "
         f"flock /tmp/edgeae-heavy.lock {py} time --work {work} --section"
     )
 
@@ -702,12 +844,15 @@ def main() -> int:
     parser.add_argument(
         "phase",
         nargs="?",
-        choices=("build", "time", "report"),
-        help="default: build + time; report: re-render the stored peers.json",
+        choices=("build", "time", "report", "decoders"),
+        help="default: build + time; report: re-render the stored peers.json; decoders: "
+        "the decoder checks of --case (nice 15, no timing)",
     )
     parser.add_argument("--work", type=Path, default=None, help="model directory (kept)")
     parser.add_argument("--only", nargs="*", help="model slugs (e.g. tones-conv1d)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--case", nargs="*", choices=[*DECODER_CASES, "tones"], default=None,
+                        help="decoder checks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="2 epochs, short timings, 1 round")
     parser.add_argument("--section", action="store_true", help="write the BENCHMARKS section")
     args = parser.parse_args()
@@ -716,6 +861,13 @@ def main() -> int:
     if args.work is None:
         tmp = tempfile.TemporaryDirectory(prefix="edgeae-peers-")
         args.work = Path(tmp.name)
+    if args.phase == "decoders":
+        for case in args.case or [*DECODER_CASES, "tones"]:
+            if case == "tones":
+                held_out_snr(args.work)
+            else:
+                decoder_case(case, args.work, args.quick)
+        return 0
     if args.phase in (None, "build"):
         build(args.work, args.quick, args.only)
     if args.phase == "build":
@@ -730,6 +882,7 @@ def main() -> int:
                 r["share_int8_peak_b256"] = r["gmacs_b256"] / best
         section_path = RESULTS / f"{name}.section.json"
         old = json.loads(section_path.read_text()) if section_path.exists() else {}
+        res["decoders"] = decoders_markdown(args.work)
         print(markdown(res))
         if old:
             old["report"] = markdown(res)
@@ -738,6 +891,7 @@ def main() -> int:
         (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
         return 0
     res = time_all(args.work, rounds, budget, args.only)
+    res["decoders"] = decoders_markdown(args.work)
     res["seconds"] = round(time.perf_counter() - start, 1)
     report = markdown(res)
     print(report)
