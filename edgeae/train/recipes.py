@@ -43,7 +43,8 @@ RECIPES: dict[str, Recipe] = {
     # Where it still reconstructs a dead window *too well*, the two-sided score
     # (tails "both": log error far from the normal median) flags it anyway.
     # Decoder upsample+conv, not the sub-pixel default: at this full schedule sub-pixel
-    # scored lower on two held-out seeds (AUROC 0.605 / 0.578 vs 0.629 / 0.624; BENCHMARKS.md "Peers").
+    # scored lower on two held-out seeds (AUROC 0.605 / 0.578 vs 0.629 / 0.624;
+    # BENCHMARKS.md "Peers", decoders table).
     "sensor": Recipe(
         arch="conv1d",
         model={"hidden": (32, 64, 64, 64), "latent": 1, "decoder": "upsample"},
