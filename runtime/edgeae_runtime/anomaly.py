@@ -13,6 +13,7 @@ window scores into :class:`AnomalyEvent` s.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,8 @@ from .framing import FrameBatch, SignalFramer
 from .metrics import per_item_error
 from .model import Model, _as_batch
 from .preprocess import normalize
-from .scores import ScoreBaseline
 from .scores import anomaly_scores as anomaly_scores
+from .scores import baseline_for
 from .scores import calibrate_anomaly as calibrate_anomaly
 from .stream import check_signal_model
 
@@ -153,9 +154,8 @@ class StreamScorer:
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.spec.window)
         a = model.manifest.anomaly
-        self._baseline = (
-            ScoreBaseline(a.baseline_windows) if a is not None and a.baseline_windows else None
-        )
+        self._baseline = None if a is None else baseline_for(dataclasses.replace(
+            a, threshold=self.threshold))  # fmt: skip
         self.events: list[AnomalyEvent] = []
 
     @property

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "TAILS",
     "ScoreBaseline",
     "anomaly_scores",
+    "baseline_for",
     "baseline_scores",
     "calibrate_anomaly",
     "calibrate_clips",
@@ -115,9 +117,24 @@ class ScoreBaseline:
     identity, under drift it follows the stream. An anomaly shorter than a tenth of the
     window moves neither much, so it still stands out; a longer one raises the scale for
     a while. Offline twin: :func:`baseline_scores`.
+
+    With ``law`` (a function of the past scores returning a threshold, e.g. the
+    false-alarm law) and the calibrated ``threshold`` ``T > 0``, the spread is instead
+    ``(law(past) - median) / T``: a window is above ``T`` exactly when it is above the
+    law's threshold on the windows before it, so the law's rate holds on the recent
+    past, not only on the calibration data (:func:`baseline_for` uses it for
+    ``method: far`` per item). The price: alarms enter the past too, so a sustained
+    anomaly raises the law's threshold and is flagged only at its start.
     """
 
-    def __init__(self, windows: int, *, min_windows: int | None = None) -> None:
+    def __init__(
+        self,
+        windows: int,
+        *,
+        min_windows: int | None = None,
+        law: Callable[[np.ndarray], float] | None = None,
+        threshold: float | None = None,
+    ) -> None:
         if windows < 1:
             raise InputError(f"baseline windows: must be >= 1, got {windows}")
         self.windows = int(windows)
@@ -126,11 +143,21 @@ class ScoreBaseline:
             raise InputError(
                 f"baseline min_windows: must be in 1..{self.windows}, got {self.min_windows}"
             )
+        self.law = law if threshold is not None and threshold > 0 else None
+        self.threshold = threshold
         self.reset()
 
     def reset(self) -> None:
         """Forget the past (a new stream)."""
         self._past: deque[float] = deque(maxlen=self.windows)
+
+    def _center_scale(self, past: np.ndarray) -> tuple[float, float]:
+        center, scale = _robust_center_scale(past)
+        if self.law is not None:
+            spread = (float(self.law(past)) - center) / float(self.threshold)  # type: ignore[arg-type]
+            if spread > 0:
+                return center, spread
+        return center, scale
 
     def update(self, scores: np.ndarray) -> np.ndarray:
         """Re-standardized scores (float32) of the next windows, in time order."""
@@ -138,12 +165,31 @@ class ScoreBaseline:
         out = np.empty(sc.size, dtype=np.float64)
         for i, v in enumerate(sc.tolist()):
             if len(self._past) >= self.min_windows:
-                center, scale = _robust_center_scale(np.fromiter(self._past, np.float64))
+                center, scale = self._center_scale(np.fromiter(self._past, np.float64))
                 out[i] = (v - center) / scale
             else:
                 out[i] = v
             self._past.append(v)
         return out.astype(np.float32)
+
+
+def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
+    """The running baseline of ``spec`` (None when ``baseline_windows`` is 0).
+
+    For ``method: far`` per item the stream re-applies that false-alarm law to its
+    own last windows (``ScoreBaseline(law=...)``); every other method re-standardizes
+    by median and upper spread.
+    """
+    if spec.baseline_windows <= 0:
+        return None
+    if spec.method == "far" and spec.far_per == "item":
+        target = spec.target_far
+
+        def law(past: np.ndarray) -> float:
+            return choose_threshold(past, "far", target_far=target)
+
+        return ScoreBaseline(spec.baseline_windows, law=law, threshold=spec.threshold)
+    return ScoreBaseline(spec.baseline_windows)
 
 
 def baseline_scores(scores: Any, spec: AnomalySpec) -> np.ndarray:
@@ -153,9 +199,8 @@ def baseline_scores(scores: Any, spec: AnomalySpec) -> np.ndarray:
     :class:`~edgeae_runtime.StreamScorer` computes window by window.
     """
     sc = np.asarray(scores, dtype=np.float32).reshape(-1)
-    if spec.baseline_windows <= 0:
-        return sc
-    return ScoreBaseline(spec.baseline_windows).update(sc)
+    baseline = baseline_for(spec)
+    return sc if baseline is None else baseline.update(sc)
 
 
 def calibrate_anomaly(

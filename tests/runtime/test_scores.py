@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from edgeae_runtime import AnomalyScorer, AnomalySpec, InputError, Model, StreamScorer
 from edgeae_runtime.cli import main as cli_main
+from edgeae_runtime.operating_point import choose_threshold
 from edgeae_runtime.scores import LOG_EPS, anomaly_scores, calibrate_anomaly
 from tests.runtime.onnx_models import make_autoencoder
 
@@ -233,9 +234,7 @@ def test_baseline_holds_the_false_alarm_rate_under_drift_and_keeps_anomalies() -
     raw = drift * (1.0 + rng.exponential(size=n))
     raw[3000:3010] += 40.0  # a burst of 10 windows
     errors = 1.0 + rng.exponential(size=500)  # calibration: the stationary start
-    spec = calibrate_anomaly(
-        errors, method="far", target_far=0.01, events=AnomalySpec(baseline_windows=400)
-    )
+    spec = calibrate_anomaly(errors, 99.0, events=AnomalySpec(baseline_windows=400))
     assert spec.baseline_windows == 400
     assert spec.baseline_center == pytest.approx(np.median(errors), rel=1e-5)
     static = anomaly_scores(raw, spec)
@@ -318,3 +317,27 @@ def test_clip_threshold_is_the_item_law_on_clip_scores() -> None:
     # under 6 held-out clips no clip threshold: verdicts fall back to the item threshold
     few = calibrate_clips(spec, errors[ids < 5], ids[ids < 5], "mean")
     assert few.clip_threshold is None and few.clip_normal == 5
+
+
+def test_far_baseline_reapplies_the_law_to_the_recent_past_under_drift() -> None:
+    """``method: far`` with a baseline: a window is flagged when above the law's threshold
+    on the windows before it, so the realised rate tracks the target through a drift."""
+    from edgeae_runtime.scores import baseline_for, baseline_scores
+
+    rng = np.random.default_rng(5)
+    n = 6000
+    raw = np.linspace(1.0, 5.0, n) * (1.0 + rng.exponential(size=n))
+    errors = 1.0 + rng.exponential(size=400)
+    spec = calibrate_anomaly(
+        errors, method="far", target_far=0.02, events=AnomalySpec(baseline_windows=500)
+    )
+    assert baseline_for(spec).law is not None
+    static = anomaly_scores(raw, spec)
+    z = baseline_scores(static, spec)
+    assert np.mean(static > spec.threshold) > 0.4  # the fixed threshold flags much of it
+    assert np.mean(z[500:] > spec.threshold) < 1.5 * 0.02
+    # exactly: above the threshold iff above the law's threshold on the 500 before
+    i = 3000
+    past = static[i - 500 : i].astype(np.float64)
+    t = choose_threshold(past, "far", target_far=0.02)
+    assert (z[i] > spec.threshold) == (static[i] > t)
