@@ -2,7 +2,7 @@
 
 ``builtin:tones`` exists for streaming denoising, so its recipe is chosen by how
 much a model improves the SNR of a recording it never saw. Each candidate
-(conv1d channels, latent channels, epochs, loss) is trained the way
+(conv1d channels, latent channels, decoder, epochs, loss) is trained the way
 ``edgeae train builtin:tones`` trains (noisy windows in, clean windows out, seed 0
 recording), exported, quantized to static int8 with ``edgeae_export.quantize_model``
 (its speed gate times ORT fp32 vs int8 at batch 256, one thread), and both the float
@@ -71,6 +71,10 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "2 levels 64,64 latent 8, L1 loss": (
         {"hidden": (64, 64), "latent": 8},
         {"epochs": 15, "loss": "l1"},
+    ),
+    "2 levels 64,64 latent 8, 25 epochs, upsample decoder": (
+        {"hidden": (64, 64), "latent": 8, "decoder": "upsample"},
+        {"epochs": 25},
     ),
 }
 
@@ -152,6 +156,7 @@ def bench_candidate(
         "train": config.to_dict(),
         "latent_shape": list(ckpt.latent_shape),
         "latent_size": latent,
+        "decoder": ckpt.model_config.get("decoder"),
         "params": int(sum(p.numel() for p in ckpt.model.parameters())),
         "epochs_run": result.epochs_run,
         "train_seconds": train_s,
@@ -191,15 +196,16 @@ def ctx_data(source: str, quick: bool) -> Any:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The candidates as one Markdown table."""
     lines = [
-        "| candidate | latent | params | epochs | train s | held-out SNR out (float) | int8 "
-        "| int8 drop | PCA same latent | training recording | int8 vs ORT fp32 (b256) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| candidate | latent | decoder | params | epochs | train s | held-out SNR out (float) "
+        "| int8 | int8 drop | PCA same latent | training recording | int8 vs ORT fp32 (b256) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         shape = " x ".join(str(s) for s in r["latent_shape"])
         speed = f"{r['int8_speedup']:.2f}x" if "int8_speedup" in r else "—"
         lines.append(
-            f"| {r['candidate']} | {shape} = {r['latent_size']} | {r['params']:,} "
+            f"| {r['candidate']} | {shape} = {r['latent_size']} | {r.get('decoder', '—')} "
+            f"| {r['params']:,} "
             f"| {r['epochs_run']} | {r['train_seconds']:.1f} "
             f"| {r['held_out_snr_in_db']:.2f} -> **{r['held_out_snr_out_db']:.2f}** "
             f"| {r['held_out_snr_out_int8_db']:.2f} "
