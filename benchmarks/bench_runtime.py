@@ -327,8 +327,8 @@ def main() -> None:
             "quick": args.quick,
             "model": "bench-conv1d float32, window 256, hop 128, 16 kHz",
             "streaming": streaming(model, 10.0 if args.quick else 60.0, 2 if args.quick else 5),
-            "footprint": footprint(path, 3 if args.quick else 9, bytecode=True),
-            "footprint_no_bytecode": footprint(path, 3 if args.quick else 9, bytecode=False),
+            "footprint": footprint(path, 3 if args.quick else 15, bytecode=True),
+            "footprint_no_bytecode": footprint(path, 3 if args.quick else 15, bytecode=False),
             "memory": memory(path, 10 if args.quick else 60),
         }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
