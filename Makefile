@@ -24,9 +24,10 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
-# The developer loop: everything but the tests marked slow (> ~3 s each).
+# The developer loop: everything but the tests marked slow (> ~3 s each), on every core
+# (pytest-xdist; `make test` stays one process, the way CI runs it).
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 # Fuzz every parser (npy, npz, wav, raw PCM, png, csv, manifest text/fields, streams:
 # fixed-width, rANS-coded signals v2/v3, item batches) with
