@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getattr__ imports them
-    from .anomaly import AnomalyScorer, StreamScorer
+    from .anomaly import AnomalyScorer, ClipScorer, StreamScorer
     from .codec import StreamDecoder, StreamEncoder
     from .errors import (
         EdgeAEError,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getattr
 __all__ = [
     "AnomalyScorer",
     "AnomalySpec",
+    "ClipScorer",
     "CodecSpec",
     "EdgeAEError",
     "InputError",
@@ -58,6 +59,7 @@ __all__ = [
 # The module of each public name.
 _PUBLIC = {
     "AnomalyScorer": "anomaly",
+    "ClipScorer": "anomaly",
     "StreamScorer": "anomaly",
     "StreamDecoder": "codec",
     "StreamEncoder": "codec",

@@ -77,7 +77,7 @@ def test_installed_cli_bad_input_is_one_line(tmp_path: Path) -> None:
 
 # The contract, spelled out: what a device program needs (docs/api.md), nothing else.
 PUBLIC_API = {
-    *("Model", "StreamDenoiser", "StreamScorer", "AnomalyScorer", "StreamEncoder"),
+    *("Model", "StreamDenoiser", "StreamScorer", "AnomalyScorer", "ClipScorer", "StreamEncoder"),
     *("StreamDecoder", "Manifest", "SignalSpec", "Preprocessing", "AnomalySpec", "CodecSpec"),
     *("EdgeAEError", "InputError", "ManifestError", "ModelError", "StreamError"),
     *("OutputError", "ParameterError", "__version__"),
