@@ -45,6 +45,8 @@ def _t(timing: dict | None) -> str:
 
 
 def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) -> str:
+    if first is None and (latest.get("timing") or {}).get("rootfs_build_s"):
+        first = latest  # the latest run built the rootfs: a first run, not a cached one
     t = latest["tests"]
     passed = t["tests"] - t["failures"] - t["errors"] - t["skipped"]
     m, g = latest["measure"], latest["golden"]
@@ -53,7 +55,7 @@ def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) 
         "arm64 root file system under qemu-user-static, on this 2-core x86 machine (shared and",
         "busy this session: times include other engineers' load).",
         "",
-        "- first run, on a clean clone (builds the rootfs): "
+        "- first run (builds the rootfs, as on a clean clone): "
         + (
             _t(first["timing"])
             if first
@@ -62,7 +64,7 @@ def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) 
             if first_rootfs_s
             else "not recorded"
         ),
-        f"- cached run: {_t(latest['timing'])}",
+        *([] if first is latest else [f"- cached run: {_t(latest['timing'])}"]),
         f"- tests on arm64 (tests/runtime + tests/golden): {passed} passed, "
         f"{t['failures'] + t['errors']} failed, {t['skipped']} skipped (optional librosa, PIL, "
         "scipy not in the rootfs; ../shared/data absent); left out as host-only: "
