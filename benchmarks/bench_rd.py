@@ -169,6 +169,7 @@ def edgeae_points(
         )
         seconds = time.perf_counter() - started
         ckpt = load_checkpoint(run)
+        decoder = getattr(getattr(ckpt.model, "config", None), "decoder", None)  # conv only
         val = torch.tensor(normalize(ds.x[:256].astype(np.float32), ckpt.preprocessing))
         out = work / f"{name}-{lam:g}-onnx"
         export_autoencoder(
@@ -216,7 +217,7 @@ def edgeae_points(
                 )
             )
         coder = coder_stats(Model(out / "encoder.onnx", threads=1), test_sets[0])
-        runs.append({"lambda": lam, "train_seconds": seconds, "coder": coder})
+        runs.append({"lambda": lam, "train_seconds": seconds, "coder": coder, "decoder": decoder})
         print(f"  {name} lambda {lam:g}: trained in {seconds:.0f} s", file=sys.stderr)
     return points, runs
 
@@ -429,7 +430,14 @@ def main() -> int:
                 + pillow_points(test_images, "WEBP")
                 + pca_points(train_crops, all_tiles, 255.0, CROP * CROP)
             )
-            print(table("held-out gray images (whole; ours and PCA as 64x64 tiles)", ours + base))
+            decoder = ", ".join(sorted({str(r["decoder"]) for r in runs}))
+            print(
+                table(
+                    f"held-out gray images (whole; ours and PCA as 64x64 tiles; conv2d "
+                    f"decoder {decoder!r})",
+                    ours + base,
+                )
+            )
             print(coder_table("images: rANS vs deflate of the same codes", runs))
             jpeg = [p for p in base if p.codec == "jpeg"]
             result["images"] = {

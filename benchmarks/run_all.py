@@ -113,6 +113,11 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="short runs; writes BENCHMARKS.quick.md"
     )
+    parser.add_argument(
+        "--note",
+        default="",
+        help="how the run went (e.g. a loaded machine); printed in each section",
+    )
     args = parser.parse_args()
     names = args.names or [n for n in ORDER if (BENCH_DIR / f"bench_{n}.py").exists()]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -129,6 +134,8 @@ def main() -> int:
             "report": report.strip(),
             "machine": machine(),
         }
+        if args.note:
+            section["note"] = args.note
         suffix = ".quick" if args.quick else ""
         (RESULTS / f"{name}{suffix}.section.json").write_text(json.dumps(section, indent=2))
     write_markdown(args.quick)
@@ -163,6 +170,7 @@ def write_markdown(quick: bool) -> None:
             f"({m['isa']}), {m['cores']} cores, Python {m['python']}, {m['versions']}; "
             f"run on {m['date']}.",
             "",
+            *([f"Note: {sec['note']}", ""] if sec.get("note") else []),
             sec["report"],
             "",
         ]
