@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edgeae_runtime.clitools import Command, bench_options, legacy_argument
 
+if TYPE_CHECKING:
+    from edgeae_runtime.manifest import ExecutionAdvice
+
 __all__ = ["HOST_ONLY_OPTIONS", "bench", "bench_text"]
 
 #: Flags only the host's bench has (it has onnx for the graph's MACs); the rest is shared.
-HOST_ONLY_OPTIONS = ("--profile",)
+HOST_ONLY_OPTIONS = ("--profile", "--record")
 
 
 def bench_text(results: list) -> str:  # list[BenchResult]
@@ -60,6 +64,23 @@ def bench_text(results: list) -> str:  # list[BenchResult]
     return "\n".join(lines)
 
 
+def _record(path: str, rows: list) -> ExecutionAdvice:
+    """Write the provider verdict into the model's manifest (the file is rewritten atomically)."""
+    from datetime import date
+
+    from edgeae_export.cpu import detect_cpu
+    from edgeae_export.onnx_io import load_onnx, require_manifest, rewrite_manifest
+    from edgeae_runtime.ov_backend import recommendation
+
+    cpu = detect_cpu()
+    advice = recommendation(
+        rows, machine=cpu.model_name or cpu.machine, measured=date.today().isoformat()
+    )
+    manifest = require_manifest(load_onnx(path), where=Path(path).name, needed="a manifest")
+    rewrite_manifest(path, manifest.replace(execution=advice))
+    return advice
+
+
 @click.command("bench", cls=Command)
 @bench_options
 @legacy_argument("MODEL...", into="model_path", flag="-m/--model", nargs=-1)
@@ -68,6 +89,12 @@ def bench_text(results: list) -> str:  # list[BenchResult]
     is_flag=True,
     help="Also print each model's performance model at the largest --batch: MACs, "
     "time and GMAC/s per node (onnxruntime's profiler), share of this CPU's int8/fp32 peak.",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="With --openvino: write the verdict at the largest --batch into each model's "
+    "manifest (manifest.execution), which Model(path, providers=\"recommended\") follows.",
 )
 def bench(
     model_path: tuple[str, ...],
@@ -79,6 +106,7 @@ def bench(
     no_memory: bool,
     as_json: bool,
     profile: bool,
+    record: bool,
     openvino: bool,
 ) -> None:
     """Benchmark ONNX models on this CPU: latency p50/p99 and throughput per batch size
@@ -94,9 +122,14 @@ def bench(
       edgeae bench -m m.onnx --batch 1,256 --threads 1 --json | jq '.[0].rows'
       edgeae bench -m model.int8.onnx --batch 256 --threads 1 --profile
       edgeae bench -m model.int8.onnx --batch 1,256 --threads 1 --openvino
+      edgeae bench -m model.int8.onnx --batch 1 --threads 1 --openvino --record
     """
     from edgeae_export.compare import bench_model
-    from edgeae_runtime.errors import InputError
+    from edgeae_runtime.errors import InputError, ParameterError
+
+    if record and not openvino:
+        raise ParameterError("--record needs --openvino (it records that comparison)",
+                             param="record")
 
     sizes, counts, models = batches, threads, model_path
     for path in models:
@@ -135,6 +168,14 @@ def bench(
         for path in models:
             click.echo(f"bench: {Path(path).name}: onnxruntime vs openvino", err=True)
             providers.append(compare_providers(path, sizes, threads=min(counts), budget_s=budget))
+    if record:
+        for path, rows in zip(models, providers, strict=True):
+            advice = _record(path, rows)
+            click.echo(
+                f"bench: {Path(path).name}: recorded {advice.provider} for batch {advice.batch}, "
+                f"{advice.threads} thread(s) in manifest.execution",
+                err=True,
+            )
     if as_json:
         dicts = [r.to_dict() for r in results]
         for d, pm in zip(dicts, perfs or [None] * len(dicts), strict=True):

@@ -26,6 +26,7 @@ __all__ = [
     "load_onnx",
     "read_manifest",
     "require_manifest",
+    "rewrite_manifest",
     "with_manifest",
     "write_onnx",
     "write_onnx_files",
@@ -108,6 +109,14 @@ def with_manifest(model: onnx.ModelProto, manifest: Manifest) -> onnx.ModelProto
         out.metadata_props.add(key=prop.key, value=prop.value)
     out.metadata_props.add(key=MANIFEST_KEY, value=manifest.to_json())
     return out
+
+
+def rewrite_manifest(path: str | os.PathLike[str], manifest: Manifest) -> Path:
+    """Replace the manifest of the model file at ``path`` in place (atomically); the graph
+    and weights are untouched, and ``manifest`` must still describe them."""
+    model = load_onnx(path)
+    check_graph(manifest, *_graph_io(model), name=Path(path).name)
+    return write_onnx(model, path, manifest, force=True)
 
 
 def check_onnx(model: onnx.ModelProto, *, name: str) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "AnomalySpec",
     "CodecSpec",
     "EntropySpec",
+    "ExecutionAdvice",
     "LogMelSpec",
     "Manifest",
     "Parity",
@@ -42,7 +43,10 @@ __all__ = [
 ]
 
 MANIFEST_KEY = "edgeae.manifest"
-SCHEMA_VERSION = 1
+#: The newest schema version this runtime reads. A file is written with the lowest
+#: version that holds its fields (:func:`required_version`), so a runtime that reads
+#: only version 1 still opens every file that uses nothing newer.
+SCHEMA_VERSION = 2
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -333,6 +337,25 @@ class CodecSpec(_Record):
 
 
 @_record
+class ExecutionAdvice(_Record):
+    """The execution path ``edgeae bench --openvino --record`` measured fastest for this file.
+
+    A recommendation, never a requirement: ``Model(path, providers="recommended")``
+    follows it when that provider is installed and otherwise runs onnxruntime's CPU
+    path. ``speedup`` is OpenVINO's over onnxruntime on the same file at ``batch``
+    items per call and ``threads`` threads (median of interleaved rounds), measured
+    on ``machine`` (the CPU's name) on ``measured`` (ISO date). Schema version 2.
+    """
+
+    provider: Literal["onnxruntime", "openvino"]
+    batch: int
+    threads: int
+    speedup: float
+    machine: str = ""
+    measured: str = ""
+
+
+@_record
 class Provenance(_Record):
     """Where a model came from; ``fingerprint`` is what compressed streams refer to.
 
@@ -380,10 +403,12 @@ class Manifest(_Record):
     quantization: QuantizationSpec = QuantizationSpec()
     codec: CodecSpec | None = None
     parity: Parity | None = None
-    schema_version: int = SCHEMA_VERSION
+    execution: ExecutionAdvice | None = None
+    schema_version: int = field(default=1, compare=False)  # derived: _required_version()
 
     def __post_init__(self) -> None:
         _check_manifest(self)
+        object.__setattr__(self, "schema_version", _required_version(self))
 
     # -- serialization -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -401,12 +426,18 @@ class Manifest(_Record):
             raise ManifestError("manifest: expected a JSON object")
         _check_depth(data, "manifest", 1)
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if isinstance(version, bool) or version not in range(1, SCHEMA_VERSION + 1):
             raise ManifestError(
-                f"manifest.schema_version: this runtime reads version {SCHEMA_VERSION}, "
+                f"manifest.schema_version: this runtime reads versions 1..{SCHEMA_VERSION}, "
                 f"the model has {version!r}; install a matching edgeae-runtime"
             )
-        return _build(cls, data, "manifest")
+        manifest = _build(cls, data, "manifest")
+        if manifest.schema_version > version:
+            raise ManifestError(
+                f"manifest.schema_version: the model says {version}, but its fields need "
+                f"version {manifest.schema_version}"
+            )
+        return manifest
 
     @classmethod
     def from_json(cls, text: str) -> "Manifest":
@@ -434,6 +465,11 @@ class Manifest(_Record):
     @property
     def fingerprint(self) -> str:
         return self.provenance.fingerprint
+
+
+def _required_version(m: Manifest) -> int:
+    """The lowest schema version that holds ``m``'s fields (2 once ``execution`` is set)."""
+    return 2 if m.execution is not None else 1
 
 
 def _to_plain(value: Any) -> Any:
@@ -857,6 +893,13 @@ def _check_manifest(m: Manifest) -> None:
             raise ManifestError("manifest.codec.scale: values must be positive")
         if c.entropy is not None:
             _check_entropy(c.entropy, m.latent_shape[0])
+    if m.execution is not None:
+        e = m.execution
+        if not (1 <= e.batch <= LIMITS["dim"] and 1 <= e.threads <= 1024 and e.speedup > 0):
+            raise ManifestError(
+                "manifest.execution: needs batch >= 1, threads in 1..1024 and speedup > 0, got "
+                f"batch {e.batch}, threads {e.threads}, speedup {e.speedup}"
+            )
     if m.anomaly is not None:
         if not 0 < m.anomaly.percentile <= 100:
             raise ManifestError("manifest.anomaly.percentile: must be in (0, 100]")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnxruntime as ort
@@ -194,7 +194,10 @@ class Model:
     """An exported edgeae model: one InferenceSession plus the manifest it carries.
 
     ``threads`` sets onnxruntime's intra-op threads (inter-op is 1, execution
-    sequential, for predictable latency); ``providers`` defaults to the CPU.
+    sequential, for predictable latency); ``providers`` defaults to the CPU,
+    ``["openvino"]`` is the optional OpenVINO path (:mod:`.ov_backend`), and
+    ``"recommended"`` follows the file's ``manifest.execution`` (written by
+    ``edgeae bench --openvino --record``) when that provider is installed, else the CPU.
     ``manifest`` replaces the file's manifest, and ``manifest_overrides`` change
     single fields of it (``Model(p, signal=SignalSpec(...))``); for a file
     without a manifest they supply what its graph does not state.
@@ -205,7 +208,7 @@ class Model:
         path: str | Path,
         *,
         threads: int = 1,
-        providers: Sequence[str] | None = None,
+        providers: Sequence[str] | Literal["recommended"] | None = None,
         manifest: Manifest | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         **manifest_overrides: Any,
@@ -214,8 +217,16 @@ class Model:
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
         _check_max_batch(max_batch)
+        if isinstance(providers, str) and providers != "recommended":
+            raise ParameterError(
+                f'providers: a list of provider names or "recommended", got {providers!r}',
+                param="providers",
+            )
+        recommended = providers == "recommended"
         try:
-            self.session = open_session(self.path, threads=threads, providers=providers)
+            self.session = open_session(
+                self.path, threads=threads, providers=None if recommended else providers
+            )
         except ORT_ERRORS as exc:
             raise ModelError(
                 f"{self.path}: not a loadable ONNX model ({first_line(exc)})"
@@ -236,6 +247,8 @@ class Model:
         elif manifest_overrides:
             manifest = manifest.replace(**manifest_overrides)
         self.manifest: Manifest = manifest
+        if recommended:
+            self._follow_recommendation(threads)
         self._bind_names()
 
     @classmethod
@@ -246,6 +259,16 @@ class Model:
         return cls(pretrained_path(name), **kwargs)
 
     # -- set-up ------------------------------------------------------------------------
+    def _follow_recommendation(self, threads: int) -> None:
+        """Reopen on the provider ``manifest.execution`` recommends, when it is installed."""
+        advice = self.manifest.execution
+        if advice is None or advice.provider != "openvino":
+            return
+        from .ov_backend import OPENVINO, openvino_version
+
+        if openvino_version() is not None:
+            self.session = open_session(self.path, threads=threads, providers=[OPENVINO])
+
     def _bind_names(self) -> None:
         """Map the manifest's input/output names onto the session's, checking they exist."""
         m = self.manifest

@@ -25,8 +25,16 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
+from .manifest import ExecutionAdvice
 
-__all__ = ["OPENVINO", "OpenVINOSession", "compare_providers", "openvino_version", "providers_text"]
+__all__ = [
+    "OPENVINO",
+    "OpenVINOSession",
+    "compare_providers",
+    "openvino_version",
+    "providers_text",
+    "recommendation",
+]
 
 #: The provider name that selects this path (``providers=["openvino"]``).
 OPENVINO = "openvino"
@@ -147,6 +155,24 @@ def compare_providers(
             }
         )
     return rows
+
+
+def recommendation(
+    rows: Sequence[Mapping[str, Any]], *, machine: str = "", measured: str = ""
+) -> ExecutionAdvice:
+    """The manifest record of :func:`compare_providers`' verdict at its largest batch (the
+    batch the caller measures last is the one it asks about: pass ``--batch 1`` for a stream)."""
+    if not rows:
+        raise ParameterError("no measurement to record", param="batch")
+    row = max(rows, key=lambda r: r["batch"])
+    return ExecutionAdvice(
+        provider=row["recommended"],
+        batch=int(row["batch"]),
+        threads=int(row["threads"]),
+        speedup=round(float(row["openvino_speedup"]), 4),
+        machine=machine,
+        measured=measured,
+    )
 
 
 def providers_text(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> str:

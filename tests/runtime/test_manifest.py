@@ -50,6 +50,28 @@ def test_json_round_trip_is_exact() -> None:
     assert json.loads(m.to_json())["schema_version"] == 1
 
 
+def test_a_file_is_written_with_the_lowest_version_that_holds_it() -> None:
+    """Version 2 only once ``execution`` is set, so older runtimes open everything else."""
+    from edgeae_runtime.manifest import ExecutionAdvice
+
+    plain = make_manifest()
+    advice = ExecutionAdvice(provider="openvino", batch=256, threads=1, speedup=1.5)
+    advised = plain.replace(execution=advice)
+    assert json.loads(advised.to_json())["schema_version"] == 2
+    assert Manifest.from_json(advised.to_json()).execution == advice
+    assert json.loads(advised.replace(execution=None).to_json())["schema_version"] == 1
+    data = advised.to_dict()
+    data["schema_version"] = 1
+    with pytest.raises(ManifestError, match="fields need version 2"):
+        Manifest.from_dict(data)
+    data["schema_version"], data["execution"]["speedup"] = 2, 0.0
+    with pytest.raises(ManifestError, match=r"manifest\.execution"):
+        Manifest.from_dict(data)
+    data["execution"]["speedup"], data["execution"]["provider"] = 1.2, "cuda"
+    with pytest.raises(ManifestError, match=r"manifest\.execution\.provider"):
+        Manifest.from_dict(data)
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -61,7 +83,8 @@ def test_json_round_trip_is_exact() -> None:
         (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
         (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
-        (("schema_version",), 2, "schema_version"),
+        (("schema_version",), 3, "schema_version"),
+        (("schema_version",), True, "schema_version"),
         (("surprise",), 1, "unknown field"),
     ],
 )

@@ -94,3 +94,42 @@ def test_compare_providers_without_the_extra_names_it(tmp_path: Path, monkeypatc
     with pytest.raises(ParameterError, match=r"edgeae-runtime\[openvino\]") as info:
         compare_providers(path, [1])
     assert info.value.param == "openvino"
+
+
+def _advised(tmp_path: Path, provider: str) -> Path:
+    """A model file whose manifest recommends ``provider`` (what ``edgeae bench --record`` writes)."""
+    from edgeae_export.onnx_io import load_onnx, read_manifest, rewrite_manifest
+    from edgeae_runtime.manifest import ExecutionAdvice
+
+    path = make_autoencoder(tmp_path / f"{provider}.onnx", kind="dense")
+    manifest = read_manifest(load_onnx(path))
+    assert manifest is not None
+    advice = ExecutionAdvice(provider=provider, batch=8, threads=1, speedup=1.3)
+    rewrite_manifest(path, manifest.replace(execution=advice))
+    return path
+
+
+@needs_ov
+def test_recommended_providers_follow_the_manifest(tmp_path: Path) -> None:
+    ov = Model(_advised(tmp_path, "openvino"), providers="recommended")
+    assert ov.session.get_providers() == ["openvino"]
+    cpu = Model(_advised(tmp_path, "onnxruntime"), providers="recommended")
+    assert cpu.session.get_providers() == ["CPUExecutionProvider"]
+    x = np.random.default_rng(0).normal(size=(4, *ov.manifest.item_shape)).astype(np.float32)
+    np.testing.assert_allclose(ov.reconstruct(x), cpu.reconstruct(x), atol=1e-4)
+
+
+def test_recommendation_without_the_extra_falls_back_to_the_cpu(
+    tmp_path: Path, monkeypatch
+) -> None:
+    path = _advised(tmp_path, "openvino")
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    model = Model(path, providers="recommended")
+    assert model.session.get_providers() == ["CPUExecutionProvider"]
+    assert model.manifest.execution is not None and model.manifest.execution.provider == "openvino"
+
+
+def test_providers_as_a_bare_string_is_refused(tmp_path: Path) -> None:
+    path = make_autoencoder(tmp_path / "model.onnx", kind="dense")
+    with pytest.raises(ParameterError, match="providers"):
+        Model(path, providers="openvino")  # type: ignore[arg-type]

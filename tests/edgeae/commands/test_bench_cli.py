@@ -133,6 +133,31 @@ def test_openvino_flag_compares_and_recommends(
     assert text.exit_code == 0 and "use " in text.stdout and "openvino" in text.stdout
 
 
+@pytest.mark.skipif(not _have_openvino(), reason="openvino extra not installed")
+def test_record_writes_the_verdict_into_the_manifest(
+    runner: CliRunner, models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    from edgeae_runtime.model import Model
+
+    _, dense = models
+    path = tmp_path / dense.name
+    shutil.copy(dense, path)
+    before = Model(path).manifest
+    args = ["bench", "-m", str(path), "--openvino", "--record", "--no-memory", "--seconds", "0",
+            "--budget", "0.03", "--batch", "1,8", "--json"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)[0]["providers"][-1]
+    advice = Model(path).manifest.execution
+    assert advice is not None and (advice.batch, advice.threads) == (8, 1)
+    assert advice.provider == row["recommended"] and advice.measured
+    assert Model(path).manifest.replace(execution=None) == before  # nothing else changed
+    refused = runner.invoke(main, ["bench", "-m", str(path), "--record", "--batch", "1"])
+    assert refused.exit_code == 2 and "--record needs --openvino" in refused.stderr
+
+
 def test_openvino_flag_without_the_extra_names_it(
     runner: CliRunner, models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
