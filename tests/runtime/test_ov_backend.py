@@ -97,7 +97,7 @@ def test_compare_providers_without_the_extra_names_it(tmp_path: Path, monkeypatc
 
 
 def _advised(tmp_path: Path, provider: str) -> Path:
-    """A model file whose manifest recommends ``provider`` (what ``edgeae bench --record`` writes)."""
+    """A model file whose manifest recommends ``provider`` (as ``edgeae bench --record``)."""
     from edgeae_export.onnx_io import load_onnx, read_manifest, rewrite_manifest
     from edgeae_runtime.manifest import ExecutionAdvice
 
@@ -133,3 +133,13 @@ def test_providers_as_a_bare_string_is_refused(tmp_path: Path) -> None:
     path = make_autoencoder(tmp_path / "model.onnx", kind="dense")
     with pytest.raises(ParameterError, match="providers"):
         Model(path, providers="openvino")  # type: ignore[arg-type]
+
+
+def test_info_shows_the_recommendation(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgeae_runtime.cli import main
+
+    result = CliRunner().invoke(main, ["info", "-m", str(_advised(tmp_path, "openvino"))])
+    assert result.exit_code == 0, result.output
+    assert "openvino recommended at batch 8, 1 thread(s) (openvino 1.30x" in result.output

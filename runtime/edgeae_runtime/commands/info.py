@@ -85,6 +85,12 @@ def info(model_path: str, as_json: bool) -> None:
         rows.append(
             ("parity", f"max abs error {m.parity.max_abs_error:.3g} vs {m.parity.reference}")
         )
+    if m.execution is not None:
+        e = m.execution
+        rows.append(
+            ("execution", f"{e.provider} recommended at batch {e.batch}, {e.threads} thread(s) "
+             f"(openvino {e.speedup:.2f}x onnxruntime on {e.machine or '?'}, {e.measured or '?'})")
+        )
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")
