@@ -12,7 +12,9 @@ Data (``benchmarks/speech_data.py``; none of it used in training):
   held-out noises (``HELDOUT_NOISE``, other noise types than in training) at
   0, 5 and 10 dB.
 Systems: ``noisy`` (the input), ``wiener`` (benchmarks/wiener.py, tuned on the
-validation mixtures), ``edgeae float`` / ``edgeae int8`` (the spectral-mask model,
+validation mixtures), ``oracle IRM`` (benchmarks/oracle_mask.py: the ideal ratio mask
+with the model's STFT, computed from the clean reference: the ceiling of any mask
+model, not a system), ``edgeae float`` / ``edgeae int8`` (the spectral-mask model,
 through the runtime), ``tones recipe`` (``edgeae train builtin:tones``, the old
 time-domain route). Metrics: SNR, SI-SNR (dB), PESQ wide-band (``pesq``), STOI
 (``pystoi``). Speed: parameters, MACs per second of audio, real-time factor of the
@@ -37,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from oracle_mask import oracle_irm  # noqa: E402
 from speech_data import (  # noqa: E402
     HELDOUT_CLEAN,
     HELDOUT_NOISE,
@@ -157,16 +160,16 @@ def batch_us(model: Model, batch: int = 256, repeats: int = 30) -> float:
 
 
 def macs_per_second(model: Model) -> tuple[int, float]:
-    """Parameters and multiply-accumulates per second of audio (the layer plan of
-    edgeae.models.spectral with the manifest's arch config)."""
-    cfg = model.manifest.arch_config
-    f, k = model.item_shape  # bins, item columns (context frames [+ noise floor])
-    c, lat = cfg["channels"], cfg["latent_channels"]
-    per_frame = f * c * k + c * k + c * c + c * lat + lat * c + c * c + c * f
-    params = (f * c + c) + (c * k + c) + (c * c + c) + (c * lat + lat) + (lat * c + c)
-    params += (c * c + c) + (c * f + f)
+    """Parameters and multiply-accumulates per second of audio: the manifest's arch config
+    rebuilt as an ``edgeae.models.spectral`` model, every Conv of one item counted."""
+    from edgeae.models.spectral import SpectralConfig, SpectralMaskAE
+
+    cfg = dict(model.manifest.arch_config)
+    cfg["tree"] = tuple(cfg.get("tree", ()))
+    net = SpectralMaskAE(SpectralConfig(item_shape=tuple(model.item_shape), **cfg))
+    params = sum(p.numel() for p in net.parameters())
     spec = model.require_signal()
-    return params, per_frame * spec.sample_rate / spec.hop
+    return params, net.macs_per_frame() * spec.sample_rate / spec.hop
 
 
 def spectrogram_png(path: Path, signals: dict[str, np.ndarray], title: str) -> None:
@@ -265,6 +268,7 @@ def main() -> None:
             rows: dict[str, list[dict[str, float]]] = {}
             for idx, (fname, x, c) in enumerate(items):
                 outs = {"noisy": x, "wiener": wiener(x, wp)}
+                outs["oracle IRM"] = oracle_irm(x, c)  # the masking ceiling (uses the clean)
                 for name, m in systems.items():
                     outs[f"edgeae {name}"] = denoise_spectral_offline(m, x)[0]
                 if tones is not None:

@@ -148,6 +148,7 @@ def spectral_config(args: argparse.Namespace) -> SpectralConfig:
         latent_channels=args.latent,
         noise_floor=args.noise_floor,
         mask_floor=args.mask_floor,
+        tree=tuple(args.tree),
     )
 
 
@@ -233,6 +234,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
                 "exponent",
                 "noise_floor",
                 "mask_floor",
+                "tree",
             )
         },
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -386,6 +388,14 @@ def main() -> None:
     )
     ap.add_argument(
         "--mask-floor", type=float, default=0.0, help="lowest gain per bin (0: the bare mask)"
+    )
+    ap.add_argument(
+        "--tree",
+        type=int,
+        nargs="*",
+        default=[],
+        help="temporal tree: kernel=stride per level, product = context + floor column "
+        "(none: one depthwise layer)",
     )
     ap.add_argument("--loss", choices=sorted(LOSSES), default="sisnr-mrstft")
     ap.add_argument("--snr", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LO", "HI"))

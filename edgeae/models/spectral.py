@@ -9,11 +9,20 @@ bin, ``(bins, 1)``, that the runtime multiplies onto the noisy complex spectrum
              | 1x1 Conv C->C, ReLU | 1x1 Conv C->latent        -> latent (latent, 1)
     decoder: 1x1 Conv latent->C, ReLU | 1x1 Conv C->C, ReLU | 1x1 Conv C->bins, Sigmoid
 
+With ``tree`` set (e.g. ``(2, 2, 2, 2, 2)`` for 31 frames + the noise floor), the
+one depthwise layer becomes a causal tree of depthwise-separable levels: level
+``i`` is a depthwise Conv with kernel = stride = ``tree[i]`` then a 1x1 Conv C->C
+and ReLU, so the item's columns are merged ``tree[i]`` at a time until one is
+left (a longer context for a few C*C layers; still Conv-only, same item
+contract). The noise-floor column is the last column, merged first with the
+current frame.
+
 Training runs the same weights on whole spectrogram sequences (:meth:`mask_sequence`:
-the first layers are pointwise and the temporal conv is valid, so sequence mode
-equals item mode frame by frame). :func:`stft`, :func:`istft` and
-:func:`compress` are the torch twins of the runtime's numpy front-end
-(same window, framing, padding and least-squares overlap-add; parity tested).
+the first layers are pointwise and the temporal convs valid (a tree level is a
+dilated conv over the sequence), so sequence mode equals item mode frame by frame).
+:func:`stft`, :func:`istft` and :func:`compress` are the torch twins of the runtime's
+numpy front-end (same window, framing, padding and least-squares overlap-add; parity
+tested).
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ class SpectralConfig:
     latent_channels: int = 48
     noise_floor: float = 0.0  # > 0: one more item column, the runtime's noise-floor tracker
     mask_floor: float = 0.0  # applied gain = mask_floor + (1 - mask_floor) * mask (runtime too)
+    tree: tuple[int, ...] = ()  # () = one depthwise layer; else kernel=stride per level
 
     arch: ClassVar[str] = "spectral"
     layout: ClassVar[str] = "NCW"
@@ -80,6 +90,11 @@ class SpectralConfig:
             raise ConfigError(f"noise_floor: must be in [0, 1], got {self.noise_floor}")
         if not 0 <= self.mask_floor < 1:
             raise ConfigError(f"mask_floor: must be in [0, 1), got {self.mask_floor}")
+        if self.tree and (min(self.tree) < 2 or math.prod(self.tree) != self.columns):
+            raise ConfigError(
+                f"tree: levels >= 2 whose product is the item's {self.columns} columns "
+                f"(context frames + noise floor), got {list(self.tree)}"
+            )
         want = (self.bins, self.columns)
         if tuple(self.item_shape) != want:
             raise ConfigError(
@@ -115,14 +130,22 @@ class SpectralMaskAE(nn.Module):
         super().__init__()
         self.config = config
         f, c, lat, k = config.bins, config.channels, config.latent_channels, config.columns
-        self.encoder = nn.Sequential(
-            nn.Conv1d(f, c, 1),
-            nn.ReLU(),
-            nn.Conv1d(c, c, k, groups=c),
-            nn.Conv1d(c, c, 1),
-            nn.ReLU(),
-            nn.Conv1d(c, lat, 1),
-        )
+        if config.tree:
+            levels: list[nn.Module] = []
+            for t in config.tree:
+                levels += [nn.Conv1d(c, c, t, stride=t, groups=c), nn.Conv1d(c, c, 1), nn.ReLU()]
+            self.encoder = nn.Sequential(
+                nn.Conv1d(f, c, 1), nn.ReLU(), *levels, nn.Conv1d(c, lat, 1)
+            )
+        else:
+            self.encoder = nn.Sequential(
+                nn.Conv1d(f, c, 1),
+                nn.ReLU(),
+                nn.Conv1d(c, c, k, groups=c),
+                nn.Conv1d(c, c, 1),
+                nn.ReLU(),
+                nn.Conv1d(c, lat, 1),
+            )
         self.decoder = nn.Sequential(
             nn.Conv1d(lat, c, 1),
             nn.ReLU(),
@@ -154,6 +177,8 @@ class SpectralMaskAE(nn.Module):
         cfg = self.config
         pad = cfg.context_frames - 1
         x = nn.functional.pad(feats, (pad, 0))
+        if cfg.tree:
+            return self._tree_sequence(x, feats)
         if cfg.noise_floor <= 0:
             return self.decoder(self.encoder(x))
         first, act, dw = self.encoder[0], self.encoder[1], self.encoder[2]
@@ -163,6 +188,56 @@ class SpectralMaskAE(nn.Module):
         y = nn.functional.conv1d(h, w[:, :, :-1], dw.bias, groups=dw.groups)
         y = y + g * w[:, 0, -1][None, :, None]
         return self.decoder(self.encoder[3:](y))
+
+    def _tree_sequence(self, padded: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """:meth:`mask_sequence` of a tree model, each level once per frame.
+
+        Item column ``j`` from the end is frame ``t + off - j`` (``off`` = 1 with the
+        noise-floor column last, else 0), so level ``l`` of the tree over every
+        item is a dilated conv ``G_l`` over the sequence (dilation = product of the
+        earlier kernels), except the item's last column ``S_l``, which holds the
+        floor (or the current frame): ``S_l(t)`` merges ``G_{l-1}`` at
+        ``t + off - (k-1)d .. t + off - d`` with ``S_{l-1}(t)``.
+        """
+        cfg = self.config
+        t_len = feats.shape[-1]
+        first = self.encoder[:2]
+        g = first(padded)  # G_0 at frames -(K-1) .. T-1
+        start = -(cfg.context_frames - 1)
+        off = 1 if cfg.noise_floor > 0 else 0
+        s = first(track_floor(feats, cfg.noise_floor)) if off else g[..., -t_len:]
+        d = 1
+        for i, k in enumerate(cfg.tree):
+            dw, pw, act = self.encoder[2 + 3 * i : 5 + 3 * i]
+            w = dw.weight  # (C, 1, k)
+            cols = [g[..., off - m * d - start :][..., :t_len] for m in range(k - 1, 0, -1)]
+            s_new = dw.bias[None, :, None] + w[:, 0, -1][None, :, None] * s
+            for j, c in enumerate(cols):
+                s_new = s_new + w[:, 0, j][None, :, None] * c
+            if i + 1 < len(cfg.tree):
+                g = act(pw(nn.functional.conv1d(g, w, dw.bias, dilation=d, groups=dw.groups)))
+                start += (k - 1) * d
+            s = act(pw(s_new))
+            d *= k
+        return self.decoder(self.encoder[-1](s))
+
+    def macs_per_frame(self) -> int:
+        """Multiply-accumulates of one item through the graph (every Conv; what a frame costs)."""
+        total = 0
+
+        def count(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            nonlocal total
+            assert isinstance(mod, nn.Conv1d)
+            total += out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0]
+
+        hooks = [m.register_forward_hook(count) for m in self.modules() if isinstance(m, nn.Conv1d)]
+        try:
+            with torch.no_grad():
+                self(torch.zeros(1, *self.config.item_shape))
+        finally:
+            for hk in hooks:
+                hk.remove()
+        return total
 
 
 def mask_gain(mask: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:

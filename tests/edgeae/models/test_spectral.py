@@ -91,3 +91,91 @@ def test_mask_floor_is_the_runtime_gain() -> None:
         assert ours.min() >= floor
     with pytest.raises(ConfigError, match="mask_floor"):
         replace(CFG, mask_floor=1.0)
+
+
+@pytest.mark.parametrize(
+    ("tree", "context", "floor"),
+    [((2, 2), 3, 0.05), ((2, 2, 2), 8, 0.0), ((4, 2), 7, 0.05), ((3, 2), 5, 0.1)],
+)
+def test_tree_sequence_mode_equals_item_mode(
+    tree: tuple[int, ...], context: int, floor: float
+) -> None:
+    """The temporal tree's dilated sequence form is the item-mode graph frame by frame."""
+    import dataclasses
+
+    torch.manual_seed(1)
+    cols = context + (floor > 0)
+    cfg = dataclasses.replace(
+        CFG, context_frames=context, noise_floor=floor, item_shape=(33, cols), tree=tree
+    )
+    model = SpectralMaskAE(cfg).eval()
+    for p in model.parameters():  # non-trivial weights everywhere, biases included
+        p.data.normal_(0.0, 0.3)
+    x = np.random.default_rng(2).standard_normal(700).astype(np.float32)
+    feats = compress(stft(torch.from_numpy(x)[None], cfg).abs(), cfg)
+    with torch.no_grad():
+        seq = model.mask_sequence(feats)[0].numpy().T
+        f = feats[0].numpy().T.copy()
+        items = context_items(f, np.zeros((context - 1, cfg.bins), np.float32))
+        if floor:
+            floors, _ = track_floor(f, None, floor)
+            items = np.concatenate([items, floors[:, :, None]], axis=2)
+        item = model(torch.from_numpy(items))[:, :, 0].numpy()
+    np.testing.assert_allclose(seq, item, atol=1e-5)
+    assert np.ptp(item) > 0.01  # the masks vary: the comparison is not between constants
+
+
+def test_tree_config_is_checked_and_costs_are_counted() -> None:
+    import dataclasses
+
+    with pytest.raises(ConfigError, match="tree"):
+        dataclasses.replace(CFG, tree=(2, 3))  # 6 != 4 columns
+    with pytest.raises(ConfigError, match="tree"):
+        dataclasses.replace(CFG, tree=(4, 1))
+    flat = SpectralMaskAE(CFG)
+    tree = SpectralMaskAE(dataclasses.replace(CFG, tree=(2, 2)))
+    f, c, lat = CFG.bins, CFG.channels, CFG.latent_channels
+    decoder = lat * c + c * c + c * f
+    assert flat.macs_per_frame() == f * c * 4 + c * 4 + c * c + c * lat + decoder
+    assert tree.macs_per_frame() == f * c * 4 + (4 + 2) * c + (2 + 1) * c * c + c * lat + decoder
+
+
+def test_exported_tree_model_streams_like_the_torch_training_path(tmp_path) -> None:
+    """A tree model through edgeae_export and the runtime's stream gives the waveform the
+    trainer optimised (stft -> mask_sequence -> istft in torch): same items, same floor."""
+    import dataclasses
+
+    from edgeae_export import ExportInfo, export_autoencoder
+    from edgeae_runtime import Model
+    from edgeae_runtime.manifest import SignalSpec
+    from edgeae_runtime.spectral import SpectralDenoiser
+
+    torch.manual_seed(3)
+    cfg = dataclasses.replace(
+        CFG, context_frames=7, noise_floor=0.05, item_shape=(33, 8), tree=(2, 4)
+    )
+    model = SpectralMaskAE(cfg).eval()
+    for p in model.parameters():
+        p.data.normal_(0.0, 0.3)
+    info = ExportInfo(
+        arch="spectral",
+        layout="NCW",
+        item_shape=cfg.item_shape,
+        latent_shape=cfg.latent_shape,
+        signal=SignalSpec(
+            sample_rate=16000, channels=1, window=64, hop=32, synthesis_window="hann"
+        ),
+        spectral=SpectralSpec(fft_size=64, context_frames=7, noise_floor=0.05),
+        output_shape=cfg.output_shape,
+    )
+    x = (0.3 * np.random.default_rng(4).standard_normal(1500)).astype(np.float32)
+    with torch.no_grad():
+        xs = torch.from_numpy(x)[None]
+        s = stft(xs, cfg)
+        want = istft(s * model.mask_sequence(compress(s.abs(), cfg)), cfg, len(x))[0].numpy()
+    items = torch.rand(64, 33, 8).numpy()  # parity-gate items
+    export_autoencoder(model, out_dir=tmp_path, example_inputs=items, info=info)
+    den = SpectralDenoiser(Model(tmp_path / "model.onnx"))
+    got = np.concatenate([den.push(x[:700]), den.push(x[700:]), den.flush()], axis=1)[0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert np.abs(got - x).max() > 1e-2  # the mask did something
