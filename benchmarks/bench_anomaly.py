@@ -66,7 +66,7 @@ from edgeae_runtime.bench import time_calls
 from edgeae_runtime.events import EventRule, detect_events
 from edgeae_runtime.logmel import feature_items
 from edgeae_runtime.metrics import auroc, pauc, per_item_error
-from edgeae_runtime.operating_point import choose_threshold
+from edgeae_runtime.operating_point import LABELLED_METHODS, choose_threshold
 from edgeae_runtime.preprocess import denormalize, normalize
 from edgeae_runtime.scores import (
     CLIP_MIN,
@@ -89,6 +89,7 @@ METHODS = {
     "FAR 0.1 %/item": {"method": "far", "target_far": 0.001},
     "F1-optimal": {"method": "f1"},
     "Youden": {"method": "youden"},
+    "accuracy-optimal": {"method": "accuracy"},
 }
 PERCENTILE99 = {"method": "percentile", "percentile": 99.0}
 FAR_TARGETS = (0.01, 0.001)
@@ -176,7 +177,7 @@ def method_points(
     """Every threshold method calibrated (runtime law) and measured on the test items."""
     out: dict[str, dict[str, Any]] = {}
     for name, kw in METHODS.items():
-        labelled = kw["method"] in ("f1", "youden")
+        labelled = kw["method"] in LABELLED_METHODS
         if labelled and not (val_y > 0).any():
             continue
         normal = val_err[val_y == 0] if labelled else cal_err
@@ -548,7 +549,7 @@ def bench_nab(tmp: Path, quick: bool, scored: list[dict[str, Any]] | None = None
             for kind in ("float", "int8"):
                 cal, ev = sc[kind]
                 for mname, kw in METHODS.items():
-                    labelled = kw["method"] in ("f1", "youden")
+                    labelled = kw["method"] in LABELLED_METHODS
                     spec = calibrate_anomaly(
                         cal, **(PERCENTILE99 if labelled else kw), events=ev_rule
                     )
@@ -814,7 +815,7 @@ def targets(res: dict[str, Any]) -> list[str]:
                 rows.append((f"NAB pooled ({v})", kind, n["points"][v][kind],
                              n["best_accuracy"][v][kind]))  # fmt: skip
     for label, kind, methods, oracle in rows:
-        for name in ("F1-optimal", "Youden"):
+        for name in ("F1-optimal", "Youden", "accuracy-optimal"):
             if name in methods:
                 gap = oracle - methods[name]["accuracy"]
                 lines.append(

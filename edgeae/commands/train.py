@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import get_args
 
 import click
 
@@ -22,6 +23,7 @@ from edgeae_runtime.clitools import (
     output_option,
     threads_option,
 )
+from edgeae_runtime.manifest import ThresholdMethod
 
 from ._options import data_options
 
@@ -132,10 +134,10 @@ def _json_safe(value: object) -> object:
 )
 @click.option(
     "--threshold-method",
-    type=click.Choice(["percentile", "mean_std", "far", "f1", "youden"]),
+    type=click.Choice(get_args(ThresholdMethod)),
     default=None,
     help="Operating point: percentile of normal, mean + k*std, target false-alarm rate, "
-    "or F1/Youden-optimal on labelled validation anomalies [percentile].",
+    "or F1/Youden/accuracy-optimal on labelled validation anomalies [percentile].",
 )
 @click.option(
     "--threshold-k", type=BoundedFloat(0.0, 100.0), default=None, help="k of mean_std [3]."

@@ -57,8 +57,8 @@ class TrainConfig:
     ``"both"`` also errors far below normal (a dead sensor reconstructed too well).
     ``threshold_method`` picks the operating point (:mod:`edgeae_runtime.operating_point`:
     ``percentile`` with ``threshold_percentile``, ``mean_std`` with ``threshold_k``,
-    ``far`` with ``target_far`` per ``far_per`` item or hour, ``f1``/``youden`` on
-    labelled validation anomalies); ``hysteresis``, ``vote_k``-of-``vote_n`` and
+    ``far`` with ``target_far`` per ``far_per`` item or hour, ``f1``/``youden``/``accuracy``
+    on labelled validation anomalies); ``hysteresis``, ``vote_k``-of-``vote_n`` and
     ``min_windows`` are the stream event law (:mod:`edgeae_runtime.events`);
     ``score_baseline`` > 0 standardizes scores and lets streams re-estimate the
     standardization over their last that many windows (``ScoreBaseline``, drift).

@@ -39,6 +39,7 @@ __all__ = [
     "SignalSpec",
     "SpectralSpec",
     "TensorSpec",
+    "ThresholdMethod",
     "check_graph",
 ]
 
@@ -46,7 +47,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -237,6 +238,13 @@ class SpectralSpec(_Record):
         return self.context_frames + (1 if self.noise_floor > 0 else 0)
 
 
+#: The threshold laws a manifest may name (:mod:`edgeae_runtime.operating_point` implements
+#: them and takes its ``METHODS`` from here). ``accuracy`` needs schema version 3.
+ThresholdMethod = Literal["percentile", "mean_std", "far", "f1", "youden", "accuracy"]
+#: Threshold methods newer than schema version 1, with the version that introduced them.
+_METHOD_VERSION = {"accuracy": 3}
+
+
 @_record
 class AnomalySpec(_Record):
     """Anomaly scoring: per-item error, the score law, and its calibrated threshold.
@@ -268,7 +276,7 @@ class AnomalySpec(_Record):
     calibrated_on: str = ""
     tails: Literal["upper", "both"] = "upper"
     center: float = 0.0
-    method: Literal["percentile", "mean_std", "far", "f1", "youden"] = "percentile"
+    method: ThresholdMethod = "percentile"
     k: float = 3.0
     target_far: float = 0.01
     far_per: Literal["item", "hour"] = "item"
@@ -468,8 +476,15 @@ class Manifest(_Record):
 
 
 def _required_version(m: Manifest) -> int:
-    """The lowest schema version that holds ``m``'s fields (2 once ``execution`` is set)."""
-    return 2 if m.execution is not None else 1
+    """The lowest schema version that holds ``m``'s fields.
+
+    2 once ``execution`` is set; 3 when ``anomaly.method`` is ``accuracy`` (a runtime
+    reading only 1..2 then refuses the file by its version, not by an unknown value).
+    """
+    version = 2 if m.execution is not None else 1
+    if m.anomaly is not None:
+        version = max(version, _METHOD_VERSION.get(m.anomaly.method, 1))
+    return version
 
 
 def _to_plain(value: Any) -> Any:

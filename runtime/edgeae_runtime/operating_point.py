@@ -20,6 +20,11 @@ compare and the benchmarks (through :func:`edgeae_runtime.calibrate_anomaly`).
   time order, are at most ``target_far`` per hour.
 - ``f1``: the threshold maximising F1 on labelled validation scores.
 - ``youden``: the threshold maximising TPR - FPR (Youden's J) on them.
+- ``accuracy``: the threshold making the most correct decisions on them (TP + TN).
+  Accuracy weighs each item alike, so it depends on the validation set's anomaly
+  share: it is the right law when that share is the deployment's (validation windows
+  cut from the same kind of stream); F1 and Youden trade more false alarms for
+  detections by design and land below the best accuracy when anomalies are rare.
 
 The label-based laws put the threshold halfway between the chosen score and the
 next higher one, so an unseen score equal to a validation anomaly's is flagged.
@@ -29,11 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from .errors import InputError
+from .manifest import ThresholdMethod
 
 __all__ = [
     "FAR_FITS",
@@ -47,9 +53,10 @@ __all__ = [
     "rates",
 ]
 
-METHODS = ("percentile", "mean_std", "far", "f1", "youden")
+#: The threshold laws, as the manifest schema names them (one list: ``ThresholdMethod``).
+METHODS: tuple[str, ...] = get_args(ThresholdMethod)
 #: Methods that need labelled validation anomalies.
-LABELLED_METHODS = ("f1", "youden")
+LABELLED_METHODS = ("f1", "youden", "accuracy")
 FAR_UNITS = ("item", "hour")
 
 
@@ -213,7 +220,10 @@ def _far_per_hour(
 
 
 def _labelled(n: np.ndarray, a: np.ndarray, method: str) -> float:
-    """F1- or Youden-optimal threshold; halfway to the next higher distinct score."""
+    """F1-, Youden- or accuracy-optimal threshold; halfway to the next higher distinct score.
+
+    Ties go to the lowest such threshold (the one flagging most), as for F1 and Youden.
+    """
     cand = np.unique(np.concatenate([n, a]))
     # flags at t = cand[j]: score > cand[j]; counts via sorted arrays
     ns, as_ = np.sort(n), np.sort(a)
@@ -226,6 +236,8 @@ def _labelled(n: np.ndarray, a: np.ndarray, method: str) -> float:
         fn = a.size - tp
         with np.errstate(invalid="ignore", divide="ignore"):
             objective = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    elif method == "accuracy":
+        objective = (tp + (n.size - fp)).astype(np.float64)
     else:
         objective = tp / a.size - fp / n.size
     j = int(np.argmax(objective))
@@ -249,7 +261,7 @@ def choose_threshold(
     count_events: Callable[[np.ndarray, float], int] | None = None,
     far_fit: str = "auto",
 ) -> float:
-    """The threshold of ``method`` on normal (and, for f1/youden, anomalous) scores.
+    """The threshold of ``method`` on normal (and, for f1/youden/accuracy, anomalous) scores.
 
     ``normal`` must be in time order for ``far_per="hour"``, which also needs the
     calibration stream's duration ``hours`` and ``count_events(scores, t)`` (the
@@ -310,7 +322,11 @@ def describe_operating_point(spec: Any) -> str:
     elif m == "far":
         text = f"false alarms <= {spec.target_far:g} per {spec.far_per}"
     else:
-        text = {"f1": "F1-optimal", "youden": "Youden-optimal"}.get(m, m)
+        text = {
+            "f1": "F1-optimal",
+            "youden": "Youden-optimal",
+            "accuracy": "accuracy-optimal",
+        }.get(m, m)
     rates_ = []
     if spec.val_tpr is not None:
         rates_.append(f"val TPR {spec.val_tpr:.3f}")

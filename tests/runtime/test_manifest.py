@@ -72,6 +72,21 @@ def test_a_file_is_written_with_the_lowest_version_that_holds_it() -> None:
         Manifest.from_dict(data)
 
 
+def test_the_accuracy_threshold_method_needs_version_3() -> None:
+    """A runtime reading 1..2 refuses an accuracy-optimal threshold by the file's version."""
+    from edgeae_runtime import AnomalySpec
+
+    m = make_manifest(anomaly=AnomalySpec(threshold=0.5, method="accuracy"))
+    assert json.loads(m.to_json())["schema_version"] == 3
+    assert Manifest.from_json(m.to_json()).anomaly.method == "accuracy"
+    youden = m.replace(anomaly=AnomalySpec(threshold=0.5, method="youden"))
+    assert json.loads(youden.to_json())["schema_version"] == 1
+    data = m.to_dict()
+    data["schema_version"] = 2
+    with pytest.raises(ManifestError, match="fields need version 3"):
+        Manifest.from_dict(data)
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -83,7 +98,7 @@ def test_a_file_is_written_with_the_lowest_version_that_holds_it() -> None:
         (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
         (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
-        (("schema_version",), 3, "schema_version"),
+        (("schema_version",), 4, "schema_version"),
         (("schema_version",), True, "schema_version"),
         (("surprise",), 1, "unknown field"),
     ],

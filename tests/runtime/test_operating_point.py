@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from edgeae_runtime import AnomalySpec, InputError, ManifestError
 from edgeae_runtime.events import EventDetector, EventRule, detect_events
 from edgeae_runtime.manifest import Manifest
-from edgeae_runtime.operating_point import FAR_FITS, choose_threshold, gpd_pwm, rates
+from edgeae_runtime.operating_point import (
+    FAR_FITS,
+    choose_threshold,
+    describe_operating_point,
+    gpd_pwm,
+    rates,
+)
 from edgeae_runtime.scores import calibrate_anomaly
 
 scores = st.lists(st.floats(0, 1e3), min_size=5, max_size=200).map(np.array)
@@ -177,6 +183,35 @@ def test_f1_and_youden_are_optimal_over_every_threshold(n: np.ndarray, a: np.nda
         return float(np.mean(a > t) - np.mean(n > t))
 
     assert j(t_j) >= max(j(g) for g in grid) - 1e-12
+    t_acc = choose_threshold(n, "accuracy", anomalous=a)
+
+    def correct(t: float) -> int:
+        return int(np.sum(a > t) + np.sum(n <= t))
+
+    assert correct(t_acc) == max(correct(g) for g in grid)
+
+
+def test_accuracy_optimal_flags_nothing_when_anomalies_overlap_normal_and_are_rare() -> None:
+    """With 2 % anomalies scoring like normal items, the most accurate point flags
+    (almost) nothing, where Youden trades many false alarms for detections."""
+    rng = np.random.default_rng(3)
+    n, a = rng.normal(0, 1, 2000), rng.normal(0.5, 1, 40)
+    t = choose_threshold(n, "accuracy", anomalous=a)
+    assert np.mean(n > t) < 0.01
+    assert np.mean(n > choose_threshold(n, "youden", anomalous=a)) > 0.05
+    for method in ("f1", "youden"):
+        other = choose_threshold(n, method, anomalous=a)
+        assert np.sum(a > t) + np.sum(n <= t) >= np.sum(a > other) + np.sum(n <= other)
+
+
+def test_every_method_is_a_manifest_method_and_back() -> None:
+    """One list: the manifest schema's ThresholdMethod is what choose_threshold takes."""
+    from typing import get_args, get_type_hints
+
+    from edgeae_runtime.operating_point import LABELLED_METHODS, METHODS
+
+    assert get_args(get_type_hints(AnomalySpec)["method"]) == METHODS
+    assert set(LABELLED_METHODS) <= set(METHODS)
 
 
 def test_labelled_methods_need_anomalies_and_say_so() -> None:
@@ -195,6 +230,9 @@ def test_labelled_methods_need_anomalies_and_say_so() -> None:
 def test_calibration_records_method_and_validation_rates() -> None:
     rng = np.random.default_rng(1)
     normal, anomalous = rng.lognormal(-2, 0.3, 1000), rng.lognormal(-1, 0.3, 100)
+    acc = calibrate_anomaly(normal, method="accuracy", anomaly_errors=anomalous)
+    assert acc.method == "accuracy" and acc.val_tpr is not None
+    assert "accuracy-optimal" in describe_operating_point(acc)
     spec = calibrate_anomaly(normal, method="youden", anomaly_errors=anomalous)
     assert spec.method == "youden" and spec.val_normal == 1000 and spec.val_anomalies == 100
     assert spec.val_tpr == pytest.approx(np.mean(anomalous > spec.threshold))

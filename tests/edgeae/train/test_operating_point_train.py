@@ -35,7 +35,7 @@ def test_npz_anomaly_labels_mark_anomalies_not_classes(tmp_path: Path) -> None:
         load_source(str(bad))
 
 
-@pytest.mark.parametrize("method", ["f1", "youden"])
+@pytest.mark.parametrize("method", ["f1", "youden", "accuracy"])
 def test_labelled_methods_calibrate_on_labelled_items(tmp_path: Path, method: str) -> None:
     ds = load_source(str(_beats(tmp_path)))
     cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2, threshold_method=method)

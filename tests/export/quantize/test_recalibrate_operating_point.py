@@ -9,12 +9,13 @@ from edgeae_export import QuantizationError, Validation
 from edgeae_export.budget import recalibrate_threshold
 from edgeae_export.onnx_io import load_onnx, read_manifest
 from edgeae_runtime import AnomalySpec, Model
+from edgeae_runtime.operating_point import LABELLED_METHODS
 from edgeae_runtime.scores import calibrate_anomaly
 
 from .models import make_data
 
 
-@pytest.mark.parametrize("method", ["mean_std", "far", "f1", "youden"])
+@pytest.mark.parametrize("method", ["mean_std", "far", "f1", "youden", "accuracy"])
 def test_recalibration_uses_the_same_law(triplets, method: str) -> None:
     path = triplets["anomaly"]["autoencoder"]
     proto = load_onnx(path)
@@ -30,7 +31,7 @@ def test_recalibration_uses_the_same_law(triplets, method: str) -> None:
     spec = recalibrate_threshold(proto, manifest, Validation(x, labels, name="val"))
     errors = Model(path).errors(x)
     expected = calibrate_anomaly(
-        errors[:100], anomaly_errors=errors[100:] if method in ("f1", "youden") else None,
+        errors[:100], anomaly_errors=errors[100:] if method in LABELLED_METHODS else None,
         template=float_spec,
     )  # fmt: skip
     assert spec is not None and spec.method == method
@@ -39,7 +40,7 @@ def test_recalibration_uses_the_same_law(triplets, method: str) -> None:
         2.0, 0.05, 2, 3, 2,
     )  # fmt: skip
     assert spec.val_fpr == pytest.approx(expected.val_fpr)
-    if method in ("f1", "youden"):
+    if method in LABELLED_METHODS:
         assert spec.val_tpr is not None and spec.val_anomalies == 20
 
 
