@@ -49,6 +49,12 @@ def load_data_for_model(
 
     manifest = Model(model_path).manifest
     layout = manifest.layout
+    if manifest.spectral is not None and manifest.signal is not None:  # a mask denoiser
+        from edgeae.data.speech import is_speech_source, spectral_dataset
+
+        if is_speech_source(source):
+            return spectral_dataset(source, manifest.signal, manifest.spectral, limit=limit)
+        return load_source(source, key=key, layout=layout, limit=limit)  # ready-made items
     if manifest.signal is None:
         return load_source(source, key=key, layout=layout, limit=limit)
     window, hop = manifest.signal.window, manifest.signal.hop

@@ -64,6 +64,11 @@ def validation_items(
     source = data or ckpt.data_source
     if not source:
         raise DataError(f"{ckpt.path}: the checkpoint names no data source; pass --data SOURCE")
+    if ckpt.spectral is not None:  # a mask denoiser: STFT items of held-out speech
+        from edgeae.data.speech import spectral_items
+
+        items, how = spectral_items(source, ckpt.signal, ckpt.spectral, limit=samples)
+        return items, f"{how} of {source}"
     frames_itself = source.startswith(("sensorlog:", "logmel:"))  # its options set the windows
     if ckpt.layout == "NCW" and window is None and ckpt.signal is not None and not frames_itself:
         window, hop = ckpt.signal.window, hop or ckpt.signal.hop

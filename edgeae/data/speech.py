@@ -44,6 +44,8 @@ __all__ = [
     "is_speech_source",
     "load_speech",
     "parse_range",
+    "spectral_dataset",
+    "spectral_items",
 ]
 
 MIX_PREFIX, PAIRS_PREFIX, SPEECH_BUILTIN = "mix:", "pairs:", "builtin:speech"
@@ -143,6 +145,57 @@ def load_speech(source: str, sample_rate: int = BUNDLE_RATE, *, seed: int = 0) -
         level_db=level,
     )
     return PairCorpus.from_folder(folder, sample_rate, options=options)
+
+
+def spectral_dataset(
+    source: str, signal: Any, spectral: Any, *, limit: int | None = None, seed: int = 0
+) -> Dataset:
+    """The held-out files of speech ``source`` as a spectral denoiser's items ``x``
+    ``(N, bins, columns)`` (the runtime's own front-end, at the model's rate) with their
+    ideal ratio masks ``target`` ``(N, bins, 1)`` (``|clean| / |noisy|`` per bin, clipped
+    to [0, 1]): the parity, calibration and comparison data of such a model. ``limit``
+    keeps that many frames spread evenly; ``corpus`` gives ``compare`` the whole files."""
+    from edgeae_runtime.framing import frame_signal as frames_of
+    from edgeae_runtime.spectral import signal_items, stft_frames
+
+    if not is_speech_source(source):
+        raise DataError(
+            f"{source}: a spectral denoiser takes speech sources (builtin:speech, "
+            "mix:clean=DIR&noise=DIR, a noisy/+clean/ folder)"
+        )
+    corpus = load_speech(source, signal.sample_rate, seed=seed)
+    pairs = corpus.validation_pairs()
+    items, masks = [], []
+    for p in pairs:
+        noisy_spec, x = signal_items(p.noisy, signal, spectral)
+        clean_frames = frames_of(p.clean[None].astype(np.float32), signal.window, signal.hop)
+        clean_spec = stft_frames(clean_frames[:, 0, :], spectral)
+        ratio = np.abs(clean_spec) / np.maximum(np.abs(noisy_spec), 1e-8)
+        items.append(x)
+        masks.append(np.clip(ratio, 0.0, 1.0).astype(np.float32)[:, :, None])
+    x, target = np.concatenate(items), np.concatenate(masks)
+    if limit is not None and len(x) > limit:
+        pick = np.unique(np.linspace(0, len(x) - 1, limit).round().astype(np.int64))
+        x, target = x[pick], target[pick]
+    return Dataset(
+        name=f"{source} (masks vs the ideal ratio mask)",
+        x=x.astype(np.float32),
+        layout="NCW",
+        fingerprint=fingerprint([x, target], {"source": source, "spectral": str(spectral)}),
+        description=f"{len(x)} STFT frames of {len(pairs)} held-out files, target = the "
+        "ideal ratio mask",
+        target=target,
+        sample_rate=signal.sample_rate,
+        corpus=corpus,
+    )
+
+
+def spectral_items(
+    source: str, signal: Any, spectral: Any, *, limit: int, seed: int = 0
+) -> tuple[np.ndarray, str]:
+    """:func:`spectral_dataset`'s items alone, and a description for messages."""
+    ds = spectral_dataset(source, signal, spectral, limit=limit, seed=seed)
+    return ds.x, f"{len(ds)} frames of {len(ds.corpus.validation_pairs())} held-out files"
 
 
 def _frame(segments: SegmentDataset, window: int, hop: int, where: str) -> tuple[np.ndarray, ...]:

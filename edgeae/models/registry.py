@@ -59,7 +59,7 @@ _ALIASES = {
     "conv1d": {"latent": "latent_channels", "hidden": "channels"},
     "conv2d": {"latent": "latent_channels", "hidden": "channels"},
     "dense2d": {},
-    "spectral": {"latent": "latent_channels"},
+    "spectral": {"latent": "latent_channels", "hidden": "channels"},
 }
 
 
@@ -95,8 +95,8 @@ def _normalize_fields(arch: str, fields: Mapping[str, Any]) -> dict[str, Any]:
             )
         if isinstance(value, list):
             value = tuple(value)
-        if key in ("hidden", "channels") and isinstance(value, int):
-            value = (value,)
+        if key in ("hidden", "channels") and isinstance(value, int) and arch != "spectral":
+            value = (value,)  # one level of a conv/dense stack (spectral: one width)
         out[key] = value
     return out
 

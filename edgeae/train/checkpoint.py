@@ -23,7 +23,7 @@ from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
 from edgeae_runtime.atomic import atomic_path
-from edgeae_runtime.manifest import LogMelSpec
+from edgeae_runtime.manifest import LogMelSpec, SpectralSpec
 
 if TYPE_CHECKING:
     from edgeae_export import ExportInfo
@@ -67,6 +67,7 @@ class Checkpoint:
     train_config: dict[str, Any]
     path: Path
     features: LogMelSpec | None = None  # a log-mel front-end (logmel: sources)
+    spectral: SpectralSpec | None = None  # the STFT front-end of a mask denoiser
 
     def export_info(self, source: str | None = None) -> ExportInfo:
         """What the exporter needs to know about this model besides its weights."""
@@ -81,6 +82,8 @@ class Checkpoint:
             arch_config=self.model_config,
             signal=self.signal,
             features=self.features,
+            spectral=self.spectral,
+            output_shape=None if self.spectral is None else tuple(self.model.config.output_shape),
             anomaly=self.anomaly,
             data_fingerprint=self.data_fingerprint,
             source=self.data_source if source is None else source,
@@ -173,4 +176,5 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
         train_config=dict(blob.get("train_config", {})),
         path=path,
         features=spec_from_dict(LogMelSpec, blob.get("features"), str(path)),
+        spectral=spec_from_dict(SpectralSpec, blob.get("spectral"), str(path)),
     )

@@ -69,7 +69,7 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 
-#: Per kind of source that is not a built-in (``logmel:DIR``).
+#: Per kind of source that is not a built-in (``logmel:DIR``, speech sources).
 SOURCE_RECIPES: dict[str, Recipe] = {
     # Machine sound (logmel:DIR sources): the DCASE 2020 Task 2 baseline / MLPerf Tiny
     # ad01 autoencoder on 5 stacked frames of 128 log-mels: 640-128x4-8-128x4-640,
@@ -80,6 +80,16 @@ SOURCE_RECIPES: dict[str, Recipe] = {
         arch="dense",
         model={"hidden": (128, 128, 128, 128), "latent": 8, "batch_norm": True},
         train={"epochs": 50, "batch_size": 512, "lr": 1e-3, "patience": 10},
+    ),
+    # Speech denoising (builtin:speech, mix:clean=DIR&noise=DIR, noisy/+clean/ folders):
+    # the spectral-mask model the pretrained denoiser is (docs/speech.md: 320/160 STFT,
+    # 8 context frames + the noise-floor column), trained on waveforms (SI-SNR + MR-STFT)
+    # with its schedule: 20 epochs of 40 steps x 16 fresh 1.5 s mixtures, AdamW one-cycle
+    # 3e-3. The time-domain conv1d model made real noisy speech worse (docs/speech.md).
+    "speech": Recipe(
+        arch="spectral",
+        model={"noise_floor": 0.02},
+        train={"epochs": 20, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "patience": 0},
     ),
 }
 
@@ -93,6 +103,10 @@ def _builtin_name(source: str) -> str | None:
 def _recipe(source: str) -> Recipe | None:
     if source.startswith("logmel:"):
         return SOURCE_RECIPES["logmel"]
+    from edgeae.data.speech import is_speech_source
+
+    if is_speech_source(source):
+        return SOURCE_RECIPES["speech"]
     name = _builtin_name(source)
     return RECIPES.get(name) if name else None
 

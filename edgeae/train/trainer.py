@@ -331,6 +331,20 @@ def train(
     With ``resume`` the stored model and train configs win and the data must have the
     same fingerprint. Launched by torchrun, it trains data-parallel over gloo.
     """
+    if arch == "spectral":  # a mask denoiser trains on waveforms: its own loop
+        from .denoiser import train_denoiser
+
+        if resume:
+            raise ConfigError("--resume: the spectral arch trains from the start; drop --resume")
+        return train_denoiser(
+            data,
+            dict(model_overrides or {}),
+            config or TrainConfig(),
+            run_dir,
+            force=force,
+            progress=progress,
+            data_source=data_source,
+        )
     ctx = init_distributed()
     rundir = RunDir(run_dir, resume=resume, force=force)
     log = Progress(enabled=progress and ctx.is_main)

@@ -51,6 +51,7 @@ __all__ = [
     "denoise_spectral_offline",
     "is_spectral",
     "mask_gain",
+    "signal_items",
     "spectral_items",
     "stft_frames",
     "track_floor",
@@ -209,8 +210,16 @@ def spectral_items(
     x = as_signal(signal, 1, f"{model.path.name} signal")
     if x.shape[1] == 0:
         raise InputError(f"{model.path.name} signal: empty input (no samples)")
+    return signal_items(x[0], spec, spectral)
+
+
+def signal_items(
+    x: np.ndarray, spec: SignalSpec, spectral: SpectralSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`spectral_items` from the specs alone, for a mono signal ``(n,)`` with ``n > 0``:
+    what the host uses to make parity and calibration items before a model file exists."""
     ctx = spectral.context_frames
-    frames = frame_signal(x, spec.window, spec.hop)[:, 0, :]
+    frames = frame_signal(np.asarray(x, np.float32)[None], spec.window, spec.hop)[:, 0, :]
     k = frames.shape[0]
     spec_x = stft_frames(frames, spectral)
     feats = compress(np.abs(spec_x), spectral)

@@ -229,6 +229,11 @@ def _reconstruct(a: Model, b: Model, cdata: CompareData, say: Progress) -> _Reco
     say(f"reconstructing {cdata.x.shape[0]} items with both models")
     rec_a, rec_b = a.reconstruct(cdata.x), b.reconstruct(cdata.x)
     ref = cdata.reference
+    if ref.shape != rec_a.shape:
+        raise InputError(
+            f"compare data: reference items of shape {ref.shape[1:]}, {a.path.name} outputs "
+            f"{rec_a.shape[1:]}; give targets shaped like the model's output"
+        )
     # the one PSNR peak rule (edgeae_runtime.metrics): the model's value range, else the data's
     peak = metrics.psnr_peak(a.manifest.preprocessing.value_range)
     data_range = peak or float(np.ptp(ref)) or 1.0

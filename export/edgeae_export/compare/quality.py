@@ -63,8 +63,8 @@ def as_compare_data(
     ``labels`` (> 0 = anomaly) override the data's own. A Dataset's own ``labels``
     are used through its ``anomaly_labels`` (set for a labeled signal such as
     the sensor dataset): item labels are often classes (digits 0-9), not anomalies.
-    A Dataset's ``target`` (clean items of paired denoising data) becomes the
-    reference, else the input.
+    A Dataset's ``target`` (clean items of paired denoising data, or the ideal masks
+    of a spectral denoiser's items) becomes the reference, else the input.
     """
     x = getattr(data, "x", data)
     try:
@@ -80,8 +80,8 @@ def as_compare_data(
     pick = (lambda a: a) if idx is None else (lambda a: a[idx])
     xs = np.ascontiguousarray(pick(x), dtype=np.float32)
     ref = xs if target is None else np.ascontiguousarray(pick(np.asarray(target)), np.float32)
-    if ref.shape != xs.shape:
-        raise InputError(f"compare data: target shape {ref.shape} differs from items {xs.shape}")
+    if ref.shape[0] != xs.shape[0]:  # per item it may differ: a mask denoiser's target
+        raise InputError(f"compare data: {ref.shape[0]} targets for {xs.shape[0]} items")
     lab = None
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)

@@ -1,0 +1,111 @@
+"""The spectral-mask denoiser trains from a speech source through the package, exports,
+quantizes and compares like any run, and the runtime runs exactly what torch trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgeae.cli import main
+from edgeae.data import load_source
+from edgeae.errors import ConfigError, DataError
+from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, train
+from edgeae.train.denoiser import enhance, si_snr, train_denoiser
+
+SMALL = {"hidden": 16, "latent": 8}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two epochs of two steps of 4 fresh 1.5 s mixtures of builtin:speech."""
+    out = tmp_path_factory.mktemp("speech") / "run"
+    ds = load_source("builtin:speech")
+    config = TrainConfig(epochs=2, batch_size=4, lr=3e-3, patience=0)
+    train_denoiser(ds, SMALL, config, out, progress=False, data_source="builtin:speech",
+                   steps_per_epoch=2)  # fmt: skip
+    return out
+
+
+def test_speech_sources_train_the_spectral_arch_by_default() -> None:
+    assert recipe_arch("builtin:speech") == "spectral"
+    assert recipe_arch("mix:clean=a/&noise=b/") == "spectral"
+    assert recipe_arch("builtin:digits") != "spectral"
+
+
+@pytest.mark.slow
+def test_the_run_directory_is_a_normal_run(run: Path) -> None:
+    assert {p.name for p in run.iterdir()} >= {"checkpoint.pt", "config.json", "metrics.json"}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["arch"] == "spectral" and len(metrics["epochs"]) == 2
+    assert np.isfinite(metrics["val_sisnr_gain_db"])
+    ckpt = load_checkpoint(run)
+    assert ckpt.spectral is not None and ckpt.signal is not None
+    assert (ckpt.signal.window, ckpt.signal.hop, ckpt.spectral.fft_size) == (320, 160, 320)
+    assert ckpt.model.config.channels == 16 and tuple(ckpt.item_shape) == (161, 9)
+
+
+@pytest.mark.slow
+def test_export_quantize_and_the_runtime_runs_what_torch_trained(
+    run: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    from edgeae_runtime import Model
+    from edgeae_runtime.spectral import denoise_spectral_offline
+
+    out = tmp_path / "models"
+    res = runner.invoke(main, ["export", str(run), "-o", str(out), "--samples", "64"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["quantize", "-m", str(out / "model.onnx"), "-o",
+                               str(out / "model.int8.onnx"), "--calibration", "builtin:speech",
+                               "--allow-slower"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    model = Model(out / "model.onnx")
+    assert model.manifest.spectral is not None
+    assert model.manifest.quantization.mode == "float32"
+    assert Model(out / "model.int8.onnx").manifest.quantization.mode == "static"
+    noisy = load_source("builtin:speech").corpus.validation_pairs()[0].noisy[:8000]
+    with torch.no_grad():
+        want = enhance(load_checkpoint(run).model, torch.from_numpy(noisy[None]))[0].numpy()
+    got = denoise_spectral_offline(model, noisy)[0]
+    np.testing.assert_allclose(got, want, atol=2e-4)
+
+
+@pytest.mark.slow
+def test_compare_reports_speech_metrics_for_a_spectral_model(
+    run: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    out = tmp_path / "models"
+    assert runner.invoke(main, ["export", str(run), "-o", str(out)]).exit_code == 0
+    a = str(out / "model.onnx")
+    res = runner.invoke(main, ["compare", a, a, "--data", "builtin:speech", "--json",
+                               "--no-memory", "--batch", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    speech = json.loads(res.stdout)["speech"]
+    assert {"noisy input", "A", "B"} <= set(speech["rows"])
+    assert speech["rows"]["A"]["sisnr"] == pytest.approx(speech["rows"]["B"]["sisnr"])
+
+
+def test_bad_requests_are_refused_by_name(tmp_path: Path) -> None:
+    digits = load_source("builtin:digits")
+    with pytest.raises(DataError, match="speech sources"):
+        train_denoiser(digits, {}, TrainConfig(epochs=1), tmp_path / "r", progress=False)
+    speech = load_source("builtin:speech")
+    with pytest.raises(ConfigError, match="hidden"):
+        train_denoiser(speech, {"hidden": (16, 16)}, TrainConfig(epochs=1), tmp_path / "r",
+                       progress=False)  # fmt: skip
+    with pytest.raises(ConfigError, match="--resume"):
+        train(speech, "spectral", {}, TrainConfig(epochs=1), tmp_path / "r", resume=True)
+    assert not (tmp_path / "r").exists()
+
+
+def test_si_snr_is_scale_invariant_and_rises_with_less_noise() -> None:
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(rng.normal(size=(1, 4000)).astype(np.float32))
+    noise = torch.from_numpy(rng.normal(size=(1, 4000)).astype(np.float32))
+    a, b = si_snr(clean + 0.5 * noise, clean), si_snr(clean + 0.1 * noise, clean)
+    assert float(b) > float(a) + 10
+    assert float(si_snr(3.0 * (clean + 0.5 * noise), clean)) == pytest.approx(float(a), abs=1e-4)
