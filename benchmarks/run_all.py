@@ -33,6 +33,7 @@ ORDER = [
     "anomaly",
     "denoise",
     "speech",  # needs trained models: bench_speech.py --float ... (its section names the command)
+    "train_speech",
     "export",
     "runtime",
     "codec",
@@ -50,6 +51,7 @@ TITLES = {
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
     "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener "
     "and the old recipes",
+    "train_speech": "Train your own denoiser from a clean-speech folder and a noise folder",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",

@@ -64,7 +64,8 @@ def _json_safe(value: object) -> object:
 @click.option(
     "--arch",
     default=None,
-    help="dense, dense2d, conv1d or conv2d [default: the built-in's recipe, else by layout].",
+    help="dense, dense2d, conv1d, conv2d or spectral [default: the recipe of a built-in or a "
+    "speech source (spectral), else by layout].",
 )
 @click.option(
     "--latent",
@@ -258,17 +259,17 @@ def train(
 ) -> None:
     """Train an autoencoder on SOURCE into the run directory -o DIR (checkpoint, metrics, loss).
 
-    SOURCE is builtin:NAME (digits, sensor, tones, speech), a .npy/.npz/.csv/.wav
-    file, a folder of PNG images, or speech for a denoiser: mix:clean=DIR&noise=DIR
-    (a fresh mixture every epoch; validation = held-out files) or a folder holding
-    noisy/ and clean/ (docs/data.md). Built-in sources use their tuned recipe
-    (edgeae.train.recipes) unless you set the option yourself. The run directory gets checkpoint.pt,
-    config.json, metrics.json and loss.png; an interrupted run continues with
-    --resume, which refuses options that differ from the run's (name none, or the
-    same values). Under torchrun it trains data-parallel (gloo), rank 0 writing.
-    --threads defaults to torch's choice (OMP_NUM_THREADS or all cores); use 1 on a
-    machine busy with other jobs: there, two threads fighting over busy cores were
-    measured 20-50x slower on these small models.
+    SOURCE is builtin:NAME (digits, sensor, tones, speech), a .npy/.npz/.csv/.wav file, a
+    folder of PNG images, or speech for a denoiser: mix:clean=DIR&noise=DIR (a fresh mixture
+    every epoch; validation = held-out files) or a folder holding noisy/ and clean/
+    (docs/data.md). Built-in sources use their tuned recipe (edgeae.train.recipes) unless
+    you set the option yourself; speech sources train the spectral-mask denoiser of the
+    pretrained model (--window sets its STFT frame). The run directory gets checkpoint.pt,
+    config.json, metrics.json and loss.png; an interrupted run continues with --resume,
+    which refuses options that differ from the run's (name none, or the same values). Under
+    torchrun it trains data-parallel (gloo), rank 0 writing. --threads defaults to torch's
+    choice (OMP_NUM_THREADS or all cores); use 1 on a machine busy with other jobs: there,
+    two threads fighting over busy cores were measured 20-50x slower on these small models.
 
     \b
     Examples:
@@ -333,6 +334,13 @@ def train(
     model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
     overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
+    if arch == "spectral" and window is not None:  # the STFT frame; the hop is half of it
+        if hop is not None and hop != window // 2:
+            raise click.BadParameter(
+                f"the spectral arch hops half its window ({window // 2}), got {hop}",
+                param_hint="--hop",
+            )
+        overrides["window"], window, hop = window, None, None
     dataset = load_source(source, key=key, window=window, hop=hop)
     if search:
         _search(

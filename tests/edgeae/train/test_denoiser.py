@@ -109,3 +109,10 @@ def test_si_snr_is_scale_invariant_and_rises_with_less_noise() -> None:
     a, b = si_snr(clean + 0.5 * noise, clean), si_snr(clean + 0.1 * noise, clean)
     assert float(b) > float(a) + 10
     assert float(si_snr(3.0 * (clean + 0.5 * noise), clean)) == pytest.approx(float(a), abs=1e-4)
+
+
+def test_the_cli_sets_the_stft_frame_from_window(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["train", "builtin:speech", "-o", str(tmp_path / "r"),
+                               "--window", "256", "--hop", "100", "-q"])  # fmt: skip
+    assert res.exit_code == 2 and "--hop" in res.output and "128" in res.output
+    assert not (tmp_path / "r").exists()
