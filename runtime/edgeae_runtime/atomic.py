@@ -236,6 +236,8 @@ class AtomicOutput:
             remove_stale_temporaries(self.path.parent)
         self.temp = self._new_temp_name()
         self.file: BinaryIO | None = None
+        # protected before it exists: a SIGTERM right after the create must remove it too
+        _register(str(self.temp), directory)
         try:
             if directory:
                 os.mkdir(self.temp, 0o777)
@@ -243,8 +245,8 @@ class AtomicOutput:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
                 fd = os.open(self.temp, flags, 0o666)
         except OSError as exc:
+            _unregister(str(self.temp))
             raise _io_error(self.path, exc) from None
-        _register(str(self.temp), directory)
         if not directory:
             self.file = os.fdopen(fd, "w+b")
         self.done = False
