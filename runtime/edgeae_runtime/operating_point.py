@@ -49,6 +49,7 @@ __all__ = [
     "Rates",
     "choose_threshold",
     "describe_operating_point",
+    "far_threshold_sorted",
     "gpd_pwm",
     "rates",
 ]
@@ -86,23 +87,24 @@ def rates(normal: np.ndarray, anomalous: np.ndarray | None, threshold: float) ->
     return Rates(tpr=tpr, fpr=fpr, normal=int(n.size), anomalies=int(a.size))
 
 
-def _far_empirical(n: np.ndarray, target: float) -> float:
-    """Smallest observed score ``t`` with ``mean(n > t) <= target`` (the plug-in quantile)."""
-    s = np.sort(n)
+def _far_empirical(s: np.ndarray, target: float) -> float:
+    """Smallest observed score ``t`` with ``mean(s > t) <= target`` (the plug-in quantile).
+
+    ``s`` is sorted ascending (as in every ``_far_*`` helper).
+    """
     # count(s > s[i]) <= n - i - 1 <= n * target; the tolerance absorbs the rounding of
     # n * (1 - target) (1/3 of 9 is 6.000000000000001), so the threshold is the smallest
     i = max(int(np.ceil(s.size * (1.0 - target) - 1e-12 * s.size)) - 1, 0)
     return float(s[i])
 
 
-def _far_conformal(n: np.ndarray, target: float) -> float:
+def _far_conformal(s: np.ndarray, target: float) -> float:
     """The ``ceil((n + 1)(1 - target))``-th smallest score (the max when that exceeds n).
 
     For exchangeable scores a new normal score exceeds it with probability at most
     ``target`` whenever ``target >= 1 / (n + 1)``; below that no observed score can
-    promise the target and the max is returned.
+    promise the target and the max is returned. ``s`` is sorted ascending.
     """
-    s = np.sort(n)
     k = int(np.ceil((s.size + 1) * (1.0 - target) - 1e-12 * s.size))
     return float(s[min(max(k, 1), s.size) - 1])
 
@@ -127,7 +129,7 @@ def gpd_pwm(excess: np.ndarray) -> tuple[float, float]:
     return xi, a0 * (1.0 - xi)
 
 
-def _far_tail(n: np.ndarray, target: float) -> float:
+def _far_tail(s: np.ndarray, target: float) -> float:
     """The peaks-over-threshold quantile: a generalized Pareto fit to the upper scores.
 
     The ``m = min(max(TAIL_POINTS, n/10), n/2)`` largest scores exceed the level
@@ -139,9 +141,8 @@ def _far_tail(n: np.ndarray, target: float) -> float:
     ``target``: ``u + sigma / xi * ((target n / m) ** -xi - 1)`` (``xi -> 0``:
     ``u + sigma ln(m / (target n))``). Never below the plug-in quantile
     (:func:`_far_empirical`), so the realised rate on the calibration scores stays
-    <= target.
+    <= target. ``s`` is sorted ascending.
     """
-    s = np.sort(n)
     m = min(max(TAIL_POINTS, int(np.ceil(0.1 * s.size))), s.size // 2)
     u = float(s[s.size - m - 1])
     excess = s[s.size - m :] - u
@@ -149,12 +150,12 @@ def _far_tail(n: np.ndarray, target: float) -> float:
     sigma = float(excess.mean()) * (1.0 - xi)  # the GPD's mean excess is sigma / (1 - xi)
     ratio = target * s.size / m  # the tail probability at t relative to that at u
     if ratio >= 1.0:  # the target is not in the fitted tail
-        return _far_conformal(n, target)
+        return _far_conformal(s, target)
     if abs(xi) < 1e-9:
         t = u + sigma * float(np.log(1.0 / ratio))
     else:
         t = u + sigma / xi * (ratio ** (-xi) - 1.0)
-    return max(float(t), _far_empirical(n, target))
+    return max(float(t), _far_empirical(s, target))
 
 
 #: Per-item false-alarm fits (``choose_threshold(far_fit=...)``).
@@ -170,17 +171,23 @@ CONFORMAL_MIN_ABOVE = 10
 TAIL_MIN_SCORES = 6
 
 
-def _far_per_item(n: np.ndarray, target: float, fit: str = "auto") -> float:
-    """The per-item false-alarm law ``fit`` (see :func:`choose_threshold`)."""
+def far_threshold_sorted(s: np.ndarray, target: float, fit: str = "auto") -> float:
+    """The per-item false-alarm law ``fit`` on scores ``s`` already sorted ascending.
+
+    What ``choose_threshold(s, "far", target_far=target, far_fit=fit)`` returns, without
+    the sort and the checks: for callers that keep their scores sorted (the running
+    :class:`~edgeae_runtime.scores.ScoreBaseline` re-applies the law every window). The
+    law reads only the upper scores, so this costs O(1) (conformal) or O(tail points).
+    """
     if fit == "empirical":
-        return _far_empirical(n, target)
+        return _far_empirical(s, target)
     if fit == "conformal":
-        return _far_conformal(n, target)
-    if fit == "auto" and (target * n.size >= CONFORMAL_MIN_ABOVE or n.size < TAIL_MIN_SCORES):
-        return _far_conformal(n, target)
-    if n.size < TAIL_MIN_SCORES:
-        return _far_conformal(n, target)
-    return _far_tail(n, target)
+        return _far_conformal(s, target)
+    if fit == "auto" and (target * s.size >= CONFORMAL_MIN_ABOVE or s.size < TAIL_MIN_SCORES):
+        return _far_conformal(s, target)
+    if s.size < TAIL_MIN_SCORES:
+        return _far_conformal(s, target)
+    return _far_tail(s, target)
 
 
 def _far_per_hour(
@@ -294,7 +301,7 @@ def choose_threshold(
                 raise InputError(f"target_far: a per-item rate in (0, 1), got {target_far}")
             if far_fit not in FAR_FITS:
                 raise InputError(f"far_fit: must be one of {', '.join(FAR_FITS)}, got {far_fit!r}")
-            return _far_per_item(n, target_far, far_fit)
+            return far_threshold_sorted(np.sort(n), target_far, far_fit)
         if not (np.isfinite(target_far) and target_far > 0):
             raise InputError(f"target_far: false alarms per hour must be > 0, got {target_far}")
         if hours is None or not hours > 0 or count_events is None:

@@ -33,7 +33,7 @@ import numpy as np
 from .errors import InputError
 from .events import EventRule, detect_events
 from .manifest import AnomalySpec
-from .operating_point import FAR_UNITS, METHODS, choose_threshold, rates
+from .operating_point import FAR_UNITS, METHODS, choose_threshold, far_threshold_sorted, rates
 
 __all__ = [
     "LOG_EPS",
@@ -106,6 +106,36 @@ def anomaly_scores(errors: Any, spec: AnomalySpec) -> np.ndarray:
     return s.astype(np.float32)
 
 
+def _sorted_quantile(s: np.ndarray, n: int, q: float) -> float:
+    """``np.quantile(x, q)`` (linear) of the ``n`` sorted scores ``s[:n]``, bit for bit.
+
+    numpy's own steps: virtual index ``(n - 1) q``, its floor and the next index
+    (both the last when past the end), and its two-sided lerp.
+    """
+    v = (n - 1) * q
+    lo = int(np.floor(v))
+    if v >= n - 1:
+        return float(s[n - 1])
+    a, b = float(s[lo]), float(s[lo + 1])
+    g = v - lo
+    d = b - a
+    return b - d * (1 - g) if g >= 0.5 else a + d * g
+
+
+def _sorted_center_scale(s: np.ndarray, n: int) -> tuple[float, float]:
+    """:func:`_robust_center_scale` of the ``n`` sorted scores ``s[:n]`` (the same values).
+
+    Median and q90 are read off the sorted scores in O(1); only the fallbacks of a
+    zero upper spread (ties) look at every score.
+    """
+    k = n // 2
+    center = float(s[k]) if n % 2 else (float(s[k - 1]) + float(s[k])) / 2.0
+    scale = (_sorted_quantile(s, n, 0.9) - center) / Q90_TO_STD
+    if scale > 0:
+        return center, scale
+    return _robust_center_scale(s[:n])
+
+
 class ScoreBaseline:
     """Causal re-standardization of a stream's scores against its own recent past.
 
@@ -113,18 +143,28 @@ class ScoreBaseline:
     ``baseline_center``/``baseline_scale``; :func:`anomaly_scores`). Each window is
     standardized again by the median and upper spread (``(q90 - median) / 1.2816``) of
     the last ``windows`` scores *before* it (once at least ``min_windows`` of them are
-    in; until then it is left as is): on stationary normal data that is close to the
+    in, by default ``max(8, windows / 4)``, at most ``windows``; until then it is left as
+    is): on stationary normal data that is close to the
     identity, under drift it follows the stream. An anomaly shorter than a tenth of the
     window moves neither much, so it still stands out; a longer one raises the scale for
     a while. Offline twin: :func:`baseline_scores`.
 
-    With ``law`` (a function of the past scores returning a threshold, e.g. the
-    false-alarm law) and the calibrated ``threshold`` ``T > 0``, the spread is instead
-    ``(law(past) - median) / T``: a window is above ``T`` exactly when it is above the
-    law's threshold on the windows before it, so the law's rate holds on the recent
-    past, not only on the calibration data (:func:`baseline_for` uses it for
-    ``method: far`` per item). The price: alarms enter the past too, so a sustained
-    anomaly raises the law's threshold and is flagged only at its start.
+    With ``law`` (a function of the past scores, given *sorted ascending*, returning a
+    threshold ``L``: a threshold law does not depend on their order) and the calibrated
+    ``threshold`` ``T``, a window is above ``T`` exactly when it is above ``L`` on the
+    windows before it, so the law's rate holds on the recent past, not only on the
+    calibration data (:func:`baseline_for` uses it for ``method: far`` per item): the
+    spread is ``(L - median) / T`` when ``T > 0`` and ``L > median``, else (a
+    calibration on tied scores gives ``T = 0``; a past whose law sits at its median)
+    the window is shifted instead, centre ``L - T * spread`` with the upper spread. The
+    price: alarms enter the past too, so a sustained anomaly raises the law's
+    threshold and is flagged only at its start.
+
+    Cost per window: the past is kept sorted (a binary search and one block move to
+    drop the oldest score and insert the newest), so median and q90 are read in O(1)
+    and a law reading the upper scores
+    (:func:`~edgeae_runtime.operating_point.far_threshold_sorted`) costs O(its tail
+    points), not a sort of the whole past.
     """
 
     def __init__(
@@ -138,38 +178,58 @@ class ScoreBaseline:
         if windows < 1:
             raise InputError(f"baseline windows: must be >= 1, got {windows}")
         self.windows = int(windows)
-        self.min_windows = max(8, self.windows // 4) if min_windows is None else int(min_windows)
+        self.law = law if threshold is not None and np.isfinite(threshold) else None
+        self.threshold = threshold
+        default = min(self.windows, max(8, self.windows // 4))  # a baseline under 8 windows
+        self.min_windows = default if min_windows is None else int(min_windows)
         if not 1 <= self.min_windows <= self.windows:
             raise InputError(
                 f"baseline min_windows: must be in 1..{self.windows}, got {self.min_windows}"
             )
-        self.law = law if threshold is not None and threshold > 0 else None
-        self.threshold = threshold
         self.reset()
 
     def reset(self) -> None:
         """Forget the past (a new stream)."""
         self._past: deque[float] = deque(maxlen=self.windows)
+        self._sorted = np.empty(self.windows, dtype=np.float64)
 
-    def _center_scale(self, past: np.ndarray) -> tuple[float, float]:
-        center, scale = _robust_center_scale(past)
+    def _center_scale(self, s: np.ndarray) -> tuple[float, float]:
+        """Centre and spread of the sorted past ``s``."""
+        center, scale = _sorted_center_scale(s, s.size)
         if self.law is not None:
-            spread = (float(self.law(past)) - center) / float(self.threshold)  # type: ignore[arg-type]
-            if spread > 0:
-                return center, spread
+            limit, t = float(self.law(s)), float(self.threshold)  # type: ignore[arg-type]
+            if t > 0 and limit > center:
+                return center, (limit - center) / t
+            return limit - t * scale, scale
         return center, scale
+
+    def _push(self, v: float) -> None:
+        """Append ``v`` to the past: drop the oldest score from the sorted copy, insert ``v``."""
+        n, buf = len(self._past), self._sorted
+        if n == self.windows:
+            old = self._past[0]
+            j = int(np.searchsorted(buf[:n], old))
+            buf[j : n - 1] = buf[j + 1 : n]
+            n -= 1
+        i = int(np.searchsorted(buf[:n], v, side="right"))
+        buf[i + 1 : n + 1] = buf[i:n]
+        buf[i] = v
+        self._past.append(v)
 
     def update(self, scores: np.ndarray) -> np.ndarray:
         """Re-standardized scores (float32) of the next windows, in time order."""
         sc = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if not np.isfinite(sc).all():
+            raise InputError("baseline scores: must be finite")
         out = np.empty(sc.size, dtype=np.float64)
         for i, v in enumerate(sc.tolist()):
-            if len(self._past) >= self.min_windows:
-                center, scale = self._center_scale(np.fromiter(self._past, np.float64))
+            n = len(self._past)
+            if n >= self.min_windows:
+                center, scale = self._center_scale(self._sorted[:n])
                 out[i] = (v - center) / scale
             else:
                 out[i] = v
-            self._past.append(v)
+            self._push(v)
         return out.astype(np.float32)
 
 
@@ -177,8 +237,11 @@ def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
     """The running baseline of ``spec`` (None when ``baseline_windows`` is 0).
 
     For ``method: far`` per item the stream re-applies that false-alarm law to its
-    own last windows (``ScoreBaseline(law=...)``); every other method re-standardizes
-    by median and upper spread.
+    own last windows (``ScoreBaseline(law=...)``, on the sorted past) as soon as it
+    has as many of them as the calibration had (``val_normal``, at least 8, at most
+    ``baseline_windows``): from then on the stream's own past is at least as
+    informative as the calibration data, and closer in time. Every other method
+    re-standardizes by median and upper spread.
     """
     if spec.baseline_windows <= 0:
         return None
@@ -186,9 +249,12 @@ def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
         target = spec.target_far
 
         def law(past: np.ndarray) -> float:
-            return choose_threshold(past, "far", target_far=target)
+            return far_threshold_sorted(past, target)
 
-        return ScoreBaseline(spec.baseline_windows, law=law, threshold=spec.threshold)
+        warm = min(spec.baseline_windows, max(8, spec.val_normal))
+        return ScoreBaseline(
+            spec.baseline_windows, min_windows=warm, law=law, threshold=spec.threshold
+        )
     return ScoreBaseline(spec.baseline_windows)
 
 

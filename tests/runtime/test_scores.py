@@ -341,3 +341,93 @@ def test_far_baseline_reapplies_the_law_to_the_recent_past_under_drift() -> None
     past = static[i - 500 : i].astype(np.float64)
     t = choose_threshold(past, "far", target_far=0.02)
     assert (z[i] > spec.threshold) == (static[i] > t)
+
+
+def _reference_center_scale(past: np.ndarray) -> tuple[float, float]:
+    """The documented standardization, computed from scratch (numpy's median/quantile)."""
+    center = float(np.median(past))
+    scale = (float(np.quantile(past, 0.9)) - center) / 1.2816
+    if not scale > 0:
+        scale = 1.4826 * float(np.median(np.abs(past - center)))
+    if not scale > 0:
+        scale = float(np.std(past))
+    if not scale > 0:
+        scale = max(abs(center), 1.0) * 1e-6
+    return center, scale
+
+
+def _reference_baseline(x: np.ndarray, spec: AnomalySpec) -> np.ndarray:
+    """What the running baseline means, window by window: sort the whole past each time."""
+    from edgeae_runtime.scores import baseline_for
+
+    base = baseline_for(spec)
+    assert base is not None
+    out = []
+    for i, v in enumerate(x.astype(np.float64)):
+        past = x[max(0, i - base.windows) : i].astype(np.float64)
+        if past.size < base.min_windows:
+            out.append(v)
+            continue
+        center, scale = _reference_center_scale(past)
+        if spec.method == "far":
+            t = spec.threshold
+            limit = choose_threshold(past, "far", target_far=spec.target_far)
+            if t > 0 and limit > center:
+                scale = (limit - center) / t
+            else:
+                center = limit - t * scale
+        out.append((v - center) / scale)
+    return np.array(out, dtype=np.float32)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    # scores on a 0.01 grid: ties are common (a spread near 1e-38 would overflow float32
+    # in either computation)
+    st.lists(st.integers(-5000, 5000).map(lambda k: k / 100), min_size=1, max_size=160),
+    st.integers(1, 60),
+    st.sampled_from([None, 0.01, 0.05, 0.3]),
+    st.sampled_from([-1.0, 0.0, 0.5, 3.0]),
+    st.integers(0, 80),
+    st.integers(1, 40),
+)
+def test_incremental_baseline_equals_the_reference_computation(
+    values: list, windows: int, target: float | None, threshold: float, val_normal: int,
+    chunk: int,
+) -> None:  # fmt: skip
+    """The sorted-window ScoreBaseline gives bit for bit what re-sorting the whole past
+    for every window gives: median/q90 standardization, and the false-alarm law
+    re-applied (ties, a calibrated threshold <= 0, a law at the median included),
+    however the stream is chunked."""
+    from edgeae_runtime.scores import baseline_for
+
+    x = np.array(values, dtype=np.float32)
+    spec = AnomalySpec(
+        baseline_windows=windows,
+        threshold=threshold,
+        method="far" if target else "percentile",
+        target_far=target or 0.01,
+        val_normal=val_normal,
+    )
+    base = baseline_for(spec)
+    got = np.concatenate([base.update(x[i : i + chunk]) for i in range(0, x.size, chunk)])
+    np.testing.assert_array_equal(got, _reference_baseline(x, spec))
+
+
+def test_far_baseline_keeps_its_law_when_the_calibration_was_tied() -> None:
+    """NAB's ec2_disk_write_bytes_1ef3de trains on a flat stretch: every calibration
+    score is equal, the calibrated threshold is (about) 0 in baseline units. The stream still
+    flags a window only above the law's threshold on its past (before: the law was
+    dropped and half the windows, those above the past's median, were flagged)."""
+    from edgeae_runtime.scores import baseline_for, baseline_scores
+
+    spec = calibrate_anomaly(
+        np.full(60, 3e-4), method="far", target_far=0.01, events=AnomalySpec(baseline_windows=288)
+    )
+    assert spec.threshold <= 1e-4  # 0 up to the float32 rounding of the scores
+    assert baseline_for(spec).law is not None
+    rng = np.random.default_rng(7)
+    stream = anomaly_scores(np.concatenate([np.full(60, 3e-4), 3e-4 + rng.exponential(1e-5, 3000)]),
+                            spec)  # fmt: skip
+    z = baseline_scores(stream, spec)
+    assert np.mean(z[400:] > spec.threshold) < 1.5 * 0.01
