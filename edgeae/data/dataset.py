@@ -63,6 +63,7 @@ class Dataset:
     clips: np.ndarray | None = None
     clip_names: tuple[str, ...] = ()
     channel_names: tuple[str, ...] = ()  # sensor columns of a sensorlog: source
+    sensorlog: Any = None  # its CSV law (a runtime SensorLogSpec, recorded in the manifest)
 
     @property
     def item_shape(self) -> tuple[int, ...]:

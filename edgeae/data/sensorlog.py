@@ -23,107 +23,22 @@ offset/scale per channel), so sensors of different units weigh alike.
 
 from __future__ import annotations
 
-import csv
 import math
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 import numpy as np
 
 from edgeae.errors import DataError
+from edgeae_runtime.errors import InputError
+from edgeae_runtime.manifest import SensorLogSpec
+from edgeae_runtime.sensorlog import cut_windows, read_sensor_csv
 
 from .dataset import Dataset, fingerprint
 
-__all__ = ["SENSORLOG_PREFIX", "load_sensorlog", "read_sensor_csv", "resample"]
+__all__ = ["SENSORLOG_PREFIX", "load_sensorlog"]
 
 SENSORLOG_PREFIX = "sensorlog:"
-_TIME_NAMES = ("time", "timestamp", "date", "datetime", "ts")
-
-
-def _parse_time(text: str) -> float:
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return math.nan
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def read_sensor_csv(
-    path: Path, time: str | None = None, columns: list[str] | None = None
-) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, np.ndarray]]:
-    """``(times (n,), values (n, C) with NaN for missing, column names, all columns by name)``."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    if len(rows) < 3:
-        raise DataError(f"{path}: needs a header row and at least two readings")
-    header = [h.strip() for h in rows[0]]
-    if time is None:
-        time = next((h for h in header if h.lower() in _TIME_NAMES), header[0])
-    if time not in header:
-        raise DataError(f"{path}: no time column {time!r}; the columns are {', '.join(header)}")
-    ti = header.index(time)
-    body = [r for r in rows[1:] if any(c.strip() for c in r)]
-    width = len(header)
-    bad = next((k for k, r in enumerate(body) if len(r) != width), None)
-    if bad is not None:
-        raise DataError(f"{path}: row {bad + 2} has {len(body[bad])} fields, the header {width}")
-    t = np.array([_parse_time(r[ti]) for r in body])
-    if np.isnan(t).any():
-        row = int(np.flatnonzero(np.isnan(t))[0]) + 2
-        raise DataError(f"{path}: row {row}: time {body[row - 2][ti]!r} is not a date or a number")
-    by_name = {h: np.array([_number(r[j]) for r in body]) for j, h in enumerate(header) if j != ti}
-    names = columns or [h for h in header if h != time]
-    missing = [c for c in names if c not in by_name]
-    if missing:
-        raise DataError(f"{path}: no column(s) {', '.join(missing)}")
-    order = np.argsort(t, kind="stable")
-    t = t[order]
-    keep = np.r_[True, np.diff(t) > 0]
-    values = np.stack([by_name[c][order][keep] for c in names], axis=1)
-    return t[keep], values, names, {k: v[order][keep] for k, v in by_name.items()}
-
-
-def resample(
-    t: np.ndarray, values: np.ndarray, period: float, max_gap: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(grid times, values on the grid (m, C))``: linear between readings <= ``max_gap`` apart.
-
-    A grid point is NaN (missing) for a sensor when its previous or next valid
-    reading is more than ``max_gap`` seconds away.
-    """
-    rel = t - t[0]  # relative seconds: epoch timestamps lose precision at sub-second periods
-    steps = math.floor(rel[-1] / period + 1e-9) + 1
-    grid = np.arange(steps) * period
-    out = np.full((grid.size, values.shape[1]), np.nan)
-    for c in range(values.shape[1]):
-        ok = np.isfinite(values[:, c])
-        tc, vc = rel[ok], values[ok, c]
-        if tc.size < 2:
-            continue
-        j = np.clip(np.searchsorted(tc, grid, side="right"), 1, tc.size - 1)
-        t0, t1, v0, v1 = tc[j - 1], tc[j], vc[j - 1], vc[j]
-        w = np.clip((grid - t0) / np.maximum(t1 - t0, 1e-12), 0.0, 1.0)
-        # a reading on the grid point needs no neighbour; otherwise both must be close
-        at0, at1 = np.abs(grid - t0) <= 1e-9 * period, np.abs(t1 - grid) <= 1e-9 * period
-        near = ((grid - t0 <= max_gap) | at1) & ((t1 - grid <= max_gap) | at0)
-        near &= (grid >= tc[0] - 1e-9 * period) & (grid <= tc[-1] + 1e-9 * period)
-        out[near, c] = (v0 + w * (v1 - v0))[near]
-    return t[0] + grid, out
 
 
 def load_sensorlog(source: str, *, limit: int | None = None) -> Dataset:
@@ -151,20 +66,20 @@ def load_sensorlog(source: str, *, limit: int | None = None) -> Dataset:
         raise DataError(f"{source}: need period > 0, window >= 2 and 1 <= hop <= window")
     label_col = opts.get("label")
     columns = [c.strip() for c in opts["columns"].split(",")] if "columns" in opts else None
-    t, values, names, by_name = read_sensor_csv(Path(path_text), opts.get("time"), columns)
-    if label_col is not None:
-        if label_col not in by_name:
-            raise DataError(f"{source}: no label column {label_col!r}")
-        if columns is None:
-            keep = [i for i, n in enumerate(names) if n != label_col]
-            names, values = [names[i] for i in keep], values[:, keep]
-    grid, v = resample(t, values, period, max_gap)
-    n_win = (grid.size - window) // hop + 1
-    if n_win < 1:
-        raise DataError(f"{source}: {grid.size} grid points, fewer than one window of {window}")
-    starts = np.arange(n_win) * hop
-    wins = np.stack([v[s : s + window].T for s in starts]).astype(np.float32)  # (k, C, W)
-    ok = np.isfinite(wins).all(axis=(1, 2))
+    try:
+        t, values, names, by_name, _ = read_sensor_csv(Path(path_text), opts.get("time"), columns)
+        if label_col is not None:
+            if label_col not in by_name:
+                raise DataError(f"{source}: no label column {label_col!r}")
+            if columns is None:
+                keep = [i for i, n in enumerate(names) if n != label_col]
+                names, values = [names[i] for i in keep], values[:, keep]
+        spec = SensorLogSpec(columns=tuple(names), period=period, max_gap=max_gap, hop=hop,
+                             time=opts.get("time", ""))  # fmt: skip
+        cut = cut_windows(t, values, spec, window, where=source)
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    grid, v, starts, wins, ok, _ = cut
     labels = None
     if label_col is not None:
         lab = by_name[label_col]
@@ -195,4 +110,5 @@ def load_sensorlog(source: str, *, limit: int | None = None) -> Dataset:
         window=window,
         hop=hop,
         channel_names=tuple(names),
+        sensorlog=spec,
     )

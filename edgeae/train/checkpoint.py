@@ -23,7 +23,7 @@ from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
 from edgeae_runtime.atomic import atomic_path
-from edgeae_runtime.manifest import LogMelSpec, SpectralSpec
+from edgeae_runtime.manifest import LogMelSpec, SensorLogSpec, SpectralSpec
 
 if TYPE_CHECKING:
     from edgeae_export import ExportInfo
@@ -68,6 +68,7 @@ class Checkpoint:
     path: Path
     features: LogMelSpec | None = None  # a log-mel front-end (logmel: sources)
     spectral: SpectralSpec | None = None  # the STFT front-end of a mask denoiser
+    sensorlog: SensorLogSpec | None = None  # the CSV law of a sensorlog: source
 
     def export_info(self, source: str | None = None) -> ExportInfo:
         """What the exporter needs to know about this model besides its weights."""
@@ -83,6 +84,7 @@ class Checkpoint:
             signal=self.signal,
             features=self.features,
             spectral=self.spectral,
+            sensorlog=self.sensorlog,
             output_shape=None if self.spectral is None else tuple(self.model.config.output_shape),
             anomaly=self.anomaly,
             data_fingerprint=self.data_fingerprint,
@@ -177,4 +179,5 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
         path=path,
         features=spec_from_dict(LogMelSpec, blob.get("features"), str(path)),
         spectral=spec_from_dict(SpectralSpec, blob.get("spectral"), str(path)),
+        sensorlog=spec_from_dict(SensorLogSpec, blob.get("sensorlog"), str(path)),
     )

@@ -586,6 +586,7 @@ class Trainer:
                 "preprocessing": spec_to_dict(self.prepared.preprocessing),
                 "signal": spec_to_dict(self.prepared.signal),
                 "features": spec_to_dict(getattr(self.ds, "features", None)),
+                "sensorlog": spec_to_dict(getattr(self.ds, "sensorlog", None)),
                 "anomaly": spec_to_dict(anomaly),
                 "data_source": self.source,
                 "data_fingerprint": self.ds.fingerprint,

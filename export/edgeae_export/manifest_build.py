@@ -23,6 +23,7 @@ from edgeae_runtime.manifest import (
     Parity,
     Preprocessing,
     Provenance,
+    SensorLogSpec,
     SignalSpec,
     SpectralSpec,
     TensorSpec,
@@ -63,6 +64,7 @@ class ExportInfo:
     source: str = ""
     spectral: SpectralSpec | None = None
     features: LogMelSpec | None = None  # the log-mel front-end of machine-sound models
+    sensorlog: SensorLogSpec | None = None  # how a CSV sensor log becomes windows
     # Shape of one reconstruction when it differs from the item (a spectral mask).
     output_shape: tuple[int, ...] | None = None
 
@@ -144,6 +146,7 @@ def build_manifest(
         signal=info.signal,
         spectral=info.spectral,
         features=info.features,
+        sensorlog=info.sensorlog,
         anomaly=info.anomaly,
         codec=codec,
         parity=parity,

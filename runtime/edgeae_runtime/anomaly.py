@@ -35,6 +35,7 @@ __all__ = [
     "AnomalyEvent",
     "AnomalyScorer",
     "ClipScorer",
+    "LogScorer",
     "ScoreUpdate",
     "StreamScorer",
     "anomaly_scores",
@@ -101,6 +102,22 @@ def channel_contributions(model: Model, x: Any, *, max_batch: int | None = None)
     xn = normalize(xb, model.manifest.preprocessing)
     yn = model._run_model_space("reconstruction", xn, max_batch)
     return _channel_shares(xn, yn, model.anomaly_spec.score)
+
+
+def _window_scores(
+    model: Model, items: np.ndarray, per_channel: bool, max_batch: int | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Scores of raw windows ``(k, *item_shape)``, and each channel's share when asked."""
+    if not len(items):
+        return np.zeros(0, np.float32), np.zeros((0, model.item_shape[0]), np.float32)
+    xn = normalize(items, model.manifest.preprocessing)
+    if not per_channel:
+        return model._score_model_space(xn, max_batch), None
+    yn = model._run_model_space("reconstruction", xn, max_batch)
+    spec = model.anomaly_spec
+    return anomaly_scores(per_item_error(xn, yn, spec.score), spec), _channel_shares(
+        xn, yn, spec.score
+    )
 
 
 class AnomalyScorer:
@@ -174,19 +191,8 @@ class StreamScorer:
     def _score(self, batch: FrameBatch, final: bool) -> ScoreUpdate:
         frames, k = batch.frames, len(batch)
         starts = batch.starts
-        if k:
-            items = frames.reshape((k, *self.model.item_shape))
-            xn = normalize(items, self.model.manifest.preprocessing)
-            if self.per_channel:
-                yn = self.model._run_model_space("reconstruction", xn, self.max_batch)
-                spec = self.model.anomaly_spec
-                scores = anomaly_scores(per_item_error(xn, yn, spec.score), spec)
-                shares = _channel_shares(xn, yn, spec.score)
-            else:
-                scores = self.model._score_model_space(xn, self.max_batch)
-        else:
-            scores = np.zeros(0, dtype=np.float32)
-            shares = np.zeros((0, self.spec.channels), dtype=np.float32)
+        items = frames.reshape((k, *self.model.item_shape))
+        scores, shares = _window_scores(self.model, items, self.per_channel, self.max_batch)
         if self._baseline is not None:
             scores = self._baseline.update(scores)
         flags, closed = self._detector.update(starts, scores)
@@ -210,6 +216,52 @@ class StreamScorer:
         if self._baseline is not None:
             self._baseline.reset()
         return update
+
+
+class LogScorer:
+    """Score a CSV sensor log the way its model was trained (``manifest.sensorlog``).
+
+    The log is resampled and cut into windows by :mod:`edgeae_runtime.sensorlog`;
+    windows holding a missing grid point are *masked*: never scored, never imputed
+    (``log.complete`` is False for them), and an event ends at a gap longer than a
+    window. The score
+    law, running baseline and event law are :class:`StreamScorer`'s; starts count
+    grid points, ``grid`` maps them to the log's time.
+    """
+
+    def __init__(
+        self, model: Model, *, threshold: float | None = None, max_batch: int | None = None
+    ) -> None:
+        _check_scorer_model(model)
+        if model.manifest.sensorlog is None:
+            raise ManifestError(
+                f"{model.path.name}: manifest.sensorlog is missing; this model was not "
+                "trained on a sensor log (sensorlog:FILE.csv)"
+            )
+        self.model, self.max_batch = model, max_batch
+        self.threshold = resolve_threshold(model, threshold)
+        self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
+        a = model.manifest.anomaly
+        self._baseline = None if a is None else baseline_for(dataclasses.replace(
+            a, threshold=self.threshold))  # fmt: skip
+
+    def score(self, path: Any) -> tuple[ScoreUpdate, Any]:
+        """``(update, log)``: the complete windows' scores, flags, events and channel shares,
+        and the :class:`~edgeae_runtime.sensorlog.LogWindows` they came from."""
+        from .sensorlog import log_windows
+
+        model = self.model
+        log = log_windows(path, model.manifest.sensorlog, model.item_shape[-1])
+        ok = log.complete
+        starts = log.starts[ok]
+        scores, shares = _window_scores(model, log.windows[ok], True, self.max_batch)
+        if self._baseline is not None:
+            self._baseline.reset()
+            scores = self._baseline.update(scores)
+        detector = EventDetector(self.rule, model.item_shape[-1])
+        flags, events = detector.update(starts, scores)
+        events += detector.finish(int(log.grid.size))
+        return ScoreUpdate(starts, scores, flags, events, shares), log
 
 
 class ClipScorer:

@@ -36,6 +36,7 @@ __all__ = [
     "Preprocessing",
     "Provenance",
     "QuantizationSpec",
+    "SensorLogSpec",
     "SignalSpec",
     "SpectralSpec",
     "TensorSpec",
@@ -47,7 +48,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -203,6 +204,25 @@ class LogMelSpec(_Record):
     fmin: float = 0.0
     fmax: float | None = None
     reduce: Literal["mean", "max"] = "mean"
+
+
+@_record
+class SensorLogSpec(_Record):
+    """How a CSV sensor log becomes the model's windows (:mod:`edgeae_runtime.sensorlog`).
+
+    ``columns`` are the sensors in channel order; ``time`` names the timestamp column
+    ("": the first one called time/timestamp/date/datetime/ts, else the first column).
+    Readings are interpolated onto a grid of ``period`` seconds where both neighbours
+    lie within ``max_gap`` seconds (else the point is missing); windows of
+    ``item_shape[-1]`` grid points every ``hop`` are scored unless a point is missing.
+    Schema version 4.
+    """
+
+    columns: tuple[str, ...]
+    period: float
+    max_gap: float
+    hop: int
+    time: str = ""
 
 
 @_record
@@ -412,6 +432,7 @@ class Manifest(_Record):
     codec: CodecSpec | None = None
     parity: Parity | None = None
     execution: ExecutionAdvice | None = None
+    sensorlog: SensorLogSpec | None = None
     schema_version: int = field(default=1, compare=False)  # derived: _required_version()
 
     def __post_init__(self) -> None:
@@ -479,11 +500,14 @@ def _required_version(m: Manifest) -> int:
     """The lowest schema version that holds ``m``'s fields.
 
     2 once ``execution`` is set; 3 when ``anomaly.method`` is ``accuracy`` (a runtime
-    reading only 1..2 then refuses the file by its version, not by an unknown value).
+    reading only 1..2 then refuses the file by its version, not by an unknown value);
+    4 with ``sensorlog``.
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
         version = max(version, _METHOD_VERSION.get(m.anomaly.method, 1))
+    if m.sensorlog is not None:
+        version = max(version, 4)
     return version
 
 
@@ -908,6 +932,18 @@ def _check_manifest(m: Manifest) -> None:
             raise ManifestError("manifest.codec.scale: values must be positive")
         if c.entropy is not None:
             _check_entropy(c.entropy, m.latent_shape[0])
+    if m.sensorlog is not None:
+        g = m.sensorlog
+        if m.layout != "NCW" or len(g.columns) != m.item_shape[0]:
+            raise ManifestError(
+                f"manifest.sensorlog.columns: {len(g.columns)} columns for items "
+                f"{list(m.item_shape)} ({m.layout}); need one column per channel of NCW items"
+            )
+        if not (g.period > 0 and g.max_gap >= 0 and 1 <= g.hop <= m.item_shape[-1]):
+            raise ManifestError(
+                "manifest.sensorlog: needs period > 0, max_gap >= 0 and 1 <= hop <= window, "
+                f"got period {g.period}, max_gap {g.max_gap}, hop {g.hop}"
+            )
     if m.execution is not None:
         e = m.execution
         if not (1 <= e.batch <= LIMITS["dim"] and 1 <= e.threads <= 1024 and e.speedup > 0):

@@ -71,7 +71,8 @@ def score(
     chunk_ms: float,
     threads: int,
 ) -> None:
-    """Anomaly scores of IN: per item (.npy batch) or per window of a signal, with events.
+    """Anomaly scores of IN: per item (.npy batch), per window of a signal or of a CSV
+    sensor log, with events.
 
     A score is the reconstruction error in model space under the manifest's score
     law (anomaly.tails "upper": the error; "both": its log distance from the normal
@@ -87,12 +88,21 @@ def score(
       edgeae-rt score -m model.onnx parts.npy --json > scores.json
       arecord -f S16_LE -r 16000 | edgeae-rt score -m model.onnx - --threshold 0.02
       arecord -f S16_LE -r 16000 | edgeae-rt score -m machine.onnx -   # a log-mel model
+      edgeae-rt score -m plant.onnx plant.csv          # a sensorlog: model, on its CSV log
+
+    A model trained on a sensor log (manifest.sensorlog) takes the CSV log itself:
+    resampled and cut as in training, windows with a missing value masked (counted,
+    never scored), one line per window (its time, score, verdict, the sensor that
+    carries a flagged window's error), then events.
 
     A log-mel model (manifest.features, trained on a logmel: source) takes audio:
     one line per stacked log-mel item (first sample, score, verdict) as it
     completes, events, and at the end the clip score (mean or max of the items).
     """
     model = load_model(model_path, threads)
+    if source.lower().endswith(".csv") and model.manifest.sensorlog is not None:
+        _score_log(model, source, threshold, as_json)
+        return
     items = _items_or_none(source, model)
     if items is not None:
         scorer = AnomalyScorer(model, threshold=threshold)
@@ -159,6 +169,54 @@ def score(
         f"{len(all_scores)} windows, max score {float(all_scores.max()):.6g}, "
         f"{int((all_scores > stream.threshold).sum())} above {stream.threshold:.6g}, "
         f"{len(events)} event(s)",
+        err=True,
+    )
+
+
+def _score_log(model, source: str, threshold: float | None, as_json: bool) -> None:
+    """Score a CSV sensor log: one line per complete window (its time), events, masked gaps."""
+    from ..anomaly import LogScorer
+    from ..sensorlog import time_text
+
+    scorer = LogScorer(model, threshold=threshold)
+    update, log = scorer.score(source)
+    names = model.manifest.sensorlog.columns
+    last = log.grid.size - 1
+
+    def when(i: int) -> str:
+        return time_text(float(log.grid[min(i, last)]), log.dates)
+
+    if as_json:
+        echo_json(
+            {
+                "threshold": scorer.threshold,
+                "columns": list(names),
+                "window_times": [when(i) for i in update.starts.tolist()],
+                "scores": update.scores.tolist(),
+                "flags": update.flags.tolist(),
+                "channel_share": update.channels.round(4).tolist(),
+                "masked_window_times": [when(i) for i in log.starts[~log.complete].tolist()],
+                "events": [
+                    {**e.to_dict(), "start_time": when(e.start), "end_time": when(e.end - 1)}
+                    for e in update.events
+                ],
+            }
+        )
+        return
+    rows = zip(update.starts.tolist(), update.scores.tolist(), update.flags.tolist(),
+               update.channels, strict=True)  # fmt: skip
+    for start, value, flag, share in rows:
+        line = f"{when(start)}\t{value:.6g}\t{'ANOMALY' if flag else 'ok'}"
+        if flag:  # which sensor carries the error
+            top = int(np.argmax(share))
+            line += f"\t{names[top]} ({100 * float(share[top]):.0f} %)"
+        click.echo(line)
+    for ev in update.events:
+        click.echo(f"event\t{when(ev.start)}\t{when(ev.end - 1)}\tpeak {ev.peak:.6g}")
+    click.echo(
+        f"{update.scores.size} windows scored, {int((~log.complete).sum())} masked for missing "
+        f"values, {int(update.flags.sum())} flagged, {len(update.events)} event(s) above "
+        f"{scorer.threshold:.6g}",
         err=True,
     )
 

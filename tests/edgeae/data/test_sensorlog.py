@@ -71,3 +71,54 @@ def test_channel_contributions_name_the_anomalous_sensor(tmp_path: Path) -> None
     got = np.concatenate([u.channels for u in ups])
     windows = np.stack([signal[:, s : s + 32] for s in range(0, 320 - 16, 16)])
     np.testing.assert_allclose(got, channel_contributions(model, windows), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_sensor_log_model_scores_its_csv_on_the_device(tmp_path: Path, runner) -> None:
+    """train sensorlog: -> export -> edgeae-rt score log.csv: the manifest carries the CSV law,
+    the device cuts the training windows, masks the gaps and names the anomalous sensor."""
+    import json
+
+    from edgeae.cli import main
+    from edgeae_runtime import Model
+    from edgeae_runtime.anomaly import LogScorer
+    from edgeae_runtime.cli import main as rt_main
+
+    log = _log(tmp_path / "log.csv")
+    src = f"sensorlog:{log}?rate=1&window=32&hop=16&label=label"
+    res = runner.invoke(main, ["train", src, "-o", str(tmp_path / "run"), "--epochs", "3",
+                               "--hidden", "8,8", "--latent", "4", "--batch-size", "8",
+                               "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    model = Model(tmp_path / "m" / "model.onnx")
+    law = model.manifest.sensorlog
+    assert law is not None and law.columns == ("temp", "pressure", "flow") and law.hop == 16
+    assert model.manifest.schema_version == 4
+    update, windows = LogScorer(model).score(log)
+    ds = load_source(src)
+    np.testing.assert_allclose(windows.windows[windows.complete], ds.x)  # the training windows
+    np.testing.assert_allclose(update.scores, model.score(ds.x), rtol=1e-5, atol=1e-6)
+    assert (~windows.complete).sum() == (600 - 32) // 16 + 1 - len(ds)
+    out = runner.invoke(rt_main, ["score", "-m", str(tmp_path / "m" / "model.onnx"), str(log),
+                                  "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert len(doc["scores"]) == len(ds) and doc["window_times"][0].startswith("2024-01-01T00:00")
+    assert doc["masked_window_times"] and len(doc["channel_share"]) == len(ds)
+    text = runner.invoke(rt_main, ["score", "-m", str(tmp_path / "m" / "model.onnx"), str(log),
+                                   "--threshold", "0"])  # fmt: skip
+    assert text.exit_code == 0 and "ANOMALY" in text.stdout and "masked for missing" in text.stderr
+    assert any(name in text.stdout for name in law.columns)
+
+
+def test_a_model_without_the_csv_law_refuses_a_log_scorer(tmp_path: Path) -> None:
+    from edgeae_runtime import Model
+    from edgeae_runtime.anomaly import LogScorer
+    from edgeae_runtime.errors import ManifestError
+    from tests.runtime.onnx_models import make_autoencoder
+
+    model = Model(make_autoencoder(tmp_path / "m.onnx", kind="conv1d", channels=3, window=32))
+    with pytest.raises(ManifestError, match=r"manifest\.sensorlog is missing"):
+        LogScorer(model)
