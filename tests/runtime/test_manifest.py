@@ -98,7 +98,7 @@ def test_the_accuracy_threshold_method_needs_version_3() -> None:
         (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
         (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
-        (("schema_version",), 4, "schema_version"),
+        (("schema_version",), 5, "schema_version"),
         (("schema_version",), True, "schema_version"),
         (("surprise",), 1, "unknown field"),
     ],
@@ -165,3 +165,17 @@ def test_denormalize_clips_to_manifest_range() -> None:
     pre = Preprocessing(offset=(0.0,), scale=(16.0,), clip=(0.0, 16.0))
     out = denormalize(np.array([[-0.5, 0.5, 1.5]]), pre)
     np.testing.assert_allclose(out, [[0.0, 8.0, 16.0]])
+
+
+def test_a_sensor_log_law_needs_version_4_and_one_column_per_channel() -> None:
+    from edgeae_runtime.manifest import SensorLogSpec
+
+    law = SensorLogSpec(columns=("a", "b"), period=1.0, max_gap=2.0, hop=32)
+    m = make_manifest(sensorlog=law)
+    assert json.loads(m.to_json())["schema_version"] == 4
+    assert Manifest.from_json(m.to_json()).sensorlog == law
+    with pytest.raises(ManifestError, match=r"manifest\.sensorlog\.columns: 3 columns"):
+        make_manifest(sensorlog=SensorLogSpec(columns=("a", "b", "c"), period=1.0, max_gap=2.0,
+                                              hop=32))  # fmt: skip
+    with pytest.raises(ManifestError, match=r"manifest\.sensorlog: needs period > 0"):
+        make_manifest(sensorlog=SensorLogSpec(columns=("a", "b"), period=0.0, max_gap=2.0, hop=32))
