@@ -55,7 +55,9 @@ def load_data_for_model(
         if is_speech_source(source):
             return spectral_dataset(source, manifest.signal, manifest.spectral, limit=limit)
         return load_source(source, key=key, layout=layout, limit=limit)  # ready-made items
-    if manifest.signal is None:
+    from edgeae.data.sources import frames_itself
+
+    if manifest.signal is None or frames_itself(source):
         return load_source(source, key=key, layout=layout, limit=limit)
     window, hop = manifest.signal.window, manifest.signal.hop
     rate = manifest.signal.sample_rate  # WAV and speech sources are resampled to the model's rate

@@ -69,8 +69,10 @@ def validation_items(
 
         items, how = spectral_items(source, ckpt.signal, ckpt.spectral, limit=samples)
         return items, f"{how} of {source}"
-    frames_itself = source.startswith(("sensorlog:", "logmel:"))  # its options set the windows
-    if ckpt.layout == "NCW" and window is None and ckpt.signal is not None and not frames_itself:
+    from edgeae.data.sources import frames_itself
+
+    if (ckpt.layout == "NCW" and window is None and ckpt.signal is not None
+            and not frames_itself(source)):  # fmt: skip
         window, hop = ckpt.signal.window, hop or ckpt.signal.hop
     try:
         ds = load_source(source, key=key, window=window, hop=hop)

@@ -56,13 +56,15 @@ def _load_items(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Raw items (an evenly spread subset of at most ``size``), anomaly labels, clean targets."""
     from edgeae.data import load_source
+    from edgeae.data.sources import frames_itself
     from edgeae.data.speech import is_speech_source, spectral_items
     from edgeae_export.errors import CalibrationError
 
     if manifest.spectral is not None and is_speech_source(source):  # STFT items of speech
         return spectral_items(source, manifest.signal, manifest.spectral, limit=size)[0], None, None
     kwargs: dict[str, Any] = {"layout": manifest.layout}
-    if manifest.signal is not None and manifest.spectral is None:  # spectral: items as given
+    framed = manifest.spectral is not None or frames_itself(source)  # items as the source cuts
+    if manifest.signal is not None and not framed:
         kwargs.update(window=manifest.signal.window, hop=manifest.signal.hop)
     if manifest.signal is not None:  # WAV and speech sources at the model's rate
         kwargs["sample_rate"] = manifest.signal.sample_rate

@@ -43,7 +43,7 @@ from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import corpus_dataset, is_speech_source, load_speech
 
-__all__ = ["BUILTIN_PREFIX", "load_source", "parse_builtin"]
+__all__ = ["BUILTIN_PREFIX", "frames_itself", "load_source", "parse_builtin"]
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -64,6 +64,12 @@ def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
             raise DataError(f"{source}: option {key!r} is given twice")
         options[key] = value
     return name.strip(), options
+
+
+def frames_itself(source: str) -> bool:
+    """True for sources whose own options set the windows (``sensorlog:``, ``logmel:``): a
+    model's window/hop must not be passed to them."""
+    return source.startswith((SENSORLOG_PREFIX, LOGMEL_PREFIX))
 
 
 def load_source(

@@ -85,6 +85,12 @@ def info(model_path: str, as_json: bool) -> None:
         rows.append(
             ("parity", f"max abs error {m.parity.max_abs_error:.3g} vs {m.parity.reference}")
         )
+    if m.sensorlog is not None:
+        g = m.sensorlog
+        rows.append(
+            ("sensor log", f"CSV columns {', '.join(g.columns)} every {g.period:g} s "
+             f"(gaps over {g.max_gap:g} s masked), hop {g.hop}")
+        )
     if m.execution is not None:
         e = m.execution
         rows.append(

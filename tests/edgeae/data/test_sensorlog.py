@@ -92,6 +92,13 @@ def test_a_sensor_log_model_scores_its_csv_on_the_device(tmp_path: Path, runner)
     assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
+    int8 = str(tmp_path / "m" / "model.int8.onnx")
+    res = runner.invoke(main, ["quantize", "-m", str(tmp_path / "m" / "model.onnx"), "-o", int8,
+                               "--calibration", src, "--allow-slower"])  # fmt: skip
+    assert res.exit_code == 0, res.output  # the source cuts its own windows: no window/hop
+    assert Model(int8).manifest.sensorlog == Model(tmp_path / "m" / "model.onnx").manifest.sensorlog
+    info = runner.invoke(rt_main, ["info", "-m", int8])
+    assert "CSV columns temp, pressure, flow every 1 s" in info.output
     model = Model(tmp_path / "m" / "model.onnx")
     law = model.manifest.sensorlog
     assert law is not None and law.columns == ("temp", "pressure", "flow") and law.hop == 16
