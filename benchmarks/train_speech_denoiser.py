@@ -36,53 +36,10 @@ sys.path.insert(0, str(HERE))
 from speech_data import RATE, MixLaw, SpeechCorpus  # noqa: E402
 
 from edgeae.models import asdict as config_asdict  # noqa: E402
-from edgeae.models.spectral import (  # noqa: E402
-    SpectralConfig,
-    SpectralMaskAE,
-    compress,
-    istft,
-    mask_gain,
-    stft,
-)
+from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
+from edgeae.train.denoiser import denoise_loss, enhance, si_snr, spectral_spec  # noqa: E402
 
 PRETRAINED = HERE.parent / "runtime" / "edgeae_runtime" / "pretrained"
-
-
-def si_snr(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Scale-invariant SNR in dB per row of ``(B, n)``."""
-    est = est - est.mean(dim=-1, keepdim=True)
-    ref = ref - ref.mean(dim=-1, keepdim=True)
-    proj = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + 1e-8) * ref
-    noise = est - proj
-    return 10 * torch.log10(proj.pow(2).sum(-1) / (noise.pow(2).sum(-1) + 1e-8) + 1e-8)
-
-
-_RESOLUTIONS = ((512, 128), (1024, 256), (256, 64))
-
-
-def mrstft(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Multi-resolution STFT loss: spectral convergence + L1 of power-compressed magnitudes.
-
-    The magnitudes are compressed as ``|X|**0.3`` (not ``log``), so near-silent bins
-    do not dominate and push the mask towards muting speech.
-    """
-    total = est.new_zeros(())
-    for n_fft, hop in _RESOLUTIONS:
-        win = torch.hann_window(n_fft, device=est.device)
-        e = torch.stft(est, n_fft, hop, window=win, return_complex=True).abs()
-        r = torch.stft(ref, n_fft, hop, window=win, return_complex=True).abs()
-        sc = torch.linalg.norm(r - e) / (torch.linalg.norm(r) + 1e-7)
-        ec, rc = (e + 1e-8).pow(0.3), (r + 1e-8).pow(0.3)
-        total = total + sc + (ec - rc).abs().mean() / (rc.mean() + 1e-7)
-    return total / len(_RESOLUTIONS)
-
-
-def enhance(model: SpectralMaskAE, noisy: torch.Tensor) -> torch.Tensor:
-    """Waveforms ``(B, n)`` through STFT -> mask -> iSTFT (the runtime's algorithm in torch)."""
-    cfg = model.config
-    spec = stft(noisy, cfg)
-    mask = mask_gain(model.mask_sequence(compress(spec.abs(), cfg)), cfg)
-    return istft(spec * mask, cfg, noisy.shape[-1])
 
 
 class TimeDomain(torch.nn.Module):
@@ -115,11 +72,6 @@ class TimeDomain(torch.nn.Module):
         return (acc / wsum)[:, :n]
 
 
-def loss_fn(est: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-    """-SI-SNR/10 (capped at 30 dB so clean-input segments do not dominate) + MR-STFT."""
-    return -si_snr(est, clean).clamp(max=30.0).mean() / 10.0 + mrstft(est, clean)
-
-
 def hybrid_loss(est: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """GTCRN-style: MSE of power-compressed complex spectra (``X |X|**-0.7``, weight 30)
     and of compressed magnitudes (weight 70) at FFT 512/256, plus -SI-SNR/100."""
@@ -134,7 +86,7 @@ def hybrid_loss(est: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     return 30 * cplx + 70 * mag - si_snr(est, clean).clamp(max=30.0).mean() / 100.0
 
 
-LOSSES = {"sisnr-mrstft": loss_fn, "hybrid": hybrid_loss}
+LOSSES = {"sisnr-mrstft": denoise_loss, "hybrid": hybrid_loss}
 
 
 def spectral_config(args: argparse.Namespace) -> SpectralConfig:
@@ -260,33 +212,15 @@ def _val_quality(run: Any, corpus: SpeechCorpus) -> dict[str, float]:
 
 
 def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
-    """Model items ``(N, bins, columns)`` from validation mixtures (parity + calibration data)."""
-    from edgeae_runtime.framing import frame_signal
-    from edgeae_runtime.manifest import SpectralSpec
-    from edgeae_runtime.spectral import compress as np_compress
-    from edgeae_runtime.spectral import context_items, stft_frames, track_floor
+    """Model items ``(N, bins, columns)`` from validation mixtures (parity + calibration data),
+    made by the runtime's own front-end."""
+    from edgeae_runtime.manifest import SignalSpec
+    from edgeae_runtime.spectral import signal_items
 
     cfg = model.config
-    sp = SpectralSpec(
-        fft_size=cfg.fft_size,
-        context_frames=cfg.context_frames,
-        exponent=cfg.exponent,
-        compression=cfg.compression,
-        noise_floor=cfg.noise_floor,
-    )
-    corpus = SpeechCorpus.load()
-    noisy, _ = corpus.mixtures(8, 3 * RATE, seed=seed, val=True)
-    items = []
-    for x in noisy:
-        frames = np.asarray(frame_signal(x[None], cfg.window, cfg.hop))[:, 0]
-        feats = np_compress(np.abs(stft_frames(frames, sp)), sp)
-        hist = np.zeros((cfg.context_frames - 1, cfg.bins), np.float32)
-        it = context_items(feats, hist)
-        if sp.noise_floor > 0:
-            floors, _ = track_floor(feats, None, sp.noise_floor)
-            it = np.concatenate([it, floors[:, :, None]], axis=2)
-        items.append(it)
-    allx = np.concatenate(items)
+    signal = SignalSpec(sample_rate=RATE, channels=1, window=cfg.window, hop=cfg.hop)
+    noisy, _ = SpeechCorpus.load().mixtures(8, 3 * RATE, seed=seed, val=True)
+    allx = np.concatenate([signal_items(x, signal, spectral_spec(cfg))[1] for x in noisy])
     pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
     return allx[np.sort(pick)].astype(np.float32)
 
@@ -304,7 +238,7 @@ def time_windows(count: int, seed: int) -> np.ndarray:
 def _export_info(model: torch.nn.Module, info: dict) -> tuple[Any, np.ndarray, np.ndarray]:
     """The exporter's description of the model, parity items and calibration items."""
     from edgeae_export import ExportInfo
-    from edgeae_runtime.manifest import SignalSpec, SpectralSpec
+    from edgeae_runtime.manifest import SignalSpec
 
     cfg = model.config
     if isinstance(model, TimeDomain):
@@ -327,14 +261,7 @@ def _export_info(model: torch.nn.Module, info: dict) -> tuple[Any, np.ndarray, n
         signal=SignalSpec(
             sample_rate=RATE, channels=1, window=cfg.window, hop=cfg.hop, synthesis_window="hann"
         ),
-        spectral=SpectralSpec(
-            fft_size=cfg.fft_size,
-            context_frames=cfg.context_frames,
-            compression=cfg.compression,
-            exponent=cfg.exponent,
-            noise_floor=cfg.noise_floor,
-            mask_floor=cfg.mask_floor,
-        ),
+        spectral=spectral_spec(cfg),
         output_shape=cfg.output_shape,
         source="LJSpeech + VoiceBank-DEMAND p287 (4 pairs) speech; Speech Commands background, "
         "DEMAND (those pairs) + synthetic noise (benchmarks/speech_data.py)",
