@@ -92,6 +92,8 @@ METHODS = {
     "accuracy-optimal": {"method": "accuracy"},
 }
 PERCENTILE99 = {"method": "percentile", "percentile": 99.0}
+#: interleaved float / int8 rounds of the ad01 batch-1 latency
+LATENCY_ROUNDS = 5
 FAR_TARGETS = (0.01, 0.001)
 BLOCK = 32
 
@@ -323,15 +325,20 @@ def sensor_far(
         z_cal, z_ev = anomaly_scores(cal, spec), anomaly_scores(ev, spec)
         test_normal = z_ev[ti][labels[ti] == 0]
         pool = np.concatenate([z_cal, z_ev[clean]])
+        # the same without the pool's highest window: one outlier sets a floor of
+        # P(it lands in the rest) / rest size under every law
+        trimmed = np.sort(pool)[:-1]
+        out["pool_top"] = [float(v) for v in np.sort(pool)[-2:]]
         for law, fit in (("plug-in (old)", "empirical"), ("tail / conformal (new)", "auto")):
             t = choose_threshold(z_cal, "far", target_far=target, far_fit=fit)
-            resampled = []
+            resampled, resampled_trim = [], []
             for _ in range(repeats):
-                perm = rng.permutation(pool.size)
-                c, rest = pool[perm[: cal.size]], pool[perm[cal.size :]]
-                resampled.append(
-                    np.mean(rest > choose_threshold(c, "far", target_far=target, far_fit=fit))
-                )
+                for p, acc in ((pool, resampled), (trimmed, resampled_trim)):
+                    perm = rng.permutation(p.size)
+                    c, rest = p[perm[: cal.size]], p[perm[cal.size :]]
+                    acc.append(
+                        np.mean(rest > choose_threshold(c, "far", target_far=target, far_fit=fit))
+                    )
             out[f"{law} {target}"] = {
                 "threshold": t,
                 "label0_test": float(np.mean(test_normal > t)),
@@ -339,6 +346,7 @@ def sensor_far(
                 "clean_unseen": float(np.mean(z_ev[clean] > t)),
                 "clean_unseen_fp": int(np.sum(z_ev[clean] > t)),
                 "resampled": float(np.mean(resampled)),
+                "resampled_trimmed": float(np.mean(resampled_trim)),
             }
     return out
 
@@ -734,14 +742,26 @@ def bench_machine(tmp: Path, quick: bool) -> dict[str, Any]:
         "epochs": epochs,
         **_clip_eval(paths[:2], features, clips),
     }
-    # latency and real-time factor of ad01, one thread, batch 1 (one 640-value item)
+    # latency and real-time factor of ad01, one thread, batch 1 (one 640-value item):
+    # float and int8 interleaved, LATENCY_ROUNDS rounds each, the median of the round
+    # medians (a busy shared machine moves single runs by 2x)
     item = feature_items(clips[0][0], features)[:1]
-    lat = {}
-    for kind, path in zip(("float", "int8"), paths[:2], strict=True):
-        m = Model(path, threads=1)
-        lat[kind] = time_calls(
-            lambda m=m: m.score(item), repeats=2000, warmup=50, budget_s=3.0
-        ).to_dict()
+    lat: dict[str, Any] = {}
+    models = {k: Model(p, threads=1) for k, p in zip(("float", "int8"), paths[:2], strict=True)}
+    rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in models}
+    for _ in range(LATENCY_ROUNDS):
+        for kind, m in models.items():
+            rounds[kind].append(
+                time_calls(lambda m=m: m.score(item), repeats=2000, warmup=50, budget_s=0.6)
+                .to_dict()
+            )  # fmt: skip
+    for kind, m in models.items():
+        rs = rounds[kind]
+        lat[kind] = {
+            "median_us": float(np.median([r["median_us"] for r in rs])),
+            "p90_us": float(np.median([r["p90_us"] for r in rs])),
+            "round_medians_us": [r["median_us"] for r in rs],
+        }
         signal = clips[0][0]
         t = time_calls(
             lambda m=m, s=signal: m.score(feature_items(s, features)),
@@ -792,6 +812,16 @@ def _points_table(points: dict[str, Any], best: dict[str, float]) -> list[str]:
     lines.append(
         f"| best single threshold (oracle) | {best['float']:.3f} | | | | {best['int8']:.3f} | | | |"
     )
+    nothing = {}
+    for kind in ("float", "int8"):  # accuracy of flagging nothing: the normal share
+        p = next(iter(points[kind].values()), None)
+        if p is not None:
+            nothing[kind] = (p["fp"] + p["tn"]) / max(p["tp"] + p["fp"] + p["fn"] + p["tn"], 1)
+    if len(nothing) == 2:
+        lines.append(
+            f"| flag nothing | {nothing['float']:.3f} | 0.000 | 0.000 | 0.0000 "
+            f"| {nothing['int8']:.3f} | 0.000 | 0.000 | 0.0000 |"
+        )
     return lines
 
 
@@ -817,11 +847,14 @@ def targets(res: dict[str, Any]) -> list[str]:
     for label, kind, methods, oracle in rows:
         for name in ("F1-optimal", "Youden", "accuracy-optimal"):
             if name in methods:
-                gap = oracle - methods[name]["accuracy"]
+                p = methods[name]
+                gap = oracle - p["accuracy"]
+                nothing = (p["fp"] + p["tn"]) / max(p["tp"] + p["fp"] + p["fn"] + p["tn"], 1)
                 lines.append(
-                    f"- {label} {kind} {name}: accuracy {methods[name]['accuracy']:.3f}, "
-                    f"{gap:.3f} below the best single threshold ({oracle:.3f}); "
-                    f"within 0.02: {judge(gap <= 0.02)}"
+                    f"- {label} {kind} {name}: accuracy {p['accuracy']:.3f} (TPR "
+                    f"{p['tpr']:.3f}, FPR {p['fpr']:.4f}), {gap:.3f} below the best single "
+                    f"threshold ({oracle:.3f}; flagging nothing: {nothing:.3f}); within 0.02: "
+                    f"{judge(gap <= 0.02)}"
                 )
     if s:
         for kind in ("float", "int8"):
@@ -833,8 +866,9 @@ def targets(res: dict[str, Any]) -> list[str]:
                     f"- builtin:sensor {kind} FAR target {100 * target:g} %: realised "
                     f"{100 * r['clean_unseen']:.2f} % on {f['clean']} clean unseen windows "
                     f"({r['clean_unseen_fp']} false alarms), {100 * r['resampled']:.2f} % "
-                    f"resampled (old law {100 * old['resampled']:.2f} %); within 1.5x (resampled):"
-                    f" {judge(r['resampled'] <= 1.5 * target)}"
+                    f"resampled (old law {100 * old['resampled']:.2f} %; without the pool's "
+                    f"highest window {100 * r['resampled_trimmed']:.2f} %); within 1.5x "
+                    f"(resampled): {judge(r['resampled'] <= 1.5 * target)}"
                 )
     if n:
         for v in ("fixed", "baseline"):
@@ -887,11 +921,14 @@ def _sensor_far_table(s: dict[str, Any]) -> list[str]:
         f"labelled normal below 25 % anomalous samples), on the {f['clean']} evaluation "
         "windows that touch no anomalous sample and were not calibrated on (clean unseen), "
         "and resampled (calibration + clean windows pooled, 400 random splits of the same "
-        "sizes; the mean):",
+        "sizes; the mean), also without the pool's highest window (\"top out\": float's two "
+        f"highest pooled scores are {f['pool_top'][1]:.3g} and {f['pool_top'][0]:.3g}; one "
+        "window that far out lands in the measured part of most splits and sets a floor of "
+        "about 1 / its size under any law):",
         "",
-        "| target | law | float label-0 test | clean unseen | resampled "
-        "| int8 label-0 test | clean unseen | resampled |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | law | float label-0 test | clean unseen | resampled | top out "
+        "| int8 label-0 test | clean unseen | resampled | top out |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for target in FAR_TARGETS:
         for law in ("plug-in (old)", "tail / conformal (new)"):
@@ -899,9 +936,10 @@ def _sensor_far_table(s: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {100 * target:g} % | {law} | {100 * a['label0_test']:.2f} % "
                 f"| {100 * a['clean_unseen']:.2f} % ({a['clean_unseen_fp']}) "
-                f"| {100 * a['resampled']:.2f} % | {100 * b['label0_test']:.2f} % "
+                f"| {100 * a['resampled']:.2f} % | {100 * a['resampled_trimmed']:.2f} % "
+                f"| {100 * b['label0_test']:.2f} % "
                 f"| {100 * b['clean_unseen']:.2f} % ({b['clean_unseen_fp']}) "
-                f"| {100 * b['resampled']:.2f} % |"
+                f"| {100 * b['resampled']:.2f} % | {100 * b['resampled_trimmed']:.2f} % |"
             )
     return lines
 
@@ -1093,9 +1131,11 @@ def markdown(res: dict[str, Any]) -> str:
                     )
         out += [
             "",
-            "ad01 latency, one thread (busy shared machine): "
+            "ad01 latency, one thread (busy shared machine; batch 1: float and int8 "
+            "interleaved, median of the rounds' medians, rounds in brackets): "
             + "; ".join(
-                f"{k} batch 1 median {v['median_us']:.1f} µs (p90 {v['p90_us']:.1f}), "
+                f"{k} batch 1 median {v['median_us']:.1f} µs (p90 {v['p90_us']:.1f}; rounds "
+                f"{', '.join(f'{r:.0f}' for r in v.get('round_medians_us', []))}), "
                 f"10 s clip {v['clip_10s_us'] / 1000:.1f} ms incl. log-mels, RTF "
                 f"{v['rtf']:.4f}"
                 for k, v in lat.items()
