@@ -462,10 +462,13 @@ NAB_DETECTORS = {"float": "autoencoder", "PCA": "PCA", "IsolationForest": "Isola
 
 def _stream(cal: np.ndarray, test: np.ndarray, spec: Any) -> tuple[np.ndarray, np.ndarray]:
     """(calibration, test) scores of one series under ``spec``; with a running baseline the
-    stream is the calibration windows then the test part (a device that kept running)."""
+    stream is the calibration windows then the test part (a device that kept running), its
+    windows overlapping as StreamScorer's would (``hop / window`` independent)."""
     z_cal, z_test = anomaly_scores(cal, spec), anomaly_scores(test, spec)
     if spec.baseline_windows:
-        z_test = baseline_scores(np.concatenate([z_cal, z_test]), spec)[z_cal.size :]
+        z_test = baseline_scores(
+            np.concatenate([z_cal, z_test]), spec, independent=NAB_HOP / NAB_WINDOW
+        )[z_cal.size :]
     return z_cal, z_test
 
 

@@ -171,8 +171,11 @@ class StreamScorer:
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.spec.window)
         a = model.manifest.anomaly
-        self._baseline = None if a is None else baseline_for(dataclasses.replace(
-            a, threshold=self.threshold))  # fmt: skip
+        # overlapping windows share samples: hop / window of them are independent
+        independent = min(1.0, self.spec.hop / self.spec.window)
+        self._baseline = None if a is None else baseline_for(
+            dataclasses.replace(a, threshold=self.threshold), independent=independent
+        )
         self.events: list[AnomalyEvent] = []
 
     @property

@@ -129,7 +129,7 @@ def gpd_pwm(excess: np.ndarray) -> tuple[float, float]:
     return xi, a0 * (1.0 - xi)
 
 
-def _far_tail(s: np.ndarray, target: float) -> float:
+def _far_tail(s: np.ndarray, target: float, independent: float = 1.0) -> float:
     """The peaks-over-threshold quantile: a generalized Pareto fit to the upper scores.
 
     The ``m = min(max(TAIL_POINTS, n/10), n/2)`` largest scores exceed the level
@@ -142,6 +142,16 @@ def _far_tail(s: np.ndarray, target: float) -> float:
     ``u + sigma ln(m / (target n))``). Never below the plug-in quantile
     (:func:`_far_empirical`), so the realised rate on the calibration scores stays
     <= target. ``s`` is sorted ascending.
+
+    ``independent < 1``: the scores are that fraction of independent ones (windows
+    overlapping by ``window - hop``: ``hop / window``), so the ``m`` tail points carry
+    only ``m_eff = max(1, m * independent)`` points' worth of information and the fit's
+    own error is no longer small. The threshold is then at least the *predictive*
+    quantile of an exponential tail fitted on ``m_eff`` points: a new excess over ``u``
+    exceeds ``c`` times the mean excess with probability ``(1 + c / m_eff) ** -m_eff``
+    (exact for exponential excesses with the scale estimated from ``m_eff`` of them),
+    ``(m + 1) / (n + 1)`` of new scores exceed ``u``, and the plug-in fit (the limit
+    ``m_eff -> inf``) underestimates the rate by the convexity of the tail.
     """
     m = min(max(TAIL_POINTS, int(np.ceil(0.1 * s.size))), s.size // 2)
     u = float(s[s.size - m - 1])
@@ -155,6 +165,11 @@ def _far_tail(s: np.ndarray, target: float) -> float:
         t = u + sigma * float(np.log(1.0 / ratio))
     else:
         t = u + sigma / xi * (ratio ** (-xi) - 1.0)
+    if independent < 1.0:
+        m_eff = max(1.0, m * independent)
+        r = target * (s.size + 1) / (m + 1)
+        if r < 1.0:
+            t = max(float(t), u + m_eff * float(excess.mean()) * (r ** (-1.0 / m_eff) - 1.0))
     return max(float(t), _far_empirical(s, target))
 
 
@@ -171,23 +186,34 @@ CONFORMAL_MIN_ABOVE = 10
 TAIL_MIN_SCORES = 6
 
 
-def far_threshold_sorted(s: np.ndarray, target: float, fit: str = "auto") -> float:
+def far_threshold_sorted(
+    s: np.ndarray, target: float, fit: str = "auto", *, independent: float = 1.0
+) -> float:
     """The per-item false-alarm law ``fit`` on scores ``s`` already sorted ascending.
 
     What ``choose_threshold(s, "far", target_far=target, far_fit=fit)`` returns, without
     the sort and the checks: for callers that keep their scores sorted (the running
     :class:`~edgeae_runtime.scores.ScoreBaseline` re-applies the law every window). The
     law reads only the upper scores, so this costs O(1) (conformal) or O(tail points).
+
+    ``independent`` in (0, 1]: the share of effectively independent scores (1: items;
+    ``hop / window`` for overlapping stream windows). Below 1, ``auto`` counts
+    ``target * n * independent`` expected independent scores above the threshold to pick
+    the conformal quantile, and the tail fit is raised to its predictive quantile (see
+    ``_far_tail``). At 1 (the default) the law is the calibrated one, unchanged.
     """
+    if not 0 < independent <= 1:
+        raise InputError(f"independent: a share in (0, 1], got {independent}")
     if fit == "empirical":
         return _far_empirical(s, target)
     if fit == "conformal":
         return _far_conformal(s, target)
-    if fit == "auto" and (target * s.size >= CONFORMAL_MIN_ABOVE or s.size < TAIL_MIN_SCORES):
+    enough = target * s.size * independent >= CONFORMAL_MIN_ABOVE
+    if fit == "auto" and (enough or s.size < TAIL_MIN_SCORES):
         return _far_conformal(s, target)
     if s.size < TAIL_MIN_SCORES:
         return _far_conformal(s, target)
-    return _far_tail(s, target)
+    return _far_tail(s, target, independent)
 
 
 def _far_per_hour(

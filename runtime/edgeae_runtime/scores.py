@@ -233,14 +233,17 @@ class ScoreBaseline:
         return out.astype(np.float32)
 
 
-def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
+def baseline_for(spec: AnomalySpec, *, independent: float = 1.0) -> ScoreBaseline | None:
     """The running baseline of ``spec`` (None when ``baseline_windows`` is 0).
 
     For ``method: far`` per item the stream re-applies that false-alarm law to its
     own last windows (``ScoreBaseline(law=...)``, on the sorted past) as soon as it
     has as many of them as the calibration had (``val_normal``, at least 8, at most
     ``baseline_windows``): from then on the stream's own past is at least as
-    informative as the calibration data, and closer in time. Every other method
+    informative as the calibration data, and closer in time. ``independent`` (``hop /
+    window`` for overlapping windows; :class:`~edgeae_runtime.StreamScorer` passes it)
+    tells the law how many of those windows are independent
+    (:func:`~edgeae_runtime.operating_point.far_threshold_sorted`). Every other method
     re-standardizes by median and upper spread.
     """
     if spec.baseline_windows <= 0:
@@ -249,7 +252,7 @@ def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
         target = spec.target_far
 
         def law(past: np.ndarray) -> float:
-            return far_threshold_sorted(past, target)
+            return far_threshold_sorted(past, target, independent=independent)
 
         warm = min(spec.baseline_windows, max(8, spec.val_normal))
         return ScoreBaseline(
@@ -258,14 +261,15 @@ def baseline_for(spec: AnomalySpec) -> ScoreBaseline | None:
     return ScoreBaseline(spec.baseline_windows)
 
 
-def baseline_scores(scores: Any, spec: AnomalySpec) -> np.ndarray:
+def baseline_scores(scores: Any, spec: AnomalySpec, *, independent: float = 1.0) -> np.ndarray:
     """A stream's window scores (in time order) after the spec's running baseline.
 
     The identity when ``spec.baseline_windows`` is 0; else what
-    :class:`~edgeae_runtime.StreamScorer` computes window by window.
+    :class:`~edgeae_runtime.StreamScorer` computes window by window (``independent``:
+    its ``hop / window``, see :func:`baseline_for`).
     """
     sc = np.asarray(scores, dtype=np.float32).reshape(-1)
-    baseline = baseline_for(spec)
+    baseline = baseline_for(spec, independent=independent)
     return sc if baseline is None else baseline.update(sc)
 
 

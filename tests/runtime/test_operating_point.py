@@ -364,3 +364,21 @@ def test_stream_scorer_applies_the_manifest_event_law(tmp_path) -> None:
         results[name] = scorer.events
     assert len(results["rule"]) < len(results["plain"])
     assert any(e.start <= 800 and e.end >= 960 for e in results["rule"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores, st.sampled_from([0.01, 0.001]), st.sampled_from([0.5, 0.125, 0.02]))
+def test_fewer_independent_scores_never_lower_the_tail_threshold(
+    normal: np.ndarray, target: float, independent: float
+) -> None:
+    """``independent=1`` is the calibrated law itself; overlapping windows (fewer
+    independent scores) only raise the tail fit's threshold (its predictive quantile)."""
+    from edgeae_runtime.operating_point import far_threshold_sorted
+
+    s = np.sort(normal)
+    t1 = far_threshold_sorted(s, target)
+    assert t1 == choose_threshold(normal, "far", target_far=target)
+    if target * s.size < 10:  # the tail branch at both settings
+        assert far_threshold_sorted(s, target, independent=independent) >= t1
+    with pytest.raises(InputError, match="independent"):
+        far_threshold_sorted(s, target, independent=0.0)
