@@ -245,8 +245,11 @@ class LogScorer:
         self.threshold = resolve_threshold(model, threshold)
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         a = model.manifest.anomaly
-        self._baseline = None if a is None else baseline_for(dataclasses.replace(
-            a, threshold=self.threshold))  # fmt: skip
+        # windows of item_shape[-1] grid points every hop: hop / window are independent
+        independent = min(1.0, model.manifest.sensorlog.hop / model.item_shape[-1])
+        self._baseline = None if a is None else baseline_for(
+            dataclasses.replace(a, threshold=self.threshold), independent=independent
+        )
 
     def score(self, path: Any) -> tuple[ScoreUpdate, Any]:
         """``(update, log)``: the complete windows' scores, flags, events and channel shares,
