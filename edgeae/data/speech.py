@@ -52,8 +52,8 @@ MIX_PREFIX, PAIRS_PREFIX, SPEECH_BUILTIN = "mix:", "pairs:", "builtin:speech"
 #: Segment length :func:`corpus_dataset` draws, in seconds.
 DEFAULT_SEGMENT_SECONDS = 1.0
 _KEYS = {
-    "mix": ("clean", "noise", "snr", "level", "val", "seed"),
-    "builtin": ("snr", "level", "seed"),
+    "mix": ("clean", "noise", "snr", "level", "noise_speed", "val", "seed"),
+    "builtin": ("snr", "level", "noise_speed", "seed"),
     "pairs": ("val", "seed", "level"),
 }
 
@@ -109,6 +109,10 @@ def _mix_options(opts: Mapping[str, str], seed: int, where: str) -> MixOptions:
     return MixOptions(
         snr_db=parse_range(opts["snr"], "snr", where) if "snr" in opts else base.snr_db,
         level_db=parse_range(opts["level"], "level", where) if "level" in opts else base.level_db,
+        noise_speed=(
+            parse_range(opts["noise_speed"], "noise_speed", where)
+            if "noise_speed" in opts else base.noise_speed
+        ),
         val_fraction=_number(opts, "val", base.val_fraction, where),
         seed=_number(opts, "seed", seed, where),
     )

@@ -117,3 +117,24 @@ def test_one_noise_file_is_shared_and_bad_options_fail(tmp_path: Path) -> None:
         MixCorpus(c.clean[:1], c.noise, 16000)
     with pytest.raises(DataError, match="held-out file"):
         MixCorpus(c.clean, c.noise, 16000, val_clean=["missing.wav"])
+
+
+def test_training_noise_is_read_at_a_random_speed_validation_as_recorded() -> None:
+    """A 1 kHz noise tone read at 1.5x sounds at 1.5 kHz in training, at 1 kHz in validation."""
+    rate = 8000
+    t = np.arange(4 * rate) / rate
+    clean = [Utterance(f"c{i}", (0.1 * np.sin(2 * np.pi * 200 * t)).astype(np.float32))
+             for i in range(3)]  # fmt: skip
+    noise = [Utterance("tone", np.sin(2 * np.pi * 1000 * t).astype(np.float32))]
+    c = MixCorpus(clean, noise, rate, options=MixOptions(noise_speed=(1.5, 1.5), val_fraction=0.34))
+
+    def peak_hz(noisy: np.ndarray, ref: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(noisy.ravel() - ref.ravel()))
+        return float(np.argmax(spec) * rate / noisy.size)
+
+    train = c.train_set(4000, length=3)
+    assert all(peak_hz(*train[i]) == pytest.approx(1500, abs=4) for i in range(3))
+    val = c.validation_set(4000, length=2)
+    assert all(peak_hz(*val[i]) == pytest.approx(1000, abs=4) for i in range(2))
+    with pytest.raises(DataError, match="noise_speed"):
+        MixCorpus(clean, noise, rate, options=MixOptions(noise_speed=(0.1, 1.0)))
