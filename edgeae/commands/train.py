@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import click
 
@@ -26,6 +26,9 @@ from edgeae_runtime.clitools import (
 from edgeae_runtime.manifest import ThresholdMethod
 
 from ._options import data_options
+
+if TYPE_CHECKING:
+    from edgeae.train import TrainConfig
 
 __all__ = ["train"]
 
@@ -367,6 +370,7 @@ def train(
         )
         if result.run_dir is None:  # a non-zero rank of a distributed run
             return
+        _warn_step_starved(result.metrics, cfg)
         if quiet and not as_json:
             click.echo(str(result.run_dir))
     if ladder:
@@ -396,6 +400,20 @@ def _parse_quality(text: str | None, known: dict[int, float]) -> list[int]:
             f"levels must be in 1..{max(known)}, got {text!r}", param_hint="--quality"
         )
     return sorted(set(levels))
+
+
+def _warn_step_starved(metrics: dict, config: TrainConfig) -> None:
+    """On stderr: a rate-distortion run took too few optimizer steps for lambda to matter."""
+    if not metrics.get("rate_step_starved"):
+        return
+    from edgeae.train.trainer import RATE_MIN_STEPS
+
+    click.echo(
+        f"warning: rate-distortion training took {metrics['train_steps']} optimizer steps "
+        f"(< {RATE_MIN_STEPS}); the codec's quality will hardly move with the rate: raise "
+        f"--epochs or lower --batch-size (now {config.batch_size}); docs/compression.md",
+        err=True,
+    )
 
 
 def _rate_summary(run: Path) -> dict:

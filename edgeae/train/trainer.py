@@ -49,7 +49,16 @@ from .prepare import ArrayData, Prepared, as_dataset, prepare, remix_epoch
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
 
-__all__ = ["PHASES", "EpochStats", "TrainResult", "TrainState", "Trainer", "train"]
+__all__ = [
+    "PHASES",
+    "RATE_MIN_STEPS",
+    "EpochStats",
+    "TrainResult",
+    "TrainState",
+    "Trainer",
+    "optimizer_steps",
+    "train",
+]
 
 #: The parts of a run ``metrics["phase_seconds"]`` times: setup (data preparation, model,
 #: optimizer), the training steps, validation, per-epoch checkpoints, and the evaluation of
@@ -185,6 +194,18 @@ def _run_epoch(
         seen += len(idx)
         progress.step(epoch + 1, config.epochs, step + 1, steps, total / seen)
     return total / max(seen, 1), seen, time.perf_counter() - start
+
+
+#: Fewer optimizer steps than this and a rate-distortion model stops short of what its rate
+#: could buy: its quality then hardly moves with lambda (measured on the image crops of
+#: benchmarks/bench_rd.py: 450 steps gave 28.5-28.6 dB at lambda 0.1 and 0.01 alike, and the
+#: same model reached 28.7 -> 31.3 -> 31.8 dB at lambda 0.01 after 450, 1.8k and 5.4k steps).
+RATE_MIN_STEPS = 2000
+
+
+def optimizer_steps(train_items: int, config: TrainConfig, epochs: int) -> int:
+    """Adam steps of ``epochs`` epochs over ``train_items`` items at ``config.batch_size``."""
+    return epochs * -(-train_items // config.batch_size)
 
 
 def _rate_term(model: nn.Module, config: TrainConfig, target: torch.Tensor) -> torch.Tensor | float:
@@ -597,15 +618,19 @@ class Trainer:
         )
 
     def _rate_metrics(self) -> dict[str, Any]:
-        """For rate-distortion runs: the validation items' coded rate under the entropy model."""
+        """For rate-distortion runs: the validation items' coded rate under the entropy model,
+        and the optimizer steps the run took (:data:`RATE_MIN_STEPS`: below it, say so)."""
         if getattr(self.model, "prior", None) is None:
             return {}
         _, bits = coded_rate(self.model, self.prepared.val_x)
         values = self.prepared.val_t[0].numel()
+        steps = optimizer_steps(len(self.prepared.train_x), self.config, self.state.epoch)
         return {
             "rate_lambda": self.config.rate_lambda,
             "val_bits_per_item": bits,
             "val_bits_per_value": bits / values,
+            "train_steps": steps,
+            "rate_step_starved": steps < RATE_MIN_STEPS,
         }
 
     def _metrics(self, quality: dict[str, Any], anomaly: AnomalySpec) -> dict[str, Any]:

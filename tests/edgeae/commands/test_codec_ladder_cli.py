@@ -80,3 +80,14 @@ def test_quality_and_rate_lambda_are_exclusive_and_bounded(items: Path, tmp_path
     r = runner.invoke(main, [*base, "--quality", "0-9"])
     assert r.exit_code == 2 and "1..8" in r.output
     assert not (tmp_path / "r").exists()
+
+
+def test_train_warns_when_rate_training_is_step_starved(items: Path, tmp_path: Path) -> None:
+    """Too few optimizer steps for lambda to matter: the CLI says so on stderr, with the fix."""
+    args = ["train", str(items), "--arch", "dense", "--hidden", "8", "--latent", "3"]
+    args += ["--epochs", "1", "--rate-lambda", "0.1", "-o", str(tmp_path / "r"), "--quiet"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "rate-distortion training took 6 optimizer steps" in r.stderr
+    assert "--batch-size (now 64)" in r.stderr
+    assert "warning" not in r.stdout

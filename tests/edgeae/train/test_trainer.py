@@ -302,3 +302,16 @@ def test_rate_lambda_trades_bits_for_distortion(low_rank: np.ndarray, tmp_path: 
     assert cheap["val_psnr_db"] < fine["val_psnr_db"]
     model = load_checkpoint(tmp_path / "l2.0").model
     assert model.prior is not None  # the entropy model is saved with the weights
+
+
+def test_rate_run_records_its_steps_and_flags_too_few(low_rank: np.ndarray, tmp_path: Path) -> None:
+    """A rate-distortion run reports its optimizer steps; below RATE_MIN_STEPS it says so."""
+    from edgeae.train.trainer import RATE_MIN_STEPS, optimizer_steps
+
+    cfg = TrainConfig(epochs=2, batch_size=32, rate_lambda=0.1)
+    m = train(low_rank, "dense", SMALL, cfg, tmp_path / "r", progress=False).metrics
+    n_train = int(m["split"].split()[0])  # "360 train / 40 validation items ..."
+    assert m["train_steps"] == optimizer_steps(n_train, cfg, 2) == 2 * -(-n_train // 32)
+    assert m["train_steps"] < RATE_MIN_STEPS and m["rate_step_starved"] is True
+    plain = train(low_rank, "dense", SMALL, TrainConfig(epochs=1), tmp_path / "p", progress=False)
+    assert "train_steps" not in plain.metrics  # only rate-distortion runs carry the rate keys
