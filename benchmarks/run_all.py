@@ -98,9 +98,10 @@ def machine() -> dict[str, str]:
     }
 
 
-def run_one(name: str, quick: bool) -> tuple[str, float, int]:
+def run_one(name: str, quick: bool, extra: list[str] | None = None) -> tuple[str, float, int]:
     """Run ``bench_<name>.py``; return its printed report, wall time and exit code."""
     cmd = [sys.executable, str(BENCH_DIR / f"bench_{name}.py")] + (["--quick"] if quick else [])
+    cmd += extra or []
     print(f"== {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -120,18 +121,28 @@ def main() -> int:
         default="",
         help="how the run went (e.g. a loaded machine); printed in each section",
     )
+    parser.add_argument(
+        "--args",
+        default="",
+        help="extra arguments for the one bench named (e.g. '--parts sensor --merge')",
+    )
     args = parser.parse_args()
     names = args.names or [n for n in ORDER if (BENCH_DIR / f"bench_{n}.py").exists()]
+    extra = args.args.split()
+    if extra and len(names) != 1:
+        parser.error("--args: name exactly one bench")
     RESULTS.mkdir(parents=True, exist_ok=True)
     failed = []
     for name in names:
-        report, elapsed, code = run_one(name, args.quick)
+        report, elapsed, code = run_one(name, args.quick, extra)
         if code != 0:
             failed.append(name)
             continue
         section = {
             "name": name,
-            "command": f"python benchmarks/bench_{name}.py" + (" --quick" if args.quick else ""),
+            "command": f"python benchmarks/bench_{name}.py"
+            + (" --quick" if args.quick else "")
+            + (f" {args.args}" if extra else ""),
             "seconds": round(elapsed, 1),
             "report": report.strip(),
             "machine": machine(),
