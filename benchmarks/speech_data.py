@@ -32,6 +32,9 @@ synthetic) scaled by :func:`~edgeae.data.mixing.mix_at_snr` to an SNR drawn
 uniformly in ``snr_db`` against the clean file's power, then
 :func:`~edgeae.data.mixing.scale_to_level` (mixture RMS in ``level_db`` dBFS,
 never past the 0.99 peak). Every epoch draws fresh mixtures from its own seed.
+Optional noise augmentation (``MixLaw.rumble``, ``noise_eq``, ``noise_pair``; off in
+the default law, which validation always uses): synthetic low-frequency rumble, a
+random EQ on any noise, a second noise added to the first.
 """
 
 from __future__ import annotations
@@ -54,9 +57,12 @@ __all__ = [
     "VCTK_HELDOUT_PAIRS",
     "VCTK_PAIRS",
     "VCTK_TRAIN_PAIRS",
+    "MixLaw",
     "SpeechCorpus",
     "data_root",
     "load",
+    "random_eq",
+    "rumble_noise",
 ]
 
 RATE = 16000
@@ -172,6 +178,32 @@ def _tones(n: int, rng: np.random.Generator) -> np.ndarray:
     return (out + 0.1 * _coloured(n, rng)).astype(np.float32)
 
 
+def rumble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Low-frequency rumble (traffic, engine, wind, thunder): noise low-passed at 30-400 Hz,
+    slowly modulated, with a weak broadband tail."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    cut = rng.uniform(30.0, 400.0)
+    shape = 1.0 / (1.0 + (f / cut) ** rng.uniform(2.0, 4.0))
+    shape += 10 ** (rng.uniform(-35.0, -12.0) / 20) * (np.maximum(f, 20.0) / 1000.0) ** -0.5
+    out = np.fft.irfft(spec * shape, n=n)
+    env = 1.0 + rng.uniform(0.0, 0.8) * np.sin(
+        2 * np.pi * rng.uniform(0.1, 2.0) * np.arange(n) / RATE + rng.uniform(0, 6.3)
+    )
+    return (out * env).astype(np.float32)
+
+
+def random_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` through a random smooth EQ: a spectral tilt and one +-12 dB bell, so a few
+    recorded noises stand for many (other rooms, other microphones)."""
+    spec = np.fft.rfft(x)
+    f = np.maximum(np.fft.rfftfreq(len(x), 1 / RATE), 20.0)
+    tilt = (f / 1000.0) ** (rng.uniform(-1.5, 1.0) / 2)
+    centre, width = np.exp(rng.uniform(np.log(60.0), np.log(6000.0))), rng.uniform(0.3, 1.5)
+    bell = 10 ** (rng.uniform(-12.0, 12.0) / 20 * np.exp(-0.5 * (np.log2(f / centre) / width) ** 2))
+    return np.fft.irfft(spec * tilt * bell, n=len(x)).astype(np.float32)
+
+
 def _without(x: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
     """``x`` with the stretch ``[start_s, stop_s)`` seconds cut out."""
     a, b = int(start_s * RATE), int(stop_s * RATE)
@@ -189,6 +221,12 @@ class MixLaw:
     clean_only: float = 0.05
     recorded: float = 0.35
     babble: float = 0.15
+    #: Noise augmentation (all 0 in the default law, so validation draws never change):
+    #: share of synthetic noises that are low-frequency rumble, of noises put through a
+    #: random EQ, and of mixtures with a second noise added at -10..+6 dB.
+    rumble: float = 0.0
+    noise_eq: float = 0.0
+    noise_pair: float = 0.0
 
 
 @dataclass
@@ -234,8 +272,21 @@ class SpeechCorpus:
     def noise(
         self, n: int, rng: np.random.Generator, pool: list[np.ndarray], law: MixLaw | None = None
     ) -> np.ndarray:
-        """One noise segment: recorded, babble of other utterances, or synthetic (``law``)."""
+        """One noise segment: recorded, babble of other utterances, or synthetic (``law``),
+        then the law's augmentation (EQ, a second noise)."""
         law = law or self.law
+        out = self._one_noise(n, rng, pool, law)
+        if law.noise_eq > 0 and rng.random() < law.noise_eq:
+            out = random_eq(out, rng)
+        if law.noise_pair > 0 and rng.random() < law.noise_pair:
+            other = self._one_noise(n, rng, pool, law)
+            gain = 10 ** (rng.uniform(-10.0, 6.0) / 20) * _rms(out) / _rms(other)
+            out = (out + gain * other).astype(np.float32)
+        return out
+
+    def _one_noise(
+        self, n: int, rng: np.random.Generator, pool: list[np.ndarray], law: MixLaw
+    ) -> np.ndarray:
         u = rng.random()
         if u < law.recorded:
             return _segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
@@ -247,6 +298,8 @@ class SpeechCorpus:
                 seg = _segment(s, n, rng)
                 out += seg / _rms(seg)
             return out
+        if law.rumble > 0 and rng.random() < law.rumble:
+            return rumble_noise(n, rng)
         kind = rng.choice(
             [_coloured, _hum, _modulated, _clicks, _tones], p=[0.4, 0.1, 0.2, 0.2, 0.1]
         )

@@ -115,7 +115,14 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    law = MixLaw(snr_db=tuple(args.snr), speed=tuple(args.speed), recorded=args.recorded)
+    law = MixLaw(
+        snr_db=tuple(args.snr),
+        speed=tuple(args.speed),
+        recorded=args.recorded,
+        rumble=args.rumble,
+        noise_eq=args.noise_eq,
+        noise_pair=args.noise_pair,
+    )
     corpus = SpeechCorpus.load(law=law)
     model = build(args)
     cfg = model.config if args.arch == "spectral" else spectral_config(args)
@@ -336,6 +343,15 @@ def main() -> None:
     )
     ap.add_argument(
         "--recorded", type=float, default=0.35, help="share of recorded noise (else synthetic)"
+    )
+    ap.add_argument(
+        "--rumble", type=float, default=0.0, help="share of synthetic noise that is rumble"
+    )
+    ap.add_argument(
+        "--noise-eq", type=float, default=0.0, help="share of noises put through a random EQ"
+    )
+    ap.add_argument(
+        "--noise-pair", type=float, default=0.0, help="share of mixtures with a second noise"
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
