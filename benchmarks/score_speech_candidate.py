@@ -78,13 +78,12 @@ def main() -> None:
             f"STOI {g['stoi_gain']:+.4f}, STOI lower on {g['stoi_lower_files']} files"
             + (" (5-10 dB)" if args.split == "heldout" else "")
         )
-    if args.split == "heldout":
-        for s, row in summary.items():
-            cells = ", ".join(
-                f"{k.split('/')[-1]} {v['sisnr']:.2f}/{v['pesq']:.3f}/{v['stoi']:.3f}"
-                for k, v in row.items()
-            )
-            print(f"  {s}: {cells}")
+    for s, row in summary.items():  # absolute means per set: SI-SNR / PESQ-wb / STOI
+        cells = ", ".join(
+            f"{k.split('/')[-1]} {v['sisnr']:.2f}/{v['pesq']:.3f}/{v['stoi']:.3f}"
+            for k, v in row.items()
+        )
+        print(f"  {s}: {cells}")
     if args.out:
         args.out.write_text(json.dumps(summary, indent=1) + "\n")
 

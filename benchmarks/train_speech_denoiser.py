@@ -1,16 +1,17 @@
 """Train, export and quantize the pretrained speech denoiser shipped in the runtime package.
 
-One command rebuilds it (about 10 minutes on 2 cores; ``make speech-model`` runs it)::
+One command rebuilds it (about 20 minutes on one thread; ``make speech-model`` runs it)::
 
     flock /tmp/edgeae-heavy.lock .venv/bin/python benchmarks/train_speech_denoiser.py
 
 Model: ``edgeae.models.spectral`` (STFT 320/160 at 16 kHz = 20 ms latency,
 |X|^0.3 of 8 frames -> sigmoid mask). Data: ``benchmarks/speech_data.py``
-(redistributable speech and noise only, fresh seeded mixtures every epoch,
-validation by file). Loss: -SI-SNR of the waveform + multi-resolution STFT
-magnitude loss. Export: ``edgeae_export.export_autoencoder`` (parity gate) then
-``quantize_model`` (static int8 QDQ, calibration on validation mixtures, speed
-gate), written to ``runtime/edgeae_runtime/pretrained/speech-denoiser.onnx``.
+(redistributable speech and noise only, fresh seeded mixtures every epoch with
+noise augmentation: rumble, random EQ, noise pairs; validation by file). Loss:
+-SI-SNR of the waveform + multi-resolution STFT magnitude loss. Export:
+``edgeae_export.export_autoencoder`` (parity gate) then ``quantize_model``
+(static int8 QDQ, calibration on validation mixtures, speed gate), written to
+``runtime/edgeae_runtime/pretrained/speech-denoiser.onnx``.
 
 ``--arch conv1d`` trains the other candidate instead (the time-domain conv1d
 autoencoder on 256-sample windows, same data and waveform loss) for the
@@ -308,7 +309,7 @@ def export(model: torch.nn.Module, out: Path, info: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", choices=("spectral", "conv1d"), default="spectral")
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--steps", type=int, default=40, help="optimizer steps per epoch")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=1.5, help="segment length")
@@ -345,13 +346,13 @@ def main() -> None:
         "--recorded", type=float, default=0.35, help="share of recorded noise (else synthetic)"
     )
     ap.add_argument(
-        "--rumble", type=float, default=0.0, help="share of synthetic noise that is rumble"
+        "--rumble", type=float, default=0.3, help="share of synthetic noise that is rumble"
     )
     ap.add_argument(
-        "--noise-eq", type=float, default=0.0, help="share of noises put through a random EQ"
+        "--noise-eq", type=float, default=0.5, help="share of noises put through a random EQ"
     )
     ap.add_argument(
-        "--noise-pair", type=float, default=0.0, help="share of mixtures with a second noise"
+        "--noise-pair", type=float, default=0.3, help="share of mixtures with a second noise"
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
