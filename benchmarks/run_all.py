@@ -49,8 +49,8 @@ TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
     "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
-    "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener "
-    "and the old recipes",
+    "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener, "
+    "the masking ceiling and the old recipes",
     "train_speech": "Train your own denoiser from a clean-speech folder and a noise folder",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",

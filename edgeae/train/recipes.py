@@ -83,9 +83,10 @@ SOURCE_RECIPES: dict[str, Recipe] = {
     ),
     # Speech denoising (builtin:speech, mix:clean=DIR&noise=DIR, noisy/+clean/ folders):
     # the spectral-mask model the pretrained denoiser is (docs/speech.md: 320/160 STFT,
-    # 8 context frames + the noise-floor column), trained on waveforms (SI-SNR + MR-STFT)
-    # with its schedule: 20 epochs of 40 steps x 16 fresh 1.5 s mixtures, AdamW one-cycle
-    # 3e-3. The time-domain conv1d model made real noisy speech worse (docs/speech.md).
+    # 8 context frames + the noise-floor column), trained on waveforms (SI-SNR + MR-STFT):
+    # 20 epochs of 40 steps x 16 fresh 1.5 s mixtures, AdamW one-cycle 3e-3 (the shipped
+    # model trains 100 on augmented mixtures; longer without augmentation did not help it).
+    # The time-domain conv1d model made real noisy speech worse (docs/speech.md).
     "speech": Recipe(
         arch="spectral",
         model={"noise_floor": 0.02},

@@ -98,14 +98,18 @@ def test_compare_providers_without_the_extra_names_it(tmp_path: Path, monkeypatc
 
 def _advised(tmp_path: Path, provider: str) -> Path:
     """A model file whose manifest recommends ``provider`` (as ``edgeae bench --record``)."""
-    from edgeae_export.onnx_io import load_onnx, read_manifest, rewrite_manifest
-    from edgeae_runtime.manifest import ExecutionAdvice
+    import onnx  # not edgeae_export: these tests run on the ARM check's runtime-only venv
+
+    from edgeae_runtime.manifest import MANIFEST_KEY, ExecutionAdvice
 
     path = make_autoencoder(tmp_path / f"{provider}.onnx", kind="dense")
-    manifest = read_manifest(load_onnx(path))
-    assert manifest is not None
     advice = ExecutionAdvice(provider=provider, batch=8, threads=1, speedup=1.3)
-    rewrite_manifest(path, manifest.replace(execution=advice))
+    manifest = Model(path).manifest.replace(execution=advice)
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key == MANIFEST_KEY:
+            prop.value = manifest.to_json()
+    onnx.save(proto, str(path))
     return path
 
 
