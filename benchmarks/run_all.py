@@ -30,6 +30,7 @@ BENCH_DIR = ROOT / "benchmarks"
 RESULTS = BENCH_DIR / "results"
 ORDER = [
     "train",
+    "search",
     "anomaly",
     "denoise",
     "speech",  # needs trained models: bench_speech.py --float ... (its section names the command)
@@ -47,6 +48,7 @@ ORDER = [
 ]
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
+    "search": "Choosing a recipe: edgeae train --search on the built-ins",
     "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
     "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener, "

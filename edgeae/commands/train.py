@@ -345,6 +345,12 @@ def train(
             )
         overrides["window"], window, hop = window, None, None
     dataset = load_source(source, key=key, window=window, hop=hop)
+    if search and arch == "spectral":
+        raise click.BadParameter(
+            "--search tries item models; a speech source trains the spectral denoiser "
+            "(choose its options yourself)",
+            param_hint="--search",
+        )
     if search:
         _search(
             dataset, arch, overrides, config, run_dir, search_budget, source, force, quiet, as_json

@@ -116,3 +116,9 @@ def test_the_cli_sets_the_stft_frame_from_window(runner: CliRunner, tmp_path: Pa
                                "--window", "256", "--hop", "100", "-q"])  # fmt: skip
     assert res.exit_code == 2 and "--hop" in res.output and "128" in res.output
     assert not (tmp_path / "r").exists()
+
+
+def test_search_is_refused_for_the_spectral_denoiser(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["train", "builtin:speech", "-o", str(tmp_path / "r"), "--search"])
+    assert res.exit_code == 2 and "--search" in res.output and "spectral" in res.output
+    assert not (tmp_path / "r").exists()
