@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeae.data.corpus import random_segment
-from edgeae.data.mixing import mix_at_snr, scale_to_level
+from edgeae.data.mixing import mix_at_snr, random_eq, scale_to_level
 from edgeae_runtime.audio import read_wav
 from edgeae_runtime.resample import resample
 
@@ -193,17 +193,6 @@ def rumble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return (out * env).astype(np.float32)
 
 
-def random_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``x`` through a random smooth EQ: a spectral tilt and one +-12 dB bell, so a few
-    recorded noises stand for many (other rooms, other microphones)."""
-    spec = np.fft.rfft(x)
-    f = np.maximum(np.fft.rfftfreq(len(x), 1 / RATE), 20.0)
-    tilt = (f / 1000.0) ** (rng.uniform(-1.5, 1.0) / 2)
-    centre, width = np.exp(rng.uniform(np.log(60.0), np.log(6000.0))), rng.uniform(0.3, 1.5)
-    bell = 10 ** (rng.uniform(-12.0, 12.0) / 20 * np.exp(-0.5 * (np.log2(f / centre) / width) ** 2))
-    return np.fft.irfft(spec * tilt * bell, n=len(x)).astype(np.float32)
-
-
 def _without(x: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
     """``x`` with the stretch ``[start_s, stop_s)`` seconds cut out."""
     a, b = int(start_s * RATE), int(stop_s * RATE)
@@ -277,7 +266,7 @@ class SpeechCorpus:
         law = law or self.law
         out = self._one_noise(n, rng, pool, law)
         if law.noise_eq > 0 and rng.random() < law.noise_eq:
-            out = random_eq(out, rng)
+            out = random_eq(out, rng, RATE)
         if law.noise_pair > 0 and rng.random() < law.noise_pair:
             other = self._one_noise(n, rng, pool, law)
             gain = 10 ** (rng.uniform(-10.0, 6.0) / 20) * _rms(out) / _rms(other)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgeae.data.corpus import SegmentDataset, Utterance
-from edgeae.data.mixing import MixCorpus, MixOptions, mix_at_snr, scale_to_level
+from edgeae.data.mixing import MixCorpus, MixOptions, mix_at_snr, random_eq, scale_to_level
 from edgeae.errors import DataError
 from edgeae_runtime.metrics import snr_db
 from tests.edgeae.data.speech_files import write_corpus
@@ -138,3 +139,29 @@ def test_training_noise_is_read_at_a_random_speed_validation_as_recorded() -> No
     assert all(peak_hz(*val[i]) == pytest.approx(1000, abs=4) for i in range(2))
     with pytest.raises(DataError, match="noise_speed"):
         MixCorpus(clean, noise, rate, options=MixOptions(noise_speed=(0.1, 1.0)))
+
+
+def test_equalize_keeps_length_and_changes_the_spectrum() -> None:
+    x = np.random.default_rng(2).standard_normal(4000).astype(np.float32)
+    y = random_eq(x, np.random.default_rng(3), 16000)
+    assert y.shape == x.shape and np.isfinite(y).all()
+    assert not np.allclose(np.abs(np.fft.rfft(y)), np.abs(np.fft.rfft(x)), rtol=0.05)
+
+
+def test_noise_augmentation_is_training_only_and_off_when_zero(corpus: MixCorpus) -> None:
+    """EQ and noise pairs change training noise only; zero shares draw nothing (the mixtures
+    are the plain ones), and the shares are checked."""
+    o = corpus.options
+    plain = MixCorpus(corpus.clean, corpus.noise, 16000,
+                      options=dataclasses.replace(o, noise_eq=0.0, noise_pair=0.0))  # fmt: skip
+    augmented = MixCorpus(corpus.clean, corpus.noise, 16000,
+                          options=dataclasses.replace(o, noise_eq=1.0, noise_pair=1.0))  # fmt: skip
+    a, b = plain.train_set(4000, length=3).arrays(), augmented.train_set(4000, length=3).arrays()
+    assert not np.allclose(a[0], b[0])
+    for ca, cb in zip(a[1], b[1], strict=True):  # the same clean segments (levels differ)
+        assert abs(np.corrcoef(ca.ravel(), cb.ravel())[0, 1]) > 0.999
+    va = plain.validation_set(4000, length=3).arrays()
+    vb = augmented.validation_set(4000, length=3).arrays()
+    np.testing.assert_array_equal(va[0], vb[0])
+    with pytest.raises(DataError, match="noise_eq"):
+        MixCorpus(corpus.clean, corpus.noise, 16000, options=MixOptions(noise_eq=1.5))
