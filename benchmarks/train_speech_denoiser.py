@@ -38,7 +38,13 @@ from speech_data import RATE, MixLaw, SpeechCorpus  # noqa: E402
 
 from edgeae.models import asdict as config_asdict  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
-from edgeae.train.denoiser import denoise_loss, enhance, si_snr, spectral_spec  # noqa: E402
+from edgeae.train.denoiser import (  # noqa: E402
+    denoise_loss,
+    enhance,
+    si_snr,
+    spectral_spec,
+    train_step,
+)
 
 PRETRAINED = HERE.parent / "runtime" / "edgeae_runtime" / "pretrained"
 
@@ -149,12 +155,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
             sl = slice(s * args.batch, (s + 1) * args.batch)
             est = run(torch.from_numpy(noisy[sl]))
             loss = LOSSES[args.loss](est, torch.from_numpy(clean[sl]))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
+            losses.append(train_step(model, opt, sched, loss))
         model.eval()
         with torch.no_grad():
             val = si_snr(run(vn_t), vc_t).mean().item() - base

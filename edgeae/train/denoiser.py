@@ -51,6 +51,7 @@ __all__ = [
     "si_snr",
     "spectral_spec",
     "train_denoiser",
+    "train_step",
 ]
 
 #: Length of one training segment, and optimizer steps per epoch (an "epoch" is a fixed
@@ -97,6 +98,17 @@ def enhance(model: SpectralMaskAE, noisy: torch.Tensor) -> torch.Tensor:
     spec = stft(noisy, cfg)
     mask = mask_gain(model.mask_sequence(compress(spec.abs(), cfg)), cfg)
     return istft(spec * mask, cfg, noisy.shape[-1])
+
+
+def train_step(model: torch.nn.Module, opt: Any, sched: Any, loss: torch.Tensor) -> float:
+    """One optimizer step on ``loss`` (gradients clipped to norm 5), the schedule stepped;
+    returns the loss value."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    sched.step()
+    return loss.item()
 
 
 def spectral_spec(cfg: SpectralConfig) -> SpectralSpec:
@@ -210,12 +222,7 @@ def train_denoiser(
             for step in range(steps_per_epoch):
                 sl = slice(step * config.batch_size, (step + 1) * config.batch_size)
                 loss = denoise_loss(enhance(model, noisy[sl]), clean[sl])
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-                opt.step()
-                sched.step()
-                losses.append(loss.item())
+                losses.append(train_step(model, opt, sched, loss))
                 log.step(state.epoch + 1, config.epochs, step + 1, steps_per_epoch, losses[-1])
             model.eval()
             with torch.no_grad():

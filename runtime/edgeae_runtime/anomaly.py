@@ -104,6 +104,18 @@ def channel_contributions(model: Model, x: Any, *, max_batch: int | None = None)
     return _channel_shares(xn, yn, model.anomaly_spec.score)
 
 
+def _running_baseline(model: Model, threshold: float, hop: int, window: int) -> Any:
+    """The manifest's running score baseline at ``threshold`` (None when it has none), for
+    windows of ``window`` every ``hop``: overlapping windows share samples, so ``hop /
+    window`` of them count as independent."""
+    a = model.manifest.anomaly
+    if a is None:
+        return None
+    return baseline_for(
+        dataclasses.replace(a, threshold=threshold), independent=min(1.0, hop / window)
+    )
+
+
 def _window_scores(
     model: Model, items: np.ndarray, per_channel: bool, max_batch: int | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -170,12 +182,7 @@ class StreamScorer:
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.spec.window)
-        a = model.manifest.anomaly
-        # overlapping windows share samples: hop / window of them are independent
-        independent = min(1.0, self.spec.hop / self.spec.window)
-        self._baseline = None if a is None else baseline_for(
-            dataclasses.replace(a, threshold=self.threshold), independent=independent
-        )
+        self._baseline = _running_baseline(model, self.threshold, self.spec.hop, self.spec.window)
         self.events: list[AnomalyEvent] = []
 
     @property
@@ -244,11 +251,8 @@ class LogScorer:
         self.model, self.max_batch = model, max_batch
         self.threshold = resolve_threshold(model, threshold)
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
-        a = model.manifest.anomaly
-        # windows of item_shape[-1] grid points every hop: hop / window are independent
-        independent = min(1.0, model.manifest.sensorlog.hop / model.item_shape[-1])
-        self._baseline = None if a is None else baseline_for(
-            dataclasses.replace(a, threshold=self.threshold), independent=independent
+        self._baseline = _running_baseline(
+            model, self.threshold, model.manifest.sensorlog.hop, model.item_shape[-1]
         )
 
     def score(self, path: Any) -> tuple[ScoreUpdate, Any]:
