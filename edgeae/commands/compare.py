@@ -58,7 +58,9 @@ def load_data_for_model(
     from edgeae.data.sources import frames_itself
 
     if manifest.signal is None or frames_itself(source):
-        return load_source(source, key=key, layout=layout, limit=limit)
+        return load_source(
+            source, key=key, layout=layout, limit=limit, features=manifest.features
+        )
     window, hop = manifest.signal.window, manifest.signal.hop
     rate = manifest.signal.sample_rate  # WAV and speech sources are resampled to the model's rate
     try:

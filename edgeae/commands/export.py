@@ -75,7 +75,8 @@ def validation_items(
             and not frames_itself(source)):  # fmt: skip
         window, hop = ckpt.signal.window, hop or ckpt.signal.hop
     try:
-        ds = load_source(source, key=key, window=window, hop=hop)
+        logmel = {"features": ckpt.features, "layout": ckpt.layout} if ckpt.features else {}
+        ds = load_source(source, key=key, window=window, hop=hop, **logmel)
         if (
             tuple(ds.item_shape) != tuple(ckpt.item_shape)
             and ckpt.layout == "NCW"

@@ -63,6 +63,8 @@ def _load_items(
     if manifest.spectral is not None and is_speech_source(source):  # STFT items of speech
         return spectral_items(source, manifest.signal, manifest.spectral, limit=size)[0], None, None
     kwargs: dict[str, Any] = {"layout": manifest.layout}
+    if manifest.features is not None:  # logmel: sources cut this model's items by default
+        kwargs["features"] = manifest.features
     framed = manifest.spectral is not None or frames_itself(source)  # items as the source cuts
     if manifest.signal is not None and not framed:
         kwargs.update(window=manifest.signal.window, hop=manifest.signal.hop)

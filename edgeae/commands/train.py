@@ -67,8 +67,9 @@ def _json_safe(value: object) -> object:
 @click.option(
     "--arch",
     default=None,
-    help="dense, dense2d, conv1d, conv2d or spectral [default: the recipe of a built-in or a "
-    "speech source (spectral), else by layout].",
+    help="dense, dense2d, conv1d, conv2d or spectral [default: the recipe of a built-in, a "
+    "logmel: folder (ad01; conv2d/conv1d pick the conv log-mel recipes) or a speech source "
+    "(spectral), else by layout].",
 )
 @click.option(
     "--latent",
@@ -292,7 +293,7 @@ def train(
     import torch
 
     from edgeae.data import load_source
-    from edgeae.train import TrainConfig, recipe_arch, recipe_for
+    from edgeae.train import TrainConfig, recipe_arch, recipe_for, recipe_source
     from edgeae.train import train as run_training
 
     run_dir = output
@@ -333,6 +334,7 @@ def train(
     given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
     if resume:
         _refuse_contradictions(run_dir, arch, given_model, given)
+    source = recipe_source(source, arch)  # logmel: + --arch conv2d -> its frames and layout
     arch = arch or recipe_arch(source)
     model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})

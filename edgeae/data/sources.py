@@ -83,6 +83,7 @@ def load_source(
     seed: int = 0,
     options: Mapping[str, Any] | None = None,
     sample_rate: int | None = None,
+    features: Any = None,
 ) -> Dataset:
     """Load ``source`` (``builtin:NAME[?opts]``, a file, or a PNG folder) as a :class:`Dataset`.
 
@@ -92,6 +93,8 @@ def load_source(
     (e.g. ``{"snr_db": 5}``), and options in the source string take precedence.
     ``sample_rate`` (a model's rate) resamples WAV signals and speech corpora to it
     on load (the runtime's polyphase filter); built-in generators ignore it.
+    ``features`` (a model's manifest.features) and ``layout`` are the defaults of a
+    ``logmel:`` source's options, so it cuts the items that model takes.
     Every bad input raises :class:`~edgeae.errors.DataError`.
     """
     if is_speech_source(source):
@@ -110,7 +113,12 @@ def load_source(
     if source.startswith(LOGMEL_PREFIX):
         if key is not None or window is not None or hop is not None or options:
             raise DataError(f"{source}: --key/--window/--hop do not apply; set logmel options")
-        return load_logmel(source, limit=limit)
+        from .machine import model_defaults
+
+        defaults = model_defaults(features, layout) if features is not None else {}
+        if layout is not None:
+            defaults["layout"] = layout
+        return load_logmel(source, limit=limit, defaults=defaults)
     if source.startswith(BUILTIN_PREFIX):
         if key is not None:
             raise DataError(f"{source}: --key applies to .npz files, not built-in datasets")

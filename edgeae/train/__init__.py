@@ -20,6 +20,7 @@ from .recipes import RECIPES as RECIPES
 from .recipes import Recipe as Recipe
 from .recipes import recipe_arch as recipe_arch
 from .recipes import recipe_for as recipe_for
+from .recipes import recipe_source as recipe_source
 from .trainer import EpochStats as EpochStats
 from .trainer import TrainResult as TrainResult
 from .trainer import train as train
@@ -43,5 +44,6 @@ __all__ = [
     "load_checkpoint",
     "recipe_arch",
     "recipe_for",
+    "recipe_source",
     "train",
 ]

@@ -16,16 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RECIPES", "SOURCE_RECIPES", "Recipe", "recipe_arch", "recipe_for"]
+__all__ = ["RECIPES", "SOURCE_RECIPES", "Recipe", "recipe_arch", "recipe_for", "recipe_source"]
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """One built-in's recipe: architecture (None: by data layout), model and train overrides."""
+    """One built-in's recipe: architecture (None: by data layout), model and train overrides,
+    and ``source`` option defaults (a ``logmel:`` source's frames and layout)."""
 
     arch: str | None = None
     model: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
+    source: Mapping[str, str] = field(default_factory=dict)
 
 
 #: Per built-in dataset. Numbers behind each choice: docs/models.md.
@@ -81,6 +83,21 @@ SOURCE_RECIPES: dict[str, Recipe] = {
         model={"hidden": (128, 128, 128, 128), "latent": 8, "batch_norm": True},
         train={"epochs": 50, "batch_size": 512, "lr": 1e-3, "patience": 10},
     ),
+    # The conv alternatives (`--arch conv2d` / `--arch conv1d` on a logmel: source, or
+    # layout=NCHW / NCW in it): patches of 32 log-mel frames (about 1 s at hop 512) as
+    # (n_mels, frames) items. Numbers behind the choice: docs/anomaly.md, BENCHMARKS.md.
+    "logmel-conv2d": Recipe(
+        arch="conv2d",
+        model={"hidden": (16, 32, 32, 32), "latent": 4},
+        train={"epochs": 30, "batch_size": 128, "lr": 1e-3, "patience": 8},
+        source={"frames": "32", "layout": "NCHW"},
+    ),
+    "logmel-conv1d": Recipe(
+        arch="conv1d",
+        model={"hidden": (128, 64, 32), "latent": 8},
+        train={"epochs": 40, "batch_size": 256, "lr": 1e-3, "patience": 10},
+        source={"frames": "32", "layout": "NCW"},
+    ),
     # Speech denoising (builtin:speech, mix:clean=DIR&noise=DIR, noisy/+clean/ folders):
     # the spectral-mask model the pretrained denoiser is (docs/speech.md: 320/160 STFT,
     # 8 context frames + the noise-floor column), trained on waveforms (SI-SNR + MR-STFT):
@@ -101,9 +118,18 @@ def _builtin_name(source: str) -> str | None:
     return source[len("builtin:") :].partition("?")[0].strip()
 
 
-def _recipe(source: str) -> Recipe | None:
-    if source.startswith("logmel:"):
-        return SOURCE_RECIPES["logmel"]
+_LOGMEL_BY_LAYOUT = {"NCHW": "logmel-conv2d", "NCW": "logmel-conv1d"}
+_LOGMEL_BY_ARCH = {"conv2d": "logmel-conv2d", "conv1d": "logmel-conv1d"}
+
+
+def _recipe(source: str, arch: str | None = None) -> Recipe | None:
+    if source.startswith("logmel:"):  # by --arch, else by the source's layout=, else ad01
+        if arch is not None:
+            return SOURCE_RECIPES[_LOGMEL_BY_ARCH.get(arch, "logmel")]
+        from edgeae.data.machine import logmel_options
+
+        layout = logmel_options(source).get("layout", "NF")
+        return SOURCE_RECIPES[_LOGMEL_BY_LAYOUT.get(layout, "logmel")]
     from edgeae.data.speech import is_speech_source
 
     if is_speech_source(source):
@@ -124,8 +150,27 @@ def recipe_for(source: str, arch: str | None = None) -> tuple[Mapping[str, Any],
     With ``arch`` other than the recipe's own, the model overrides are empty (they
     are options of the recipe's architecture); the training settings still apply.
     """
-    recipe = _recipe(source)
+    recipe = _recipe(source, arch)
     if recipe is None:
         return {}, {}
     same_arch = arch is None or recipe.arch is None or arch == recipe.arch
     return (dict(recipe.model) if same_arch else {}), dict(recipe.train)
+
+
+def recipe_source(source: str, arch: str | None = None) -> str:
+    """``source`` with the recipe's source options added where it leaves them out
+    (``logmel:DIR`` + ``--arch conv2d`` -> ``logmel:DIR?frames=32&layout=NCHW``);
+    unchanged for sources whose recipe sets none. The run records this string, so
+    export and compare cut the same items."""
+    recipe = _recipe(source, arch)
+    if recipe is None or not recipe.source:
+        return source
+    from urllib.parse import urlencode
+
+    from edgeae.data.machine import logmel_options
+
+    given = logmel_options(source)
+    missing = {k: v for k, v in recipe.source.items() if k not in given}
+    if not missing:
+        return source
+    return source + ("&" if "?" in source else "?") + urlencode(missing)

@@ -278,8 +278,9 @@ class ClipScorer:
     """Score audio with a log-mel model (``manifest.features``): per item, per clip, live.
 
     Audio pushed in chunks of any size goes through the runtime's log-mel
-    front-end (:class:`~edgeae_runtime.logmel.LogMelStream`); every stacked item
-    is scored as it completes. Item ``k`` starts at sample ``k * hop`` and spans
+    front-end (:class:`~edgeae_runtime.logmel.LogMelStream`, items in the manifest's
+    layout: flat for dense models, ``(n_mels, frames)`` patches for conv1d/conv2d);
+    every stacked item is scored as it completes. Item ``k`` starts at sample ``k * hop`` and spans
     ``n_fft + (frames - 1) * hop`` samples, the range its events cover (the
     manifest's event law, as for :class:`StreamScorer`). ``clip_score`` is the
     mean (or max, ``features.reduce``) of the item scores so far: the DCASE clip
@@ -315,7 +316,9 @@ class ClipScorer:
         self.span = features.n_fft + (features.frames - 1) * features.hop
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.span)
-        self._stream = LogMelStream(features, name=f"{model.path.name} audio")
+        self._stream = LogMelStream(
+            features, layout=model.manifest.layout, name=f"{model.path.name} audio"
+        )
         self.reset()
 
     def reset(self) -> None:

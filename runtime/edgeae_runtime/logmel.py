@@ -7,9 +7,13 @@ periodic Hann window, its power spectrum ``|rfft|**2`` is mapped onto
 ``n_mels`` Slaney-style mel bands (librosa's default filterbank: linear below
 1 kHz, logarithmic above, each band normalized to unit area) and compressed as
 ``10 * log10(mel + LOG_EPS)`` (the DCASE baseline's ``20 / power * log10``
-with power 2). ``frames`` consecutive log-mel frames are concatenated
-frame-major into one model item of ``frames * n_mels`` values (the ad01
-autoencoder: 5 x 128 = 640). A clip's score is the mean (or max) of its
+with power 2). ``frames`` consecutive log-mel frames make one model item, in
+the layout of the model's manifest (:meth:`LogMelSpec.item_shape`): NF
+concatenates them frame-major into ``frames * n_mels`` values (the ad01
+autoencoder: 5 x 128 = 640); NCW is the patch ``(n_mels, frames)`` (conv1d over
+time, mels as channels) and NCHW ``(1, n_mels, frames)`` (conv2d): the flat
+item reshaped to ``(frames, n_mels)`` and transposed. Item ``k`` starts at
+log-mel frame ``k`` in every layout. A clip's score is the mean (or max) of its
 items' scores.
 
 :func:`logmel` / :func:`stack_frames` / :func:`feature_items` are the whole-clip
@@ -114,22 +118,33 @@ def logmel(signal: Any, spec: LogMelSpec, *, name: str = "signal") -> np.ndarray
     return _Front(spec)(frames)
 
 
-def stack_frames(mels: np.ndarray, frames: int) -> np.ndarray:
-    """``(k, n_mels)`` -> ``(k - frames + 1, frames * n_mels)``: frame-major concatenation."""
+def stack_frames(mels: np.ndarray, frames: int, layout: str = "NF") -> np.ndarray:
+    """``(k, n_mels)`` log-mel frames -> ``(k - frames + 1, *item)`` items of ``frames`` each.
+
+    ``layout`` NF: ``(frames * n_mels,)``, frame-major; NCW: ``(n_mels, frames)``;
+    NCHW: ``(1, n_mels, frames)`` (:meth:`LogMelSpec.item_shape`).
+    """
     mels = np.asarray(mels, dtype=np.float32)
+    law = LogMelSpec(sample_rate=1, n_mels=mels.shape[1], frames=frames)  # shape only
+    shape = law.item_shape(layout)
     k = mels.shape[0] - frames + 1
     if k <= 0:
-        return np.zeros((0, frames * mels.shape[1]), dtype=np.float32)
+        return np.zeros((0, *shape), dtype=np.float32)
     view = np.lib.stride_tricks.sliding_window_view(mels, frames, axis=0)  # (k, n_mels, frames)
-    return np.ascontiguousarray(view.transpose(0, 2, 1).reshape(k, frames * mels.shape[1]))
+    if layout == "NF":
+        view = view.transpose(0, 2, 1)
+    return np.ascontiguousarray(view.reshape(k, *shape))
 
 
-def feature_items(signal: Any, spec: LogMelSpec, *, name: str = "signal") -> np.ndarray:
-    """The model items of a whole clip: stacked log-mel frames ``(items, frames * n_mels)``.
+def feature_items(
+    signal: Any, spec: LogMelSpec, *, layout: str = "NF", name: str = "signal"
+) -> np.ndarray:
+    """The model items of a whole clip: stacked log-mel frames ``(items, *item_shape)``
+    in ``layout`` (the model's manifest.layout; :func:`stack_frames`).
 
     A clip shorter than ``frames`` log-mel frames raises InputError naming its length.
     """
-    items = stack_frames(logmel(signal, spec, name=name), spec.frames)
+    items = stack_frames(logmel(signal, spec, name=name), spec.frames, layout)
     if items.shape[0] == 0:
         need = (spec.frames - 1) * spec.hop + spec.n_fft
         raise InputError(
@@ -152,7 +167,7 @@ def clip_score(scores: Any, reduce: str = "mean") -> float:
 
 
 class LogMelStream:
-    """Stacked log-mel items from a mono signal pushed in chunks of any size.
+    """Stacked log-mel items (in ``layout``) from a mono signal pushed in chunks of any size.
 
     ``push`` returns the items its samples completed, ``flush`` the zero-padded
     tail's; together they equal :func:`feature_items` of the whole signal.
@@ -160,8 +175,9 @@ class LogMelStream:
     log-mel frames).
     """
 
-    def __init__(self, spec: LogMelSpec, *, name: str = "stream") -> None:
-        self.spec = spec
+    def __init__(self, spec: LogMelSpec, *, layout: str = "NF", name: str = "stream") -> None:
+        spec.item_shape(layout)  # an unknown layout fails here, not at the first item
+        self.spec, self.layout = spec, layout
         self._front = _Front(spec)
         self._framer = SignalFramer(1, spec.n_fft, spec.hop, name=name, tail="cover")
         self.reset()
@@ -180,13 +196,13 @@ class LogMelStream:
     def _items(self, frames: np.ndarray) -> np.ndarray:
         if frames.shape[0]:
             self._mels = np.concatenate([self._mels, self._front(frames[:, 0, :])])
-        items = stack_frames(self._mels, self.spec.frames)
+        items = stack_frames(self._mels, self.spec.frames, self.layout)
         self._mels = self._mels[max(self._mels.shape[0] - (self.spec.frames - 1), 0) :]
         self.items_out += items.shape[0]
         return items
 
     def push(self, chunk: Any) -> np.ndarray:
-        """Feed samples; return the ``(k, frames * n_mels)`` items they complete."""
+        """Feed samples; return the ``(k, *item_shape)`` items they complete."""
         return self._items(self._framer.push(chunk).frames)
 
     def flush(self) -> np.ndarray:

@@ -48,7 +48,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -192,8 +192,11 @@ class LogMelSpec(_Record):
     """A log-mel front-end (:mod:`edgeae_runtime.logmel`): mono audio -> stacked log-mel items.
 
     ``frames`` log-mel frames of ``n_mels`` bands (``n_fft``-point frames every
-    ``hop`` samples) make one NF item of ``frames * n_mels`` values; a clip's
-    score is the ``reduce`` (mean or max) of its items' scores.
+    ``hop`` samples) make one item, laid out as the manifest's ``layout`` says
+    (:meth:`item_shape`): NF a flat ``frames * n_mels`` vector (frame-major),
+    NCW ``(n_mels, frames)`` (conv1d over time, mels as channels), NCHW
+    ``(1, n_mels, frames)`` (conv2d over a patch of the spectrogram; version 5 for
+    both 2-D forms). A clip's score is the ``reduce`` (mean or max) of its items' scores.
     """
 
     sample_rate: int
@@ -204,6 +207,17 @@ class LogMelSpec(_Record):
     fmin: float = 0.0
     fmax: float | None = None
     reduce: Literal["mean", "max"] = "mean"
+
+    def item_shape(self, layout: str) -> tuple[int, ...]:
+        """The shape of one item in ``layout`` (NF, NCW or NCHW): the one shape law of
+        the stacking (:func:`edgeae_runtime.logmel.stack_frames`) and the manifest check."""
+        if layout == "NF":
+            return (self.frames * self.n_mels,)
+        if layout == "NCW":
+            return (self.n_mels, self.frames)
+        if layout == "NCHW":
+            return (1, self.n_mels, self.frames)
+        raise ManifestError(f"manifest.layout: log-mel items are NF, NCW or NCHW, got {layout!r}")
 
 
 @_record
@@ -501,13 +515,16 @@ def _required_version(m: Manifest) -> int:
 
     2 once ``execution`` is set; 3 when ``anomaly.method`` is ``accuracy`` (a runtime
     reading only 1..2 then refuses the file by its version, not by an unknown value);
-    4 with ``sensorlog``.
+    4 with ``sensorlog``; 5 with ``features`` on 2-D items (layout NCW or NCHW: a
+    runtime reading 1..4 knows only flat log-mel items).
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
         version = max(version, _METHOD_VERSION.get(m.anomaly.method, 1))
     if m.sensorlog is not None:
         version = max(version, 4)
+    if m.features is not None and m.layout != "NF":
+        version = max(version, 5)
     return version
 
 
@@ -634,10 +651,11 @@ def _check_features(m: Manifest) -> None:
         raise ManifestError(
             f"manifest.features.fmin/fmax: need 0 <= fmin < fmax <= {f.sample_rate / 2}"
         )
-    if m.layout != "NF" or tuple(m.item_shape) != (f.frames * f.n_mels,):
+    want = f.item_shape(m.layout)
+    if tuple(m.item_shape) != want:
         raise ManifestError(
-            f"manifest.features: items must be flat ({f.frames * f.n_mels},) "
-            f"({f.frames} frames x {f.n_mels} mels), got {m.layout} {tuple(m.item_shape)}"
+            f"manifest.item_shape: {f.frames} frames x {f.n_mels} mels in layout {m.layout} "
+            f"make items {want}, got {tuple(m.item_shape)}"
         )
 
 
