@@ -12,7 +12,9 @@ for clip-level scores). Options: ``n_fft`` (1024), ``hop`` (512), ``n_mels``
 max: the clip score), ``channel`` (0: which channel of multi-channel files),
 ``layout`` (NF: flat frame-major items for dense models; NCW: ``(n_mels, frames)``
 for conv1d; NCHW: ``(1, n_mels, frames)`` for conv2d; the runtime's one stacking,
-:func:`edgeae_runtime.logmel.stack_frames`).
+:func:`edgeae_runtime.logmel.stack_frames`), ``step`` (1: keep every ``step``-th item
+of each clip; a training option that thins heavily overlapping patches; the
+runtime scores every item).
 
 Options the source string leaves out come from ``defaults`` when given (a
 model's manifest.features and layout, so ``--calibration logmel:DIR`` cuts the
@@ -38,7 +40,7 @@ from .wav import read_wav
 __all__ = ["LOGMEL_PREFIX", "clip_files", "load_logmel", "logmel_options", "model_defaults"]
 
 LOGMEL_PREFIX = "logmel:"
-_INT = ("n_fft", "hop", "n_mels", "frames", "channel")
+_INT = ("n_fft", "hop", "n_mels", "frames", "channel", "step")
 _FLOAT = ("fmin", "fmax")
 _LAYOUTS = ("NF", "NCW", "NCHW")
 
@@ -68,7 +70,7 @@ def logmel_options(source: str) -> dict[str, str]:
 
 def _spec(
     options: Mapping[str, str], sample_rate: int, where: str, defaults: Mapping[str, Any]
-) -> tuple[LogMelSpec, int, str]:
+) -> tuple[LogMelSpec, int, str, int]:
     known = {*_INT, *_FLOAT, "reduce", "layout"}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -82,6 +84,9 @@ def _spec(
         except ValueError:
             raise DataError(f"{where}: option {name}={value!r} is not a number") from None
     channel = int(values.pop("channel", 0))
+    step = int(values.pop("step", 1))
+    if not 1 <= step <= 4096:
+        raise DataError(f"{where}: option step={step}: must be in 1..4096")
     layout = str(values.pop("layout", "NF"))
     if layout not in _LAYOUTS:
         raise DataError(f"{where}: option layout={layout!r}: must be one of {', '.join(_LAYOUTS)}")
@@ -102,7 +107,7 @@ def _spec(
         )  # fmt: skip
     except Exception as exc:  # ManifestError naming the field
         raise DataError(f"{where}: {exc}") from None
-    return spec, channel, layout
+    return spec, channel, layout, step
 
 
 def model_defaults(features: LogMelSpec | None, layout: str | None) -> dict[str, Any]:
@@ -125,17 +130,18 @@ def load_logmel(
     files = clip_files(Path(path_text))
     items, labels, clips = [], [], []
     spec: LogMelSpec | None = None
-    channel, layout = 0, "NF"
+    channel, layout, step = 0, "NF", 1
     for index, f in enumerate(files):
         signal, rate = read_wav(f)
         if spec is None:
-            spec, channel, layout = _spec(options, rate, source, defaults or {})
+            spec, channel, layout, step = _spec(options, rate, source, defaults or {})
         elif rate != spec.sample_rate:
             raise DataError(f"{f}: {rate} Hz, the first clip is {spec.sample_rate} Hz")
         if not 0 <= channel < signal.shape[0]:
             raise DataError(f"{f}: has {signal.shape[0]} channel(s), channel={channel} asked")
         try:
             x = feature_items(signal[channel : channel + 1], spec, layout=layout, name=str(f))
+            x = x[::step]
         except InputError as exc:
             raise DataError(str(exc)) from None
         items.append(x)

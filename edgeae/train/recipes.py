@@ -84,19 +84,20 @@ SOURCE_RECIPES: dict[str, Recipe] = {
         train={"epochs": 50, "batch_size": 512, "lr": 1e-3, "patience": 10},
     ),
     # The conv alternatives (`--arch conv2d` / `--arch conv1d` on a logmel: source, or
-    # layout=NCHW / NCW in it): patches of 32 log-mel frames (about 1 s at hop 512) as
-    # (n_mels, frames) items. Numbers behind the choice: docs/anomaly.md, BENCHMARKS.md.
+    # layout=NCHW / NCW in it): patches of 16 log-mel frames (0.54 s at hop 512, so 1 s
+    # clips still give items) as (n_mels, frames) items, every 4th patch of a clip for
+    # training (neighbours share 15 of 16 frames; the runtime scores every one). Numbers behind the choice: docs/anomaly.md, BENCHMARKS.md.
     "logmel-conv2d": Recipe(
         arch="conv2d",
         model={"hidden": (16, 32, 32, 32), "latent": 4},
         train={"epochs": 30, "batch_size": 128, "lr": 1e-3, "patience": 8},
-        source={"frames": "32", "layout": "NCHW"},
+        source={"frames": "16", "layout": "NCHW", "step": "4"},
     ),
     "logmel-conv1d": Recipe(
         arch="conv1d",
         model={"hidden": (128, 64, 32), "latent": 8},
         train={"epochs": 40, "batch_size": 256, "lr": 1e-3, "patience": 10},
-        source={"frames": "32", "layout": "NCW"},
+        source={"frames": "16", "layout": "NCW", "step": "4"},
     ),
     # Speech denoising (builtin:speech, mix:clean=DIR&noise=DIR, noisy/+clean/ folders):
     # the spectral-mask model the pretrained denoiser is (docs/speech.md: 320/160 STFT,
