@@ -654,8 +654,8 @@ def _check_features(m: Manifest) -> None:
     want = f.item_shape(m.layout)
     if tuple(m.item_shape) != want:
         raise ManifestError(
-            f"manifest.item_shape: {f.frames} frames x {f.n_mels} mels in layout {m.layout} "
-            f"make items {want}, got {tuple(m.item_shape)}"
+            f"manifest.item_shape: features of {f.frames} frames x {f.n_mels} mels in layout "
+            f"{m.layout} make items {want}, got {tuple(m.item_shape)}"
         )
 
 

@@ -9,7 +9,9 @@ share weights with the autoencoder, so ``decode(encode(x)) == reconstruct(x)``.
 ``kind``:
 - ``"dense"``: item ``(features,)``, latent ``(latent,)``; tanh encoder, linear decoder.
 - ``"conv1d"``: item ``(channels, window)``, latent ``(hidden, window // 2)``;
-  Conv(k=4, stride 2) + Relu encoder, ConvTranspose(k=2, stride 2) decoder.
+  Conv(k=4, stride 2) + Relu encoder, ConvTranspose(k=2, stride 2) decoder. With
+  ``logmel=LogMelSpec(...)`` (``channels=n_mels``, ``window=frames``) it is a log-mel
+  model of NCW items (manifest.features, no signal).
 - ``"identity"``: item ``(channels, window)`` (or ``(features,)`` with ``channels=0``);
   reconstruction == input exactly, latent = the input scaled by 0.5; the reference
   for overlap-add tests (denoising a signal with it must give the signal back).
@@ -33,7 +35,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from edgeae_runtime import AnomalySpec, CodecSpec, Manifest, Preprocessing, SignalSpec
-from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
+from edgeae_runtime.manifest import MANIFEST_KEY, LogMelSpec, Provenance, TensorSpec
 
 __all__ = [
     "QUANT_KINDS",
@@ -133,6 +135,7 @@ def _manifest(
     fingerprint: str,
     file_fingerprint: str | None = None,
     source: str = "tests/runtime/onnx_models.py",
+    features: LogMelSpec | None = None,
 ) -> Manifest:
     item = TensorSpec("input", (None, *item_shape))
     lat = TensorSpec("latent", (None, *latent_shape))
@@ -157,6 +160,7 @@ def _manifest(
         signal=signal,
         anomaly=anomaly,
         codec=codec,
+        features=features,
     )
 
 
@@ -181,8 +185,11 @@ def _build(
     manifest: bool = True,
     seed: int = 0,
     batch: int | None = None,
+    logmel: LogMelSpec | None = None,
 ) -> Path:
     item_shape, latent_shape, layout = _shapes(kind, channels, window, features, latent, hidden)
+    if logmel is not None:  # a log-mel model: conv1d items (n_mels, frames), no signal
+        signal = None
     if signal == "auto":
         signal = None
         if layout == "NCW":
@@ -228,6 +235,7 @@ def _build(
             preprocessing=preprocessing or Preprocessing(),
             codec=codec,
             fingerprint=fingerprint,
+            features=logmel,
         )
         helper.set_model_props(model, {MANIFEST_KEY: m.to_json()})
     onnx.checker.check_model(model)

@@ -87,3 +87,32 @@ def test_event_open_at_the_end_is_closed_by_flush_and_clipped(conv: Model) -> No
     assert isinstance(ev, AnomalyEvent)
     assert ev.end == 500
     assert ev.to_dict()["start"] == ev.start
+
+
+def test_clip_scorer_feeds_a_conv_log_mel_model_its_2d_patches(tmp_path: Path) -> None:
+    """A conv1d log-mel model (items (n_mels, frames), odd sizes): the scorer's items are the
+    front-end's NCW patches, the scores Model.score's, the same however the audio is chunked."""
+    from edgeae_runtime import AnomalySpec
+    from edgeae_runtime.anomaly import ClipScorer
+    from edgeae_runtime.logmel import feature_items
+    from edgeae_runtime.manifest import LogMelSpec
+
+    spec = LogMelSpec(sample_rate=8000, n_fft=128, hop=64, n_mels=13, frames=6)
+    path = make_autoencoder(
+        tmp_path / "m.onnx", kind="conv1d", channels=13, window=6, logmel=spec,
+        anomaly=AnomalySpec(threshold=50.0, percentile=99.0),
+    )  # fmt: skip
+    model = Model(path)
+    assert model.manifest.layout == "NCW" and model.manifest.schema_version == 5
+    y = np.random.default_rng(1).standard_normal(4000).astype(np.float32)
+    items = feature_items(y, spec, layout="NCW")
+    assert items.shape[1:] == (13, 6)
+    scorer = ClipScorer(model)
+    scores, clip = scorer.score_clip(y)
+    np.testing.assert_allclose(scores, model.score(items), rtol=1e-5)
+    assert clip == pytest.approx(float(np.mean(scores)))
+    scorer.reset()
+    parts = [scorer.push(y[i : i + 333]).scores for i in range(0, y.size, 333)]
+    parts.append(scorer.flush().scores)
+    np.testing.assert_allclose(np.concatenate(parts), scores, rtol=1e-5)
+    assert scorer.clip_anomalous == (clip > scorer.clip_threshold)

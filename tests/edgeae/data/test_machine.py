@@ -90,3 +90,73 @@ def test_logmel_model_trains_exports_and_scores_audio_live(tmp_path: Path) -> No
     assert spec.clip_threshold is not None and spec.clip_normal == 6
     assert result["clip_threshold"] == pytest.approx(spec.clip_threshold)
     assert result["clip_anomalous"] == (clip_score > spec.clip_threshold)
+
+
+def test_logmel_items_in_every_layout_are_one_stacking(tmp_path: Path) -> None:
+    folder = _clips(tmp_path / "clips", 2, 0)
+    base = f"logmel:{folder}?n_fft=256&hop=128&n_mels=31&frames=7"
+    flat = load_source(base)
+    ncw = load_source(base + "&layout=NCW")
+    nchw = load_source(base + "&layout=NCHW")
+    assert (ncw.layout, ncw.item_shape, nchw.layout, nchw.item_shape) == (
+        "NCW", (31, 7), "NCHW", (1, 31, 7)
+    )  # fmt: skip
+    patches = flat.x.reshape(-1, 7, 31).transpose(0, 2, 1)
+    np.testing.assert_array_equal(ncw.x, patches)
+    np.testing.assert_array_equal(nchw.x[:, 0], patches)
+    thinned = load_source(base + "&layout=NCW&step=3")  # every 3rd item of each clip
+    first = ncw.x[ncw.clips == 0]
+    np.testing.assert_array_equal(thinned.x[thinned.clips == 0], first[::3])
+    # a model's features and layout are the defaults of the options left out
+    from edgeae.data.machine import model_defaults
+
+    again = load_source(f"logmel:{folder}", layout="NCW", features=ncw.features)
+    np.testing.assert_array_equal(again.x, ncw.x)
+    assert model_defaults(None, "NCW") == {}
+    with pytest.raises(DataError, match="layout"):
+        load_source(base + "&layout=NHWC")
+    with pytest.raises(DataError, match="step"):
+        load_source(base + "&step=0")
+
+
+@pytest.mark.slow
+def test_conv2d_logmel_model_trains_exports_quantizes_and_scores_audio(tmp_path: Path) -> None:
+    """--arch conv2d on a logmel: folder: odd mels and frames (padded inside the model),
+    calibration from the bare folder (the model's own features and layout), and the
+    device's score on a file and on a pipe equal to ClipScorer."""
+    from edgeae.cli import main
+    from edgeae_runtime import Model
+    from edgeae_runtime.anomaly import ClipScorer
+    from edgeae_runtime.audio import read_wav
+
+    folder = _clips(tmp_path / "clips", normal=8, anomalous=1)
+    r = CliRunner()
+    out = r.invoke(
+        main,
+        ["train", f"logmel:{folder}?n_fft=256&hop=128&n_mels=29&frames=9&step=2",
+         "--arch", "conv2d", "--hidden", "8,8", "--latent", "2", "-o", str(tmp_path / "run"),
+         "--epochs", "2", "--batch-size", "32", "--val-fraction", "0.5", "-q"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["layout"] == "NCHW" and config["item_shape"] == [1, 29, 9]
+    assert "layout=NCHW" in config["data_source"]  # the recipe's layout, recorded
+    out = r.invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
+    assert out.exit_code == 0, out.output
+    model, q = tmp_path / "m" / "model.onnx", tmp_path / "m" / "model.int8.onnx"
+    out = r.invoke(
+        main, ["quantize", "-m", str(model), "-o", str(q), "--calibration", f"logmel:{folder}",
+               "--allow-slower"],  # a tiny model: int8 does not pay (the speed gate)
+    )
+    assert out.exit_code == 0, out.output
+    m = Model(q)
+    assert m.manifest.features.n_mels == 29 and m.manifest.schema_version == 5
+    clip = folder / "anomaly_id_00_00000008.wav"
+    scores, clip_score = ClipScorer(m).score_clip(read_wav(clip)[0])
+    assert scores.size == 54  # every item: the runtime scores all, step only thins training
+    for args, stdin in (([str(clip)], None), (["-"], clip.read_bytes())):
+        out = r.invoke(main, ["score", "-m", str(q), *args, "--json"], input=stdin)
+        assert out.exit_code == 0, out.output
+        result = json.loads(out.output[out.output.index("{") :])
+        np.testing.assert_allclose(result["scores"], scores, rtol=1e-5)
+        assert result["clip_score"] == pytest.approx(clip_score)

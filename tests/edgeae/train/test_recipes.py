@@ -55,3 +55,25 @@ def test_tones_recipe_is_a_denoiser_without_a_bottleneck() -> None:
     model_over, _ = recipe_for("builtin:tones")
     config = default_config(recipe_arch("builtin:tones"), (1, 256), **model_over)
     assert math.prod(config.latent_shape) >= 256
+
+
+@pytest.mark.parametrize(
+    ("arch", "layout"), [("conv2d", "NCHW"), ("conv1d", "NCW"), (None, "NF"), ("dense", "NF")]
+)
+def test_a_logmel_source_gets_the_recipe_of_its_arch(arch: str | None, layout: str) -> None:
+    from edgeae.data.machine import logmel_options
+    from edgeae.train import recipe_source
+
+    source = recipe_source("logmel:clips/?n_mels=64", arch)
+    options = logmel_options(source)
+    assert options["n_mels"] == "64" and options.get("layout", "NF") == layout
+    assert recipe_arch(source) == (arch or "dense")  # the layout alone picks it again
+    model_over, train_over = recipe_for(source, arch)
+    n_mels, frames = 64, int(options.get("frames", 5))
+    shape = {"NF": (n_mels * frames,), "NCW": (n_mels, frames), "NCHW": (1, n_mels, frames)}
+    config = default_config(arch or "dense", shape[layout], **model_over)
+    assert config.item_shape == shape[layout]
+    TrainConfig(**train_over)
+    # options the user gives win over the recipe's
+    assert logmel_options(recipe_source("logmel:c?frames=9", arch)).get("frames") == "9"
+    assert recipe_source("builtin:sensor", "conv2d") == "builtin:sensor"
