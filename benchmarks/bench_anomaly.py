@@ -1,4 +1,4 @@
-"""Anomaly benchmark: operating points, NAB vs PCA / IsolationForest, DCASE log-mel ad01.
+"""Anomaly benchmark: operating points, NAB vs PCA / IsolationForest, DCASE log-mel recipes.
 
 One run, four parts, every threshold through the runtime's own laws
 (:func:`edgeae_runtime.calibrate_anomaly`, :mod:`edgeae_runtime.operating_point`,

@@ -49,7 +49,7 @@ ORDER = [
 TITLES = {
     "train": "Training: autoencoders vs PCA and the mean, trainer overhead, DDP",
     "search": "Choosing a recipe: edgeae train --search on the built-ins",
-    "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, DCASE ad01",
+    "anomaly": "Anomaly detection: operating points, NAB vs PCA / IsolationForest, log-mel DCASE",
     "denoise": "Streaming denoising on a held-out tones recording: the recipe vs alternatives",
     "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener, "
     "the masking ceiling and the old recipes",

@@ -86,7 +86,8 @@ SOURCE_RECIPES: dict[str, Recipe] = {
     # The conv alternatives (`--arch conv2d` / `--arch conv1d` on a logmel: source, or
     # layout=NCHW / NCW in it): patches of 16 log-mel frames (0.54 s at hop 512, so 1 s
     # clips still give items) as (n_mels, frames) items, every 4th patch of a clip for
-    # training (neighbours share 15 of 16 frames; the runtime scores every one). Numbers behind the choice: docs/anomaly.md, BENCHMARKS.md.
+    # training (neighbours share 15 of 16 frames; the runtime scores every one).
+    # Numbers behind the choice: docs/anomaly.md, BENCHMARKS.md.
     "logmel-conv2d": Recipe(
         arch="conv2d",
         model={"hidden": (16, 32, 32, 32), "latent": 4},
