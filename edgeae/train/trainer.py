@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,7 +32,12 @@ from edgeae_runtime import AnomalySpec
 from edgeae_runtime.metrics import auroc, per_item_error, psnr, psnr_peak, snr_db
 from edgeae_runtime.operating_point import LABELLED_METHODS, describe_operating_point, rates
 from edgeae_runtime.preprocess import denormalize
-from edgeae_runtime.scores import anomaly_scores, calibrate_anomaly, calibrate_clips
+from edgeae_runtime.scores import (
+    anomaly_scores,
+    calibrate_anomaly,
+    calibrate_clips,
+    item_independence,
+)
 
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -241,6 +247,18 @@ def _validate(model: nn.Module, data: Prepared, config: TrainConfig) -> float:
     return float(get_loss(config.loss)(out, data.val_t).item())
 
 
+def _framing(data: Prepared) -> SimpleNamespace:
+    """The framing the run's manifest will record (signal, features, sensorlog, item shape):
+    what the false-alarm law's independent-item count reads (``item_independence``)."""
+    ds = data.dataset
+    return SimpleNamespace(
+        signal=data.signal,
+        features=getattr(ds, "features", None),
+        sensorlog=getattr(ds, "sensorlog", None),
+        item_shape=tuple(ds.item_shape),
+    )
+
+
 def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str) -> tuple:
     """Raw-unit quality of the best weights and the calibrated anomaly threshold."""
     pre = data.preprocessing
@@ -295,6 +313,7 @@ def _evaluate(model: nn.Module, data: Prepared, config: TrainConfig, source: str
             baseline_windows=config.score_baseline,
         ),
         window_hours=hop_hours,
+        independent=item_independence(_framing(data)),
     )
     features = getattr(data.dataset, "features", None)
     if features is not None and data.val_clips is not None:  # log-mel: a clip-level threshold

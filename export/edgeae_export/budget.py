@@ -29,7 +29,7 @@ from edgeae_runtime.metrics import auroc, mse, psnr, psnr_peak
 from edgeae_runtime.model import Model
 from edgeae_runtime.operating_point import LABELLED_METHODS
 from edgeae_runtime.preprocess import normalize
-from edgeae_runtime.scores import calibrate_anomaly
+from edgeae_runtime.scores import calibrate_anomaly, item_independence
 
 from .errors import BudgetError, CalibrationError, QuantizationError, QuantizationParameterError
 from .node_error import NodeError, node_errors
@@ -300,4 +300,5 @@ def recalibrate_threshold(
         anomaly_errors=a_errors,
         window_hours=hop_hours,
         template=spec,
+        independent=item_independence(manifest),
     )

@@ -27,7 +27,7 @@ from .metrics import per_item_error
 from .model import Model, _as_batch
 from .preprocess import normalize
 from .scores import anomaly_scores as anomaly_scores
-from .scores import baseline_for
+from .scores import baseline_for, item_independence
 from .scores import calibrate_anomaly as calibrate_anomaly
 from .stream import check_signal_model
 
@@ -104,15 +104,15 @@ def channel_contributions(model: Model, x: Any, *, max_batch: int | None = None)
     return _channel_shares(xn, yn, model.anomaly_spec.score)
 
 
-def _running_baseline(model: Model, threshold: float, hop: int, window: int) -> Any:
-    """The manifest's running score baseline at ``threshold`` (None when it has none), for
-    windows of ``window`` every ``hop``: overlapping windows share samples, so ``hop /
-    window`` of them count as independent."""
+def _running_baseline(model: Model, threshold: float) -> Any:
+    """The manifest's running score baseline at ``threshold`` (None when it has none); its
+    law counts the model's independent windows (:func:`~edgeae_runtime.scores.
+    item_independence`: overlapping windows share samples, ``hop / window`` of them count)."""
     a = model.manifest.anomaly
     if a is None:
         return None
     return baseline_for(
-        dataclasses.replace(a, threshold=threshold), independent=min(1.0, hop / window)
+        dataclasses.replace(a, threshold=threshold), independent=item_independence(model.manifest)
     )
 
 
@@ -182,7 +182,7 @@ class StreamScorer:
         self._framer = SignalFramer.of(self.spec, name=f"{model.path.name} stream")
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
         self._detector = EventDetector(self.rule, self.spec.window)
-        self._baseline = _running_baseline(model, self.threshold, self.spec.hop, self.spec.window)
+        self._baseline = _running_baseline(model, self.threshold)
         self.events: list[AnomalyEvent] = []
 
     @property
@@ -251,9 +251,7 @@ class LogScorer:
         self.model, self.max_batch = model, max_batch
         self.threshold = resolve_threshold(model, threshold)
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)
-        self._baseline = _running_baseline(
-            model, self.threshold, model.manifest.sensorlog.hop, model.item_shape[-1]
-        )
+        self._baseline = _running_baseline(model, self.threshold)
 
     def score(self, path: Any) -> tuple[ScoreUpdate, Any]:
         """``(update, log)``: the complete windows' scores, flags, events and channel shares,

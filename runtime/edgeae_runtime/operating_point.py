@@ -51,6 +51,7 @@ __all__ = [
     "describe_operating_point",
     "far_threshold_sorted",
     "gpd_pwm",
+    "independent_share",
     "rates",
 ]
 
@@ -186,6 +187,23 @@ CONFORMAL_MIN_ABOVE = 10
 TAIL_MIN_SCORES = 6
 
 
+def independent_share(span: int, hop: int) -> float:
+    """The share of consecutive items that count as independent: ``min(1, hop / span)``.
+
+    Items of ``span`` samples starting every ``hop`` samples (signal windows; stacked
+    log-mel frames) share ``span - hop`` samples with the next one, so a run of ``n``
+    of them holds about ``n * hop / span`` independent ones; ``hop >= span`` (no
+    overlap) gives 1. The one rule every false-alarm fit on overlapping items uses
+    (``far_threshold_sorted(independent=)``: calibration, int8 recalibration and the
+    stream's running law). Raises InputError naming ``span`` or ``hop`` when not >= 1.
+    """
+    if not (isinstance(span, (int, np.integer)) and span >= 1):
+        raise InputError(f"span: item length in samples must be an integer >= 1, got {span!r}")
+    if not (isinstance(hop, (int, np.integer)) and hop >= 1):
+        raise InputError(f"hop: item step in samples must be an integer >= 1, got {hop!r}")
+    return min(1.0, int(hop) / int(span))
+
+
 def far_threshold_sorted(
     s: np.ndarray, target: float, fit: str = "auto", *, independent: float = 1.0
 ) -> float:
@@ -293,6 +311,7 @@ def choose_threshold(
     hours: float | None = None,
     count_events: Callable[[np.ndarray, float], int] | None = None,
     far_fit: str = "auto",
+    independent: float = 1.0,
 ) -> float:
     """The threshold of ``method`` on normal (and, for f1/youden/accuracy, anomalous) scores.
 
@@ -303,8 +322,11 @@ def choose_threshold(
     ``CONFORMAL_MIN_ABOVE`` calibration scores are expected above the threshold, the
     generalized Pareto tail fit below that (fewer than ``TAIL_MIN_SCORES`` scores: the
     max); ``tail`` and ``conformal`` force one; ``empirical`` is the plug-in quantile
-    (before 2026-12: the law of ``far``). Raises InputError naming the parameter that
-    is missing or out of range.
+    (before 2026-12: the law of ``far``). ``independent`` in (0, 1]: the share of the
+    normal scores that are independent (:func:`independent_share` for overlapping
+    windows; 1 for separate items), used by the per-item false-alarm law only (see
+    :func:`far_threshold_sorted`). Raises InputError naming the parameter that is
+    missing or out of range.
     """
     n = _scores(normal, "normal scores")
     if n.size == 0:
@@ -327,7 +349,7 @@ def choose_threshold(
                 raise InputError(f"target_far: a per-item rate in (0, 1), got {target_far}")
             if far_fit not in FAR_FITS:
                 raise InputError(f"far_fit: must be one of {', '.join(FAR_FITS)}, got {far_fit!r}")
-            return far_threshold_sorted(np.sort(n), target_far, far_fit)
+            return far_threshold_sorted(np.sort(n), target_far, far_fit, independent=independent)
         if not (np.isfinite(target_far) and target_far > 0):
             raise InputError(f"target_far: false alarms per hour must be > 0, got {target_far}")
         if hours is None or not hours > 0 or count_events is None:

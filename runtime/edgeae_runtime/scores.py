@@ -32,8 +32,15 @@ import numpy as np
 
 from .errors import InputError
 from .events import EventRule, detect_events
-from .manifest import AnomalySpec
-from .operating_point import FAR_UNITS, METHODS, choose_threshold, far_threshold_sorted, rates
+from .manifest import AnomalySpec, LogMelSpec, SensorLogSpec, SignalSpec
+from .operating_point import (
+    FAR_UNITS,
+    METHODS,
+    choose_threshold,
+    far_threshold_sorted,
+    independent_share,
+    rates,
+)
 
 __all__ = [
     "LOG_EPS",
@@ -47,6 +54,7 @@ __all__ = [
     "calibrate_anomaly",
     "calibrate_clips",
     "clip_scores",
+    "item_independence",
 ]
 
 #: Added to errors before the log of the two-sided score, so a perfect
@@ -233,6 +241,31 @@ class ScoreBaseline:
         return out.astype(np.float32)
 
 
+def item_independence(framing: Any) -> float:
+    """The share of a model's consecutive items that are independent (1: separate items).
+
+    ``framing`` is a Manifest (or an object with the same ``signal``, ``features``,
+    ``sensorlog`` and ``item_shape``: what the trainer's manifest will record), so the
+    trainer's calibration, the int8 recalibration and the streams count alike: stacked
+    log-mel items of ``n_fft + (frames - 1) * hop`` samples every ``hop``
+    (``features``), sensor-log windows of the item length every ``sensorlog.hop``,
+    signal windows of ``signal.window`` every ``signal.hop``:
+    :func:`~edgeae_runtime.operating_point.independent_share`. Anything else (images,
+    feature vectors, beats, and flat NF windows, whose manifest records no framing) is 1.
+    """
+    features = getattr(framing, "features", None)
+    if isinstance(features, LogMelSpec):
+        span = features.n_fft + (features.frames - 1) * features.hop
+        return independent_share(int(span), int(features.hop))
+    log = getattr(framing, "sensorlog", None)
+    if isinstance(log, SensorLogSpec) and getattr(framing, "item_shape", None):
+        return independent_share(int(framing.item_shape[-1]), int(log.hop))
+    signal = getattr(framing, "signal", None)
+    if isinstance(signal, SignalSpec):
+        return independent_share(int(signal.window), int(signal.hop))
+    return 1.0
+
+
 def baseline_for(spec: AnomalySpec, *, independent: float = 1.0) -> ScoreBaseline | None:
     """The running baseline of ``spec`` (None when ``baseline_windows`` is 0).
 
@@ -288,6 +321,7 @@ def calibrate_anomaly(
     events: Any = None,
     window_hours: float | None = None,
     template: AnomalySpec | None = None,
+    independent: float = 1.0,
 ) -> AnomalySpec:
     """The AnomalySpec calibrated on normal items' errors: center, then threshold by ``method``.
 
@@ -305,7 +339,11 @@ def calibrate_anomaly(
     ``template`` (e.g. the float model's spec when recalibrating int8) gives every
     one of these settings at once; explicit arguments are then ignored, and its
     ``clip_threshold`` is kept as it is (items carry no clip ids here). The
-    rates at the chosen threshold go in ``val_tpr``/``val_fpr``.
+    rates at the chosen threshold go in ``val_tpr``/``val_fpr``. ``independent``
+    (not part of the spec: the manifest's framing gives it, :func:`item_independence`)
+    is the share of the normal items that are independent (consecutive overlapping
+    windows: ``hop / window``; 1 for separate items), which the per-item false-alarm
+    law counts (:func:`~edgeae_runtime.operating_point.far_threshold_sorted`).
     """
     if template is not None:
         percentile, tails, score = template.percentile, template.tails, template.score
@@ -370,6 +408,7 @@ def calibrate_anomaly(
         far_per=far_per,
         hours=hours,
         count_events=count_events,
+        independent=independent,
     )
     r = rates(normal, anomalous, threshold)
     if template is not None:

@@ -382,3 +382,56 @@ def test_fewer_independent_scores_never_lower_the_tail_threshold(
         assert far_threshold_sorted(s, target, independent=independent) >= t1
     with pytest.raises(InputError, match="independent"):
         far_threshold_sorted(s, target, independent=0.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 4096), st.integers(1, 4096))
+def test_independent_share_is_hop_over_span_capped_at_one(span: int, hop: int) -> None:
+    """Non-overlapping items (hop >= span) are all independent; overlapping ones count
+    hop / span each, so the effective count of n items is n * hop / span."""
+    from edgeae_runtime.operating_point import independent_share
+
+    share = independent_share(span, hop)
+    assert 0 < share <= 1
+    if hop >= span:
+        assert share == 1.0
+    else:
+        assert share == pytest.approx(hop / span)
+        assert independent_share(span, 2 * hop) == pytest.approx(min(1.0, 2 * share))
+
+
+@pytest.mark.parametrize("span, hop", [(0, 1), (4, 0), (4.5, 2), (4, -1)])
+def test_independent_share_refuses_bad_framing_by_name(span: object, hop: object) -> None:
+    from edgeae_runtime.operating_point import independent_share
+
+    with pytest.raises(InputError, match="span" if span in (0, 4.5) else "hop"):
+        independent_share(span, hop)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0, 1e3), min_size=20, max_size=300).map(np.array),
+    st.sampled_from([1.0, 0.5, 0.125]),
+)
+def test_far_threshold_is_monotone_in_the_target(normal: np.ndarray, independent: float) -> None:
+    """A smaller false-alarm target never gives a lower threshold, at any independence."""
+    targets = [0.2, 0.1, 0.05, 0.01, 0.005, 0.001, 0.0001]
+    ts = [
+        choose_threshold(normal, "far", target_far=t, independent=independent) for t in targets
+    ]
+    assert all(b >= a - 1e-9 * max(1.0, abs(a)) for a, b in itertools.pairwise(ts))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.01, 0.001]))
+def test_overlapping_calibration_raises_the_threshold_it_fits(seed: int, target: float) -> None:
+    """calibrate_anomaly counts independent items: windows overlapping by half get a
+    threshold at least the independent one; non-overlapping (1) is the old law exactly."""
+    e = np.random.default_rng(seed).exponential(1.0, 74)
+    plain = calibrate_anomaly(e, method="far", target_far=target)
+    assert calibrate_anomaly(e, method="far", target_far=target, independent=1.0) == plain
+    half = calibrate_anomaly(e, method="far", target_far=target, independent=0.5)
+    assert half.threshold >= plain.threshold
+    assert half.val_fpr <= plain.val_fpr
+    pct = calibrate_anomaly(e, independent=0.5)  # other laws do not count independence
+    assert pct.threshold == calibrate_anomaly(e).threshold

@@ -451,3 +451,22 @@ def test_far_baseline_on_overlapping_windows_counts_independent_ones() -> None:
     }
     assert rates[1 / 8] <= rates[1.0] <= 1.5 * 0.01
     assert rates[1 / 8] > 0  # still a false-alarm law, not "never flag"
+
+
+def test_item_independence_follows_the_manifest_framing() -> None:
+    """One share for everyone: signal windows hop/window, sensor logs their hop over the
+    item length, stacked log-mel items hop / (n_fft + (frames - 1) hop), else 1."""
+    from types import SimpleNamespace
+
+    from edgeae_runtime.manifest import LogMelSpec, SensorLogSpec, SignalSpec
+    from edgeae_runtime.scores import item_independence
+
+    sig = SignalSpec(sample_rate=1000, channels=1, window=256, hop=64)
+    assert item_independence(SimpleNamespace(signal=sig)) == 0.25
+    mel = LogMelSpec(sample_rate=16000, n_fft=1024, hop=512, frames=5)
+    assert item_independence(SimpleNamespace(features=mel, signal=None)) == 512 / 3072
+    log = SensorLogSpec(columns=("a", "b"), period=1.0, max_gap=2.0, hop=16)
+    assert item_independence(SimpleNamespace(sensorlog=log, item_shape=(2, 64), signal=sig)) == 0.25
+    # no framing recorded (flat NF windows, images; a raw array is not a SignalSpec): 1
+    assert item_independence(SimpleNamespace(signal=np.zeros((1, 10)), window=32, hop=4)) == 1.0
+    assert item_independence(SimpleNamespace(signal=None, item_shape=(784,))) == 1.0

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeae.errors import DataError
 
-__all__ = ["ANOMALY_KINDS", "SensorOptions", "make_sensor"]
+__all__ = ["ANOMALY_KINDS", "SensorOptions", "make_sensor", "make_sensor_normal"]
 
 # Label k of a sample/window is ANOMALY_KINDS[k]; 0 is normal.
 ANOMALY_KINDS = ("normal", "impulse", "imbalance", "frequency_shift", "dropout")
@@ -71,32 +71,59 @@ def _segments(
     return out
 
 
+@dataclass(frozen=True)
+class _Machine:
+    """What the seed fixes about the machine: its drift and each sensor's harmonics."""
+
+    period: float  # seconds of one slow speed-drift cycle
+    drift_phase: float
+    amps: np.ndarray  # (channels, harmonics)
+    phis: np.ndarray  # (channels, harmonics)
+
+
+def _draw_machine(
+    opts: SensorOptions, total: int, rng: np.random.Generator
+) -> tuple[list[tuple[int, int, int]], np.ndarray, _Machine]:
+    """The seed's draws in their order: anomaly segments, the speed walk's knots, the machine."""
+    segments = _segments(opts, total, rng)
+    knots = rng.uniform(-0.02, 0.02, np.arange(0.0, opts.seconds + 5.0, 5.0).size)
+    period = rng.uniform(40.0, 80.0)
+    drift_phase = rng.uniform(0, 6.3)
+    amps = _HARMONIC_AMPS[None, :] * rng.uniform(0.6, 1.4, (opts.channels, _HARMONIC_AMPS.size))
+    phis = rng.uniform(0.0, 2 * np.pi, (opts.channels, _HARMONIC_AMPS.size))
+    return segments, knots, _Machine(period, drift_phase, amps, phis)
+
+
+def _running(
+    machine: _Machine, t: np.ndarray, knots: np.ndarray, labels: np.ndarray, sr: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(shaft speed, harmonics signal)`` at times ``t`` (frequency shift, imbalance by label)."""
+    # Shaft speed: a slow sine drift plus a smooth random walk, within about +-8 %.
+    walk = np.interp(t, t[0] + 5.0 * np.arange(knots.size), knots)
+    drift = np.sin(2 * np.pi * t / machine.period + machine.drift_phase)
+    speed = _SHAFT_HZ * (1.0 + 0.06 * drift + walk)
+    speed = np.where(labels == 3, speed * 1.3, speed)  # frequency shift: the shaft runs 30 % fast
+    phase = 2 * np.pi * np.cumsum(speed) / sr
+    imbalance = np.where(labels == 2, 3.0, 1.0)  # imbalance: the 1x harmonic triples
+    signal = np.zeros((machine.amps.shape[0], t.size))
+    for k in range(_HARMONIC_AMPS.size):
+        gain = imbalance if k == 0 else 1.0
+        amp, phi = machine.amps[:, k : k + 1], machine.phis[:, k : k + 1]
+        signal += amp * gain * np.sin((k + 1) * phase + phi)
+    return speed, signal
+
+
 def make_sensor(opts: SensorOptions) -> tuple[np.ndarray, np.ndarray]:
     """Generate float32 ``signal`` ``(channels, samples)`` and int64 ``sample_labels``."""
     opts.check()
     rng = np.random.default_rng(opts.seed)
     sr, total, ch = opts.sample_rate, int(opts.seconds * opts.sample_rate), opts.channels
     t = np.arange(total) / sr
-    segments = _segments(opts, total, rng)
+    segments, knots, machine = _draw_machine(opts, total, rng)
     labels = np.zeros(total, dtype=np.int64)
     for start, stop, kind in segments:
         labels[start:stop] = kind
-
-    # Shaft speed: a slow sine drift plus a smooth random walk, within about +-8 %.
-    knots = np.arange(0.0, opts.seconds + 5.0, 5.0)
-    walk = np.interp(t, knots, rng.uniform(-0.02, 0.02, knots.size))
-    period = rng.uniform(40.0, 80.0)
-    speed = _SHAFT_HZ * (1.0 + 0.06 * np.sin(2 * np.pi * t / period + rng.uniform(0, 6.3)) + walk)
-    speed = np.where(labels == 3, speed * 1.3, speed)  # frequency shift: the shaft runs 30 % fast
-    phase = 2 * np.pi * np.cumsum(speed) / sr
-
-    amps = _HARMONIC_AMPS[None, :] * rng.uniform(0.6, 1.4, (ch, _HARMONIC_AMPS.size))
-    phis = rng.uniform(0.0, 2 * np.pi, (ch, _HARMONIC_AMPS.size))
-    imbalance = np.where(labels == 2, 3.0, 1.0)  # imbalance: the 1x harmonic triples
-    signal = np.zeros((ch, total))
-    for k in range(_HARMONIC_AMPS.size):
-        gain = imbalance if k == 0 else 1.0
-        signal += amps[:, k : k + 1] * gain * np.sin((k + 1) * phase + phis[:, k : k + 1])
+    speed, signal = _running(machine, t, knots, labels, sr)
     signal += rng.normal(0.0, _NOISE_STD, (ch, total))
 
     # Impulses: a bearing-defect-like train (3.6 per revolution) ringing at a resonance.
@@ -113,3 +140,27 @@ def make_sensor(opts: SensorOptions) -> tuple[np.ndarray, np.ndarray]:
     dead = labels == 4
     signal[:, dead] = rng.normal(0.0, 0.005, (ch, int(dead.sum())))
     return signal.astype(np.float32), labels
+
+
+def make_sensor_normal(opts: SensorOptions, seconds: float, seed: int) -> np.ndarray:
+    """More normal running of ``opts``' machine: float32 ``(channels, seconds * rate)``.
+
+    The machine is the one ``make_sensor(opts)`` records (the seed's harmonic
+    amplitudes and phases per sensor, its drift period and phase); the speed walk and
+    the noise are fresh draws of ``seed`` and the time axis continues after the
+    recording, so the result is unseen normal data of the same distribution as the
+    recording's normal stretches, for measuring false-alarm rates too small for the
+    recording itself to resolve. No anomalies. ``seconds`` in [1, 86400].
+    """
+    opts.check()
+    if not 1.0 <= seconds <= 86400.0:
+        raise DataError(f"builtin:sensor: seconds must be in [1, 86400], got {seconds}")
+    sr = opts.sample_rate
+    _, _, machine = _draw_machine(opts, int(opts.seconds * sr), np.random.default_rng(opts.seed))
+    rng = np.random.default_rng([opts.seed, seed])
+    total = int(seconds * sr)
+    t = opts.seconds + np.arange(total) / sr
+    knots = rng.uniform(-0.02, 0.02, np.arange(0.0, seconds + 5.0, 5.0).size)
+    _, signal = _running(machine, t, knots, np.zeros(total, dtype=np.int64), sr)
+    signal += rng.normal(0.0, _NOISE_STD, (opts.channels, total))
+    return signal.astype(np.float32)

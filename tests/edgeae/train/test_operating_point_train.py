@@ -55,3 +55,59 @@ def test_labelled_method_without_labels_fails_before_training(tmp_path: Path) ->
         train(ds, "dense", {"latent": 4}, TrainConfig(epochs=1, threshold_method="f1"),
               tmp_path / "r", progress=False)  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_far_calibration_counts_the_overlapping_windows(tmp_path: Path) -> None:
+    """A signal's windows overlap (hop 128 of 256): the trainer's false-alarm threshold is
+    the law on its held-out windows counted hop / window independent, the same count the
+    manifest gives the int8 recalibration and the stream (item_independence)."""
+    import torch
+
+    from edgeae.train.prepare import prepare
+    from edgeae_runtime.metrics import per_item_error
+    from edgeae_runtime.scores import calibrate_anomaly, item_independence
+
+    ds = load_source("builtin:sensor?seconds=20&channels=1")
+    cfg = TrainConfig(epochs=1, batch_size=16, threshold_method="far", target_far=0.001)
+    train(ds, "conv1d", {"hidden": (8,), "latent": 2}, cfg, tmp_path / "r", progress=False)
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck.signal is not None and (ck.signal.window, ck.signal.hop) == (256, 128)
+    data = prepare(ds, cfg)
+    with torch.no_grad():
+        errors = per_item_error(data.val_x.numpy(), ck.model(data.val_x).numpy(), "mse")
+    assert item_independence(ck) == 0.5  # the checkpoint carries the manifest's framing
+    want = calibrate_anomaly(errors, method="far", target_far=0.001, independent=0.5)
+    plain = calibrate_anomaly(errors, method="far", target_far=0.001)
+    assert ck.anomaly is not None
+    assert ck.anomaly.threshold == pytest.approx(want.threshold, rel=1e-5)
+    assert want.threshold >= plain.threshold
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_the_zero_padded_last_window_is_never_calibrated_on_or_scored(labelled: bool) -> None:
+    """A recording whose length is not a whole number of hops ends in a window partly
+    past its end (zero-padded to cover every sample): trained on, but not data to set a
+    threshold with or score (builtin:sensor's scored 1.04 against at most 0.20)."""
+    from edgeae.data.assemble import signal_dataset
+    from edgeae.train.prepare import prepare
+
+    t = np.arange(5000)
+    signal = (2.0 + np.sin(t / 7.0))[None].astype(np.float32)  # never 0: zeros are padding
+    labels = np.zeros(t.size, dtype=np.int64)
+    labels[4000:4300] = 1
+    ds = signal_dataset("rec", signal, options={}, window=64, hop=32,
+                        sample_labels=labels if labelled else None)  # fmt: skip
+    assert (len(ds) - 1) * 32 + 64 > t.size  # it ends in a padded window
+    assert (np.asarray(ds.x[-1]) == 0).any()
+    data = prepare(ds, TrainConfig(epochs=1, batch_size=8))
+    assert data.val_raw_input.shape[0] >= 1 and (data.val_raw_input != 0).all()
+    if labelled:  # scored: the same windows as on the recording cut after its last whole one
+        end = ((t.size - 64) // 32) * 32 + 64
+        cut = signal_dataset("rec", signal[:, :end], options={}, window=64, hop=32,
+                             sample_labels=labels[:end])  # fmt: skip
+        assert len(cut) == len(ds) - 1
+        whole = prepare(cut, TrainConfig(epochs=1, batch_size=8))
+        assert data.anomaly_x is not None and whole.anomaly_x is not None
+        np.testing.assert_array_equal(data.anomaly_labels, whole.anomaly_labels)
+        assert data.anomaly_x.shape == whole.anomaly_x.shape

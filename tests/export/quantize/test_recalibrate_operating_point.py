@@ -50,3 +50,28 @@ def test_labelled_law_without_labelled_anomalies_is_refused(triplets) -> None:
     manifest = read_manifest(proto).replace(anomaly=AnomalySpec(threshold=1.0, method="f1"))
     with pytest.raises(QuantizationError, match="f1 threshold needs labelled anomalies"):
         recalibrate_threshold(proto, manifest, Validation(make_data("dense", 50), name="val"))
+
+
+def test_recalibration_counts_the_manifests_overlapping_windows(triplets) -> None:
+    """The int8 false-alarm threshold counts the windows the manifest's framing makes
+    independent (hop / window), as the trainer's calibration and the stream do."""
+    from edgeae_runtime.manifest import SignalSpec
+    from edgeae_runtime.scores import item_independence
+
+    path = triplets["anomaly"]["autoencoder"]
+    proto = load_onnx(path)
+    float_spec = AnomalySpec(threshold=1.0, method="far", target_far=0.001)
+    x = make_data("dense", 80)
+    errors = Model(path).errors(x)
+    plain = read_manifest(proto).replace(anomaly=float_spec)
+    width = int(np.prod(plain.item_shape))
+    signal = SignalSpec(sample_rate=1000, channels=1, window=width, hop=width // 4)
+    framed = plain.replace(signal=signal)
+    assert item_independence(plain) == 1.0 and item_independence(framed) == 0.25
+    got = []
+    for m, share in ((plain, 1.0), (framed, 0.25)):
+        spec = recalibrate_threshold(proto, m, Validation(x, name="val"))
+        want = calibrate_anomaly(errors, template=float_spec, independent=share)
+        assert spec is not None and spec.threshold == pytest.approx(want.threshold, rel=1e-5)
+        got.append(spec.threshold)
+    assert got[1] > got[0]
