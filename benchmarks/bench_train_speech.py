@@ -15,10 +15,15 @@ side, are then scored on the recorded pairs (``pairs:DIR&val=1``: every pair). N
 ``../shared/data`` (skips otherwise); 1 thread; about 6 minutes.
 
     python benchmarks/bench_train_speech.py
+    python benchmarks/bench_train_speech.py --options "synthetic=0" --tag nosynth   # a variant
+
+``--options`` appends ``mix:`` options to the source (docs/data.md); ``--tag`` writes
+``results/train_speech.TAG.json`` instead of the section's file.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -50,12 +55,19 @@ def speech_rows(a: str, b: str, source: str) -> dict:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--options", default="", help="mix: options to add, e.g. synthetic=0")
+    parser.add_argument("--tag", default="", help="write results/train_speech.TAG.json")
+    args = parser.parse_args()
     if not SPEECH.is_dir():
         print(f"skipped: {SPEECH} is absent")
         return 0
     from edgeae_runtime.pretrained import pretrained_path
 
     source = f"mix:clean={SPEECH / 'clean'}&noise={SPEECH / 'noise'}"
+    if args.options:
+        source += "&" + args.options
+    results = RESULTS.with_suffix(f".{args.tag}.json") if args.tag else RESULTS
     shipped = str(pretrained_path("speech-denoiser"))
     with tempfile.TemporaryDirectory() as tmp:
         run, models = Path(tmp) / "run", Path(tmp) / "models"
@@ -79,8 +91,8 @@ def main() -> int:
         "held_out": own,
         "pairs": pairs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
     print(report(result))
     return 0
 

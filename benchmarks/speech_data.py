@@ -13,8 +13,9 @@ training (``../shared/data/README.md``: public domain, CC0, MIT, CC BY 4.0):
 - training noise: the Speech Commands background recordings (CC BY 4.0) minus
   the stretches ``builtin:speech`` holds out, the real DEMAND noise of the
   training VoiceBank-DEMAND pairs (``noisy - clean``, CC BY 4.0), plus
-  synthetic noises made here (coloured noise, mains hum, babble of other
-  utterances, amplitude-modulated noise, clicks, tones).
+  synthetic noises (:mod:`edgeae.data.synthetic_noise`: coloured noise, mains
+  hum, amplitude-modulated noise, clicks, tones, rumble) and babble of other
+  utterances.
 
 CMU ARCTIC (BSD-style, "for measuring only") is never trained on: its clips
 are speakers the model has not heard, measured by the benchmark.
@@ -47,6 +48,13 @@ import numpy as np
 
 from edgeae.data.corpus import random_segment
 from edgeae.data.mixing import mix_at_snr, random_eq, scale_to_level
+from edgeae.data.synthetic_noise import (
+    babble_noise,
+    loop_segment,
+    play_faster,
+    rumble_noise,
+    synthetic_noise,
+)
 from edgeae_runtime.audio import read_wav
 from edgeae_runtime.resample import resample
 
@@ -114,83 +122,6 @@ def load(path: Path) -> np.ndarray:
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
-
-
-def _speed(x: np.ndarray, factor: float) -> np.ndarray:
-    """Play ``x`` ``factor`` times faster (pitch and formants shift with it)."""
-    n = int(len(x) / factor)
-    return np.interp(np.arange(n) * factor, np.arange(len(x)), x).astype(np.float32)
-
-
-def _segment(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples from a random offset, looping short signals (noise)."""
-    if len(x) < n:
-        x = np.tile(x, n // len(x) + 1)
-    start = int(rng.integers(0, len(x) - n + 1))
-    return x[start : start + n]
-
-
-def _coloured(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Noise with a random spectral slope (-2 brown .. +1 blue, 0 white) and a random band."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / RATE)
-    slope = rng.uniform(-2.0, 1.0)
-    shape = (np.maximum(f, 20.0) / 1000.0) ** (slope / 2)
-    if rng.random() < 0.4:  # band-limited (engine, fan, hiss)
-        lo, hi = sorted(rng.uniform(50, 7500, size=2))
-        shape *= np.exp(-0.5 * (np.log(np.maximum(f, 1) / np.sqrt(lo * hi)) / 0.7) ** 2) + 0.05
-    return np.fft.irfft(spec * shape, n=n).astype(np.float32)
-
-
-def _hum(n: int, rng: np.random.Generator) -> np.ndarray:
-    base = rng.choice([50.0, 60.0]) * rng.uniform(0.98, 1.02)
-    t = np.arange(n) / RATE
-    out = np.zeros(n)
-    for h in range(1, int(rng.integers(3, 12))):
-        out += rng.uniform(0.1, 1.0) / h * np.sin(2 * np.pi * base * h * t + rng.uniform(0, 6.3))
-    return (out + 0.05 * rng.standard_normal(n)).astype(np.float32)
-
-
-def _modulated(n: int, rng: np.random.Generator) -> np.ndarray:
-    rate = rng.uniform(0.3, 6.0)
-    env = 1.0 + 0.9 * np.sin(2 * np.pi * rate * np.arange(n) / RATE + rng.uniform(0, 6.3))
-    return (_coloured(n, rng) * env).astype(np.float32)
-
-
-def _clicks(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Keyboard/dish-like bursts: decaying filtered impulses at random times."""
-    out = 0.02 * _coloured(n, rng)
-    for _ in range(int(rng.integers(3, 30) * n / RATE)):
-        at, ln = int(rng.integers(0, n)), int(rng.integers(80, 1600))
-        burst = rng.standard_normal(ln) * np.exp(-np.arange(ln) / (ln / 5))
-        burst = np.convolve(burst, rng.standard_normal(8), mode="same")
-        out[at : at + ln] += rng.uniform(0.2, 1.0) * burst[: n - at]
-    return out.astype(np.float32)
-
-
-def _tones(n: int, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(n) / RATE
-    out = np.zeros(n)
-    for _ in range(int(rng.integers(1, 4))):
-        f0 = rng.uniform(200, 5000)
-        sweep = rng.uniform(-300, 300)
-        out += np.sin(2 * np.pi * (f0 * t + 0.5 * sweep * t * t / max(t[-1], 1e-3)))
-    return (out + 0.1 * _coloured(n, rng)).astype(np.float32)
-
-
-def rumble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Low-frequency rumble (traffic, engine, wind, thunder): noise low-passed at 30-400 Hz,
-    slowly modulated, with a weak broadband tail."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / RATE)
-    cut = rng.uniform(30.0, 400.0)
-    shape = 1.0 / (1.0 + (f / cut) ** rng.uniform(2.0, 4.0))
-    shape += 10 ** (rng.uniform(-35.0, -12.0) / 20) * (np.maximum(f, 20.0) / 1000.0) ** -0.5
-    out = np.fft.irfft(spec * shape, n=n)
-    env = 1.0 + rng.uniform(0.0, 0.8) * np.sin(
-        2 * np.pi * rng.uniform(0.1, 2.0) * np.arange(n) / RATE + rng.uniform(0, 6.3)
-    )
-    return (out * env).astype(np.float32)
 
 
 def _without(x: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
@@ -278,21 +209,10 @@ class SpeechCorpus:
     ) -> np.ndarray:
         u = rng.random()
         if u < law.recorded:
-            return _segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
+            return loop_segment(self.train_noise[int(rng.integers(len(self.train_noise)))], n, rng)
         if u < law.recorded + law.babble:
-            talkers = int(rng.integers(3, 8))
-            out = np.zeros(n, dtype=np.float32)
-            for _ in range(talkers):
-                s = _speed(pool[int(rng.integers(len(pool)))], rng.uniform(0.85, 1.2))
-                seg = _segment(s, n, rng)
-                out += seg / _rms(seg)
-            return out
-        if law.rumble > 0 and rng.random() < law.rumble:
-            return rumble_noise(n, rng)
-        kind = rng.choice(
-            [_coloured, _hum, _modulated, _clicks, _tones], p=[0.4, 0.1, 0.2, 0.2, 0.1]
-        )
-        return kind(n, rng)
+            return babble_noise(n, rng, pool)
+        return synthetic_noise(n, rng, RATE, rumble=law.rumble)
 
     def mixtures(
         self, count: int, n: int, seed: int, *, val: bool = False
@@ -310,7 +230,7 @@ class SpeechCorpus:
         for i in range(count):
             s = pool[int(rng.integers(len(pool)))]
             if not val:
-                s = _speed(s, rng.uniform(*law.speed))
+                s = play_faster(s, rng.uniform(*law.speed))
             power = _rms(s) ** 2
             c, _, _ = random_segment(s, n, rng)
             for _ in range(5):  # mostly silence: take another offset

@@ -44,6 +44,7 @@ from .corpus import (
     split_files,
     weights_by_length,
 )
+from .synthetic_noise import babble_noise, play_faster, synthetic_noise
 
 __all__ = [
     "MixCorpus",
@@ -76,6 +77,13 @@ class MixOptions:
     # shipped denoiser's augmentation; measured for mix: sources in docs/data.md).
     noise_eq: float = 0.5
     noise_pair: float = 0.3
+    # Shares of training segments whose noise is not a recording but a synthetic noise
+    # (edgeae.data.synthetic_noise: coloured, hum, modulated, clicks, tones, rumble) or the
+    # babble of 3-7 other training utterances; and a range of clean-speech speeds (pitch
+    # and formants move with it: more voices than the folder has). 0 / 1..1 turn each off.
+    synthetic: float = 0.0
+    babble: float = 0.0
+    speed: tuple[float, float] = (1.0, 1.0)
 
     def check(self, where: str = "mix") -> None:
         """Raise :class:`DataError` for options that cannot be honoured."""
@@ -88,13 +96,21 @@ class MixOptions:
                     f"{where}: {field} must be a range lo..hi with {bounds[0]:g} <= lo <= hi "
                     f"<= {bounds[1]:g}, got {lo:g}..{hi:g}"
                 )
-        lo, hi = self.noise_speed
-        if not 0.25 <= lo <= hi <= 4.0:
+        for field, (lo, hi), (low, high) in (
+            ("noise_speed", self.noise_speed, (0.25, 4.0)),
+            ("speed", self.speed, (0.5, 2.0)),
+        ):
+            if not low <= lo <= hi <= high:
+                raise DataError(
+                    f"{where}: {field} must be a range lo..hi with {low:g} <= lo <= hi <= "
+                    f"{high:g}, got {lo:g}..{hi:g}"
+                )
+        if self.synthetic + self.babble > 1.0:
             raise DataError(
-                f"{where}: noise_speed must be a range lo..hi with 0.25 <= lo <= hi <= 4, "
-                f"got {lo:g}..{hi:g}"
+                f"{where}: synthetic + babble are shares of one draw and must sum to at most 1, "
+                f"got {self.synthetic:g} + {self.babble:g}"
             )
-        for name in ("noise_eq", "noise_pair"):
+        for name in ("noise_eq", "noise_pair", "synthetic", "babble"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 value = getattr(self, name)
                 raise DataError(f"{where}: {name} must be a share in [0, 1], got {value}")
@@ -172,6 +188,16 @@ def random_eq(x: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.n
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) or 1e-12
+
+
+#: Share of synthetic noises that are low-frequency rumble (the shipped denoiser's law).
+_RUMBLE = 0.3
+
+
+def _draw(rng: np.random.Generator, span: tuple[float, float]) -> float:
+    """A uniform draw in ``span``; no draw for a fixed value, so 1..1 leaves the stream alone."""
+    lo, hi = span
+    return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
 
 
 def _read_circular(x: np.ndarray, start: int, n: int, speed: float) -> np.ndarray:
@@ -282,15 +308,28 @@ class MixCorpus(SpeechCorpus):
         nw = weights_by_length([self.noise[i] for i in nidx])
         o = self.options
 
+        babble_pool = [self.clean[i].samples for i in cidx]
+        made = o.synthetic + o.babble > 0 and not validation
+
         def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
             def draw_noise() -> np.ndarray:
+                u = rng.random() if made else 1.0
+                if u < o.synthetic:
+                    return synthetic_noise(segment, rng, self.sample_rate, rumble=_RUMBLE)
+                if u < o.synthetic + o.babble:
+                    return babble_noise(segment, rng, babble_pool)
                 noise_u = self.noise[nidx[int(rng.choice(len(nidx), p=nw))]].samples
                 start = int(rng.integers(0, noise_u.shape[0]))
-                speed = 1.0 if validation else float(rng.uniform(*o.noise_speed))
+                speed = 1.0 if validation else _draw(rng, o.noise_speed)
                 return _read_circular(noise_u, start, segment, speed)
 
             c = cidx[int(rng.choice(len(cidx), p=cw))]
-            clean, _, _ = random_segment(self.clean[c].samples, segment, rng)
+            speed = 1.0 if validation else _draw(rng, o.speed)
+            if speed == 1.0:
+                clean, _, _ = random_segment(self.clean[c].samples, segment, rng)
+            else:
+                longer, _, _ = random_segment(self.clean[c].samples, int(segment * speed) + 2, rng)
+                clean = play_faster(longer, speed)[:segment]
             noise = draw_noise()
             if not validation and o.noise_eq > 0 and rng.random() < o.noise_eq:
                 noise = random_eq(noise, rng, self.sample_rate)
@@ -335,6 +374,9 @@ class MixCorpus(SpeechCorpus):
             "noise_speed": list(o.noise_speed),
             "noise_eq": o.noise_eq,
             "noise_pair": o.noise_pair,
+            "synthetic": o.synthetic,
+            "babble": o.babble,
+            "speed": list(o.speed),
             "seed": o.seed,
             "clean": {
                 "files": len(self.clean),

@@ -52,9 +52,10 @@ MIX_PREFIX, PAIRS_PREFIX, SPEECH_BUILTIN = "mix:", "pairs:", "builtin:speech"
 #: Segment length :func:`corpus_dataset` draws, in seconds.
 DEFAULT_SEGMENT_SECONDS = 1.0
 _KEYS = {
-    "mix": ("clean", "noise", "snr", "level", "noise_speed", "noise_eq", "noise_pair", "val",
-            "seed"),
-    "builtin": ("snr", "level", "noise_speed", "noise_eq", "noise_pair", "seed"),
+    "mix": ("clean", "noise", "snr", "level", "noise_speed", "noise_eq", "noise_pair",
+            "synthetic", "babble", "speed", "val", "seed"),
+    "builtin": ("snr", "level", "noise_speed", "noise_eq", "noise_pair", "synthetic", "babble",
+                "speed", "seed"),
     "pairs": ("val", "seed", "level"),
 }
 
@@ -114,6 +115,9 @@ def _mix_options(opts: Mapping[str, str], seed: int, where: str) -> MixOptions:
             parse_range(opts["noise_speed"], "noise_speed", where)
             if "noise_speed" in opts else base.noise_speed
         ),
+        speed=parse_range(opts["speed"], "speed", where) if "speed" in opts else base.speed,
+        synthetic=_number(opts, "synthetic", base.synthetic, where),
+        babble=_number(opts, "babble", base.babble, where),
         noise_eq=_number(opts, "noise_eq", base.noise_eq, where),
         noise_pair=_number(opts, "noise_pair", base.noise_pair, where),
         val_fraction=_number(opts, "val", base.val_fraction, where),
