@@ -165,3 +165,53 @@ def test_noise_augmentation_is_training_only_and_off_when_zero(corpus: MixCorpus
     np.testing.assert_array_equal(va[0], vb[0])
     with pytest.raises(DataError, match="noise_eq"):
         MixCorpus(corpus.clean, corpus.noise, 16000, options=MixOptions(noise_eq=1.5))
+
+
+def test_synthetic_and_babble_replace_recorded_noise_in_training_only() -> None:
+    """With synthetic=1 the training noise is never the recording (a 1 kHz tone), with
+    babble=1 it is other training speech; validation still hears the recording."""
+    rate = 8000
+    t = np.arange(4 * rate) / rate
+    clean = [Utterance(f"c{i}", (0.1 * np.sin(2 * np.pi * (200 + 50 * i) * t)).astype(np.float32))
+             for i in range(3)]  # fmt: skip
+    noise = [Utterance("tone", np.sin(2 * np.pi * 1000 * t).astype(np.float32))]
+
+    def tone_share(noisy: np.ndarray, ref: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(noisy.ravel() - ref.ravel())) ** 2
+        k = int(1000 * noisy.size / rate)
+        return float(spec[k - 2 : k + 3].sum() / spec.sum())
+
+    for opts in (MixOptions(synthetic=1.0, val_fraction=0.34),
+                 MixOptions(babble=1.0, val_fraction=0.34)):  # fmt: skip
+        c = MixCorpus(clean, noise, rate, options=opts)
+        train = c.train_set(4000, length=4)
+        assert all(tone_share(*train[i]) < 0.5 for i in range(4))
+        val = c.validation_set(4000, length=2)
+        assert all(tone_share(*val[i]) > 0.9 for i in range(2))
+    with pytest.raises(DataError, match="synthetic \\+ babble"):
+        MixCorpus(clean, noise, rate, options=MixOptions(synthetic=0.7, babble=0.5))
+    with pytest.raises(DataError, match="babble"):
+        MixCorpus(clean, noise, rate, options=MixOptions(babble=-0.1))
+
+
+def test_speech_speed_moves_the_voice_in_training_only() -> None:
+    """speed=1.25..1.25 plays a 400 Hz 'voice' at 500 Hz in training segments, as recorded
+    in validation; a range outside 0.5..2 is refused by name."""
+    rate = 8000
+    t = np.arange(4 * rate) / rate
+    clean = [Utterance(f"c{i}", (0.3 * np.sin(2 * np.pi * 400 * t)).astype(np.float32))
+             for i in range(3)]  # fmt: skip
+    noise = [Utterance("hiss", 1e-3 * np.random.default_rng(0).standard_normal(4 * rate)
+                       .astype(np.float32))]  # fmt: skip
+    c = MixCorpus(clean, noise, rate, options=MixOptions(speed=(1.25, 1.25), val_fraction=0.34,
+                                                         snr_db=(20.0, 20.0)))  # fmt: skip
+
+    def peak_hz(x: np.ndarray) -> float:
+        return float(np.argmax(np.abs(np.fft.rfft(x.ravel()))) * rate / x.size)
+
+    train = c.train_set(4000, length=3)
+    assert all(peak_hz(train[i][1]) == pytest.approx(500, abs=4) for i in range(3))
+    val = c.validation_set(4000, length=2)
+    assert all(peak_hz(val[i][1]) == pytest.approx(400, abs=4) for i in range(2))
+    with pytest.raises(DataError, match="speed must be a range"):
+        MixCorpus(clean, noise, rate, options=MixOptions(speed=(0.2, 1.0)))
