@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from edgeae import __version__
 from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
@@ -33,11 +36,13 @@ __all__ = [
     "CHECKPOINT_NAME",
     "CHECKPOINT_VERSION",
     "Checkpoint",
+    "checkpoint_record",
     "load_checkpoint",
     "read_checkpoint_dict",
     "save_checkpoint_dict",
     "spec_from_dict",
     "spec_to_dict",
+    "versions",
 ]
 
 CHECKPOINT_FORMAT = "edgeae.checkpoint"
@@ -107,6 +112,46 @@ def spec_from_dict(cls: type, data: Mapping[str, Any] | None, where: str) -> Any
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
     except (TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{where}: invalid {cls.__name__} ({exc})") from None
+
+
+def versions() -> dict[str, str]:
+    """The library versions a run was made with (checkpoint and config.json)."""
+    return {
+        "edgeae": __version__,
+        "torch": str(torch.__version__),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def checkpoint_record(
+    arch: str,
+    model_config: Mapping[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    specs: Mapping[str, Any],
+    source: str,
+    fingerprint: str,
+    train_config: Mapping[str, Any],
+    **state: Any,
+) -> dict[str, Any]:
+    """THE checkpoint contract: format, the model's rebuild arguments and weights, the runtime
+    specs (``specs``: name -> spec dataclass or None), the data identity, the training
+    config, the library versions and ``state`` (epoch, best, history; optimizer... to resume).
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "arch": arch,
+        "model_config": dict(model_config),
+        "state_dict": state_dict,
+        **state,
+        **{name: spec_to_dict(spec) for name, spec in specs.items()},
+        "data_source": source,
+        "data_fingerprint": fingerprint,
+        "train_config": dict(train_config),
+        "versions": versions(),
+    }
 
 
 def save_checkpoint_dict(blob: dict[str, Any], path: Path) -> None:

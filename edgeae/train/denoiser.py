@@ -32,11 +32,11 @@ from edgeae_runtime import Preprocessing, SignalSpec
 from edgeae_runtime.manifest import SpectralSpec
 
 from .checkpoint import (
-    CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
-    CHECKPOINT_VERSION,
+    checkpoint_record,
     save_checkpoint_dict,
     spec_to_dict,
+    versions,
 )
 from .config import TrainConfig
 from .report import Progress, plot_losses
@@ -179,7 +179,7 @@ def train_denoiser(
     """
     if steps_per_epoch < 1:
         raise ConfigError(f"steps_per_epoch: must be >= 1, got {steps_per_epoch}")
-    from .trainer import TrainResult, TrainState, _versions
+    from .trainer import TrainResult, TrainState
 
     corpus = getattr(ds, "corpus", None)
     if corpus is None:
@@ -282,7 +282,7 @@ def train_denoiser(
                 "data_fingerprint": ds.fingerprint,
                 "signal": spec_to_dict(_signal(cfg, rate)),
                 "spectral": spec_to_dict(spectral_spec(cfg)),
-                "versions": _versions(),
+                "versions": versions(),
             },
         )
         note = plot_losses(state.history, out / "loss.png")
@@ -322,23 +322,21 @@ def _checkpoint(
     config: TrainConfig,
 ) -> None:
     """The generic checkpoint format, with the best weights and the STFT front-end."""
-    from .trainer import _versions
-
-    save_checkpoint_dict(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "arch": "spectral",
-            "model_config": asdict(cfg),
-            "state_dict": model.state_dict(),
-            **state.to_checkpoint(),
-            "preprocessing": spec_to_dict(Preprocessing()),
-            "signal": spec_to_dict(_signal(cfg, rate)),
-            "spectral": spec_to_dict(spectral_spec(cfg)),
-            "data_source": source,
-            "data_fingerprint": ds.fingerprint,
-            "train_config": config.to_dict(),
-            "versions": _versions(),
+    record = checkpoint_record(
+        "spectral",
+        asdict(cfg),
+        model.state_dict(),
+        specs={
+            "preprocessing": Preprocessing(),
+            "signal": _signal(cfg, rate),
+            "spectral": spectral_spec(cfg),
         },
+        source=source,
+        fingerprint=ds.fingerprint,
+        train_config=config.to_dict(),
+        **state.to_checkpoint(),
+    )
+    save_checkpoint_dict(
+        record,
         out / CHECKPOINT_NAME,
     )

@@ -220,7 +220,8 @@ def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepare
         split=f"{train_idx.size} train / {val_idx.size} validation items ({how})",
         val_clips=None if ds.clips is None else np.asarray(ds.clips).reshape(-1)[val_idx],
         anomaly_clips=(
-            None if ds.clips is None or not anomaly_idx.size
+            None
+            if ds.clips is None or not anomaly_idx.size
             else np.asarray(ds.clips).reshape(-1)[anomaly_idx]
         ),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import platform
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgeae import __version__
 from edgeae.errors import CheckpointError, ConfigError, TrainError
 from edgeae.models import ARCHS, arch_for_layout, asdict, build_model, config_from_dict
 from edgeae.models import default_config as model_default_config
@@ -40,12 +38,12 @@ from edgeae_runtime.scores import (
 )
 
 from .checkpoint import (
-    CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
-    CHECKPOINT_VERSION,
+    checkpoint_record,
     read_checkpoint_dict,
     save_checkpoint_dict,
     spec_to_dict,
+    versions,
 )
 from .config import TrainConfig
 from .corruption import corrupt
@@ -94,15 +92,6 @@ class TrainResult:
     best_epoch: int
     best_val: float
     stopped_early: bool
-
-
-def _versions() -> dict[str, str]:
-    return {
-        "edgeae": __version__,
-        "torch": str(torch.__version__),
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _model_config(
@@ -612,27 +601,27 @@ class Trainer:
     def _checkpoint(self, anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor]) -> None:
         """Write the checkpoint atomically: model, optimizer, schedule, state, data identity."""
         assert self.out_dir is not None  # only the main process writes
-        save_checkpoint_dict(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "version": CHECKPOINT_VERSION,
-                "arch": self.arch,
-                "model_config": asdict(self.model_cfg),
-                "state_dict": weights,
-                "optimizer": self.opt.state_dict(),
-                "scheduler": self.sched.state_dict(),
-                **self.state.to_checkpoint(),
-                "rng": {"torch": torch.get_rng_state()},
-                "preprocessing": spec_to_dict(self.prepared.preprocessing),
-                "signal": spec_to_dict(self.prepared.signal),
-                "features": spec_to_dict(getattr(self.ds, "features", None)),
-                "sensorlog": spec_to_dict(getattr(self.ds, "sensorlog", None)),
-                "anomaly": spec_to_dict(anomaly),
-                "data_source": self.source,
-                "data_fingerprint": self.ds.fingerprint,
-                "train_config": self.config.to_dict(),
-                "versions": _versions(),
+        record = checkpoint_record(
+            self.arch,
+            asdict(self.model_cfg),
+            weights,
+            specs={
+                "preprocessing": self.prepared.preprocessing,
+                "signal": self.prepared.signal,
+                "features": getattr(self.ds, "features", None),
+                "sensorlog": getattr(self.ds, "sensorlog", None),
+                "anomaly": anomaly,
             },
+            source=self.source,
+            fingerprint=self.ds.fingerprint,
+            train_config=self.config.to_dict(),
+            optimizer=self.opt.state_dict(),
+            scheduler=self.sched.state_dict(),
+            rng={"torch": torch.get_rng_state()},
+            **self.state.to_checkpoint(),
+        )
+        save_checkpoint_dict(
+            record,
             self.out_dir / CHECKPOINT_NAME,
         )
 
@@ -705,7 +694,7 @@ class Trainer:
                 "data_fingerprint": self.ds.fingerprint,
                 "preprocessing": spec_to_dict(self.prepared.preprocessing),
                 "signal": spec_to_dict(self.prepared.signal),
-                "versions": _versions(),
+                "versions": versions(),
             },
         )
         history = self.state.history
