@@ -46,6 +46,7 @@ __all__ = [
     "INT8_MAX_FRACTION",
     "INT8_STEPS",
     "SIGNAL_SNR_DB",
+    "SIGNAL_SNR_SATURATING_DB",
     "CaseResult",
     "check",
     "generate",
@@ -61,6 +62,11 @@ INT8_STEPS = 1
 INT8_MAX_FRACTION = 0.01
 #: Signals out of int8 models: the ARM-vs-x86 difference at least this far below the signal.
 SIGNAL_SNR_DB = 50.0
+#: ... except for a full-range U8S8 model on x86 without VNNI: onnxruntime's AVX2 kernels
+#: add pairs of u8 x s8 products in 16 bits, which saturate unless the weights are 7-bit
+#: (``reduce_range``; docs/quantization.md). The shipped denoiser is full range (quantized
+#: on a VNNI machine); on an AVX2-only EPYC its output is 40.6 dB from the x86 VNNI output.
+SIGNAL_SNR_SATURATING_DB = 35.0
 SEED = 1234
 
 
@@ -238,13 +244,31 @@ def _int8_cmp(got: np.ndarray, ref: np.ndarray, step: float) -> tuple[bool, floa
     return ok, float(diff.max(initial=0.0)), detail
 
 
-def _signal_cmp(got: np.ndarray, ref: np.ndarray) -> tuple[bool, float, str]:
+def _saturates_here(model: Path) -> bool:
+    """True when ``model`` is full-range U8S8 and this CPU is x86 without VNNI."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    from edgeae_runtime import Model
+
+    q = Model(model).manifest.quantization
+    if q is None or q.activation_type != "QUInt8" or q.reduce_range:
+        return False
+    try:
+        from edgeae_export.cpu import detect_cpu
+    except ImportError:  # the runtime-only venv: assume the exact kernels
+        return False
+    return not detect_cpu().vnni
+
+
+def _signal_cmp(got: np.ndarray, ref: np.ndarray, floor: float) -> tuple[bool, float, str]:
     if got.shape != ref.shape:
         return False, float("inf"), f"shape {got.shape} != x86 {ref.shape}"
     err = got.astype(np.float64) - ref.astype(np.float64)
     noise = float(np.sum(err**2))
     snr = float("inf") if noise == 0 else 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / noise)
-    ok = snr >= SIGNAL_SNR_DB and bool(np.isfinite(got).all())
+    ok = snr >= floor and bool(np.isfinite(got).all())
     return ok, float(np.abs(err).max(initial=0.0)), f"SNR vs x86 {snr:.1f} dB"
 
 
@@ -269,7 +293,11 @@ def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]
     if case.kind == "int8":
         ok, diff, detail = _int8_cmp(got["output"], ref, float(meta["step"]))
     elif case.kind == "signal":
-        ok, diff, detail = _signal_cmp(got["output"], ref)
+        saturating = _saturates_here(_model_file(golden, case.files[0]))
+        floor = SIGNAL_SNR_SATURATING_DB if saturating else SIGNAL_SNR_DB
+        ok, diff, detail = _signal_cmp(got["output"], ref, floor)
+        if saturating:
+            detail += " (full-range U8S8 on x86 without VNNI: 16-bit pair sums saturate)"
     else:
         ok, diff, detail = _float_cmp(got["output"], ref)
     return CaseResult(case.name, case.kind, ok, diff, detail)
@@ -328,7 +356,9 @@ def _output_step(path: Path, output: str) -> float:
 
 
 def _quantize(src: Path, out: Path, target: str, calibration: np.ndarray) -> None:
-    """Static QDQ int8 with the int8 types of ``target`` (as ``edgeae quantize --target``)."""
+    """Static QDQ int8 with the int8 types of ``target`` (as ``edgeae quantize --target``),
+    with 7-bit weights (``reduce_range``) so the integer sums are exact on every CPU
+    (x86 without VNNI saturates full-range ones) and any difference left is the runtime's."""
     from edgeae_export.quantize import QuantizeRequest, quantize_model
 
     quantize_model(
@@ -340,6 +370,7 @@ def _quantize(src: Path, out: Path, target: str, calibration: np.ndarray) -> Non
             calibration_name="tests/golden calibration",
             exclude_op_types=(),
             target=target,
+            reduce_range=True,
             speed_gate=False,
             force=True,
         )
