@@ -223,6 +223,13 @@ def _summary(result: Any) -> list[str]:
     default=None,
     help="CPU the model is for: its int8 types [default: this machine].",
 )
+@click.option(
+    "--reduce-range/--full-range",
+    "reduce_range",
+    default=None,
+    help="7-bit weights: the same integers on every x86 CPU, VNNI or not "
+    "[default: only where this CPU/target needs it].",
+)
 @click.option("--allow-slower", is_flag=True, help="Write the model even if it is not faster.")
 @force_option
 @json_option
@@ -241,6 +248,7 @@ def quantize(
     val_size: int,
     encoder: Path | None,
     cpu_target: str | None,
+    reduce_range: bool | None,
     allow_slower: bool,
     force: bool,
     as_json: bool,
@@ -295,6 +303,7 @@ def quantize(
             validation=validation,
             encoder=encoder,
             target=cpu_target,
+            reduce_range=reduce_range,
             allow_slower=allow_slower,
             force=force,
         ),

@@ -42,6 +42,22 @@ def test_static_with_budget_json(runner, dense: Path, tmp_path: Path) -> None:
     assert set(data["speed"]["speedup"]) == {"1", "256"}
 
 
+@pytest.mark.parametrize("flag, want", [("--reduce-range", True), ("--full-range", False)])
+def test_reduce_range_is_the_users_choice(
+    runner, dense: Path, tmp_path: Path, flag: str, want: bool
+) -> None:
+    """--reduce-range / --full-range override the CPU's default and land in the manifest."""
+    from edgeae_runtime import Model
+
+    out = tmp_path / "q.onnx"
+    cal = str(dense.parent / "cal.npy")
+    args = ["quantize", "-m", str(dense), "-o", str(out), "--calibration", cal, flag]
+    result = runner.invoke(main, [*args, "--allow-slower"])
+    assert result.exit_code == 0, result.output
+    assert Model(out).manifest.quantization.reduce_range is want
+    assert f"reduce_range {want}" in result.stdout
+
+
 def test_dynamic_summary(runner, dense: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.onnx"
     result = runner.invoke(
