@@ -216,7 +216,10 @@ def edgeae_points(
                     QuantizeRequest(
                         model_path=out / f"{role}.onnx",
                         out_path=out / f"{role}.int8.onnx",
-                        calibration=ds.x[:256],
+                        # the whole training set: the quantizer calibrates on a seeded random
+                        # sample of it (CalibrationSource); the first 256 items were 256 crops
+                        # of the first training image only
+                        calibration=ds.x,
                         speed_gate=False,
                         encoder=out / "encoder.onnx" if role == "decoder" else None,
                     )

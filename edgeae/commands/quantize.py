@@ -8,7 +8,6 @@ library, and prints a summary (sizes, speed-up, metric drop, nodes kept float).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +53,11 @@ Examples:
 def _load_items(
     source: str, manifest: Any, size: int
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Raw items (an evenly spread subset of at most ``size``), anomaly labels, clean targets."""
+    """Raw items (a seeded random sample of at most ``size``), anomaly labels, clean targets."""
     from edgeae.data import load_source
     from edgeae.data.sources import frames_itself
     from edgeae.data.speech import is_speech_source, spectral_items
+    from edgeae_export.calibration import sample_indices
     from edgeae_export.errors import CalibrationError
 
     if manifest.spectral is not None and is_speech_source(source):  # STFT items of speech
@@ -76,10 +76,10 @@ def _load_items(
             f"{source}: items have shape {ds.item_shape}, the model expects item shape "
             f"{tuple(manifest.item_shape)}; give data made for this model"
         )
-    stride = max(1, math.ceil(len(ds) / size))
-    labels = None if ds.anomaly_labels is None else ds.anomaly_labels[::stride]
-    target = None if ds.target is None else ds.target[::stride]
-    return ds.x[::stride], labels, target
+    picked = sample_indices(len(ds), size)  # the calibration path's one sample law
+    labels = None if ds.anomaly_labels is None else ds.anomaly_labels[picked]
+    target = None if ds.target is None else ds.target[picked]
+    return ds.x[picked], labels, target
 
 
 def _speech_metric(metric: str, source: str, manifest: Any) -> Any:

@@ -5,9 +5,14 @@ an iterable of items or batches, or a zero-argument callable returning one)
 and hands out onnxruntime ``CalibrationDataReader`` objects that normalize each
 batch with the manifest's preprocessing (the runtime's own ``normalize``) and
 optionally transform it (the decoder is calibrated on latents produced by the
-float encoder). At most ``max_items`` items are ever read. A one-shot iterator
-is cached as it is read, capped at ``max_items``, so several passes (the
-accuracy budget re-quantizes) still cost bounded memory.
+float encoder). At most ``max_items`` items are ever read. An array holding more
+items than that is sampled, not cut: a seeded random subset spread over the whole
+array (:func:`sample_indices`), so data ordered in time or by class (a signal's
+normal stretch first, a data set sorted by label) do not calibrate on their first
+part only; the sample is read row by row, so a memory map is never loaded whole.
+A one-shot iterator is cached as it is read, capped at ``max_items`` (its first
+items: an iterator cannot be sampled without reading it all), so several passes
+(the accuracy budget re-quantizes) still cost bounded memory.
 
 Memory: the MinMax method keeps two numbers per tensor; Entropy and Percentile
 keep a histogram per tensor (2048 bins by default) plus, in onnxruntime, the
@@ -35,6 +40,7 @@ __all__ = [
     "CalibrationSource",
     "RawSource",
     "Transform",
+    "sample_indices",
 ]
 
 #: Items used for calibration unless the caller says otherwise.
@@ -46,6 +52,26 @@ DEFAULT_BATCH_SIZE = 64
 Transform = Callable[[np.ndarray], np.ndarray]
 
 RawSource = np.ndarray | Iterable[Any] | Callable[[], Iterable[Any]]
+
+#: The seed of the calibration sample: the same data always calibrate the same way.
+DEFAULT_SEED = 0
+
+
+def sample_indices(n: int, size: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """Rising indices of a seeded random sample of ``min(n, size)`` of ``n`` items.
+
+    All ``n`` when they fit; otherwise ``size`` distinct indices drawn uniformly
+    over the whole range (without replacement), sorted so that reading them walks
+    the data once. The same ``(n, size, seed)`` always gives the same sample.
+    """
+    if n < 0 or size <= 0:
+        raise CalibrationError(
+            f"a sample needs n >= 0 and size > 0, got n={n}, size={size}", param="size"
+        )
+    if n <= size:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
 
 
 def _as_batch(chunk: Any, item_shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -65,10 +91,12 @@ def _as_batch(chunk: Any, item_shape: tuple[int, ...], name: str) -> np.ndarray:
 class CalibrationSource:
     """Raw calibration items, replayable in bounded memory.
 
-    ``source``: an array ``(N, *item_shape)`` (sliced lazily, so a memory map
-    is never loaded whole), a zero-argument callable returning an iterable of
-    items or batches (called again for each pass), or a one-shot iterable of
-    items or batches (cached as read, at most ``max_items`` items).
+    ``source``: an array ``(N, *item_shape)`` (a seeded random sample of
+    ``max_items`` of them when ``N`` is larger, read lazily, so a memory map is
+    never loaded whole), a zero-argument callable returning an iterable of items
+    or batches (called again for each pass), or a one-shot iterable of items or
+    batches (cached as read, at most ``max_items`` items). ``seed`` picks the
+    array's sample.
     """
 
     def __init__(
@@ -78,6 +106,7 @@ class CalibrationSource:
         item_shape: tuple[int, ...],
         max_items: int = DEFAULT_CALIBRATION_SIZE,
         name: str = "calibration data",
+        seed: int = DEFAULT_SEED,
     ) -> None:
         if max_items <= 0:
             raise CalibrationError(
@@ -86,6 +115,7 @@ class CalibrationSource:
         self.item_shape = tuple(int(d) for d in item_shape)
         self.max_items = int(max_items)
         self.name = name
+        self.seed = int(seed)
         self._source = source
         self._cache: list[np.ndarray] | None = None
         self._iterator: Iterator[Any] | None = None
@@ -102,9 +132,16 @@ class CalibrationSource:
     def batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[np.ndarray]:
         """Raw float32 batches of at most ``batch_size`` items, ``max_items`` in all."""
         if isinstance(self._source, np.ndarray):
-            n = min(self.max_items, self._source.shape[0])
-            for start in range(0, n, batch_size):
-                chunk = np.asarray(self._source[start : min(n, start + batch_size)], np.float32)
+            n = self._source.shape[0]
+            if n <= self.max_items:  # all of it, in order: plain slices
+                for start in range(0, n, batch_size):
+                    chunk = np.asarray(self._source[start : start + batch_size], np.float32)
+                    self.items_read = max(self.items_read, start + chunk.shape[0])
+                    yield chunk
+                return
+            picked = sample_indices(n, self.max_items, self.seed)
+            for start in range(0, picked.size, batch_size):
+                chunk = np.asarray(self._source[picked[start : start + batch_size]], np.float32)
                 self.items_read = max(self.items_read, start + chunk.shape[0])
                 yield chunk
             return
