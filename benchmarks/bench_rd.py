@@ -243,7 +243,7 @@ def edgeae_points(
                 )
             )
         with timing_lock():
-            coder = coder_stats(Model(out / "encoder.onnx", threads=1), test_sets[0])
+            coder = coder_stats(Model(out / "encoder.onnx", threads=1), test_sets)
         runs.append({"lambda": lam, "train_seconds": seconds, "coder": coder, "decoder": decoder})
         print(f"  {name} lambda {lam:g}: trained in {seconds:.0f} s", file=sys.stderr)
     return points, runs
@@ -276,27 +276,84 @@ def code_variants(
     return coded
 
 
-def coder_stats(enc: Model, test_x: np.ndarray) -> dict:
-    """rANS against deflate on the same integer codes, and the coder's throughput."""
+def _entropy_bits(counts: np.ndarray) -> float:
+    """Bits to code ``counts.sum()`` symbols at their own empirical frequencies."""
+    c = counts[counts > 0].astype(np.float64)
+    return float(-(c * np.log2(c / c.sum())).sum())
+
+
+def entropy_budget(codes: list[np.ndarray], tables) -> dict:
+    """Where the bytes go, in bytes over all test sets (latents ``(N, C, ...)``):
+
+    - ``empirical``: each channel coded at its own frequencies on these very codes
+      (the best any factorized, static per-channel model could do: an oracle);
+    - ``cross_entropy``: the manifest's integer tables (what rANS can reach with them;
+      escapes cost their varint bytes on top);
+    - ``left_context`` (images): each channel given its left neighbour's code, at the
+      empirical conditional frequencies (an oracle of a one-neighbour context model,
+      scaled to all symbols): what spatial redundancy is worth.
+    """
+    allc = np.concatenate(codes)
+    per_ch = np.moveaxis(allc, 1, 0).reshape(allc.shape[1], -1)
+    freq = np.diff(tables.cdf, axis=1)
+    total = float(1 << tables.precision)
+    escape = tables.symbols - 1
+    empirical = cross = 0.0
+    escapes = 0
+    for ch, row in enumerate(per_ch):
+        empirical += _entropy_bits(np.unique(row, return_counts=True)[1])
+        sym = row - tables.offset[ch]
+        out = (sym < 0) | (sym >= escape)
+        cross += float(-np.log2(freq[ch][np.where(out, escape, sym)] / total).sum())
+        escapes += int(out.sum())
+    result = {
+        "empirical_bytes": empirical / 8,
+        "cross_entropy_bytes": cross / 8,
+        "escapes": escapes,
+        # every symbol of a table keeps a frequency >= 1: what a one-value channel pays
+        "unused_table_bits_per_symbol": float(-np.log2(1 - (tables.symbols - 1) / total)),
+    }
+    if allc.ndim == 4 and allc.shape[-1] > 1:
+        bits = 0.0
+        for ch in range(allc.shape[1]):
+            y, left = allc[:, ch, :, 1:].ravel(), allc[:, ch, :, :-1].ravel()
+            _, joint = np.unique(np.stack([left, y]), axis=1, return_counts=True)
+            bits += _entropy_bits(joint) - _entropy_bits(np.unique(left, return_counts=True)[1])
+        result["left_context_bytes"] = bits / 8 * allc.size / allc[..., 1:].size
+    return result
+
+
+def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
+    """rANS against deflate on the same integer codes of every test set (64 items per
+    frame, as the stream frames them), the entropy budget, and the coder's throughput."""
     from edgeae_runtime.codec.entropy import codec_tables, decode_frames, encode_frames
 
     tables = codec_tables(enc.manifest.codec)
     scale = np.asarray(enc.manifest.codec.scale, np.float64)
-    z = enc.encode(test_x).astype(np.float64)
-    shape = (1, -1) + (1,) * (z.ndim - 2)
-    codes = np.rint(z / scale.reshape(shape) if scale.size > 1 else z / scale).astype(np.int64)
-    per_item = int(np.prod(codes.shape[1:]))
-    channels = np.repeat(np.arange(codes.shape[1]), per_item // codes.shape[1])
+    all_codes = []
+    for test_x in test_sets:
+        z = enc.encode(test_x).astype(np.float64)
+        shape = (1, -1) + (1,) * (z.ndim - 2)
+        all_codes.append(
+            np.rint(z / scale.reshape(shape) if scale.size > 1 else z / scale).astype(np.int64)
+        )
+    per_item = int(np.prod(all_codes[0].shape[1:]))
+    channels = np.repeat(np.arange(all_codes[0].shape[1]), per_item // all_codes[0].shape[1])
     group = 64
-    rows = [codes[i : i + group].reshape(1, -1) for i in range(0, len(codes), group)]
-    rans = sum(
-        len(encode_frames(r, np.tile(channels, r.size // per_item), tables)[0]) for r in rows
-    )
-    small = codes.astype(np.int8) if np.abs(codes).max() < 128 else codes.astype("<i2")
-    deflate_frames = sum(
-        len(zlib.compress(small[i : i + group].tobytes(), 9)) for i in range(0, len(codes), group)
-    )
-    deflate_all = len(zlib.compress(small.tobytes(), 9))
+    rans = deflate_frames = deflate_all = 0
+    for codes in all_codes:
+        rows = [codes[i : i + group].reshape(1, -1) for i in range(0, len(codes), group)]
+        rans += sum(
+            len(encode_frames(r, np.tile(channels, r.size // per_item), tables)[0]) for r in rows
+        )
+        small = codes.astype(np.int8) if np.abs(codes).max() < 128 else codes.astype("<i2")
+        deflate_frames += sum(
+            len(zlib.compress(small[i : i + group].tobytes(), 9))
+            for i in range(0, len(codes), group)
+        )
+        deflate_all += len(zlib.compress(small.tobytes(), 9))
+    budget = entropy_budget(all_codes, tables)
+    codes = all_codes[0]
     # throughput: many frames at once (vector lanes) and one frame at a time (scalar path)
     lanes = np.tile(codes.reshape(len(codes), -1), (max(1, 20000 // len(codes)), 1))
     t0 = time.perf_counter()
@@ -312,12 +369,13 @@ def coder_stats(enc: Model, test_x: np.ndarray) -> dict:
         decode_frames([b], channels, tables)
     t5 = time.perf_counter()
     return {
-        "symbols": int(codes.size),
+        "symbols": int(sum(c.size for c in all_codes)),
         "rans_bytes": int(rans),
         "deflate_bytes_same_frames": int(deflate_frames),
         "deflate_bytes_one_block": int(deflate_all),
         "saving_vs_deflate_same_frames": 1 - rans / deflate_frames,
         "saving_vs_deflate_one_block": 1 - rans / deflate_all,
+        **budget,
         "encode_msym_per_s_lanes": lanes.size / (t1 - t0) / 1e6,
         "decode_msym_per_s_lanes": lanes.size / (t2 - t1) / 1e6,
         "encode_msym_per_s_one_frame": one.size / (t4 - t3) / 1e6,
@@ -393,13 +451,17 @@ def coder_table(title: str, runs: list[dict]) -> str:
     lines = [
         f"\n{title}",
         f"{'lambda':>8} {'symbols':>8} {'rANS B':>8} {'deflate B':>10} "
-        f"{'saving':>7} {'enc Msym/s':>11} {'dec Msym/s':>11} {'1-frame enc/dec':>16}",
+        f"{'saving':>7} {'emp. H B':>9} {'tables B':>9} {'H|left B':>9} "
+        f"{'enc Msym/s':>11} {'dec Msym/s':>11} {'1-frame enc/dec':>16}",
     ]
     for r in runs:
         c = r["coder"]
         lines.append(
             f"{r['lambda']:8g} {c['symbols']:8d} {c['rans_bytes']:8d} "
             f"{c['deflate_bytes_same_frames']:10d} {c['saving_vs_deflate_same_frames']:7.1%} "
+            f"{c.get('empirical_bytes', float('nan')):9.0f} "
+            f"{c.get('cross_entropy_bytes', float('nan')):9.0f} "
+            f"{c.get('left_context_bytes', float('nan')):9.0f} "
             f"{c['encode_msym_per_s_lanes']:11.2f} {c['decode_msym_per_s_lanes']:11.2f} "
             f"{c['encode_msym_per_s_one_frame']:7.2f}/{c['decode_msym_per_s_one_frame']:.2f}"
         )

@@ -127,12 +127,15 @@ def test_array_source_samples_the_whole_array_not_its_start() -> None:
     seen = np.concatenate(list(src.batches(64)))
     assert seen.shape == (200, 3) and src.items_read == 200
     assert 0.35 < seen[:, 0].mean() < 0.65  # both halves, in proportion
-    again = np.concatenate(list(CalibrationSource(x, item_shape=(3,), max_items=200, seed=7)
-                                .batches(50)))
+    again = np.concatenate(
+        list(CalibrationSource(x, item_shape=(3,), max_items=200, seed=7).batches(50))
+    )
     np.testing.assert_array_equal(seen, again)  # seeded: the same sample every pass
-    other = np.concatenate(list(CalibrationSource(x, item_shape=(3,), max_items=200, seed=8)
-                                .batches(64)))
+    other = np.concatenate(
+        list(CalibrationSource(x, item_shape=(3,), max_items=200, seed=8).batches(64))
+    )
     assert other.shape == seen.shape
+    assert not np.array_equal(sample_indices(10_000, 200, 7), sample_indices(10_000, 200, 8))
 
 
 def test_sample_indices_refuses_a_bad_size() -> None:
