@@ -56,13 +56,18 @@ class FactorizedPrior(nn.Module):
                 x = x + torch.tanh(self.factors[i]) * torch.tanh(x)
         return x
 
-    def _mass(self, values: torch.Tensor) -> torch.Tensor:
-        """Probability mass of ``[v - 1/2, v + 1/2]`` for ``values`` ``(C, 1, M)``."""
+    def _mass(self, values: torch.Tensor, floor: float = _LIKELIHOOD_FLOOR) -> torch.Tensor:
+        """Probability mass of ``[v - 1/2, v + 1/2]`` for ``values`` ``(C, 1, M)``.
+
+        ``floor`` keeps the training rate finite; the tables take the mass unfloored
+        (a floor on every one of their 2049 candidate values would add up to more
+        than their ``tail`` and stretch every table to its widest).
+        """
         lower = self._logits_cdf(values - 0.5)
         upper = self._logits_cdf(values + 0.5)
         sign = -torch.sign(lower + upper).detach()  # evaluate in the flat tail: stabler
         mass = torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))
-        return mass.clamp_min(_LIKELIHOOD_FLOOR)
+        return mass.clamp_min(floor)
 
     def forward(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``latent`` -> (noisy latent in training / rounded in eval, its bits per item ``(N,)``).
@@ -93,7 +98,7 @@ class FactorizedPrior(nn.Module):
         """
         reach = max_symbols
         grid = torch.arange(-reach, reach + 1, dtype=torch.float32)
-        mass = self._mass(grid.expand(self.channels, 1, -1)).squeeze(1).double().numpy()
+        mass = self._mass(grid.expand(self.channels, 1, -1), 0.0).squeeze(1).double().numpy()
         cum = np.cumsum(mass, axis=1) / np.maximum(mass.sum(axis=1, keepdims=True), 1e-300)
         lo = np.argmax(cum >= tail / 2, axis=1)
         hi = np.argmax(cum >= 1 - tail / 2, axis=1)

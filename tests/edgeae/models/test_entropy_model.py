@@ -107,3 +107,21 @@ def test_every_family_can_carry_a_prior(arch, item_shape, latent_channels):
     again = build_model(arch, config_from_dict(arch, asdict(config)))
     again.load_state_dict(model.state_dict())  # the prior's weights travel with the model
     assert any(k.startswith("prior.") for k in model.state_dict())
+
+
+def test_tables_span_the_mass_not_the_training_floor(latents, prior):
+    """The tables cover what the prior's mass needs (Laplace scales 0.5 and 4: a few dozen
+    values), not all 1023: the training rate's likelihood floor on every candidate value
+    must not count as tail mass (it stretched every table to its widest, and every unused
+    symbol keeps a frequency of 1: 0.023 bits per code on a one-value channel)."""
+    tables = prior.tables()
+    assert tables.symbols < 200
+    codes = torch.round(latents).numpy().astype(np.int64)
+    flat = codes.reshape(codes.shape[0], -1)
+    channel = np.repeat(np.arange(2), 16)
+    assert np.array_equal(
+        decode_frames(encode_frames(flat, channel, tables), channel, tables), flat
+    )
+    freq = np.diff(tables.cdf, axis=1)
+    escape_share = freq[:, -1] / (1 << tables.precision)
+    assert np.all(escape_share < 1e-3)  # the escape keeps only what the support leaves out
