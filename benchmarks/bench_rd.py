@@ -456,12 +456,14 @@ def coder_table(title: str, runs: list[dict]) -> str:
     ]
     for r in runs:
         c = r["coder"]
+        budget = "".join(
+            f"{c[k]:9.0f} " if k in c else f"{'-':>9} "
+            for k in ("empirical_bytes", "cross_entropy_bytes", "left_context_bytes")
+        )
         lines.append(
             f"{r['lambda']:8g} {c['symbols']:8d} {c['rans_bytes']:8d} "
             f"{c['deflate_bytes_same_frames']:10d} {c['saving_vs_deflate_same_frames']:7.1%} "
-            f"{c.get('empirical_bytes', float('nan')):9.0f} "
-            f"{c.get('cross_entropy_bytes', float('nan')):9.0f} "
-            f"{c.get('left_context_bytes', float('nan')):9.0f} "
+            f"{budget}"
             f"{c['encode_msym_per_s_lanes']:11.2f} {c['decode_msym_per_s_lanes']:11.2f} "
             f"{c['encode_msym_per_s_one_frame']:7.2f}/{c['decode_msym_per_s_one_frame']:.2f}"
         )
