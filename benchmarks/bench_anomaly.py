@@ -46,19 +46,17 @@ same law on the int8 model's own errors):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from timing_lock import LOCK, timing_lock
 
 from edgeae.data import load_source
 from edgeae.data.assemble import signal_dataset
@@ -733,8 +731,7 @@ def bench_nab(tmp: Path, quick: bool, scored: list[dict[str, Any]] | None = None
         for v in variants
     }
     points = {
-        v: {k: {m: _rates(p) for m, p in pooled[v][k].items()} for k in pooled[v]}
-        for v in variants
+        v: {k: {m: _rates(p) for m, p in pooled[v][k].items()} for k in pooled[v]} for v in variants
     }
     gaps = {
         v: {
@@ -750,9 +747,8 @@ def bench_nab(tmp: Path, quick: bool, scored: list[dict[str, Any]] | None = None
     share = independent_share(window, hop)
     far_out = {
         v: {
-            k: {**a, "rate": a["fp"] / max(a["normal"], 1)} | {
-                "ci": rate_ci(a["fp"], a["normal"], share)
-            }
+            k: {**a, "rate": a["fp"] / max(a["normal"], 1)}
+            | {"ci": rate_ci(a["fp"], a["normal"], share)}
             for k, a in far[v].items()
         }
         for v in variants
@@ -781,23 +777,6 @@ def bench_nab(tmp: Path, quick: bool, scored: list[dict[str, Any]] | None = None
 
 #: the log-mel recipes measured side by side: name -> the --arch that picks it
 LOGMEL_RECIPES = {"ad01": None, "conv2d": "conv2d", "conv1d": "conv1d"}
-#: held (exclusive flock) while the latencies are timed; "" (--lock ""): no lock
-TIMING_LOCK = {"path": "/tmp/edgeae-heavy.lock"}
-
-
-@contextlib.contextmanager
-def timing_lock() -> Iterator[None]:
-    """Hold the machine's benchmark lock while timings are taken (only then)."""
-    path = TIMING_LOCK["path"]
-    if not path:
-        yield
-        return
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _logmel_run(
@@ -1439,12 +1418,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--lock",
-        default=TIMING_LOCK["path"],
+        default=LOCK["path"],
         help="file to flock around the timed parts only ('' = none; do not also wrap the "
         "script in flock on the same file)",
     )
     args = parser.parse_args()
-    TIMING_LOCK["path"] = args.lock
+    LOCK["path"] = args.lock
     if args.report is not None:
         print(markdown(json.loads(args.report.read_text())))
         return

@@ -26,21 +26,19 @@ few seconds per model), the training around it does not hold the lock.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import fcntl
 import io
 import json
 import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing_lock import LOCK, timing_lock
 
 from edgeae.data import load_source
 from edgeae.data.dataset import Dataset, fingerprint
@@ -66,23 +64,6 @@ IMAGE_RECIPE: dict = {
     "train": TrainConfig(epochs=30, batch_size=16, patience=1000),
     "lambdas": (0.1, 0.03, 0.01, 0.002),
 }
-#: Held while the test items are coded and timed (``--lock``); empty: no lock.
-TIMING_LOCK = {"path": "/tmp/edgeae-heavy.lock"}
-
-
-@contextlib.contextmanager
-def timing_lock() -> Iterator[None]:
-    """Hold the machine's benchmark lock (exclusive flock) while timings are taken."""
-    path = TIMING_LOCK["path"]
-    if not path:
-        yield
-        return
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -595,14 +576,14 @@ def main() -> int:
         "--merge", action="store_true", help="keep the stored results of the parts not run"
     )
     parser.add_argument(
-        "--lock", default=TIMING_LOCK["path"], help="flock held while timing ('' for none)"
+        "--lock", default=LOCK["path"], help="flock held while timing ('' for none)"
     )
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
-    TIMING_LOCK["path"] = args.lock
+    LOCK["path"] = args.lock
     torch.set_num_threads(1)
     torch.manual_seed(0)
     result: dict = {}
