@@ -287,7 +287,7 @@ def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]
             f"({len(x86_stream)} bytes); decoding the x86 stream: {dec_detail}"
         )
         return CaseResult(
-            case.name, case.kind, same and ok_dec, diff, detail, {"stream_identical": same}
+            case.name, case.kind, bool(same and ok_dec), diff, detail, {"stream_identical": same}
         )
     ref = np.load(exp / f"{case.name}.npy", allow_pickle=False)
     if case.kind == "int8":
@@ -300,7 +300,7 @@ def _compare(case: Case, golden: Path, meta: dict[str, Any], got: dict[str, Any]
             detail += " (full-range U8S8 on x86 without VNNI: 16-bit pair sums saturate)"
     else:
         ok, diff, detail = _float_cmp(got["output"], ref)
-    return CaseResult(case.name, case.kind, ok, diff, detail)
+    return CaseResult(case.name, case.kind, bool(ok), diff, detail)
 
 
 def _sha256(path: Path) -> str:

@@ -167,9 +167,13 @@ def test_the_command_line_exit_code(copy: Path, tmp_path: Path) -> None:
     assert all(r["ok"] for r in json.loads(out.read_text())["results"])
     f = copy / "expected" / "int8_s8s8_dense.npy"
     np.save(f, np.load(f) + 1.0)
+    g = copy / "expected" / "int8_speech_denoiser.npy"
+    np.save(g, np.load(g) + 1.0)
     lines.clear()
-    assert main(["--golden", str(copy)], out=lines.append) == 1
+    assert main(["--golden", str(copy), "--json", str(out)], out=lines.append) == 1
     assert any(line.strip().startswith("FAIL int8_s8s8_dense") for line in lines)
+    failed = {r["name"] for r in json.loads(out.read_text())["results"] if not r["ok"]}
+    assert failed == {"int8_s8s8_dense", "int8_speech_denoiser"}  # failures are JSON too
 
 
 def test_the_signal_tolerance_is_an_snr_against_x86() -> None:
