@@ -295,8 +295,12 @@ def _labelled(n: np.ndarray, a: np.ndarray, method: str) -> float:
     if j == 0:
         return float(cand[0] - max(abs(cand[0]) * 1e-6, 1e-12))
     lower = cand[j - 1]
-    upper = cand[j] if j < cand.size else lower
-    return float((lower + upper) / 2.0) if j < cand.size else float(lower)
+    if j == cand.size:
+        return float(lower)
+    mid = (lower + cand[j]) / 2.0
+    # Between two neighbouring floats (subnormals) the midpoint rounds onto one of them:
+    # ``lower`` itself flags exactly the scores counted (score > threshold).
+    return float(mid if lower <= mid < cand[j] else lower)
 
 
 def choose_threshold(

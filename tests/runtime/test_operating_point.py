@@ -172,6 +172,7 @@ def _f1(n: np.ndarray, a: np.ndarray, t: float) -> float:
 
 
 @settings(max_examples=40, deadline=None)
+@example(np.full(5, 5e-324), np.array([5e-324] * 4 + [1e-323]))  # neighbouring floats
 @given(scores, scores)
 def test_f1_and_youden_are_optimal_over_every_threshold(n: np.ndarray, a: np.ndarray) -> None:
     grid = np.concatenate([[-1.0], np.unique(np.concatenate([n, a]))])
@@ -416,9 +417,7 @@ def test_independent_share_refuses_bad_framing_by_name(span: object, hop: object
 def test_far_threshold_is_monotone_in_the_target(normal: np.ndarray, independent: float) -> None:
     """A smaller false-alarm target never gives a lower threshold, at any independence."""
     targets = [0.2, 0.1, 0.05, 0.01, 0.005, 0.001, 0.0001]
-    ts = [
-        choose_threshold(normal, "far", target_far=t, independent=independent) for t in targets
-    ]
+    ts = [choose_threshold(normal, "far", target_far=t, independent=independent) for t in targets]
     assert all(b >= a - 1e-9 * max(1.0, abs(a)) for a, b in itertools.pairwise(ts))
 
 
