@@ -18,6 +18,7 @@ from edgeae.data.normalization import fit_normalization
 from edgeae.data.split import normal_split, split_indices
 from edgeae.errors import DataError
 from edgeae_runtime import Preprocessing, SignalSpec
+from edgeae_runtime.framing import overrunning
 from edgeae_runtime.preprocess import normalize
 
 from .config import TrainConfig
@@ -103,12 +104,13 @@ def _overrunning(ds: Dataset) -> np.ndarray | None:
     The framing covers every sample, so the last window may be partly padding: fine to
     train a reconstruction on, but not data to calibrate a threshold on or score (to a
     two-sided score its zeros are a dead sensor: on builtin:sensor it scored 1.04
-    where the cleanest windows score up to 0.20).
+    where the cleanest windows score up to 0.20). The runtime's one padding rule
+    (:func:`edgeae_runtime.framing.overrunning`; ``StreamScorer.flush`` follows it too).
     """
     if ds.signal is None or not ds.window or not ds.hop or ds.clips is not None:
         return None
     starts = np.arange(len(ds), dtype=np.int64) * int(ds.hop)
-    return starts + int(ds.window) > int(np.asarray(ds.signal).shape[-1])
+    return overrunning(starts, int(ds.window), int(np.asarray(ds.signal).shape[-1]))
 
 
 def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ManifestError, ModelError, ParameterError
 from .events import AnomalyEvent, EventDetector, EventRule
-from .framing import FrameBatch, SignalFramer
+from .framing import FrameBatch, SignalFramer, overrunning
 from .metrics import per_item_error
 from .model import Model, _as_batch
 from .preprocess import normalize
@@ -157,8 +157,11 @@ class StreamScorer:
     closed event so far. An event closes once a later window starts after its
     end (or at ``flush``); its ``end`` is clipped to the signal length. The event
     law is the manifest's (:class:`~edgeae_runtime.events.EventRule`), at
-    ``threshold`` when given. The last
-    window is zero-padded at the end, like the denoiser's. The model must be
+    ``threshold`` when given. A window that runs past the end of the stream (the
+    zero-padded last one, framed like the denoiser's) is not scored: padding is not data,
+    and the calibration holds no such window (:func:`~edgeae_runtime.framing.overrunning`);
+    only a stream shorter than one window gets its one padded window scored, as the
+    calibration keeps it when it is the only one. The model must be
     the full autoencoder with a signal section. With ``manifest.anomaly.baseline_windows``
     the scores are re-standardized against the stream's own last windows
     (:class:`~edgeae_runtime.scores.ScoreBaseline`) before the event law.
@@ -216,12 +219,18 @@ class StreamScorer:
         return self._score(self._framer.push(chunk), final=False)
 
     def flush(self) -> ScoreUpdate:
-        """End of stream: score the zero-padded last windows and close any open event.
+        """End of stream: close any open event; the zero-padded last window is not scored.
 
-        The scorer is then ready for a new stream; ``events`` keeps this one's events
-        until :meth:`reset`.
+        The last samples (fewer than ``hop``) past the last complete window are then in
+        no scored window; a stream shorter than one window has its one padded window
+        scored (there is no other). The scorer is then ready for a new stream; ``events``
+        keeps this one's events until :meth:`reset`.
         """
-        update = self._score(self._framer.flush(), final=True)
+        batch = self._framer.flush()
+        if batch.index > 0:  # complete windows were scored: drop the ones past the end
+            keep = ~overrunning(batch.starts, self.spec.window, self._framer.samples_in)
+            batch = FrameBatch(batch.index, batch.frames[keep], batch.hop)
+        update = self._score(batch, final=True)
         self._framer.reset()
         if self._baseline is not None:
             self._baseline.reset()

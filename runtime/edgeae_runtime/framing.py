@@ -52,6 +52,7 @@ __all__ = [
     "n_frames",
     "numeric_array",
     "overlap_add",
+    "overrunning",
     "padded_length",
     "signal_shape",
     "synthesis_window",
@@ -107,6 +108,18 @@ def padded_length(n_samples: int, window: int, hop: int, tail: Tail = "cover") -
     """Length of the zero-padded signal the frames tile: ``(frames - 1) * hop + window``."""
     k = n_frames(n_samples, window, hop, tail)
     return (k - 1) * hop + window if k else 0
+
+
+def overrunning(starts: Any, window: int, n_samples: int) -> np.ndarray:
+    """Which frames starting at ``starts`` run past the end of a signal of ``n_samples``
+    samples, i.e. are partly zero padding: ``starts + window > n_samples`` (bool array).
+
+    The one padding rule of anomaly scoring: padding is not data, so the trainer
+    calibrates no threshold on such a window and :class:`~edgeae_runtime.StreamScorer`
+    scores none at ``flush`` (each unless it is the signal's only window). With
+    ``tail="cover"`` only the last frame can overrun.
+    """
+    return np.asarray(starts, dtype=np.int64) + int(window) > int(n_samples)
 
 
 def numeric_array(x: Any, name: str) -> np.ndarray:

@@ -54,7 +54,7 @@ def test_stream_events_merge_adjacent_windows(conv: Model) -> None:
     scorer = StreamScorer(conv)
     starts, scores = _run(scorer, x, 37)
     assert starts.tolist() == list(range(0, 16 * len(starts), 16))
-    assert len(starts) == 62  # windows covering 1000 samples: ceil((1000 - 32) / 16) + 1
+    assert len(starts) == 61  # the complete windows of 1000 samples: (1000 - 32) // 16 + 1
     events = scorer.events
     assert len(events) == 2
     first, second = events
@@ -79,14 +79,16 @@ def test_stream_scores_do_not_depend_on_chunking(conv: Model) -> None:
 
 
 def test_event_open_at_the_end_is_closed_by_flush_and_clipped(conv: Model) -> None:
-    x = _quiet_with_bursts(500, [(480, 500)])
+    x = _quiet_with_bursts(496, [(480, 496)])
     scorer = StreamScorer(conv)
     _run(scorer, x, 100)
     assert len(scorer.events) == 1
     ev = scorer.events[0]
     assert isinstance(ev, AnomalyEvent)
-    assert ev.end == 500
+    assert ev.end == 496
     assert ev.to_dict()["start"] == ev.start
+    _run(scorer, x[:, 480:], 100)  # shorter than a window: its padded window, clipped
+    assert scorer.events[-1].start == 0 and scorer.events[-1].end == 16
 
 
 def test_clip_scorer_feeds_a_conv_log_mel_model_its_2d_patches(tmp_path: Path) -> None:
@@ -116,3 +118,24 @@ def test_clip_scorer_feeds_a_conv_log_mel_model_its_2d_patches(tmp_path: Path) -
     parts.append(scorer.flush().scores)
     np.testing.assert_allclose(np.concatenate(parts), scores, rtol=1e-5)
     assert scorer.clip_anomalous == (clip > scorer.clip_threshold)
+
+
+def test_flush_scores_no_window_past_the_end(conv: Model) -> None:
+    """The zero-padded last window is not data (the calibration holds none): flush scores
+    no window running past the stream's end, whatever the chunking; a stream shorter
+    than one window still gets its one padded window scored."""
+    x = 0.01 * np.random.default_rng(3).standard_normal((1, 1000)).astype(np.float32)
+    for chunk in (1000, 7):
+        scorer = StreamScorer(conv, threshold=1e-9)  # every scored window is flagged
+        starts, scores = _run(scorer, x, chunk)
+        assert starts[-1] == 960 and int(starts[-1]) + 32 <= 1000  # not 976: past the end
+        assert len(scores) == len(starts) == 61
+        assert scorer.events[-1].end == 992  # closed at flush, at the last scored window
+    exact = StreamScorer(conv)
+    starts, _ = _run(exact, x[:, :992], 100)  # (992 - 32) / 16 whole hops: no padding
+    assert starts[-1] == 960
+    short = StreamScorer(conv)
+    u = short.push(x[:, :20])
+    assert u.scores.size == 0
+    last = short.flush()
+    assert last.starts.tolist() == [0] and last.scores.shape == (1,)

@@ -87,7 +87,8 @@ def test_score_signal_and_items(runner: CliRunner, model_dir: Path, tmp_path: Pa
         ],
     )
     data = json.loads(result.output)
-    assert len(data["scores"]) == len(data["window_starts"]) == 37
+    # the complete windows of 600 samples, (600 - 32) // 16 + 1; not the padded one past the end
+    assert len(data["scores"]) == len(data["window_starts"]) == 36
     assert len(data["events"]) == 1 and data["events"][0]["start"] <= 300
     items = np.zeros((3, 1, 32), np.float32)
     items[2] = 30.0

@@ -144,10 +144,15 @@ def test_every_user_cuts_the_same_frames(identity_files, hop: int, sig) -> None:
     rec = _Recorder(sc_model)
     scorer = StreamScorer(sc_model, threshold=1.0)
     ups = [scorer.push(c) for c in _chunks(x, sizes)] + [scorer.flush()]
-    np.testing.assert_array_equal(rec.all().reshape(reference.shape), reference)
-    np.testing.assert_array_equal(
-        np.concatenate([u.starts for u in ups]), np.arange(len(reference)) * hop
-    )
+    # the scorer scores the same frames except one running past the end (padding is
+    # not data), unless it is the only one (a signal shorter than the window)
+    starts = np.arange(len(reference)) * hop
+    scored = starts + WINDOW <= x.shape[1]
+    if not scored.any():
+        scored[:] = True
+    np.testing.assert_array_equal(rec.all().reshape((-1, *reference.shape[1:])),
+                                  reference[scored])  # fmt: skip
+    np.testing.assert_array_equal(np.concatenate([u.starts for u in ups]), starts[scored])
 
     if x.shape[1] >= WINDOW:
         np.testing.assert_array_equal(train_frames(x, WINDOW, hop), reference)
