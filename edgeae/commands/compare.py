@@ -118,7 +118,7 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
     "--metric",
     default=None,
     help="Metric of the verdict: psnr, ssim, snr_db, auroc, "
-    "f1, mse, mae (default: auroc with labels, else psnr).",
+    "f1, clip_auroc (labelled logmel: clips), mse, mae (default: auroc with labels, else psnr).",
 )
 @max_drop_option
 @click.option(
@@ -174,7 +174,9 @@ def compare(
 
     Quality (MSE, MAE, PSNR, SNR for signals, SSIM for images, A-vs-B output
     difference), anomaly detection when the data has anomaly labels (AUROC,
-    precision/recall/F1 at each model's threshold, flag agreement), the codec
+    pAUC, precision/recall/F1 at each model's threshold, flag agreement; on a
+    logmel: folder of normal and anomaly_* clips also per clip: clip AUROC/pAUC
+    over every item of each clip, TPR/FPR at the clip threshold), the codec
     (encoder*/decoder* files beside each model), per-node SQNR when B is a QDQ
     version of A, size, latency p50/p99 and peak memory. The last line is the
     verdict; the exit code is 0 within --max-drop and 1 above it. With -o DIR,

@@ -67,6 +67,17 @@ def comparison_rows(c: Comparison) -> list[tuple[str, ...]]:
             _row("F1", a.anomaly.f1, b.anomaly.f1),
             _row("flagged items", a.anomaly.flagged, b.anomaly.flagged),
         ]  # fmt: skip
+        ca, cb = a.anomaly.clip, b.anomaly.clip
+        if ca is not None and cb is not None:
+            what = f"{ca.clips} clips, {ca.anomalous} anomalous, {ca.reduce} of items"
+            rows += [
+                _row(f"clip AUROC ({what})", ca.auroc, cb.auroc),
+                _row("clip pAUC (FPR<=0.1)", ca.pauc, cb.pauc),
+                ("clip threshold from", ca.threshold_source, cb.threshold_source, ""),
+                _row("clip threshold", ca.threshold, cb.threshold),
+                _row("clip TPR", ca.tpr, cb.tpr),
+                _row("clip FPR", ca.fpr, cb.fpr),
+            ]
     if a.codec is not None or b.codec is not None:
         ca, cb = a.codec, b.codec
         if (ca or cb).bytes_per_second is not None:  # type: ignore[union-attr]

@@ -41,10 +41,10 @@ def test_reconstruct_and_score(pair) -> None:
     rec = core._reconstruct(ma, mb, data, _quiet)
     assert rec.a.shape == x.shape and rec.quality_a.mse < rec.quality_b.mse
     assert rec.difference.mse > 0
-    assert core._score_anomalies(ma, mb, data, _quiet) is None  # no labels: no scoring
+    assert core._score_anomalies(ma, mb, data, [], _quiet) is None  # no labels: no scoring
     labels = (np.arange(len(x)) % 4 == 0).astype(np.int64)
     ma, mb, labeled = core._open(a, b, x, labels, None, 1, [])
-    an = core._score_anomalies(ma, mb, labeled, _quiet)
+    an = core._score_anomalies(ma, mb, labeled, [], _quiet)
     assert an is not None and an.scores_a.shape == (len(x),)
     assert 0 <= an.flags_agree <= len(x) and 0 <= an.stats_a.auroc <= 1
 

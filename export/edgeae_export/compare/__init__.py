@@ -9,6 +9,7 @@ from .benchmark import BenchResult, BenchRow, StreamBench, bench_model
 from .core import HIGHER_IS_BETTER, METRICS, compare_models, default_metric, make_verdict
 from .result import (
     AnomalyStats,
+    ClipStats,
     CodecStats,
     Comparison,
     Details,
@@ -24,6 +25,7 @@ __all__ = [
     "AnomalyStats",
     "BenchResult",
     "BenchRow",
+    "ClipStats",
     "CodecStats",
     "Comparison",
     "Details",

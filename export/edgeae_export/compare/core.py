@@ -7,6 +7,7 @@ budget, in one :class:`~edgeae_export.compare.result.Comparison`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -23,7 +24,14 @@ from edgeae_runtime.model import Model
 from . import perf
 from .codec import codec_skip_reason, codec_stats, find_codec_pair, rd_curve
 from .nodes import node_errors
-from .quality import CompareData, anomaly_stats, as_compare_data, image_shape, quality_stats
+from .quality import (
+    CompareData,
+    anomaly_stats,
+    as_compare_data,
+    clip_stats,
+    image_shape,
+    quality_stats,
+)
 from .result import (
     AnomalyStats,
     CodecStats,
@@ -37,7 +45,14 @@ from .result import (
 __all__ = ["HIGHER_IS_BETTER", "METRICS", "compare_models", "default_metric", "make_verdict"]
 
 #: Metrics a budget can be set on, and whether a larger value is better.
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "snr_db": True, "auroc": True, "f1": True}
+HIGHER_IS_BETTER = {
+    "psnr": True,
+    "ssim": True,
+    "snr_db": True,
+    "auroc": True,
+    "f1": True,
+    "clip_auroc": True,
+}
 METRICS = (*HIGHER_IS_BETTER, "mse", "mae")
 
 Progress = Callable[[str], None]
@@ -80,6 +95,13 @@ def _quant_mode(model: Model) -> str:
 
 
 def _metric_value(stats: ModelStats, metric: str) -> float:
+    if metric == "clip_auroc":
+        if stats.anomaly is None or stats.anomaly.clip is None:
+            raise InputError(
+                "metric 'clip_auroc' needs labelled clips of both kinds (a logmel: folder "
+                "holding normal and anomaly_* clips)"
+            )
+        return float(stats.anomaly.clip.auroc)
     if metric in ("auroc", "f1"):
         if stats.anomaly is None:
             raise InputError(f"metric {metric!r} needs labeled data (anomaly labels > 0)")
@@ -171,7 +193,7 @@ def compare_models(
     a, b, cdata = _open(a_path, b_path, data, labels, max_items, threads, notes)
     metric = metric or default_metric(cdata.labels is not None)
     rec = _reconstruct(a, b, cdata, say)
-    anomalies = _score_anomalies(a, b, cdata, say)
+    anomalies = _score_anomalies(a, b, cdata, notes, say)
     codec_stats_a, codec_stats_b = _codecs(a, b, cdata, codec_a, codec_b, threads, notes, say)
     nodes = _node_errors(a, b, cdata, notes, say) if per_node else ()
     an_a, an_b = (anomalies.stats_a, anomalies.stats_b) if anomalies else (None, None)
@@ -246,14 +268,30 @@ def _reconstruct(a: Model, b: Model, cdata: CompareData, say: Progress) -> _Reco
     )
 
 
-def _score_anomalies(a: Model, b: Model, cdata: CompareData, say: Progress) -> _Anomalies | None:
-    """Both models' anomaly scores and stats at their own thresholds (None without labels)."""
+def _score_anomalies(
+    a: Model, b: Model, cdata: CompareData, notes: list[str], say: Progress
+) -> _Anomalies | None:
+    """Both models' anomaly scores and stats at their own thresholds (None without labels);
+    with labelled clips (log-mel sources) their clip-level stats too."""
     if cdata.labels is None:
         return None
     say("scoring anomalies")
     scores_a, scores_b = a.score(cdata.x), b.score(cdata.x)
     stats_a = anomaly_stats(a, scores_a, cdata.labels)
     stats_b = anomaly_stats(b, scores_b, cdata.labels)
+    clips = cdata.clips
+    if clips is not None:
+        say(f"clip scores: every item of {np.unique(clips.ids).size} clips")
+        pairs = ((a, scores_a, stats_a), (b, scores_b, stats_b))
+        found = [
+            clip_stats(m, m.score(clips.x) if clips.subsampled else s, clips, st.threshold)
+            for m, s, st in pairs
+        ]
+        if found[0] is None or found[1] is None:
+            notes.append("clip-level: the clips hold a single class (normal or anomalous)")
+        else:
+            stats_a = dataclasses.replace(stats_a, clip=found[0])
+            stats_b = dataclasses.replace(stats_b, clip=found[1])
     agree = int(np.sum((scores_a > stats_a.threshold) == (scores_b > stats_b.threshold)))
     return _Anomalies(scores_a, scores_b, stats_a, stats_b, agree)
 

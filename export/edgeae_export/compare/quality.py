@@ -18,16 +18,34 @@ from edgeae_runtime import metrics
 from edgeae_runtime.errors import InputError
 from edgeae_runtime.model import Model
 from edgeae_runtime.operating_point import describe_operating_point, rates
+from edgeae_runtime.scores import clip_scores
 
-from .result import AnomalyStats, QualityStats
+from .result import AnomalyStats, ClipStats, QualityStats
 
 __all__ = [
+    "ClipItems",
     "CompareData",
     "anomaly_stats",
     "as_compare_data",
+    "clip_stats",
     "image_shape",
     "quality_stats",
 ]
+
+
+@dataclass(eq=False)
+class ClipItems:
+    """Every item of labelled clips (log-mel sources: ``Dataset.clips``), for clip scores.
+
+    A clip score reduces *all* of a clip's items, as the device's ClipScorer does, so
+    these are the data's items before any ``max_items`` subsample (``subsampled``: they
+    are not the compared items and are scored apart).
+    """
+
+    x: np.ndarray
+    ids: np.ndarray  # the clip of each item
+    labels: np.ndarray  # > 0 = anomaly, per item
+    subsampled: bool
 
 
 @dataclass(eq=False)
@@ -42,6 +60,7 @@ class CompareData:
     signal: np.ndarray | None = None
     clean_signal: np.ndarray | None = None
     sample_rate: int | None = None
+    clips: ClipItems | None = None
 
 
 def _subsample(n: int, max_items: int | None) -> np.ndarray | None:
@@ -64,7 +83,8 @@ def as_compare_data(
     are used through its ``anomaly_labels`` (set for a labeled signal such as
     the sensor dataset): item labels are often classes (digits 0-9), not anomalies.
     A Dataset's ``target`` (clean items of paired denoising data, or the ideal masks
-    of a spectral denoiser's items) becomes the reference, else the input.
+    of a spectral denoiser's items) becomes the reference, else the input. A Dataset's
+    ``clips`` (the clip of each item: log-mel sources) with labels give :class:`ClipItems`.
     """
     x = getattr(data, "x", data)
     try:
@@ -89,7 +109,10 @@ def as_compare_data(
             raise InputError(
                 f"compare data: {lab.shape[0]} labels for {x.shape[0]} items; give one per item"
             )
+        clips = _clip_items(data, x, lab, idx is not None)
         lab = pick(lab)
+    else:
+        clips = None
     layout = getattr(data, "layout", None) or {2: "NF", 3: "NCW", 4: "NCHW"}.get(xs.ndim, "NF")
     return CompareData(
         x=xs,
@@ -100,7 +123,19 @@ def as_compare_data(
         signal=getattr(data, "signal", None),
         clean_signal=getattr(data, "clean_signal", None),
         sample_rate=getattr(data, "sample_rate", None),
+        clips=clips,
     )
+
+
+def _clip_items(data: Any, x: np.ndarray, labels: np.ndarray, subsampled: bool) -> ClipItems | None:
+    """The data's labelled clips (every item), or None when it has no clip index."""
+    ids = getattr(data, "clips", None)
+    if ids is None:
+        return None
+    ids = np.asarray(ids).reshape(-1)
+    if ids.shape[0] != x.shape[0]:
+        raise InputError(f"compare data: {ids.shape[0]} clip ids for {x.shape[0]} items")
+    return ClipItems(np.ascontiguousarray(x, dtype=np.float32), ids, labels, subsampled)
 
 
 def image_shape(layout: str, item_shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -168,4 +203,42 @@ def anomaly_stats(model: Model, scores: np.ndarray, labels: np.ndarray) -> Anoma
         recall=recall,
         f1=f1,
         flagged=int(flags.sum()),
+    )
+
+
+def clip_stats(
+    model: Model, scores: np.ndarray, clips: ClipItems, item_threshold: float
+) -> ClipStats | None:
+    """Clip AUROC/pAUC and the clip verdicts of ``model`` from its scores of every item of
+    ``clips`` (None when the clips hold a single class).
+
+    A clip's score is the ``features.reduce`` (mean or max) of its items' scores
+    (:func:`edgeae_runtime.scores.clip_scores`, the law of ClipScorer and of the clip
+    calibration); a clip is anomalous when any of its items is labelled so. The verdicts are
+    at the manifest's clip threshold, else at ``item_threshold`` (ClipScorer's fallback).
+    """
+    features = model.manifest.features
+    reduce = features.reduce if features is not None else "mean"
+    cs = clip_scores(scores, clips.ids, reduce)
+    cy = clip_scores(np.asarray(clips.labels) > 0, clips.ids, "max") > 0
+    if cy.all() or not cy.any():
+        return None
+    spec = model.manifest.anomaly
+    if spec is not None and spec.clip_threshold is not None:
+        threshold, source = float(spec.clip_threshold), "manifest clip threshold"
+    else:
+        threshold, source = float(item_threshold), "item threshold (no clip threshold)"
+    r = rates(cs[~cy], cs[cy], threshold)
+    y = cy.astype(np.int64)
+    return ClipStats(
+        auroc=metrics.auroc(cs, y),
+        pauc=metrics.pauc(cs, y, 0.1),
+        clips=int(cs.size),
+        anomalous=int(cy.sum()),
+        items=int(clips.ids.size),
+        reduce=reduce,
+        threshold=threshold,
+        threshold_source=source,
+        tpr=float(r.tpr if r.tpr is not None else float("nan")),
+        fpr=r.fpr,
     )

@@ -20,6 +20,7 @@ from ..node_error import NodeError
 
 __all__ = [
     "AnomalyStats",
+    "ClipStats",
     "CodecStats",
     "Comparison",
     "Details",
@@ -42,6 +43,27 @@ class QualityStats:
 
 
 @dataclass(frozen=True)
+class ClipStats:
+    """Clip-level detection of one model (log-mel clips): one score per clip, the
+    ``reduce`` (mean or max) of its items' scores, as the device's ClipScorer computes it.
+
+    ``threshold`` is the manifest's clip threshold (``threshold_source`` "manifest clip
+    threshold"), else the item threshold, as ClipScorer falls back.
+    """
+
+    auroc: float
+    pauc: float  # standardized partial AUC, FPR <= 0.1, over clips
+    clips: int
+    anomalous: int
+    items: int  # every item of every clip (not the item comparison's subsample)
+    reduce: str
+    threshold: float
+    threshold_source: str
+    tpr: float
+    fpr: float
+
+
+@dataclass(frozen=True)
 class AnomalyStats:
     """Anomaly detection of one model on labeled data, at its own threshold."""
 
@@ -56,6 +78,7 @@ class AnomalyStats:
     tpr: float = float("nan")
     fpr: float = float("nan")
     operating_point: str = ""  # the manifest's threshold law and its validation rates
+    clip: ClipStats | None = None  # clip-level numbers when the data are labelled clips
 
 
 @dataclass(frozen=True)

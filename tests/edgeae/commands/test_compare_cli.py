@@ -90,3 +90,77 @@ def test_bad_inputs_one_line(
         lines = [ln for ln in err.splitlines() if not ln.startswith("compare: ")]
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err
         assert "Traceback" not in err + out
+
+
+def test_logmel_clips_get_clip_level_auc_beside_the_item_ones(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """On a logmel: folder of normal and anomaly_* clips, compare reports clip AUROC/pAUC of
+    both models, from every item of each clip (also when the item comparison subsamples):
+    the clip scores the device's ClipScorer gives each WAV."""
+    from edgeae.data.wav import write_wav
+    from edgeae_runtime import AnomalySpec, Model, Preprocessing
+    from edgeae_runtime.anomaly import ClipScorer
+    from edgeae_runtime.logmel import feature_items
+    from edgeae_runtime.manifest import LogMelSpec
+    from edgeae_runtime.metrics import auroc, pauc
+    from tests.runtime.onnx_models import make_autoencoder
+
+    rate, clips = 8000, tmp_path / "clips"
+    clips.mkdir()
+    rng = np.random.default_rng(0)
+    t = np.arange(rate // 2) / rate
+    for i in range(7):
+        x = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.02 * rng.standard_normal(t.size)
+        if i >= 5:  # broadband knocks
+            x += 0.5 * rng.standard_normal(t.size) * (np.sin(2 * np.pi * 8 * t) > 0.9)
+        name = f"{'normal' if i < 5 else 'anomaly'}_id_00_{i:08d}.wav"
+        write_wav(clips / name, x[None].astype(np.float32), rate)
+    spec = LogMelSpec(sample_rate=rate, n_fft=256, hop=128, n_mels=16, frames=3, reduce="max")
+    a = make_autoencoder(
+        tmp_path / "model.onnx", kind="dense", features=48, latent=4, logmel=spec,
+        preprocessing=Preprocessing(offset=(-40.0,), scale=(20.0,)),
+        anomaly=AnomalySpec(threshold=0.5, clip_threshold=0.8, clip_normal=6),
+    )  # fmt: skip
+    waves = sorted(clips.glob("*.wav"))
+    items = np.concatenate([feature_items(_read(w), spec) for w in waves])
+    b = quantize_qdq(a, tmp_path / "model.int8.onnx", items)
+    code, out, err = _run(
+        runner, "compare", a, b, "--data", f"logmel:{clips}", "--limit", "40", "--json",
+        "--metric", "clip_auroc", *FAST,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["items"] == 40 < items.shape[0]  # the item numbers: a subsample
+    labels = np.array([w.name.startswith("anomaly") for w in waves], np.int64)
+    for side, path in (("a", a), ("b", b)):
+        clip = doc[side]["anomaly"]["clip"]
+        scorer = ClipScorer(Model(path))
+        expected = np.array([scorer.score_clip(_read(w))[1] for w in waves])
+        assert clip["clips"] == 7 and clip["anomalous"] == 2 and clip["items"] == items.shape[0]
+        assert clip["reduce"] == "max" and clip["threshold"] == pytest.approx(0.8)
+        assert clip["auroc"] == pytest.approx(auroc(expected, labels))
+        assert clip["pauc"] == pytest.approx(pauc(expected, labels))
+        flags = expected > 0.8
+        assert clip["fpr"] == pytest.approx(flags[labels == 0].mean())
+        assert clip["tpr"] == pytest.approx(flags[labels == 1].mean())
+    assert doc["verdict"]["metric"] == "clip_auroc"
+    assert doc["verdict"]["value_a"] == doc["a"]["anomaly"]["clip"]["auroc"]
+    code, out, err = _run(runner, "compare", a, b, "--data", f"logmel:{clips}", *FAST)
+    assert code == 0, err
+    assert "clip AUROC (7 clips, 2 anomalous, max of items)" in out and "clip FPR" in out
+    only_normal = tmp_path / "normal"
+    only_normal.mkdir()
+    for w in clips.glob("normal_*.wav"):
+        (only_normal / w.name).symlink_to(w)
+    code, out, err = _run(
+        runner, "compare", a, b, "--data", f"logmel:{only_normal}", "--metric", "clip_auroc",
+        *FAST,
+    )  # fmt: skip
+    assert code != 0 and "clip_auroc" in err
+
+
+def _read(path: Path) -> np.ndarray:
+    from edgeae.data.wav import read_wav
+
+    return read_wav(path)[0][0]
