@@ -15,7 +15,7 @@ from edgeae.cli import main
 from edgeae.data import load_source
 from edgeae.errors import ConfigError, DataError
 from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, train
-from edgeae.train.denoiser import enhance, si_snr, train_denoiser
+from edgeae.train.denoiser import denoise_loss, enhance, mrstft_loss, si_snr, train_denoiser
 
 SMALL = {"hidden": 16, "latent": 8}
 
@@ -109,6 +109,23 @@ def test_si_snr_is_scale_invariant_and_rises_with_less_noise() -> None:
     a, b = si_snr(clean + 0.5 * noise, clean), si_snr(clean + 0.1 * noise, clean)
     assert float(b) > float(a) + 10
     assert float(si_snr(3.0 * (clean + 0.5 * noise), clean)) == pytest.approx(float(a), abs=1e-4)
+
+
+def test_under_weight_charges_removed_speech_more_than_passed_noise() -> None:
+    """With ``under_weight`` an estimate missing part of the speech costs more than one
+    carrying the same magnitude of extra noise; without it the two are about even."""
+    rng = np.random.default_rng(1)
+    t = np.arange(8000) / 16000
+    clean = torch.from_numpy((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))[None]
+    noise = torch.from_numpy(0.05 * rng.normal(size=(1, 8000)).astype(np.float32))
+    thinned, noisy = 0.8 * clean, clean + noise
+    flat = [float(mrstft_loss(e, clean)) for e in (thinned, noisy)]
+    bent = [float(mrstft_loss(e, clean, under_weight=1.0)) for e in (thinned, noisy)]
+    assert bent[0] - flat[0] > 2 * (bent[1] - flat[1]) > 0
+    assert float(mrstft_loss(clean, clean, under_weight=1.0)) < 1e-3
+    assert float(denoise_loss(noisy, clean, 1.0)) > float(denoise_loss(noisy, clean))
+    with pytest.raises(ConfigError, match="under_weight"):
+        mrstft_loss(clean, clean, under_weight=-1.0)
 
 
 def test_the_cli_sets_the_stft_frame_from_window(runner: CliRunner, tmp_path: Path) -> None:
