@@ -26,7 +26,7 @@ from edgeae.errors import CheckpointError, ConfigError
 from edgeae.models import build_model, config_from_dict
 from edgeae_runtime import AnomalySpec, Preprocessing, SignalSpec
 from edgeae_runtime.atomic import atomic_path
-from edgeae_runtime.manifest import LogMelSpec, SensorLogSpec, SpectralSpec
+from edgeae_runtime.manifest import LogMelSpec, SensorLogSpec, SpectralSpec, WindowSpec
 
 if TYPE_CHECKING:
     from edgeae_export import ExportInfo
@@ -74,6 +74,7 @@ class Checkpoint:
     features: LogMelSpec | None = None  # a log-mel front-end (logmel: sources)
     spectral: SpectralSpec | None = None  # the STFT front-end of a mask denoiser
     sensorlog: SensorLogSpec | None = None  # the CSV law of a sensorlog: source
+    windows: WindowSpec | None = None  # signal windows without a signal section (NF, no rate)
 
     def export_info(self, source: str | None = None) -> ExportInfo:
         """What the exporter needs to know about this model besides its weights."""
@@ -90,6 +91,7 @@ class Checkpoint:
             features=self.features,
             spectral=self.spectral,
             sensorlog=self.sensorlog,
+            windows=self.windows,
             output_shape=None if self.spectral is None else tuple(self.model.config.output_shape),
             anomaly=self.anomaly,
             data_fingerprint=self.data_fingerprint,
@@ -225,4 +227,5 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
         features=spec_from_dict(LogMelSpec, blob.get("features"), str(path)),
         spectral=spec_from_dict(SpectralSpec, blob.get("spectral"), str(path)),
         sensorlog=spec_from_dict(SensorLogSpec, blob.get("sensorlog"), str(path)),
+        windows=spec_from_dict(WindowSpec, blob.get("windows"), str(path)),
     )

@@ -19,6 +19,7 @@ from edgeae.data.split import normal_split, split_indices
 from edgeae.errors import DataError
 from edgeae_runtime import Preprocessing, SignalSpec
 from edgeae_runtime.framing import overrunning
+from edgeae_runtime.manifest import WindowSpec
 from edgeae_runtime.preprocess import normalize
 
 from .config import TrainConfig
@@ -48,6 +49,8 @@ class Prepared:
     split: str
     val_clips: np.ndarray | None = None  # clip index of each validation item (log-mel)
     anomaly_clips: np.ndarray | None = None  # and of each anomaly-evaluation item
+    # signal windows the manifest has no signal section for (NF; no rate): manifest.windows
+    windows: WindowSpec | None = None
 
 
 def as_dataset(data: ArrayData, name: str = "arrays") -> Dataset:
@@ -226,7 +229,22 @@ def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepare
             if ds.clips is None or not anomaly_idx.size
             else np.asarray(ds.clips).reshape(-1)[anomaly_idx]
         ),
+        windows=None if signal is not None else _windows(ds),
     )
+
+
+def _windows(ds: Dataset) -> WindowSpec | None:
+    """How the items were cut from a signal when no signal section can say it (flat NF
+    windows; a signal without a sample rate), or None: ``manifest.windows``, so the
+    false-alarm law counts overlapping windows (``scores.item_independence``)."""
+    if ds.signal is None or not ds.window or not ds.hop or ds.clips is not None:
+        return None
+    if ds.features is not None or ds.sensorlog is not None:
+        return None
+    window, hop = int(ds.window), int(ds.hop)
+    shape = ds.item_shape
+    fits = {"NF": shape[0] % window == 0, "NCW": shape[-1] == window}
+    return WindowSpec(window, hop) if fits.get(ds.layout, False) and hop <= window else None
 
 
 def remix_epoch(data: Prepared, epoch: int) -> bool:

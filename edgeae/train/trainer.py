@@ -237,11 +237,13 @@ def _validate(model: nn.Module, data: Prepared, config: TrainConfig) -> float:
 
 
 def _framing(data: Prepared) -> SimpleNamespace:
-    """The framing the run's manifest will record (signal, features, sensorlog, item shape):
-    what the false-alarm law's independent-item count reads (``item_independence``)."""
+    """The framing the run's manifest will record (signal, features, sensorlog, windows,
+    item shape): what the false-alarm law's independent-item count reads
+    (``item_independence``)."""
     ds = data.dataset
     return SimpleNamespace(
         signal=data.signal,
+        windows=data.windows,
         features=getattr(ds, "features", None),
         sensorlog=getattr(ds, "sensorlog", None),
         item_shape=tuple(ds.item_shape),
@@ -610,6 +612,7 @@ class Trainer:
                 "signal": self.prepared.signal,
                 "features": getattr(self.ds, "features", None),
                 "sensorlog": getattr(self.ds, "sensorlog", None),
+                "windows": self.prepared.windows,
                 "anomaly": anomaly,
             },
             source=self.source,
@@ -694,6 +697,7 @@ class Trainer:
                 "data_fingerprint": self.ds.fingerprint,
                 "preprocessing": spec_to_dict(self.prepared.preprocessing),
                 "signal": spec_to_dict(self.prepared.signal),
+                "windows": spec_to_dict(self.prepared.windows),
                 "versions": versions(),
             },
         )

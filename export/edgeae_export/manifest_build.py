@@ -27,6 +27,7 @@ from edgeae_runtime.manifest import (
     SignalSpec,
     SpectralSpec,
     TensorSpec,
+    WindowSpec,
 )
 
 from .errors import ExportError
@@ -65,6 +66,7 @@ class ExportInfo:
     spectral: SpectralSpec | None = None
     features: LogMelSpec | None = None  # the log-mel front-end of machine-sound models
     sensorlog: SensorLogSpec | None = None  # how a CSV sensor log becomes windows
+    windows: WindowSpec | None = None  # signal windows without a signal section (NF, no rate)
     # Shape of one reconstruction when it differs from the item (a spectral mask).
     output_shape: tuple[int, ...] | None = None
 
@@ -147,6 +149,7 @@ def build_manifest(
         spectral=info.spectral,
         features=info.features,
         sensorlog=info.sensorlog,
+        windows=info.windows,
         anomaly=info.anomaly,
         codec=codec,
         parity=parity,

@@ -41,6 +41,7 @@ __all__ = [
     "SpectralSpec",
     "TensorSpec",
     "ThresholdMethod",
+    "WindowSpec",
     "check_graph",
 ]
 
@@ -48,7 +49,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -185,6 +186,22 @@ class SignalSpec(_Record):
     window: int
     hop: int
     synthesis_window: Literal["hann", "rect"] = "hann"
+
+
+@_record
+class WindowSpec(_Record):
+    """The items are consecutive windows of one signal: ``window`` samples (per channel)
+    starting every ``hop`` samples, so neighbours share ``window - hop`` of them.
+
+    For models trained on signal windows whose manifest has no ``signal`` section: flat NF
+    windows (dense models; an item is the ``(channels, window)`` window flattened) and
+    signals without a sample rate. It describes the items only (the false-alarm law counts
+    ``hop / window`` of them independent: :func:`edgeae_runtime.scores.item_independence`);
+    streaming a signal still needs ``signal``. Schema version 6.
+    """
+
+    window: int
+    hop: int
 
 
 @_record
@@ -447,6 +464,7 @@ class Manifest(_Record):
     parity: Parity | None = None
     execution: ExecutionAdvice | None = None
     sensorlog: SensorLogSpec | None = None
+    windows: WindowSpec | None = None
     schema_version: int = field(default=1, compare=False)  # derived: _required_version()
 
     def __post_init__(self) -> None:
@@ -516,7 +534,7 @@ def _required_version(m: Manifest) -> int:
     2 once ``execution`` is set; 3 when ``anomaly.method`` is ``accuracy`` (a runtime
     reading only 1..2 then refuses the file by its version, not by an unknown value);
     4 with ``sensorlog``; 5 with ``features`` on 2-D items (layout NCW or NCHW: a
-    runtime reading 1..4 knows only flat log-mel items).
+    runtime reading 1..4 knows only flat log-mel items); 6 with ``windows``.
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
@@ -525,6 +543,8 @@ def _required_version(m: Manifest) -> int:
         version = max(version, 4)
     if m.features is not None and m.layout != "NF":
         version = max(version, 5)
+    if m.windows is not None:
+        version = max(version, 6)
     return version
 
 
@@ -656,6 +676,31 @@ def _check_features(m: Manifest) -> None:
         raise ManifestError(
             f"manifest.item_shape: features of {f.frames} frames x {f.n_mels} mels in layout "
             f"{m.layout} make items {want}, got {tuple(m.item_shape)}"
+        )
+
+
+def _check_windows(m: Manifest) -> None:
+    """``windows`` only where nothing else records the framing, and agreeing with the items."""
+    w = m.windows
+    assert w is not None
+    other = [n for n in ("signal", "features", "sensorlog") if getattr(m, n) is not None]
+    if other:
+        raise ManifestError(
+            f"manifest.windows: the {other[0]} section already records how items are cut; "
+            "windows is for signal windows without one"
+        )
+    if not 1 <= w.window <= LIMITS["window"]:
+        raise ManifestError(
+            f"manifest.windows.window: must be in 1..{LIMITS['window']}, got {w.window}"
+        )
+    if not 1 <= w.hop <= w.window:
+        raise ManifestError(f"manifest.windows.hop: must be in 1..window ({w.window}), got {w.hop}")
+    fits = {"NF": m.item_shape[0] % w.window == 0, "NCW": m.item_shape[-1] == w.window}
+    if not fits.get(m.layout, False):
+        raise ManifestError(
+            f"manifest.windows.window: {w.window} samples per window do not make items "
+            f"{list(m.item_shape)} ({m.layout}); NF items hold channels x window values, "
+            "NCW items (channels, window)"
         )
 
 
@@ -962,6 +1007,8 @@ def _check_manifest(m: Manifest) -> None:
                 "manifest.sensorlog: needs period > 0, max_gap >= 0 and 1 <= hop <= window, "
                 f"got period {g.period}, max_gap {g.max_gap}, hop {g.hop}"
             )
+    if m.windows is not None:
+        _check_windows(m)
     if m.execution is not None:
         e = m.execution
         if not (1 <= e.batch <= LIMITS["dim"] and 1 <= e.threads <= 1024 and e.speedup > 0):

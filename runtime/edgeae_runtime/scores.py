@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import InputError
 from .events import EventRule, detect_events
-from .manifest import AnomalySpec, LogMelSpec, SensorLogSpec, SignalSpec
+from .manifest import AnomalySpec, LogMelSpec, SensorLogSpec, SignalSpec, WindowSpec
 from .operating_point import (
     FAR_UNITS,
     METHODS,
@@ -245,13 +245,15 @@ def item_independence(framing: Any) -> float:
     """The share of a model's consecutive items that are independent (1: separate items).
 
     ``framing`` is a Manifest (or an object with the same ``signal``, ``features``,
-    ``sensorlog`` and ``item_shape``: what the trainer's manifest will record), so the
-    trainer's calibration, the int8 recalibration and the streams count alike: stacked
-    log-mel items of ``n_fft + (frames - 1) * hop`` samples every ``hop``
+    ``sensorlog``, ``windows`` and ``item_shape``: what the trainer's manifest will
+    record), so the trainer's calibration, the int8 recalibration and the streams count
+    alike: stacked log-mel items of ``n_fft + (frames - 1) * hop`` samples every ``hop``
     (``features``), sensor-log windows of the item length every ``sensorlog.hop``,
-    signal windows of ``signal.window`` every ``signal.hop``:
+    signal windows of ``signal.window`` every ``signal.hop``, and windows of a signal the
+    manifest has no ``signal`` section for (flat NF windows; no sample rate) of
+    ``windows.window`` every ``windows.hop``:
     :func:`~edgeae_runtime.operating_point.independent_share`. Anything else (images,
-    feature vectors, beats, and flat NF windows, whose manifest records no framing) is 1.
+    feature vectors, beats, clips) is 1.
     """
     features = getattr(framing, "features", None)
     if isinstance(features, LogMelSpec):
@@ -263,6 +265,9 @@ def item_independence(framing: Any) -> float:
     signal = getattr(framing, "signal", None)
     if isinstance(signal, SignalSpec):
         return independent_share(int(signal.window), int(signal.hop))
+    windows = getattr(framing, "windows", None)
+    if isinstance(windows, WindowSpec):
+        return independent_share(int(windows.window), int(windows.hop))
     return 1.0
 
 

@@ -98,7 +98,7 @@ def test_the_accuracy_threshold_method_needs_version_3() -> None:
         (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
         (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
-        (("schema_version",), 6, "schema_version"),
+        (("schema_version",), 7, "schema_version"),
         (("schema_version",), True, "schema_version"),
         (("surprise",), 1, "unknown field"),
     ],
@@ -179,3 +179,34 @@ def test_a_sensor_log_law_needs_version_4_and_one_column_per_channel() -> None:
                                               hop=32))  # fmt: skip
     with pytest.raises(ManifestError, match=r"manifest\.sensorlog: needs period > 0"):
         make_manifest(sensorlog=SensorLogSpec(columns=("a", "b"), period=0.0, max_gap=2.0, hop=32))
+
+
+def test_flat_signal_windows_need_version_6_and_items_they_make() -> None:
+    """``windows`` says how items were cut from a signal when no signal section can (flat NF
+    windows of a dense model, signals without a rate); older manifests load as before."""
+    from edgeae_runtime.manifest import WindowSpec
+
+    flat = make_manifest(
+        arch="dense", layout="NF", inputs=(TensorSpec("input", (None, 128)),),
+        outputs=(TensorSpec("reconstruction", (None, 128)), TensorSpec("latent", (None, 8))),
+        item_shape=(128,), latent_shape=(8,), preprocessing=Preprocessing(), signal=None,
+        codec=None,
+    )  # fmt: skip
+    old = flat.to_dict()
+    del old["windows"]  # a file written before the field existed
+    assert Manifest.from_dict(old) == flat and flat.schema_version == 1
+    m = flat.replace(windows=WindowSpec(window=64, hop=8))  # 2 channels x 64 samples
+    assert json.loads(m.to_json())["schema_version"] == 6
+    assert Manifest.from_json(m.to_json()).windows == WindowSpec(64, 8)
+    data = m.to_dict()
+    data["schema_version"] = 5
+    with pytest.raises(ManifestError, match="fields need version 6"):
+        Manifest.from_dict(data)
+    with pytest.raises(ManifestError, match=r"manifest\.windows\.window: 48 samples"):
+        flat.replace(windows=WindowSpec(window=48, hop=8))  # 128 is no whole number of 48
+    with pytest.raises(ManifestError, match=r"manifest\.windows\.hop"):
+        flat.replace(windows=WindowSpec(window=64, hop=65))
+    with pytest.raises(ManifestError, match=r"manifest\.windows: the signal section"):
+        make_manifest(windows=WindowSpec(window=64, hop=32))  # the signal says it already
+    ncw = make_manifest(signal=None, codec=None, windows=WindowSpec(window=64, hop=16))
+    assert ncw.schema_version == 6  # a signal without a sample rate

@@ -470,3 +470,19 @@ def test_item_independence_follows_the_manifest_framing() -> None:
     # no framing recorded (flat NF windows, images; a raw array is not a SignalSpec): 1
     assert item_independence(SimpleNamespace(signal=np.zeros((1, 10)), window=32, hop=4)) == 1.0
     assert item_independence(SimpleNamespace(signal=None, item_shape=(784,))) == 1.0
+
+
+def test_item_independence_counts_flat_signal_windows_from_manifest_windows() -> None:
+    """A dense model's flat windows (2 channels x 32 samples every 4) are as overlapping as
+    a conv model's: ``manifest.windows`` gives them hop / window, what signal windows get."""
+    from edgeae_runtime.manifest import Manifest, Provenance, TensorSpec, WindowSpec
+    from edgeae_runtime.scores import item_independence
+
+    m = Manifest(
+        role="autoencoder", arch="dense", layout="NF", inputs=(TensorSpec("input", (None, 64)),),
+        outputs=(TensorSpec("reconstruction", (None, 64)),), item_shape=(64,),
+        latent_shape=(4,), provenance=Provenance(fingerprint="x"),
+    )  # fmt: skip
+    assert item_independence(m) == 1.0  # no framing recorded: independent items
+    assert item_independence(m.replace(windows=WindowSpec(window=32, hop=4))) == 0.125
+    assert item_independence(m.replace(windows=WindowSpec(window=32, hop=32))) == 1.0

@@ -51,6 +51,9 @@ def info(model_path: str, as_json: bool) -> None:
                 f"{s.synthesis_window} (latency {latency:.1f} ms)",
             )
         )
+    if m.windows is not None:
+        w = m.windows
+        rows.append(("windows", f"window {w.window}, hop {w.hop} (items cut from one signal)"))
     if m.spectral is not None:
         sp = m.spectral
         comp = f"|X|^{sp.exponent:g}" if sp.compression == "power" else "log1p|X|"

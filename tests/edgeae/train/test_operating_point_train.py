@@ -84,6 +84,39 @@ def test_far_calibration_counts_the_overlapping_windows(tmp_path: Path) -> None:
     assert want.threshold >= plain.threshold
 
 
+@pytest.mark.slow
+def test_flat_windows_of_a_dense_model_count_as_overlapping(tmp_path: Path) -> None:
+    """A dense model on flat (NF) windows of a signal, 256 every 128: the manifest records
+    the windows (no signal section holds NF items), so the trainer's false-alarm threshold
+    and the exported model's share (int8 recalibration, streams) count hop / window."""
+    import torch
+
+    from edgeae.train.prepare import prepare
+    from edgeae_export import export_autoencoder
+    from edgeae_runtime import Model
+    from edgeae_runtime.manifest import WindowSpec
+    from edgeae_runtime.metrics import per_item_error
+    from edgeae_runtime.scores import calibrate_anomaly, item_independence
+
+    ds = load_source("builtin:sensor?seconds=20&channels=1", layout="NF")
+    assert ds.layout == "NF" and ds.item_shape == (256,)
+    cfg = TrainConfig(epochs=1, batch_size=16, threshold_method="far", target_far=0.001)
+    train(ds, "dense", {"latent": 4}, cfg, tmp_path / "r", progress=False)
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck.signal is None and ck.windows == WindowSpec(window=256, hop=128)
+    data = prepare(ds, cfg)
+    with torch.no_grad():
+        errors = per_item_error(data.val_x.numpy(), ck.model(data.val_x).numpy(), "mse")
+    want = calibrate_anomaly(errors, method="far", target_far=0.001, independent=0.5)
+    assert ck.anomaly is not None
+    assert ck.anomaly.threshold == pytest.approx(want.threshold, rel=1e-5)
+    result = export_autoencoder(ck.model, out_dir=tmp_path / "m", example_inputs=data.val_x.numpy(),
+                                info=ck.export_info())  # fmt: skip
+    manifest = Model(result.file("autoencoder").path).manifest
+    assert manifest.windows == ck.windows and manifest.schema_version == 6
+    assert item_independence(manifest) == 0.5
+
+
 @pytest.mark.parametrize("labelled", [False, True])
 def test_the_zero_padded_last_window_is_never_calibrated_on_or_scored(labelled: bool) -> None:
     """A recording whose length is not a whole number of hops ends in a window partly

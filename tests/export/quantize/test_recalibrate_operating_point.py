@@ -55,7 +55,7 @@ def test_labelled_law_without_labelled_anomalies_is_refused(triplets) -> None:
 def test_recalibration_counts_the_manifests_overlapping_windows(triplets) -> None:
     """The int8 false-alarm threshold counts the windows the manifest's framing makes
     independent (hop / window), as the trainer's calibration and the stream do."""
-    from edgeae_runtime.manifest import SignalSpec
+    from edgeae_runtime.manifest import SignalSpec, WindowSpec
     from edgeae_runtime.scores import item_independence
 
     path = triplets["anomaly"]["autoencoder"]
@@ -67,11 +67,12 @@ def test_recalibration_counts_the_manifests_overlapping_windows(triplets) -> Non
     width = int(np.prod(plain.item_shape))
     signal = SignalSpec(sample_rate=1000, channels=1, window=width, hop=width // 4)
     framed = plain.replace(signal=signal)
+    flat = plain.replace(windows=WindowSpec(window=width, hop=width // 4))  # no signal section
     assert item_independence(plain) == 1.0 and item_independence(framed) == 0.25
     got = []
-    for m, share in ((plain, 1.0), (framed, 0.25)):
+    for m, share in ((plain, 1.0), (framed, 0.25), (flat, 0.25)):
         spec = recalibrate_threshold(proto, m, Validation(x, name="val"))
         want = calibrate_anomaly(errors, template=float_spec, independent=share)
         assert spec is not None and spec.threshold == pytest.approx(want.threshold, rel=1e-5)
         got.append(spec.threshold)
-    assert got[1] > got[0]
+    assert got[1] > got[0] and got[2] == got[1]
