@@ -473,8 +473,13 @@ class Manifest(_Record):
 
     # -- serialization -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-ready dict (tuples become lists)."""
-        return _to_plain(dataclasses.asdict(self))
+        """A plain JSON-ready dict (tuples become lists); unset :data:`_WRITTEN_WHEN_SET`
+        fields are left out, so such a file is what a runtime without them reads."""
+        plain = _to_plain(dataclasses.asdict(self))
+        for name in _WRITTEN_WHEN_SET:
+            if plain.get(name) is None:
+                del plain[name]
+        return plain
 
     def to_json(self) -> str:
         """The compact JSON text stored in the ONNX metadata."""
@@ -526,6 +531,11 @@ class Manifest(_Record):
     @property
     def fingerprint(self) -> str:
         return self.provenance.fingerprint
+
+
+#: Optional sections written only when set: a file that does not use one carries no key
+#: for it, so a runtime older than the field (which refuses unknown fields) still opens it.
+_WRITTEN_WHEN_SET = ("windows",)
 
 
 def _required_version(m: Manifest) -> int:
