@@ -304,12 +304,63 @@ def entropy_budget(codes: list[np.ndarray], tables) -> dict:
     return result
 
 
-def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
-    """rANS against deflate on the same integer codes of every test set (64 items per
-    frame, as the stream frames them), the entropy budget, and the coder's throughput."""
-    from edgeae_runtime.codec.entropy import codec_tables, decode_frames, encode_frames
+def context_cross_entropy(codes: list[np.ndarray], tables) -> float:
+    """Bytes the context model's integer tables give these codes (escapes' varints aside):
+    what its rANS payloads can reach."""
+    from edgeae_runtime.codec.entropy import context_classes, neighbour_map
 
-    tables = codec_tables(enc.manifest.codec)
+    latent = codes[0].shape[1:]
+    size = int(np.prod(latent))
+    ch = np.repeat(np.arange(latent[0]), size // latent[0])
+    nb = neighbour_map(latent, 1, tables.neighbours)
+    freq = np.diff(tables.cdf, axis=1)
+    escape = tables.symbols - 1
+    bits = 0.0
+    for c in codes:
+        flat = c.reshape(len(c), -1)
+        sym = flat - tables.offset[ch]
+        sym = np.where((sym < 0) | (sym >= escape), escape, sym)
+        tab = ch * tables.contexts + context_classes(flat, ch, nb, tables)
+        bits += float(-np.log2(freq[tab, sym] / float(1 << tables.precision)).sum())
+    return bits / 8
+
+
+def _coder_throughput(tables, codes: np.ndarray, channels: np.ndarray) -> dict:
+    """Msym/s of one coder on ``codes`` ``(N, *latent)``: many one-item frames at once
+    (vector lanes) and one frame at a time (the scalar path)."""
+    from edgeae_runtime.codec.entropy import decode_frames, encode_frames, neighbour_map
+
+    nb = neighbour_map(codes.shape[1:], 1, tables.neighbours) if tables.neighbours else None
+    lanes = np.tile(codes.reshape(len(codes), -1), (max(1, 20000 // len(codes)), 1))
+    t0 = time.perf_counter()
+    payloads = encode_frames(lanes, channels, tables, neighbours=nb)
+    t1 = time.perf_counter()
+    decode_frames(payloads, channels, tables, neighbours=nb)
+    t2 = time.perf_counter()
+    one = lanes[:200]
+    t3 = time.perf_counter()
+    singles = [encode_frames(r[None], channels, tables, neighbours=nb)[0] for r in one]
+    t4 = time.perf_counter()
+    for b in singles:
+        decode_frames([b], channels, tables, neighbours=nb)
+    t5 = time.perf_counter()
+    return {
+        "encode_msym_per_s_lanes": lanes.size / (t1 - t0) / 1e6,
+        "decode_msym_per_s_lanes": lanes.size / (t2 - t1) / 1e6,
+        "encode_msym_per_s_one_frame": one.size / (t4 - t3) / 1e6,
+        "decode_msym_per_s_one_frame": one.size / (t5 - t4) / 1e6,
+    }
+
+
+def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
+    """The context coder and the factorized rANS coder against deflate on the same integer
+    codes of every test set (64 items per frame, as the stream frames them), the entropy
+    budget, and each coder's throughput. ``rans_*`` is the factorized coder, ``context_*``
+    the context model (absent when the export chose none)."""
+    from edgeae_runtime.codec.entropy import codec_tables, encode_frames, neighbour_map
+
+    tables = codec_tables(enc.manifest.codec, "factorized")
+    context = codec_tables(enc.manifest.codec, "context")
     scale = np.asarray(enc.manifest.codec.scale, np.float64)
     all_codes = []
     for test_x in test_sets:
@@ -318,50 +369,64 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
         all_codes.append(
             np.rint(z / scale.reshape(shape) if scale.size > 1 else z / scale).astype(np.int64)
         )
-    per_item = int(np.prod(all_codes[0].shape[1:]))
-    channels = np.repeat(np.arange(all_codes[0].shape[1]), per_item // all_codes[0].shape[1])
+    latent = all_codes[0].shape[1:]
+    per_item = int(np.prod(latent))
+    channels = np.repeat(np.arange(latent[0]), per_item // latent[0])
     group = 64
-    rans = deflate_frames = deflate_all = 0
+    per_set = []
     for codes in all_codes:
-        rows = [codes[i : i + group].reshape(1, -1) for i in range(0, len(codes), group)]
-        rans += sum(
-            len(encode_frames(r, np.tile(channels, r.size // per_item), tables)[0]) for r in rows
-        )
+        row = {"rans": 0, "context": 0, "deflate": 0}
+        for i in range(0, len(codes), group):
+            r = codes[i : i + group]
+            flat, ch = r.reshape(1, -1), np.tile(channels, len(r))
+            row["rans"] += len(encode_frames(flat, ch, tables)[0])
+            if context is not None:
+                nb = neighbour_map(latent, len(r), context.neighbours)
+                row["context"] += len(encode_frames(flat, ch, context, neighbours=nb)[0])
         small = codes.astype(np.int8) if np.abs(codes).max() < 128 else codes.astype("<i2")
-        deflate_frames += sum(
+        row["deflate"] = sum(
             len(zlib.compress(small[i : i + group].tobytes(), 9))
             for i in range(0, len(codes), group)
         )
-        deflate_all += len(zlib.compress(small.tobytes(), 9))
-    budget = entropy_budget(all_codes, tables)
-    codes = all_codes[0]
-    # throughput: many frames at once (vector lanes) and one frame at a time (scalar path)
-    lanes = np.tile(codes.reshape(len(codes), -1), (max(1, 20000 // len(codes)), 1))
-    t0 = time.perf_counter()
-    payloads = encode_frames(lanes, channels, tables)
-    t1 = time.perf_counter()
-    decode_frames(payloads, channels, tables)
-    t2 = time.perf_counter()
-    one = lanes[:200]
-    t3 = time.perf_counter()
-    singles = [encode_frames(r[None], channels, tables)[0] for r in one]
-    t4 = time.perf_counter()
-    for b in singles:
-        decode_frames([b], channels, tables)
-    t5 = time.perf_counter()
-    return {
+        row["deflate_one_block"] = len(zlib.compress(small.tobytes(), 9))
+        per_set.append(row)
+    rans = sum(r["rans"] for r in per_set)
+    deflate_frames = sum(r["deflate"] for r in per_set)
+    deflate_all = sum(r["deflate_one_block"] for r in per_set)
+    out = {
         "symbols": int(sum(c.size for c in all_codes)),
         "rans_bytes": int(rans),
         "deflate_bytes_same_frames": int(deflate_frames),
         "deflate_bytes_one_block": int(deflate_all),
         "saving_vs_deflate_same_frames": 1 - rans / deflate_frames,
         "saving_vs_deflate_one_block": 1 - rans / deflate_all,
-        **budget,
-        "encode_msym_per_s_lanes": lanes.size / (t1 - t0) / 1e6,
-        "decode_msym_per_s_lanes": lanes.size / (t2 - t1) / 1e6,
-        "encode_msym_per_s_one_frame": one.size / (t4 - t3) / 1e6,
-        "decode_msym_per_s_one_frame": one.size / (t5 - t4) / 1e6,
+        **entropy_budget(all_codes, tables),
+        **_coder_throughput(tables, all_codes[0], channels),
+        "per_set": per_set,
     }
+    if context is not None:
+        ctx = sum(r["context"] for r in per_set)
+        out.update(
+            {
+                "context_bytes": int(ctx),
+                "context_saving_vs_deflate_same_frames": 1 - ctx / deflate_frames,
+                "context_saving_vs_deflate_one_block": 1 - ctx / deflate_all,
+                "context_saving_vs_rans": 1 - ctx / rans,
+                "context_law": {
+                    "neighbours": list(context.neighbours),
+                    "thresholds": list(context.thresholds),
+                },
+                "context_saving_per_set": [
+                    1 - r["context"] / r["deflate"] for r in per_set
+                ],
+                "context_cross_entropy_bytes": context_cross_entropy(all_codes, context),
+                **{
+                    f"context_{k}": v
+                    for k, v in _coder_throughput(context, all_codes[0], channels).items()
+                },
+            }
+        )
+    return out
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -578,6 +643,9 @@ def main() -> int:
     parser.add_argument(
         "--lock", default=LOCK["path"], help="flock held while timing ('' for none)"
     )
+    parser.add_argument(
+        "--work", type=Path, help="keep the trained runs and exports here (default: a temp dir)"
+    )
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
@@ -591,7 +659,8 @@ def main() -> int:
         result = {k: v for k, v in json.loads(RESULTS.read_text()).items() if k not in parts}
     result["quick"] = args.quick
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         if "digits" in parts:
             result["digits"] = bench_digits(work, args.quick)
         if "images" in parts:

@@ -24,6 +24,7 @@ import onnx
 from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.manifest import CodecSpec, Manifest, Parity
 
+from .context_entropy import fit_context_tables
 from .errors import ExistsError, ExportError, ExportParameterError
 from .fingerprint import model_fingerprint
 from .manifest_build import (
@@ -302,9 +303,22 @@ def export_autoencoder(
 
 def _codec_spec(module: Any, latents: np.ndarray, bits: int) -> CodecSpec:
     """The manifest's codec: the model's learned entropy model when it has one, else codes
-    of ``bits`` bits calibrated on the validation latents."""
+    of ``bits`` bits calibrated on the validation latents.
+
+    With a learned prior, the factorized tables come from it, and a context model over
+    the same symbols is fitted on the example latents' codes (:mod:`.context_entropy`)
+    when it codes them in fewer bits than the factorized tables."""
     prior = getattr(module, "prior", None)
     if prior is None:
         return calibrate_codec(latents, bits=bits)
     # Rate-distortion training puts the latents on the integer grid: code round(z) as is.
-    return CodecSpec(bits=8, scale=(1.0,), zero_point=(0,), entropy=prior.tables().to_spec())
+    base = prior.tables()
+    codes = np.rint(np.asarray(latents, dtype=np.float64)).astype(np.int64)
+    fit = fit_context_tables(codes, base)
+    return CodecSpec(
+        bits=8,
+        scale=(1.0,),
+        zero_point=(0,),
+        entropy=base.to_spec(),
+        context=fit.tables.to_spec() if fit.tables is not None else None,
+    )

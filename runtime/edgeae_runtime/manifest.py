@@ -49,7 +49,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -368,16 +368,21 @@ class QuantizationSpec(_Record):
 
 @_record
 class EntropySpec(_Record):
-    """A learned entropy model of the codes, as integer tables (one row per latent channel).
+    """An entropy model of the codes, as integer tables (``K`` rows per latent channel).
 
-    ``cdf[c]`` rises from 0 to ``2**precision``; its symbol ``s`` codes the value
-    ``offset[c] + s``, its last symbol is the escape. The coder and the checks live
-    in :mod:`edgeae_runtime.codec.entropy`.
+    ``cdf[c * K + k]`` rises from 0 to ``2**precision``; its symbol ``s`` codes the value
+    ``offset[c] + s``, its last symbol is the escape. ``K = len(thresholds) + 1``: a
+    context model picks row ``k`` of channel ``c`` from the magnitudes of the already
+    coded neighbours along the latent axes ``neighbours``; both empty is a factorized
+    model (``K = 1``). The coder, the context law and the checks live in
+    :mod:`edgeae_runtime.codec.entropy`.
     """
 
     precision: int
     offset: tuple[int, ...]
     cdf: tuple[tuple[int, ...], ...]
+    thresholds: tuple[int, ...] = ()
+    neighbours: tuple[int, ...] = ()
 
 
 @_record
@@ -387,12 +392,16 @@ class CodecSpec(_Record):
     ``scale``/``zero_point`` hold one value, or one per latent channel (axis 0
     of the latent shape). With an ``entropy`` model, codes are ``round(z / scale)``,
     unclipped, and rANS-coded with its tables (``bits`` then plays no part).
+    ``entropy`` is the factorized model (one table per channel); ``context``, when
+    present (schema version 7), a context model over the same symbols that streams
+    use by default.
     """
 
     bits: int = 8
     scale: tuple[float, ...] = (1.0,)
     zero_point: tuple[int, ...] = (0,)
     entropy: EntropySpec | None = None
+    context: EntropySpec | None = None
 
 
 @_record
@@ -544,7 +553,8 @@ def _required_version(m: Manifest) -> int:
     2 once ``execution`` is set; 3 when ``anomaly.method`` is ``accuracy`` (a runtime
     reading only 1..2 then refuses the file by its version, not by an unknown value);
     4 with ``sensorlog``; 5 with ``features`` on 2-D items (layout NCW or NCHW: a
-    runtime reading 1..4 knows only flat log-mel items); 6 with ``windows``.
+    runtime reading 1..4 knows only flat log-mel items); 6 with ``windows``; 7 with a
+    context entropy model (``codec.context``).
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
@@ -555,6 +565,8 @@ def _required_version(m: Manifest) -> int:
         version = max(version, 5)
     if m.windows is not None:
         version = max(version, 6)
+    if m.codec is not None and m.codec.context is not None:
+        version = 7
     return version
 
 
@@ -1004,7 +1016,14 @@ def _check_manifest(m: Manifest) -> None:
         if any(s <= 0 for s in c.scale):
             raise ManifestError("manifest.codec.scale: values must be positive")
         if c.entropy is not None:
-            _check_entropy(c.entropy, m.latent_shape[0])
+            _check_entropy(c.entropy, m.latent_shape, "entropy")
+        if c.context is not None:
+            if c.entropy is None or not c.context.thresholds:
+                raise ManifestError(
+                    "manifest.codec.context: a context model (with thresholds) comes with "
+                    "the factorized `entropy` tables"
+                )
+            _check_entropy(c.context, m.latent_shape, "context")
     if m.sensorlog is not None:
         g = m.sensorlog
         if m.layout != "NCW" or len(g.columns) != m.item_shape[0]:
@@ -1039,19 +1058,26 @@ def _check_manifest(m: Manifest) -> None:
         _check_operating_point(m.anomaly)
 
 
-def _check_entropy(e: EntropySpec, channels: int) -> None:
-    """The entropy tables must be valid coder tables, one per latent channel."""
+def _check_entropy(e: EntropySpec, latent_shape: tuple[int, ...], name: str) -> None:
+    """The entropy tables must be valid coder tables, one per latent channel and context,
+    with context neighbours along axes the latents have."""
     from .codec.entropy import EntropyTables  # the codec imports this module
 
-    if len(e.cdf) != channels:
+    channels = latent_shape[0]
+    if len(e.offset) != channels:
         raise ManifestError(
-            f"manifest.codec.entropy.cdf: needs one table per latent channel ({channels}), "
-            f"got {len(e.cdf)}"
+            f"manifest.codec.{name}.offset: needs one table per latent channel ({channels}), "
+            f"got {len(e.offset)} offsets"
+        )
+    if any(not 0 <= a < len(latent_shape) for a in e.neighbours):
+        raise ManifestError(
+            f"manifest.codec.{name}.neighbours: {list(e.neighbours)} are not all axes of "
+            f"latents of shape {list(latent_shape)}"
         )
     try:
         EntropyTables.from_spec(e)
     except InputError as exc:
-        raise ManifestError(f"manifest.codec.entropy.{exc.param}: {exc.message}") from None
+        raise ManifestError(f"manifest.codec.{name}.{exc.param}: {exc.message}") from None
 
 
 def _check_operating_point(a: AnomalySpec) -> None:

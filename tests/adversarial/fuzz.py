@@ -5,8 +5,9 @@ mutation engine (:mod:`tests.runtime.codec.mutations`: bit flips, overwrites,
 truncation, insertion, deletion, swapped and duplicated ranges, extreme 32-bit
 fields, ASCII digits, random bytes) or, for manifest fields, field by field. The
 stream parsers: ``stream`` (fixed-width signal streams, version 1), ``stream_rans``
-(rANS-coded signal streams: one window per frame, version 2, and grouped windows,
-version 3) and ``items`` (item batches: rANS-coded, version 2, and fixed-width). A case
+(rANS-coded signal streams: one window per frame, version 2, grouped windows,
+version 3, and the context entropy model, version 4) and ``items`` (item batches:
+rANS-coded, versions 2 and 4, and fixed-width). A case
 passes when the parser returns a result or raises an
 :class:`~edgeae_runtime.errors.EdgeAEError`; anything else (``MemoryError``,
 ``ValueError``, a warning, which is an error here) is a *foreign* exception.
@@ -171,8 +172,10 @@ def _seeds_stream_rans(rng: np.random.Generator, models: Path) -> list[bytes]:
     enc = Model(models / "signal" / "encoder.onnx")
     x = (rng.standard_normal((1, 400)) * 0.3).astype(np.float32)
     return [
-        compress(enc, x, frame_windows=1),  # version 2
-        compress(enc, x, frame_windows=4),  # version 3
+        compress(enc, x, frame_windows=1, entropy_model="factorized"),  # version 2
+        compress(enc, x, frame_windows=4, entropy_model="factorized"),  # version 3
+        compress(enc, x, frame_windows=8, overlap=True, entropy_model="factorized"),
+        compress(enc, x, frame_windows=1),  # version 4: the context model
         compress(enc, x, frame_windows=8, overlap=True),
     ]
 
@@ -184,7 +187,9 @@ def _seeds_items(rng: np.random.Generator, models: Path) -> list[bytes]:
     enc = Model(models / "items" / "encoder.onnx")
     x = rng.standard_normal((20, 16)).astype(np.float32)
     return [
-        compress_items(enc, x, frame_items=8),  # version 2, rANS
+        compress_items(enc, x, frame_items=8, entropy_model="factorized"),  # version 2, rANS
+        compress_items(enc, x, frame_items=1, entropy_model="factorized"),
+        compress_items(enc, x, frame_items=8),  # version 4: the context model
         compress_items(enc, x, frame_items=1),
         compress_items(enc, x, per_frame=True),  # fixed-width codes, one item per frame
     ]
@@ -473,14 +478,15 @@ def make_models(folder: Path) -> Path:
 
 def make_rans_models(folder: Path) -> Path:
     """Write the rANS-coded pairs the ``stream_rans`` and ``items`` fuzzers decode:
-    ``signal/`` (identity, window 32, hop 16) and ``items/`` (dense, 16 features)."""
+    ``signal/`` (identity, window 32, hop 16) and ``items/`` (dense, 16 features), each
+    with factorized tables and a context model (streams of versions 2 to 4)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tests.runtime.codec.models import entropy_items_pair, entropy_signal_pair
 
     for name in ("signal", "items"):
         (folder / name).mkdir(parents=True, exist_ok=True)
-    entropy_signal_pair(folder / "signal")
-    entropy_items_pair(folder / "items")
+    entropy_signal_pair(folder / "signal", context=True)
+    entropy_items_pair(folder / "items", context=True)
     return folder
 
 

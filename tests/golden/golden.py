@@ -13,8 +13,9 @@ through the runtime on the machine it is on and compares:
   step is not the output's): SNR of the output against the x86 output >= ``SIGNAL_SNR_DB``;
 - the codec: compressing the input gives the x86 stream byte for byte, and decoding the
   x86 stream gives the x86 samples (float tolerance); version 1 (fixed codes), version 2
-  (rANS-coded signal windows and item batches, escapes included) and version 3 (rANS-coded
-  signal windows grouped into frames), so the ARM check covers the entropy decoder.
+  (rANS-coded signal windows and item batches, escapes included), version 3 (rANS-coded
+  signal windows grouped into frames) and version 4 (the context entropy model, signal
+  windows and item batches), so the ARM check covers the entropy decoder.
 
 It runs in ``make test`` on x86 (tests/golden/test_golden.py) and inside the arm64 rootfs in
 ``make test-arm`` (``python -m tests.golden.golden``), so it needs only numpy, onnxruntime and
@@ -22,7 +23,7 @@ edgeae_runtime; generating (``GENERATE_EXPECTED=1``, on x86 only, never silently
 onnx and edgeae_export; ``GENERATE_CASES=a,b`` regenerates only those cases (and their
 models), leaving every other case's x86 reference as it was. To add a model, add a case
 to :data:`CASES` (and its model to a builder: :func:`_build_models`,
-:func:`_build_entropy_models`) and regenerate that case.
+:func:`_build_entropy_models`, :func:`_build_context_models`) and regenerate that case.
 """
 
 from __future__ import annotations
@@ -157,9 +158,27 @@ CASES: tuple[Case, ...] = (
         "format version 2: a rANS-coded batch of dense items, 8 items per frame, with escapes",
         (("frame_items", 8),),
     ),
+    Case(
+        "codec_conv1d_context_v4",
+        "codec",
+        ("codec_context_encoder.onnx", "codec_context_decoder.onnx"),
+        "codec",
+        "format version 4: the signal coded with a context model (previous step, previous "
+        "channel), 8 windows per frame, with escapes",
+    ),
+    Case(
+        "codec_items_context_v4",
+        "codec",
+        ("items_context_encoder.onnx", "items_context_decoder.onnx"),
+        "codec_items",
+        "format version 4: dense items coded with a context model (previous element), "
+        "8 items per frame, with escapes",
+        (("frame_items", 8),),
+    ),
 )
 #: The cases each model builder writes (regenerating a case rebuilds its builder's models).
 _ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2", "codec_conv1d_entropy_v3")
+_CONTEXT_CASES = ("codec_conv1d_context_v4", "codec_items_context_v4")
 # A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
 # its sha256 is stored at generation, and a changed file fails the check by name until the
 # outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
@@ -478,6 +497,38 @@ def _build_entropy_models(models: Path, rng: np.random.Generator) -> dict[str, n
     return out
 
 
+def _build_context_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The version 4 cases: a conv1d signal pair and a dense item pair whose manifests also
+    carry a context model counted on their codes (tests.runtime.codec.models.entropy_codec)."""
+    from edgeae_runtime import Model
+    from tests.runtime.codec.models import entropy_codec
+    from tests.runtime.onnx_models import make_decoder, make_encoder
+
+    t = np.arange(2000) / 16000
+    signal = (
+        0.4 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+        + 0.05 * rng.standard_normal(t.size)
+    )[None].astype(np.float32)
+    items = (rng.standard_normal((20, 48)) * 0.5).astype(np.float32)
+    conv = {"kind": "conv1d", "channels": 1, "window": 64, "hop": 64, "hidden": 8, "seed": 17,
+            "fingerprint": "sha256:golden-arm-v4-signal"}  # fmt: skip
+    dense = {"kind": "dense", "features": 48, "latent": 12, "seed": 19,
+             "fingerprint": "sha256:golden-arm-v4-items"}  # fmt: skip
+    out = {}
+    for case, name, args, x, fit, step, context in (
+        (_CONTEXT_CASES[0], "codec", conv, signal, signal[0, :1984].reshape(31, 1, 64), 0.05,
+         ((2, 6, 16), (0, 1))),
+        (_CONTEXT_CASES[1], "items", dense, items, items, 0.1, ((3, 10), (0,))),
+    ):  # fmt: skip
+        plain = make_encoder(models / f".{name}_context_plain.onnx", **args)
+        spec = entropy_codec(Model(plain).encode(fit), step, support=90, context=context)
+        plain.unlink()
+        make_encoder(models / f"{name}_context_encoder.onnx", **args, codec=spec)
+        make_decoder(models / f"{name}_context_decoder.onnx", **args, codec=spec)
+        out[case] = x
+    return out
+
+
 def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None:
     """Rebuild models, inputs and x86 expected outputs (only on request, on x86).
 
@@ -496,10 +547,12 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
     if unknown:
         raise SystemExit(f"no golden case named {', '.join(sorted(unknown))}")
     xs: dict[str, np.ndarray] = {}
-    if names - set(_ENTROPY_CASES):
+    if names - set(_ENTROPY_CASES) - set(_CONTEXT_CASES):
         xs.update(_build_models(models, np.random.default_rng(SEED)))
     if names & set(_ENTROPY_CASES):
         xs.update(_build_entropy_models(models, np.random.default_rng(SEED + 1)))
+    if names & set(_CONTEXT_CASES):
+        xs.update(_build_context_models(models, np.random.default_rng(SEED + 2)))
     meta: dict[str, Any] = {"machine": platform.machine(), "cases": {}}
     if only is not None:
         meta = json.loads((exp / "meta.json").read_text())

@@ -47,13 +47,15 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> StreamH
 
 
 def bind_entropy(header: StreamHeader, model: Model) -> StreamHeader:
-    """The header with ``model``'s entropy tables, if the stream names them (version 2)."""
+    """The header with ``model``'s entropy tables, if the stream names them (versions 2-4:
+    the factorized tables, or in version 4 the context model)."""
     if not header.entropy_digest:
         return header
-    tables = codec_tables(model.manifest.codec)
+    tables = codec_tables(model.manifest.codec, header.entropy_model)
     if tables is None or tables.digest != header.entropy_digest:
         raise StreamError(
-            f"stream was coded with entropy model {header.entropy_digest.hex()}, but "
+            f"stream was coded with {header.entropy_model} entropy model "
+            f"{header.entropy_digest.hex()}, but "
             f"{model.path.name} has {tables.digest.hex() if tables else 'none'}; "
             "use the matching decoder"
         )

@@ -52,12 +52,15 @@ def header_for_model(
     overlap: bool = False,
     bits: int | None = None,
     per_frame: bool | None = None,
+    entropy_model: str | None = None,
 ) -> StreamHeader:
     """The stream header describing how ``model`` codes a signal or images.
 
     Quantization comes from the manifest's codec section; ``per_frame=True`` (or
     a manifest without one) stores a scale and offset in every frame instead.
     ``bits`` overrides the code width (4, 8 or 16; per-frame scaling only).
+    ``entropy_model`` picks one of the manifest's entropy models (``"factorized"``,
+    ``"context"``: format version 4); None takes its context model when it has one.
     """
     codec = model.manifest.codec
     if per_frame is None:
@@ -96,7 +99,11 @@ def header_for_model(
             f"{model.path.name}: image streams need an image model (item shape C, H, W), "
             f"this one has item shape {model.item_shape}"
         )
-    tables = None if per_frame else codec_tables(codec)
+    tables = None if per_frame else codec_tables(codec, entropy_model)
+    if entropy_model == "context" and tables is None:
+        raise ManifestError(
+            f"{model.path.name}: manifest.codec.context is missing (no context entropy model)"
+        )
     return StreamHeader(
         fingerprint=model.fingerprint,
         kind=kind,
@@ -107,6 +114,7 @@ def header_for_model(
         zero_point=() if per_frame else tuple(codec.zero_point),  # type: ignore[union-attr]
         entropy_digest=tables.digest if tables is not None else b"",
         entropy=tables,
+        entropy_model=tables.model if tables is not None else "factorized",
         **fields,
     )
 
@@ -120,7 +128,8 @@ class StreamEncoder:
     the chunking. ``overlap=True`` codes the manifest's overlapping hop (decoded by
     overlap-add); ``entropy`` deflates a fixed-width frame when that makes it
     smaller. With the model's entropy model, ``frame_windows`` windows share one
-    frame (1 writes format version 2, one window per frame).
+    frame (1 writes format version 2, one window per frame); ``entropy_model`` as in
+    :func:`header_for_model` (by default the context model when the manifest has one).
     """
 
     def __init__(
@@ -132,10 +141,18 @@ class StreamEncoder:
         bits: int | None = None,
         per_frame: bool | None = None,
         frame_windows: int = FRAME_WINDOWS,
+        entropy_model: str | None = None,
     ) -> None:
         self.model = encoder
         self.header = frame_size(
-            header_for_model(encoder, "signal", overlap=overlap, bits=bits, per_frame=per_frame),
+            header_for_model(
+                encoder,
+                "signal",
+                overlap=overlap,
+                bits=bits,
+                per_frame=per_frame,
+                entropy_model=entropy_model,
+            ),
             frame_windows,
             "frame_windows",
         )

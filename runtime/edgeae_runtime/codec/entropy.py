@@ -15,6 +15,16 @@ Payload layout, per frame: ``[rANS words, uint16 little-endian][escape varints]`
 The decoder reads words as it needs them, so no length field is stored; the
 state must end where the encoder started (``RANS_L``) or the payload is corrupt.
 
+A *context model* (``EntropyTables.thresholds`` not empty) keeps ``contexts``
+tables per channel and picks one per code from the codes already coded next to
+it in the same latent: the previous position along each of ``neighbours`` (latent
+axes; axis 0 is the previous channel, the last axis the left neighbour). The
+context class is the number of ``thresholds`` at or below the sum of the
+neighbours' magnitudes (:func:`context_classes`, the one law; a missing neighbour
+counts 0, an escaped one :data:`MAG_CAP`). rANS codes in reverse, which static
+tables allow: the encoder knows every context, the decoder computes each one from
+codes it has already decoded. The factorized model is the one-context case.
+
 Many frames are coded at once, one frame per vector lane (numpy), because a
 Python loop per symbol would dominate a device's time budget; one frame alone
 takes the scalar path, which produces the same bytes.
@@ -27,6 +37,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
@@ -34,33 +45,49 @@ from ..errors import InputError, StreamError
 from ..manifest import CodecSpec, EntropySpec
 
 __all__ = [
+    "ENTROPY_MODELS",
+    "MAG_CAP",
+    "MAX_CONTEXTS",
     "MAX_PRECISION",
     "RANS_L",
     "EntropyTables",
     "codec_tables",
+    "context_classes",
     "decode_frames",
     "encode_frames",
+    "neighbour_map",
 ]
 
 RANS_L = 1 << 16  # the state lives in [RANS_L, 2**32)
 MAX_PRECISION = 16  # 32-bit state with 16-bit words: 2**precision must not exceed RANS_L
 MAX_SYMBOLS = 1 << 12  # symbols per table, escape included: bounds a manifest's tables
+MAX_CONTEXTS = 16  # context classes per channel
+MAG_CAP = 1 << 12  # a neighbour's magnitude is clipped here (an escaped neighbour counts this)
+MAX_AXES = 4  # latent rank bound (the stream header's)
+#: The entropy models a manifest can carry, by the name a stream header gives them.
+ENTROPY_MODELS = ("factorized", "context")
 _WORD = 16
 _MASK16 = 0xFFFF
 
 
 @dataclass(frozen=True, eq=False)
 class EntropyTables:
-    """Quantized CDFs, one row per latent channel, plus the value each row's symbol 0 codes.
+    """Quantized CDFs, ``contexts`` rows per latent channel, plus the value each channel's
+    symbol 0 codes.
 
-    ``cdf[c]`` is non-decreasing from 0 to ``2**precision`` with ``S + 1`` entries
-    for ``S`` symbols; symbol ``s < S - 1`` codes the value ``offset[c] + s`` and
-    symbol ``S - 1`` is the escape. Every symbol has a frequency of at least 1.
+    ``cdf[c * contexts + k]`` (channel ``c``, context class ``k``) is non-decreasing from 0
+    to ``2**precision`` with ``S + 1`` entries for ``S`` symbols; symbol ``s < S - 1``
+    codes the value ``offset[c] + s`` and symbol ``S - 1`` is the escape. Every symbol
+    has a frequency of at least 1. ``thresholds`` (rising, positive) and ``neighbours``
+    (rising latent axes) define the context classes (:func:`context_classes`); both
+    empty is the factorized model, one table per channel.
     """
 
-    cdf: np.ndarray  # (channels, symbols + 1) int64
+    cdf: np.ndarray  # (channels * contexts, symbols + 1) int64
     offset: np.ndarray  # (channels,) int64
     precision: int = MAX_PRECISION
+    thresholds: tuple[int, ...] = ()
+    neighbours: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         cdf = np.asarray(self.cdf)
@@ -78,10 +105,33 @@ class EntropyTables:
             )
         if not np.issubdtype(cdf.dtype, np.integer) or not np.issubdtype(offset.dtype, np.integer):
             raise InputError("entropy cdf and offset must be integers", param="cdf")
-        if offset.shape != (cdf.shape[0],):
+        thresholds = tuple(int(t) for t in self.thresholds)
+        neighbours = tuple(int(a) for a in self.neighbours)
+        if (
+            len(thresholds) >= MAX_CONTEXTS
+            or any(not 1 <= t <= MAG_CAP for t in thresholds)
+            or any(b <= a for a, b in pairwise(thresholds))
+        ):
             raise InputError(
-                f"entropy offset needs one value per cdf row ({cdf.shape[0]}), "
-                f"got shape {offset.shape}",
+                f"entropy context thresholds must rise within 1..{MAG_CAP}, at most "
+                f"{MAX_CONTEXTS - 1} of them, got {list(thresholds)}",
+                param="thresholds",
+            )
+        if (
+            bool(thresholds) != bool(neighbours)
+            or any(not 0 <= a < MAX_AXES for a in neighbours)
+            or any(b <= a for a, b in pairwise(neighbours))
+        ):
+            raise InputError(
+                f"entropy context neighbours must be rising latent axes 0..{MAX_AXES - 1}, "
+                f"given exactly when thresholds are, got {list(neighbours)}",
+                param="neighbours",
+            )
+        contexts = len(thresholds) + 1
+        if offset.ndim != 1 or offset.size * contexts != cdf.shape[0]:
+            raise InputError(
+                f"entropy offset needs one value per channel ({cdf.shape[0]} cdf rows / "
+                f"{contexts} context(s)), got shape {offset.shape}",
                 param="offset",
             )
         total = 1 << int(self.precision)
@@ -97,16 +147,35 @@ class EntropyTables:
         object.__setattr__(self, "cdf", cdf)
         object.__setattr__(self, "offset", offset.astype(np.int64))
         object.__setattr__(self, "precision", int(self.precision))
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "neighbours", neighbours)
 
     @cached_property
     def rows(self) -> list[list[int]]:
         """The tables as Python integers, for the scalar (one frame) path."""
         return self.cdf.tolist()
 
+    @cached_property
+    def flat(self) -> np.ndarray:
+        """Every row in one rising array (row ``r`` shifted by ``r * (2**precision + 1)``),
+        so one ``searchsorted`` finds each lane's symbol in its own row."""
+        shift = np.arange(self.cdf.shape[0], dtype=np.int64) * ((1 << self.precision) + 1)
+        return (self.cdf + shift[:, None]).ravel()
+
     @property
     def channels(self) -> int:
-        """Number of tables (latent channels)."""
-        return int(self.cdf.shape[0])
+        """Number of latent channels."""
+        return int(self.offset.size)
+
+    @property
+    def contexts(self) -> int:
+        """Context classes (tables) per channel: 1 for the factorized model."""
+        return len(self.thresholds) + 1
+
+    @property
+    def model(self) -> str:
+        """The entropy model's name in :data:`ENTROPY_MODELS`."""
+        return "context" if self.thresholds else "factorized"
 
     @property
     def symbols(self) -> int:
@@ -115,9 +184,15 @@ class EntropyTables:
 
     @classmethod
     def from_pmf(
-        cls, pmf: np.ndarray, offset: Sequence[int] | np.ndarray, precision: int = MAX_PRECISION
+        cls,
+        pmf: np.ndarray,
+        offset: Sequence[int] | np.ndarray,
+        precision: int = MAX_PRECISION,
+        *,
+        thresholds: Sequence[int] = (),
+        neighbours: Sequence[int] = (),
     ) -> EntropyTables:
-        """Quantize probabilities ``(channels, symbols)`` (escape last) into integer tables.
+        """Quantize probabilities ``(rows, symbols)`` (escape last) into integer tables.
 
         Every symbol keeps a frequency of at least 1 (any code stays codable); the
         rest of ``2**precision`` is shared in proportion to ``pmf``, the rounding
@@ -135,9 +210,7 @@ class EntropyTables:
         total = 1 << int(precision)
         symbols = p.shape[1]
         if symbols > min(total, MAX_SYMBOLS):
-            raise InputError(
-                f"{symbols} symbols do not fit {precision}-bit tables", param="pmf"
-            )
+            raise InputError(f"{symbols} symbols do not fit {precision}-bit tables", param="pmf")
         share = p / sums * (total - symbols)
         freq = np.floor(share).astype(np.int64) + 1
         short = total - freq.sum(axis=1)
@@ -146,7 +219,13 @@ class EntropyTables:
             freq[row, order[row, : short[row]]] += 1
         cdf = np.zeros((p.shape[0], symbols + 1), dtype=np.int64)
         np.cumsum(freq, axis=1, out=cdf[:, 1:])
-        return cls(cdf=cdf, offset=np.asarray(offset, dtype=np.int64), precision=precision)
+        return cls(
+            cdf=cdf,
+            offset=np.asarray(offset, dtype=np.int64),
+            precision=precision,
+            thresholds=tuple(thresholds),
+            neighbours=tuple(neighbours),
+        )
 
     def to_spec(self) -> EntropySpec:
         """The manifest's form of these tables (integers only)."""
@@ -154,6 +233,8 @@ class EntropyTables:
             precision=self.precision,
             offset=tuple(int(v) for v in self.offset),
             cdf=tuple(tuple(int(v) for v in row) for row in self.cdf),
+            thresholds=self.thresholds,
+            neighbours=self.neighbours,
         )
 
     @classmethod
@@ -167,23 +248,97 @@ class EntropyTables:
             offset = np.asarray(spec.offset, dtype=np.int64)
         except (TypeError, ValueError, OverflowError):
             raise InputError("must be integers within +-2**30", param="offset") from None
-        return cls(cdf=cdf, offset=offset, precision=spec.precision)
+        return cls(
+            cdf=cdf,
+            offset=offset,
+            precision=spec.precision,
+            thresholds=tuple(spec.thresholds),
+            neighbours=tuple(spec.neighbours),
+        )
 
     @cached_property
     def digest(self) -> bytes:
-        """8 bytes that name these tables in a stream header (the same on every platform)."""
+        """8 bytes that name these tables in a stream header (the same on every platform).
+
+        A context model's digest also covers its context law (thresholds, neighbours)."""
         h = hashlib.sha256(b"edgeae-entropy-v1")
         h.update(np.asarray([self.precision, *self.cdf.shape], dtype="<i8").tobytes())
         h.update(self.cdf.astype("<i8").tobytes())
         h.update(self.offset.astype("<i8").tobytes())
+        if self.thresholds:
+            h.update(b"context")
+            h.update(np.asarray(self.thresholds, dtype="<i8").tobytes())
+            h.update(np.asarray(self.neighbours, dtype="<i8").tobytes())
         return h.digest()[:8]
 
 
-def codec_tables(codec: CodecSpec | None) -> EntropyTables | None:
-    """The coder tables of a manifest's codec, or None when it has no entropy model."""
+def codec_tables(codec: CodecSpec | None, model: str | None = None) -> EntropyTables | None:
+    """The coder tables of a manifest's codec, or None when it has no entropy model.
+
+    ``model`` names one (:data:`ENTROPY_MODELS`); None takes the best the manifest has:
+    its context model when it carries one, else its factorized tables.
+    """
+    if model is not None and model not in ENTROPY_MODELS:
+        raise InputError(
+            f"entropy model must be one of {', '.join(ENTROPY_MODELS)}, got {model!r}",
+            param="entropy_model",
+        )
     if codec is None or codec.entropy is None:
         return None
+    if model == "context" or (model is None and codec.context is not None):
+        return EntropyTables.from_spec(codec.context) if codec.context is not None else None
     return EntropyTables.from_spec(codec.entropy)
+
+
+def neighbour_map(latent_shape: Sequence[int], items: int, axes: Sequence[int]) -> np.ndarray:
+    """Where each code's neighbours are in a frame of ``items`` latents of ``latent_shape``.
+
+    Row ``j`` gives, for every position of the frame (latents in order, each in C
+    order), the position of the previous code along latent axis ``axes[j]`` in the same
+    latent, or -1 at that axis' start (no neighbour). Always an earlier position.
+    """
+    shape = tuple(int(d) for d in latent_shape)
+    if any(not 0 <= a < len(shape) for a in axes):
+        raise InputError(
+            f"context neighbours {list(axes)} are not axes of latents of shape {list(shape)}",
+            param="neighbours",
+        )
+    size = int(np.prod(shape))
+    index = np.indices(shape).reshape(len(shape), -1)
+    strides = [int(np.prod(shape[a + 1 :])) for a in range(len(shape))]
+    pos = np.arange(size, dtype=np.int64)
+    base = (np.arange(items, dtype=np.int64) * size)[:, None]
+    out = np.empty((len(axes), items * size), dtype=np.int64)
+    for j, a in enumerate(axes):
+        one = np.where(index[a] > 0, pos - strides[a], -1)
+        out[j] = np.where(one >= 0, one[None, :] + base, -1).ravel()
+    return out
+
+
+def _magnitude(sym: np.ndarray, ch: np.ndarray, tables: EntropyTables) -> np.ndarray:
+    """A code's magnitude as its neighbours see it, from its symbol (the decoder knows the
+    symbol before any escaped value): ``min(|code|, MAG_CAP)``, MAG_CAP for an escape."""
+    value = np.minimum(np.abs(sym + tables.offset[ch]), MAG_CAP)
+    return np.where(sym == tables.symbols - 1, MAG_CAP, value)
+
+
+def context_classes(
+    codes: np.ndarray, channel: np.ndarray, neighbours: np.ndarray, tables: EntropyTables
+) -> np.ndarray:
+    """THE context law: the context class of every code of ``codes`` ``(frames, n)``.
+
+    The number of ``tables.thresholds`` at or below the sum of the magnitudes of the
+    code's neighbours (``neighbours`` from :func:`neighbour_map`, -1: counts 0).
+    All zeros for a factorized model.
+    """
+    arr = np.asarray(codes, dtype=np.int64)
+    if not tables.thresholds:
+        return np.zeros(arr.shape, dtype=np.int64)
+    mag = _magnitude(_symbols(arr, channel, tables), channel, tables)
+    total = np.zeros(arr.shape, dtype=np.int64)
+    for row in neighbours:
+        total += np.where(row >= 0, mag[:, np.maximum(row, 0)], 0)
+    return np.searchsorted(np.asarray(tables.thresholds), total, side="right")
 
 
 def _symbols(codes: np.ndarray, channel: np.ndarray, tables: EntropyTables) -> np.ndarray:
@@ -204,6 +359,23 @@ def _channel_map(channel: Sequence[int] | np.ndarray, size: int, tables: Entropy
             f"channel map must index the {tables.channels} entropy tables", param="channel"
         )
     return ch
+
+
+def _neighbour_rows(neighbours: np.ndarray | None, size: int, tables: EntropyTables) -> np.ndarray:
+    """The checked neighbour map of a context model (every neighbour earlier), else empty."""
+    if not tables.thresholds:
+        return np.zeros((0, size), dtype=np.int64)
+    if neighbours is None:
+        raise InputError("a context model needs the neighbour map", param="neighbours")
+    nb = np.asarray(neighbours, dtype=np.int64)
+    if nb.shape != (len(tables.neighbours), size) or np.any(
+        (nb < -1) | (nb >= np.arange(size)[None, :])
+    ):
+        raise InputError(
+            f"neighbour map must be ({len(tables.neighbours)}, {size}) earlier positions or -1",
+            param="neighbours",
+        )
+    return nb
 
 
 def _varint(value: int) -> bytes:
@@ -237,11 +409,16 @@ def _read_varint(buf: bytes, pos: int, where: str) -> tuple[int, int]:
 
 
 def encode_frames(
-    codes: np.ndarray, channel: Sequence[int] | np.ndarray, tables: EntropyTables
+    codes: np.ndarray,
+    channel: Sequence[int] | np.ndarray,
+    tables: EntropyTables,
+    *,
+    neighbours: np.ndarray | None = None,
 ) -> list[bytes]:
     """Integer codes ``(frames, codes_per_frame)`` -> one entropy-coded payload per frame.
 
-    ``channel[i]`` names the table that codes position ``i`` of every frame.
+    ``channel[i]`` names the channel that codes position ``i`` of every frame; a context
+    model also needs ``neighbours`` (:func:`neighbour_map` of the frame's latents).
     """
     arr = np.asarray(codes)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
@@ -251,11 +428,13 @@ def encode_frames(
         )
     arr = arr.astype(np.int64)
     ch = _channel_map(channel, arr.shape[1], tables)
+    nb = _neighbour_rows(neighbours, arr.shape[1], tables)
     sym = _symbols(arr, ch, tables)
+    tab = ch * tables.contexts + context_classes(arr, ch, nb, tables)
     if arr.shape[0] == 1:
-        words = [_encode_one(sym[0], ch, tables)]
+        words = [_encode_one(sym[0], tab[0], tables)]
     else:
-        words = _encode_lanes(sym, ch, tables)
+        words = _encode_lanes(sym, tab, tables)
     escape = tables.symbols - 1
     out = []
     for row, row_words in enumerate(words):
@@ -264,15 +443,15 @@ def encode_frames(
     return out
 
 
-def _encode_one(sym: np.ndarray, ch: np.ndarray, tables: EntropyTables) -> np.ndarray:
+def _encode_one(sym: np.ndarray, tab: np.ndarray, tables: EntropyTables) -> np.ndarray:
     """One frame, scalar Python integers: the reference the vector path must match."""
     rows = tables.rows
     p = tables.precision
     x = RANS_L
     emitted: list[int] = []
-    syms, chans = sym.tolist(), ch.tolist()
+    syms, tabs = sym.tolist(), tab.tolist()
     for i in range(len(syms) - 1, -1, -1):
-        row = rows[chans[i]]
+        row = rows[tabs[i]]
         s = syms[i]
         start = row[s]
         freq = row[s + 1] - start
@@ -285,18 +464,19 @@ def _encode_one(sym: np.ndarray, ch: np.ndarray, tables: EntropyTables) -> np.nd
     return np.asarray(emitted[::-1], dtype=np.uint16)
 
 
-def _encode_lanes(sym: np.ndarray, ch: np.ndarray, tables: EntropyTables) -> list[np.ndarray]:
+def _encode_lanes(sym: np.ndarray, tab: np.ndarray, tables: EntropyTables) -> list[np.ndarray]:
     """Many frames at once, one per lane; a lane's words come out in its decoder's order."""
     frames, size = sym.shape
     p = tables.precision
+    cdf = tables.cdf
     x = np.full(frames, RANS_L, dtype=np.uint64)
     words = np.zeros((size + 2, frames), dtype=np.uint16)
     emit = np.zeros((size + 2, frames), dtype=bool)
     shift = np.uint64(32 - p)
     for step, i in enumerate(range(size - 1, -1, -1)):
-        row = tables.cdf[ch[i]]
-        start = row[sym[:, i]].astype(np.uint64)
-        freq = row[sym[:, i] + 1].astype(np.uint64) - start
+        t, s = tab[:, i], sym[:, i]
+        start = cdf[t, s].astype(np.uint64)
+        freq = cdf[t, s + 1].astype(np.uint64) - start
         out = x >= (freq << shift)
         words[step] = (x & np.uint64(_MASK16)).astype(np.uint16)
         emit[step] = out
@@ -314,13 +494,16 @@ def decode_frames(
     tables: EntropyTables,
     *,
     where: Sequence[str] | None = None,
+    neighbours: np.ndarray | None = None,
 ) -> np.ndarray:
     """Entropy-coded payloads -> integer codes ``(frames, len(channel))``; StreamError if corrupt.
 
-    ``where`` names each payload in errors (e.g. ``"frame 12 at byte 345"``).
+    ``where`` names each payload in errors (e.g. ``"frame 12 at byte 345"``); a context
+    model also needs ``neighbours``, as for :func:`encode_frames`.
     """
     ch = np.asarray(channel, dtype=np.int64).reshape(-1)
     ch = _channel_map(ch, ch.size, tables)
+    nb = _neighbour_rows(neighbours, ch.size, tables)
     names = list(where) if where is not None else [f"frame {i}" for i in range(len(payloads))]
     size = ch.size
     frames = len(payloads)
@@ -337,10 +520,10 @@ def decode_frames(
     if np.any(short):
         raise StreamError(f"{names[int(np.argmax(short))]}: entropy-coded payload is too short")
     if frames == 1:
-        sym, pos, x = _decode_one(table[0, : counts[0]].tolist(), ch.tolist(), tables)
+        sym, pos, x = _decode_one(table[0, : counts[0]].tolist(), ch, nb, tables)
         sym, pos, x = sym[None, :], np.array([pos]), np.array([x], dtype=np.uint64)
     else:
-        sym, pos, x = _decode_lanes(table, ch, tables)
+        sym, pos, x = _decode_lanes(table, ch, nb, tables)
     bad = (x != np.uint64(RANS_L)) | (pos > counts)
     if np.any(bad):
         raise StreamError(f"{names[int(np.argmax(bad))]}: entropy-coded payload is corrupted")
@@ -357,16 +540,27 @@ def decode_frames(
     return codes
 
 
-def _decode_one(words: list[int], ch: list[int], tables: EntropyTables):
+def _decode_one(words: list[int], ch: np.ndarray, nb: np.ndarray, tables: EntropyTables):
     """One frame, scalar Python integers: symbols, words read, final state."""
     rows = tables.rows
     p = tables.precision
     mask = (1 << p) - 1
     x = (words[0] << _WORD) | words[1]
     pos = 2
-    sym = np.empty(len(ch), dtype=np.int64)
-    for i, c in enumerate(ch):
-        row = rows[c]
+    k = tables.contexts
+    escape = tables.symbols - 1
+    offset = tables.offset[ch].tolist()
+    chans = ch.tolist()
+    nbs = nb.T.tolist()
+    thresholds = list(tables.thresholds)
+    mags: list[int] = []
+    sym = np.empty(len(chans), dtype=np.int64)
+    for i, c in enumerate(chans):
+        t = c
+        if k > 1:
+            total = sum(mags[j] for j in nbs[i] if j >= 0)
+            t = c * k + bisect_right(thresholds, total)
+        row = rows[t]
         slot = x & mask
         s = bisect_right(row, slot) - 1
         start = row[s]
@@ -375,10 +569,12 @@ def _decode_one(words: list[int], ch: list[int], tables: EntropyTables):
             x = (x << _WORD) | (words[pos] if pos < len(words) else 0)
             pos += 1
         sym[i] = s
+        if k > 1:
+            mags.append(MAG_CAP if s == escape else min(abs(s + offset[i]), MAG_CAP))
     return sym, pos, x
 
 
-def _decode_lanes(table: np.ndarray, ch: np.ndarray, tables: EntropyTables):
+def _decode_lanes(table: np.ndarray, ch: np.ndarray, nb: np.ndarray, tables: EntropyTables):
     """Many frames at once, one per lane (``table`` holds each lane's words, zero-padded)."""
     frames, width = table.shape
     lanes = np.arange(frames)
@@ -386,13 +582,28 @@ def _decode_lanes(table: np.ndarray, ch: np.ndarray, tables: EntropyTables):
     pos = np.full(frames, 2, dtype=np.int64)
     p = tables.precision
     mask = np.uint64((1 << p) - 1)
+    k = tables.contexts
+    row_len = tables.symbols + 1
+    row_shift = (1 << p) + 1
+    flat, cdf = tables.flat, tables.cdf
+    thresholds = np.asarray(tables.thresholds, dtype=np.int64)
+    escape = tables.symbols - 1
+    offset = tables.offset[ch]
     sym = np.empty((frames, ch.size), dtype=np.int64)
+    mag = np.zeros((frames, ch.size), dtype=np.int64) if k > 1 else None
+    nbs = [[int(j) for j in col if j >= 0] for col in nb.T] if k > 1 else None
     for i in range(ch.size):
-        row = tables.cdf[ch[i]]
+        if mag is not None and nbs is not None:
+            total = np.zeros(frames, dtype=np.int64)
+            for j in nbs[i]:
+                total += mag[:, j]
+            t = ch[i] * k + np.searchsorted(thresholds, total, side="right")
+        else:
+            t = np.full(frames, ch[i], dtype=np.int64)
         slot = (x & mask).astype(np.int64)
-        s = np.searchsorted(row, slot, side="right") - 1
-        start = row[s]
-        freq = row[s + 1] - start
+        s = np.searchsorted(flat, slot + t * row_shift, side="right") - 1 - t * row_len
+        start = cdf[t, s]
+        freq = cdf[t, s + 1] - start
         x = freq.astype(np.uint64) * (x >> np.uint64(p)) + (slot - start).astype(np.uint64)
         low = x < np.uint64(RANS_L)
         if np.any(low):
@@ -400,4 +611,6 @@ def _decode_lanes(table: np.ndarray, ch: np.ndarray, tables: EntropyTables):
             x = np.where(low, (x << np.uint64(_WORD)) | word, x)
             pos += low
         sym[:, i] = s
+        if mag is not None:
+            mag[:, i] = np.where(s == escape, MAG_CAP, np.minimum(np.abs(s + offset[i]), MAG_CAP))
     return sym, pos, x

@@ -1,4 +1,4 @@
-"""The edgeae stream format, versions 1 to 3: pure functions from structures to bytes and back.
+"""The edgeae stream format, versions 1 to 4: pure functions from structures to bytes and back.
 
 A stream is a preamble (magic, version, header length), a CRC32-protected header,
 then frames (each with its own index, length and CRC32) and an end-of-stream
@@ -8,7 +8,10 @@ is version 1 plus an entropy model: the header names the model's code tables by
 digest, and frames are rANS-coded (:mod:`.entropy`); streams without one are
 still written, byte for byte, as version 1. Version 3 is version 2 with several
 signal windows in one rANS-coded frame (``frame_items`` windows per frame);
-one window per frame is still written as version 2.
+one window per frame is still written as version 2. Version 4 is version 3 (any
+kind, ``frame_items`` latents per frame) whose header names the entropy model that
+codes its frames, the manifest's context model (``codec.context``); streams coded
+with the factorized tables are still written as versions 2 and 3, byte for byte.
 """
 
 from __future__ import annotations
@@ -46,8 +49,11 @@ __all__ = [
 ]
 
 MAGIC = b"EAEC"
-FORMAT_VERSION = 3  # the newest this runtime writes; it reads 1, 2 and 3
-_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4  # the newest this runtime writes; it reads 1, 2, 3 and 4
+_VERSIONS = (1, 2, 3, 4)
+#: The entropy models a version 4 header can name, by their byte (0 is never written:
+#: a factorized stream is version 2 or 3).
+_ENTROPY_MODELS = ("factorized", "context")
 ENTROPY_DIGEST_SIZE = 8
 MAX_FRAME_ITEMS = 4096
 MAX_HEADER_BYTES = 65536
@@ -99,6 +105,8 @@ class StreamHeader:
     # Items (images) per frame of an entropy-coded item stream (version 2), or signal
     # windows per frame of an entropy-coded signal stream (version 3 when above 1).
     frame_items: int = 1
+    # Which of the manifest's entropy models codes the frames (version 4 names "context").
+    entropy_model: Literal["factorized", "context"] = "factorized"
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -107,9 +115,12 @@ class StreamHeader:
 
     @property
     def version(self) -> int:
-        """The format version this header is written in: 3 for signal streams with several
-        windows per frame, 2 with an entropy model or for item batches (kind ``items``),
-        else 1, so older readers still read what they can."""
+        """The format version this header is written in: 4 with the context entropy
+        model, 3 for signal streams with several windows per frame, 2 with an entropy
+        model or for item batches (kind ``items``), else 1, so older readers still read
+        what they can."""
+        if self.entropy_model == "context":
+            return 4
         if self.kind == "signal" and self.frame_items > 1:
             return 3
         return 2 if self.entropy_digest or self.kind == "items" else 1
@@ -215,6 +226,10 @@ def _check_header(h: StreamHeader) -> None:
         raise bad("items per frame", f"must be 1..{MAX_FRAME_ITEMS}, got {h.frame_items}")
     if h.frame_items > 1 and not h.entropy_digest:
         raise bad("items per frame", "above 1 only for entropy-coded streams")
+    if h.entropy_model not in _ENTROPY_MODELS:
+        raise bad("entropy model", f"must be factorized or context, got {h.entropy_model!r}")
+    if h.entropy_model != "factorized" and not h.entropy_digest:
+        raise bad("entropy model", f"{h.entropy_model!r} needs an entropy model digest")
     if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
 
@@ -239,6 +254,7 @@ def pack_header(h: StreamHeader) -> bytes:
         struct.pack("<B", len(fp)) + fp,
         h.entropy_digest,
         struct.pack("<H", h.frame_items) if h.version >= 2 else b"",
+        struct.pack("<B", _ENTROPY_MODELS.index(h.entropy_model)) if h.version >= 4 else b"",
     ]
     data = b"".join(body)
     head = _PREAMBLE.pack(MAGIC, h.version, len(data)) + data
@@ -301,6 +317,10 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         if version >= 2:
             (frame_items,) = struct.unpack_from("<H", body, pos)
             pos += 2
+        model = 0
+        if version >= 4:
+            (model,) = struct.unpack_from("<B", body, pos)
+            pos += 1
     except (struct.error, UnicodeDecodeError) as exc:
         raise StreamError(f"stream header: malformed ({exc})") from None
     if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
@@ -312,6 +332,8 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
     if version >= 2 and not flags & HEADER_ENTROPY and _KINDS[kind] != "items":
         raise StreamError(f"stream header: a version {version} stream must name its entropy model")
+    if model >= len(_ENTROPY_MODELS) or (version >= 4 and not flags & HEADER_ENTROPY):
+        raise StreamError(f"stream header: unknown entropy model {model}")
     header = StreamHeader(
         fingerprint=fingerprint,
         kind=_KINDS[kind],
@@ -327,6 +349,7 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         synthesis=_SYNTH[synth],
         entropy_digest=digest,
         frame_items=frame_items,
+        entropy_model=_ENTROPY_MODELS[model],
     )
     if header.version != version:
         raise StreamError(

@@ -50,14 +50,23 @@ def compress_items(
     bits: int | None = None,
     per_frame: bool | None = None,
     frame_items: int = FRAME_ITEMS,
+    entropy_model: str | None = None,
 ) -> bytes:
     """Items ``(N, *item_shape)`` in raw units -> one edgeae stream.
 
     With the model's entropy model, ``frame_items`` items share one frame (a lost
     frame then conceals that many); otherwise every item has its own frame.
+    ``entropy_model`` as in :func:`~.encoder.header_for_model` (by default the context
+    model when the manifest has one).
     """
     header = frame_size(
-        header_for_model(encoder, item_kind(encoder), bits=bits, per_frame=per_frame),
+        header_for_model(
+            encoder,
+            item_kind(encoder),
+            bits=bits,
+            per_frame=per_frame,
+            entropy_model=entropy_model,
+        ),
         frame_items,
         "frame_items",
     )

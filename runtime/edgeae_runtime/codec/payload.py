@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 
 from ..errors import StreamError
-from .entropy import decode_frames, encode_frames
+from .entropy import decode_frames, encode_frames, neighbour_map
 from .format import FRAME_DEFLATED, FRAME_ENTROPY, Frame, StreamHeader
 from .quantize import (
     _per_channel,
@@ -60,13 +60,24 @@ def _entropy_payloads(z: np.ndarray, header: StreamHeader) -> list[tuple[bytes, 
     full = (len(codes) // k) * k
     if full:
         rows = codes[:full].reshape(full // k, -1)
-        payloads = encode_frames(rows, np.tile(channels, k), header.entropy)
+        payloads = encode_frames(
+            rows, np.tile(channels, k), header.entropy, neighbours=_neighbours(header, k)
+        )
         out += [(p, FRAME_ENTROPY, k) for p in payloads]
     if full < len(codes):
+        n = len(codes) - full
         rest = codes[full:].reshape(1, -1)
-        tail = encode_frames(rest, np.tile(channels, len(codes) - full), header.entropy)
-        out.append((tail[0], FRAME_ENTROPY, len(codes) - full))
+        tail = encode_frames(
+            rest, np.tile(channels, n), header.entropy, neighbours=_neighbours(header, n)
+        )
+        out.append((tail[0], FRAME_ENTROPY, n))
     return out
+
+
+def _neighbours(header: StreamHeader, latents: int) -> np.ndarray | None:
+    """The context model's neighbour map of a frame of ``latents`` latents (else None)."""
+    axes = header.entropy.neighbours
+    return neighbour_map(header.latent_shape, latents, axes) if axes else None
 
 
 def _plain_payloads(z: np.ndarray, header: StreamHeader, entropy: bool) -> list[tuple[bytes, int]]:
@@ -109,7 +120,9 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
                 f"{header.frame_items} latent(s) hold"
             )
         channels = np.tile(_code_channels(header), n)
-        codes = decode_frames([raw], channels, header.entropy, where=[where])
+        codes = decode_frames(
+            [raw], channels, header.entropy, where=[where], neighbours=_neighbours(header, n)
+        )
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
             z = (codes.reshape((n, *header.latent_shape)) * _channel_scale(header)).astype(
                 np.float32

@@ -67,3 +67,15 @@ def entropy_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Mod
 def entropy_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
     """(encoder, decoder) of dense items (16 features), rANS tables in the manifest."""
     return entropy_items_pair(tmp_path_factory.mktemp("rans_items"))
+
+
+@pytest.fixture(scope="session")
+def context_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) as ``entropy_signal``, plus a context model (version 4 streams)."""
+    return entropy_signal_pair(tmp_path_factory.mktemp("ctx_signal"), context=True)
+
+
+@pytest.fixture(scope="session")
+def context_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) as ``entropy_items``, plus a context model (version 4 streams)."""
+    return entropy_items_pair(tmp_path_factory.mktemp("ctx_items"), context=True)

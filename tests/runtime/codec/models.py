@@ -86,15 +86,22 @@ def make_image_pair(
 
 
 def entropy_codec(
-    latents: np.ndarray, step: float, *, support: float = 100.0, fitted: bool = True
+    latents: np.ndarray,
+    step: float,
+    *,
+    support: float = 100.0,
+    fitted: bool = True,
+    context: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
 ) -> CodecSpec:
     """A CodecSpec coding ``round(z / step)`` with entropy tables fitted to ``latents``.
 
     One table per latent channel (axis 1 of ``latents``), from the codes' histogram as
     training would give it. ``support`` (a percentile of |code|) narrows the tables so
     the rarest codes take the escape path; ``fitted=False`` gives flat tables.
+    ``context=(thresholds, neighbours)`` adds a context model over the same symbols,
+    counted per context class (format version 4 streams).
     """
-    from edgeae_runtime.codec.entropy import EntropyTables
+    from edgeae_runtime.codec.entropy import EntropyTables, context_classes, neighbour_map
 
     codes = np.rint(np.asarray(latents, np.float64) / step).astype(np.int64)
     channels = codes.shape[1]
@@ -105,34 +112,63 @@ def entropy_codec(
     if not fitted:
         counts = np.ones_like(counts)
     pmf = np.concatenate([counts + 0.5, np.full((channels, 1), 1e-3)], axis=1)
-    spec = EntropyTables.from_pmf(pmf, offset=[-half] * channels).to_spec()
-    return CodecSpec(scale=(step,), entropy=spec)
+    base = EntropyTables.from_pmf(pmf, offset=[-half] * channels)
+    if context is None:
+        return CodecSpec(scale=(step,), entropy=base.to_spec())
+    thresholds, axes = context
+    k = len(thresholds) + 1
+    law = EntropyTables(
+        cdf=np.repeat(base.cdf, k, axis=0), offset=base.offset,
+        thresholds=thresholds, neighbours=axes,
+    )  # fmt: skip
+    flat = codes.reshape(len(codes), -1)
+    ch = np.repeat(np.arange(channels), flat.shape[1] // channels)
+    tab = ch * k + context_classes(flat, ch, neighbour_map(codes.shape[1:], 1, axes), law)
+    sym = flat + half
+    sym[(sym < 0) | (sym > 2 * half)] = 2 * half + 1  # outside the support: the escape
+    ctx_counts = np.zeros((channels * k, 2 * half + 2))
+    np.add.at(ctx_counts, (tab.ravel(), sym.ravel()), 1.0)
+    tables = EntropyTables.from_pmf(
+        ctx_counts + 0.5, base.offset, thresholds=thresholds, neighbours=axes
+    )
+    return CodecSpec(scale=(step,), entropy=base.to_spec(), context=tables.to_spec())
 
 
-def entropy_signal_pair(directory: Path, window: int = 32, hop: int = 16) -> tuple[Any, Any]:
-    """An identity signal pair whose codes are rANS-coded (tables fitted, some codes escape)."""
+def entropy_signal_pair(
+    directory: Path, window: int = 32, hop: int = 16, *, context: bool = False
+) -> tuple[Any, Any]:
+    """An identity signal pair whose codes are rANS-coded (tables fitted, some codes escape);
+    ``context`` adds a context model (previous sample, thresholds 4/16/48)."""
     from edgeae_runtime import Model
     from tests.runtime.onnx_models import make_triplet
 
     t = np.arange(64 * window) / 16000
     rng = np.random.default_rng(9)
     fit = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)
-    codec = entropy_codec(fit.reshape(-1, 1, window), 0.02, support=95.0)
+    codec = entropy_codec(
+        fit.reshape(-1, 1, window), 0.02, support=95.0,
+        context=((4, 16, 48), (1,)) if context else None,
+    )  # fmt: skip
     _, enc, dec = make_triplet(
         directory, kind="identity", window=window, hop=hop, codec=codec, fingerprint="sha256:rans"
     )
     return Model(enc), Model(dec)
 
 
-def entropy_items_pair(directory: Path, features: int = 16) -> tuple[Any, Any]:
-    """A dense item pair (16 features, latent 4) whose codes are rANS-coded."""
+def entropy_items_pair(
+    directory: Path, features: int = 16, *, context: bool = False
+) -> tuple[Any, Any]:
+    """A dense item pair (16 features, latent 4) whose codes are rANS-coded; ``context``
+    adds a context model (previous latent element)."""
     from edgeae_runtime import Model
     from tests.runtime.onnx_models import make_triplet
 
     x = np.random.default_rng(5).standard_normal((64, features)).astype(np.float32)
     (directory / "plain").mkdir(parents=True, exist_ok=True)
     _, enc, _ = make_triplet(directory / "plain", kind="dense", features=features, latent=4)
-    codec = entropy_codec(Model(enc).encode(x), 0.1, support=90.0)
+    codec = entropy_codec(
+        Model(enc).encode(x), 0.1, support=90.0, context=((2, 6), (0,)) if context else None
+    )
     _, enc, dec = make_triplet(
         directory, kind="dense", features=features, latent=4, codec=codec,
         fingerprint="sha256:rans-items",

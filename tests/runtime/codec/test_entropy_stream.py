@@ -156,3 +156,81 @@ def test_frame_items_is_bounded(tmp_path):
     with pytest.raises(InputError) as info:
         compress_items(enc, images(2), frame_items=0)
     assert info.value.param == "frame_items"
+
+
+def context_pair(tmp_path, thresholds=(1, 3), neighbours=(1, 2)):
+    """The tiny image model whose manifest also carries a context model over its symbols
+    (every context class with the factorized row but the first, sharpened toward 0)."""
+    enc, _ = entropy_pair(tmp_path)
+    base = EntropyTables.from_spec(enc.manifest.codec.entropy)
+    k = len(thresholds) + 1
+    pmf = np.repeat(np.diff(base.cdf, axis=1).astype(float), k, axis=0)
+    zero = -int(base.offset[0])
+    pmf[::k, zero] *= 8.0  # class 0 (quiet neighbours): zeros more likely
+    context = EntropyTables.from_pmf(
+        pmf, base.offset, thresholds=thresholds, neighbours=neighbours
+    ).to_spec()
+    codec = dataclasses.replace(enc.manifest.codec, context=context)
+    enc_path, dec_path = make_image_pair(tmp_path, codec=codec)
+    return Model(enc_path), Model(dec_path)
+
+
+def test_context_model_streams_are_version_4_and_round_trip(tmp_path):
+    enc, dec = context_pair(tmp_path)
+    x = images(10)
+    data = compress_items(enc, x, frame_items=4)
+    header, _ = parse_header(data)
+    assert data[4] == 4 and header.entropy_model == "context"  # the default when present
+    reference = dec.decode(np.rint(enc.encode(x) / 0.05) * 0.05)
+    assert np.allclose(decompress_items(dec, data), reference, atol=1e-5)
+    # the factorized tables are still there, written as version 2, decoded by the same model
+    plain = compress_items(enc, x, frame_items=4, entropy_model="factorized")
+    assert plain[4] == 2
+    assert np.array_equal(decompress_items(dec, plain), decompress_items(dec, data))
+
+
+def test_a_decoder_without_the_context_model_refuses_its_stream(tmp_path):
+    enc, _ = context_pair(tmp_path / "a")
+    _, plain_dec = entropy_pair(tmp_path / "b")  # same fingerprint and factorized tables
+    data = compress_items(enc, images(3))
+    with pytest.raises(StreamError, match="entropy model"):
+        decompress_items(plain_dec, data)
+    _, other_law = context_pair(tmp_path / "c", thresholds=(2, 3))
+    with pytest.raises(StreamError, match="entropy model"):
+        decompress_items(other_law, data)
+    factorized = compress_items(enc, images(3), entropy_model="factorized")
+    assert decompress_items(plain_dec, factorized).shape == (3, 1, 8, 8)
+
+
+def test_asking_for_a_context_model_the_manifest_lacks_is_refused(tmp_path):
+    enc, _ = entropy_pair(tmp_path)
+    with pytest.raises(ManifestError, match=r"codec\.context"):
+        compress_items(enc, images(2), entropy_model="context")
+    with pytest.raises(InputError) as info:
+        compress_items(enc, images(2), entropy_model="hyperprior")
+    assert info.value.param == "entropy_model"
+
+
+def test_version_4_header_names_its_entropy_model():
+    t = tables(HEADER.latent_shape[0])
+    header = dataclasses.replace(
+        HEADER, entropy_digest=t.digest, entropy=t, entropy_model="context", frame_items=3
+    )
+    data = pack_header(header)
+    assert data[4] == 4
+    back, used = parse_header(data)
+    assert used == len(data) and back == header
+    with pytest.raises(StreamError, match="entropy model"):
+        dataclasses.replace(HEADER, entropy_model="context")  # a model needs a digest
+
+
+def test_manifest_context_model_comes_with_the_factorized_tables(tmp_path):
+    enc, _ = context_pair(tmp_path)
+    codec = enc.manifest.codec
+    assert enc.manifest.schema_version == 7
+    assert Manifest.from_json(enc.manifest.to_json()).codec == codec
+    with pytest.raises(ManifestError, match=r"codec\.context"):
+        enc.manifest.replace(codec=dataclasses.replace(codec, entropy=None))
+    with pytest.raises(ManifestError, match=r"codec\.context\.neighbours"):
+        far = dataclasses.replace(codec.context, neighbours=(3,))
+        enc.manifest.replace(codec=dataclasses.replace(codec, context=far))

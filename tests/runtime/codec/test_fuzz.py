@@ -78,7 +78,9 @@ def _item_decoders(dec) -> tuple[Callable, Callable]:
 
 
 @pytest.fixture(scope="module")
-def seeds(identity, conv1d, entropy_signal, entropy_items, images) -> list[Seed]:
+def seeds(
+    identity, conv1d, entropy_signal, entropy_items, context_signal, context_items, images
+) -> list[Seed]:
     """Valid streams of every format version with their strict and concealing decoders."""
     rng = np.random.default_rng(0)
     out = []
@@ -90,7 +92,11 @@ def seeds(identity, conv1d, entropy_signal, entropy_items, images) -> list[Seed]
         ("v2 rANS signal", entropy_signal, {"frame_windows": 1}),
         ("v3 rANS signal", entropy_signal, {"frame_windows": 3}),
         ("v3 rANS overlap", entropy_signal, {"frame_windows": 8, "overlap": True}),
-    ]:
+        ("v4 context signal", context_signal, {"frame_windows": 1}),
+        ("v4 context grouped", context_signal, {"frame_windows": 8, "overlap": True}),
+        ("v3 factorized, context model", context_signal,
+         {"frame_windows": 4, "entropy_model": "factorized"}),
+    ]:  # fmt: skip
         x = (0.3 * rng.standard_normal((1, 200))).astype(np.float32)
         data = compress(enc, x, **options)
         out.append(Seed(name, data, parse_header(data)[1], *_signal_decoders(dec)))
@@ -98,11 +104,13 @@ def seeds(identity, conv1d, entropy_signal, entropy_items, images) -> list[Seed]
         ("v1 images", images, rng.random((5, 1, 8, 8)).astype(np.float32), {}),
         ("v2 rANS items", entropy_items, rng.standard_normal((12, 16)).astype(np.float32),
          {"frame_items": 4}),
+        ("v4 context items", context_items, rng.standard_normal((12, 16)).astype(np.float32),
+         {"frame_items": 4}),
     ]  # fmt: skip
     for name, (enc, dec), x, options in item_streams:
         data = compress_items(enc, x, **options)
         out.append(Seed(name, data, parse_header(data)[1], *_item_decoders(dec)))
-    assert sorted({s.data[4] for s in out}) == [1, 2, 3]
+    assert sorted({s.data[4] for s in out}) == [1, 2, 3, 4]
     return out
 
 
