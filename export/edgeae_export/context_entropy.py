@@ -34,9 +34,12 @@ THRESHOLDS: tuple[tuple[int, ...], ...] = (
     (1, 2, 3, 5),
     (1, 2, 4, 8),
     (1, 3, 6, 12),
+    (1, 2, 4, 8, 16),
+    (1, 2, 3, 5, 8, 13, 21),
+    (1, 2, 3, 4, 6, 8, 11, 16, 23, 32),
 )
 #: Candidate prior strengths: the factorized table's weight, in symbols' worth of counts.
-PRIOR_WEIGHTS: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)
+PRIOR_WEIGHTS: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0, 256.0)
 #: A context model must beat the factorized tables by this share on the held-out half.
 MIN_GAIN = 0.01
 
