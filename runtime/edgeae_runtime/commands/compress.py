@@ -64,6 +64,13 @@ __all__ = ["compress"]
     help="Windows (signals, default 8) or items (default 64) per frame of an entropy-coded "
     "stream: fewer bytes per frame header, more latency and more lost per lost frame.",
 )
+@click.option(
+    "--entropy-model",
+    type=click.Choice(["factorized", "context"]),
+    default=None,
+    help="Which of the manifest's entropy models codes the frames (default: its context "
+    "model when it has one, format version 4; else its factorized tables).",
+)
 @pixel_range_option
 @threads_option()
 @force_option
@@ -78,6 +85,7 @@ def compress(
     per_frame: bool,
     bits: str | None,
     frame_size: int | None,
+    entropy_model: str | None,
     range_override: tuple[float, float] | None,
     threads: int,
     force: bool,
@@ -113,6 +121,7 @@ def compress(
         "entropy": not no_entropy,
         "bits": int(bits) if bits else None,
         "per_frame": True if per_frame else None,
+        "entropy_model": entropy_model,
     }
     started = time.perf_counter()
     if len(model.item_shape) == 3:

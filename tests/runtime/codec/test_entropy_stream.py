@@ -234,3 +234,24 @@ def test_manifest_context_model_comes_with_the_factorized_tables(tmp_path):
     with pytest.raises(ManifestError, match=r"codec\.context\.neighbours"):
         far = dataclasses.replace(codec.context, neighbours=(3,))
         enc.manifest.replace(codec=dataclasses.replace(codec, context=far))
+
+
+def test_the_cli_codes_with_the_context_model_by_default_or_the_one_asked(tmp_path):
+    from click.testing import CliRunner
+
+    from edgeae_runtime.cli import main
+
+    enc, dec = context_pair(tmp_path)
+    batch = tmp_path / "x.npy"
+    np.save(batch, images(5))
+    runner = CliRunner()
+    for flag, version in (([], 4), (["--entropy-model", "factorized"], 2)):
+        out = tmp_path / f"s{version}.eae"
+        args = ["compress", "-m", str(enc.path), str(batch), "-o", str(out), *flag]
+        r = runner.invoke(main, args)
+        assert r.exit_code == 0, r.output
+        assert out.read_bytes()[4] == version
+        back = tmp_path / f"s{version}.npy"
+        r = runner.invoke(main, ["decompress", "-m", str(dec.path), str(out), "-o", str(back)])
+        assert r.exit_code == 0, r.output
+        assert np.load(back).shape == (5, 1, 8, 8)
