@@ -102,7 +102,16 @@ def _check_errors(errors: Any, what: str) -> np.ndarray:
 
 def anomaly_scores(errors: Any, spec: AnomalySpec) -> np.ndarray:
     """Per-item anomaly scores (float32) of per-item errors ``(N,)`` under ``spec``'s law."""
-    e = _check_errors(errors, "anomaly_scores errors")
+    return score_law(_check_errors(errors, "anomaly_scores errors"), spec)
+
+
+def score_law(e: np.ndarray, spec: AnomalySpec) -> np.ndarray:
+    """:func:`anomaly_scores` of errors already known 1-D, finite and non-negative (the
+    runtime's own, from :func:`~edgeae_runtime.metrics.per_item_error`): no second pass
+    over them, and none at all for the default law (upper tail, no baseline)."""
+    if spec.tails == "upper" and spec.baseline_windows <= 0:
+        return e.astype(np.float32, copy=False)
+    e = np.asarray(e, dtype=np.float64)
     if spec.tails == "upper":
         s = e
     elif spec.tails == "both":

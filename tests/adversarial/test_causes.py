@@ -376,8 +376,11 @@ def test_cause24_float32_overflow_is_an_error_not_inf(good: dict) -> None:
     huge = np.full((2, 1, 32), np.finfo(np.float32).max, np.float32)
     with pytest.raises(InputError, match="overflowed to Inf/NaN"):
         model.reconstruct(huge)
+    with pytest.raises(InputError, match="overflowed to Inf/NaN"):  # checked on the errors
+        model.score(huge)
     y = model.reconstruct(huge / 1e30)  # a large but representable input still works
     assert np.isfinite(y).all()
+    assert np.isfinite(model.score(huge / 1e30)).all()
 
 
 def test_signal_spec_bounds_also_hold_for_python_manifests() -> None:

@@ -67,6 +67,26 @@ def test_error_metrics() -> None:
     assert psnr(a, a) == float("inf")
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from(["mse", "mae"]),
+)
+def test_per_item_error_is_the_float64_mean_bit_for_bit(
+    n: int, item: list[int], seed: int, kind: str
+) -> None:
+    """The scoring path's fewer-pass error equals numpy's mean on float64 copies, exactly
+    (scores, thresholds and calibrations made before it stay valid)."""
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal((n, *item)) * 10.0 ** rng.integers(-3, 4)).astype(np.float32)
+    b = (a + rng.standard_normal(a.shape)).astype(np.float32)
+    d = (a.astype(np.float64) - b.astype(np.float64)).reshape(n, -1)
+    ref = np.mean(d**2 if kind == "mse" else np.abs(d), axis=1)
+    np.testing.assert_array_equal(per_item_error(a, b, kind), ref)
+
+
 def test_shape_mismatch_is_an_input_error() -> None:
     with pytest.raises(InputError, match="shape"):
         mse(np.zeros(3), np.zeros(4))
