@@ -197,6 +197,17 @@ def test_only_full_range_u8s8_gets_the_saturation_floor() -> None:
     assert golden.SIGNAL_SNR_SATURATING_DB < golden.SIGNAL_SNR_DB
 
 
+def test_the_shipped_denoiser_is_held_to_the_normal_floor() -> None:
+    """The pretrained denoiser is quantized with 7-bit weights (reduce_range): its x86 output
+    is exact on any x86 CPU, so the lower floor never applies to it."""
+    from edgeae_runtime import Model
+
+    path = golden._model_file(GOLDEN, "pkg:speech-denoiser")
+    q = Model(path).manifest.quantization
+    assert q is not None and q.activation_type == "QUInt8" and q.reduce_range
+    assert not golden._saturates_here(path)
+
+
 def test_a_changed_pretrained_model_fails_by_name_until_regenerated(copy: Path) -> None:
     meta_path = copy / "expected" / "meta.json"
     meta = json.loads(meta_path.read_text())
