@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
 
-__all__ = ["KINDS", "forge", "mutate", "mutate_stream", "reseal"]
+__all__ = ["KINDS", "drawn_damage", "forge", "mutate", "mutate_stream", "reseal"]
 
 #: What :func:`mutate` may do, in the order it draws them.
 KINDS = (
@@ -149,3 +150,21 @@ def forge(data: bytes, rng: np.random.Generator, *, start: int) -> bytes:
             lie = int(rng.choice(_LIES)) if rng.integers(2) else int(rng.integers(2**32))
             struct.pack_into("<I", b, pos + (3 if what == 2 else 7), lie)
     return reseal(bytes(b), start)
+
+
+def drawn_damage(data: Any, good: bytes) -> bytes:
+    """1-4 bit flips, cuts or appended bytes drawn from hypothesis's ``st.data()`` object
+    ``data`` (so a failing case shrinks), for the property tests of the payload decoders."""
+    from hypothesis import strategies as st  # the fuzzers above run without hypothesis
+
+    buf = bytearray(good)
+    for _ in range(data.draw(st.integers(1, 4))):
+        kind = data.draw(st.sampled_from(["flip", "cut", "grow"]))
+        if kind == "flip" and buf:
+            i = data.draw(st.integers(0, len(buf) - 1))
+            buf[i] ^= 1 << data.draw(st.integers(0, 7))
+        elif kind == "cut":
+            del buf[data.draw(st.integers(0, len(buf))) :]
+        else:
+            buf += data.draw(st.binary(min_size=1, max_size=8))
+    return bytes(buf)

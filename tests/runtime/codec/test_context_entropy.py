@@ -20,6 +20,8 @@ from edgeae_runtime.codec.entropy import (
 )
 from edgeae_runtime.errors import InputError, StreamError
 
+from .mutations import drawn_damage
+
 
 def context_tables(
     channels: int, half: int, thresholds=(1, 3), neighbours=(1, 2), precision: int = 16
@@ -159,18 +161,9 @@ def test_corrupted_payloads_raise_stream_error_or_decode(data):
     codes = blob_codes(rng, 1, (2, 9)).reshape(1, -1)
     channel = np.repeat(np.arange(2), 9)
     nb = neighbour_map((2, 9), 1, (0, 1))
-    buf = bytearray(encode_frames(codes, channel, tables, neighbours=nb)[0])
-    for _ in range(data.draw(st.integers(1, 4))):
-        kind = data.draw(st.sampled_from(["flip", "cut", "grow"]))
-        if kind == "flip" and buf:
-            i = data.draw(st.integers(0, len(buf) - 1))
-            buf[i] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "cut":
-            del buf[data.draw(st.integers(0, len(buf))) :]
-        else:
-            buf += data.draw(st.binary(min_size=1, max_size=8))
+    buf = drawn_damage(data, encode_frames(codes, channel, tables, neighbours=nb)[0])
     try:
-        out = decode_frames([bytes(buf)], channel, tables, neighbours=nb)
+        out = decode_frames([buf], channel, tables, neighbours=nb)
     except StreamError as exc:
         assert "frame 0" in str(exc)
     else:

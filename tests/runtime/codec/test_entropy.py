@@ -13,6 +13,8 @@ from edgeae_runtime.codec.entropy import EntropyTables, decode_frames, encode_fr
 from edgeae_runtime.errors import InputError, StreamError
 from edgeae_runtime.manifest import EntropySpec
 
+from .mutations import drawn_damage
+
 
 def laplace_tables(channels: int, half: int, scales, precision: int = 16) -> EntropyTables:
     """Discretised Laplace tables over [-half, half] per channel, escape mass last."""
@@ -103,19 +105,9 @@ def test_corrupted_payloads_raise_stream_error_or_decode(data):
     tables = laplace_tables(2, 6, [1.0, 4.0])
     channel = np.arange(17) % 2
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    good = encode_frames(laplace_codes(rng, 1, 17, 2.0), channel, tables)[0]
-    buf = bytearray(good)
-    for _ in range(data.draw(st.integers(1, 4))):
-        kind = data.draw(st.sampled_from(["flip", "cut", "grow"]))
-        if kind == "flip" and buf:
-            i = data.draw(st.integers(0, len(buf) - 1))
-            buf[i] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "cut":
-            del buf[data.draw(st.integers(0, len(buf))) :]
-        else:
-            buf += data.draw(st.binary(min_size=1, max_size=8))
+    buf = drawn_damage(data, encode_frames(laplace_codes(rng, 1, 17, 2.0), channel, tables)[0])
     try:
-        out = decode_frames([bytes(buf)], channel, tables)
+        out = decode_frames([buf], channel, tables)
     except StreamError as exc:
         assert "frame 0" in str(exc)
     else:
