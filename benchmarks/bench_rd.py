@@ -219,6 +219,7 @@ def edgeae_points(
                         calibration=ds.x,
                         speed_gate=False,
                         encoder=out / "encoder.onnx" if role == "decoder" else None,
+                        force=True,  # a reused --work holds the previous run's files
                     )
                 )
             variants["edgeae int8"] = (out / "encoder.int8.onnx", out / "decoder.int8.onnx")
