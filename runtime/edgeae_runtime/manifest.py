@@ -488,6 +488,14 @@ class Manifest(_Record):
         for name in _WRITTEN_WHEN_SET:
             if plain.get(name) is None:
                 del plain[name]
+        codec = plain.get("codec")
+        if codec is not None:  # the context entropy model (schema 7) and its fields
+            if codec.get("context") is None:
+                codec.pop("context", None)
+            for spec in (codec.get("entropy"), codec.get("context")):
+                for key in ("thresholds", "neighbours"):
+                    if spec is not None and not spec.get(key):
+                        spec.pop(key, None)
         return plain
 
     def to_json(self) -> str:
@@ -544,6 +552,8 @@ class Manifest(_Record):
 
 #: Optional sections written only when set: a file that does not use one carries no key
 #: for it, so a runtime older than the field (which refuses unknown fields) still opens it.
+#: The same holds for ``codec.context`` and an entropy spec's empty ``thresholds`` and
+#: ``neighbours`` (a factorized model's manifest is what a schema 5 runtime reads).
 _WRITTEN_WHEN_SET = ("windows",)
 
 

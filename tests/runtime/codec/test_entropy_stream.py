@@ -255,3 +255,17 @@ def test_the_cli_codes_with_the_context_model_by_default_or_the_one_asked(tmp_pa
         r = runner.invoke(main, ["decompress", "-m", str(dec.path), str(out), "-o", str(back)])
         assert r.exit_code == 0, r.output
         assert np.load(back).shape == (5, 1, 8, 8)
+
+
+def test_a_factorized_manifest_carries_no_context_keys(tmp_path):
+    """A runtime before the context model refuses unknown fields: a factorized model's
+    manifest must not name them."""
+    import json
+
+    enc, _ = entropy_pair(tmp_path / "f")
+    codec = json.loads(enc.manifest.to_json())["codec"]
+    assert "context" not in codec and "thresholds" not in codec["entropy"]
+    ctx, _ = context_pair(tmp_path / "c")
+    back = json.loads(ctx.manifest.to_json())["codec"]
+    assert back["context"]["thresholds"] == [1, 3] and "thresholds" not in back["entropy"]
+    assert Manifest.from_json(ctx.manifest.to_json()) == ctx.manifest
