@@ -554,7 +554,7 @@ class Manifest(_Record):
 #: for it, so a runtime older than the field (which refuses unknown fields) still opens it.
 #: The same holds for ``codec.context`` and an entropy spec's empty ``thresholds`` and
 #: ``neighbours`` (a factorized model's manifest is what a schema 5 runtime reads).
-_WRITTEN_WHEN_SET = ("windows",)
+_WRITTEN_WHEN_SET = ("execution", "sensorlog", "windows")
 
 
 def _required_version(m: Manifest) -> int:

@@ -193,7 +193,8 @@ def test_flat_signal_windows_need_version_6_and_items_they_make() -> None:
         codec=None,
     )  # fmt: skip
     old = flat.to_dict()
-    assert "windows" not in old  # unset: no key, the file a runtime before version 6 reads
+    # unset: no key, the file a runtime before version 6 (2, 4: execution, sensorlog) reads
+    assert not {"windows", "execution", "sensorlog"} & set(old)
     assert Manifest.from_dict(old) == flat and flat.schema_version == 1
     m = flat.replace(windows=WindowSpec(window=64, hop=8))  # 2 channels x 64 samples
     assert json.loads(m.to_json())["schema_version"] == 6
