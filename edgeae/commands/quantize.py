@@ -278,7 +278,8 @@ def quantize(
                 else _load_items(cal_name or "", manifest, val_size)
             )
         name = val_source or cal_name or "validation data"
-        validation = Validation(vx, vlabels, name, target=vtarget)
+        held_out = val_source is not None and val_source != cal_name  # else: training data
+        validation = Validation(vx, vlabels, name, target=vtarget, held_out=held_out)
     budget_metric: Any = metric
     if metric in ("sisnr", "pesq", "stoi") and max_drop is not None:
         budget_metric = _speech_metric(metric, val_source or cal_name or "", manifest)

@@ -79,12 +79,17 @@ def _metric_name(metric: str | TaskMetric) -> str:
 class Validation:
     """Raw validation items ``(N, *item_shape)``, optional labels (> 0 = anomaly), a name,
     and optional clean targets (paired denoising data: quality is measured against them).
+
+    ``held_out=False`` says the items are (mostly) what the model was trained on, e.g. the
+    calibration source reused: good for an accuracy budget, not for a threshold (training
+    items reconstruct better than new ones, so a threshold set on them is too low).
     """
 
     x: np.ndarray
     labels: np.ndarray | None = None
     name: str = "validation data"
     target: np.ndarray | None = None
+    held_out: bool = True
 
     @property
     def reference(self) -> np.ndarray:

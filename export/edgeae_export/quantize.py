@@ -463,13 +463,17 @@ def recalibrate(
     prepared: Prepared, request: QuantizeRequest, built: Built, say: Say = _quiet
 ) -> tuple[Manifest, tuple[str, ...]]:
     """Step 4: the manifest with the anomaly threshold of the quantized model, and warnings."""
-    manifest = prepared.manifest
-    if manifest.anomaly is not None and request.validation is not None:
-        anomaly = recalibrate_threshold(built.model, manifest, request.validation)
+    manifest, val = prepared.manifest, request.validation
+    if manifest.anomaly is not None and val is not None and val.held_out:
+        anomaly = recalibrate_threshold(built.model, manifest, val)
         say(f"anomaly threshold recalibrated on the quantized model: {anomaly.threshold:.6g}")
         return manifest.replace(anomaly=anomaly), ()
     if manifest.anomaly is not None and manifest.role == "autoencoder":
-        return manifest, ("anomaly threshold kept from the float model (no validation data)",)
+        why = "no validation data" if val is None else f"{val.name} is not held out"
+        return manifest, (
+            f"anomaly threshold kept from the float model ({why}; pass --val with held-out "
+            "normal data to recalibrate it on the int8 model)",
+        )
     return manifest, ()
 
 

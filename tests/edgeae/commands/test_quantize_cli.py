@@ -113,3 +113,26 @@ def test_not_onnx_and_missing_dir(runner, dense: Path, tmp_path: Path) -> None:
         ["quantize", "-m", str(dense), "-o", str(tmp_path / "no" / "q.onnx"), "--mode", "fp16"],
     )
     assert r2.exit_code != 0 and "does not exist" in r2.stderr
+
+
+def test_threshold_is_recalibrated_only_on_held_out_data(runner, tmp_path: Path) -> None:
+    """Without --val the calibration source (the training data, as a rule) would set the int8
+    threshold too low, so the float model's is kept; --val with other data recalibrates it."""
+    from edgeae_runtime import Model
+
+    paths = make_triplet(tmp_path, "qdense", anomaly=True)
+    np.save(tmp_path / "cal.npy", make_data("dense", 128))
+    np.save(tmp_path / "val.npy", make_data("dense", 96, seed=5))
+    float_spec = Model(paths["autoencoder"]).anomaly_spec
+    base = ["quantize", "-m", str(paths["autoencoder"]), "--calibration",
+            str(tmp_path / "cal.npy"), "--allow-slower"]  # fmt: skip
+    kept = runner.invoke(main, [*base, "-o", str(tmp_path / "kept.onnx")])
+    assert kept.exit_code == 0, kept.output
+    assert "kept from the float model" in kept.output and "not held out" in kept.output
+    assert Model(tmp_path / "kept.onnx").anomaly_spec.threshold == float_spec.threshold
+    val = runner.invoke(
+        main, [*base, "-o", str(tmp_path / "val.onnx"), "--val", str(tmp_path / "val.npy")]
+    )
+    assert val.exit_code == 0, val.output
+    spec = Model(tmp_path / "val.onnx").anomaly_spec
+    assert spec.threshold != float_spec.threshold and "val.npy" in spec.calibrated_on

@@ -105,6 +105,10 @@ def test_recalibrate_moves_the_threshold_to_the_quantized_model(triplets, tmp_pa
     assert "quantized model" in manifest.anomaly.calibrated_on
     kept, notes = recalibrate(p, _request(src, tmp_path, calibration=x), built)
     assert kept is p.manifest and "kept from the float model" in notes[0]
+    trained_on = Validation(x, name="the calibration source", held_out=False)
+    kept, notes = recalibrate(p, _request(src, tmp_path, calibration=x, validation=trained_on),
+                              built)  # fmt: skip
+    assert kept is p.manifest and "the calibration source is not held out" in notes[0]
 
 
 def test_speed_gate_refuses_a_slower_model_and_reports_a_faster_one(
