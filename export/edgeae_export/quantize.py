@@ -471,8 +471,8 @@ def recalibrate(
     if manifest.anomaly is not None and manifest.role == "autoencoder":
         why = "no validation data" if val is None else f"{val.name} is not held out"
         return manifest, (
-            f"anomaly threshold kept from the float model ({why}; pass --val with held-out "
-            "normal data to recalibrate it on the int8 model)",
+            f"anomaly threshold kept from the float model ({why}; held-out normal validation "
+            "data recalibrate it on the int8 model)",
         )
     return manifest, ()
 
