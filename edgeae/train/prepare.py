@@ -241,10 +241,8 @@ def _windows(ds: Dataset) -> WindowSpec | None:
         return None
     if ds.features is not None or ds.sensorlog is not None:
         return None
-    window, hop = int(ds.window), int(ds.hop)
-    shape = ds.item_shape
-    fits = {"NF": shape[0] % window == 0, "NCW": shape[-1] == window}
-    return WindowSpec(window, hop) if fits.get(ds.layout, False) and hop <= window else None
+    w = WindowSpec(int(ds.window), int(ds.hop))
+    return w if w.hop <= w.window and w.fits(ds.layout, tuple(ds.item_shape)) else None
 
 
 def remix_epoch(data: Prepared, epoch: int) -> bool:

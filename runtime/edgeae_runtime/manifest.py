@@ -203,6 +203,13 @@ class WindowSpec(_Record):
     window: int
     hop: int
 
+    def fits(self, layout: str, item_shape: tuple[int, ...]) -> bool:
+        """Whether items of ``item_shape`` can be such windows: NF items hold channels x
+        window values, NCW items are ``(channels, window)``; no other layout."""
+        if layout == "NF":
+            return item_shape[0] % self.window == 0
+        return layout == "NCW" and item_shape[-1] == self.window
+
 
 @_record
 class LogMelSpec(_Record):
@@ -484,19 +491,7 @@ class Manifest(_Record):
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict (tuples become lists); unset :data:`_WRITTEN_WHEN_SET`
         fields are left out, so such a file is what a runtime without them reads."""
-        plain = _to_plain(dataclasses.asdict(self))
-        for name in _WRITTEN_WHEN_SET:
-            if plain.get(name) is None:
-                del plain[name]
-        codec = plain.get("codec")
-        if codec is not None:  # the context entropy model (schema 7) and its fields
-            if codec.get("context") is None:
-                codec.pop("context", None)
-            for spec in (codec.get("entropy"), codec.get("context")):
-                for key in ("thresholds", "neighbours"):
-                    if spec is not None and not spec.get(key):
-                        spec.pop(key, None)
-        return plain
+        return _to_plain(self)
 
     def to_json(self) -> str:
         """The compact JSON text stored in the ONNX metadata."""
@@ -550,11 +545,15 @@ class Manifest(_Record):
         return self.provenance.fingerprint
 
 
-#: Optional sections written only when set: a file that does not use one carries no key
-#: for it, so a runtime older than the field (which refuses unknown fields) still opens it.
-#: The same holds for ``codec.context`` and an entropy spec's empty ``thresholds`` and
-#: ``neighbours`` (a factorized model's manifest is what a schema 5 runtime reads).
-_WRITTEN_WHEN_SET = ("execution", "sensorlog", "windows")
+#: Optional fields written only when set (not at their default), per record class: a file
+#: that does not use one carries no key for it, so a runtime older than the field (which
+#: refuses unknown fields) still opens it; a factorized model's codec (no ``context``, no
+#: ``thresholds``/``neighbours``) is what a schema 5 runtime reads.
+_WRITTEN_WHEN_SET: dict[type, tuple[str, ...]] = {
+    Manifest: ("execution", "sensorlog", "windows"),
+    CodecSpec: ("context",),
+    EntropySpec: ("thresholds", "neighbours"),
+}
 
 
 def _required_version(m: Manifest) -> int:
@@ -581,6 +580,16 @@ def _required_version(m: Manifest) -> int:
 
 
 def _to_plain(value: Any) -> Any:
+    """Records as dicts (without their unset :data:`_WRITTEN_WHEN_SET` fields), tuples as
+    lists, recursively: what ``dataclasses.asdict`` gives, JSON-ready."""
+    if isinstance(value, _Record):
+        skip = _WRITTEN_WHEN_SET.get(type(value), ())
+        out = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if not (f.name in skip and v == f.default):
+                out[f.name] = _to_plain(v)
+        return out
     if isinstance(value, Mapping):
         return {str(k): _to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -727,8 +736,7 @@ def _check_windows(m: Manifest) -> None:
         )
     if not 1 <= w.hop <= w.window:
         raise ManifestError(f"manifest.windows.hop: must be in 1..window ({w.window}), got {w.hop}")
-    fits = {"NF": m.item_shape[0] % w.window == 0, "NCW": m.item_shape[-1] == w.window}
-    if not fits.get(m.layout, False):
+    if not w.fits(m.layout, tuple(m.item_shape)):
         raise ManifestError(
             f"manifest.windows.window: {w.window} samples per window do not make items "
             f"{list(m.item_shape)} ({m.layout}); NF items hold channels x window values, "

@@ -14,6 +14,8 @@ same model on the same data gets the same PSNR everywhere.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .errors import InputError
@@ -34,9 +36,10 @@ __all__ = [
 ]
 
 
-def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+def _pair(a: Any, b: Any, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Two arrays of one shape, not empty (``dtype=None``: as given, no copy)."""
+    a = np.asarray(a, dtype=dtype)
+    b = np.asarray(b, dtype=dtype)
     if a.shape != b.shape:
         raise InputError(f"metric inputs differ in shape: {a.shape} vs {b.shape}")
     if a.size == 0:
@@ -60,11 +63,7 @@ def per_item_error(reference: np.ndarray, estimate: np.ndarray, kind: str = "mse
     """Per-item error (axis 0 is the item axis): ``"mse"`` or ``"mae"``."""
     if kind not in ("mse", "mae"):
         raise InputError(f"unknown error kind {kind!r}: use 'mse' or 'mae'")
-    a, b = np.asarray(reference), np.asarray(estimate)
-    if a.shape != b.shape:
-        raise InputError(f"metric inputs differ in shape: {a.shape} vs {b.shape}")
-    if a.size == 0:
-        raise InputError("metric inputs are empty")
+    a, b = _pair(reference, estimate, None)
     # float64 as np.mean((a - b) ** 2, axis=1) on float64 copies, in fewer passes: this
     # runs once per scored batch, and at batch 1 each pass costs microseconds
     diff = np.subtract(a, b, dtype=np.float64).reshape(a.shape[0], -1)
