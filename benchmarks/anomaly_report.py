@@ -446,9 +446,9 @@ def _machine_markdown(recipes: dict[str, Any]) -> list[str]:
                     )
     out += [
         "",
-        "Latency, one thread, under the CPU lock (busy shared 2-core machine; batch 1: "
-        "float and int8 interleaved, median of the rounds' medians, rounds in brackets; "
-        "a 10 s DCASE clip through ClipScorer, log-mels included):",
+        "Latency, one thread, under the CPU lock (2-core machine, see the note for what else "
+        "ran; batch 1: float and int8 interleaved, median of the rounds' medians, rounds in "
+        "brackets; a 10 s DCASE clip through ClipScorer, log-mels included):",
         "",
         "| recipe | model | batch 1 median µs | p90 µs | rounds | 10 s clip ms | RTF |",
         "|---|---|---|---|---|---|---|",
