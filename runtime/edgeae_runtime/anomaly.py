@@ -23,6 +23,7 @@ import numpy as np
 from .errors import ManifestError, ModelError, ParameterError
 from .events import AnomalyEvent, EventDetector, EventRule
 from .framing import FrameBatch, SignalFramer, overrunning
+from .manifest import AnomalySpec
 from .metrics import per_item_error
 from .model import Model, _as_batch
 from .preprocess import normalize
@@ -41,6 +42,7 @@ __all__ = [
     "anomaly_scores",
     "calibrate_anomaly",
     "channel_contributions",
+    "clip_threshold_of",
     "resolve_threshold",
 ]
 
@@ -59,6 +61,14 @@ def resolve_threshold(model: Model, threshold: float | None) -> float:
             param="threshold",
         )
     return float(model.manifest.anomaly.threshold)
+
+
+def clip_threshold_of(spec: AnomalySpec | None, item_threshold: float) -> tuple[float, str]:
+    """The clip-level threshold and where it comes from: the manifest's clip threshold
+    (calibrated on held-out clips), else the item threshold (ClipScorer's and compare's rule)."""
+    if spec is not None and spec.clip_threshold is not None:
+        return float(spec.clip_threshold), "manifest clip threshold"
+    return float(item_threshold), "item threshold (no clip threshold)"
 
 
 def _check_scorer_model(model: Model) -> None:
@@ -313,12 +323,11 @@ class ClipScorer:
             )
         self.model, self.features, self.max_batch = model, features, max_batch
         self.threshold = resolve_threshold(model, threshold)
-        a = model.manifest.anomaly
         if clip_threshold is not None:
             self.clip_threshold = resolve_threshold(model, clip_threshold)
-        elif a is not None and a.clip_threshold is not None and threshold is None:
-            self.clip_threshold = float(a.clip_threshold)
-        else:
+        elif threshold is None:
+            self.clip_threshold, _ = clip_threshold_of(model.manifest.anomaly, self.threshold)
+        else:  # the caller's item threshold stands for the clips too
             self.clip_threshold = self.threshold
         self.span = features.n_fft + (features.frames - 1) * features.hop
         self.rule = EventRule.from_spec(model.manifest.anomaly, self.threshold)

@@ -120,6 +120,31 @@ def test_clip_scorer_feeds_a_conv_log_mel_model_its_2d_patches(tmp_path: Path) -
     assert scorer.clip_anomalous == (clip > scorer.clip_threshold)
 
 
+def test_clip_scorer_threshold_law(tmp_path: Path) -> None:
+    """The clip threshold is the caller's, else the manifest's clip threshold (unless the
+    caller overrode the item threshold, which then stands for the clips), else the item
+    threshold: one rule, the one compare reports its clip verdicts at."""
+    from edgeae_runtime import AnomalySpec
+    from edgeae_runtime.anomaly import ClipScorer, clip_threshold_of
+    from edgeae_runtime.manifest import LogMelSpec
+
+    spec = LogMelSpec(sample_rate=8000, n_fft=128, hop=64, n_mels=13, frames=6)
+    with_clip = AnomalySpec(threshold=50.0, percentile=99.0, clip_threshold=7.0)
+    without = AnomalySpec(threshold=50.0, percentile=99.0)
+    for name, anomaly, expected in (("c", with_clip, 7.0), ("i", without, 50.0)):
+        path = make_autoencoder(
+            tmp_path / f"{name}.onnx", kind="conv1d", channels=13, window=6, logmel=spec,
+            anomaly=anomaly,
+        )  # fmt: skip
+        model = Model(path)
+        assert ClipScorer(model).clip_threshold == expected
+        assert ClipScorer(model, threshold=3.0).clip_threshold == 3.0
+        assert ClipScorer(model, threshold=3.0, clip_threshold=4.0).clip_threshold == 4.0
+    assert clip_threshold_of(with_clip, 50.0) == (7.0, "manifest clip threshold")
+    assert clip_threshold_of(without, 50.0)[0] == 50.0
+    assert clip_threshold_of(None, 2.5)[0] == 2.5
+
+
 def test_flush_scores_no_window_past_the_end(conv: Model) -> None:
     """The zero-padded last window is not data (the calibration holds none): flush scores
     no window running past the stream's end, whatever the chunking; a stream shorter

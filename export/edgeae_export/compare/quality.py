@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgeae_runtime import metrics
+from edgeae_runtime.anomaly import clip_threshold_of
 from edgeae_runtime.errors import InputError
 from edgeae_runtime.model import Model
 from edgeae_runtime.operating_point import describe_operating_point, rates
@@ -215,7 +216,7 @@ def clip_stats(
     A clip's score is the ``features.reduce`` (mean or max) of its items' scores
     (:func:`edgeae_runtime.scores.clip_scores`, the law of ClipScorer and of the clip
     calibration); a clip is anomalous when any of its items is labelled so. The verdicts are
-    at the manifest's clip threshold, else at ``item_threshold`` (ClipScorer's fallback).
+    at the threshold ClipScorer applies (:func:`~edgeae_runtime.anomaly.clip_threshold_of`).
     """
     features = model.manifest.features
     reduce = features.reduce if features is not None else "mean"
@@ -223,11 +224,7 @@ def clip_stats(
     cy = clip_scores(np.asarray(clips.labels) > 0, clips.ids, "max") > 0
     if cy.all() or not cy.any():
         return None
-    spec = model.manifest.anomaly
-    if spec is not None and spec.clip_threshold is not None:
-        threshold, source = float(spec.clip_threshold), "manifest clip threshold"
-    else:
-        threshold, source = float(item_threshold), "item threshold (no clip threshold)"
+    threshold, source = clip_threshold_of(model.manifest.anomaly, item_threshold)
     r = rates(cs[~cy], cs[cy], threshold)
     y = cy.astype(np.int64)
     return ClipStats(
