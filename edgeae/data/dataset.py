@@ -74,6 +74,12 @@ class Dataset:
         return int(self.x.shape[0])
 
     @property
+    def framed(self) -> bool:
+        """The items are windows of ``signal``, item ``k`` starting at sample ``k * hop``
+        (not log-mel patches of clips, which have their own framing)."""
+        return self.signal is not None and bool(self.window and self.hop) and self.clips is None
+
+    @property
     def anomaly_labels(self) -> np.ndarray | None:
         """Per-item anomaly labels (0 = normal, > 0 = an anomaly kind), or None.
 

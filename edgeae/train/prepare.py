@@ -110,7 +110,7 @@ def _overrunning(ds: Dataset) -> np.ndarray | None:
     where the cleanest windows score up to 0.20). The runtime's one padding rule
     (:func:`edgeae_runtime.framing.overrunning`; ``StreamScorer.flush`` follows it too).
     """
-    if ds.signal is None or not ds.window or not ds.hop or ds.clips is not None:
+    if not ds.framed:
         return None
     starts = np.arange(len(ds), dtype=np.int64) * int(ds.hop)
     return overrunning(starts, int(ds.window), int(np.asarray(ds.signal).shape[-1]))
@@ -237,9 +237,7 @@ def _windows(ds: Dataset) -> WindowSpec | None:
     """How the items were cut from a signal when no signal section can say it (flat NF
     windows; a signal without a sample rate), or None: ``manifest.windows``, so the
     false-alarm law counts overlapping windows (``scores.item_independence``)."""
-    if ds.signal is None or not ds.window or not ds.hop or ds.clips is not None:
-        return None
-    if ds.features is not None or ds.sensorlog is not None:
+    if not ds.framed or ds.features is not None or ds.sensorlog is not None:
         return None
     w = WindowSpec(int(ds.window), int(ds.hop))
     return w if w.hop <= w.window and w.fits(ds.layout, tuple(ds.item_shape)) else None

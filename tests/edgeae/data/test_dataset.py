@@ -55,3 +55,14 @@ def test_class_labels_are_not_anomaly_labels() -> None:
     assert sensor.anomaly_labels is not None
     assert sensor.anomaly_labels.shape == (len(sensor),)
     assert set(np.unique(sensor.anomaly_labels)) >= {0, 1}
+
+
+def test_framed_means_windows_of_one_signal(tmp_path: Path) -> None:
+    """Windows cut from a signal at a hop are framed; plain items are not."""
+    tones = load_source("builtin:tones?seconds=2")
+    assert tones.framed and tones.window and tones.hop
+    start = 3 * int(tones.hop)
+    window = np.asarray(tones.signal)[..., start : start + int(tones.window)]
+    np.testing.assert_array_equal(np.asarray(tones.x)[3].reshape(window.shape), window)
+    np.save(tmp_path / "a.npy", np.zeros((4, 3), np.float32))
+    assert not load_source(str(tmp_path / "a.npy")).framed
