@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeae.data.corpus import random_segment
-from edgeae.data.mixing import mix_at_snr, random_eq, scale_to_level
+from edgeae.data.mixing import add_second_noise, mix_at_snr, random_eq, scale_to_level
 from edgeae.data.synthetic_noise import (
     babble_noise,
     loop_segment,
@@ -199,9 +199,7 @@ class SpeechCorpus:
         if law.noise_eq > 0 and rng.random() < law.noise_eq:
             out = random_eq(out, rng, RATE)
         if law.noise_pair > 0 and rng.random() < law.noise_pair:
-            other = self._one_noise(n, rng, pool, law)
-            gain = 10 ** (rng.uniform(-10.0, 6.0) / 20) * _rms(out) / _rms(other)
-            out = (out + gain * other).astype(np.float32)
+            out = add_second_noise(out, self._one_noise(n, rng, pool, law), rng)
         return out
 
     def _one_noise(

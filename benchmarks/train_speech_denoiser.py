@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from speech_data import RATE, MixLaw, SpeechCorpus  # noqa: E402
 
+from edgeae.data.mixing import MixOptions  # noqa: E402
 from edgeae.models import asdict as config_asdict  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
 from edgeae.train.denoiser import (  # noqa: E402
@@ -360,7 +361,10 @@ def main() -> None:
         "--recorded", type=float, default=0.35, help="share of recorded noise (else synthetic)"
     )
     ap.add_argument(
-        "--rumble", type=float, default=0.3, help="share of synthetic noise that is rumble"
+        "--rumble",
+        type=float,
+        default=MixOptions().rumble,
+        help="share of synthetic noise that is rumble",
     )
     ap.add_argument(
         "--noise-eq", type=float, default=0.5, help="share of noises put through a random EQ"

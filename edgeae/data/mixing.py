@@ -49,6 +49,7 @@ from .synthetic_noise import babble_noise, play_faster, synthetic_noise
 __all__ = [
     "MixCorpus",
     "MixOptions",
+    "add_second_noise",
     "load_utterances",
     "mix_at_snr",
     "random_eq",
@@ -85,6 +86,8 @@ class MixOptions:
     synthetic: float = 0.3
     babble: float = 0.1
     speed: tuple[float, float] = (0.9, 1.12)
+    # Share of the synthetic noises that are low-frequency rumble (traffic, engine, wind).
+    rumble: float = 0.3
 
     def check(self, where: str = "mix") -> None:
         """Raise :class:`DataError` for options that cannot be honoured."""
@@ -111,7 +114,7 @@ class MixOptions:
                 f"{where}: synthetic + babble are shares of one draw and must sum to at most 1, "
                 f"got {self.synthetic:g} + {self.babble:g}"
             )
-        for name in ("noise_eq", "noise_pair", "synthetic", "babble"):
+        for name in ("noise_eq", "noise_pair", "synthetic", "babble", "rumble"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 value = getattr(self, name)
                 raise DataError(f"{where}: {name} must be a share in [0, 1], got {value}")
@@ -187,12 +190,15 @@ def random_eq(x: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.n
     return np.fft.irfft(spec * tilt * bell, n=len(x)).astype(np.float32)
 
 
+def add_second_noise(noise: np.ndarray, other: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``noise`` with ``other`` added at -10..+6 dB relative to it (two sources at once, a
+    fan in a cafe): the noise-pair augmentation of every mixing law."""
+    gain = 10 ** (rng.uniform(-10.0, 6.0) / 20) * _rms(noise) / _rms(other)
+    return (noise + gain * other).astype(np.float32)
+
+
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) or 1e-12
-
-
-#: Share of synthetic noises that are low-frequency rumble (the shipped denoiser's law).
-_RUMBLE = 0.3
+    return float(np.sqrt(_power(x))) or 1e-12
 
 
 def _draw(rng: np.random.Generator, span: tuple[float, float]) -> float:
@@ -316,7 +322,7 @@ class MixCorpus(SpeechCorpus):
             def draw_noise() -> np.ndarray:
                 u = rng.random() if made else 1.0
                 if u < o.synthetic:
-                    return synthetic_noise(segment, rng, self.sample_rate, rumble=_RUMBLE)
+                    return synthetic_noise(segment, rng, self.sample_rate, rumble=o.rumble)
                 if u < o.synthetic + o.babble:
                     return babble_noise(segment, rng, babble_pool)
                 noise_u = self.noise[nidx[int(rng.choice(len(nidx), p=nw))]].samples
@@ -335,9 +341,7 @@ class MixCorpus(SpeechCorpus):
             if not validation and o.noise_eq > 0 and rng.random() < o.noise_eq:
                 noise = random_eq(noise, rng, self.sample_rate)
             if not validation and o.noise_pair > 0 and rng.random() < o.noise_pair:
-                other = draw_noise()
-                gain = 10 ** (rng.uniform(-10.0, 6.0) / 20) * _rms(noise) / _rms(other)
-                noise = (noise + gain * other).astype(np.float32)
+                noise = add_second_noise(noise, draw_noise(), rng)
             snr = float(rng.uniform(*o.snr_db))
             level = float(rng.uniform(*o.level_db))
             noisy = mix_at_snr(clean, noise, snr, self._clean_power[c])

@@ -53,9 +53,9 @@ MIX_PREFIX, PAIRS_PREFIX, SPEECH_BUILTIN = "mix:", "pairs:", "builtin:speech"
 DEFAULT_SEGMENT_SECONDS = 1.0
 _KEYS = {
     "mix": ("clean", "noise", "snr", "level", "noise_speed", "noise_eq", "noise_pair",
-            "synthetic", "babble", "speed", "val", "seed"),
+            "synthetic", "babble", "rumble", "speed", "val", "seed"),
     "builtin": ("snr", "level", "noise_speed", "noise_eq", "noise_pair", "synthetic", "babble",
-                "speed", "seed"),
+                "rumble", "speed", "seed"),
     "pairs": ("val", "seed", "level"),
 }
 
@@ -118,6 +118,7 @@ def _mix_options(opts: Mapping[str, str], seed: int, where: str) -> MixOptions:
         speed=parse_range(opts["speed"], "speed", where) if "speed" in opts else base.speed,
         synthetic=_number(opts, "synthetic", base.synthetic, where),
         babble=_number(opts, "babble", base.babble, where),
+        rumble=_number(opts, "rumble", base.rumble, where),
         noise_eq=_number(opts, "noise_eq", base.noise_eq, where),
         noise_pair=_number(opts, "noise_pair", base.noise_pair, where),
         val_fraction=_number(opts, "val", base.val_fraction, where),

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeae.data.corpus import SegmentDataset, Utterance
-from edgeae.data.mixing import MixCorpus, MixOptions, mix_at_snr, random_eq, scale_to_level
+from edgeae.data.mixing import (
+    MixCorpus,
+    MixOptions,
+    add_second_noise,
+    mix_at_snr,
+    random_eq,
+    scale_to_level,
+)
 from edgeae.errors import DataError
 from edgeae_runtime.metrics import snr_db
 from tests.edgeae.data.speech_files import write_corpus
@@ -216,3 +225,16 @@ def test_speech_speed_moves_the_voice_in_training_only() -> None:
     assert all(peak_hz(val[i][1]) == pytest.approx(400, abs=4) for i in range(2))
     with pytest.raises(DataError, match="speed must be a range"):
         MixCorpus(clean, noise, rate, options=MixOptions(speed=(0.2, 1.0)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(16, 400))
+def test_a_second_noise_is_added_between_10_db_below_and_6_db_above(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(n).astype(np.float32)
+    other = (5.0 * rng.standard_normal(n)).astype(np.float32)
+    out = add_second_noise(noise, other, np.random.default_rng(seed + 1))
+    added = out.astype(np.float64) - noise
+    rel_db = 10 * np.log10(np.mean(added**2) / np.mean(noise.astype(np.float64) ** 2))
+    assert -10.0 - 1e-3 <= rel_db <= 6.0 + 1e-3
+    np.testing.assert_allclose(added / other, (added / other)[0], rtol=1e-3, atol=1e-6)

@@ -43,6 +43,9 @@ def test_source_strings_parse_and_fail_clearly(tmp_path: Path) -> None:
         load_speech("builtin:speech?snr=loud")
     with pytest.raises(DataError, match="low end is above"):
         load_speech("builtin:speech?snr=9..1")
+    assert load_speech(f"mix:clean={clean}&noise={noise}&rumble=0", 8000).options.rumble == 0
+    with pytest.raises(DataError, match="rumble must be a share"):
+        load_speech(f"mix:clean={clean}&noise={noise}&rumble=2", 8000)
 
 
 def test_load_source_frames_speech_with_a_file_holdout(tmp_path: Path) -> None:
