@@ -93,8 +93,10 @@ def _check_overflow(x: np.ndarray, where: str, what: str) -> None:
         )
 
 
-def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
-    """Validate a raw batch ``(N, *item_shape)`` and return it as float32."""
+def _as_batch(x: Any, item_shape: tuple[int, ...], what: str, *, finite: bool = True) -> np.ndarray:
+    """Validate a raw batch ``(N, *item_shape)`` and return it as float32 (``finite=False``:
+    the caller checks the values itself, :func:`check_finite`, from a result that is
+    non-finite whenever they are)."""
     arr = numeric_array(x, what)
     if arr.ndim != len(item_shape) + 1 or tuple(arr.shape[1:]) != tuple(item_shape):
         hint = " (add a batch axis: x[None])" if tuple(arr.shape) == tuple(item_shape) else ""
@@ -105,7 +107,8 @@ def _as_batch(x: Any, item_shape: tuple[int, ...], what: str) -> np.ndarray:
     if arr.shape[0] == 0:
         raise InputError(f"{what}: empty input (batch of 0 items)")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    check_finite(arr, what)
+    if finite:
+        check_finite(arr, what)
     return arr
 
 
@@ -391,8 +394,8 @@ class Model:
         output's is not, unless ``check_output=False`` (the caller checks a result
         that is non-finite whenever the output is).
         """
-        name = {"reconstruction": self._recon, "latent": self._latent}.get(output)
-        if name is None:
+        name = self._recon if output == "reconstruction" else self._latent
+        if name is None or output not in ("reconstruction", "latent"):
             raise ModelError(f"{self._name} has no {output!r} output")
         step = self.max_batch if max_batch is None else _check_max_batch(max_batch)
         if self._fixed_batch is not None:
@@ -450,20 +453,29 @@ class Model:
     def errors(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Per-item reconstruction error in model space (``manifest.anomaly.score``; mse)."""
         self._require("score")
-        xb = _as_batch(x, self.item_shape, f"{self.path.name}: score input")
-        pre = self.manifest.preprocessing
-        return self._errors_model_space(normalize(xb, pre), max_batch, finite=overflow_free(pre))
+        what, pre = f"{self.path.name}: score input", self.manifest.preprocessing
+        free = overflow_free(pre)  # then a non-finite input is found from the errors
+        xb = _as_batch(x, self.item_shape, what, finite=not free)
+        return self._errors_model_space(
+            normalize(xb, pre), max_batch, finite=free, raw=(xb, what) if free else None
+        )
 
     def _errors_model_space(
-        self, xn: np.ndarray, max_batch: int | None = None, *, finite: bool = False
+        self,
+        xn: np.ndarray,
+        max_batch: int | None = None,
+        *,
+        finite: bool = False,
+        raw: tuple[np.ndarray, str] | None = None,
     ) -> np.ndarray:
         """Per-item error of an already-normalized, validated batch (``finite``: known
-        finite, as :meth:`_run_model_space` takes it).
+        finite, as :meth:`_run_model_space` takes it; ``raw``: the raw batch and its name,
+        not yet checked finite).
 
-        A NaN or Inf in the reconstruction makes its item's error NaN or Inf, so the
-        errors are checked instead of the reconstruction (only when that fails is it
-        looked at, for the message): at batch 1 each pass over the batch saved is
-        microseconds, on the hot path of stream scoring.
+        A NaN or Inf in the input or the reconstruction makes its item's error NaN or
+        Inf, so the errors are checked instead of both (only when that fails are they
+        looked at, input first, for the message): at batch 1 each pass over the batch
+        saved is microseconds, on the hot path of stream scoring.
         """
         from .metrics import per_item_error  # scoring only: not on a denoiser's import path
 
@@ -472,6 +484,8 @@ class Model:
         )
         e = per_item_error(xn, y, self.anomaly_spec.score)
         if not math.isfinite(np.add.reduce(e)):  # errors are >= 0: a finite sum, all finite
+            if raw is not None:
+                check_finite(*raw)
             _check_overflow(y, self._name, "reconstruction")
         return e.astype(np.float32)
 

@@ -102,6 +102,25 @@ def test_non_finite_values_name_item_and_position(conv: Model, value: float, kin
         conv.score(x)
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_score_names_a_non_finite_input_item_whatever_the_preprocessing(
+    tmp_path: Path, scale: float
+) -> None:
+    """score() finds a non-finite input from its errors when normalizing cannot overflow
+    (scale >= 1) and up front otherwise: the same message either way."""
+    from edgeae_runtime.manifest import Preprocessing
+    from edgeae_runtime.preprocess import overflow_free
+
+    pre = Preprocessing(offset=(0.5,), scale=(scale,))
+    m = Model(make_autoencoder(tmp_path / "m.onnx", kind="dense", preprocessing=pre))
+    assert overflow_free(m.manifest.preprocessing) == (scale >= 1.0)
+    x = np.zeros((3, 16), np.float32)
+    x[1, 5] = np.nan
+    with pytest.raises(InputError, match=r"score input: item 1 holds NaN at \(5,\)"):
+        m.score(x)
+    assert np.isfinite(m.score(np.zeros((3, 16), np.float32))).all()
+
+
 def test_integer_input_is_accepted(conv: Model) -> None:
     x = np.arange(64, dtype=np.int16).reshape(2, 1, 32)
     np.testing.assert_allclose(conv.reconstruct(x), conv.reconstruct(x.astype(np.float32)))
