@@ -101,9 +101,9 @@ def babble_noise(n: int, rng: np.random.Generator, pool: list[np.ndarray]) -> np
     """3-7 talkers from ``pool`` at random speeds (0.85-1.2x) and offsets, each at unit RMS."""
     out = np.zeros(n, dtype=np.float32)
     for _ in range(int(rng.integers(3, 8))):
-        seg = loop_segment(
-            play_faster(pool[int(rng.integers(len(pool)))], rng.uniform(0.85, 1.2)), n, rng
-        )
+        talker, factor = pool[int(rng.integers(len(pool)))], rng.uniform(0.85, 1.2)
+        # the stretch that plays as n samples, then sped up: not the whole utterance
+        seg = play_faster(loop_segment(talker, int(np.ceil(n * factor)) + 1, rng), factor)[:n]
         out += seg / float(np.sqrt(np.mean(np.square(seg, dtype=np.float64)) + 1e-12))
     return out
 

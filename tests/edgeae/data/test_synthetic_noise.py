@@ -47,3 +47,19 @@ def test_play_faster_shifts_pitch_and_babble_has_unit_talkers() -> None:
     b = babble_noise(4000, np.random.default_rng(0), pool)
     rms = float(np.sqrt(np.mean(b.astype(np.float64) ** 2)))
     assert b.shape == (4000,) and 1.0 < rms < 7.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 20000),
+    lengths=st.lists(st.integers(1, 30000), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_babble_is_n_finite_samples_of_talkers_of_any_length(
+    n: int, lengths: list[int], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    pool = [np.sin(0.05 * np.arange(k) + i).astype(np.float32) + 1.5 for i, k in enumerate(lengths)]
+    b = babble_noise(n, rng, pool)
+    assert b.shape == (n,) and b.dtype == np.float32 and np.isfinite(b).all()
+    assert b.min() > 0  # every sample holds the (positive) talkers: nothing zero-padded
