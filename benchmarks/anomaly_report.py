@@ -426,6 +426,11 @@ def _machine_markdown(recipes: dict[str, Any]) -> list[str]:
         "| recipe | data | model | clip threshold from | threshold | clip accuracy | TPR | FPR |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    holdout = {
+        r["mimii_fan"].get("clip_holdout")
+        for r in recipes.values()
+        if not r["mimii_fan"]["float"].get("clip_threshold_set", True)
+    } - {None}
     for name, r in recipes.items():
         for label, key in (("DCASE id_00", "dcase"), ("MIMII fan", "mimii_fan")):
             d = r[key]
@@ -444,6 +449,8 @@ def _machine_markdown(recipes: dict[str, Any]) -> list[str]:
                         f"| {name} | {label} | {kind} | {src} | {t:.4g} | {v['accuracy']:.3f} "
                         f"| {v['tpr']:.3f} | {v['fpr']:.3f} |"
                     )
+    if holdout:
+        out += ["", *(f"No MIMII fan clip threshold: {h}." for h in sorted(holdout))]
     out += [
         "",
         "Latency, one thread, under the CPU lock (2-core machine, see the note for what else "
