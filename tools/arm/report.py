@@ -44,6 +44,21 @@ def _t(timing: dict | None) -> str:
     )
 
 
+def _left_out() -> str:
+    """The tests test-arm.sh leaves out (host_only_tests.py's rule on this tree)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from host_only_tests import host_only
+
+    modules, single = [], []
+    for root in ("tests/runtime", "tests/golden"):
+        for path in sorted((ROOT / root).rglob("test_*.py")):
+            whole, tests = host_only(path)
+            rel = path.relative_to(ROOT).as_posix()
+            modules += [rel] if whole else []
+            single += [f"{rel}::{t}" for t in tests]
+    return ", ".join(modules + single) or "none"
+
+
 def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) -> str:
     if first is None and (latest.get("timing") or {}).get("rootfs_build_s"):
         first = latest  # the latest run built the rootfs: a first run, not a cached one
@@ -67,8 +82,8 @@ def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) 
         *([] if first is latest else [f"- cached run: {_t(latest['timing'])}"]),
         f"- tests on arm64 (tests/runtime + tests/golden): {passed} passed, "
         f"{t['failures'] + t['errors']} failed, {t['skipped']} skipped (optional librosa, PIL, "
-        "scipy not in the rootfs; ../shared/data absent); left out as host-only: "
-        "tests/runtime/test_framing.py and one host-CLI test (they import edgeae)",
+        f"scipy not in the rootfs; ../shared/data absent); left out as host-only (they import "
+        f"edgeae, tools/arm/host_only_tests.py): {_left_out()}",
         "",
         "| golden case | kind | max abs diff ARM vs x86 | result |",
         "| --- | --- | --- | --- |",
