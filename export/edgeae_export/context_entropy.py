@@ -10,6 +10,13 @@ same integer tables. Which neighbours, which thresholds and how strong a prior a
 chosen by measurement: each candidate is fitted on one half of the items and scored
 on the other half (two-fold, items split by a seeded permutation), and the best is
 refitted on all of them. None when no candidate beats the factorized tables.
+
+:func:`fit_adaptive_tables` fits the adaptive model the same way (format version 5: the
+tables are a prior whose rows adapt within a frame, by latent, and split by position).
+Its candidates are scored on the held-out half framed as a stream frames it
+(:data:`FRAME_ITEMS` latents per frame), with the adaptation's bits computed in closed
+form (counts of the earlier latents of the frame; the runtime's integer tables land
+within a fraction of a percent of them).
 """
 
 from __future__ import annotations
@@ -20,11 +27,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeae_runtime.codec.entropy import EntropyTables, context_classes, neighbour_map
+from edgeae_runtime.codec.entropy import (
+    EntropyTables,
+    context_classes,
+    neighbour_map,
+    position_map,
+)
 
 from .errors import ExportError
 
-__all__ = ["THRESHOLDS", "ContextFit", "fit_context_tables"]
+__all__ = [
+    "ADAPT_WEIGHTS",
+    "THRESHOLDS",
+    "AdaptiveFit",
+    "ContextFit",
+    "fit_adaptive_tables",
+    "fit_context_tables",
+]
 
 #: Candidate context thresholds (K = len + 1 classes per channel).
 THRESHOLDS: tuple[tuple[int, ...], ...] = (
@@ -42,6 +61,19 @@ THRESHOLDS: tuple[tuple[int, ...], ...] = (
 PRIOR_WEIGHTS: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0, 256.0)
 #: A context model must beat the factorized tables by this share on the held-out half.
 MIN_GAIN = 0.01
+#: Candidate prior weights of the adaptive model (in codes; smaller adapts faster). Held
+#: out on the export's own items, slow adaptation (64) always wins, because they are coded
+#: as their tables were counted; on the images of benchmarks/bench_rd.py, which are not
+#: the training photos, 64 saved 18.9 % over deflate at lambda 0.002 against 23.6 % at 8
+#: (docs/compression.md), so the candidates stop at 16.
+ADAPT_WEIGHTS: tuple[int, ...] = (4, 8, 16)
+#: Candidate context thresholds of the adaptive model.
+ADAPT_THRESHOLDS: tuple[tuple[int, ...], ...] = (
+    (1, 2, 3, 5, 8, 13, 21),
+    (1, 2, 3, 4, 6, 8, 11, 16, 23, 32),
+)
+#: Latents per frame the adaptive candidates are scored in (the item streams' default).
+FRAME_ITEMS = 64
 
 
 @dataclass(frozen=True)
@@ -155,3 +187,152 @@ def fit_context_tables(
     tab = ch * k + context_classes(flat, ch, nb, probe)
     counts = _counts(sym, tab, base.channels * k, base.symbols)
     return ContextFit(_tables(counts, base, w, th, axes), fact_bits, bits, w)
+
+
+@dataclass(frozen=True)
+class AdaptiveFit:
+    """The chosen adaptive model and what it measured on the held-out halves (bits)."""
+
+    tables: EntropyTables | None
+    static_bits: float
+    adaptive_bits: float
+
+
+def _before(key: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """For every entry, how many entries with the same ``key`` have a smaller ``item``."""
+    order = np.lexsort((item, key))
+    k, it = key[order], item[order]
+    idx = np.arange(k.size)
+    new_key = np.r_[True, k[1:] != k[:-1]]
+    new_pair = new_key | np.r_[True, it[1:] != it[:-1]]
+    out = np.empty_like(idx)
+    out[order] = np.maximum.accumulate(np.where(new_pair, idx, 0)) - np.maximum.accumulate(
+        np.where(new_key, idx, 0)
+    )
+    return out
+
+
+def _adaptive_bits(
+    tables: EntropyTables, sym: np.ndarray, row: np.ndarray, classes: int, adapt: int
+) -> float:
+    """Bits of ``sym`` ``(N, size)`` (rows ``row``) under the adaptive law with prior
+    ``tables``, the items framed :data:`FRAME_ITEMS` at a time (real-valued counts)."""
+    n = sym.shape[0]
+    freq = np.repeat(np.diff(tables.cdf, axis=1).astype(np.float64), classes, axis=0)
+    prior = (freq / float(1 << tables.precision))[row, sym]
+    items = np.arange(n)
+    frame = np.broadcast_to((items // FRAME_ITEMS)[:, None], sym.shape).ravel()
+    item = np.broadcast_to(items[:, None], sym.shape).ravel()
+    rows = frame * (freq.shape[0] + 1) + row.ravel()
+    seen_sym = _before(rows * tables.symbols + sym.ravel(), item)
+    seen_row = _before(rows, item)
+    p = (adapt * prior.ravel() + seen_sym) / (adapt + seen_row)
+    return float(-np.log2(p).sum())
+
+
+def fit_adaptive_tables(
+    codes: np.ndarray,
+    base: EntropyTables,
+    *,
+    thresholds: Sequence[tuple[int, ...]] = ADAPT_THRESHOLDS,
+    adapt_weights: Sequence[int] = ADAPT_WEIGHTS,
+    prior_weight: float = 16.0,
+) -> AdaptiveFit:
+    """Fit an adaptive model over ``base``'s symbols to integer codes ``(N, *latent_shape)``.
+
+    Every non-empty set of latent axes is a candidate neighbourhood, with each of
+    ``thresholds`` and each adaptation weight of ``adapt_weights``; positions split the
+    rows of latents of rank above 1. The items are split into frames of
+    :data:`FRAME_ITEMS` in their own order (give them as a stream would hold them); the
+    static tables are counted on the even frames with ``prior_weight`` of ``base`` as
+    their prior and the adaptation scored on the odd ones, and the other way round.
+    ``tables`` is None unless the winner is :data:`MIN_GAIN` below the best static
+    candidate (the same tables, not adapting) on the same halves.
+    """
+    arr = np.asarray(codes)
+    if arr.ndim < 2 or not np.issubdtype(arr.dtype, np.integer) or arr.shape[1] != base.channels:
+        raise ExportError(
+            f"codes: need integer latents (N, {base.channels}, ...), got {arr.shape}"
+        )
+    latent_shape = arr.shape[1:]
+    n, size = arr.shape[0], int(np.prod(latent_shape))
+    flat = arr.reshape(n, size).astype(np.int64)
+    ch = np.repeat(np.arange(base.channels), size // base.channels)
+    sym = flat - base.offset[ch]
+    escape = base.symbols - 1
+    sym = np.where((sym < 0) | (sym >= escape), escape, sym)
+    # halves of whole frames in the items' own order (a stream's frame holds neighbouring
+    # items, what adaptation is for): even frames and odd frames
+    block = np.arange(n) // FRAME_ITEMS
+    halves = [np.flatnonzero(block % 2 == 0), np.flatnonzero(block % 2 == 1)]
+    if not halves[1].size:
+        halves = [np.arange(n // 2), np.arange(n // 2, n)]
+    if not halves[0].size:
+        return AdaptiveFit(None, 0.0, 0.0)
+    positions = len(latent_shape) > 1
+    best: tuple[float, tuple, tuple, int] | None = None
+    static_bits = np.inf
+    for axes in (
+        c
+        for r in range(1, len(latent_shape) + 1)
+        for c in itertools.combinations(range(len(latent_shape)), r)
+    ):
+        nb = neighbour_map(latent_shape, 1, axes)
+        for th in thresholds:
+            probe = EntropyTables(
+                cdf=np.repeat(base.cdf, len(th) + 1, axis=0),
+                offset=base.offset,
+                precision=base.precision,
+                thresholds=th,
+                neighbours=axes,
+                adapt=1,
+                positions=positions,
+            )
+            classes = probe.position_classes(latent_shape)
+            pos = position_map(latent_shape, 1)
+            tab = ch * probe.contexts + context_classes(flat, ch, nb, probe)
+            row = tab * classes + (pos if positions else 0)
+            rows = base.channels * probe.contexts
+            counts = [_counts(sym[h], tab[h], rows, base.symbols) for h in halves]
+            fitted = [_tables(counts[i], base, prior_weight, th, axes) for i in (0, 1)]
+            static_bits = min(
+                static_bits,
+                sum(
+                    _bits(fitted[fit], sym[halves[score]], tab[halves[score]])
+                    for fit, score in ((0, 1), (1, 0))
+                ),
+            )
+            for a in adapt_weights:
+                bits = sum(
+                    _adaptive_bits(fitted[fit], sym[halves[score]], row[halves[score]], classes, a)
+                    for fit, score in ((0, 1), (1, 0))
+                )
+                if best is None or bits < best[0]:
+                    best = (bits, axes, th, a)
+    assert best is not None
+    bits, axes, th, a = best
+    static_bits = float(static_bits)
+    if bits > (1 - MIN_GAIN) * static_bits:
+        return AdaptiveFit(None, static_bits, bits)
+    nb = neighbour_map(latent_shape, 1, axes)
+    k = len(th) + 1
+    probe = EntropyTables(
+        cdf=np.repeat(base.cdf, k, axis=0),
+        offset=base.offset,
+        precision=base.precision,
+        thresholds=th,
+        neighbours=axes,
+    )
+    tab = ch * k + context_classes(flat, ch, nb, probe)
+    counts = _counts(sym, tab, base.channels * k, base.symbols)
+    static = _tables(counts, base, prior_weight, th, axes)
+    tables = EntropyTables(
+        cdf=static.cdf,
+        offset=static.offset,
+        precision=static.precision,
+        thresholds=th,
+        neighbours=axes,
+        adapt=a,
+        positions=positions,
+    )
+    return AdaptiveFit(tables, static_bits, bits)

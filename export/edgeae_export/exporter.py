@@ -24,7 +24,7 @@ import onnx
 from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.manifest import CodecSpec, Manifest, Parity
 
-from .context_entropy import fit_context_tables
+from .context_entropy import fit_adaptive_tables, fit_context_tables
 from .errors import ExistsError, ExportError, ExportParameterError
 from .fingerprint import model_fingerprint
 from .manifest_build import (
@@ -307,7 +307,8 @@ def _codec_spec(module: Any, latents: np.ndarray, bits: int) -> CodecSpec:
 
     With a learned prior, the factorized tables come from it, and a context model over
     the same symbols is fitted on the example latents' codes (:mod:`.context_entropy`)
-    when it codes them in fewer bits than the factorized tables."""
+    when it codes them in fewer bits than the factorized tables, and an adaptive model
+    (format version 5) when it codes them in fewer bits than its static tables."""
     prior = getattr(module, "prior", None)
     if prior is None:
         return calibrate_codec(latents, bits=bits)
@@ -315,10 +316,12 @@ def _codec_spec(module: Any, latents: np.ndarray, bits: int) -> CodecSpec:
     base = prior.tables()
     codes = np.rint(np.asarray(latents, dtype=np.float64)).astype(np.int64)
     fit = fit_context_tables(codes, base)
+    adaptive = fit_adaptive_tables(codes, base).tables
     return CodecSpec(
         bits=8,
         scale=(1.0,),
         zero_point=(0,),
         entropy=base.to_spec(),
         context=fit.tables.to_spec() if fit.tables is not None else None,
+        adaptive=adaptive.to_spec() if adaptive is not None else None,
     )

@@ -49,7 +49,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: The bounds every manifest is held to (a hostile file cannot make the runtime
 #: allocate more than these allow): JSON text size and nesting, dimensions, element
@@ -381,8 +381,10 @@ class EntropySpec(_Record):
     ``offset[c] + s``, its last symbol is the escape. ``K = len(thresholds) + 1``: a
     context model picks row ``k`` of channel ``c`` from the magnitudes of the already
     coded neighbours along the latent axes ``neighbours``; both empty is a factorized
-    model (``K = 1``). The coder, the context law and the checks live in
-    :mod:`edgeae_runtime.codec.entropy`.
+    model (``K = 1``). ``adapt`` above 0 (schema version 8) makes the tables the prior of an
+    adaptive model, of that weight in codes, whose rows adapt within a frame (split by
+    the code's place in its latent when ``positions``). The coder, the context law and
+    the checks live in :mod:`edgeae_runtime.codec.entropy`.
     """
 
     precision: int
@@ -390,6 +392,8 @@ class EntropySpec(_Record):
     cdf: tuple[tuple[int, ...], ...]
     thresholds: tuple[int, ...] = ()
     neighbours: tuple[int, ...] = ()
+    adapt: int = 0
+    positions: bool = False
 
 
 @_record
@@ -400,8 +404,9 @@ class CodecSpec(_Record):
     of the latent shape). With an ``entropy`` model, codes are ``round(z / scale)``,
     unclipped, and rANS-coded with its tables (``bits`` then plays no part).
     ``entropy`` is the factorized model (one table per channel); ``context``, when
-    present (schema version 7), a context model over the same symbols that streams
-    use by default.
+    present (schema version 7), a context model over the same symbols; ``adaptive``, when
+    present (schema version 8), an adaptive model over them (format version 5). Streams
+    use the adaptive model by default, else the context model.
     """
 
     bits: int = 8
@@ -409,6 +414,7 @@ class CodecSpec(_Record):
     zero_point: tuple[int, ...] = (0,)
     entropy: EntropySpec | None = None
     context: EntropySpec | None = None
+    adaptive: EntropySpec | None = None
 
 
 @_record
@@ -551,8 +557,8 @@ class Manifest(_Record):
 #: ``thresholds``/``neighbours``) is what a schema 5 runtime reads.
 _WRITTEN_WHEN_SET: dict[type, tuple[str, ...]] = {
     Manifest: ("execution", "sensorlog", "windows"),
-    CodecSpec: ("context",),
-    EntropySpec: ("thresholds", "neighbours"),
+    CodecSpec: ("context", "adaptive"),
+    EntropySpec: ("thresholds", "neighbours", "adapt", "positions"),
 }
 
 
@@ -563,7 +569,7 @@ def _required_version(m: Manifest) -> int:
     reading only 1..2 then refuses the file by its version, not by an unknown value);
     4 with ``sensorlog``; 5 with ``features`` on 2-D items (layout NCW or NCHW: a
     runtime reading 1..4 knows only flat log-mel items); 6 with ``windows``; 7 with a
-    context entropy model (``codec.context``).
+    context entropy model (``codec.context``); 8 with an adaptive one (``codec.adaptive``).
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
@@ -576,6 +582,8 @@ def _required_version(m: Manifest) -> int:
         version = max(version, 6)
     if m.codec is not None and m.codec.context is not None:
         version = 7
+    if m.codec is not None and m.codec.adaptive is not None:
+        version = 8
     return version
 
 
@@ -1042,6 +1050,17 @@ def _check_manifest(m: Manifest) -> None:
                     "the factorized `entropy` tables"
                 )
             _check_entropy(c.context, m.latent_shape, "context")
+        if c.context is not None and c.context.adapt:
+            raise ManifestError("manifest.codec.context.adapt: only the adaptive model adapts")
+        if c.entropy is not None and c.entropy.adapt:
+            raise ManifestError("manifest.codec.entropy.adapt: the factorized tables do not adapt")
+        if c.adaptive is not None:
+            if c.entropy is None or not c.adaptive.adapt:
+                raise ManifestError(
+                    "manifest.codec.adaptive: an adaptive model (adapt above 0) comes with "
+                    "the factorized `entropy` tables"
+                )
+            _check_entropy(c.adaptive, m.latent_shape, "adaptive")
     if m.sensorlog is not None:
         g = m.sensorlog
         if m.layout != "NCW" or len(g.columns) != m.item_shape[0]:

@@ -1,11 +1,17 @@
-"""Fitting the context entropy model at export: chosen by held-out bits, or not at all."""
+"""Fitting the context and adaptive entropy models at export: chosen by held-out bits, or
+not at all."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from edgeae_export.context_entropy import MIN_GAIN, fit_context_tables
+from edgeae_export.context_entropy import (
+    ADAPT_WEIGHTS,
+    MIN_GAIN,
+    fit_adaptive_tables,
+    fit_context_tables,
+)
 from edgeae_export.errors import ExportError
 from edgeae_runtime.codec.entropy import EntropyTables, decode_frames, encode_frames, neighbour_map
 
@@ -59,3 +65,45 @@ def test_codes_must_match_the_tables():
         fit_context_tables(np.zeros((4, 3, 5), dtype=np.int64), base)
     with pytest.raises(ExportError, match="integer"):
         fit_context_tables(np.zeros((4, 2, 5)), base)
+
+
+def drifting(rng, frames: int, shape) -> np.ndarray:
+    """Frames of 64 latents, each frame with its own value per channel (a stream of images
+    that are not alike, as a flat image's latents sit at one code): what tables adapting
+    within a frame are for."""
+    out = []
+    for _ in range(frames):
+        level = rng.integers(-4, 5, (1, shape[0]) + (1,) * (len(shape) - 1))
+        noise = rng.random((64, *shape)) < 0.1
+        out.append(level + noise * np.round(rng.laplace(0, 2.0, noise.shape)))
+    return np.concatenate(out).astype(np.int64)
+
+
+def test_codes_that_change_from_frame_to_frame_get_an_adaptive_model():
+    rng = np.random.default_rng(2)
+    base = laplace_base(2, 12, 2.0)
+    fit = fit_adaptive_tables(drifting(rng, 8, (2, 4, 4)), base)
+    assert fit.tables is not None and fit.tables.model == "adaptive"
+    assert fit.tables.adapt in ADAPT_WEIGHTS and fit.tables.positions
+    assert fit.adaptive_bits < (1 - MIN_GAIN) * fit.static_bits
+    test = drifting(rng, 1, (2, 4, 4))
+    static = fit_context_tables(drifting(rng, 8, (2, 4, 4)), base).tables or base
+    channel = np.tile(np.repeat(np.arange(2), 16), 64)
+    kw = {
+        "latent_shape": (2, 4, 4),
+        "neighbours": neighbour_map((2, 4, 4), 64, fit.tables.neighbours),
+    }
+    ada = encode_frames(test.reshape(1, -1), channel, fit.tables, **kw)[0]
+    nb = neighbour_map((2, 4, 4), 64, static.neighbours) if static.neighbours else None
+    plain = encode_frames(test.reshape(1, -1), channel, static, neighbours=nb)[0]
+    assert len(ada) < len(plain)
+    assert np.array_equal(decode_frames([ada], channel, fit.tables, **kw), test.reshape(1, -1))
+
+
+def test_codes_alike_in_every_frame_keep_static_tables():
+    rng = np.random.default_rng(3)
+    base = laplace_base(2, 12, 2.0)
+    codes = np.round(rng.laplace(0, 2.0, (512, 2, 6))).astype(np.int64)
+    fit = fit_adaptive_tables(codes, base)
+    assert fit.tables is None
+    assert fit.adaptive_bits > (1 - MIN_GAIN) * fit.static_bits

@@ -47,8 +47,8 @@ def check_stream_model(header: StreamHeader, model: Model, kind: str) -> StreamH
 
 
 def bind_entropy(header: StreamHeader, model: Model) -> StreamHeader:
-    """The header with ``model``'s entropy tables, if the stream names them (versions 2-4:
-    the factorized tables, or in version 4 the context model)."""
+    """The header with ``model``'s entropy tables, if the stream names them (versions 2-5:
+    the factorized tables, in version 4 the context model, in version 5 the adaptive one)."""
     if not header.entropy_digest:
         return header
     tables = codec_tables(model.manifest.codec, header.entropy_model)

@@ -60,7 +60,8 @@ def header_for_model(
     a manifest without one) stores a scale and offset in every frame instead.
     ``bits`` overrides the code width (4, 8 or 16; per-frame scaling only).
     ``entropy_model`` picks one of the manifest's entropy models (``"factorized"``,
-    ``"context"``: format version 4); None takes its context model when it has one.
+    ``"context"``: format version 4, ``"adaptive"``: version 5); None takes the adaptive
+    model when the manifest has one, else its context model.
     """
     codec = model.manifest.codec
     if per_frame is None:
@@ -100,9 +101,10 @@ def header_for_model(
             f"this one has item shape {model.item_shape}"
         )
     tables = None if per_frame else codec_tables(codec, entropy_model)
-    if entropy_model == "context" and tables is None:
+    if entropy_model in ("context", "adaptive") and tables is None:
         raise ManifestError(
-            f"{model.path.name}: manifest.codec.context is missing (no context entropy model)"
+            f"{model.path.name}: manifest.codec.{entropy_model} is missing (no "
+            f"{entropy_model} entropy model)"
         )
     return StreamHeader(
         fingerprint=model.fingerprint,
@@ -129,7 +131,8 @@ class StreamEncoder:
     overlap-add); ``entropy`` deflates a fixed-width frame when that makes it
     smaller. With the model's entropy model, ``frame_windows`` windows share one
     frame (1 writes format version 2, one window per frame); ``entropy_model`` as in
-    :func:`header_for_model` (by default the context model when the manifest has one).
+    :func:`header_for_model` (by default the adaptive model, else the context model, when
+    the manifest has one).
     """
 
     def __init__(

@@ -25,6 +25,17 @@ counts 0, an escaped one :data:`MAG_CAP`). rANS codes in reverse, which static
 tables allow: the encoder knows every context, the decoder computes each one from
 codes it has already decoded. The factorized model is the one-context case.
 
+An *adaptive model* (``EntropyTables.adapt`` above 0, format version 5) starts from
+such tables and adapts them within a frame: every row keeps integer counts, the
+manifest's frequencies times ``adapt`` (the prior's weight, in codes), and after each
+latent (item, window) of the frame every code it held adds ``2**precision`` to its
+row's count of its symbol. Rows are split further by the code's place in its latent
+when ``positions`` is set (:func:`position_map`: first, inner or last along every axis
+but the channel axis), so a border that codes differently adapts apart. A latent is
+coded with the tables its predecessors left (:func:`adaptive_cdf`, integer floor
+division: the same on every CPU), so the encoder knows every code's frequencies
+before it codes in reverse, and the decoder rebuilds them as it decodes forward.
+
 Many frames are coded at once, one frame per vector lane (numpy), because a
 Python loop per symbol would dominate a device's time budget; one frame alone
 takes the scalar path, which produces the same bytes.
@@ -47,15 +58,18 @@ from ..manifest import CodecSpec, EntropySpec
 __all__ = [
     "ENTROPY_MODELS",
     "MAG_CAP",
+    "MAX_ADAPT",
     "MAX_CONTEXTS",
     "MAX_PRECISION",
     "RANS_L",
     "EntropyTables",
+    "adaptive_cdf",
     "codec_tables",
     "context_classes",
     "decode_frames",
     "encode_frames",
     "neighbour_map",
+    "position_map",
 ]
 
 RANS_L = 1 << 16  # the state lives in [RANS_L, 2**32)
@@ -64,8 +78,12 @@ MAX_SYMBOLS = 1 << 12  # symbols per table, escape included: bounds a manifest's
 MAX_CONTEXTS = 16  # context classes per channel
 MAG_CAP = 1 << 12  # a neighbour's magnitude is clipped here (an escaped neighbour counts this)
 MAX_AXES = 4  # latent rank bound (the stream header's)
+MAX_ADAPT = 1 << 12  # an adaptive model's prior weight, in codes
+#: Codes in one frame of an adaptive model: its counts then stay below 2**45, and their
+#: products with 2**precision below 2**63 (int64, no overflow on any CPU).
+MAX_ADAPTIVE_CODES = 1 << 28
 #: The entropy models a manifest can carry, by the name a stream header gives them.
-ENTROPY_MODELS = ("factorized", "context")
+ENTROPY_MODELS = ("factorized", "context", "adaptive")
 _WORD = 16
 _MASK16 = 0xFFFF
 
@@ -80,7 +98,9 @@ class EntropyTables:
     codes the value ``offset[c] + s`` and symbol ``S - 1`` is the escape. Every symbol
     has a frequency of at least 1. ``thresholds`` (rising, positive) and ``neighbours``
     (rising latent axes) define the context classes (:func:`context_classes`); both
-    empty is the factorized model, one table per channel.
+    empty is the factorized model, one table per channel. ``adapt`` above 0 makes it an
+    adaptive model (the tables are its prior, of that weight in codes); ``positions``
+    (adaptive only) splits its rows by the code's place in its latent (:func:`position_map`).
     """
 
     cdf: np.ndarray  # (channels * contexts, symbols + 1) int64
@@ -88,6 +108,8 @@ class EntropyTables:
     precision: int = MAX_PRECISION
     thresholds: tuple[int, ...] = ()
     neighbours: tuple[int, ...] = ()
+    adapt: int = 0
+    positions: bool = False
 
     def __post_init__(self) -> None:
         cdf = np.asarray(self.cdf)
@@ -127,6 +149,19 @@ class EntropyTables:
                 f"given exactly when thresholds are, got {list(neighbours)}",
                 param="neighbours",
             )
+        if isinstance(self.adapt, bool) or not isinstance(self.adapt, (int, np.integer)) or not (
+            0 <= int(self.adapt) <= MAX_ADAPT
+        ):
+            raise InputError(
+                f"entropy adaptation weight must be an integer 0..{MAX_ADAPT}, got {self.adapt!r}",
+                param="adapt",
+            )
+        if not isinstance(self.positions, (bool, np.bool_)) or (self.positions and not self.adapt):
+            raise InputError(
+                "entropy positions must be true or false, and true only for an adaptive "
+                f"model (adapt above 0), got {self.positions!r}",
+                param="positions",
+            )
         contexts = len(thresholds) + 1
         if offset.ndim != 1 or offset.size * contexts != cdf.shape[0]:
             raise InputError(
@@ -149,6 +184,8 @@ class EntropyTables:
         object.__setattr__(self, "precision", int(self.precision))
         object.__setattr__(self, "thresholds", thresholds)
         object.__setattr__(self, "neighbours", neighbours)
+        object.__setattr__(self, "adapt", int(self.adapt))
+        object.__setattr__(self, "positions", bool(self.positions))
 
     @cached_property
     def rows(self) -> list[list[int]]:
@@ -175,7 +212,14 @@ class EntropyTables:
     @property
     def model(self) -> str:
         """The entropy model's name in :data:`ENTROPY_MODELS`."""
+        if self.adapt:
+            return "adaptive"
         return "context" if self.thresholds else "factorized"
+
+    def position_classes(self, latent_shape: Sequence[int]) -> int:
+        """Position classes of latents of ``latent_shape``: ``3 ** (rank - 1)`` with
+        ``positions``, else 1."""
+        return 3 ** (len(latent_shape) - 1) if self.positions else 1
 
     @property
     def symbols(self) -> int:
@@ -191,6 +235,8 @@ class EntropyTables:
         *,
         thresholds: Sequence[int] = (),
         neighbours: Sequence[int] = (),
+        adapt: int = 0,
+        positions: bool = False,
     ) -> EntropyTables:
         """Quantize probabilities ``(rows, symbols)`` (escape last) into integer tables.
 
@@ -225,6 +271,8 @@ class EntropyTables:
             precision=precision,
             thresholds=tuple(thresholds),
             neighbours=tuple(neighbours),
+            adapt=adapt,
+            positions=positions,
         )
 
     def to_spec(self) -> EntropySpec:
@@ -235,6 +283,8 @@ class EntropyTables:
             cdf=tuple(tuple(int(v) for v in row) for row in self.cdf),
             thresholds=self.thresholds,
             neighbours=self.neighbours,
+            adapt=self.adapt,
+            positions=self.positions,
         )
 
     @classmethod
@@ -254,13 +304,16 @@ class EntropyTables:
             precision=spec.precision,
             thresholds=tuple(spec.thresholds),
             neighbours=tuple(spec.neighbours),
+            adapt=spec.adapt,
+            positions=spec.positions,
         )
 
     @cached_property
     def digest(self) -> bytes:
         """8 bytes that name these tables in a stream header (the same on every platform).
 
-        A context model's digest also covers its context law (thresholds, neighbours)."""
+        A context model's digest also covers its context law (thresholds, neighbours), an
+        adaptive model's its adaptation (weight, positions)."""
         h = hashlib.sha256(b"edgeae-entropy-v1")
         h.update(np.asarray([self.precision, *self.cdf.shape], dtype="<i8").tobytes())
         h.update(self.cdf.astype("<i8").tobytes())
@@ -269,6 +322,9 @@ class EntropyTables:
             h.update(b"context")
             h.update(np.asarray(self.thresholds, dtype="<i8").tobytes())
             h.update(np.asarray(self.neighbours, dtype="<i8").tobytes())
+        if self.adapt:
+            h.update(b"adaptive")
+            h.update(np.asarray([self.adapt, int(self.positions)], dtype="<i8").tobytes())
         return h.digest()[:8]
 
 
@@ -276,7 +332,8 @@ def codec_tables(codec: CodecSpec | None, model: str | None = None) -> EntropyTa
     """The coder tables of a manifest's codec, or None when it has no entropy model.
 
     ``model`` names one (:data:`ENTROPY_MODELS`); None takes the best the manifest has:
-    its context model when it carries one, else its factorized tables.
+    its adaptive model when it carries one, else its context model, else its factorized
+    tables.
     """
     if model is not None and model not in ENTROPY_MODELS:
         raise InputError(
@@ -285,6 +342,8 @@ def codec_tables(codec: CodecSpec | None, model: str | None = None) -> EntropyTa
         )
     if codec is None or codec.entropy is None:
         return None
+    if model == "adaptive" or (model is None and codec.adaptive is not None):
+        return EntropyTables.from_spec(codec.adaptive) if codec.adaptive is not None else None
     if model == "context" or (model is None and codec.context is not None):
         return EntropyTables.from_spec(codec.context) if codec.context is not None else None
     return EntropyTables.from_spec(codec.entropy)
@@ -313,6 +372,69 @@ def neighbour_map(latent_shape: Sequence[int], items: int, axes: Sequence[int]) 
         one = np.where(index[a] > 0, pos - strides[a], -1)
         out[j] = np.where(one >= 0, one[None, :] + base, -1).ravel()
     return out
+
+
+def position_map(latent_shape: Sequence[int], items: int) -> np.ndarray:
+    """The position class of every code of a frame of ``items`` latents of ``latent_shape``.
+
+    One base-3 digit per latent axis after the channel axis (the first axis most
+    significant): 0 at the axis' first index, 2 at its last, 1 in between (an axis of
+    length 1 is first). Latents of rank 1 have the one class 0.
+    """
+    shape = tuple(int(d) for d in latent_shape)
+    index = np.indices(shape).reshape(len(shape), -1)
+    cls = np.zeros(index.shape[1], dtype=np.int64)
+    for a in range(1, len(shape)):
+        i = index[a]
+        cls = cls * 3 + np.where(i == 0, 0, np.where(i == shape[a] - 1, 2, 1))
+    return np.tile(cls, items)
+
+
+def adaptive_cdf(counts: np.ndarray, tables: EntropyTables) -> np.ndarray:
+    """THE adapted tables: integer counts ``(..., symbols)`` (every one at least 1) ->
+    cumulative frequencies ``(..., symbols + 1)`` summing to ``2**precision``.
+
+    ``cdf[s] = s + floor(C(s) * (2**precision - symbols) / T)``, ``C(s)`` the counts
+    below ``s`` and ``T`` their total: every symbol keeps a frequency of at least 1, and
+    integer floor division gives the same tables on every CPU.
+    """
+    sym = tables.symbols
+    cum = np.zeros((*counts.shape[:-1], sym + 1), dtype=np.int64)
+    np.cumsum(counts, axis=-1, out=cum[..., 1:])
+    spare = (1 << tables.precision) - sym
+    return cum * spare // cum[..., -1:] + np.arange(sym + 1, dtype=np.int64)
+
+
+def _adaptive_prior(tables: EntropyTables, classes: int) -> np.ndarray:
+    """An adaptive model's counts at the start of every frame: its tables' frequencies
+    times ``adapt``, one row per (channel, context class, position class)."""
+    freq = np.diff(tables.cdf, axis=1)
+    return np.repeat(freq, classes, axis=0) * tables.adapt
+
+
+def _adaptive_layout(
+    tables: EntropyTables, latent_shape: Sequence[int] | None, size: int
+) -> tuple[int, np.ndarray, int]:
+    """(codes per latent, position class of every code, position classes) of an adaptive
+    model's frames of ``size`` codes."""
+    if latent_shape is None:
+        raise InputError("an adaptive model needs the latent shape", param="latent_shape")
+    shape = tuple(int(d) for d in latent_shape)
+    item = int(np.prod(shape)) if shape else 0
+    if not shape or item < 1 or shape[0] != tables.channels or size % item:
+        raise InputError(
+            f"latent shape {list(shape)} must start with the {tables.channels} channels and "
+            f"divide frames of {size} codes",
+            param="latent_shape",
+        )
+    if size > MAX_ADAPTIVE_CODES:
+        raise InputError(
+            f"an adaptive model codes at most {MAX_ADAPTIVE_CODES} codes per frame, got {size}",
+            param="codes",
+        )
+    classes = tables.position_classes(shape)
+    pos = position_map(shape, size // item) if classes > 1 else np.zeros(size, dtype=np.int64)
+    return item, pos, classes
 
 
 def _magnitude(sym: np.ndarray, ch: np.ndarray, tables: EntropyTables) -> np.ndarray:
@@ -414,11 +536,13 @@ def encode_frames(
     tables: EntropyTables,
     *,
     neighbours: np.ndarray | None = None,
+    latent_shape: Sequence[int] | None = None,
 ) -> list[bytes]:
     """Integer codes ``(frames, codes_per_frame)`` -> one entropy-coded payload per frame.
 
     ``channel[i]`` names the channel that codes position ``i`` of every frame; a context
-    model also needs ``neighbours`` (:func:`neighbour_map` of the frame's latents).
+    model also needs ``neighbours`` (:func:`neighbour_map` of the frame's latents), an
+    adaptive model ``latent_shape`` (a frame holds whole latents of that shape).
     """
     arr = np.asarray(codes)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
@@ -431,7 +555,14 @@ def encode_frames(
     nb = _neighbour_rows(neighbours, arr.shape[1], tables)
     sym = _symbols(arr, ch, tables)
     tab = ch * tables.contexts + context_classes(arr, ch, nb, tables)
-    if arr.shape[0] == 1:
+    if tables.adapt:
+        item, pos, classes = _adaptive_layout(tables, latent_shape, arr.shape[1])
+        start, freq = _adaptive_freqs(sym, tab * classes + pos, tables, item, classes)
+        if arr.shape[0] == 1:
+            words = [_rans_one(start[0].tolist(), freq[0].tolist(), tables.precision)]
+        else:
+            words = _rans_lanes(start, freq, tables.precision)
+    elif arr.shape[0] == 1:
         words = [_encode_one(sym[0], tab[0], tables)]
     else:
         words = _encode_lanes(sym, tab, tables)
@@ -466,22 +597,73 @@ def _encode_one(sym: np.ndarray, tab: np.ndarray, tables: EntropyTables) -> np.n
 
 def _encode_lanes(sym: np.ndarray, tab: np.ndarray, tables: EntropyTables) -> list[np.ndarray]:
     """Many frames at once, one per lane; a lane's words come out in its decoder's order."""
+    start = tables.cdf[tab, sym]
+    return _rans_lanes(start, tables.cdf[tab, sym + 1] - start, tables.precision)
+
+
+def _adaptive_freqs(
+    sym: np.ndarray, row: np.ndarray, tables: EntropyTables, item: int, classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every code's (start, frequency) under an adaptive model, frames ``(lanes, n)`` of
+    latents of ``item`` codes, ``row`` each code's table row: a forward pass that codes
+    nothing, so the rANS coder can then run in reverse."""
     frames, size = sym.shape
-    p = tables.precision
-    cdf = tables.cdf
+    total = 1 << tables.precision
+    prior = _adaptive_prior(tables, classes)
+    start = np.empty((frames, size), dtype=np.int64)
+    freq = np.empty((frames, size), dtype=np.int64)
+    block = 16  # lanes at a time: the counts are (lanes, rows, symbols)
+    for first in range(0, frames, block):
+        lanes = slice(first, min(first + block, frames))
+        n = lanes.stop - first
+        counts = np.broadcast_to(prior, (n, *prior.shape)).copy()
+        cdf = np.broadcast_to(adaptive_cdf(prior, tables), (n, prior.shape[0], prior.shape[1] + 1))
+        cdf = cdf.copy()
+        lane = np.arange(n)[:, None]
+        for at in range(0, size, item):
+            part = slice(at, at + item)
+            r, s = row[lanes, part], sym[lanes, part]
+            low = cdf[lane, r, s]
+            start[lanes, part] = low
+            freq[lanes, part] = cdf[lane, r, s + 1] - low
+            np.add.at(counts, (lane, r, s), total)
+            touched = np.unique(r)  # only their tables change
+            cdf[:, touched] = adaptive_cdf(counts[:, touched], tables)
+    return start, freq
+
+
+def _rans_one(start: list[int], freq: list[int], p: int) -> np.ndarray:
+    """One frame of symbols given as (start, frequency) in ``2**p``, scalar Python
+    integers: the same words as :func:`_rans_lanes`."""
+    x = RANS_L
+    emitted: list[int] = []
+    for i in range(len(start) - 1, -1, -1):
+        f = freq[i]
+        if x >= f << (32 - p):
+            emitted.append(x & _MASK16)
+            x >>= _WORD
+        x = ((x // f) << p) + (x % f) + start[i]
+    emitted.append(x & _MASK16)
+    emitted.append(x >> _WORD)
+    return np.asarray(emitted[::-1], dtype=np.uint16)
+
+
+def _rans_lanes(start: np.ndarray, freq: np.ndarray, p: int) -> list[np.ndarray]:
+    """rANS over every lane of ``(frames, n)`` symbols given as (start, frequency) in
+    ``2**p``; a lane's words come out in its decoder's order."""
+    frames, size = start.shape
     x = np.full(frames, RANS_L, dtype=np.uint64)
     words = np.zeros((size + 2, frames), dtype=np.uint16)
     emit = np.zeros((size + 2, frames), dtype=bool)
     shift = np.uint64(32 - p)
+    starts, freqs = start.astype(np.uint64), freq.astype(np.uint64)
     for step, i in enumerate(range(size - 1, -1, -1)):
-        t, s = tab[:, i], sym[:, i]
-        start = cdf[t, s].astype(np.uint64)
-        freq = cdf[t, s + 1].astype(np.uint64) - start
-        out = x >= (freq << shift)
+        lo, fr = starts[:, i], freqs[:, i]
+        out = x >= (fr << shift)
         words[step] = (x & np.uint64(_MASK16)).astype(np.uint16)
         emit[step] = out
         x = np.where(out, x >> np.uint64(_WORD), x)
-        x = ((x // freq) << np.uint64(p)) + (x % freq) + start
+        x = ((x // fr) << np.uint64(p)) + (x % fr) + lo
     words[size] = (x & np.uint64(_MASK16)).astype(np.uint16)
     words[size + 1] = (x >> np.uint64(_WORD)).astype(np.uint16)
     emit[size:] = True
@@ -495,11 +677,13 @@ def decode_frames(
     *,
     where: Sequence[str] | None = None,
     neighbours: np.ndarray | None = None,
+    latent_shape: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Entropy-coded payloads -> integer codes ``(frames, len(channel))``; StreamError if corrupt.
 
     ``where`` names each payload in errors (e.g. ``"frame 12 at byte 345"``); a context
-    model also needs ``neighbours``, as for :func:`encode_frames`.
+    model also needs ``neighbours``, an adaptive model ``latent_shape``, as for
+    :func:`encode_frames`.
     """
     ch = np.asarray(channel, dtype=np.int64).reshape(-1)
     ch = _channel_map(ch, ch.size, tables)
@@ -507,6 +691,7 @@ def decode_frames(
     names = list(where) if where is not None else [f"frame {i}" for i in range(len(payloads))]
     size = ch.size
     frames = len(payloads)
+    layout = _adaptive_layout(tables, latent_shape, size) if tables.adapt else None
     if frames == 0:
         return np.zeros((0, size), dtype=np.int64)
     # Pad every frame's words into one table; a lane reading past its own words is corrupt.
@@ -519,7 +704,12 @@ def decode_frames(
     short = counts < 2
     if np.any(short):
         raise StreamError(f"{names[int(np.argmax(short))]}: entropy-coded payload is too short")
-    if frames == 1:
+    if layout is not None and frames == 1:
+        sym, pos, x = _decode_adaptive_one(table[0, : counts[0]].tolist(), ch, nb, tables, *layout)
+        sym, pos, x = sym[None, :], np.array([pos]), np.array([x], dtype=np.uint64)
+    elif layout is not None:
+        sym, pos, x = _decode_adaptive(table, ch, nb, tables, *layout)
+    elif frames == 1:
         sym, pos, x = _decode_one(table[0, : counts[0]].tolist(), ch, nb, tables)
         sym, pos, x = sym[None, :], np.array([pos]), np.array([x], dtype=np.uint64)
     else:
@@ -614,3 +804,125 @@ def _decode_lanes(table: np.ndarray, ch: np.ndarray, nb: np.ndarray, tables: Ent
         if mag is not None:
             mag[:, i] = np.where(s == escape, MAG_CAP, np.minimum(np.abs(s + offset[i]), MAG_CAP))
     return sym, pos, x
+
+
+def _decode_adaptive(
+    table: np.ndarray,
+    ch: np.ndarray,
+    nb: np.ndarray,
+    tables: EntropyTables,
+    item: int,
+    positions: np.ndarray,
+    classes: int,
+):
+    """An adaptive model's frames, one per lane: the tables are rebuilt from the counts
+    before every latent, and the counts take the latent's codes once it is decoded."""
+    frames, width = table.shape
+    lanes = np.arange(frames)
+    x = (table[:, 0] << np.uint64(_WORD)) | table[:, 1]
+    pos = np.full(frames, 2, dtype=np.int64)
+    p = tables.precision
+    total = 1 << p
+    mask = np.uint64(total - 1)
+    k = tables.contexts
+    row_len = tables.symbols + 1
+    row_shift = total + 1
+    thresholds = np.asarray(tables.thresholds, dtype=np.int64)
+    escape = tables.symbols - 1
+    offset = tables.offset[ch]
+    prior = _adaptive_prior(tables, classes)
+    rows = prior.shape[0]
+    counts = np.broadcast_to(prior, (frames, *prior.shape)).copy()
+    lane_row = (lanes * rows)[:, None]
+    shifts = (np.arange(frames * rows, dtype=np.int64) * row_shift)[:, None]
+    sym = np.empty((frames, ch.size), dtype=np.int64)
+    used = np.empty((frames, ch.size), dtype=np.int64)
+    mag = np.zeros((frames, ch.size), dtype=np.int64) if k > 1 else None
+    nbs = [[int(j) for j in col if j >= 0] for col in nb.T] if k > 1 else None
+    cdf = flat = None
+    for i in range(ch.size):
+        if i % item == 0:
+            if i:
+                part = slice(i - item, i)
+                np.add.at(counts, (lanes[:, None], used[:, part], sym[:, part]), total)
+            cdf = adaptive_cdf(counts, tables).reshape(frames * rows, row_len)
+            flat = (cdf + shifts).ravel()
+        base = ch[i] * k
+        if mag is not None and nbs is not None:
+            acc = np.zeros(frames, dtype=np.int64)
+            for j in nbs[i]:
+                acc += mag[:, j]
+            base = base + np.searchsorted(thresholds, acc, side="right")
+        r = base * classes + positions[i]
+        t = r + lane_row[:, 0]
+        slot = (x & mask).astype(np.int64)
+        s = np.searchsorted(flat, slot + t * row_shift, side="right") - 1 - t * row_len
+        start = cdf[t, s]
+        freq = cdf[t, s + 1] - start
+        x = freq.astype(np.uint64) * (x >> np.uint64(p)) + (slot - start).astype(np.uint64)
+        low = x < np.uint64(RANS_L)
+        if np.any(low):
+            word = table[lanes, np.minimum(pos, width - 1)]
+            x = np.where(low, (x << np.uint64(_WORD)) | word, x)
+            pos += low
+        sym[:, i] = s
+        used[:, i] = r
+        if mag is not None:
+            mag[:, i] = np.where(s == escape, MAG_CAP, np.minimum(np.abs(s + offset[i]), MAG_CAP))
+    return sym, pos, x
+
+
+def _decode_adaptive_one(
+    words: list[int],
+    ch: np.ndarray,
+    nb: np.ndarray,
+    tables: EntropyTables,
+    item: int,
+    positions: np.ndarray,
+    classes: int,
+):
+    """One frame of an adaptive model, scalar Python integers (the tables a latent
+    changed are rebuilt after it): symbols, words read, final state."""
+    p = tables.precision
+    total = 1 << p
+    mask = total - 1
+    x = (words[0] << _WORD) | words[1]
+    at = 2
+    k = tables.contexts
+    escape = tables.symbols - 1
+    offset = tables.offset[ch].tolist()
+    chans = ch.tolist()
+    places = positions.tolist()
+    nbs = nb.T.tolist()
+    thresholds = list(tables.thresholds)
+    counts = _adaptive_prior(tables, classes)
+    rows = adaptive_cdf(counts, tables).tolist()
+    mags: list[int] = []
+    sym = np.empty(len(chans), dtype=np.int64)
+    used = np.empty(len(chans), dtype=np.int64)
+    for i, c in enumerate(chans):
+        if i and i % item == 0:
+            r_part = used[i - item : i]
+            np.add.at(counts, (r_part, sym[i - item : i]), total)
+            touched = np.unique(r_part)
+            new_rows = adaptive_cdf(counts[touched], tables).tolist()
+            for r, new in zip(touched.tolist(), new_rows, strict=True):
+                rows[r] = new
+        t = c
+        if k > 1:
+            acc = sum(mags[j] for j in nbs[i] if j >= 0)
+            t = c * k + bisect_right(thresholds, acc)
+        t = t * classes + places[i]
+        row = rows[t]
+        slot = x & mask
+        s = bisect_right(row, slot) - 1
+        start = row[s]
+        x = (row[s + 1] - start) * (x >> p) + slot - start
+        if x < RANS_L:
+            x = (x << _WORD) | (words[at] if at < len(words) else 0)
+            at += 1
+        sym[i] = s
+        used[i] = t
+        if k > 1:
+            mags.append(MAG_CAP if s == escape else min(abs(s + offset[i]), MAG_CAP))
+    return sym, at, x

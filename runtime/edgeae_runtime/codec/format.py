@@ -1,4 +1,4 @@
-"""The edgeae stream format, versions 1 to 4: pure functions from structures to bytes and back.
+"""The edgeae stream format, versions 1 to 5: pure functions from structures to bytes and back.
 
 A stream is a preamble (magic, version, header length), a CRC32-protected header,
 then frames (each with its own index, length and CRC32) and an end-of-stream
@@ -12,6 +12,8 @@ one window per frame is still written as version 2. Version 4 is version 3 (any
 kind, ``frame_items`` latents per frame) whose header names the entropy model that
 codes its frames, the manifest's context model (``codec.context``); streams coded
 with the factorized tables are still written as versions 2 and 3, byte for byte.
+Version 5 is version 4 naming the manifest's adaptive model (``codec.adaptive``: tables
+that adapt within a frame); context-coded streams are still written as version 4.
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ __all__ = [
 ]
 
 MAGIC = b"EAEC"
-FORMAT_VERSION = 4  # the newest this runtime writes; it reads 1, 2, 3 and 4
-_VERSIONS = (1, 2, 3, 4)
-#: The entropy models a version 4 header can name, by their byte (0 is never written:
-#: a factorized stream is version 2 or 3).
-_ENTROPY_MODELS = ("factorized", "context")
+FORMAT_VERSION = 5  # the newest this runtime writes; it reads 1 to 5
+_VERSIONS = (1, 2, 3, 4, 5)
+#: The entropy models a version 4/5 header can name, by their byte (0 is never written:
+#: a factorized stream is version 2 or 3; 1 is version 4, 2 version 5).
+_ENTROPY_MODELS = ("factorized", "context", "adaptive")
 ENTROPY_DIGEST_SIZE = 8
 MAX_FRAME_ITEMS = 4096
 MAX_HEADER_BYTES = 65536
@@ -105,8 +107,9 @@ class StreamHeader:
     # Items (images) per frame of an entropy-coded item stream (version 2), or signal
     # windows per frame of an entropy-coded signal stream (version 3 when above 1).
     frame_items: int = 1
-    # Which of the manifest's entropy models codes the frames (version 4 names "context").
-    entropy_model: Literal["factorized", "context"] = "factorized"
+    # Which of the manifest's entropy models codes the frames (version 4 names "context",
+    # version 5 "adaptive").
+    entropy_model: Literal["factorized", "context", "adaptive"] = "factorized"
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -115,10 +118,12 @@ class StreamHeader:
 
     @property
     def version(self) -> int:
-        """The format version this header is written in: 4 with the context entropy
-        model, 3 for signal streams with several windows per frame, 2 with an entropy
-        model or for item batches (kind ``items``), else 1, so older readers still read
-        what they can."""
+        """The format version this header is written in: 5 with the adaptive entropy
+        model, 4 with the context entropy model, 3 for signal streams with several
+        windows per frame, 2 with an entropy model or for item batches (kind
+        ``items``), else 1, so older readers still read what they can."""
+        if self.entropy_model == "adaptive":
+            return 5
         if self.entropy_model == "context":
             return 4
         if self.kind == "signal" and self.frame_items > 1:
@@ -227,7 +232,9 @@ def _check_header(h: StreamHeader) -> None:
     if h.frame_items > 1 and not h.entropy_digest:
         raise bad("items per frame", "above 1 only for entropy-coded streams")
     if h.entropy_model not in _ENTROPY_MODELS:
-        raise bad("entropy model", f"must be factorized or context, got {h.entropy_model!r}")
+        raise bad(
+            "entropy model", f"must be factorized, context or adaptive, got {h.entropy_model!r}"
+        )
     if h.entropy_model != "factorized" and not h.entropy_digest:
         raise bad("entropy model", f"{h.entropy_model!r} needs an entropy model digest")
     if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:

@@ -56,8 +56,8 @@ def compress_items(
 
     With the model's entropy model, ``frame_items`` items share one frame (a lost
     frame then conceals that many); otherwise every item has its own frame.
-    ``entropy_model`` as in :func:`~.encoder.header_for_model` (by default the context
-    model when the manifest has one).
+    ``entropy_model`` as in :func:`~.encoder.header_for_model` (by default the adaptive
+    model, else the context model, when the manifest has one).
     """
     header = frame_size(
         header_for_model(

@@ -1,6 +1,6 @@
 """Frame payloads: a batch of latents -> per-frame payload bytes, and one payload -> latents.
 
-With a learned entropy model bound to the header (format versions 2 and 3), a payload
+With a learned entropy model bound to the header (format versions 2 to 5), a payload
 is the rANS coding of ``round(z / scale)`` per latent channel (:mod:`.entropy`) of one
 or more latents (items, or signal windows), flag ``FRAME_ENTROPY``. Otherwise a
 payload is ``[low f32, step f32]`` (only for per-frame scaling) followed by one
@@ -61,14 +61,22 @@ def _entropy_payloads(z: np.ndarray, header: StreamHeader) -> list[tuple[bytes, 
     if full:
         rows = codes[:full].reshape(full // k, -1)
         payloads = encode_frames(
-            rows, np.tile(channels, k), header.entropy, neighbours=_neighbours(header, k)
+            rows,
+            np.tile(channels, k),
+            header.entropy,
+            neighbours=_neighbours(header, k),
+            latent_shape=header.latent_shape,
         )
         out += [(p, FRAME_ENTROPY, k) for p in payloads]
     if full < len(codes):
         n = len(codes) - full
         rest = codes[full:].reshape(1, -1)
         tail = encode_frames(
-            rest, np.tile(channels, n), header.entropy, neighbours=_neighbours(header, n)
+            rest,
+            np.tile(channels, n),
+            header.entropy,
+            neighbours=_neighbours(header, n),
+            latent_shape=header.latent_shape,
         )
         out.append((tail[0], FRAME_ENTROPY, n))
     return out
@@ -121,7 +129,12 @@ def decode_payload(frame: Frame, header: StreamHeader) -> np.ndarray:
             )
         channels = np.tile(_code_channels(header), n)
         codes = decode_frames(
-            [raw], channels, header.entropy, where=[where], neighbours=_neighbours(header, n)
+            [raw],
+            channels,
+            header.entropy,
+            where=[where],
+            neighbours=_neighbours(header, n),
+            latent_shape=header.latent_shape,
         )
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
             z = (codes.reshape((n, *header.latent_shape)) * _channel_scale(header)).astype(

@@ -66,10 +66,11 @@ __all__ = ["compress"]
 )
 @click.option(
     "--entropy-model",
-    type=click.Choice(["factorized", "context"]),
+    type=click.Choice(["factorized", "context", "adaptive"]),
     default=None,
-    help="Which of the manifest's entropy models codes the frames (default: its context "
-    "model when it has one, format version 4; else its factorized tables).",
+    help="Which of the manifest's entropy models codes the frames (default: its adaptive "
+    "model when it has one, format version 5; else its context model, version 4; else its "
+    "factorized tables).",
 )
 @pixel_range_option
 @threads_option()
