@@ -175,7 +175,9 @@ def _seeds_stream_rans(rng: np.random.Generator, models: Path) -> list[bytes]:
         compress(enc, x, frame_windows=1, entropy_model="factorized"),  # version 2
         compress(enc, x, frame_windows=4, entropy_model="factorized"),  # version 3
         compress(enc, x, frame_windows=8, overlap=True, entropy_model="factorized"),
-        compress(enc, x, frame_windows=1),  # version 4: the context model
+        compress(enc, x, frame_windows=1, entropy_model="context"),  # version 4
+        compress(enc, x, frame_windows=8, overlap=True, entropy_model="context"),
+        compress(enc, x, frame_windows=1),  # version 5: the adaptive model
         compress(enc, x, frame_windows=8, overlap=True),
     ]
 
@@ -189,7 +191,9 @@ def _seeds_items(rng: np.random.Generator, models: Path) -> list[bytes]:
     return [
         compress_items(enc, x, frame_items=8, entropy_model="factorized"),  # version 2, rANS
         compress_items(enc, x, frame_items=1, entropy_model="factorized"),
-        compress_items(enc, x, frame_items=8),  # version 4: the context model
+        compress_items(enc, x, frame_items=8, entropy_model="context"),  # version 4
+        compress_items(enc, x, frame_items=1, entropy_model="context"),
+        compress_items(enc, x, frame_items=8),  # version 5: the adaptive model
         compress_items(enc, x, frame_items=1),
         compress_items(enc, x, per_frame=True),  # fixed-width codes, one item per frame
     ]
@@ -479,14 +483,15 @@ def make_models(folder: Path) -> Path:
 def make_rans_models(folder: Path) -> Path:
     """Write the rANS-coded pairs the ``stream_rans`` and ``items`` fuzzers decode:
     ``signal/`` (identity, window 32, hop 16) and ``items/`` (dense, 16 features), each
-    with factorized tables and a context model (streams of versions 2 to 4)."""
+    with factorized tables, a context model and an adaptive model (streams of versions 2
+    to 5)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tests.runtime.codec.models import entropy_items_pair, entropy_signal_pair
 
     for name in ("signal", "items"):
         (folder / name).mkdir(parents=True, exist_ok=True)
-    entropy_signal_pair(folder / "signal", context=True)
-    entropy_items_pair(folder / "items", context=True)
+    entropy_signal_pair(folder / "signal", adaptive=True)
+    entropy_items_pair(folder / "items", adaptive=True)
     return folder
 
 

@@ -79,3 +79,15 @@ def context_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Mod
 def context_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
     """(encoder, decoder) as ``entropy_items``, plus a context model (version 4 streams)."""
     return entropy_items_pair(tmp_path_factory.mktemp("ctx_items"), context=True)
+
+
+@pytest.fixture(scope="session")
+def adaptive_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) as ``context_signal``, plus an adaptive model (version 5 streams)."""
+    return entropy_signal_pair(tmp_path_factory.mktemp("ada_signal"), adaptive=True)
+
+
+@pytest.fixture(scope="session")
+def adaptive_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) as ``context_items``, plus an adaptive model (version 5 streams)."""
+    return entropy_items_pair(tmp_path_factory.mktemp("ada_items"), adaptive=True)

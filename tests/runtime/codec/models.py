@@ -6,6 +6,7 @@ is built here with onnx.helper, fixed weights from a seed, manifest included.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def entropy_codec(
     support: float = 100.0,
     fitted: bool = True,
     context: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
+    adaptive: int = 0,
 ) -> CodecSpec:
     """A CodecSpec coding ``round(z / step)`` with entropy tables fitted to ``latents``.
 
@@ -99,7 +101,9 @@ def entropy_codec(
     training would give it. ``support`` (a percentile of |code|) narrows the tables so
     the rarest codes take the escape path; ``fitted=False`` gives flat tables.
     ``context=(thresholds, neighbours)`` adds a context model over the same symbols,
-    counted per context class (format version 4 streams).
+    counted per context class (format version 4 streams); ``adaptive`` above 0 adds an
+    adaptive model of that weight (format version 5) over the context tables, split by
+    position.
     """
     from edgeae_runtime.codec.entropy import EntropyTables, context_classes, neighbour_map
 
@@ -131,14 +135,25 @@ def entropy_codec(
     tables = EntropyTables.from_pmf(
         ctx_counts + 0.5, base.offset, thresholds=thresholds, neighbours=axes
     )
-    return CodecSpec(scale=(step,), entropy=base.to_spec(), context=tables.to_spec())
+    ada = None
+    if adaptive:
+        ada = dataclasses.replace(tables, adapt=adaptive, positions=True).to_spec()
+    return CodecSpec(
+        scale=(step,), entropy=base.to_spec(), context=tables.to_spec(), adaptive=ada
+    )
 
 
 def entropy_signal_pair(
-    directory: Path, window: int = 32, hop: int = 16, *, context: bool = False
+    directory: Path,
+    window: int = 32,
+    hop: int = 16,
+    *,
+    context: bool = False,
+    adaptive: bool = False,
 ) -> tuple[Any, Any]:
     """An identity signal pair whose codes are rANS-coded (tables fitted, some codes escape);
-    ``context`` adds a context model (previous sample, thresholds 4/16/48)."""
+    ``context`` adds a context model (previous sample, thresholds 4/16/48), ``adaptive``
+    an adaptive model over it as well (weight 8)."""
     from edgeae_runtime import Model
     from tests.runtime.onnx_models import make_triplet
 
@@ -147,7 +162,8 @@ def entropy_signal_pair(
     fit = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)
     codec = entropy_codec(
         fit.reshape(-1, 1, window), 0.02, support=95.0,
-        context=((4, 16, 48), (1,)) if context else None,
+        context=((4, 16, 48), (1,)) if context or adaptive else None,
+        adaptive=8 if adaptive else 0,
     )  # fmt: skip
     _, enc, dec = make_triplet(
         directory, kind="identity", window=window, hop=hop, codec=codec, fingerprint="sha256:rans"
@@ -156,10 +172,11 @@ def entropy_signal_pair(
 
 
 def entropy_items_pair(
-    directory: Path, features: int = 16, *, context: bool = False
+    directory: Path, features: int = 16, *, context: bool = False, adaptive: bool = False
 ) -> tuple[Any, Any]:
     """A dense item pair (16 features, latent 4) whose codes are rANS-coded; ``context``
-    adds a context model (previous latent element)."""
+    adds a context model (previous latent element), ``adaptive`` an adaptive model over it
+    as well (weight 8)."""
     from edgeae_runtime import Model
     from tests.runtime.onnx_models import make_triplet
 
@@ -167,8 +184,9 @@ def entropy_items_pair(
     (directory / "plain").mkdir(parents=True, exist_ok=True)
     _, enc, _ = make_triplet(directory / "plain", kind="dense", features=features, latent=4)
     codec = entropy_codec(
-        Model(enc).encode(x), 0.1, support=90.0, context=((2, 6), (0,)) if context else None
-    )
+        Model(enc).encode(x), 0.1, support=90.0,
+        context=((2, 6), (0,)) if context or adaptive else None, adaptive=8 if adaptive else 0,
+    )  # fmt: skip
     _, enc, dec = make_triplet(
         directory, kind="dense", features=features, latent=4, codec=codec,
         fingerprint="sha256:rans-items",

@@ -79,7 +79,15 @@ def _item_decoders(dec) -> tuple[Callable, Callable]:
 
 @pytest.fixture(scope="module")
 def seeds(
-    identity, conv1d, entropy_signal, entropy_items, context_signal, context_items, images
+    identity,
+    conv1d,
+    entropy_signal,
+    entropy_items,
+    context_signal,
+    context_items,
+    adaptive_signal,
+    adaptive_items,
+    images,
 ) -> list[Seed]:
     """Valid streams of every format version with their strict and concealing decoders."""
     rng = np.random.default_rng(0)
@@ -96,6 +104,10 @@ def seeds(
         ("v4 context grouped", context_signal, {"frame_windows": 8, "overlap": True}),
         ("v3 factorized, context model", context_signal,
          {"frame_windows": 4, "entropy_model": "factorized"}),
+        ("v5 adaptive signal", adaptive_signal, {"frame_windows": 1}),
+        ("v5 adaptive grouped", adaptive_signal, {"frame_windows": 8, "overlap": True}),
+        ("v4 context, adaptive model", adaptive_signal,
+         {"frame_windows": 4, "entropy_model": "context"}),
     ]:  # fmt: skip
         x = (0.3 * rng.standard_normal((1, 200))).astype(np.float32)
         data = compress(enc, x, **options)
@@ -106,11 +118,13 @@ def seeds(
          {"frame_items": 4}),
         ("v4 context items", context_items, rng.standard_normal((12, 16)).astype(np.float32),
          {"frame_items": 4}),
+        ("v5 adaptive items", adaptive_items, rng.standard_normal((12, 16)).astype(np.float32),
+         {"frame_items": 4}),
     ]  # fmt: skip
     for name, (enc, dec), x, options in item_streams:
         data = compress_items(enc, x, **options)
         out.append(Seed(name, data, parse_header(data)[1], *_item_decoders(dec)))
-    assert sorted({s.data[4] for s in out}) == [1, 2, 3, 4]
+    assert sorted({s.data[4] for s in out}) == [1, 2, 3, 4, 5]
     return out
 
 
