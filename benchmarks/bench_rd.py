@@ -354,24 +354,31 @@ def context_cross_entropy(codes: list[np.ndarray], tables) -> float:
     return bits / 8
 
 
-def _coder_throughput(tables, codes: np.ndarray, channels: np.ndarray) -> dict:
-    """Msym/s of one coder on ``codes`` ``(N, *latent)``: many one-item frames at once
-    (vector lanes) and one frame at a time (the scalar path)."""
+def _coder_throughput(tables, codes: np.ndarray, channels: np.ndarray, items: int = 1) -> dict:
+    """Msym/s of one coder on ``codes`` ``(N, *latent)``: many frames of ``items`` latents
+    at once (vector lanes) and one frame at a time (the scalar path)."""
     from edgeae_runtime.codec.entropy import decode_frames, encode_frames, neighbour_map
 
-    nb = neighbour_map(codes.shape[1:], 1, tables.neighbours) if tables.neighbours else None
-    lanes = np.tile(codes.reshape(len(codes), -1), (max(1, 20000 // len(codes)), 1))
+    latent = codes.shape[1:]
+    nb = neighbour_map(latent, items, tables.neighbours) if tables.neighbours else None
+    kw = {"neighbours": nb, "latent_shape": latent}
+    channels = np.tile(channels, items)
+    flat = codes.reshape(len(codes), -1)
+    flat = np.tile(flat, (max(1, -(-items // len(codes))), 1))[: (len(flat) // items or 1) * items]
+    flat = flat.reshape(-1, channels.size)
+    budget = 20000 if items == 1 else 4096  # latents per throughput run
+    lanes = np.tile(flat, (max(1, (budget // items) // len(flat)), 1))
     t0 = time.perf_counter()
-    payloads = encode_frames(lanes, channels, tables, neighbours=nb)
+    payloads = encode_frames(lanes, channels, tables, **kw)
     t1 = time.perf_counter()
-    decode_frames(payloads, channels, tables, neighbours=nb)
+    decode_frames(payloads, channels, tables, **kw)
     t2 = time.perf_counter()
-    one = lanes[:200]
+    one = lanes[: max(1, 200 // items)]
     t3 = time.perf_counter()
-    singles = [encode_frames(r[None], channels, tables, neighbours=nb)[0] for r in one]
+    singles = [encode_frames(r[None], channels, tables, **kw)[0] for r in one]
     t4 = time.perf_counter()
     for b in singles:
-        decode_frames([b], channels, tables, neighbours=nb)
+        decode_frames([b], channels, tables, **kw)
     t5 = time.perf_counter()
     return {
         "encode_msym_per_s_lanes": lanes.size / (t1 - t0) / 1e6,
@@ -390,6 +397,7 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
 
     tables = codec_tables(enc.manifest.codec, "factorized")
     context = codec_tables(enc.manifest.codec, "context")
+    adaptive = codec_tables(enc.manifest.codec, "adaptive")
     scale = np.asarray(enc.manifest.codec.scale, np.float64)
     all_codes = []
     for test_x in test_sets:
@@ -404,7 +412,7 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
     group = 64
     per_set = []
     for codes in all_codes:
-        row = {"rans": 0, "context": 0, "deflate": 0}
+        row = {"rans": 0, "context": 0, "adaptive": 0, "deflate": 0}
         for i in range(0, len(codes), group):
             r = codes[i : i + group]
             flat, ch = r.reshape(1, -1), np.tile(channels, len(r))
@@ -412,6 +420,11 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
             if context is not None:
                 nb = neighbour_map(latent, len(r), context.neighbours)
                 row["context"] += len(encode_frames(flat, ch, context, neighbours=nb)[0])
+            if adaptive is not None:
+                nb = neighbour_map(latent, len(r), adaptive.neighbours)
+                row["adaptive"] += len(
+                    encode_frames(flat, ch, adaptive, neighbours=nb, latent_shape=latent)[0]
+                )
         small = codes.astype(np.int8) if np.abs(codes).max() < 128 else codes.astype("<i2")
         row["deflate"] = sum(
             len(zlib.compress(small[i : i + group].tobytes(), 9))
@@ -452,6 +465,29 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
                 **{
                     f"context_{k}": v
                     for k, v in _coder_throughput(context, all_codes[0], channels).items()
+                },
+            }
+        )
+    if adaptive is not None:
+        ada = sum(r["adaptive"] for r in per_set)
+        out.update(
+            {
+                "adaptive_bytes": int(ada),
+                "adaptive_saving_vs_deflate_same_frames": 1 - ada / deflate_frames,
+                "adaptive_saving_vs_deflate_one_block": 1 - ada / deflate_all,
+                "adaptive_saving_vs_rans": 1 - ada / rans,
+                "adaptive_law": {
+                    "neighbours": list(adaptive.neighbours),
+                    "thresholds": list(adaptive.thresholds),
+                    "adapt": adaptive.adapt,
+                    "positions": adaptive.positions,
+                },
+                "adaptive_saving_per_set": [1 - r["adaptive"] / r["deflate"] for r in per_set],
+                **{
+                    f"adaptive_{k}": v
+                    for k, v in _coder_throughput(
+                        adaptive, all_codes[0], channels, items=group
+                    ).items()
                 },
             }
         )
@@ -527,7 +563,9 @@ def coder_table(title: str, runs: list[dict]) -> str:
     deflate of the same codes (same frames), the entropy budget, each coder's throughput."""
     lines = [
         f"\n{title}",
-        f"{'lambda':>8} {'symbols':>8} {'context B':>10} {'rANS B':>8} {'deflate B':>10} "
+        f"{'lambda':>8} {'symbols':>8} {'adaptive B':>10} {'ada save':>8} "
+        f"{'per set (ada)':>16} {'ada law':>12} {'ada enc/dec Msym/s':>19} "
+        f"{'context B':>10} {'rANS B':>8} {'deflate B':>10} "
         f"{'ctx save':>8} {'rANS save':>9} {'per set (ctx)':>16} {'emp. H B':>9} "
         f"{'tables B':>9} {'H|left B':>9} {'law':>14} {'ctx enc/dec Msym/s':>19} "
         f"{'rANS enc/dec Msym/s':>20}",
@@ -561,12 +599,28 @@ def coder_table(title: str, runs: list[dict]) -> str:
                 f"{'-':>8} {c['saving_vs_deflate_same_frames']:9.1%} {'-':>16} "
             )
             name, speed = "none chosen", f"{'-':>19}"
+        if "adaptive_bytes" in c:
+            ps, alaw = c["adaptive_saving_per_set"], c["adaptive_law"]
+            aname = "ax" + "".join(map(str, alaw["neighbours"]))
+            aname += f" k{len(alaw['thresholds']) + 1}"
+            aname += f" w{alaw['adapt']}" + (" pos" if alaw["positions"] else "")
+            ada = (
+                f"{c['adaptive_bytes']:10d} {c['adaptive_saving_vs_deflate_same_frames']:8.1%} "
+                f"{f'{min(ps):.0%}..{max(ps):.0%}':>16} {aname:>12} "
+                f"{c['adaptive_encode_msym_per_s_lanes']:9.2f}/"
+                f"{c['adaptive_decode_msym_per_s_lanes']:<9.2f} "
+            )
+        else:
+            ada = f"{'-':>10} {'-':>8} {'-':>16} {'none chosen':>12} {'-':>19} "
         lines.append(
-            f"{r['lambda']:8g} {c['symbols']:8d} {ctx}{budget}{name:>14} {speed} "
+            f"{r['lambda']:8g} {c['symbols']:8d} {ada}{ctx}{budget}{name:>14} {speed} "
             f"{c['encode_msym_per_s_lanes']:10.2f}/{c['decode_msym_per_s_lanes']:<9.2f}"
         )
     lines.append(
-        "  (context: the manifest's context model, format v4, the streams' default; rANS: "
+        "  (adaptive: the manifest's adaptive model, format v5, the streams' default "
+        "(law: neighbour axes, classes per channel, prior weight, position classes; Msym/s: "
+        "many 64-item frames at once); "
+        "context: the manifest's context model, format v4; rANS: "
         "its factorized tables, v2; deflate: zlib level 9 of the same codes, 64 items per "
         "frame; 'per set': the context coder's saving over deflate on each test set; law: "
         "neighbour axes and thresholds the export chose; Msym/s: many one-item frames "

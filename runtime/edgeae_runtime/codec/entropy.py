@@ -86,6 +86,7 @@ MAX_ADAPTIVE_CODES = 1 << 28
 ENTROPY_MODELS = ("factorized", "context", "adaptive")
 _WORD = 16
 _MASK16 = 0xFFFF
+_ADAPTIVE_LANES = 16  # an adaptive model's frames coded at once (its counts per lane)
 
 
 @dataclass(frozen=True, eq=False)
@@ -612,7 +613,7 @@ def _adaptive_freqs(
     prior = _adaptive_prior(tables, classes)
     start = np.empty((frames, size), dtype=np.int64)
     freq = np.empty((frames, size), dtype=np.int64)
-    block = 16  # lanes at a time: the counts are (lanes, rows, symbols)
+    block = _ADAPTIVE_LANES  # lanes at a time: the counts are (lanes, rows, symbols)
     for first in range(0, frames, block):
         lanes = slice(first, min(first + block, frames))
         n = lanes.stop - first
@@ -692,6 +693,20 @@ def decode_frames(
     size = ch.size
     frames = len(payloads)
     layout = _adaptive_layout(tables, latent_shape, size) if tables.adapt else None
+    if layout is not None and frames > _ADAPTIVE_LANES:  # bounded counts: lanes in blocks
+        return np.concatenate(
+            [
+                decode_frames(
+                    payloads[i : i + _ADAPTIVE_LANES],
+                    ch,
+                    tables,
+                    where=names[i : i + _ADAPTIVE_LANES],
+                    neighbours=neighbours,
+                    latent_shape=latent_shape,
+                )
+                for i in range(0, frames, _ADAPTIVE_LANES)
+            ]
+        )
     if frames == 0:
         return np.zeros((0, size), dtype=np.int64)
     # Pad every frame's words into one table; a lane reading past its own words is corrupt.
