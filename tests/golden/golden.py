@@ -14,8 +14,9 @@ through the runtime on the machine it is on and compares:
 - the codec: compressing the input gives the x86 stream byte for byte, and decoding the
   x86 stream gives the x86 samples (float tolerance); version 1 (fixed codes), version 2
   (rANS-coded signal windows and item batches, escapes included), version 3 (rANS-coded
-  signal windows grouped into frames) and version 4 (the context entropy model, signal
-  windows and item batches), so the ARM check covers the entropy decoder.
+  signal windows grouped into frames), version 4 (the context entropy model, signal
+  windows and item batches) and version 5 (the adaptive entropy model, the same), so the
+  ARM check covers the entropy decoder.
 
 It runs in ``make test`` on x86 (tests/golden/test_golden.py) and inside the arm64 rootfs in
 ``make test-arm`` (``python -m tests.golden.golden``), so it needs only numpy, onnxruntime and
@@ -176,10 +177,28 @@ CASES: tuple[Case, ...] = (
         "8 items per frame, with escapes",
         (("frame_items", 8),),
     ),
+    Case(
+        "codec_conv1d_adaptive_v5",
+        "codec",
+        ("codec_adaptive_encoder.onnx", "codec_adaptive_decoder.onnx"),
+        "codec",
+        "format version 5: the signal coded with an adaptive model (the context tables as "
+        "its prior, weight 8, by position), 8 windows per frame, with escapes",
+    ),
+    Case(
+        "codec_items_adaptive_v5",
+        "codec",
+        ("items_adaptive_encoder.onnx", "items_adaptive_decoder.onnx"),
+        "codec_items",
+        "format version 5: dense items coded with an adaptive model (weight 8), "
+        "8 items per frame, with escapes",
+        (("frame_items", 8),),
+    ),
 )
 #: The cases each model builder writes (regenerating a case rebuilds its builder's models).
 _ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2", "codec_conv1d_entropy_v3")
 _CONTEXT_CASES = ("codec_conv1d_context_v4", "codec_items_context_v4")
+_ADAPTIVE_CASES = ("codec_conv1d_adaptive_v5", "codec_items_adaptive_v5")
 # A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
 # its sha256 is stored at generation, and a changed file fails the check by name until the
 # outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
@@ -498,9 +517,12 @@ def _build_entropy_models(models: Path, rng: np.random.Generator) -> dict[str, n
     return out
 
 
-def _build_context_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _build_context_models(
+    models: Path, rng: np.random.Generator, adaptive: int = 0
+) -> dict[str, np.ndarray]:
     """The version 4 cases: a conv1d signal pair and a dense item pair whose manifests also
-    carry a context model counted on their codes (tests.runtime.codec.models.entropy_codec)."""
+    carry a context model counted on their codes (tests.runtime.codec.models.entropy_codec);
+    with ``adaptive``, the version 5 cases: the same plus an adaptive model of that weight."""
     from edgeae_runtime import Model
     from tests.runtime.codec.models import entropy_codec
     from tests.runtime.onnx_models import make_decoder, make_encoder
@@ -511,21 +533,25 @@ def _build_context_models(models: Path, rng: np.random.Generator) -> dict[str, n
         + 0.05 * rng.standard_normal(t.size)
     )[None].astype(np.float32)
     items = (rng.standard_normal((20, 48)) * 0.5).astype(np.float32)
+    v = "v5" if adaptive else "v4"
     conv = {"kind": "conv1d", "channels": 1, "window": 64, "hop": 64, "hidden": 8, "seed": 17,
-            "fingerprint": "sha256:golden-arm-v4-signal"}  # fmt: skip
+            "fingerprint": f"sha256:golden-arm-{v}-signal"}  # fmt: skip
     dense = {"kind": "dense", "features": 48, "latent": 12, "seed": 19,
-             "fingerprint": "sha256:golden-arm-v4-items"}  # fmt: skip
+             "fingerprint": f"sha256:golden-arm-{v}-items"}  # fmt: skip
+    cases, tag = (_ADAPTIVE_CASES, "adaptive") if adaptive else (_CONTEXT_CASES, "context")
     out = {}
     for case, name, args, x, fit, step, context in (
-        (_CONTEXT_CASES[0], "codec", conv, signal, signal[0, :1984].reshape(31, 1, 64), 0.05,
+        (cases[0], "codec", conv, signal, signal[0, :1984].reshape(31, 1, 64), 0.05,
          ((2, 6, 16), (0, 1))),
-        (_CONTEXT_CASES[1], "items", dense, items, items, 0.1, ((3, 10), (0,))),
+        (cases[1], "items", dense, items, items, 0.1, ((3, 10), (0,))),
     ):  # fmt: skip
-        plain = make_encoder(models / f".{name}_context_plain.onnx", **args)
-        spec = entropy_codec(Model(plain).encode(fit), step, support=90, context=context)
+        plain = make_encoder(models / f".{name}_{tag}_plain.onnx", **args)
+        spec = entropy_codec(
+            Model(plain).encode(fit), step, support=90, context=context, adaptive=adaptive
+        )
         plain.unlink()
-        make_encoder(models / f"{name}_context_encoder.onnx", **args, codec=spec)
-        make_decoder(models / f"{name}_context_decoder.onnx", **args, codec=spec)
+        make_encoder(models / f"{name}_{tag}_encoder.onnx", **args, codec=spec)
+        make_decoder(models / f"{name}_{tag}_decoder.onnx", **args, codec=spec)
         out[case] = x
     return out
 
@@ -548,12 +574,14 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
     if unknown:
         raise SystemExit(f"no golden case named {', '.join(sorted(unknown))}")
     xs: dict[str, np.ndarray] = {}
-    if names - set(_ENTROPY_CASES) - set(_CONTEXT_CASES):
+    if names - set(_ENTROPY_CASES) - set(_CONTEXT_CASES) - set(_ADAPTIVE_CASES):
         xs.update(_build_models(models, np.random.default_rng(SEED)))
     if names & set(_ENTROPY_CASES):
         xs.update(_build_entropy_models(models, np.random.default_rng(SEED + 1)))
     if names & set(_CONTEXT_CASES):
         xs.update(_build_context_models(models, np.random.default_rng(SEED + 2)))
+    if names & set(_ADAPTIVE_CASES):
+        xs.update(_build_context_models(models, np.random.default_rng(SEED + 2), adaptive=8))
     meta: dict[str, Any] = {"machine": platform.machine(), "cases": {}}
     if only is not None:
         meta = json.loads((exp / "meta.json").read_text())
