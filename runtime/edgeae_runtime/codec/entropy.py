@@ -745,11 +745,61 @@ def decode_frames(
     return codes
 
 
+def _rans_step(x: int, pos: int, row: list[int], words: list[int], p: int) -> tuple[int, int, int]:
+    """One rANS decode step in Python integers: the symbol ``row`` (a CDF) gives state
+    ``x``, the next state, and the read position after renormalizing from ``words``."""
+    slot = x & ((1 << p) - 1)
+    s = bisect_right(row, slot) - 1
+    start = row[s]
+    x = (row[s + 1] - start) * (x >> p) + slot - start
+    if x < RANS_L:
+        x = (x << _WORD) | (words[pos] if pos < len(words) else 0)
+        pos += 1
+    return s, x, pos
+
+
+def _rans_step_lanes(
+    x: np.ndarray,
+    pos: np.ndarray,
+    t: np.ndarray,
+    flat: np.ndarray,
+    cdf: np.ndarray,
+    table: np.ndarray,
+    p: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_rans_step` for every lane at once: lane ``l`` decodes with row ``t[l]`` of
+    ``cdf`` (``flat``: its rows offset so one search finds the symbol) from its words
+    ``table[l]``."""
+    row_len = cdf.shape[1]
+    row_shift = (1 << p) + 1
+    slot = (x & np.uint64((1 << p) - 1)).astype(np.int64)
+    s = np.searchsorted(flat, slot + t * row_shift, side="right") - 1 - t * row_len
+    start = cdf[t, s]
+    freq = cdf[t, s + 1] - start
+    x = freq.astype(np.uint64) * (x >> np.uint64(p)) + (slot - start).astype(np.uint64)
+    low = x < np.uint64(RANS_L)
+    if np.any(low):
+        word = table[np.arange(x.size), np.minimum(pos, table.shape[1] - 1)]
+        x = np.where(low, (x << np.uint64(_WORD)) | word, x)
+        pos = pos + low
+    return s, x, pos
+
+
+def _context_class_lanes(
+    mag: np.ndarray, neighbours: list[int], thresholds: np.ndarray
+) -> np.ndarray:
+    """Every lane's context class: its coded neighbours' summed magnitudes against
+    ``thresholds`` (the law of :func:`context_classes`)."""
+    total = np.zeros(mag.shape[0], dtype=np.int64)
+    for j in neighbours:
+        total += mag[:, j]
+    return np.searchsorted(thresholds, total, side="right")
+
+
 def _decode_one(words: list[int], ch: np.ndarray, nb: np.ndarray, tables: EntropyTables):
     """One frame, scalar Python integers: symbols, words read, final state."""
     rows = tables.rows
     p = tables.precision
-    mask = (1 << p) - 1
     x = (words[0] << _WORD) | words[1]
     pos = 2
     k = tables.contexts
@@ -765,14 +815,7 @@ def _decode_one(words: list[int], ch: np.ndarray, nb: np.ndarray, tables: Entrop
         if k > 1:
             total = sum(mags[j] for j in nbs[i] if j >= 0)
             t = c * k + bisect_right(thresholds, total)
-        row = rows[t]
-        slot = x & mask
-        s = bisect_right(row, slot) - 1
-        start = row[s]
-        x = (row[s + 1] - start) * (x >> p) + slot - start
-        if x < RANS_L:
-            x = (x << _WORD) | (words[pos] if pos < len(words) else 0)
-            pos += 1
+        s, x, pos = _rans_step(x, pos, rows[t], words, p)
         sym[i] = s
         if k > 1:
             mags.append(MAG_CAP if s == escape else min(abs(s + offset[i]), MAG_CAP))
@@ -781,15 +824,11 @@ def _decode_one(words: list[int], ch: np.ndarray, nb: np.ndarray, tables: Entrop
 
 def _decode_lanes(table: np.ndarray, ch: np.ndarray, nb: np.ndarray, tables: EntropyTables):
     """Many frames at once, one per lane (``table`` holds each lane's words, zero-padded)."""
-    frames, width = table.shape
-    lanes = np.arange(frames)
+    frames = table.shape[0]
     x = (table[:, 0] << np.uint64(_WORD)) | table[:, 1]
     pos = np.full(frames, 2, dtype=np.int64)
     p = tables.precision
-    mask = np.uint64((1 << p) - 1)
     k = tables.contexts
-    row_len = tables.symbols + 1
-    row_shift = (1 << p) + 1
     flat, cdf = tables.flat, tables.cdf
     thresholds = np.asarray(tables.thresholds, dtype=np.int64)
     escape = tables.symbols - 1
@@ -799,22 +838,10 @@ def _decode_lanes(table: np.ndarray, ch: np.ndarray, nb: np.ndarray, tables: Ent
     nbs = [[int(j) for j in col if j >= 0] for col in nb.T] if k > 1 else None
     for i in range(ch.size):
         if mag is not None and nbs is not None:
-            total = np.zeros(frames, dtype=np.int64)
-            for j in nbs[i]:
-                total += mag[:, j]
-            t = ch[i] * k + np.searchsorted(thresholds, total, side="right")
+            t = ch[i] * k + _context_class_lanes(mag, nbs[i], thresholds)
         else:
             t = np.full(frames, ch[i], dtype=np.int64)
-        slot = (x & mask).astype(np.int64)
-        s = np.searchsorted(flat, slot + t * row_shift, side="right") - 1 - t * row_len
-        start = cdf[t, s]
-        freq = cdf[t, s + 1] - start
-        x = freq.astype(np.uint64) * (x >> np.uint64(p)) + (slot - start).astype(np.uint64)
-        low = x < np.uint64(RANS_L)
-        if np.any(low):
-            word = table[lanes, np.minimum(pos, width - 1)]
-            x = np.where(low, (x << np.uint64(_WORD)) | word, x)
-            pos += low
+        s, x, pos = _rans_step_lanes(x, pos, t, flat, cdf, table, p)
         sym[:, i] = s
         if mag is not None:
             mag[:, i] = np.where(s == escape, MAG_CAP, np.minimum(np.abs(s + offset[i]), MAG_CAP))
@@ -832,13 +859,12 @@ def _decode_adaptive(
 ):
     """An adaptive model's frames, one per lane: the tables are rebuilt from the counts
     before every latent, and the counts take the latent's codes once it is decoded."""
-    frames, width = table.shape
+    frames = table.shape[0]
     lanes = np.arange(frames)
     x = (table[:, 0] << np.uint64(_WORD)) | table[:, 1]
     pos = np.full(frames, 2, dtype=np.int64)
     p = tables.precision
     total = 1 << p
-    mask = np.uint64(total - 1)
     k = tables.contexts
     row_len = tables.symbols + 1
     row_shift = total + 1
@@ -864,22 +890,10 @@ def _decode_adaptive(
             flat = (cdf + shifts).ravel()
         base = ch[i] * k
         if mag is not None and nbs is not None:
-            acc = np.zeros(frames, dtype=np.int64)
-            for j in nbs[i]:
-                acc += mag[:, j]
-            base = base + np.searchsorted(thresholds, acc, side="right")
+            base = base + _context_class_lanes(mag, nbs[i], thresholds)
         r = base * classes + positions[i]
         t = r + lane_row[:, 0]
-        slot = (x & mask).astype(np.int64)
-        s = np.searchsorted(flat, slot + t * row_shift, side="right") - 1 - t * row_len
-        start = cdf[t, s]
-        freq = cdf[t, s + 1] - start
-        x = freq.astype(np.uint64) * (x >> np.uint64(p)) + (slot - start).astype(np.uint64)
-        low = x < np.uint64(RANS_L)
-        if np.any(low):
-            word = table[lanes, np.minimum(pos, width - 1)]
-            x = np.where(low, (x << np.uint64(_WORD)) | word, x)
-            pos += low
+        s, x, pos = _rans_step_lanes(x, pos, t, flat, cdf, table, p)
         sym[:, i] = s
         used[:, i] = r
         if mag is not None:
@@ -900,7 +914,6 @@ def _decode_adaptive_one(
     changed are rebuilt after it): symbols, words read, final state."""
     p = tables.precision
     total = 1 << p
-    mask = total - 1
     x = (words[0] << _WORD) | words[1]
     at = 2
     k = tables.contexts
@@ -928,14 +941,7 @@ def _decode_adaptive_one(
             acc = sum(mags[j] for j in nbs[i] if j >= 0)
             t = c * k + bisect_right(thresholds, acc)
         t = t * classes + places[i]
-        row = rows[t]
-        slot = x & mask
-        s = bisect_right(row, slot) - 1
-        start = row[s]
-        x = (row[s + 1] - start) * (x >> p) + slot - start
-        if x < RANS_L:
-            x = (x << _WORD) | (words[at] if at < len(words) else 0)
-            at += 1
+        s, x, at = _rans_step(x, at, rows[t], words, p)
         sym[i] = s
         used[i] = t
         if k > 1:
