@@ -112,6 +112,65 @@ def _bits(tables: EntropyTables, sym: np.ndarray, tab: np.ndarray) -> float:
     return float(-np.log2(freq[tab, sym] / float(1 << tables.precision)).sum())
 
 
+def _symbols(
+    codes: np.ndarray, base: EntropyTables
+) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """``(latent_shape, flat codes (N, size), channel of each position, symbols)``.
+
+    Symbols are codes minus the channel's offset, the escape symbol where out of range.
+    Raises ExportError naming ``codes`` unless they are integer latents (N, channels, ...).
+    """
+    arr = np.asarray(codes)
+    if arr.ndim < 2 or not np.issubdtype(arr.dtype, np.integer):
+        raise ExportError(f"codes: need integer latents (N, *latent_shape), got {arr.shape}")
+    if arr.shape[1] != base.channels:
+        raise ExportError(
+            f"codes: {arr.shape[1]} latent channels, the factorized tables have {base.channels}"
+        )
+    latent_shape = arr.shape[1:]
+    n, size = arr.shape[0], int(np.prod(latent_shape))
+    flat = arr.reshape(n, size).astype(np.int64)
+    ch = np.repeat(np.arange(base.channels), size // base.channels)
+    sym = flat - base.offset[ch]
+    escape = base.symbols - 1
+    return latent_shape, flat, ch, np.where((sym < 0) | (sym >= escape), escape, sym)
+
+
+def _neighbourhoods(latent_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every non-empty set of latent axes: the candidate context neighbourhoods."""
+    return [
+        c
+        for r in range(1, len(latent_shape) + 1)
+        for c in itertools.combinations(range(len(latent_shape)), r)
+    ]
+
+
+def _context_rows(
+    flat: np.ndarray,
+    ch: np.ndarray,
+    latent_shape: tuple[int, ...],
+    base: EntropyTables,
+    axes: tuple[int, ...],
+    th: tuple[int, ...],
+    **layout: int | bool,
+) -> tuple[EntropyTables, np.ndarray]:
+    """``(probe tables, table row of every symbol)`` for neighbourhood ``axes`` split at ``th``.
+
+    The probe repeats ``base``'s CDFs per context class (``layout``: the adaptive
+    model's ``adapt``/``positions`` fields); only its layout is used, not its counts.
+    """
+    probe = EntropyTables(
+        cdf=np.repeat(base.cdf, len(th) + 1, axis=0),
+        offset=base.offset,
+        precision=base.precision,
+        thresholds=th,
+        neighbours=axes,
+        **layout,
+    )
+    nb = neighbour_map(latent_shape, 1, axes)
+    return probe, ch * probe.contexts + context_classes(flat, ch, nb, probe)
+
+
 def fit_context_tables(
     codes: np.ndarray,
     base: EntropyTables,
@@ -127,41 +186,16 @@ def fit_context_tables(
     held-out bits. ``tables`` is None when it is not :data:`MIN_GAIN` below the
     factorized ``base`` (or there are fewer than 2 items to split).
     """
-    arr = np.asarray(codes)
-    if arr.ndim < 2 or not np.issubdtype(arr.dtype, np.integer):
-        raise ExportError(f"codes: need integer latents (N, *latent_shape), got {arr.shape}")
-    if arr.shape[1] != base.channels:
-        raise ExportError(
-            f"codes: {arr.shape[1]} latent channels, the factorized tables have {base.channels}"
-        )
-    latent_shape = arr.shape[1:]
-    n, size = arr.shape[0], int(np.prod(latent_shape))
-    flat = arr.reshape(n, size).astype(np.int64)
-    ch = np.repeat(np.arange(base.channels), size // base.channels)
-    sym = flat - base.offset[ch]
-    escape = base.symbols - 1
-    sym = np.where((sym < 0) | (sym >= escape), escape, sym)
+    latent_shape, flat, ch, sym = _symbols(codes, base)
+    n = flat.shape[0]
     halves = np.array_split(np.random.default_rng(seed).permutation(n), 2)
     fact_bits = sum(_bits(base, sym[h], np.broadcast_to(ch, sym[h].shape)) for h in halves)
     if n < 2:
         return ContextFit(None, fact_bits, fact_bits, 0.0)
     best: tuple[float, tuple, tuple, float] | None = None
-    axes_sets = [
-        c
-        for r in range(1, len(latent_shape) + 1)
-        for c in itertools.combinations(range(len(latent_shape)), r)
-    ]
-    for axes in axes_sets:
-        nb = neighbour_map(latent_shape, 1, axes)
+    for axes in _neighbourhoods(latent_shape):
         for th in thresholds:
-            probe = EntropyTables(
-                cdf=np.repeat(base.cdf, len(th) + 1, axis=0),
-                offset=base.offset,
-                precision=base.precision,
-                thresholds=th,
-                neighbours=axes,
-            )
-            tab = ch * probe.contexts + context_classes(flat, ch, nb, probe)
+            probe, tab = _context_rows(flat, ch, latent_shape, base, axes, th)
             rows = base.channels * probe.contexts
             counts = [_counts(sym[h], tab[h], rows, base.symbols) for h in halves]
             for w in weights:
@@ -175,17 +209,8 @@ def fit_context_tables(
     bits, axes, th, w = best
     if bits > (1 - MIN_GAIN) * fact_bits:
         return ContextFit(None, fact_bits, bits, w)
-    nb = neighbour_map(latent_shape, 1, axes)
-    k = len(th) + 1
-    probe = EntropyTables(
-        cdf=np.repeat(base.cdf, k, axis=0),
-        offset=base.offset,
-        precision=base.precision,
-        thresholds=th,
-        neighbours=axes,
-    )
-    tab = ch * k + context_classes(flat, ch, nb, probe)
-    counts = _counts(sym, tab, base.channels * k, base.symbols)
+    probe, tab = _context_rows(flat, ch, latent_shape, base, axes, th)
+    counts = _counts(sym, tab, base.channels * probe.contexts, base.symbols)
     return ContextFit(_tables(counts, base, w, th, axes), fact_bits, bits, w)
 
 
@@ -249,18 +274,8 @@ def fit_adaptive_tables(
     ``tables`` is None unless the winner is :data:`MIN_GAIN` below the best static
     candidate (the same tables, not adapting) on the same halves.
     """
-    arr = np.asarray(codes)
-    if arr.ndim < 2 or not np.issubdtype(arr.dtype, np.integer) or arr.shape[1] != base.channels:
-        raise ExportError(
-            f"codes: need integer latents (N, {base.channels}, ...), got {arr.shape}"
-        )
-    latent_shape = arr.shape[1:]
-    n, size = arr.shape[0], int(np.prod(latent_shape))
-    flat = arr.reshape(n, size).astype(np.int64)
-    ch = np.repeat(np.arange(base.channels), size // base.channels)
-    sym = flat - base.offset[ch]
-    escape = base.symbols - 1
-    sym = np.where((sym < 0) | (sym >= escape), escape, sym)
+    latent_shape, flat, ch, sym = _symbols(codes, base)
+    n = flat.shape[0]
     # halves of whole frames in the items' own order (a stream's frame holds neighbouring
     # items, what adaptation is for): even frames and odd frames
     block = np.arange(n) // FRAME_ITEMS
@@ -272,25 +287,13 @@ def fit_adaptive_tables(
     positions = len(latent_shape) > 1
     best: tuple[float, tuple, tuple, int] | None = None
     static_bits = np.inf
-    for axes in (
-        c
-        for r in range(1, len(latent_shape) + 1)
-        for c in itertools.combinations(range(len(latent_shape)), r)
-    ):
-        nb = neighbour_map(latent_shape, 1, axes)
+    pos = position_map(latent_shape, 1)
+    for axes in _neighbourhoods(latent_shape):
         for th in thresholds:
-            probe = EntropyTables(
-                cdf=np.repeat(base.cdf, len(th) + 1, axis=0),
-                offset=base.offset,
-                precision=base.precision,
-                thresholds=th,
-                neighbours=axes,
-                adapt=1,
-                positions=positions,
+            probe, tab = _context_rows(
+                flat, ch, latent_shape, base, axes, th, adapt=1, positions=positions
             )
             classes = probe.position_classes(latent_shape)
-            pos = position_map(latent_shape, 1)
-            tab = ch * probe.contexts + context_classes(flat, ch, nb, probe)
             row = tab * classes + (pos if positions else 0)
             rows = base.channels * probe.contexts
             counts = [_counts(sym[h], tab[h], rows, base.symbols) for h in halves]
@@ -314,17 +317,8 @@ def fit_adaptive_tables(
     static_bits = float(static_bits)
     if bits > (1 - MIN_GAIN) * static_bits:
         return AdaptiveFit(None, static_bits, bits)
-    nb = neighbour_map(latent_shape, 1, axes)
-    k = len(th) + 1
-    probe = EntropyTables(
-        cdf=np.repeat(base.cdf, k, axis=0),
-        offset=base.offset,
-        precision=base.precision,
-        thresholds=th,
-        neighbours=axes,
-    )
-    tab = ch * k + context_classes(flat, ch, nb, probe)
-    counts = _counts(sym, tab, base.channels * k, base.symbols)
+    probe, tab = _context_rows(flat, ch, latent_shape, base, axes, th)
+    counts = _counts(sym, tab, base.channels * probe.contexts, base.symbols)
     static = _tables(counts, base, prior_weight, th, axes)
     tables = EntropyTables(
         cdf=static.cdf,
