@@ -1,6 +1,6 @@
 """Train, export and quantize the pretrained speech denoiser shipped in the runtime package.
 
-One command rebuilds it (about 20 minutes on one thread; ``make speech-model`` runs it)::
+One command rebuilds it (about 15 minutes on one thread; ``make speech-model`` runs it)::
 
     flock /tmp/edgeae-heavy.lock .venv/bin/python benchmarks/train_speech_denoiser.py
 

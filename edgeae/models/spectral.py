@@ -284,15 +284,19 @@ def istft(spec: torch.Tensor, cfg: SpectralConfig, length: int) -> torch.Tensor:
 
 @torch.no_grad()
 def track_floor(feats: torch.Tensor, rate: float) -> torch.Tensor:
-    """The runtime's ``track_floor`` over ``(B, bins, T)`` feature sequences (no gradient)."""
-    out = torch.empty_like(feats)
-    n = feats[:, :, 0].clone()
-    fall = min(1.0, 10.0 * rate)
-    for t in range(feats.shape[-1]):
-        d = feats[:, :, t] - n
-        n = n + torch.where(d > 0, rate, fall) * d
-        out[:, :, t] = n
-    return out
+    """The runtime's ``track_floor`` over ``(B, bins, T)`` feature sequences (no gradient).
+
+    Runs the runtime's own numpy loop (``edgeae_runtime.spectral.track_floor``) on all
+    ``B * bins`` tracks at once: the same float32 arithmetic, bit for bit, as the torch
+    loop it replaces, without torch's per-op overhead on 151 small steps per segment.
+    """
+    from edgeae_runtime.spectral import track_floor as _np_track_floor
+
+    b, bins, t = feats.shape
+    frames = feats.detach().to("cpu", torch.float32).permute(2, 0, 1).reshape(t, b * bins)
+    out, _ = _np_track_floor(frames.contiguous().numpy(), None, rate)
+    floors = torch.from_numpy(out).reshape(t, b, bins).permute(1, 2, 0).contiguous()
+    return floors.to(feats.device, feats.dtype)
 
 
 def compress(mag: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:
