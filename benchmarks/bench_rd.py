@@ -15,8 +15,9 @@ by side with the baselines in the same run:
 
 PSNR uses the data's value range as peak (the runtime's one PSNR rule); SSIM is
 measured on the image crops. The coder table puts the entropy coders side by side on
-the same integer codes of every test set: the context model the export fitted (format
-version 4, what the streams use), the factorized rANS tables (version 2) and deflate
+the same integer codes of every test set: the adaptive model the export fitted (format
+version 5, what the streams use), the static context model (version 4), the factorized
+rANS tables (version 2) and deflate
 (zlib level 9), 64 items per frame, with each coder's throughput. Prints a table,
 writes benchmarks/results/rd.json.
 
