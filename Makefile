@@ -43,7 +43,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
 
-# Rebuild the pretrained speech denoiser shipped in the runtime package (~10 min, 1 thread;
+# Rebuild the pretrained speech denoiser shipped in the runtime package (~40 min, 1 thread;
 # needs ../shared/data/speech) and measure it (docs/speech.md).
 speech-model: install
 	$(BIN)/python benchmarks/train_speech_denoiser.py

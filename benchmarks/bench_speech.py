@@ -206,6 +206,27 @@ def summarize(per_file: dict[str, dict[str, list[dict[str, float]]]]) -> dict[st
     return out
 
 
+#: Printed above the numbers, so the regenerated BENCHMARKS.md section says what they are.
+ABOUT = """\
+FLOAT comes from `benchmarks/train_speech_denoiser.py -o DIR` (the shipped model's float \
+export); results in `benchmarks/results/speech.json`, spectrograms in `build/speech-png/`; \
+1 thread. The shipped model and how it was chosen: docs/speech.md (its training record: \
+runtime/edgeae_runtime/pretrained/speech-denoiser.json). Held out from training \
+(benchmarks/speech_data.py): the DNS and Freesound pairs, the VoiceBank-DEMAND pairs p287_004 \
+and p287_006 (the other four are trained on, so that row is a seen-speaker, seen-noise-corpus \
+test), LJSpeech LJ001-0028..0031 and LJ050-0131, ARCTIC aew_a0003 and axb_a0006 (speakers \
+never trained on), and every noise of the `mix` rows (speechbrain noise1-5, ESC-50 x3, \
+Freesound: noise types never trained on). `mix N dB` = each of the 7 clean files with 3 of \
+those noises at N dB (21 files). `wiener` = benchmarks/wiener.py, decision-directed Wiener + \
+minimum-statistics noise floor, tuned for PESQ on the validation mixtures. `oracle IRM` = \
+benchmarks/oracle_mask.py: the ideal ratio mask from the clean reference with the shipped \
+STFT: the ceiling of any mask model, not a system. `edgeae float/int8` = the spectral-mask \
+model through the runtime. `tones recipe` = `edgeae train builtin:tones` + export (the README \
+route). Last column: files whose STOI is below the input's. Below the table: the issue's \
+targets on the `mix` rows (int8) and the speed (RTF of the 10/20/100 ms stream, int8 vs ORT \
+fp32 at batch 256)."""
+
+
 def table(summary: dict[str, Any]) -> str:
     lines = [
         "| data | system | SNR dB | SI-SNR dB | PESQ-wb | STOI | files STOI lower |",
@@ -341,6 +362,8 @@ def main() -> None:
         "per_file": per_file,
         "seconds": round(time.perf_counter() - t_all, 1),
     }
+    print(ABOUT)
+    print()
     print(table(summary))
     print()
     print("| | value |\n|---|---|")

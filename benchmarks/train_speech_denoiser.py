@@ -1,6 +1,6 @@
 """Train, export and quantize the pretrained speech denoiser shipped in the runtime package.
 
-One command rebuilds it (about 15 minutes on one thread; ``make speech-model`` runs it)::
+One command rebuilds it (about 40 minutes on one thread; ``make speech-model`` runs it)::
 
     flock /tmp/edgeae-heavy.lock .venv/bin/python benchmarks/train_speech_denoiser.py
 
@@ -317,7 +317,7 @@ def export(model: torch.nn.Module, out: Path, info: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", choices=("spectral", "conv1d"), default="spectral")
-    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--steps", type=int, default=40, help="optimizer steps per epoch")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=1.5, help="segment length")
