@@ -244,7 +244,7 @@ class SpeechStep:
 
 @dataclass(frozen=True)
 class CodecStep:
-    """The sensor recording compressed and decompressed in chunks."""
+    """A stretch of the sensor recording the codec never trained on, coded in chunks."""
 
     encoder: str
     decoder: str
@@ -255,6 +255,9 @@ class CodecStep:
     snr_db: float
     encode_rtf: float
     decode_rtf: float
+    quality: int  # edgeae train --quality of the codec model
+    train_seconds: float
+    train_share: float  # the leading share of the recording the codec trained on
 
     @property
     def bytes_per_s(self) -> float:
@@ -268,9 +271,10 @@ class CodecStep:
     @property
     def summary(self) -> str:
         return (
-            f"{self.total_bytes} bytes for {self.seconds:.0f} s ({self.bytes_per_s:.0f} B/s, "
-            f"{self.ratio_vs_pcm16:.1f}x smaller than 16-bit PCM) with {self.encoder}, SNR "
-            f"after decoding {self.snr_db:.1f} dB"
+            f"quality {self.quality} codec trained in {self.train_seconds:.0f} s on the first "
+            f"{self.train_share:.0%}; the last {self.seconds:.0f} s: {self.total_bytes} bytes "
+            f"({self.bytes_per_s:.0f} B/s, {self.ratio_vs_pcm16:.1f}x smaller than 16-bit PCM) "
+            f"with {self.encoder}, SNR after decoding {self.snr_db:.1f} dB"
         )
 
 

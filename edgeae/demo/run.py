@@ -105,9 +105,7 @@ def run_demo(
     result.speech = stages.run("denoise real speech (pretrained)", lambda: speech.run(demo))
     if "sensor" in by_name:
         sensor = by_name["sensor"]
-        result.codec = stages.run(
-            "compress sensor stream", lambda: codec.run(sensor.train, sensor.quantize, demo)
-        )
+        result.codec = stages.run("compress sensor stream", lambda: codec.run(sensor.train, demo))
         result.anomaly = stages.run(
             "score sensor anomalies", lambda: anomaly.run(sensor.train, sensor.quantize, demo)
         )

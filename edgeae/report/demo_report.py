@@ -69,8 +69,8 @@ def summary_lines(result: DemoResult) -> list[str]:
         lines.append(f"  speech  {sp.summary}")
     if (k := result.codec) is not None:
         lines.append(
-            f"  codec   sensor stream {k.bytes_per_s:.0f} B/s ({k.ratio_vs_pcm16:.1f}x "
-            f"smaller than PCM16), SNR after decoding {k.snr_db:.1f} dB"
+            f"  codec   held-out sensor stream {k.bytes_per_s:.0f} B/s ({k.ratio_vs_pcm16:.1f}x "
+            f"smaller than PCM16), SNR after decoding {k.snr_db:.1f} dB (quality {k.quality})"
         )
     if (a := result.anomaly) is not None:
         lines.append(
@@ -185,9 +185,12 @@ def _codec_section(k: CodecStep) -> Section:
     section = Section("Stream codec (sensor)")
     section.blocks += [
         Paragraph(
-            f"{k.seconds:.0f} s of {k.channels}-channel {k.sample_rate} Hz vibration coded by "
-            f"{k.encoder} (8-bit latent codes, deflated when smaller) in 1 s chunks, and "
-            f"decoded by {k.decoder} from 256-byte pieces."
+            f"A rate-distortion codec (`edgeae train --quality {k.quality}`, conv1d, trained "
+            f"in {k.train_seconds:.0f} s on the first {k.train_share:.0%} of the recording, "
+            f"anomalies included) codes the last {k.seconds:.0f} s of {k.channels}-channel "
+            f"{k.sample_rate} Hz vibration, which it never saw, with {k.encoder} "
+            f"(entropy-coded latents) in 1 s chunks; {k.decoder} decodes it from 256-byte "
+            "pieces."
         ),
         Table(
             ("bytes/s", "vs 16-bit PCM", "SNR after decoding (dB)", "encode RTF", "decode RTF"),
