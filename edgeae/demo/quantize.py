@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 
 from .data import spread
-from .results import CodecFiles, ExportStep, ModelFiles, QuantizeStep, TrainStep
+from .results import ExportStep, QuantizeStep, TrainStep
 from .spec import DemoRun
 
 __all__ = ["run"]
 
 
 def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep:
-    """Quantize the autoencoder (and for a codec model the encoder and decoder) to int8."""
+    """Quantize the autoencoder to int8 within the task's budget."""
     import onnx
 
     from edgeae_export import QuantizeRequest, SpeedGateError, Validation, quantize_model
@@ -46,7 +43,6 @@ def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep
         refusal = exc.format_message()
         demo.say(f"        speed gate refused int8: {refusal}")
         result = quantize_model(request.replace(allow_slower=True))
-    codec = _quantize_codec(files, x, demo) if spec.codec else None
     b = result.budget
     q = result.manifest.quantization
     present = {n.op_type for n in onnx.load(str(files.autoencoder)).graph.node}
@@ -59,35 +55,4 @@ def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep
         max_drop=b.max_drop if b else None,
         kept_float=(*(op for op in q.excluded_op_types if op in present), *q.excluded_nodes),
         gate_refusal=refusal,
-        codec=codec,
     )
-
-
-def _quantize_codec(files: ModelFiles, x: np.ndarray, demo: DemoRun) -> CodecFiles:
-    """Static int8 encoder and decoder (the decoder calibrated on the float encoder's latents).
-
-    A speed-gate refusal keeps the float file for that half and says so.
-    """
-    from edgeae_export import QuantizeRequest, SpeedGateError, quantize_model
-
-    kept: list[str] = []
-    outs: dict[str, Path] = {}
-    for role, src in (("encoder", files.encoder), ("decoder", files.decoder)):
-        out = src.with_name(f"{role}.int8.onnx")
-        request = QuantizeRequest(
-            src,
-            out,
-            mode="static",
-            calibration=x,
-            force=True,
-            encoder=files.encoder if role == "decoder" else None,
-            speed_gate=not demo.quick,
-        )
-        try:
-            quantize_model(request)
-        except SpeedGateError as exc:
-            demo.say(f"        speed gate kept {src.name} float: {exc.format_message()}")
-            shutil.copyfile(src, out)
-            kept.append(role)
-        outs[role] = out
-    return CodecFiles(outs["encoder"], outs["decoder"], tuple(kept))

@@ -17,7 +17,6 @@ from .spec import DemoModel
 
 __all__ = [
     "AnomalyStep",
-    "CodecFiles",
     "CodecStep",
     "CompareStep",
     "DemoResult",
@@ -97,15 +96,6 @@ class ExportStep:
 
 
 @dataclass(frozen=True)
-class CodecFiles:
-    """The encoder and decoder the codec step uses; ``float_roles`` kept float by the gate."""
-
-    encoder: Path
-    decoder: Path
-    float_roles: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class QuantizeStep:
     """The int8 model, its budget, and what the speed gate said."""
 
@@ -117,7 +107,6 @@ class QuantizeStep:
     max_drop: float | None = None
     kept_float: tuple[str, ...] = ()
     gate_refusal: str | None = None  # the speed gate's message when it refused (written anyway)
-    codec: CodecFiles | None = None
 
     @property
     def summary(self) -> str:
@@ -131,9 +120,6 @@ class QuantizeStep:
         if self.gate_refusal is not None:
             first = self.gate_refusal.split(";")[0]
             gate = f" (speed gate: {first}; written anyway for the demo)"
-        if self.codec is not None:
-            roles = self.codec.float_roles
-            gate += f"; codec {'int8' if not roles else 'int8 except ' + ', '.join(roles)}"
         return (
             f"{self.path.name} {self.quantized_bytes / 1024:.0f} KiB "
             f"({100 * self.size_ratio:.0f}% of float){budget}{kept}{gate}"

@@ -37,15 +37,13 @@ class DemoModel:
     max_drop: float
     quick_limit: int | None = None
     role: str = ""
-    codec: bool = False
 
 
 #: The demo's models. Epochs vs the recipe: sensor 20 of 60, digits 60 of 150, tones all 25.
 #: Budgets: 0.005 AUROC, 0.3 dB PSNR (the int8 targets in BENCHMARKS.md).
 DEMO_MODELS = (
     DemoModel("sensor", "builtin:sensor", "builtin:sensor?seconds=40", 20, "auroc", 0.005,
-              role="anomaly detection and compression of 3-axis vibration (conv1d)",
-              codec=True),
+              role="anomaly detection in 3-axis vibration (conv1d)"),
     DemoModel("tones", "builtin:tones", "builtin:tones?seconds=2", None, "psnr", 0.3,
               role="denoising 16 kHz audio (conv1d)"),
     DemoModel("digits", "builtin:digits", "builtin:digits", 60, "psnr", 0.3,
