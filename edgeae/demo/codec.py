@@ -2,7 +2,7 @@
 
 The sensor recipe is an anomaly model: trained on normal running with masked inputs and a
 1 x 16 latent, it reconstructs anomalies badly on purpose, so as a codec it loses them
-(5.1 dB SNR on the whole recording). A codec must reproduce whatever arrives, so this step
+(docs/compression.md, "Limits"). A codec must reproduce whatever arrives, so this step
 trains its own rate-distortion model (the sensor codec of benchmarks/bench_rd_signals.py at a
 named quality) on the recording's first part, anomalies included, and codes the rest.
 """
@@ -14,12 +14,14 @@ import time
 
 import numpy as np
 
+from .export import export_checkpoint
+from .quantize import quantize_codec
 from .results import CodecStep, TrainStep
 from .spec import DemoRun
 
 __all__ = ["CODEC_QUALITY", "run"]
 
-#: ``edgeae train --quality`` of the demo's codec (QUALITY[4]: lambda 0.01).
+#: ``edgeae train --quality`` of the demo's codec (a named ``rate_lambda``).
 CODEC_QUALITY = 4
 #: The bench's sensor codec: three stride-2 levels, latent 4 x 32, non-overlapping windows.
 _MODEL = {"hidden": (32, 64, 64), "latent": 4}
@@ -44,11 +46,9 @@ def run(trained: TrainStep, demo: DemoRun) -> CodecStep:
     from edgeae.train import TrainConfig, load_checkpoint
     from edgeae.train import train as run_training
     from edgeae.train.config import QUALITY
-    from edgeae_export import QuantizeRequest, export_autoencoder, quantize_model
     from edgeae_runtime import metrics
     from edgeae_runtime.codec import StreamDecoder, StreamEncoder
     from edgeae_runtime.model import Model
-    from edgeae_runtime.preprocess import normalize
 
     ds = trained.dataset
     signal = np.asarray(ds.signal, np.float32)
@@ -74,30 +74,13 @@ def run(trained: TrainStep, demo: DemoRun) -> CodecStep:
     train_seconds = time.perf_counter() - t0
 
     ckpt = load_checkpoint(run_dir)
-    out = demo.models_dir("sensor-codec")
-    export_autoencoder(
-        ckpt.model,
-        out_dir=out,
-        example_inputs=normalize(x[:256], ckpt.preprocessing).astype(np.float32),
-        info=ckpt.export_info(),
-        force=True,
-    )
-    calibration = x[:: max(1, len(x) // 512)]  # spread over the whole training stretch
-    for role in ("encoder", "decoder"):
-        quantize_model(
-            QuantizeRequest(
-                out / f"{role}.onnx",
-                out / f"{role}.int8.onnx",
-                calibration=calibration,
-                force=True,
-                speed_gate=False,
-                encoder=out / "encoder.onnx" if role == "decoder" else None,
-            )
-        )
+    exported = export_checkpoint(ckpt, x[:256], demo.models_dir("sensor-codec"))
+    # calibrated on windows spread over the whole training stretch
+    files = quantize_codec(exported.files, x[:: max(1, len(x) // 512)])
 
     test = np.ascontiguousarray(signal[:, cut:])
-    enc = StreamEncoder(Model(out / "encoder.int8.onnx"))
-    dec = StreamDecoder(Model(out / "decoder.int8.onnx"))
+    enc = StreamEncoder(Model(files.encoder))
+    dec = StreamDecoder(Model(files.decoder))
     t1 = time.perf_counter()
     blob = b"".join(enc.push(test[:, i : i + rate]) for i in range(0, test.shape[1], rate))
     blob += enc.flush()
@@ -107,8 +90,8 @@ def run(trained: TrainStep, demo: DemoRun) -> CodecStep:
     t3 = time.perf_counter()
     seconds = test.shape[1] / rate
     return CodecStep(
-        encoder="encoder.int8.onnx",
-        decoder="decoder.int8.onnx",
+        encoder=files.encoder.name,
+        decoder=files.decoder.name,
         seconds=seconds,
         channels=test.shape[0],
         sample_rate=rate,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .data import spread
-from .results import ExportStep, QuantizeStep, TrainStep
+from .results import ExportStep, ModelFiles, QuantizeStep, TrainStep
 from .spec import DemoRun
 
-__all__ = ["run"]
+__all__ = ["quantize_codec", "run"]
 
 
 def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep:
@@ -56,3 +56,25 @@ def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep
         kept_float=(*(op for op in q.excluded_op_types if op in present), *q.excluded_nodes),
         gate_refusal=refusal,
     )
+
+
+def quantize_codec(files: ModelFiles, calibration: np.ndarray) -> ModelFiles:
+    """Static int8 encoder and decoder (the decoder calibrated on the float encoder's
+    latents), beside the float files; the autoencoder stays the float one."""
+    from edgeae_export import QuantizeRequest, quantize_model
+
+    out = {}
+    for role, src in (("encoder", files.encoder), ("decoder", files.decoder)):
+        out[role] = src.with_name(f"{role}.int8.onnx")
+        quantize_model(
+            QuantizeRequest(
+                src,
+                out[role],
+                mode="static",
+                calibration=calibration,
+                force=True,
+                speed_gate=False,  # a codec's int8 halves ship for their bytes, not speed
+                encoder=files.encoder if role == "decoder" else None,
+            )
+        )
+    return ModelFiles(files.autoencoder, out["encoder"], out["decoder"])
