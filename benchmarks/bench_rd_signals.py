@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgeae.commands.export import export_items
 from edgeae.data import frame_signal, load_source
 from edgeae.data.audio import read_audio
 from edgeae.data.builtin.speech import HELD_OUT_CLEAN, TRAIN_CLEAN, bundle_dir
@@ -86,7 +87,9 @@ def learned(
               progress=False)  # fmt: skip
         seconds = time.perf_counter() - t0
         ck = load_checkpoint(run)
-        val = normalize(ds.x[:256], ck.preprocessing).astype(np.float32)
+        # parity and the entropy tables on `edgeae export`'s items: a seeded sample spread
+        # over the whole training signal, not its first 256 windows (sensor: its first 65 s)
+        val = normalize(export_items(ds.x), ck.preprocessing).astype(np.float32)
         out = work / f"{name}-{lam:g}-onnx"
         export_autoencoder(ck.model, out_dir=out, example_inputs=val, info=ck.export_info(),
                            force=True)  # fmt: skip

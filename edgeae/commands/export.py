@@ -1,7 +1,7 @@
 """``edgeae export``: a trained run -> model.onnx, encoder.onnx and decoder.onnx with manifests.
 
 The host side of the export: it loads the run's checkpoint and real items of
-its data (the validation split when the data is the one trained on), then hands
+its data (:func:`export_items`: a seeded sample spread over all of it), then hands
 the torch module and a plain description to
 :func:`edgeae_export.export_autoencoder`, which checks parity and writes the files.
 torch is imported inside the command only.
@@ -26,18 +26,28 @@ from edgeae_runtime.clitools import (
 
 from ._options import data_options
 
-__all__ = ["export", "validation_items"]
+__all__ = ["export", "export_items", "validation_items"]
 
 DEFAULT_SAMPLES = 256
 
 
-def _spread(n: int, k: int) -> Any:
-    """``k`` indices spread evenly over ``range(n)`` (all of them when ``n <= k``)."""
+def export_items(items: Any, samples: int = DEFAULT_SAMPLES) -> Any:
+    """THE items an export checks parity on and fits the codec on, float32.
+
+    A seeded sample of ``samples`` items spread over all of ``items`` (the
+    calibration sample, :func:`edgeae_export.calibration.sample_indices`), never
+    the first ones nor one contiguous stretch: the codec's tables (factorized
+    scale, context, adaptive) are counted on these items' latents, and a
+    recording's first windows (or its held-out last part) are not what it codes.
+    Parity compares onnxruntime with torch on the same inputs, so the items need
+    not be held out; they need to cover the data. ``edgeae export`` and
+    ``edgeae demo`` both use this rule.
+    """
     import numpy as np
 
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+    from edgeae_export.calibration import sample_indices
+
+    return np.asarray(items[sample_indices(len(items), samples)], dtype=np.float32)
 
 
 def validation_items(
@@ -49,17 +59,14 @@ def validation_items(
     hop: int | None,
     samples: int,
 ) -> tuple[Any, str]:
-    """Raw items to check parity on, and a description of where they came from.
+    """Raw items to check parity on and fit the codec on, and where they came from.
 
-    The run's own data gives its validation split (same split as training); other
-    data (``--data``) gives items spread over the whole source.
+    :func:`export_items` of the whole source, the run's own data (training and
+    validation items alike) or other data (``--data``). Speech runs (spectral)
+    take STFT items of the source's held-out files.
     """
-    import numpy as np
-
     from edgeae.data import load_source
     from edgeae.errors import DataError
-    from edgeae.train import TrainConfig
-    from edgeae.train.prepare import prepare
 
     source = data or ckpt.data_source
     if not source:
@@ -93,13 +100,9 @@ def validation_items(
             f"{source}: items have shape {tuple(ds.item_shape)}, the model takes "
             f"{tuple(ckpt.item_shape)}; pass --data (and --window/--key) matching the run"
         )
-    if ds.fingerprint == ckpt.data_fingerprint:
-        prepared = prepare(ds, TrainConfig.from_dict(ckpt.train_config))
-        raw, how = prepared.val_raw_input, "validation items"
-    else:
-        raw, how = np.asarray(ds.x), "items (not the training data)"
-    raw = raw[_spread(len(raw), samples)]
-    return np.asarray(raw, dtype=np.float32), f"{len(raw)} {how} of {source}"
+    raw = export_items(ds.x, samples)
+    whose = "the run's data" if ds.fingerprint == ckpt.data_fingerprint else "not the training data"
+    return raw, f"{len(raw)} items sampled over all {len(ds)} of {source} ({whose})"
 
 
 def _size(n: int) -> str:

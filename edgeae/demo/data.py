@@ -1,4 +1,4 @@
-"""Items the demo's steps draw from a dataset: evenly spread, never the first N."""
+"""Items the demo's steps draw from a dataset: spread over it, never the first N."""
 
 from __future__ import annotations
 
@@ -17,15 +17,17 @@ def spread(n: int, k: int) -> np.ndarray:
 
 
 def parity_items(ckpt: Any, k: int = 256) -> np.ndarray:
-    """Parity items spread over the run's data, loaded with the model's own layout.
+    """The export's items of the run's data (``edgeae export``'s rule, ``export_items``),
+    loaded with the model's own layout.
 
     (``edgeae export`` reloads the data without the run's layout override, so a
     dense model of digits is exported here from items loaded as the run saw them.)
     """
+    from edgeae.commands.export import export_items
     from edgeae.data import load_source
 
     kwargs: dict[str, Any] = {"layout": ckpt.layout}
     if ckpt.signal is not None:
         kwargs.update(window=ckpt.signal.window, hop=ckpt.signal.hop)
     ds = load_source(ckpt.data_source, **kwargs)
-    return np.asarray(ds.x[spread(len(ds), k)], dtype=np.float32)
+    return export_items(ds.x, k)

@@ -12,9 +12,11 @@ import torch
 from click.testing import CliRunner
 
 from edgeae.cli import main
+from edgeae.commands.export import export_items, validation_items
 from edgeae.data import load_source
 from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import read_manifest
+from edgeae_export.calibration import sample_indices
 from edgeae_export.onnx_io import load_onnx
 from edgeae_runtime import Model
 from edgeae_runtime.scores import anomaly_scores
@@ -62,14 +64,48 @@ def test_export_writes_three_files_with_manifests(run_dir: Path, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert _files(out) == ["decoder.onnx", "encoder.onnx", "model.onnx"]
     assert "parity" in result.stdout and "opset 17" in result.stdout
-    assert "24 validation items of" in result.stderr  # 25% of 96 items: the run's own split
+    # all 96 items of the run's data, not its 24 validation items
+    assert "96 items sampled over all 96 of" in result.stderr
     manifest = read_manifest(load_onnx(out / "model.onnx"))
     assert manifest.arch == "dense" and manifest.item_shape == (12,)
     assert manifest.preprocessing.offset != (0.0,)  # the run's fitted normalization
-    assert manifest.parity.samples == 24 and manifest.parity.max_abs_error < 1e-5
+    assert manifest.parity.samples == 96 and manifest.parity.max_abs_error < 1e-5
     assert manifest.provenance.source.endswith("items.npy")
     sess = ort.InferenceSession(str(out / "encoder.onnx"), providers=["CPUExecutionProvider"])
     assert sess.run(None, {"input": np.zeros((2, 12), np.float32)})[0].shape == (2, 3)
+
+
+def test_export_items_are_the_seeded_sample_over_all_items() -> None:
+    x = np.arange(1000, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    picked = export_items(x, 100)
+    assert picked.dtype == np.float32 and picked.shape == (100, 3)
+    np.testing.assert_array_equal(picked, x[sample_indices(1000, 100)])  # the calibration law
+    rows = picked[:, 0]
+    assert rows.min() < 50 and rows.max() > 950  # spread over the whole array, not x[:100]
+    assert not np.array_equal(rows, np.arange(100))
+    np.testing.assert_array_equal(export_items(x[:10], 100), x[:10])  # fewer: all, in order
+
+
+def _rows(x: np.ndarray, items: np.ndarray) -> list[int]:
+    """The row of ``x`` each item is."""
+    return [int(np.flatnonzero((x == item).all(axis=1))[0]) for item in items]
+
+
+def test_export_samples_the_runs_whole_data_not_its_validation_split(run_dir: Path) -> None:
+    from edgeae.train.prepare import prepare
+
+    ckpt = load_checkpoint(run_dir)
+    x = np.load(run_dir.parent / "items.npy")
+    raw, described = validation_items(ckpt, data=None, key=None, window=None, hop=None,
+                                      samples=48)  # fmt: skip
+    assert raw.shape == (48, 12) and "48 items sampled over all 96" in described
+    assert _rows(x, raw) == sample_indices(96, 48).tolist()
+    # the run trained on 72 of the 96 items; a sample over all of them holds training items,
+    # which the 24 validation items (what the export took before) cannot
+    split = prepare(load_source(str(run_dir.parent / "items.npy")),
+                    TrainConfig.from_dict(ckpt.train_config))  # fmt: skip
+    val = set(_rows(x, split.val_raw_input))
+    assert len(val) == 24 and set(_rows(x, raw)) - val
 
 
 def test_export_carries_the_two_sided_anomaly_spec(run_dir: Path, tmp_path: Path) -> None:
