@@ -12,15 +12,19 @@ then a pixel shuffle (1-D: Reshape/Transpose/Reshape; 2-D: DepthToSpace) to
 the doubled size: about the receptive field of upsample + conv for fewer MACs
 and no Resize (QLinearConv in int8); decoder ``"upsample"`` (the default
 before issue 14): nearest-neighbour upsampling followed by a convolution per
-level, also int8 QLinearConv but computed at the doubled size; decoder ``"transpose"``:
+level, also int8 QLinearConv but computed at the doubled size, so it is exported
+through :func:`fold_upsample`: the exact sub-pixel equivalent of each upsample + conv
+pair (the same function, computed at the low resolution); decoder ``"transpose"``:
 ConvTranspose per level, which its CPU provider keeps in float.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,7 +33,7 @@ from edgeae.errors import ConfigError
 
 from ._common import Autoencoder, check_positive, output_activation
 
-__all__ = ["DECODERS", "ConvAE", "ConvConfig", "subpixel_kernel"]
+__all__ = ["DECODERS", "ConvAE", "ConvConfig", "fold_upsample", "subpixel_kernel"]
 
 DECODERS = ("upsample", "subpixel", "transpose")
 
@@ -137,6 +141,65 @@ class _Shuffle1d(nn.Module):
         return x.reshape(-1, c, r, n).permute(0, 1, 3, 2).reshape(-1, c, n * r)
 
 
+def _folded_conv(conv: nn.Module, dims: int) -> nn.Module:
+    """The low-resolution conv equal to nearest x2 upsampling then ``conv`` (stride 1,
+    padding ``k // 2``): output channel ``c * 2**dims + phase`` holds the phase-``phase``
+    samples of channel ``c``, whose taps on the upsampled signal fall on input ``i + d``
+    with ``d = (phase + j - k // 2) // 2``; taps that land on one input add up."""
+    k = conv.kernel_size[0]
+    offsets = [[(r + j - k // 2) // 2 for j in range(k)] for r in (0, 1)]
+    reach = max(abs(d) for row in offsets for d in row)
+    w = conv.weight.detach()
+    phases = 2**dims
+    folded = torch.zeros(w.shape[0] * phases, w.shape[1], *([2 * reach + 1] * dims))
+    for phase in range(phases):
+        rows = [(phase >> (dims - 1 - axis)) & 1 for axis in range(dims)]  # (ry, rx) / (r,)
+        for taps in np.ndindex(*([k] * dims)):
+            at = tuple(offsets[r][j] + reach for r, j in zip(rows, taps, strict=True))
+            channels = slice(phase, None, phases)
+            folded[(channels, slice(None), *at)] += w[(slice(None), slice(None), *taps)]
+    out = _CONV[dims](w.shape[1], w.shape[0] * phases, 2 * reach + 1, padding=reach)
+    out.weight.data.copy_(folded)
+    out.bias.data.copy_(conv.bias.detach().repeat_interleave(phases))
+    return out
+
+
+def fold_upsample(model: ConvAE) -> ConvAE:
+    """``model`` with every nearest-upsample + conv level of its decoder replaced by the
+    equal sub-pixel level (a conv at the low resolution, then the pixel shuffle).
+
+    The same function up to float rounding, so an upsample decoder keeps the quality it
+    was trained to and runs like a sub-pixel one: no Resize, 40 % fewer MACs at kernel 5,
+    int8 convolutions on the short axis (issue 14). ``model`` itself is not changed.
+    """
+    config = model.config
+    if config.decoder != "upsample":
+        return model
+    twin = copy.deepcopy(model)
+    layers, out, level = list(twin.decoder), [], 0
+    dims, levels = config.dims, len(config.channels)
+    i = 0
+    while i < len(layers):
+        if not isinstance(layers[i], nn.Upsample):
+            out.append(layers[i])
+            i += 1
+            continue
+        conv = layers[i + 1]
+        out.append(_folded_conv(conv, dims))
+        i += 2
+        if i < len(layers) and isinstance(layers[i], nn.ReLU):  # before the shuffle: fuses
+            out.append(layers[i])
+            i += 1
+        if dims == 1:
+            length = -(-config.item_shape[1] // 2**levels) * 2**level
+            out.append(_Shuffle1d(conv.out_channels, length))
+        else:
+            out.append(nn.PixelShuffle(2))
+        level += 1
+    twin.decoder = nn.Sequential(*out)
+    return twin
+
+
 class ConvAE(Autoencoder):
     """Strided-conv encoder and upsample+conv (sub-pixel, ConvTranspose) decoder, 1 or 2 dims."""
 
@@ -181,3 +244,7 @@ class ConvAE(Autoencoder):
             dec.append(_CropTo(tuple(config.item_shape[1:])))
         self.decoder = nn.Sequential(*dec)
         self._attach_prior(config.entropy, latent_channels)
+
+    def for_export(self) -> ConvAE:
+        """The module the exporter traces: :func:`fold_upsample` of this one."""
+        return fold_upsample(self)

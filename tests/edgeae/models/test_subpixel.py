@@ -1,5 +1,6 @@
 """The sub-pixel decoder: the 1-D shuffle's index map, fewer MACs than upsample + conv,
-and an int8 export whose convolutions all run as QLinearConv with no Resize left."""
+an int8 export whose convolutions all run as QLinearConv with no Resize left, and the
+upsample decoder's export through its exact sub-pixel equivalent (fold_upsample)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeae.models import asdict, build_model, default_config
-from edgeae.models._conv import _Shuffle1d, subpixel_kernel
+from edgeae.models._conv import _Shuffle1d, fold_upsample, subpixel_kernel
 from edgeae_export import ExportInfo
 from edgeae_export.exporter import export_autoencoder
 from edgeae_export.perf_model import count_macs
@@ -37,7 +40,26 @@ def test_subpixel_kernel_is_odd_and_about_half(kernel: int, low: int) -> None:
     assert subpixel_kernel(kernel) == low
 
 
-def _export(arch: str, shape: tuple[int, ...], decoder: str, tmp: Path, **kw: object) -> Path:
+class _Unfolded(torch.nn.Module):
+    """``model`` without its ``for_export``: traced as trained (upsample + conv)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+def _export(
+    arch: str, shape: tuple[int, ...], decoder: str, tmp: Path, *, fold: bool = True, **kw: object
+) -> Path:
     torch.manual_seed(0)
     cfg = default_config(arch, shape, decoder=decoder, **kw)
     model = build_model(arch, cfg).eval()
@@ -52,17 +74,67 @@ def _export(arch: str, shape: tuple[int, ...], decoder: str, tmp: Path, **kw: ob
         source="tests",
     )
     x = np.random.default_rng(0).normal(size=(32, *shape)).astype(np.float32)
-    export_autoencoder(model, out_dir=tmp, example_inputs=x, info=info, force=True)
+    module = model if fold else _Unfolded(model)
+    export_autoencoder(module, out_dir=tmp, example_inputs=x, info=info, force=True)
     return tmp / "model.onnx"
 
 
+def _macs(path: Path) -> int:
+    return sum(n.macs or 0 for n in count_macs(path))
+
+
+def _ops(path: Path) -> set[str]:
+    return {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
 def test_conv1d_subpixel_has_fewer_macs_than_upsample(tmp_path: Path) -> None:
-    up = _export("conv1d", (1, 64), "upsample", tmp_path / "u", channels=(8, 16))
+    up = _export("conv1d", (1, 64), "upsample", tmp_path / "u", fold=False, channels=(8, 16))
     sp = _export("conv1d", (1, 64), "subpixel", tmp_path / "s", channels=(8, 16))
-    macs = {p: sum(n.macs or 0 for n in count_macs(p)) for p in (up, sp)}
-    assert macs[sp] < 0.85 * macs[up]
-    ops = {n.op_type for n in onnx.load(str(sp)).graph.node}
-    assert "Resize" not in ops and "ConvTranspose" not in ops
+    assert _macs(sp) < 0.85 * _macs(up)
+    assert "Resize" in _ops(up)
+    assert "Resize" not in _ops(sp) and "ConvTranspose" not in _ops(sp)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dims=st.sampled_from([1, 2]),
+    kernel=st.sampled_from([3, 5, 7]),
+    levels=st.integers(1, 3),
+    size=st.integers(5, 40),
+    channels=st.integers(1, 3),
+)
+def test_fold_upsample_is_the_same_function(
+    dims: int, kernel: int, levels: int, size: int, channels: int
+) -> None:
+    torch.manual_seed(size)
+    arch = f"conv{dims}d"
+    shape = (channels, size) if dims == 1 else (channels, size, size // 2 + 3)
+    cfg = default_config(arch, shape, decoder="upsample", kernel=kernel,
+                         channels=tuple(4 * (i + 1) for i in range(levels)))
+    model = build_model(arch, cfg).eval()
+    folded = fold_upsample(model).eval()
+    assert not any(isinstance(m, torch.nn.Upsample) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.Upsample) for m in model.modules())  # untouched
+    x = torch.randn(3, *shape)
+    with torch.no_grad():
+        want, got = model(x), folded(x)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-5 * float(want.abs().max()) + 1e-7)
+
+
+@pytest.mark.parametrize(("arch", "shape"), [("conv1d", (3, 64)), ("conv2d", (1, 12, 12))])
+def test_upsample_decoder_exports_as_subpixel(
+    arch: str, shape: tuple[int, ...], tmp_path: Path
+) -> None:
+    # export_autoencoder checks the folded graph against the upsample module itself
+    up = _export(arch, shape, "upsample", tmp_path / "u", channels=(8, 16), kernel=5)
+    plain = _export(arch, shape, "upsample", tmp_path / "p", fold=False, channels=(8, 16),
+                    kernel=5)
+    assert "Resize" not in _ops(up) and "Resize" in _ops(plain)
+    assert _macs(up) < 0.85 * _macs(plain)  # kernel 5 at 2L -> 3 at L with twice the outputs
+    x = np.random.default_rng(2).normal(size=(8, *shape)).astype(np.float32)
+    y = [open_session(p).run(["reconstruction"], {"input": x})[0] for p in (up, plain)]
+    assert np.abs(y[0] - y[1]).max() <= 1e-5 * np.abs(y[1]).max()
 
 
 @pytest.mark.parametrize(("arch", "shape"), [("conv1d", (2, 60)), ("conv2d", (1, 12, 12))])
