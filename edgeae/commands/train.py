@@ -195,7 +195,8 @@ def _json_safe(value: object) -> object:
     default=None,
     metavar="Q[,Q...]",
     help="Compression quality 1 (smallest) .. 8 (best), a named --rate-lambda each; "
-    "several (1,3,5 or 1-4) train a ladder into -o DIR/q1, DIR/q3, ...",
+    "several (1,3,5 or 1-4) train a ladder into -o DIR/q1, DIR/q3, ... A labelled "
+    "source's anomalies train too (the threshold stays on held-out normal items).",
 )
 @click.option(
     "--search",

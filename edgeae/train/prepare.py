@@ -1,7 +1,8 @@
 """From a Dataset (or plain arrays) to normalized train/validation tensors, before any training.
 
 Decides the split (random by seed; contiguous with a gap for overlapping signal
-windows; normal-only for data with anomaly labels), fits the normalization on
+windows; normal-only for data with anomaly labels, except that rate-distortion training
+trains on their anomalous items too), fits the normalization on
 the training split alone, and checks everything that would otherwise fail mid-run.
 """
 
@@ -123,12 +124,40 @@ def _split(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np
     that overrun the signal (:func:`_overrunning`) unless nothing else is left.
     """
     train, val, evaluate, how = _split_items(ds, config)
+    if config.rate_lambda > 0 and has_anomaly_labels(ds):
+        train = _codec_train(ds, val)
+        how = (
+            "all but the held-out normal items: rate-distortion trains on the anomalies too; "
+            "the threshold is on the held-out normals"
+        )
     over = _overrunning(ds)
     if over is not None and over.any():
         if (~over[val]).any():
             val = val[~over[val]]
         evaluate = evaluate[~over[evaluate]]
     return train, val, evaluate, how
+
+
+def _codec_train(ds: Dataset, val: np.ndarray) -> np.ndarray:
+    """The training items of a rate-distortion run on a labelled source: all but ``val``.
+
+    A labelled source trains an anomaly model on normal items only (the anomalies are for
+    the threshold and its evaluation); a codec must code everything it will be given, so it
+    trains on every item but the held-out normal ones: not their clips (log-mel), nor, for
+    overlapping windows, the windows sharing samples with them. The threshold is still
+    calibrated on those held-out normal items; its evaluation (AUROC) then scores
+    anomalies the model trained on.
+    """
+    n = len(ds)
+    if ds.clips is not None:  # whole clips are held out
+        clips = np.asarray(ds.clips).reshape(-1)
+        return np.flatnonzero(~np.isin(clips, np.unique(clips[val]))).astype(np.int64)
+    near = np.zeros(n, dtype=bool)
+    near[val] = True
+    if ds.window and ds.hop and ds.hop < ds.window:
+        gap = math.ceil(ds.window / ds.hop) - 1
+        near = np.convolve(near, np.ones(2 * gap + 1), mode="same") > 0
+    return np.flatnonzero(~near).astype(np.int64)
 
 
 def _split_items(

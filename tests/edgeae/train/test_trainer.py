@@ -315,3 +315,54 @@ def test_rate_run_records_its_steps_and_flags_too_few(low_rank: np.ndarray, tmp_
     assert m["train_steps"] < RATE_MIN_STEPS and m["rate_step_starved"] is True
     plain = train(low_rank, "dense", SMALL, TrainConfig(epochs=1), tmp_path / "p", progress=False)
     assert "train_steps" not in plain.metrics  # only rate-distortion runs carry the rate keys
+
+
+def _train_rows(prep, ds: Dataset) -> np.ndarray:
+    """Which items of ``ds`` are ``prep``'s training items (their model-space rows)."""
+    from edgeae_runtime.preprocess import normalize
+
+    rows = normalize(np.asarray(ds.x), prep.preprocessing)
+    index = {row.tobytes(): i for i, row in enumerate(rows)}
+    return np.array([index[row.tobytes()] for row in prep.train_x.numpy()])
+
+
+def test_rate_distortion_trains_on_the_anomalies_of_a_labelled_recording() -> None:
+    """A codec codes everything it is given: on a labelled source, rate-distortion training
+    takes the anomalous windows too; the threshold keeps its held-out normal windows."""
+    from edgeae.data import load_source
+
+    ds = load_source("builtin:sensor?seconds=40")  # 256/128 windows, anomalies after 20 s
+    labels = ds.anomaly_labels
+    assert labels is not None and (labels > 0).sum() > 20
+    plain = prepare(ds, TrainConfig(epochs=1, batch_size=16))
+    coded = prepare(ds, TrainConfig(epochs=1, batch_size=16, rate_lambda=0.01))
+    assert labels[_train_rows(plain, ds)].max() == 0  # an anomaly model: normal windows only
+    rows = _train_rows(coded, ds)
+    assert set(np.flatnonzero(labels > 0)) <= set(rows)  # every anomalous window trains
+    np.testing.assert_array_equal(coded.val_raw_input, plain.val_raw_input)  # same held-out
+    raw = {row.tobytes(): i for i, row in enumerate(np.asarray(ds.x, np.float32))}
+    val = np.array([raw[v.tobytes()] for v in coded.val_raw_input])
+    assert labels[val].max() == 0  # the threshold's items are normal
+    # no training window shares a sample with a held-out one (window 256, hop 128: gap 1)
+    assert np.abs(rows[:, None] - val[None, :]).min() > 1
+    assert len(rows) == len(ds) - len(val) - 2  # and nothing else is left out
+    assert "rate-distortion" in coded.split and "normal items only" in plain.split
+
+
+def test_rate_distortion_on_labelled_items_keeps_a_normal_threshold(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    n, w = 240, 16
+    x = (np.sin(np.linspace(0, 40, n * w)).reshape(n, 1, w)
+         + 0.01 * rng.normal(size=(n, 1, w))).astype(np.float32)  # fmt: skip
+    labels = np.zeros(n, dtype=np.int64)
+    x[200:] *= 3.0
+    labels[200:] = 1
+    ds = Dataset(name="toy", x=x, layout="NCW", fingerprint=fingerprint([x], {}), labels=labels,
+                 sample_labels=np.repeat(labels, w))  # fmt: skip
+    cfg = TrainConfig(epochs=2, batch_size=16, rate_lambda=0.01)
+    result = train(ds, "conv1d", {"hidden": (8, 8), "latent": 2}, cfg, tmp_path / "r",
+                   progress=False)  # fmt: skip
+    n_train = int(result.metrics["split"].split()[0])
+    assert n_train == n - len(prepare(ds, cfg).val_x)  # the 40 anomalies train too
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck.anomaly is not None and "held-out normal" in ck.anomaly.calibrated_on
