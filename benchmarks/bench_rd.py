@@ -22,7 +22,12 @@ rANS tables (version 2) and deflate
 writes benchmarks/results/rd.json.
 
     python benchmarks/bench_rd.py [--quick] [--parts digits,images] [--merge]
-                                  [--work DIR [--reuse]]
+                                  [--work DIR [--reuse]] [--skip-missing]
+
+The images part needs ../shared/data/images: without it the bench exits 3 before
+training anything, with one line naming the directory (so run_all writes no half
+section); ``--skip-missing`` runs the other parts instead (``--merge`` then keeps the
+stored images result).
 
 Only the coding of the test items (the enc/dec ms and Msym/s columns) is timed; it
 runs under an exclusive ``flock`` of ``--lock`` (default /tmp/edgeae-heavy.lock, a
@@ -764,6 +769,15 @@ def gain_table(title: str, rows: list[dict]) -> str:
 
 
 PARTS = ("digits", "images")
+#: The data each part needs beyond the package: the part fails without it (--skip-missing).
+NEEDS = {"images": SHARED}
+#: The exit code of missing data (the projects' "bad input data", edgeae_runtime.errors).
+EXIT_MISSING = 3
+
+
+def missing_parts(parts: list[str]) -> dict[str, Path]:
+    """The parts of ``parts`` whose data directory is absent, with that directory."""
+    return {p: NEEDS[p] for p in parts if p in NEEDS and not NEEDS[p].is_dir()}
 
 
 def main() -> int:
@@ -785,11 +799,26 @@ def main() -> int:
         help="with --work: keep the runs already trained there (export, coding and timing "
         "run again with this code)",
     )
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="skip a part whose data is absent (images without ../shared/data/images) "
+        "instead of failing",
+    )
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    missing = missing_parts(parts)
+    for part, folder in missing.items():
+        if not args.skip_missing:
+            print(f"error: bench_rd: {folder} not found: the {part} part needs it; "
+                  f"pass --skip-missing (or --parts without {part}) to run without it",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_MISSING
+        print(f"{folder} not found: {part} skipped (--skip-missing)", file=sys.stderr)
+    parts = [p for p in parts if p not in missing]
     LOCK["path"] = args.lock
     if args.reuse and args.work is None:
         parser.error("--reuse needs --work")
@@ -806,10 +835,7 @@ def main() -> int:
         if "digits" in parts:
             result["digits"] = bench_digits(work, args.quick)
         if "images" in parts:
-            if SHARED.is_dir():
-                result["images"] = bench_images(work, args.quick)
-            else:
-                print(f"\n{SHARED} not found: image crops skipped", file=sys.stderr)
+            result["images"] = bench_images(work, args.quick)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(RESULTS, json.dumps(result, indent=2))
     print(f"\nwrote {RESULTS}")
