@@ -533,6 +533,11 @@ def _size(path: str | Path) -> int:
     return Path(path).stat().st_size
 
 
+def _stale(derived: Path, source: str | Path) -> bool:
+    """A file made from ``source`` is missing or older than it (a rebuilt model)."""
+    return not derived.exists() or derived.stat().st_mtime < Path(source).stat().st_mtime
+
+
 def peers_of(entry: dict, x: np.ndarray, work: Path, ov: bool) -> dict[str, tuple]:
     """Label -> (callable, session open ms, file bytes) for one model at one batch."""
     import torch
@@ -556,7 +561,7 @@ def peers_of(entry: dict, x: np.ndarray, work: Path, ov: bool) -> dict[str, tupl
     ort_peer("ORT int8, level extended (no NHWC)", int8, optimization="extended")
     ort_peer("ORT int8, level basic", int8, optimization="basic")
     saved = here / "model.int8.optimized.onnx"
-    if not saved.exists():
+    if _stale(saved, int8):
         _ort_runner(int8, x, optimized_path=saved)
     ort_peer("ORT int8, saved optimized graph", saved, optimization="disable")
     ort_peer("ORT int8, 2 threads, spinning", int8, threads=2, spin=True)
@@ -564,7 +569,7 @@ def peers_of(entry: dict, x: np.ndarray, work: Path, ov: bool) -> dict[str, tupl
     if entry.get("fp16"):
         ort_peer("ORT fp16 (edgeae fp16 mode: fp16 compute)", entry["fp16"])
     stored = here / "model.fp16-storage.onnx"
-    if not stored.exists():
+    if _stale(stored, fp32):
         stored.write_bytes(fp16_storage(fp32).SerializeToString())
     ort_peer("ORT fp16 storage, float compute", stored)
     if ov:
@@ -595,6 +600,13 @@ def _stream_rtf(path: str, tag: str) -> dict[str, float] | None:
     den.flush()
     total = time.perf_counter() - t0
     return {"chunk_ms": 20.0, "rtf": total / (n / sig.sample_rate)}
+
+
+def _kernel_rate(pm: Any) -> float:
+    """GMAC/s of a profile's int8 MAC kernels together (their MACs over their kernel time)."""
+    kernels = [n for n in pm.nodes if n.int8 and n.gmacs]
+    us = sum(n.kernel_us_per_item for n in kernels)
+    return sum(n.macs for n in kernels) / (us * 1e3) if us else 0.0
 
 
 def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> dict[str, Any]:
@@ -628,11 +640,22 @@ def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> 
                     rtf.setdefault((e["tag"], kind), []).append(s["rtf"])
     peak_end = measure_peak(budget_s=budget)
     best_peak = max(peak.int8_gmacs, peak_end.int8_gmacs)  # the practical peak: best probe
+    # the profile, like every figure, in interleaved rounds: the kernel rate moves between runs
+    profiles: dict[str, list[Any]] = {}
+    for _ in range(rounds):
+        for e in entries:
+            pm = performance_model(e["int8"], batch=256, budget_s=budget, peak=peak, runs=5)
+            profiles.setdefault(e["tag"], []).append(pm)
     slowest = {}
     for e in entries:
-        pm = performance_model(e["int8"], batch=256, budget_s=budget, peak=peak, runs=5)
+        rates = [_kernel_rate(pm) for pm in profiles[e["tag"]]]
+        pm = sorted(profiles[e["tag"]], key=_kernel_rate)[len(rates) // 2]  # the median round
         top = pm.nodes[0]
         slowest[e["tag"]] = {
+            "int8_kernel_gmacs": float(np.median(rates)) if all(rates) else None,
+            "int8_kernel_gmacs_min": min(rates),
+            "int8_kernel_gmacs_max": max(rates),
+            "int8_kernel_time_share": sum(n.time_share for n in pm.nodes if n.int8 and n.gmacs),
             "node": top.name,
             "op": top.op,
             "time_share": top.time_share,
@@ -685,6 +708,7 @@ def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> 
         "budget_s": budget,
         "peak": peak.to_dict(),
         "peak_end": peak_end.to_dict(),
+        "best_peak": best_peak,
         "openvino": _have_openvino(),
         "isa": _machine_isa(),
         "models": models,
@@ -769,11 +793,13 @@ def markdown(res: dict[str, Any]) -> str:
     lines += [
         "",
         "### Streaming (runtime stream, 20 ms chunks, 10 s of signal, 1 thread) and the "
-        "slowest int8 node (profiler, batch 256)",
+        "slowest int8 node (profiler, batch 256; the median of the rounds)",
         "",
         "| model | RTF fp32 | RTF int8 | streams per core (int8) | slowest int8 node | its "
-        "share | its GMAC/s | Q/DQ share | layout share |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "share | its GMAC/s | int8 MAC kernels: GMAC/s (min-max; % of peak, % of time) | Q/DQ "
+        "share | "
+        "layout share |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in res["models"]:
         s, n = m["stream_rtf"], m["slowest_int8_node"]
@@ -784,9 +810,13 @@ def markdown(res: dict[str, Any]) -> str:
 
         spc = f"{1 / s['int8']['median']:.0f}" if s.get("int8") else "—"
         gm = f"{n['gmacs']:.1f}" if n["gmacs"] else "—"
+        kg = n.get("int8_kernel_gmacs")
+        ks = (f"{kg:.1f} ({n['int8_kernel_gmacs_min']:.1f}-{n['int8_kernel_gmacs_max']:.1f}; "
+              f"{100 * kg / res['best_peak']:.0f}%, {100 * n['int8_kernel_time_share']:.0f}%)"
+              if kg else "—")
         lines.append(
             f"| {m['tag']} | {fmt('fp32')} | {fmt('int8')} | {spc} | {n['node']} ({n['op']}) | "
-            f"{100 * n['time_share']:.0f}% | {gm} | {100 * n['qdq_share']:.0f}% | "
+            f"{100 * n['time_share']:.0f}% | {gm} | {ks} | {100 * n['qdq_share']:.0f}% | "
             f"{100 * n['layout_share']:.0f}% |"
         )
     lines += ["", "### Quality at equal training (held-out data)", ""]
@@ -818,31 +848,47 @@ def targets(res: dict[str, Any]) -> list[str]:
     """Each issue-14 target, met or MISSED, with its numbers (from this run only).
 
     Judged on the shipped models against the 1-thread peers; the alternatives (not
-    shipped) get the same lines, marked, so a decoder choice can be read off them."""
+    shipped) get the same lines, marked, so a decoder choice can be read off them.
+    edgeae's path is the int8 file except at a batch where float ran > 10 % faster:
+    there `edgeae quantize` tells the user to run the float file (SpeedReport.float_faster).
+    """
+    from edgeae_export.speed import SpeedReport
+
     out = []
     for m in res["models"]:
         mark = "" if m["tag"] in SHIPPED else " (alternative, not shipped)"
         by = {r["peer"]: r for r in m["rows"] if _one_thread(r["peer"])}
-        default = by["ORT int8 (edgeae)"]
+        default, fp32 = by["ORT int8 (edgeae)"], by["ORT fp32"]
+        # edgeae's path at a batch: the int8 file, or the float one where `edgeae quantize`
+        # says float is faster at that batch (the speed gate's rule, on this run's times)
+        gate = SpeedReport(
+            BATCHES, tuple(fp32[f"us_b{b}"] for b in BATCHES),
+            tuple(default[f"us_b{b}"] for b in BATCHES), True,
+        )
         for b in BATCHES:
+            ours, what = (fp32, "float file") if b in gate.float_faster() else (default, "int8")
             best = min(by.values(), key=lambda r, b=b: r[f"us_b{b}"])
-            slower = default[f"us_b{b}"] / best[f"us_b{b}"]
+            slower = ours[f"us_b{b}"] / best[f"us_b{b}"]
             # within 10 % of the fastest is within this machine's round-to-round spread
             verdict = "met" if slower <= 1.10 else "MISSED"
-            if verdict == "met" and best["peer"] != "ORT int8 (edgeae)":
+            if verdict == "met" and best["peer"] != ours["peer"]:
                 verdict = "met (within 10 %)"
             out.append(
                 f"{m['tag']}{mark} b={b}: fastest 1-thread peer {best['peer']} "
-                f"({best[f'us_b{b}']:.0f} µs); edgeae int8, default session "
-                f"{default[f'us_b{b}']:.0f} µs ({slower:.2f}x the fastest): {verdict}"
+                f"({best[f'us_b{b}']:.0f} µs); edgeae's path ({what}, default session) "
+                f"{ours[f'us_b{b}']:.0f} µs ({slower:.2f}x the fastest): {verdict}"
             )
-        if "conv" in m["tag"]:
+        if "conv" in m["tag"] or m["tag"].startswith("speech"):  # the denoiser is Conv-only
             ratio, share = default["vs_ort_fp32_b256"], default["share_int8_peak_b256"]
             met2 = "met" if ratio >= TARGETS["int8_vs_fp32"] else "MISSED"
-            met70 = "met" if share >= TARGETS["share_of_int8_peak"] else "MISSED"
+            node = m["slowest_int8_node"]
+            conv = (node.get("int8_kernel_gmacs") or 0.0) / res["best_peak"]
+            met70 = "met" if conv >= TARGETS["share_of_int8_peak"] else "MISSED"
             out.append(
-                f"{m['tag']}{mark}: int8 {ratio:.2f}x ORT fp32 at b=256 (>= 2x: {met2}); "
-                f"{100 * share:.0f}% of the int8 peak (>= 70%: {met70})"
+                f"{m['tag']}{mark}: int8 {ratio:.2f}x ORT fp32 at b=256 (>= 2x: {met2}); its "
+                f"int8 conv kernels {100 * conv:.0f}% of the int8 peak (>= 70%: {met70}; "
+                f"{100 * node.get('int8_kernel_time_share', 0):.0f}% of its node time, the "
+                f"whole model {100 * share:.0f}%)"
             )
         if m["tag"].startswith("speech") and m["stream_rtf"].get("int8"):
             v = m["stream_rtf"]["int8"]["median"]
@@ -915,6 +961,7 @@ def main() -> int:
     if args.phase == "report":
         res = json.loads((RESULTS / f"{name}.json").read_text())
         best = max(res["peak"]["int8_gmacs"], res["peak_end"]["int8_gmacs"])
+        res["best_peak"] = best
         for m in res["models"]:
             for r in m["rows"]:
                 r["share_int8_peak_b256"] = r["gmacs_b256"] / best

@@ -511,6 +511,14 @@ def speed_gate(
             f"(speed-up {speed.speedup(speed.batches[-1]):.2f}x at batch "
             f"{speed.batches[-1]}); {speed.suggestions[0]}"
         )
+    elif speed.float_faster():
+        b = speed.float_faster()[0]
+        i = speed.batches.index(b)
+        warnings.append(
+            f"at batch {b} the float model is faster on this CPU ({speed.float_us[i]:.0f} µs "
+            f"vs {speed.quantized_us[i]:.0f} µs; the {mode} model is faster at batch "
+            f"{speed.batches[-1]}): calls of {b} item(s) should run the float file"
+        )
     return speed, tuple(warnings)
 
 

@@ -53,10 +53,16 @@ class SpeedReport:
         i = self.batches.index(batch)
         return self.float_us[i] / max(self.quantized_us[i], 1e-9)
 
+    def float_faster(self) -> tuple[int, ...]:
+        """The batches at which the float model ran more than 10 % faster (beyond this
+        machine's round-to-round spread): calls of that size should run the float file."""
+        return tuple(b for b in self.batches if self.speedup(b) < 1 / 1.1)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with speed-ups per batch."""
         out = asdict(self)
         out["speedup"] = {str(b): round(self.speedup(b), 3) for b in self.batches}
+        out["float_faster"] = list(self.float_faster())
         return out
 
 

@@ -63,6 +63,43 @@ def test_faster_model_passes(triplets, tmp_path: Path, no_timing) -> None:
     assert r.speed.suggestions == ()
 
 
+def test_float_faster_at_batch_one_is_said(triplets, tmp_path: Path) -> None:
+    def slow_small(which: str, _m: bytes, batch: int) -> float:
+        return (20.0 if which == "float" else 30.0) if batch == 1 else (
+            100.0 * batch if which == "float" else 50.0 * batch
+        )
+
+    r = quantize_model(
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode="static",
+            calibration=make_data("dense", 64),
+            measure=slow_small,
+        )
+    )
+    assert r.path.exists() and r.speed is not None and r.speed.faster
+    assert r.speed.float_faster() == (1,) and r.speed.to_dict()["float_faster"] == [1]
+    assert any(w.startswith("at batch 1 the float model is faster") for w in r.warnings)
+
+
+def test_within_ten_percent_is_not_float_faster(triplets, tmp_path: Path) -> None:
+    def close(which: str, _m: bytes, batch: int) -> float:
+        return 100.0 * batch if which == "float" else (105.0 if batch == 1 else 50.0 * batch)
+
+    r = quantize_model(
+        QuantizeRequest(
+            triplets["dense"]["autoencoder"],
+            tmp_path / "q.onnx",
+            mode="static",
+            calibration=make_data("dense", 64),
+            measure=close,
+        )
+    )
+    assert r.speed is not None and r.speed.float_faster() == ()
+    assert not any("float model is faster" in w for w in r.warnings)
+
+
 def test_verdict_is_taken_at_the_largest_batch() -> None:
     model = onnx.ModelProto()
 
