@@ -49,16 +49,21 @@ def test_allow_slower_writes_and_warns(triplets, tmp_path: Path) -> None:
     assert any("ConvInteger" in s for s in r.speed.suggestions)
 
 
-def test_faster_model_passes(triplets, tmp_path: Path, no_timing) -> None:
-    r = quantize_model(
+def _static_dense(triplets, tmp_path: Path, measure) -> object:
+    """Static-quantize the dense triplet's model with the injected timer ``measure``."""
+    return quantize_model(
         QuantizeRequest(
             triplets["dense"]["autoencoder"],
             tmp_path / "q.onnx",
             mode="static",
             calibration=make_data("dense", 64),
-            measure=no_timing,
+            measure=measure,
         )
     )
+
+
+def test_faster_model_passes(triplets, tmp_path: Path, no_timing) -> None:
+    r = _static_dense(triplets, tmp_path, no_timing)
     assert r.speed is not None and r.speed.faster and r.speed.speedup(1) == pytest.approx(2.0)
     assert r.speed.suggestions == ()
 
@@ -69,15 +74,7 @@ def test_float_faster_at_batch_one_is_said(triplets, tmp_path: Path) -> None:
             100.0 * batch if which == "float" else 50.0 * batch
         )
 
-    r = quantize_model(
-        QuantizeRequest(
-            triplets["dense"]["autoencoder"],
-            tmp_path / "q.onnx",
-            mode="static",
-            calibration=make_data("dense", 64),
-            measure=slow_small,
-        )
-    )
+    r = _static_dense(triplets, tmp_path, slow_small)
     assert r.path.exists() and r.speed is not None and r.speed.faster
     assert r.speed.float_faster() == (1,) and r.speed.to_dict()["float_faster"] == [1]
     assert any(w.startswith("at batch 1 the float model is faster") for w in r.warnings)
@@ -87,15 +84,7 @@ def test_within_ten_percent_is_not_float_faster(triplets, tmp_path: Path) -> Non
     def close(which: str, _m: bytes, batch: int) -> float:
         return 100.0 * batch if which == "float" else (105.0 if batch == 1 else 50.0 * batch)
 
-    r = quantize_model(
-        QuantizeRequest(
-            triplets["dense"]["autoencoder"],
-            tmp_path / "q.onnx",
-            mode="static",
-            calibration=make_data("dense", 64),
-            measure=close,
-        )
-    )
+    r = _static_dense(triplets, tmp_path, close)
     assert r.speed is not None and r.speed.float_faster() == ()
     assert not any("float model is faster" in w for w in r.warnings)
 
