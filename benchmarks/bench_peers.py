@@ -602,9 +602,14 @@ def _stream_rtf(path: str, tag: str) -> dict[str, float] | None:
     return {"chunk_ms": 20.0, "rtf": total / (n / sig.sample_rate)}
 
 
+def _kernels(pm: Any) -> list[Any]:
+    """A profile's int8 MAC kernels (QLinearConv, QGemm: the nodes with MACs)."""
+    return [n for n in pm.nodes if n.int8 and n.gmacs]
+
+
 def _kernel_rate(pm: Any) -> float:
     """GMAC/s of a profile's int8 MAC kernels together (their MACs over their kernel time)."""
-    kernels = [n for n in pm.nodes if n.int8 and n.gmacs]
+    kernels = _kernels(pm)
     us = sum(n.kernel_us_per_item for n in kernels)
     return sum(n.macs for n in kernels) / (us * 1e3) if us else 0.0
 
@@ -655,7 +660,7 @@ def time_all(work: Path, rounds: int, budget: float, only: list[str] | None) -> 
             "int8_kernel_gmacs": float(np.median(rates)) if all(rates) else None,
             "int8_kernel_gmacs_min": min(rates),
             "int8_kernel_gmacs_max": max(rates),
-            "int8_kernel_time_share": sum(n.time_share for n in pm.nodes if n.int8 and n.gmacs),
+            "int8_kernel_time_share": sum(n.time_share for n in _kernels(pm)),
             "node": top.name,
             "op": top.op,
             "time_share": top.time_share,

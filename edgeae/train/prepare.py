@@ -154,10 +154,16 @@ def _codec_train(ds: Dataset, val: np.ndarray) -> np.ndarray:
         return np.flatnonzero(~np.isin(clips, np.unique(clips[val]))).astype(np.int64)
     near = np.zeros(n, dtype=bool)
     near[val] = True
-    if ds.window and ds.hop and ds.hop < ds.window:
-        gap = math.ceil(ds.window / ds.hop) - 1
+    gap = _window_gap(ds)
+    if gap:
         near = np.convolve(near, np.ones(2 * gap + 1), mode="same") > 0
     return np.flatnonzero(~near).astype(np.int64)
+
+
+def _window_gap(ds: Dataset) -> int:
+    """Windows on each side of an item that share samples with it (0 without overlap)."""
+    overlapping = bool(ds.window and ds.hop and ds.hop < ds.window)
+    return math.ceil(ds.window / ds.hop) - 1 if overlapping else 0
 
 
 def _split_items(
@@ -174,8 +180,8 @@ def _split_items(
             np.arange(0),
             "by file: the source's held-out files",
         )
-    overlapping = bool(ds.window and ds.hop and ds.hop < ds.window)
-    gap = math.ceil(ds.window / ds.hop) - 1 if overlapping else 0
+    gap = _window_gap(ds)
+    overlapping = gap > 0
     if has_anomaly_labels(ds):
         labels = np.asarray(ds.labels).reshape(-1)
         anomalous = np.flatnonzero(labels != 0)
