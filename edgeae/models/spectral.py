@@ -168,6 +168,10 @@ class SpectralMaskAE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def for_export(self) -> nn.Module:
+        """The module the exporter traces: this one, batch folded (:class:`_FoldedBatch`)."""
+        return _FoldedBatch(self)
+
     def mask_sequence(self, feats: torch.Tensor) -> torch.Tensor:
         """Masks ``(B, bins, T)`` of feature sequences ``(B, bins, T)`` (silence before t=0).
 
@@ -246,6 +250,38 @@ def mask_gain(mask: torch.Tensor, cfg: SpectralConfig) -> torch.Tensor:
     if cfg.mask_floor <= 0:
         return mask
     return cfg.mask_floor + (1.0 - cfg.mask_floor) * mask
+
+
+class _FoldedBatch(nn.Module):
+    """A :class:`SpectralMaskAE`'s function with the batch folded into the length axis
+    after the temporal layers: ``(N, C, 1)`` becomes ``(1, C, N)``.
+
+    Past its temporal convs every item is one column, and onnxruntime's int8 convs on
+    ``(N, C, 1)`` run N matrix-vector products; on ``(1, C, N)`` each 1x1 conv is one
+    matrix product (batch 256: -21 %; batch 1: the same graph). Same weights, same items
+    in and masks out; the exporter checks it against the model.
+    """
+
+    def __init__(self, model: SpectralMaskAE) -> None:
+        super().__init__()
+        enc = model.encoder
+        last = max(
+            i for i, m in enumerate(enc) if isinstance(m, nn.Conv1d) and m.kernel_size[0] > 1
+        )
+        self.temporal, self.pointwise = enc[: last + 1], enc[last + 1 :]
+        self.decoder = model.decoder
+
+    def _row(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.temporal(x).permute(2, 1, 0))  # (1, latent, N)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self._row(x).permute(2, 1, 0)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z.permute(2, 1, 0)).permute(2, 1, 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self._row(x)).permute(2, 1, 0)
 
 
 def analysis_window(window: int, device: torch.device | None = None) -> torch.Tensor:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeae.errors import ConfigError
 from edgeae.models import build_model
@@ -179,3 +181,44 @@ def test_exported_tree_model_streams_like_the_torch_training_path(tmp_path) -> N
     got = np.concatenate([den.push(x[:700]), den.push(x[700:]), den.flush()], axis=1)[0]
     np.testing.assert_allclose(got, want, atol=1e-4)
     assert np.abs(got - x).max() > 1e-2  # the mask did something
+
+
+_SHAPES = [((), 4, 0.0), ((), 4, 0.05), ((2, 2), 3, 0.05), ((2, 2, 2), 8, 0.0), ((4, 2), 7, 0.05)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.sampled_from(_SHAPES),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_the_exported_fold_is_the_model(
+    shape: tuple[tuple[int, ...], int, float], n: int, seed: int
+) -> None:
+    """``for_export()`` (the batch folded into the length axis after the temporal layers)
+    gives every item's latent and mask as the model does, at every batch size."""
+    import dataclasses
+
+    tree, context, floor = shape
+    cfg = dataclasses.replace(
+        CFG,
+        context_frames=context,
+        noise_floor=floor,
+        item_shape=(33, context + (floor > 0)),
+        tree=tree,
+    )
+    torch.manual_seed(seed)
+    model = SpectralMaskAE(cfg).eval()
+    for p in model.parameters():
+        p.data.normal_(0.0, 0.3)
+    folded = model.for_export().eval()
+    x = torch.rand(n, *cfg.item_shape)
+    with torch.no_grad():
+        z = model.encode(x)
+        torch.testing.assert_close(folded.encode(x), z, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(folded.decode(z), model.decode(z), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(folded(x), model(x), atol=1e-5, rtol=1e-5)
+    # every item's mask is its own: shuffling the batch shuffles the masks
+    perm = torch.randperm(n)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x[perm]), folded(x)[perm], atol=1e-5, rtol=1e-5)
