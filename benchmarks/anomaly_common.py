@@ -14,6 +14,7 @@ from edgeae.train import (
     load_checkpoint,
 )
 from edgeae_export import QuantizeRequest, Validation, export_autoencoder, quantize_model
+from edgeae_export.sampling import EXPORT_SAMPLES, sample_items
 from edgeae_runtime.operating_point import LABELLED_METHODS, choose_threshold
 from edgeae_runtime.preprocess import normalize
 from edgeae_runtime.scores import (
@@ -67,7 +68,7 @@ def to_onnx(
     export_autoencoder(
         ck.model,
         out_dir=out,
-        example_inputs=normalize(calib_raw[:256], ck.preprocessing),
+        example_inputs=normalize(sample_items(calib_raw, EXPORT_SAMPLES), ck.preprocessing),
         info=ck.export_info(),
         force=True,
     )

@@ -35,6 +35,7 @@ from edgeae.train import (
 )
 from edgeae.train.prepare import prepare
 from edgeae_export import Validation
+from edgeae_export.sampling import sample_items
 from edgeae_runtime import Model
 from edgeae_runtime.anomaly import ClipScorer
 from edgeae_runtime.bench import time_calls
@@ -85,8 +86,7 @@ def _logmel_run(
         data_source=source,
     )
     seconds = time.perf_counter() - t0
-    rng = np.random.default_rng(0)
-    calib = np.asarray(ds.x)[rng.choice(len(ds.x), min(2048, len(ds.x)), replace=False)]
+    calib = sample_items(ds.x, 2048)
     # the int8 threshold is recalibrated on the trainer's held-out normal clips, where the
     # float one was set (calib is mostly training items: a threshold on them is too low)
     held_out = prepare(ds, TrainConfig(**train_over)).val_raw_input

@@ -107,6 +107,7 @@ def bench_candidate(
 ) -> dict[str, Any]:
     """Train, export, quantize one candidate; stream the held-out recording through both."""
     from edgeae_export import ExportInfo, QuantizeRequest, export_autoencoder, quantize_model
+    from edgeae_export.sampling import EXPORT_SAMPLES, sample_items
 
     ds = ctx_data(TRAIN_SOURCE, quick)
     held = ctx_data(HELD_OUT, quick)
@@ -117,7 +118,7 @@ def bench_candidate(
     result = train(ds, "conv1d", model_over, config, run, progress=False, data_source=TRAIN_SOURCE)
     train_s = time.perf_counter() - t0
     ckpt = load_checkpoint(run)
-    x = np.asarray(ds.x[np.linspace(0, len(ds) - 1, 512).astype(int)], dtype=np.float32)
+    x = sample_items(ds.x, 512)  # calibration items
     info = ExportInfo(
         arch=ckpt.arch,
         layout=ckpt.layout,
@@ -133,7 +134,7 @@ def bench_candidate(
     exported = export_autoencoder(
         ckpt.model,
         out_dir=work / "model",
-        example_inputs=normalize(x[:256], ckpt.preprocessing),
+        example_inputs=normalize(sample_items(ds.x, EXPORT_SAMPLES), ckpt.preprocessing),
         info=info,
     )
     fpath = next(f.path for f in exported.files if f.role == "autoencoder")

@@ -45,6 +45,7 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
     from edgeae.data import load_source
     from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
     from edgeae_export.exporter import export_autoencoder
+    from edgeae_export.sampling import EXPORT_SAMPLES, sample_indices, sample_items
     from edgeae_runtime.preprocess import normalize
 
     source = f"builtin:{name}"
@@ -69,9 +70,8 @@ def _train_export(name: str, decoder: str | None, work: Path, epochs: int | None
     )
     ckpt = load_checkpoint(run)
     info = ckpt.export_info(source)
-    rng = np.random.default_rng(0)
-    val_idx = np.sort(rng.choice(len(ds), size=min(512, len(ds)), replace=False))
-    example = normalize(ds.x[val_idx[:64]], ckpt.preprocessing)
+    val_idx = sample_indices(len(ds), 512)  # THE sample: calibration, budget and quality items
+    example = normalize(sample_items(ds.x, EXPORT_SAMPLES), ckpt.preprocessing)  # `edgeae export`'s
     out = work / "models" / tag
     export_autoencoder(ckpt.model, out_dir=out, example_inputs=example, info=info, force=True)
     return {"ds": ds, "ckpt": ckpt, "model": out / "model.onnx", "val_idx": val_idx, "tag": tag}

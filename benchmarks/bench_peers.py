@@ -148,6 +148,7 @@ def build_one(spec: Spec, work: Path, quick: bool) -> dict[str, Any] | None:
     from edgeae.data import load_source
     from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
     from edgeae_export.exporter import export_autoencoder
+    from edgeae_export.sampling import EXPORT_SAMPLES, sample_indices, sample_items
     from edgeae_runtime.preprocess import normalize
 
     out = work / slug(spec.tag)
@@ -184,9 +185,8 @@ def build_one(spec: Spec, work: Path, quick: bool) -> dict[str, Any] | None:
     )
     train_s = time.perf_counter() - t0
     ckpt = load_checkpoint(run)
-    rng = np.random.default_rng(0)
-    val_idx = np.sort(rng.choice(len(ds), size=min(512, len(ds)), replace=False))
-    example = normalize(ds.x[val_idx[:64]], ckpt.preprocessing)
+    val_idx = sample_indices(len(ds), 512)  # THE sample: calibration, budget and quality items
+    example = normalize(sample_items(ds.x, EXPORT_SAMPLES), ckpt.preprocessing)  # `edgeae export`'s
     export_autoencoder(
         ckpt.model, out_dir=out, example_inputs=example, info=ckpt.export_info(source), force=True
     )
@@ -231,6 +231,7 @@ def decoder_case(case: str, work: Path, quick: bool) -> list[dict]:
     from edgeae.data.split import split_indices
     from edgeae.train import TrainConfig, load_checkpoint, recipe_arch, recipe_for, train
     from edgeae_export.exporter import export_autoencoder
+    from edgeae_export.sampling import EXPORT_SAMPLES, sample_items
     from edgeae_runtime.metrics import auroc, psnr, psnr_peak
     from edgeae_runtime.model import Model
     from edgeae_runtime.preprocess import normalize
@@ -249,8 +250,9 @@ def decoder_case(case: str, work: Path, quick: bool) -> list[dict]:
                   TrainConfig(**{**to, "epochs": epochs, "seed": seed}), run, progress=False,
                   data_source=source, force=True)
             ck = load_checkpoint(run)
+            example = normalize(sample_items(ds.x, EXPORT_SAMPLES), ck.preprocessing)
             export_autoencoder(ck.model, out_dir=run / "onnx", info=ck.export_info(source),
-                               example_inputs=normalize(ds.x[:64], ck.preprocessing), force=True)
+                               example_inputs=example, force=True)
             m = Model(run / "onnx" / "model.onnx")
             if metric == "auroc":
                 values = [float(auroc(m.score(e.x), e.anomaly_labels)) for e in evals]

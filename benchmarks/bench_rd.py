@@ -185,7 +185,7 @@ def edgeae_points(
     whole images, put back together for SSIM.
     """
     from edgeae_export import QuantizeRequest, quantize_model
-    from edgeae_export.calibration import sample_indices
+    from edgeae_export.sampling import sample_indices
 
     points, runs = [], []
     items = sum(len(t) for t in test_sets)

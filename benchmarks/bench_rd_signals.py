@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgeae.commands.export import export_items
 from edgeae.data import frame_signal, load_source
 from edgeae.data.audio import read_audio
 from edgeae.data.builtin.speech import HELD_OUT_CLEAN, TRAIN_CLEAN, bundle_dir
 from edgeae.data.dataset import Dataset, fingerprint
 from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import QuantizeRequest, export_autoencoder, quantize_model
+from edgeae_export.sampling import EXPORT_SAMPLES, sample_items
 from edgeae_runtime import Model
 from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.codec import compress, decompress
@@ -87,17 +87,17 @@ def learned(
               progress=False)  # fmt: skip
         seconds = time.perf_counter() - t0
         ck = load_checkpoint(run)
-        # parity and the entropy tables on `edgeae export`'s items: a seeded sample spread
+        # parity and the entropy tables on `edgeae export`'s items: THE seeded sample spread
         # over the whole training signal, not its first 256 windows (sensor: its first 65 s)
-        val = normalize(export_items(ds.x), ck.preprocessing).astype(np.float32)
+        val = normalize(sample_items(ds.x, EXPORT_SAMPLES), ck.preprocessing)
         out = work / f"{name}-{lam:g}-onnx"
         export_autoencoder(ck.model, out_dir=out, example_inputs=val, info=ck.export_info(),
                            force=True)  # fmt: skip
         pairs = {"float": ("encoder.onnx", "decoder.onnx")}
-        # calibrate on windows spread over the whole training signal: the first 256 alone
-        # (sensor: its first 65 s, all normal) miss the 3x-amplitude stretches the test holds,
-        # and the int8 model then clipped them (sensor int8 7.0 dB vs float 17.3 dB)
-        calibration = ds.x[:: max(1, len(ds.x) // 512)]
+        # calibrate on all the training windows (the calibration takes THE sample of them):
+        # the first 256 alone (sensor: its first 65 s, all normal) miss the 3x-amplitude
+        # stretches the test holds, and the int8 model then clipped them (7.0 vs 17.3 dB)
+        calibration = ds.x
         try:
             for role in ("encoder", "decoder"):
                 quantize_model(QuantizeRequest(

@@ -46,6 +46,7 @@ from edgeae.train.denoiser import (  # noqa: E402
     spectral_spec,
     train_step,
 )
+from edgeae_export.sampling import sample_items  # noqa: E402
 
 PRETRAINED = HERE.parent / "runtime" / "edgeae_runtime" / "pretrained"
 
@@ -236,8 +237,7 @@ def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
     signal = SignalSpec(sample_rate=RATE, channels=1, window=cfg.window, hop=cfg.hop)
     noisy, _ = SpeechCorpus.load().mixtures(8, 3 * RATE, seed=seed, val=True)
     allx = np.concatenate([signal_items(x, signal, spectral_spec(cfg))[1] for x in noisy])
-    pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
-    return allx[np.sort(pick)].astype(np.float32)
+    return sample_items(allx, count, seed)
 
 
 def time_windows(count: int, seed: int) -> np.ndarray:
@@ -246,8 +246,7 @@ def time_windows(count: int, seed: int) -> np.ndarray:
 
     noisy, _ = SpeechCorpus.load().mixtures(8, 3 * RATE, seed=seed, val=True)
     allx = np.concatenate([np.asarray(frame_signal(x[None], 256, 128)) for x in noisy])
-    pick = np.random.default_rng(seed).choice(len(allx), size=min(count, len(allx)), replace=False)
-    return allx[np.sort(pick)].astype(np.float32)
+    return sample_items(allx, count, seed)
 
 
 def _export_info(model: torch.nn.Module, info: dict) -> tuple[Any, np.ndarray, np.ndarray]:

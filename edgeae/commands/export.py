@@ -1,7 +1,8 @@
 """``edgeae export``: a trained run -> model.onnx, encoder.onnx and decoder.onnx with manifests.
 
 The host side of the export: it loads the run's checkpoint and real items of
-its data (:func:`export_items`: a seeded sample spread over all of it), then hands
+its data (:func:`edgeae_export.sampling.sample_items`: THE seeded sample spread over
+all of it, the calibration's too), then hands
 the torch module and a plain description to
 :func:`edgeae_export.export_autoencoder`, which checks parity and writes the files.
 torch is imported inside the command only.
@@ -26,29 +27,7 @@ from edgeae_runtime.clitools import (
 
 from ._options import data_options
 
-__all__ = ["export", "export_items", "validation_items"]
-
-DEFAULT_SAMPLES = 256
-
-
-def export_items(items: Any, samples: int = DEFAULT_SAMPLES) -> Any:
-    """THE items an export checks parity on and fits the codec on, float32.
-
-    A seeded sample of ``samples`` items spread over all of ``items`` (the
-    calibration sample, :func:`edgeae_export.calibration.sample_indices`), never
-    the first ones nor one contiguous stretch: the codec's tables (factorized
-    scale, context, adaptive) are counted on these items' latents, and a
-    recording's first windows (or its held-out last part) are not what it codes.
-    Parity compares onnxruntime with torch on the same inputs, so the items need
-    not be held out; they need to cover the data. ``edgeae export`` and
-    ``edgeae demo`` both use this rule.
-    """
-    import numpy as np
-
-    from edgeae_export.calibration import sample_indices
-
-    return np.asarray(items[sample_indices(len(items), samples)], dtype=np.float32)
-
+__all__ = ["export", "validation_items"]
 
 def validation_items(
     ckpt: Any,
@@ -61,12 +40,13 @@ def validation_items(
 ) -> tuple[Any, str]:
     """Raw items to check parity on and fit the codec on, and where they came from.
 
-    :func:`export_items` of the whole source, the run's own data (training and
-    validation items alike) or other data (``--data``). Speech runs (spectral)
-    take STFT items of the source's held-out files.
+    :func:`edgeae_export.sampling.sample_items` of the whole source, the run's own
+    data (training and validation items alike) or other data (``--data``). Speech
+    runs (spectral) take STFT items of the source's held-out files (the same sample).
     """
     from edgeae.data import load_source
     from edgeae.errors import DataError
+    from edgeae_export.sampling import sample_items
 
     source = data or ckpt.data_source
     if not source:
@@ -100,7 +80,7 @@ def validation_items(
             f"{source}: items have shape {tuple(ds.item_shape)}, the model takes "
             f"{tuple(ckpt.item_shape)}; pass --data (and --window/--key) matching the run"
         )
-    raw = export_items(ds.x, samples)
+    raw = sample_items(ds.x, samples)
     whose = "the run's data" if ds.fingerprint == ckpt.data_fingerprint else "not the training data"
     return raw, f"{len(raw)} items sampled over all {len(ds)} of {source} ({whose})"
 
@@ -133,7 +113,7 @@ def _size(n: int) -> str:
 @click.option(
     "--samples",
     type=click.IntRange(1, 100_000),
-    default=DEFAULT_SAMPLES,
+    default=256,  # edgeae_export.sampling.EXPORT_SAMPLES (options never import edgeae_export)
     show_default=True,
     help="How many items the parity check and the codec calibration use.",
 )

@@ -57,8 +57,8 @@ def _load_items(
     from edgeae.data import load_source
     from edgeae.data.sources import frames_itself
     from edgeae.data.speech import is_speech_source, spectral_items
-    from edgeae_export.calibration import sample_indices
     from edgeae_export.errors import CalibrationError
+    from edgeae_export.sampling import sample_indices
 
     if manifest.spectral is not None and is_speech_source(source):  # STFT items of speech
         return spectral_items(source, manifest.signal, manifest.spectral, limit=size)[0], None, None

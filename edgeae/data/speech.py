@@ -187,7 +187,9 @@ def spectral_dataset(
         masks.append(np.clip(ratio, 0.0, 1.0).astype(np.float32)[:, :, None])
     x, target = np.concatenate(items), np.concatenate(masks)
     if limit is not None and len(x) > limit:
-        pick = np.unique(np.linspace(0, len(x) - 1, limit).round().astype(np.int64))
+        from edgeae_export.sampling import sample_indices
+
+        pick = sample_indices(len(x), limit)
         x, target = x[pick], target[pick]
     return Dataset(
         name=f"{source} (masks vs the ideal ratio mask)",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import spread
 from .results import ExportStep, ModelFiles, QuantizeStep, TrainStep
 from .spec import DemoRun
 
@@ -16,9 +15,10 @@ def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep
     import onnx
 
     from edgeae_export import QuantizeRequest, SpeedGateError, Validation, quantize_model
+    from edgeae_export.sampling import sample_indices
 
     spec, ds, files = trained.spec, trained.dataset, exported.files
-    idx = spread(len(ds), 256 if demo.quick else 512)
+    idx = sample_indices(len(ds), 256 if demo.quick else 512)  # calibration and budget items
     x = np.asarray(ds.x[idx], dtype=np.float32)
     labels = ds.anomaly_labels
     target = None if ds.target is None else np.asarray(ds.target[idx], dtype=np.float32)

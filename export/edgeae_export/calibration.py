@@ -6,10 +6,11 @@ and hands out onnxruntime ``CalibrationDataReader`` objects that normalize each
 batch with the manifest's preprocessing (the runtime's own ``normalize``) and
 optionally transform it (the decoder is calibrated on latents produced by the
 float encoder). At most ``max_items`` items are ever read. An array holding more
-items than that is sampled, not cut: a seeded random subset spread over the whole
-array (:func:`sample_indices`), so data ordered in time or by class (a signal's
-normal stretch first, a data set sorted by label) do not calibrate on their first
-part only; the sample is read row by row, so a memory map is never loaded whole.
+items than that is sampled, not cut: THE sample of the project, seeded and spread over
+the whole array (:func:`edgeae_export.sampling.sample_indices`), so data ordered in time
+or by class (a signal's normal stretch first, a data set sorted by label) do not
+calibrate on their first part only; the sample is read row by row, so a memory map is
+never loaded whole.
 A one-shot iterator is cached as it is read, capped at ``max_items`` (its first
 items: an iterator cannot be sampled without reading it all), so several passes
 (the accuracy budget re-quantizes) still cost bounded memory.
@@ -32,6 +33,7 @@ from edgeae_runtime.manifest import Preprocessing
 from edgeae_runtime.preprocess import normalize
 
 from .errors import CalibrationError
+from .sampling import DEFAULT_SEED, sample_indices
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -40,7 +42,6 @@ __all__ = [
     "CalibrationSource",
     "RawSource",
     "Transform",
-    "sample_indices",
 ]
 
 #: Items used for calibration unless the caller says otherwise.
@@ -52,27 +53,6 @@ DEFAULT_BATCH_SIZE = 64
 Transform = Callable[[np.ndarray], np.ndarray]
 
 RawSource = np.ndarray | Iterable[Any] | Callable[[], Iterable[Any]]
-
-#: The seed of the calibration sample: the same data always calibrate the same way.
-DEFAULT_SEED = 0
-
-
-def sample_indices(n: int, size: int, seed: int = DEFAULT_SEED) -> np.ndarray:
-    """Rising indices of a seeded random sample of ``min(n, size)`` of ``n`` items.
-
-    All ``n`` when they fit; otherwise ``size`` distinct indices drawn uniformly
-    over the whole range (without replacement), sorted so that reading them walks
-    the data once. The same ``(n, size, seed)`` always gives the same sample.
-    """
-    if n < 0 or size <= 0:
-        raise CalibrationError(
-            f"a sample needs n >= 0 and size > 0, got n={n}, size={size}", param="size"
-        )
-    if n <= size:
-        return np.arange(n, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
-
 
 def _as_batch(chunk: Any, item_shape: tuple[int, ...], name: str) -> np.ndarray:
     """One item or a batch of items -> a float32 batch; a clear error on the wrong shape."""
@@ -91,7 +71,7 @@ def _as_batch(chunk: Any, item_shape: tuple[int, ...], name: str) -> np.ndarray:
 class CalibrationSource:
     """Raw calibration items, replayable in bounded memory.
 
-    ``source``: an array ``(N, *item_shape)`` (a seeded random sample of
+    ``source``: an array ``(N, *item_shape)`` (the seeded sample, :func:`sample_indices`, of
     ``max_items`` of them when ``N`` is larger, read lazily, so a memory map is
     never loaded whole), a zero-argument callable returning an iterable of items
     or batches (called again for each pass), or a one-shot iterable of items or

@@ -21,6 +21,7 @@ from edgeae_runtime import metrics
 from edgeae_runtime.errors import EdgeAEError, InputError, ModelError
 from edgeae_runtime.model import Model
 
+from ..sampling import sample_indices
 from . import perf
 from .codec import codec_skip_reason, codec_stats, find_codec_pair, rd_curve
 from .nodes import node_errors
@@ -125,13 +126,13 @@ def make_verdict(a: ModelStats, b: ModelStats, metric: str, max_drop: float | No
 
 
 def _examples(data: CompareData, k: int = 4) -> np.ndarray:
-    """Indices of a few items to draw: anomalies first when labeled, else evenly spaced."""
+    """Indices of a few items to draw: anomalies first when labeled, else THE sample."""
     n = data.x.shape[0]
     if data.labels is not None and np.any(data.labels > 0):
         normal = np.flatnonzero(data.labels <= 0)[: k // 2]
         odd = np.flatnonzero(data.labels > 0)[: k - normal.size]
         return np.concatenate([normal, odd]).astype(np.int64)
-    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(np.int64))
+    return sample_indices(n, k)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from edgeae_runtime.model import Model
 from edgeae_runtime.operating_point import describe_operating_point, rates
 from edgeae_runtime.scores import clip_scores
 
+from ..sampling import sample_indices
 from .result import AnomalyStats, ClipStats, QualityStats
 
 __all__ = [
@@ -65,10 +66,11 @@ class CompareData:
 
 
 def _subsample(n: int, max_items: int | None) -> np.ndarray | None:
-    """Evenly spaced indices when there are more than ``max_items`` items (keeps rare labels)."""
+    """THE sample of ``max_items`` indices (spread over all items, so rare labels in any
+    stretch are kept in proportion) when there are more than ``max_items`` items."""
     if max_items is None or n <= max_items:
         return None
-    return np.unique(np.linspace(0, n - 1, max_items).round().astype(np.int64))
+    return sample_indices(n, max_items)
 
 
 def as_compare_data(

@@ -12,12 +12,12 @@ import torch
 from click.testing import CliRunner
 
 from edgeae.cli import main
-from edgeae.commands.export import export_items, validation_items
+from edgeae.commands.export import validation_items
 from edgeae.data import load_source
 from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import read_manifest
-from edgeae_export.calibration import sample_indices
 from edgeae_export.onnx_io import load_onnx
+from edgeae_export.sampling import sample_indices
 from edgeae_runtime import Model
 from edgeae_runtime.scores import anomaly_scores
 
@@ -75,15 +75,11 @@ def test_export_writes_three_files_with_manifests(run_dir: Path, tmp_path: Path)
     assert sess.run(None, {"input": np.zeros((2, 12), np.float32)})[0].shape == (2, 3)
 
 
-def test_export_items_are_the_seeded_sample_over_all_items() -> None:
-    x = np.arange(1000, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
-    picked = export_items(x, 100)
-    assert picked.dtype == np.float32 and picked.shape == (100, 3)
-    np.testing.assert_array_equal(picked, x[sample_indices(1000, 100)])  # the calibration law
-    rows = picked[:, 0]
-    assert rows.min() < 50 and rows.max() > 950  # spread over the whole array, not x[:100]
-    assert not np.array_equal(rows, np.arange(100))
-    np.testing.assert_array_equal(export_items(x[:10], 100), x[:10])  # fewer: all, in order
+def test_export_samples_default_is_the_libraries() -> None:
+    from edgeae.commands.export import export
+    from edgeae_export.sampling import EXPORT_SAMPLES
+
+    assert next(p for p in export.params if p.name == "samples").default == EXPORT_SAMPLES
 
 
 def _rows(x: np.ndarray, items: np.ndarray) -> list[int]:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeae_export import CalibrationError, CalibrationSource
-from edgeae_export.calibration import sample_indices
+from edgeae_export.sampling import sample_indices
 from edgeae_runtime.manifest import Preprocessing
 
 
@@ -106,19 +106,6 @@ def test_reader_batches_all_have_one_size() -> None:
     np.testing.assert_array_equal(batches[-1][6:, 0], np.arange(26))
 
 
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(0, 5000), size=st.integers(1, 600), seed=st.integers(0, 2**32 - 1))
-def test_sample_indices_law(n: int, size: int, seed: int) -> None:
-    """A sample is min(n, size) distinct rising indices in range, the same for the same seed."""
-    picked = sample_indices(n, size, seed)
-    assert picked.size == min(n, size)
-    assert np.all(np.diff(picked) > 0)
-    assert picked.size == 0 or (picked[0] >= 0 and picked[-1] < n)
-    np.testing.assert_array_equal(picked, sample_indices(n, size, seed))
-    if n <= size:
-        np.testing.assert_array_equal(picked, np.arange(n))
-
-
 def test_array_source_samples_the_whole_array_not_its_start() -> None:
     # items ordered in time: the first half all 0, the second half all 1 (a signal whose
     # loud stretch comes last); calibrating on the first items would never see a 1
@@ -136,9 +123,3 @@ def test_array_source_samples_the_whole_array_not_its_start() -> None:
     )
     assert other.shape == seen.shape
     assert not np.array_equal(sample_indices(10_000, 200, 7), sample_indices(10_000, 200, 8))
-
-
-def test_sample_indices_refuses_a_bad_size() -> None:
-    with pytest.raises(CalibrationError) as err:
-        sample_indices(10, 0)
-    assert err.value.param == "size"
