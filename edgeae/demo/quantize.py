@@ -18,7 +18,10 @@ def run(trained: TrainStep, exported: ExportStep, demo: DemoRun) -> QuantizeStep
     from edgeae_export.sampling import sample_indices
 
     spec, ds, files = trained.spec, trained.dataset, exported.files
-    idx = sample_indices(len(ds), 256 if demo.quick else 512)  # calibration and budget items
+    # calibration (THE sample of 512 of them) and the budget and the int8 threshold on all
+    # items: a p99 threshold from 512 items moved with which 512 (sensor: 0.278 on an even
+    # spread, 0.212 on the stratified sample, 2 vs 6 false events)
+    idx = sample_indices(len(ds), 256) if demo.quick else np.arange(len(ds))
     x = np.asarray(ds.x[idx], dtype=np.float32)
     labels = ds.anomaly_labels
     target = None if ds.target is None else np.asarray(ds.target[idx], dtype=np.float32)
