@@ -29,6 +29,7 @@ from ._options import data_options
 
 __all__ = ["export", "validation_items"]
 
+
 def validation_items(
     ckpt: Any,
     *,
@@ -58,12 +59,15 @@ def validation_items(
         return items, f"{how} of {source}"
     from edgeae.data.sources import frames_itself
 
-    if (ckpt.layout == "NCW" and window is None and ckpt.signal is not None
-            and not frames_itself(source)):  # fmt: skip
-        window, hop = ckpt.signal.window, hop or ckpt.signal.hop
+    framing = ckpt.signal if ckpt.layout == "NCW" and ckpt.signal else ckpt.windows
+    extra: dict[str, Any] = {}
+    if ckpt.features:
+        extra = {"features": ckpt.features, "layout": ckpt.layout}
+    elif window is None and framing is not None and not frames_itself(source):
+        window, hop = framing.window, hop or framing.hop  # cut the run's data as it was
+        extra = {"layout": ckpt.layout}
     try:
-        logmel = {"features": ckpt.features, "layout": ckpt.layout} if ckpt.features else {}
-        ds = load_source(source, key=key, window=window, hop=hop, **logmel)
+        ds = load_source(source, key=key, window=window, hop=hop, **extra)
         if (
             tuple(ds.item_shape) != tuple(ckpt.item_shape)
             and ckpt.layout == "NCW"
@@ -149,6 +153,7 @@ def export(
       edgeae export runs/digits -o models/digits --force --tolerance 1e-3
       edgeae export runs/wav -o models/wav --data other.wav --window 256 --hop 128
     """
+    from edgeae.errors import CheckpointError
     from edgeae.train import load_checkpoint
     from edgeae_export import DEFAULT_OPSET, export_autoencoder
     from edgeae_export.exporter import check_export_targets
@@ -156,6 +161,13 @@ def export(
 
     check_export_targets(output, force=force)  # refuse before loading anything
     ckpt = load_checkpoint(run_dir)
+    if not ckpt.finished:
+        raise CheckpointError(
+            f"{run_dir}: training has not finished (checkpoint of epoch {ckpt.epoch} of "
+            f"{ckpt.train_config.get('epochs', '?')}, no threshold calibrated yet); let it end, "
+            f"or finish a stopped run with `edgeae train {ckpt.data_source or 'SOURCE'} "
+            f"-o {run_dir} --resume`"
+        )
     raw, described = validation_items(
         ckpt, data=data, key=key, window=window, hop=hop, samples=samples
     )

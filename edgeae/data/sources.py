@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from edgeae.errors import DataError
+from edgeae_runtime.framing import whole_signal
 
 from .assemble import DEFAULT_WINDOW, items_dataset, signal_dataset
 from .audio import read_audio
@@ -48,22 +49,46 @@ __all__ = ["BUILTIN_PREFIX", "frames_itself", "load_source", "parse_builtin"]
 BUILTIN_PREFIX = "builtin:"
 
 
-def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
-    """Split ``builtin:NAME?a=1&b=2`` into ``("NAME", {"a": "1", "b": "2"})``."""
-    body = source[len(BUILTIN_PREFIX) :]
-    name, _, query = body.partition("?")
+def _query(source: str, query: str, form: str) -> dict[str, str]:
+    """The ``a=1&b=2`` options of ``source``; DataError on a malformed or repeated one."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise DataError(
-            f"{source}: malformed options {query!r}; write builtin:NAME?option=value&..."
-        ) from None
+        raise DataError(f"{source}: malformed options {query!r}; write {form}") from None
     options: dict[str, str] = {}
     for key, value in pairs:
         if key in options:
             raise DataError(f"{source}: option {key!r} is given twice")
         options[key] = value
-    return name.strip(), options
+    return options
+
+
+def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
+    """Split ``builtin:NAME?a=1&b=2`` into ``("NAME", {"a": "1", "b": "2"})``."""
+    name, _, query = source[len(BUILTIN_PREFIX) :].partition("?")
+    return name.strip(), _query(source, query, "builtin:NAME?option=value&...")
+
+
+def _file_rate(source: str) -> tuple[str, int | None]:
+    """Split ``FILE?rate=HZ`` (the sample rate of a signal stored without one: .npy, .npz,
+    .csv) into ``(FILE, HZ)``; a source without options (or an existing file whose name
+    holds a ``?``) is ``(source, None)``."""
+    path, sep, query = source.partition("?")
+    if not sep or Path(source).exists():
+        return source, None
+    options = _query(source, query, "FILE?rate=HZ")
+    unknown = sorted(set(options) - {"rate"})
+    if unknown:
+        raise DataError(f"{source}: unknown option {unknown[0]!r}; a file takes ?rate=HZ")
+    try:
+        rate = int(options["rate"])
+    except ValueError:
+        rate = 0
+    if not 1 <= rate <= 10_000_000:
+        raise DataError(f"{source}: rate must be a sample rate in Hz (an integer >= 1)")
+    if Path(path).suffix.lower() == ".wav":
+        raise DataError(f"{source}: a WAV file states its own rate; drop ?rate=")
+    return path, rate
 
 
 def frames_itself(source: str) -> bool:
@@ -129,19 +154,28 @@ def load_source(
         )
     if options:
         raise DataError(f"{source}: options ({', '.join(options)}) apply to built-in datasets")
-    path = Path(source)
+    name, rate = _file_rate(source)
+    path = Path(name)
     raw = read_file(path, key)
+    if rate is not None:
+        raw = dataclasses.replace(raw, sample_rate=rate)
     where = f"{source}[{key}]" if key else source
     base = {"source": path.suffix.lower() or "folder", "key": key}
     arr = raw.array
     if raw.is_signal and sample_rate and raw.sample_rate and raw.sample_rate != sample_rate:
         arr = read_audio(path, sample_rate)[0]
         raw = dataclasses.replace(raw, array=arr, sample_rate=int(sample_rate))
-    as_signal = raw.is_signal or arr.ndim == 1 or (arr.ndim == 2 and window is not None)
+    framed = window is not None or rate is not None  # a 2-D array cut as a signal
+    as_signal = raw.is_signal or arr.ndim == 1 or (arr.ndim == 2 and framed)
     if as_signal:
         if raw.labels is not None or raw.target is not None or raw.anomaly_labels is not None:
             raise DataError(f"{where}: 'labels'/'target' arrays apply to items, not to a signal")
-        signal = arr.T if (path.suffix.lower() == ".csv" and arr.ndim == 2) else arr
+        if path.suffix.lower() == ".csv" and arr.ndim == 2:
+            signal = arr.T  # a CSV's rows are samples
+        elif raw.is_signal:
+            signal = arr
+        else:  # an array: (channels, samples) or time-major (samples, channels)
+            signal = whole_signal(arr, None, where)
         description = "signal" + (f" at {raw.sample_rate} Hz" if raw.sample_rate else "")
         return signal_dataset(
             where,
@@ -153,6 +187,11 @@ def load_source(
             limit=limit,
             sample_rate=raw.sample_rate,
             description=description,
+        )
+    if rate is not None:
+        raise DataError(
+            f"{where}: ?rate= applies to a signal (a 1-D or 2-D array), not to items of "
+            f"shape {arr.shape}"
         )
     if window is not None or hop is not None:
         raise DataError(

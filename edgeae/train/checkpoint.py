@@ -75,6 +75,7 @@ class Checkpoint:
     spectral: SpectralSpec | None = None  # the STFT front-end of a mask denoiser
     sensorlog: SensorLogSpec | None = None  # the CSV law of a sensorlog: source
     windows: WindowSpec | None = None  # signal windows without a signal section (NF, no rate)
+    finished: bool = True  # False: a per-epoch checkpoint of a run that has not ended
 
     def export_info(self, source: str | None = None) -> ExportInfo:
         """What the exporter needs to know about this model besides its weights."""
@@ -228,4 +229,5 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike[str]) -> Checkpoint:
         spectral=spec_from_dict(SpectralSpec, blob.get("spectral"), str(path)),
         sensorlog=spec_from_dict(SensorLogSpec, blob.get("sensorlog"), str(path)),
         windows=spec_from_dict(WindowSpec, blob.get("windows"), str(path)),
+        finished=bool(blob.get("finished", True)),  # checkpoints before 2026-12-03 lack it
     )

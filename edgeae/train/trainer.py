@@ -331,7 +331,8 @@ def _check_operating_point(data: Prepared, config: TrainConfig, source: str) -> 
     if config.threshold_method in LABELLED_METHODS and not has_anomalies:
         raise ConfigError(
             f"threshold_method {config.threshold_method!r}: {source} has no labelled "
-            "anomalies to calibrate on; use percentile, mean_std or far"
+            "anomalies to calibrate on (an .npz gives them as an 'anomaly_labels' array: "
+            "0 normal, > 0 anomalous; 'labels' are class labels); use percentile, mean_std or far"
         )
     if config.threshold_method == "far" and config.far_per == "hour" and data.signal is None:
         raise ConfigError(
@@ -583,7 +584,7 @@ class Trainer:
         state.history.append(dataclasses.asdict(stats))
         if ctx.is_main:
             t_ck = time.perf_counter()
-            self._checkpoint(None, self.model.state_dict())
+            self._checkpoint(None, self.model.state_dict(), finished=False)
             self.rundir.publish()
             self.out_dir = self.rundir.path
             self.phases["checkpoints"] += time.perf_counter() - t_ck
@@ -600,8 +601,14 @@ class Trainer:
         if self.on_epoch_end is not None:
             self.on_epoch_end(stats)
 
-    def _checkpoint(self, anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor]) -> None:
-        """Write the checkpoint atomically: model, optimizer, schedule, state, data identity."""
+    def _checkpoint(
+        self, anomaly: AnomalySpec | None, weights: dict[str, torch.Tensor], *, finished: bool
+    ) -> None:
+        """Write the checkpoint atomically: model, optimizer, schedule, state, data identity.
+
+        ``finished``: the run's last write (threshold calibrated, run files written); the
+        per-epoch checkpoints of a run still going (or killed) say False, and export refuses
+        them."""
         assert self.out_dir is not None  # only the main process writes
         record = checkpoint_record(
             self.arch,
@@ -621,6 +628,7 @@ class Trainer:
             optimizer=self.opt.state_dict(),
             scheduler=self.sched.state_dict(),
             rng={"torch": torch.get_rng_state()},
+            finished=finished,
             **self.state.to_checkpoint(),
         )
         save_checkpoint_dict(
@@ -682,7 +690,7 @@ class Trainer:
         """The final checkpoint (with the threshold), metrics.json, config.json and loss.png."""
         out_dir = self.out_dir
         assert out_dir is not None
-        self._checkpoint(anomaly, last)
+        self._checkpoint(anomaly, last, finished=True)
         write_json_atomic(out_dir / "metrics.json", metrics)
         write_json_atomic(
             out_dir / "config.json",

@@ -23,7 +23,7 @@ import numpy as np
 
 from .atomic import AtomicOutput, write_stdout
 from .errors import InputError
-from .framing import as_signal, signal_shape
+from .framing import as_signal, signal_shape, whole_signal
 from .npyfile import load_npy
 from .pcm import (
     WAV_SUBTYPES,
@@ -171,9 +171,14 @@ def open_reader(
     name = os.fspath(path)
     kind = _kind(name)
     if kind == "npy":
-        arr = as_signal(load_npy(name), None, name)  # float32, every sample finite
+        stored = load_npy(name)
+        # (channels, samples) or time-major (samples, channels); float32, every sample finite
+        arr = as_signal(whole_signal(stored, channels, name), None, name)
         if channels is not None and arr.shape[0] != channels:
-            raise InputError(f"{name}: has {arr.shape[0]} channels, expected {channels}")
+            raise InputError(
+                f"{name}: an array of shape {tuple(stored.shape)} has {arr.shape[0]} channel(s), "
+                f"the model takes {channels}"
+            )
         return AudioReader(name, arr.shape[0], sample_rate, array=arr, chunk_frames=chunk_frames)
     if kind == "stdin":
         stream = stdin if stdin is not None else sys.stdin.buffer

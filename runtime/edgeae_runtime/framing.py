@@ -56,6 +56,7 @@ __all__ = [
     "padded_length",
     "signal_shape",
     "synthesis_window",
+    "whole_signal",
 ]
 
 Tail = Literal["cover", "hop"]
@@ -157,6 +158,26 @@ def signal_shape(x: Any, channels: int | None, name: str) -> np.ndarray:
             f"got {tuple(arr.shape)}"
         )
     return arr
+
+
+def whole_signal(x: Any, channels: int | None, name: str) -> np.ndarray:
+    """A whole recording read from a file as ``(channels, samples)`` (no copy).
+
+    Files hold multichannel signals either way round: ``(channels, samples)``
+    (this package) or time-major ``(samples, channels)`` (soundfile, wfdb, pandas,
+    a CSV's rows). A 2-D array is taken as time-major, and transposed, when its
+    rows can only be samples: the model's ``channels`` are its columns and not its
+    rows, or, with ``channels=None``, it has more rows than columns (a signal has
+    more samples than channels). The channel count is not checked here (the caller
+    says what it expected); chunks pushed to a stream are never guessed
+    (:func:`as_signal`). InputError names ``name``.
+    """
+    arr = numeric_array(x, name)
+    if arr.ndim == 2:
+        rows, cols = arr.shape
+        if (rows != channels and cols == channels) if channels else rows > cols:
+            arr = arr.T
+    return signal_shape(arr, None, name)
 
 
 def as_signal(x: Any, channels: int | None, name: str, *, first_sample: int = 0) -> np.ndarray:

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeae_runtime import InputError
 from edgeae_runtime.audio import open_reader, open_writer, read_wav, write_wav
+from edgeae_runtime.framing import whole_signal
 from edgeae_runtime.pcm import WAV_SUBTYPES, wav_header_bytes
 
 STEP = {"PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31, "FLOAT": 0.0}
@@ -146,10 +149,41 @@ def test_npy_round_trip_and_wrong_channels(tmp_path: Path) -> None:
     with open_writer(tmp_path / "s.npy", sample_rate=16000, channels=2) as w:
         w.write(x)
     np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), x)
-    with pytest.raises(InputError, match="has 2 channels, expected 1"):
+    with pytest.raises(InputError, match=r"has 2 channel\(s\), the model takes 1"):
         open_reader(tmp_path / "s.npy", channels=1)
     np.save(tmp_path / "mono.npy", x[0])
     assert open_reader(tmp_path / "mono.npy").read_all().shape == (1, 300)
+
+
+def test_time_major_npy_reads_as_channels_by_samples(tmp_path: Path) -> None:
+    """A (samples, channels) recording (soundfile, wfdb) reads like its transpose, with or
+    without the model's channel count; a square or wide array is never turned."""
+    x = _sig(3, 400)
+    np.save(tmp_path / "tm.npy", x.T.copy())
+    for channels in (None, 3):
+        got = open_reader(tmp_path / "tm.npy", channels=channels).read_all()
+        np.testing.assert_array_equal(got, x)
+    wrong = r"shape \(400, 3\) has 400 channel\(s\), the model takes 2"
+    with pytest.raises(InputError, match=wrong):
+        open_reader(tmp_path / "tm.npy", channels=2)
+    np.save(tmp_path / "wide.npy", x)
+    np.testing.assert_array_equal(open_reader(tmp_path / "wide.npy", channels=3).read_all(), x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    channels=st.integers(1, 6),
+    extra=st.integers(1, 50),
+    model_channels=st.sampled_from([None, "same"]),
+)
+def test_whole_signal_orientation_law(channels: int, extra: int, model_channels) -> None:
+    """For every signal with fewer channels than samples, both orientations give the same
+    (channels, samples) array."""
+    samples = channels + extra
+    x = np.arange(channels * samples, dtype=np.float32).reshape(channels, samples)
+    want = channels if model_channels == "same" else None
+    np.testing.assert_array_equal(whole_signal(x, want, "x"), x)
+    np.testing.assert_array_equal(whole_signal(x.T, want, "x"), x)
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path) -> None:

@@ -210,3 +210,41 @@ def test_help_has_an_example() -> None:
     assert result.exit_code == 0
     assert "edgeae export runs/digits -o models/digits" in result.output
     assert "--tolerance" in result.output and "--force" in result.output
+
+
+def test_a_run_that_has_not_finished_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    """A per-epoch checkpoint (the run still going, or killed) has no calibrated threshold:
+    export says so and how to finish it, and writes nothing."""
+    blob = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert blob["finished"] is True
+    blob["finished"], blob["anomaly"] = False, None
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    torch.save(blob, stopped / "checkpoint.pt")
+    result = CliRunner().invoke(main, ["export", str(stopped), "-o", str(tmp_path / "m")])
+    line = _one_error_line(result)
+    assert "training has not finished (checkpoint of epoch 1 of 1" in line
+    assert f"-o {stopped} --resume" in line
+    assert _files(tmp_path / "m") == []
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+def test_a_signal_array_run_exports_on_its_own_windows(tmp_path: Path, time_major: bool) -> None:
+    """A conv1d run on a (channels, samples) .npy, or a time-major one, with no sample rate:
+    export re-cuts the run's windows (manifest.windows) without --window."""
+    rng = np.random.default_rng(1)
+    sig = np.sin(np.arange(4000) / 7.0)[None] * rng.uniform(0.5, 1.5, size=(2, 1))
+    data = tmp_path / "sig.npy"
+    np.save(data, (sig.T if time_major else sig).astype(np.float32))
+    train(
+        load_source(str(data), window=64, hop=32),
+        "conv1d",
+        {"hidden": (8,), "latent": 2},
+        TrainConfig(epochs=1, batch_size=32),
+        tmp_path / "run",
+        progress=False,
+        data_source=str(data),
+    )
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "items sampled over all 124 of" in result.stderr and "(the run's data)" in result.stderr

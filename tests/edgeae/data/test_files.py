@@ -67,6 +67,48 @@ def test_two_dimensional_npy_with_window_is_channels_by_samples(tmp_path: Path) 
     assert ds.hop == 100 and ds.x.shape == (9, 2, 200)
 
 
+def test_time_major_npy_signal_is_read_as_channels_by_samples(tmp_path: Path) -> None:
+    """(samples, channels), as soundfile/wfdb/pandas store a recording, frames like its
+    transpose: channels are the short axis."""
+    sig = np.arange(2000, dtype=np.float32).reshape(2, 1000)
+    a = load_source(_save(tmp_path / "cm.npy", sig), window=200)
+    b = load_source(_save(tmp_path / "tm.npy", sig.T.copy()), window=200)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert b.x.shape == (9, 2, 200)
+
+
+def test_rate_option_gives_an_array_signal_its_sample_rate(tmp_path: Path) -> None:
+    path = _save(tmp_path / "ecg.npy", np.zeros((3000, 3), np.float32))
+    ds = load_source(f"{path}?rate=125", window=250, hop=125)
+    assert ds.signal is not None and ds.x.shape == (23, 3, 250)
+    assert ds.sample_rate == 125
+    assert load_source(path, window=250).sample_rate is None
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("rate=abc", "rate must be a sample rate in Hz"),
+        ("rate=0", "rate must be a sample rate in Hz"),
+        ("fs=125", "unknown option 'fs'"),
+        ("rate=1&rate=2", "option 'rate' is given twice"),
+    ],
+)
+def test_bad_rate_option(tmp_path: Path, query: str, fragment: str) -> None:
+    path = _save(tmp_path / "s.npy", np.zeros(1000, np.float32))
+    with pytest.raises(DataError, match=fragment):
+        load_source(f"{path}?{query}", window=100)
+
+
+def test_rate_option_refused_for_wav(tmp_path: Path) -> None:
+    from edgeae_runtime.audio import write_wav
+
+    path = tmp_path / "a.wav"
+    write_wav(path, np.zeros((1, 1600), np.float32), 16000)
+    with pytest.raises(DataError, match="states its own rate"):
+        load_source(f"{path}?rate=8000", window=100)
+
+
 def test_limit_keeps_first_items_and_trims_signal(tmp_path: Path) -> None:
     items = _save(tmp_path / "a.npy", np.arange(60, dtype=np.float32).reshape(20, 3))
     assert load_source(items, limit=4).x.shape == (4, 3)
