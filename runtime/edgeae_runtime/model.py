@@ -354,9 +354,16 @@ class Model:
     def require_signal(self) -> SignalSpec:
         """The signal spec, or ManifestError telling the caller how to supply it."""
         if self.manifest.signal is None:
+            how = "pass signal=SignalSpec(...) when loading the model"
+            if self.manifest.windows is not None:  # windows of a signal stored without a rate
+                how = (
+                    f"it was trained on {self.manifest.windows.window}-sample windows of a "
+                    "signal with no sample rate: train on FILE?rate=HZ to stream it, or "
+                    + how
+                )
             raise ManifestError(
                 f"{self.path.name}: manifest.signal is missing (window, hop, sample rate, "
-                "channels); pass signal=SignalSpec(...) when loading the model"
+                f"channels); {how}"
             )
         return self.manifest.signal
 

@@ -18,7 +18,7 @@ from edgeae.train import TrainConfig, load_checkpoint, train
 from edgeae_export import read_manifest
 from edgeae_export.onnx_io import load_onnx
 from edgeae_export.sampling import sample_indices
-from edgeae_runtime import Model
+from edgeae_runtime import ManifestError, Model
 from edgeae_runtime.scores import anomaly_scores
 
 torch.set_num_threads(1)
@@ -248,3 +248,5 @@ def test_a_signal_array_run_exports_on_its_own_windows(tmp_path: Path, time_majo
     result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "items sampled over all 124 of" in result.stderr and "(the run's data)" in result.stderr
+    with pytest.raises(ManifestError, match=r"64-sample windows .* train on FILE\?rate=HZ"):
+        Model(tmp_path / "m" / "model.onnx").require_signal()
