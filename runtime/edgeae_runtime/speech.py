@@ -14,7 +14,9 @@ for a model with ``manifest.spectral`` and the time-domain
 than the model's (8-48 kHz) goes through the runtime's polyphase resampler
 (:mod:`edgeae_runtime.resample`) on the way in and back to the input's rate on
 the way out; output length still equals input length, and the stream is still
-identical for any chunking (both resamplers are).
+identical for any chunking (both resamplers are). A mono model given a recording
+of several channels (a stereo WAV) denoises each channel on its own
+(:class:`PerChannelDenoiser`) and keeps the channels.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from .resample import StreamResampler
 from .spectral import SpectralDenoiser, is_spectral
 from .stream import StreamDenoiser
 
-__all__ = ["MAX_RATE", "MIN_RATE", "ResampledDenoiser", "denoise_signal", "open_denoiser"]
+__all__ = [
+    "MAX_RATE",
+    "MIN_RATE",
+    "PerChannelDenoiser",
+    "ResampledDenoiser",
+    "denoise_signal",
+    "open_denoiser",
+]
 
 MIN_RATE, MAX_RATE = 8000, 48000
 
@@ -84,10 +93,60 @@ class ResampledDenoiser:
         self.samples_in = self.samples_out = 0
 
 
+class PerChannelDenoiser:
+    """One mono denoiser per channel of a multichannel stream (same push/flush API).
+
+    Every channel goes through its own copy of the same stream, so channel ``c`` of the
+    output is exactly what the mono stream makes of channel ``c`` alone.
+    """
+
+    def __init__(self, make: Any, channels: int) -> None:
+        self._streams = [make() for _ in range(channels)]
+        self.channels = int(channels)
+        self.samples_in = 0
+
+    @property
+    def spec(self) -> Any:
+        return self._streams[0].spec
+
+    @property
+    def latency_ms(self) -> float:
+        return float(self._streams[0].latency_ms)
+
+    def push(self, chunk: Any) -> np.ndarray:
+        x = as_signal(chunk, self.channels, "stream", first_sample=self.samples_in)
+        self.samples_in += x.shape[1]
+        return np.concatenate([s.push(x[c : c + 1]) for c, s in enumerate(self._streams)])
+
+    def flush(self) -> np.ndarray:
+        self.samples_in = 0
+        return np.concatenate([s.flush() for s in self._streams])
+
+    def reset(self) -> None:
+        for s in self._streams:
+            s.reset()
+        self.samples_in = 0
+
+
 def open_denoiser(
-    model: Model, sample_rate: int | None = None, *, max_batch: int | None = None
+    model: Model,
+    sample_rate: int | None = None,
+    *,
+    channels: int | None = None,
+    max_batch: int | None = None,
 ) -> Any:
-    """The stream that denoises this model's signals, resampling when ``sample_rate`` differs."""
+    """The stream that denoises this model's signals, resampling when ``sample_rate`` differs.
+
+    ``channels``: the input's channel count when it is not the model's; a mono model then
+    denoises each channel on its own (:class:`PerChannelDenoiser`). InputError otherwise.
+    """
+    want = model.require_signal().channels
+    if channels is not None and int(channels) != want:
+        if want != 1:
+            raise InputError(f"input has {channels} channel(s), the model takes {want}")
+        return PerChannelDenoiser(
+            lambda: open_denoiser(model, sample_rate, max_batch=max_batch), int(channels)
+        )
     cls = SpectralDenoiser if is_spectral(model) else StreamDenoiser
     inner = cls(model, max_batch=max_batch)
     if sample_rate is None or int(sample_rate) == inner.spec.sample_rate:
@@ -100,8 +159,9 @@ def open_denoiser(
 
 
 def denoise_signal(model: Model, signal: Any, sample_rate: int | None = None) -> np.ndarray:
-    """Denoise a whole signal ``(samples,)`` or ``(channels, samples)``; same shape back."""
+    """Denoise a whole signal ``(samples,)`` or ``(channels, samples)``; same shape back
+    (a mono model denoises each channel on its own)."""
     x = np.asarray(signal)
-    den = open_denoiser(model, sample_rate)
+    den = open_denoiser(model, sample_rate, channels=x.shape[0] if x.ndim == 2 else None)
     y = np.concatenate([den.push(x), den.flush()], axis=1)
     return y[0] if x.ndim == 1 else y

@@ -289,6 +289,34 @@ def test_cli_denoise_without_model_uses_the_pretrained_one(tmp_path: Path, rate:
     np.testing.assert_allclose(y[0], expected, atol=1e-4)  # PCM_16 output
 
 
+def test_cli_denoise_keeps_a_stereo_recordings_channels(tmp_path: Path) -> None:
+    """A mono model on a stereo 44.1 kHz WAV: each channel is what the mono stream makes of
+    it alone, and OUT keeps both channels and the rate."""
+    from click.testing import CliRunner
+
+    from edgeae_runtime.audio import read_wav, write_wav
+    from edgeae_runtime.cli import main
+
+    rate = 44100
+    rng = np.random.default_rng(3)
+    t = np.arange(rate // 3) / rate
+    x = np.stack([0.3 * np.sin(2 * np.pi * 300 * t), 0.2 * np.sin(2 * np.pi * 500 * t)])
+    x = (x + 0.02 * rng.standard_normal(x.shape)).astype(np.float32)
+    write_wav(tmp_path / "in.wav", x, rate, subtype="FLOAT")
+    args = ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    y, out_rate = read_wav(tmp_path / "out.wav")
+    assert out_rate == rate and y.shape == x.shape
+    model = Model.default("speech-denoiser")
+    for c in range(2):
+        np.testing.assert_allclose(y[c], denoise_signal(model, x[c], rate), atol=1e-6)
+    assert not np.allclose(y[0], y[1])
+    den = open_denoiser(model, rate, channels=2)
+    parts = [den.push(x[:, i : i + 441]) for i in range(0, x.shape[1], 441)]
+    np.testing.assert_allclose(np.concatenate([*parts, den.flush()], axis=1), y, atol=1e-6)
+
+
 def test_bench_streams_a_spectral_model(spectral: Model) -> None:
     """``edgeae-rt bench`` measures mask models through their own stream and front-end."""
     from edgeae_runtime.bench import bench_signal, raw_bound, stream_rtf

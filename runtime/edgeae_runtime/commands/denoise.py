@@ -57,7 +57,8 @@ def denoise(
     on a pipe, output follows input with the model's latency (see `info`).
     OUT has exactly as many samples as IN; an existing OUT is refused unless --force.
     Without -m the pretrained speech denoiser runs; input at 8-48 kHz is resampled
-    to the model's rate and back (OUT keeps IN's rate).
+    to the model's rate and back (OUT keeps IN's rate). A mono model denoises each
+    channel of a multichannel IN (a stereo WAV) on its own; OUT keeps the channels.
 
     \b
     Examples:
@@ -72,7 +73,7 @@ def denoise(
     else:
         model = load_model(model_path, threads)
     spec = model.require_signal()
-    if channels is not None and channels != spec.channels:
+    if channels is not None and channels != spec.channels and spec.channels != 1:
         raise ParameterError(
             f"{channels} does not match the model's {spec.channels}", param="channels"
         )
@@ -87,19 +88,20 @@ def denoise(
         source,
         pcm_format=pcm_format,
         sample_rate=(rate or spec.sample_rate) if headerless else rate,
-        channels=spec.channels,
+        # a mono model takes any channel count (each channel denoised on its own)
+        channels=(channels or spec.channels) if headerless or spec.channels != 1 else channels,
         chunk_frames=max(1, round(chunk_ms * (rate or spec.sample_rate) / 1000.0)),
         stdin=sys.stdin.buffer,
     ) as reader:
         in_rate = reader.sample_rate or spec.sample_rate
-        den = open_denoiser(model, in_rate)
+        den = open_denoiser(model, in_rate, channels=reader.channels)
         if subtype is None:
             fmt = reader.sample_format
             subtype = _SUBTYPE_OF.get((fmt.kind, fmt.bits), "FLOAT") if fmt else "FLOAT"
         with open_writer(
             output,
             sample_rate=in_rate,
-            channels=spec.channels,
+            channels=reader.channels,
             pcm_format=pcm_format,
             subtype=subtype,
             stdout=sys.stdout.buffer,
