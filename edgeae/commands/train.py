@@ -296,6 +296,7 @@ def train(
     from edgeae.data import load_source
     from edgeae.train import TrainConfig, recipe_arch, recipe_for, recipe_source
     from edgeae.train import train as run_training
+    from edgeae.train.prepare import fit_batch_size
 
     run_dir = output
     if threads is not None:
@@ -354,6 +355,15 @@ def train(
             "(choose its options yourself)",
             param_hint="--search",
         )
+    if batch_size is None and arch != "spectral":  # a recipe's batch on too little data
+        fitted = fit_batch_size(dataset, config)
+        if fitted.batch_size != config.batch_size and not quiet:
+            click.echo(
+                f"batch size {fitted.batch_size}: the default {config.batch_size} is more than "
+                f"{dataset.name}'s training items (--batch-size sets it)",
+                err=True,
+            )
+        config = fitted
     if search:
         _search(
             dataset, arch, overrides, config, run_dir, search_budget, source, force, quiet, as_json

@@ -9,7 +9,7 @@ the training split alone, and checks everything that would otherwise fail mid-ru
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -25,7 +25,19 @@ from edgeae_runtime.preprocess import normalize
 
 from .config import TrainConfig
 
-__all__ = ["ArrayData", "Prepared", "as_dataset", "has_anomaly_labels", "prepare", "remix_epoch"]
+__all__ = [
+    "MIN_STEPS_PER_EPOCH",
+    "ArrayData",
+    "Prepared",
+    "as_dataset",
+    "fit_batch_size",
+    "has_anomaly_labels",
+    "prepare",
+    "remix_epoch",
+]
+
+#: A recipe's batch size, too large for the data, is lowered to give this many steps an epoch.
+MIN_STEPS_PER_EPOCH = 8
 
 ArrayData = Dataset | np.ndarray | tuple[np.ndarray, np.ndarray | None]
 
@@ -201,6 +213,19 @@ def _split_items(
     train, val = split_indices(n, config.val_fraction, config.seed, contiguous=overlapping, gap=gap)
     how = f"contiguous, gap {gap} windows" if overlapping else f"random, seed {config.seed}"
     return train, val, np.arange(0), how
+
+
+def fit_batch_size(ds: Dataset, config: TrainConfig) -> TrainConfig:
+    """``config`` with a batch size the training items of ``ds`` can fill.
+
+    For a batch size nobody chose (a recipe's default, e.g. ad01's 512) on data with
+    fewer training items than one batch: ``n // MIN_STEPS_PER_EPOCH`` (at least 1), so an
+    epoch is still several steps. Unchanged when the items fill a batch.
+    """
+    n = int(_split(ds, config)[0].size) if len(ds) else 0
+    if 0 < n < config.batch_size:
+        return replace(config, batch_size=max(1, n // MIN_STEPS_PER_EPOCH))
+    return config
 
 
 def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepared:

@@ -57,6 +57,14 @@ def _collect(
     default=None,
     help="Flag scores above this (default: the manifest's calibrated threshold).",
 )
+@click.option(
+    "--channel",
+    type=click.IntRange(0, 63),
+    default=0,
+    show_default=True,
+    help="Log-mel models: the channel of a multichannel input to score (training's "
+    "logmel:DIR?channel=, 0 by default).",
+)
 @json_option
 @pcm_options
 @threads_option()
@@ -64,6 +72,7 @@ def score(
     model_path: str,
     source: str,
     threshold: float | None,
+    channel: int,
     as_json: bool,
     pcm_format: str,
     rate: int | None,
@@ -126,7 +135,9 @@ def score(
         )
         return
     if model.manifest.features is not None:
-        _score_audio(model, source, threshold, as_json, pcm_format, rate, chunk_ms)
+        _score_audio(
+            model, source, threshold, as_json, pcm_format, rate, channels, channel, chunk_ms
+        )
         return
     multi = model.require_signal().channels > 1
     stream = StreamScorer(model, threshold=threshold, per_channel=multi)
@@ -223,9 +234,11 @@ def _score_log(model, source: str, threshold: float | None, as_json: bool) -> No
 
 def _score_audio(
     model, source: str, threshold: float | None, as_json: bool, pcm_format: str,
-    rate: int | None, chunk_ms: float,
+    rate: int | None, channels: int | None, channel: int, chunk_ms: float,
 ) -> None:  # fmt: skip
-    """Score mono audio with a log-mel model, live: items, events, then the clip score."""
+    """Score audio with a log-mel model, live: items, events, then the clip score.
+
+    A multichannel input is scored on its ``channel`` (as training reads clips)."""
     import sys
 
     from ..audio import open_reader
@@ -240,8 +253,10 @@ def _score_audio(
     scorer = ClipScorer(model, threshold=threshold)
     starts, values, events = [], [], []
     chunk = max(1, round(chunk_ms * f.sample_rate / 1000.0))
+    headerless = source == "-" or source.lower().endswith((".raw", ".pcm"))
     with open_reader(
-        source, pcm_format=pcm_format, sample_rate=f.sample_rate, channels=1,
+        source, pcm_format=pcm_format, sample_rate=f.sample_rate,
+        channels=(channels or 1) if headerless else channels,
         chunk_frames=chunk, stdin=sys.stdin.buffer,
     ) as reader:  # fmt: skip
         if reader.sample_rate is not None and reader.sample_rate != f.sample_rate:
@@ -249,8 +264,13 @@ def _score_audio(
                 f"{reader.name}: {reader.sample_rate} Hz, the model takes {f.sample_rate} Hz; "
                 "resample the input first"
             )
+        if channel >= reader.channels:
+            raise ParameterError(
+                f"{reader.name} has {reader.channels} channel(s), no channel {channel}",
+                param="channel",
+            )
         for part in reader:
-            _collect(scorer.push(part), starts, values, events, as_json)
+            _collect(scorer.push(part[channel : channel + 1]), starts, values, events, as_json)
         if scorer.samples_in == 0:
             raise InputError(f"{reader.name}: empty input (no samples)")
         total = scorer.samples_in

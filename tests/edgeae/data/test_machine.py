@@ -90,6 +90,19 @@ def test_logmel_model_trains_exports_and_scores_audio_live(tmp_path: Path) -> No
     assert spec.clip_threshold is not None and spec.clip_normal == 6
     assert result["clip_threshold"] == pytest.approx(spec.clip_threshold)
     assert result["clip_anomalous"] == (clip_score > spec.clip_threshold)
+    # a multichannel recording (MIMII's 8 microphones) is scored on --channel, 0 by default
+    from edgeae_runtime.audio import write_wav
+
+    other = np.zeros_like(signal)
+    write_wav(tmp_path / "st.wav", np.concatenate([signal, other]), 16000, subtype="FLOAT")
+    write_wav(tmp_path / "ts.wav", np.concatenate([other, signal]), 16000, subtype="FLOAT")
+    for name, args in (("st.wav", []), ("ts.wav", ["--channel", "1"])):
+        out = r.invoke(main, ["score", "-m", str(model), str(tmp_path / name), "--json", *args])
+        assert out.exit_code == 0, out.output
+        got = json.loads(out.output[out.output.index("{") :])
+        np.testing.assert_allclose(got["scores"], scores, rtol=1e-5)
+    out = r.invoke(main, ["score", "-m", str(model), str(tmp_path / "st.wav"), "--channel", "2"])
+    assert out.exit_code == 2 and "has 2 channel(s), no channel 2" in out.stderr
 
 
 def test_logmel_items_in_every_layout_are_one_stacking(tmp_path: Path) -> None:
@@ -160,3 +173,21 @@ def test_conv2d_logmel_model_trains_exports_quantizes_and_scores_audio(tmp_path:
         result = json.loads(out.output[out.output.index("{") :])
         np.testing.assert_allclose(result["scores"], scores, rtol=1e-5)
         assert result["clip_score"] == pytest.approx(clip_score)
+
+
+def test_a_recipe_batch_larger_than_the_data_is_fitted_to_it(tmp_path: Path) -> None:
+    """The ad01 recipe's batch of 512 on a few clips: training goes on with a batch that
+    gives 8 steps an epoch, and says so; a batch the user chose is never changed."""
+    from edgeae.cli import main
+
+    folder = _clips(tmp_path / "clips", normal=4, anomalous=1)
+    source = f"logmel:{folder}?n_fft=256&hop=128&n_mels=32&frames=3"
+    r = CliRunner()
+    out = r.invoke(main, ["train", source, "-o", str(tmp_path / "run"), "--epochs", "1"])
+    assert out.exit_code == 0, out.output
+    n = json.loads((tmp_path / "run" / "config.json").read_text())["train_config"]["batch_size"]
+    assert f"batch size {n}: the default 512 is more than" in out.stderr and 1 <= n < 64
+    out = r.invoke(
+        main, ["train", source, "-o", str(tmp_path / "r2"), "--epochs", "1", "--batch-size", "512"]
+    )
+    assert out.exit_code == 3 and "fewer than one batch of 512" in out.stderr
