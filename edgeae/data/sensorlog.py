@@ -74,6 +74,16 @@ def load_sensorlog(source: str, *, limit: int | None = None) -> Dataset:
             if columns is None:
                 keep = [i for i, n in enumerate(names) if n != label_col]
                 names, values = [names[i] for i in keep], values[:, keep]
+        text = [n for i, n in enumerate(names) if not np.isfinite(values[:, i]).any()]
+        if text and columns is None:  # a status/comment column: not a sensor
+            keep = [i for i, n in enumerate(names) if n not in text]
+            if not keep:
+                raise DataError(f"{source}: no column holds numbers ({', '.join(text)})")
+            names, values = [names[i] for i in keep], values[:, keep]
+        elif text:
+            raise DataError(
+                f"{source}: column(s) {', '.join(text)} hold no numbers; drop them from ?columns="
+            )
         spec = SensorLogSpec(columns=tuple(names), period=period, max_gap=max_gap, hop=hop,
                              time=opts.get("time", ""))  # fmt: skip
         cut = cut_windows(t, values, spec, window, where=source)
@@ -103,6 +113,7 @@ def load_sensorlog(source: str, *, limit: int | None = None) -> Dataset:
             f"{len(names)} sensors ({', '.join(names)}) at {rate:g}/s, {x.shape[0]} windows of "
             f"{window} (hop {hop}); {int((~ok).sum())} windows masked out for missing values "
             f"({100 * missing:.1f} % of grid points missing, none imputed)"
+            + (f"; text column(s) {', '.join(text)} left out" if text else "")
         ),
         labels=labels,
         labels_are_anomalies=labels is not None,

@@ -40,6 +40,21 @@ def test_sensor_log_is_resampled_masked_not_imputed(tmp_path: Path) -> None:
     assert ds.anomaly_labels is not None and ds.anomaly_labels.sum() > 0
 
 
+def test_a_text_column_is_left_out_and_said(tmp_path: Path) -> None:
+    """A status column ("run"/"idle") is not a sensor: left out (and named) unless the
+    user picked it with ?columns=, which is refused by name."""
+    log = _log(tmp_path / "log.csv")
+    lines = log.read_text().splitlines()
+    lines = [lines[0] + ",status"] + [f"{ln},{'run' if i % 2 else 'idle'}" for i, ln in
+                                      enumerate(lines[1:])]  # fmt: skip
+    log.write_text("\n".join(lines) + "\n")
+    ds = load_source(f"sensorlog:{log}?window=32&label=label")
+    assert ds.channel_names == ("temp", "pressure", "flow")
+    assert "text column(s) status left out" in ds.description
+    with pytest.raises(DataError, match="column\\(s\\) status hold no numbers"):
+        load_source(f"sensorlog:{log}?window=32&columns=temp,status")
+
+
 def test_bad_sensor_logs_name_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("timestamp,a\nyesterday,1\n2024-01-01T00:00:01,2\n2024-01-01T00:00:02,3\n")
