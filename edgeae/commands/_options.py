@@ -8,11 +8,12 @@ becoming a memory error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-__all__ = ["MAX_WINDOW", "data_options", "key_option"]
+__all__ = ["MAX_WINDOW", "data_options", "key_option", "recorded_source"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,3 +44,22 @@ def data_options(func: F) -> F:
     ):
         func = opt(func)
     return func
+
+
+def recorded_source(manifest: Any, model: Path | str, *, option: str) -> str:
+    """The data a model was trained on, as its manifest records it, for commands whose data
+    option was left out: a built-in, or a file or folder still found at that path (as given
+    to ``edgeae train``: ``ecg.npy?rate=125``, ``sensorlog:log.csv``, ``logmel:clips/``).
+    Raises the export package's CalibrationError naming ``option`` otherwise."""
+    from edgeae_export.errors import CalibrationError
+
+    source = manifest.provenance.source
+    if source.startswith("builtin:"):
+        return source
+    path = source.split(":", 1)[1] if source.startswith(("sensorlog:", "logmel:")) else source
+    if source and not source.startswith(("mix:", "pairs:")) and Path(path.split("?")[0]).exists():
+        return source
+    raise CalibrationError(
+        f"{Path(model).name}: give {option} FILE or builtin:NAME (the model was trained on "
+        f"{source or 'unrecorded data'}, which is not a built-in dataset nor a file here)"
+    )

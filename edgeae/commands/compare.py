@@ -26,7 +26,7 @@ from edgeae_runtime.clitools import (
     threads_option,
 )
 
-from ._options import key_option
+from ._options import key_option, recorded_source
 
 __all__ = ["compare", "load_data_for_model"]
 
@@ -97,7 +97,12 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
 @click.command("compare", cls=Command)
 @click.argument("model_a", type=click.Path(dir_okay=False))
 @click.argument("model_b", type=click.Path(dir_okay=False))
-@click.option("--data", "source", required=True, help="builtin:NAME, a file, or a PNG folder.")
+@click.option(
+    "--data",
+    "source",
+    default=None,
+    help="builtin:NAME, a file, or a PNG folder [default: A's training data, if found].",
+)
 @key_option
 @click.option(
     "--limit",
@@ -154,7 +159,7 @@ def anomaly_labels(dataset: Any, mode: str) -> Any:
 def compare(
     model_a: str,
     model_b: str,
-    source: str,
+    source: str | None,
     key: str | None,
     limit: int,
     labels_mode: str,
@@ -206,7 +211,15 @@ def compare(
     for side, pair in (("a", codec_a), ("b", codec_b)):
         if pair is not None:
             _check_codec_pair(pair, f"codec_{side}")
-    dataset = load_data_for_model(source, model_a, key=key)
+    if source is None:
+        from edgeae_export.onnx_io import load_onnx, require_manifest
+
+        manifest = require_manifest(load_onnx(model_a), where=model_a, needed="its training data")
+        source = recorded_source(manifest, model_a, option="--data")
+        dataset = load_data_for_model(source, model_a, key=key)
+        click.echo(f"compare: data {source} (A's training data, as recorded)", err=True)
+    else:
+        dataset = load_data_for_model(source, model_a, key=key)
     labels = anomaly_labels(dataset, labels_mode)
 
     def progress(msg: str) -> None:

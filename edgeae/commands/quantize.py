@@ -25,6 +25,8 @@ from edgeae_runtime.clitools import (
     output_option,
 )
 
+from ._options import recorded_source
+
 __all__ = ["quantize"]
 
 _HELP = """Quantize -m MODEL.onnx (dynamic int8, static int8 QDQ, or fp16) into -o OUT.onnx.
@@ -98,18 +100,6 @@ def _speech_metric(metric: str, source: str, manifest: Any) -> Any:
     return task_metric(metric, corpus.validation_pairs(), corpus.sample_rate)
 
 
-def _default_source(manifest: Any, model: Path) -> str:
-    from edgeae_export.errors import CalibrationError
-
-    source = manifest.provenance.source
-    if source.startswith("builtin:"):
-        return source
-    raise CalibrationError(
-        f"{model.name}: give --calibration FILE or builtin:NAME (the model was trained on "
-        f"{source or 'unrecorded data'}, which is not a built-in dataset)"
-    )
-
-
 def _summary(result: Any) -> list[str]:
     q = result.manifest.quantization
     lines = [
@@ -160,7 +150,7 @@ def _summary(result: Any) -> list[str]:
 @click.option(
     "--calibration",
     default=None,
-    help="File or builtin:NAME [default: the model's training source if built-in].",
+    help="File or builtin:NAME [default: the model's training data, a built-in or a file still there].",
 )
 @click.option(
     "--calibration-size",
@@ -265,8 +255,10 @@ def quantize(
     data = labels = target = None
     cal_name = calibration
     if needs_data:
-        cal_name = calibration or _default_source(manifest, model)
+        cal_name = calibration or recorded_source(manifest, model, option="--calibration")
         data, labels, target = _load_items(cal_name, manifest, calibration_size)
+        if calibration is None and not as_json:
+            click.echo(f"calibration: {cal_name} (the model's training data)", err=True)
     validation = None
     if manifest.role == "autoencoder" and (max_drop is not None or manifest.anomaly is not None):
         if val_source is not None and val_source != cal_name:

@@ -136,3 +136,33 @@ def test_threshold_is_recalibrated_only_on_held_out_data(runner, tmp_path: Path)
     assert val.exit_code == 0, val.output
     spec = Model(tmp_path / "val.onnx").anomaly_spec
     assert spec.threshold != float_spec.threshold and "val.npy" in spec.calibrated_on
+
+
+def test_a_file_trained_model_defaults_to_its_recorded_training_data(
+    runner, tmp_path: Path
+) -> None:
+    """quantize (no --calibration) and compare (no --data) use the file the model was trained
+    on while it is still there, and say so; once it is gone they ask for the option."""
+    from edgeae.data import load_source
+    from edgeae.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "rows.npy"
+    np.save(data, (rng.normal(size=(200, 3)) @ rng.normal(size=(3, 10))).astype(np.float32))
+    train(load_source(str(data)), "dense", {"hidden": (8,), "latent": 3},
+          TrainConfig(epochs=1, batch_size=32), tmp_path / "run", progress=False,
+          data_source=str(data))  # fmt: skip
+    exported = runner.invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m")])
+    assert exported.exit_code == 0, exported.output
+    model, q = tmp_path / "m" / "model.onnx", tmp_path / "m" / "q.onnx"
+    result = runner.invoke(main, ["quantize", "-m", str(model), "-o", str(q), "--allow-slower"])
+    assert result.exit_code == 0, result.output
+    assert f"calibration: {data} (the model's training data)" in result.stderr
+    result = runner.invoke(main, ["compare", str(model), str(q), "--no-memory", "--no-nodes"])
+    assert result.exit_code == 0, result.output
+    assert f"compare: data {data} (A's training data, as recorded)" in result.stderr
+    data.unlink()
+    result = runner.invoke(main, ["compare", str(model), str(q)])
+    assert result.exit_code == 3 and "give --data FILE or builtin:NAME" in result.stderr
+    result = runner.invoke(main, ["quantize", "-m", str(model), "-o", str(q), "--force"])
+    assert result.exit_code == 3 and "give --calibration FILE" in result.stderr
