@@ -150,7 +150,8 @@ def _summary(result: Any) -> list[str]:
 @click.option(
     "--calibration",
     default=None,
-    help="File or builtin:NAME [default: the model's training data, a built-in or a file still there].",
+    help="File or builtin:NAME [default: the model's training data: a built-in, or a file "
+    "still there].",
 )
 @click.option(
     "--calibration-size",
