@@ -154,16 +154,21 @@ def test_missing_run_dir(tmp_path: Path) -> None:
     assert "no checkpoint here" in _one_error_line(result)
 
 
-def test_checkpoint_from_another_version(run_dir: Path, tmp_path: Path) -> None:
+def _export_altered(run_dir: Path, where: Path, out: Path, **changes: object) -> str:
+    """Export a copy of ``run_dir``'s checkpoint with ``changes`` in ``where``: the one error
+    line, and nothing written to ``out``."""
     blob = torch.load(run_dir / "checkpoint.pt", weights_only=True)
-    blob["version"] = 99
-    other = tmp_path / "old"
-    other.mkdir()
-    torch.save(blob, other / "checkpoint.pt")
-    result = CliRunner().invoke(main, ["export", str(other), "-o", str(tmp_path / "m")])
-    line = _one_error_line(result)
+    blob.update(changes)
+    where.mkdir()
+    torch.save(blob, where / "checkpoint.pt")
+    line = _one_error_line(CliRunner().invoke(main, ["export", str(where), "-o", str(out)]))
+    assert _files(out) == []
+    return line
+
+
+def test_checkpoint_from_another_version(run_dir: Path, tmp_path: Path) -> None:
+    line = _export_altered(run_dir, tmp_path / "old", tmp_path / "m", version=99)
     assert "checkpoint format version 99" in line
-    assert _files(tmp_path / "m") == []
 
 
 def test_not_a_checkpoint(tmp_path: Path) -> None:
@@ -215,17 +220,11 @@ def test_help_has_an_example() -> None:
 def test_a_run_that_has_not_finished_is_refused(run_dir: Path, tmp_path: Path) -> None:
     """A per-epoch checkpoint (the run still going, or killed) has no calibrated threshold:
     export says so and how to finish it, and writes nothing."""
-    blob = torch.load(run_dir / "checkpoint.pt", weights_only=True)
-    assert blob["finished"] is True
-    blob["finished"], blob["anomaly"] = False, None
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["finished"] is True
     stopped = tmp_path / "stopped"
-    stopped.mkdir()
-    torch.save(blob, stopped / "checkpoint.pt")
-    result = CliRunner().invoke(main, ["export", str(stopped), "-o", str(tmp_path / "m")])
-    line = _one_error_line(result)
+    line = _export_altered(run_dir, stopped, tmp_path / "m", finished=False, anomaly=None)
     assert "training has not finished (checkpoint of epoch 1 of 1" in line
     assert f"-o {stopped} --resume" in line
-    assert _files(tmp_path / "m") == []
 
 
 @pytest.mark.parametrize("time_major", [False, True])
