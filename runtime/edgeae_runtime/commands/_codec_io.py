@@ -108,6 +108,27 @@ class AtomicBinaryOutput:
         self._out.__exit__(exc_type, exc, tb)
 
 
-def echo_summary(summary: dict[str, Any], output: str) -> None:
-    """Print the ``--json`` summary: on stderr when the data itself goes to stdout."""
-    click.echo(json.dumps(summary, sort_keys=True), err=output == "-")
+def echo_summary(summary: dict[str, Any], output: str, as_json: bool = True) -> None:
+    """Print the summary: ``--json`` on stdout (stderr when the data itself goes to stdout),
+    else one line on stderr for a person (what was written, its bytes, the quality against
+    ``--reference``)."""
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True), err=output == "-")
+        return
+    kind = next((k for k in ("images", "items") if k in summary), None)
+    size = f"{summary['bytes']} bytes"
+    if kind is not None:
+        what = f"{summary[kind]} {kind[:-1] if summary[kind] == 1 else kind}"
+        size += f" ({summary['bytes'] / max(summary[kind], 1):.1f} per {kind[:-1]})"
+    else:
+        what = f"{summary['seconds']:.2f} s of signal"
+        if summary.get("bytes_per_second"):
+            size += f" ({summary['bytes_per_second']:.1f} B/s)"
+    line = f"{summary['input']} -> {summary['output']}: {what}, {size}"
+    for key, unit in (("psnr_db", "PSNR"), ("snr_db", "SNR")):
+        if summary.get(key) is not None:
+            line += f"; {unit} {summary[key]:.2f} dB against the reference"
+    concealed = summary.get("concealed_images") or summary.get("concealed_frames")
+    if concealed:
+        line += f"; {len(concealed) if isinstance(concealed, list) else concealed} concealed"
+    click.echo(line, err=True)

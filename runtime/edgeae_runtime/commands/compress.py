@@ -160,8 +160,7 @@ def compress(
             "compression_ratio_vs_pcm16": encoder.samples * spec.channels * 2 / out.bytes,
         }
     summary.update({"input": input_path, "output": output, "time_s": time.perf_counter() - started})
-    if as_json:
-        echo_summary(summary, output)
+    echo_summary(summary, output, as_json)
 
 
 def _sized(options: dict, name: str, size: int | None) -> dict:

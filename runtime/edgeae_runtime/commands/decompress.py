@@ -129,8 +129,7 @@ def decompress(
         if ref is not None:
             summary["snr_db"] = snr_db(ref, decoded)
     summary.update({"input": input_path, "output": output, "time_s": time.perf_counter() - started})
-    if as_json:
-        echo_summary(summary, output)
+    echo_summary(summary, output, as_json)
 
 
 def _decompress_signal(

@@ -121,6 +121,21 @@ def test_folder_round_trip_in_name_order(runner, pair, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_without_json_one_line_for_a_person(runner, pair, tmp_path: Path) -> None:
+    """Text mode says on stderr what was written, its bytes and the quality asked for."""
+    enc, dec = pair
+    folder, _ = _folder(tmp_path, ["a.png", "b.png"])
+    stream, out = tmp_path / "x.eae", tmp_path / "out"
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream))
+    size = stream.stat().st_size
+    assert r.exit_code == 0 and r.stdout == ""
+    assert r.stderr == f"{folder} -> {stream}: 2 images, {size} bytes ({size / 2:.1f} per image)\n"
+    args = _args("decompress", "-m", dec, stream, "-o", out, "--reference", folder)
+    r = runner.invoke(main, args)
+    assert r.exit_code == 0 and r.stdout == ""
+    assert r.stderr.endswith("; PSNR inf dB against the reference\n")
+
+
 def test_four_bit_codes_psnr_band(runner, pair, tmp_path: Path) -> None:
     enc, dec = pair
     folder, _ = _folder(tmp_path, [f"{i}.png" for i in range(6)])
