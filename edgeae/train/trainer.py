@@ -670,6 +670,7 @@ class Trainer:
             "threshold_method": anomaly.method,
             "threshold_val_tpr": anomaly.val_tpr,
             "threshold_val_fpr": anomaly.val_fpr,
+            "threshold_val_normal": anomaly.val_normal,
             "anomaly_tails": anomaly.tails,
             "anomaly_center": anomaly.center,
             "train_seconds": sum(h["seconds"] for h in history),

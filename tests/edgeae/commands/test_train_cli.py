@@ -41,6 +41,21 @@ def test_happy_path_json(runner: CliRunner, items: Path, tmp_path: Path) -> None
     assert load_checkpoint(run).data_source == str(items)
 
 
+def test_a_percentile_from_too_few_items_is_warned_about(
+    runner: CliRunner, items: Path, tmp_path: Path
+) -> None:
+    """p99 of 12 validation items cannot hold a 1 % tail: train says so (and names the law that
+    does); p90 of them can, and the false-alarm law is not warned about."""
+    base = ["train", str(items), *TINY]
+    result = runner.invoke(main, [*base, "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "warning: the p99 threshold comes from 12 normal validation items" in result.stderr
+    assert "the 100 a 1 % tail needs" in result.stderr and "--threshold-method far" in result.stderr
+    for extra in (["--threshold-percentile", "90"], ["--threshold-method", "far"]):
+        result = runner.invoke(main, [*base, "-o", str(tmp_path / extra[1]), *extra])
+        assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+
+
 def test_builtin_signal_source(runner: CliRunner, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = ["train", "builtin:tones?seconds=2", "-o", str(run), "--epochs", "1", "--quiet"]
