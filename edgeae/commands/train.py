@@ -428,7 +428,7 @@ def _warn_thin_calibration(metrics: dict) -> None:
     p99 of 18 items is (nearly) their largest score: new normal data goes over it far more
     than 1 % of the time. The false-alarm law's tail fit holds on such small sets
     (docs/anomaly.md); measured on an 18-window CSV log: 14 windows flagged at p99 against
-    2 (one real event) under ``far 0.01``.
+    2 (one real event) under ``far 0.01`` (100 epochs each).
     """
     if metrics.get("threshold_method") != "percentile":
         return
