@@ -51,13 +51,12 @@ def recorded_source(manifest: Any, model: Path | str, *, option: str) -> str:
     option was left out: a built-in, or a file or folder still found at that path (as given
     to ``edgeae train``: ``ecg.npy?rate=125``, ``sensorlog:log.csv``, ``logmel:clips/``).
     Raises the export package's CalibrationError naming ``option`` otherwise."""
+    from edgeae.data.sources import BUILTIN_PREFIX, source_path
     from edgeae_export.errors import CalibrationError
 
     source = manifest.provenance.source
-    if source.startswith("builtin:"):
-        return source
-    path = source.split(":", 1)[1] if source.startswith(("sensorlog:", "logmel:")) else source
-    if source and not source.startswith(("mix:", "pairs:")) and Path(path.split("?")[0]).exists():
+    path = source_path(source) if source else None
+    if source.startswith(BUILTIN_PREFIX) or (path is not None and path.exists()):
         return source
     raise CalibrationError(
         f"{Path(model).name}: give {option} FILE or builtin:NAME (the model was trained on "

@@ -215,11 +215,10 @@ def compare(
         from edgeae_export.onnx_io import load_onnx, require_manifest
 
         manifest = require_manifest(load_onnx(model_a), where=model_a, needed="its training data")
-        source = recorded_source(manifest, model_a, option="--data")
-        dataset = load_data_for_model(source, model_a, key=key)
-        click.echo(f"compare: data {source} (A's training data, as recorded)", err=True)
-    else:
-        dataset = load_data_for_model(source, model_a, key=key)
+        recorded = recorded_source(manifest, model_a, option="--data")
+    dataset = load_data_for_model(source or recorded, model_a, key=key)
+    if source is None:
+        click.echo(f"compare: data {recorded} (A's training data, as recorded)", err=True)
     labels = anomaly_labels(dataset, labels_mode)
 
     def progress(msg: str) -> None:

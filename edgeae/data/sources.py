@@ -42,9 +42,9 @@ from .dataset import Dataset
 from .files import read_file
 from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
-from .speech import corpus_dataset, is_speech_source, load_speech
+from .speech import MIX_PREFIX, PAIRS_PREFIX, corpus_dataset, is_speech_source, load_speech
 
-__all__ = ["BUILTIN_PREFIX", "frames_itself", "load_source", "parse_builtin"]
+__all__ = ["BUILTIN_PREFIX", "frames_itself", "load_source", "parse_builtin", "source_path"]
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -89,6 +89,18 @@ def _file_rate(source: str) -> tuple[str, int | None]:
     if Path(path).suffix.lower() == ".wav":
         raise DataError(f"{source}: a WAV file states its own rate; drop ?rate=")
     return path, rate
+
+
+def source_path(source: str) -> Path | None:
+    """The file or folder ``source`` reads (``sensorlog:log.csv`` -> ``log.csv``,
+    ``ecg.npy?rate=125`` -> ``ecg.npy``); None for built-ins and mixed speech corpora, whose
+    data is not one path."""
+    if source.startswith((BUILTIN_PREFIX, MIX_PREFIX, PAIRS_PREFIX)):
+        return None
+    for prefix in (SENSORLOG_PREFIX, LOGMEL_PREFIX):
+        if source.startswith(prefix):
+            return Path(source[len(prefix) :].partition("?")[0])
+    return Path(source.partition("?")[0])
 
 
 def frames_itself(source: str) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_CHUNK_FRAMES",
     "AudioReader",
     "AudioWriter",
+    "is_headerless",
     "open_reader",
     "open_writer",
     "read_audio",
@@ -141,6 +142,12 @@ class AudioReader:
         self.close()
 
 
+def is_headerless(path: str | os.PathLike[str]) -> bool:
+    """True for input that states no rate or channels: stdin (``"-"``) and raw PCM files."""
+    name = os.fspath(path)
+    return name == "-" or Path(name).suffix.lower() in (".raw", ".pcm")
+
+
 def _kind(path: str) -> str:
     if path == "-":
         return "stdin"
@@ -149,7 +156,7 @@ def _kind(path: str) -> str:
         return "wav"
     if suffix == ".npy":
         return "npy"
-    if suffix in (".raw", ".pcm"):
+    if is_headerless(path):
         return "raw"
     raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use .wav, .npy, .raw or -")
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..audio import open_reader, open_writer
+from ..audio import is_headerless, open_reader, open_writer
 from ..clitools import Command, legacy_argument
 from ..errors import InputError, ParameterError
 from ..model import Model
@@ -83,7 +83,7 @@ def denoise(
             "(resampled at the edges)",
             param="rate",
         )
-    headerless = source == "-" or source.lower().endswith(".raw")
+    headerless = is_headerless(source)
     with open_reader(
         source,
         pcm_format=pcm_format,

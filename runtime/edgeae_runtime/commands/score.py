@@ -241,7 +241,7 @@ def _score_audio(
     A multichannel input is scored on its ``channel`` (as training reads clips)."""
     import sys
 
-    from ..audio import open_reader
+    from ..audio import is_headerless, open_reader
     from ..errors import ParameterError
 
     f = model.manifest.features
@@ -253,10 +253,9 @@ def _score_audio(
     scorer = ClipScorer(model, threshold=threshold)
     starts, values, events = [], [], []
     chunk = max(1, round(chunk_ms * f.sample_rate / 1000.0))
-    headerless = source == "-" or source.lower().endswith((".raw", ".pcm"))
     with open_reader(
         source, pcm_format=pcm_format, sample_rate=f.sample_rate,
-        channels=(channels or 1) if headerless else channels,
+        channels=(channels or 1) if is_headerless(source) else channels,
         chunk_frames=chunk, stdin=sys.stdin.buffer,
     ) as reader:  # fmt: skip
         if reader.sample_rate is not None and reader.sample_rate != f.sample_rate:
