@@ -1,8 +1,9 @@
 """The edgeae stream codec: samples or images -> compact integer latent codes -> back.
 
-The binary format (versions 1 and 2) is documented in docs/stream-format.md; it is
+The binary format (versions 1 to 6) is documented in docs/stream-format.md; it is
 defined here once, in pure functions (:mod:`.format`, :mod:`.parser`), and
-used by :class:`StreamEncoder` / :class:`StreamDecoder` and the image helpers.
+used by :class:`StreamEncoder` / :class:`StreamDecoder`, the item batches (:mod:`.items`)
+and whole images in tiles (:mod:`.tiles`).
 """
 
 from .decoder import StreamDecoder as StreamDecoder
@@ -21,12 +22,17 @@ from .items import decompress_items as decompress_items
 from .parser import Lost as Lost
 from .parser import StreamParser as StreamParser
 from .quantize import calibrate_codec as calibrate_codec
+from .tiles import ImageDecoding as ImageDecoding
+from .tiles import compress_image as compress_image
+from .tiles import decode_image_stream as decode_image_stream
+from .tiles import decompress_image as decompress_image
 
 __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "EndOfStream",
     "Frame",
+    "ImageDecoding",
     "ItemDecoding",
     "Lost",
     "StreamDecoder",
@@ -35,8 +41,11 @@ __all__ = [
     "StreamParser",
     "calibrate_codec",
     "compress",
+    "compress_image",
     "compress_items",
+    "decode_image_stream",
     "decode_item_stream",
     "decompress",
+    "decompress_image",
     "decompress_items",
 ]

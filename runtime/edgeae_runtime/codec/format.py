@@ -1,4 +1,4 @@
-"""The edgeae stream format, versions 1 to 5: pure functions from structures to bytes and back.
+"""The edgeae stream format, versions 1 to 6: pure functions from structures to bytes and back.
 
 A stream is a preamble (magic, version, header length), a CRC32-protected header,
 then frames (each with its own index, length and CRC32) and an end-of-stream
@@ -14,6 +14,9 @@ codes its frames, the manifest's context model (``codec.context``); streams code
 with the factorized tables are still written as versions 2 and 3, byte for byte.
 Version 5 is version 4 naming the manifest's adaptive model (``codec.adaptive``: tables
 that adapt within a frame); context-coded streams are still written as version 4.
+Version 6 is one whole image of any size cut into the model's tiles (``canvas``: its
+height and width; the tiles are the items, row by row); batches of model-size images are
+still written as versions 1 to 5.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "FRAME_HEADER_SIZE",
     "FRAME_SYNC",
     "MAGIC",
+    "MAX_DECODED_VALUES",
     "MAX_HEADER_BYTES",
     "PREAMBLE_SIZE",
     "EndOfStream",
@@ -51,10 +55,11 @@ __all__ = [
 ]
 
 MAGIC = b"EAEC"
-FORMAT_VERSION = 5  # the newest this runtime writes; it reads 1 to 5
-_VERSIONS = (1, 2, 3, 4, 5)
-#: The entropy models a version 4/5 header can name, by their byte (0 is never written:
-#: a factorized stream is version 2 or 3; 1 is version 4, 2 version 5).
+FORMAT_VERSION = 6  # the newest this runtime writes; it reads 1 to 6
+_VERSIONS = (1, 2, 3, 4, 5, 6)
+#: The entropy models a version 4 to 6 header can name, by their byte (0 only in version 6,
+#: for the factorized tables or none: a factorized stream is otherwise version 2 or 3; 1 is
+#: version 4 or 6, 2 version 5 or 6).
 _ENTROPY_MODELS = ("factorized", "context", "adaptive")
 ENTROPY_DIGEST_SIZE = 8
 MAX_FRAME_ITEMS = 4096
@@ -62,6 +67,10 @@ MAX_HEADER_BYTES = 65536
 MAX_DIM = 1 << 24
 MAX_CODE_BYTES = 1 << 24  # one frame's codes; anything larger is an absurd header
 MAX_ITEM_VALUES = 1 << 24  # values in one decoded item (window or image)
+#: One item stream (a batch, or the tiles of one image, padding included) decodes into one
+#: array: at most this many values (512 MiB of float32), whatever the compression ratio
+#: (an entropy-coded frame of zeros is a few bytes).
+MAX_DECODED_VALUES = 1 << 27
 PREAMBLE_SIZE = 9  # magic(4) version(1) header_len(4)
 FRAME_SYNC = b"\xae\xf0"
 END_SYNC = b"\xae\xfe"
@@ -74,6 +83,7 @@ _PREAMBLE = struct.Struct("<4sBI")
 _FIXED = struct.Struct("<BBBBIHII")  # kind flags bits synth sample_rate channels window hop
 _FRAME = struct.Struct("<2sBIII")  # sync flags index samples payload_len
 _END = struct.Struct("<2sIQ")  # sync frames total_samples
+_CANVAS = struct.Struct("<II")  # version 6: the whole image's height and width
 _CRC = struct.Struct("<I")
 FRAME_HEADER_SIZE = _FRAME.size  # 15
 END_SIZE = _END.size + _CRC.size  # 18
@@ -110,6 +120,9 @@ class StreamHeader:
     # Which of the manifest's entropy models codes the frames (version 4 names "context",
     # version 5 "adaptive").
     entropy_model: Literal["factorized", "context", "adaptive"] = "factorized"
+    # Version 6: the (height, width) of the one whole image whose tiles (the items, each
+    # ``item_shape``) the frames hold row by row; empty for every other stream.
+    canvas: tuple[int, ...] = ()
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -118,10 +131,12 @@ class StreamHeader:
 
     @property
     def version(self) -> int:
-        """The format version this header is written in: 5 with the adaptive entropy
-        model, 4 with the context entropy model, 3 for signal streams with several
-        windows per frame, 2 with an entropy model or for item batches (kind
-        ``items``), else 1, so older readers still read what they can."""
+        """The format version this header is written in: 6 for a tiled image, 5 with the
+        adaptive entropy model, 4 with the context entropy model, 3 for signal streams
+        with several windows per frame, 2 with an entropy model or for item batches
+        (kind ``items``), else 1, so older readers still read what they can."""
+        if self.canvas:
+            return 6
         if self.entropy_model == "adaptive":
             return 5
         if self.entropy_model == "context":
@@ -155,6 +170,14 @@ class StreamHeader:
         if self.entropy_digest:
             return 12 * self.latent_size * self.frame_items + 4
         return self.code_bytes + (8 if self.per_frame else 0)
+
+    @property
+    def tiles(self) -> int:
+        """How many tiles a version 6 stream holds (its canvas cut into item-size tiles,
+        the last row and column padded); 0 for every other stream."""
+        if not self.canvas:
+            return 0
+        return math.prod(-(-n // t) for n, t in zip(self.canvas, self.item_shape[1:], strict=True))
 
     @property
     def max_samples(self) -> int:
@@ -239,6 +262,13 @@ def _check_header(h: StreamHeader) -> None:
         raise bad("entropy model", f"{h.entropy_model!r} needs an entropy model digest")
     if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
+    if h.canvas:
+        if h.kind != "image" or len(h.item_shape) != 3 or len(h.canvas) != 2:
+            raise bad("canvas", "(height, width) only for a stream of image tiles (C, H, W)")
+        if any(not 1 <= d <= MAX_DIM for d in h.canvas):
+            raise bad("canvas", f"is absurd: {list(h.canvas)}")
+        if h.tiles * math.prod(h.item_shape) > MAX_DECODED_VALUES:
+            raise bad("canvas", f"{list(h.canvas)} is absurdly large")
 
 
 def pack_header(h: StreamHeader) -> bytes:
@@ -262,6 +292,7 @@ def pack_header(h: StreamHeader) -> bytes:
         h.entropy_digest,
         struct.pack("<H", h.frame_items) if h.version >= 2 else b"",
         struct.pack("<B", _ENTROPY_MODELS.index(h.entropy_model)) if h.version >= 4 else b"",
+        _CANVAS.pack(*h.canvas) if h.version >= 6 else b"",
     ]
     data = b"".join(body)
     head = _PREAMBLE.pack(MAGIC, h.version, len(data)) + data
@@ -328,6 +359,10 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         if version >= 4:
             (model,) = struct.unpack_from("<B", body, pos)
             pos += 1
+        canvas: tuple[int, ...] = ()
+        if version >= 6:
+            canvas = _CANVAS.unpack_from(body, pos)
+            pos += _CANVAS.size
     except (struct.error, UnicodeDecodeError) as exc:
         raise StreamError(f"stream header: malformed ({exc})") from None
     if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
@@ -337,9 +372,10 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
     known = HEADER_PER_FRAME | (HEADER_ENTROPY if version >= 2 else 0)
     if flags & ~known or bool(flags & HEADER_PER_FRAME) != (nq == 0):
         raise StreamError(f"stream header: unsupported flags 0x{flags:02x}")
-    if version >= 2 and not flags & HEADER_ENTROPY and _KINDS[kind] != "items":
+    if 2 <= version <= 5 and not flags & HEADER_ENTROPY and _KINDS[kind] != "items":
         raise StreamError(f"stream header: a version {version} stream must name its entropy model")
-    if model >= len(_ENTROPY_MODELS) or (version >= 4 and not flags & HEADER_ENTROPY):
+    unnamed = version in (4, 5) and not flags & HEADER_ENTROPY  # 4 and 5 always name one
+    if model >= len(_ENTROPY_MODELS) or unnamed:
         raise StreamError(f"stream header: unknown entropy model {model}")
     header = StreamHeader(
         fingerprint=fingerprint,
@@ -357,6 +393,7 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         entropy_digest=digest,
         frame_items=frame_items,
         entropy_model=_ENTROPY_MODELS[model],
+        canvas=tuple(canvas),
     )
     if header.version != version:
         raise StreamError(

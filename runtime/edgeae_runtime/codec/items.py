@@ -21,6 +21,7 @@ from ..model import Model
 from .decoder import check_stream_model
 from .encoder import frame_size, header_for_model
 from .format import (
+    MAX_DECODED_VALUES,
     EndOfStream,
     Frame,
     StreamHeader,
@@ -31,7 +32,16 @@ from .format import (
 from .parser import LOST_PER_FRAME, Lost, StreamParser
 from .payload import decode_payload, encode_payloads
 
-__all__ = ["ItemDecoding", "compress_items", "decode_item_stream", "decompress_items", "item_kind"]
+__all__ = [
+    "ItemDecoding",
+    "compress_items",
+    "decode_item_stream",
+    "decode_items",
+    "decompress_items",
+    "encode_items",
+    "item_header",
+    "item_kind",
+]
 
 
 FRAME_ITEMS = 64  # items per frame of an entropy-coded stream: overhead vs what a loss costs
@@ -59,16 +69,12 @@ def compress_items(
     ``entropy_model`` as in :func:`~.encoder.header_for_model` (by default the adaptive
     model, else the context model, when the manifest has one).
     """
-    header = frame_size(
-        header_for_model(
-            encoder,
-            item_kind(encoder),
-            bits=bits,
-            per_frame=per_frame,
-            entropy_model=entropy_model,
-        ),
-        frame_items,
-        "frame_items",
+    header = item_header(
+        encoder,
+        bits=bits,
+        per_frame=per_frame,
+        frame_items=frame_items,
+        entropy_model=entropy_model,
     )
     x = np.asarray(items) if not isinstance(items, np.ndarray) else items
     shape = header.item_shape
@@ -80,6 +86,26 @@ def compress_items(
             f"got {tuple(x.shape)}",
             param="items",
         )
+    return encode_items(encoder, x, header, entropy=entropy)
+
+
+def item_header(
+    encoder: Model,
+    *,
+    bits: int | None = None,
+    per_frame: bool | None = None,
+    frame_items: int = FRAME_ITEMS,
+    entropy_model: str | None = None,
+) -> StreamHeader:
+    """The header of ``encoder``'s item (or image) streams, ``frame_items`` per frame."""
+    header = header_for_model(
+        encoder, item_kind(encoder), bits=bits, per_frame=per_frame, entropy_model=entropy_model
+    )
+    return frame_size(header, frame_items, "frame_items")
+
+
+def encode_items(encoder: Model, x: np.ndarray, header: StreamHeader, *, entropy: bool) -> bytes:
+    """Checked items ``(N, *item_shape)`` -> the stream: header, frames, end marker."""
     z = encoder.encode(x)
     frames = encode_payloads(z, header, entropy=entropy)
     parts = [pack_header(header)]
@@ -99,6 +125,14 @@ class ItemDecoding:
 
 def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) -> ItemDecoding:
     """An item (or image) stream -> :class:`ItemDecoding`; strict unless ``conceal``."""
+    return decode_items(decoder, data, conceal=conceal, tiled=False)[1]
+
+
+def decode_items(
+    decoder: Model, data: bytes, *, conceal: bool, tiled: bool
+) -> tuple[StreamHeader, ItemDecoding]:
+    """The stream's header and its items; ``tiled`` streams (version 6) hold exactly the
+    tiles of their canvas (a truncated one, concealing, ends in concealed tiles)."""
     parser = StreamParser(tolerant=conceal)
     events = parser.feed(data) + parser.finish()
     header: StreamHeader | None = None
@@ -106,7 +140,7 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
     n_concealed = 0  # None entries in latents
     for ev in events:
         if isinstance(ev, StreamHeader):
-            header = check_stream_model(ev, decoder, item_kind(decoder))
+            header = _check_tiled(check_stream_model(ev, decoder, item_kind(decoder)), tiled)
         elif header is None:
             continue
         elif isinstance(ev, Frame):
@@ -127,9 +161,21 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
             _check_concealment(len(latents) - n_concealed + lost, n_concealed, header)
             latents.extend([None] * lost)
         elif isinstance(ev, EndOfStream):
+            if header.canvas and ev.total != header.tiles and not conceal:
+                raise StreamError(
+                    f"stream ends after {ev.total} tiles, but its {header.canvas[0]}x"
+                    f"{header.canvas[1]} image needs {header.tiles} (corrupted stream)"
+                )
             del latents[ev.total :]
     if header is None:  # pragma: no cover - finish() raises before this
         raise StreamError("stream has no header")
+    if header.canvas:  # concealing: exactly the canvas' tiles, the missing ones concealed
+        del latents[header.tiles :]
+        missing = header.tiles - len(latents)
+        if missing:
+            received = sum(z is not None for z in latents)
+            _check_concealment(received, len(latents) - received + missing, header)
+            latents.extend([None] * missing)
     good = [z for z in latents if z is not None]
     out = np.zeros((len(latents), *header.item_shape), np.float32)
     if good:
@@ -137,7 +183,19 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
         mask = np.array([z is not None for z in latents])
         out[mask] = decoded
     concealed = tuple(i for i, z in enumerate(latents) if z is None)
-    return ItemDecoding(out, concealed)
+    return header, ItemDecoding(out, concealed)
+
+
+def _check_tiled(header: StreamHeader, tiled: bool) -> StreamHeader:
+    """Refuse a tiled image where a batch is expected, and the other way round."""
+    if header.canvas and not tiled:
+        raise StreamError(
+            f"this stream is one {header.canvas[0]}x{header.canvas[1]} image in tiles; "
+            "decode it with decompress_image"
+        )
+    if tiled and not header.canvas:
+        raise StreamError("this stream is a batch of items; decode it with decompress_items")
+    return header
 
 
 #: Concealed items may add at most this many values, plus LOST_PER_FRAME times the values
@@ -145,13 +203,13 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
 MAX_CONCEALED_VALUES = 1 << 25
 
 
-#: One item stream decodes into one array: at most this many values (512 MiB of float32),
-#: whatever the compression ratio (an entropy-coded frame of zeros is a few bytes).
-MAX_DECODED_VALUES = 1 << 27
-
-
 def _check_total(count: int, header: StreamHeader) -> None:
     size = math.prod(header.item_shape)
+    if header.canvas and count > header.tiles:
+        raise StreamError(
+            f"stream holds more than the {header.tiles} tiles of its {header.canvas[0]}x"
+            f"{header.canvas[1]} image (corrupted stream)"
+        )
     if count * size > MAX_DECODED_VALUES:
         raise StreamError(
             f"stream decodes to more than {count} items of {size} values, over the "

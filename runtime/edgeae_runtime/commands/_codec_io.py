@@ -117,7 +117,10 @@ def echo_summary(summary: dict[str, Any], output: str, as_json: bool = True) -> 
         return
     kind = next((k for k in ("images", "items") if k in summary), None)
     size = f"{summary['bytes']} bytes"
-    if kind is not None:
+    if "image" in summary:  # one whole image in tiles
+        what = f"one {summary['image'][0]}x{summary['image'][1]} image"
+        size += f" ({summary['bits_per_pixel']:.3f} bits per pixel)"
+    elif kind is not None:
         what = f"{summary[kind]} {kind[:-1] if summary[kind] == 1 else kind}"
         size += f" ({summary['bytes'] / max(summary[kind], 1):.1f} per {kind[:-1]})"
     else:
@@ -128,7 +131,8 @@ def echo_summary(summary: dict[str, Any], output: str, as_json: bool = True) -> 
     for key, unit in (("psnr_db", "PSNR"), ("snr_db", "SNR")):
         if summary.get(key) is not None:
             line += f"; {unit} {summary[key]:.2f} dB against the reference"
-    concealed = summary.get("concealed_images") or summary.get("concealed_frames")
+    kinds = ("concealed_images", "concealed_tiles", "concealed_frames")
+    concealed = next((summary[k] for k in kinds if summary.get(k)), None)
     if concealed:
         line += f"; {len(concealed) if isinstance(concealed, list) else concealed} concealed"
     click.echo(line, err=True)

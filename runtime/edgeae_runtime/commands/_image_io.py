@@ -31,6 +31,7 @@ __all__ = [
     "png_files",
     "raw_to_pixels",
     "read_png_batch",
+    "read_png_image",
     "read_reference_pixels",
 ]
 
@@ -106,11 +107,23 @@ def read_png_batch(
         if (h, w, c) != (height, width, channels):
             raise InputError(
                 f"{path}: image is {h}x{w} pixels with {c} channel(s), but the model takes "
-                f"{height}x{width} with {channels} channel(s) (height x width); "
-                "resize or convert it"
+                f"{height}x{width} with {channels} channel(s) (height x width); a folder's "
+                "images must all be the model's size: compress an image of another size on "
+                "its own (it is coded whole, in tiles)"
             )
         batch[i] = pixels_to_raw(image, low, high)
     return batch
+
+
+def read_png_image(path: str, channels: int, low: float, high: float) -> np.ndarray:
+    """One PNG of any size -> raw ``(C, H, W)``; another channel count names the file."""
+    image = read_png(path)
+    c = image.shape[2]
+    if c != channels:
+        raise InputError(
+            f"{path}: image has {c} channel(s), but the model takes {channels}; convert it"
+        )
+    return pixels_to_raw(image, low, high)
 
 
 def read_reference_pixels(path: str) -> np.ndarray:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import time
+from pathlib import Path
 
 import click
+import numpy as np
 
 from ..audio import open_reader
 from ..clitools import Command, legacy_argument, library_names
-from ..codec import StreamEncoder, compress_items
+from ..codec import StreamEncoder, compress_image, compress_items
+from ..codec.tiles import tile_grid
 from ..errors import InputError
 from ..model import Model
 from ..npyfile import load_npy
@@ -27,7 +31,13 @@ from ._common import (
     refuse_existing,
     threads_option,
 )
-from ._image_io import is_png_source, pixel_range, png_files, read_png_batch
+from ._image_io import (
+    is_png_source,
+    pixel_range,
+    png_files,
+    read_png_batch,
+    read_png_image,
+)
 
 __all__ = ["compress"]
 
@@ -102,7 +112,9 @@ def compress(
     For a conv2d model, IN is a folder of PNGs (every *.png in it, sorted by name,
     one frame per image; --json lists the names in frame order), one .png, or a
     .npy batch (N, C, H, W) in raw units. PNG pixels map linearly to raw units
-    (--pixel-range); every image must have the model's size and channel count.
+    (--pixel-range); a folder's images must have the model's size and channel count.
+    One .png (or a .npy image (C, H, W)) of any other size is coded whole, in the
+    model's tiles (format version 6); decompress gives it back at its size.
 
     For a dense model (feature vectors, tabular rows), IN is a .npy batch
     (N, *item_shape) or a .csv of N rows of numbers, one frame per item.
@@ -115,6 +127,7 @@ def compress(
       edgeae-rt compress -m encoder.onnx speech.wav -o speech.eae --json
       arecord -f S16_LE -r 16000 -t raw | edgeae-rt compress -m encoder.onnx - -o - | nc host 9000
       edgeae-rt compress -m encoder.onnx digits/ -o digits.eae --json
+      edgeae-rt compress -m encoder.onnx photo.png -o photo.eae
     """
     refuse_existing(output, force)
     model = Model(model_path, threads=threads)
@@ -175,13 +188,17 @@ def _compress_images(
     options: dict,
     range_override: tuple[float, float] | None,
 ) -> dict:
-    """Images from a PNG folder, one PNG or a .npy batch (N, C, H, W) into one stream file."""
+    """Images from a PNG folder, one PNG or a .npy batch (N, C, H, W) into one stream file;
+    one image of another size than the model's goes whole, in tiles."""
     files: list[str] | None = None
     if is_png_source(input_path):
         low, high = pixel_range(model.manifest.preprocessing, range_override)
         paths = png_files(input_path)
-        images = read_png_batch(paths, model.item_shape, low, high)
-        files = [p.name for p in paths]
+        if paths == [Path(input_path)]:  # one .png: any size
+            images = read_png_image(input_path, model.item_shape[0], low, high)
+        else:
+            images = read_png_batch(paths, model.item_shape, low, high)
+            files = [p.name for p in paths]
     elif input_path.lower().endswith(".npy"):
         images = load_npy(input_path)
     else:
@@ -189,6 +206,8 @@ def _compress_images(
             f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "
             "a .png or a .npy batch (N, C, H, W)"
         )
+    if _is_whole_image(images, model.item_shape):
+        return _compress_tiled(model, images, output_path, options)
     data = compress_items(model, images, **options)
     with AtomicBinaryOutput(output_path) as out:
         out.write(data)
@@ -197,6 +216,29 @@ def _compress_images(
     if files is not None:
         summary["files"] = files
     return summary
+
+
+def _is_whole_image(array: np.ndarray, item_shape: tuple[int, ...]) -> bool:
+    """One image ``(C, H, W)`` (or ``(H, W)`` for one channel) of another size than the
+    model's: coded in tiles (a batch, or one image of the model's size, is not)."""
+    channels = item_shape[0]
+    one = (array.ndim == 3 and array.shape[0] == channels) or (array.ndim == 2 and channels == 1)
+    return one and tuple(array.shape[-2:]) != tuple(item_shape[1:])
+
+
+def _compress_tiled(model: Model, image: np.ndarray, output_path: str, options: dict) -> dict:
+    """One whole image in the model's tiles (format version 6) into one stream file."""
+    data = compress_image(model, image, **options)
+    with AtomicBinaryOutput(output_path) as out:
+        out.write(data)
+    height, width = image.shape[-2:]
+    tiles = math.prod(tile_grid((height, width), model.item_shape[1:]))
+    return {
+        "image": [int(height), int(width)],
+        "tiles": tiles,
+        "bytes": len(data),
+        "bits_per_pixel": 8 * len(data) / (height * width),
+    }
 
 
 def _compress_items(model: Model, input_path: str, output_path: str, options: dict) -> dict:

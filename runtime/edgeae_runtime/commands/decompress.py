@@ -12,12 +12,13 @@ import numpy as np
 
 from ..audio import AudioWriter, open_reader, open_writer
 from ..clitools import Command, legacy_argument
-from ..codec import StreamDecoder, decode_item_stream
+from ..codec import StreamDecoder, decode_image_stream, decode_item_stream
 from ..codec.format import parse_header
 from ..errors import InputError, ModelError, OutputError, StreamError
 from ..metrics import psnr, psnr_peak, snr_db
 from ..model import Model
 from ..npyfile import load_npy
+from ..png import write_png
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
@@ -89,12 +90,15 @@ def decompress(
     (compress --json lists the original names in that order): raw values are
     clipped to the pixel range (--pixel-range) and scaled to 0..255. The folder
     appears only when every image is written; --force replaces a folder of PNGs.
+    A whole image compressed in tiles decodes to one .png (or a .npy (C, H, W)) of
+    its own size.
 
     \b
     Examples:
       edgeae-rt decompress -m decoder.onnx speech.eae -o out.wav --reference speech.wav --json
       nc -l 9000 | edgeae-rt decompress -m decoder.onnx --conceal - -o - | aplay -f S16_LE -r 16000
       edgeae-rt decompress -m decoder.onnx digits.eae -o digits_out/ --reference digits/ --json
+      edgeae-rt decompress -m decoder.onnx photo.eae -o photo_out.png --reference photo.png
     """
     refuse_existing(output, force)
     model = Model(model_path, threads=threads)
@@ -114,7 +118,11 @@ def decompress(
             break
         head += more
     parsed = parse_header(head)  # bad magic, version or header CRC: StreamError here
-    if parsed is not None and parsed[0].kind in ("image", "items"):
+    if parsed is not None and parsed[0].canvas:
+        summary = _decompress_tiled(
+            model, head + b"".join(chunks), output, conceal, range_override, reference
+        )
+    elif parsed is not None and parsed[0].kind in ("image", "items"):
         summary = _decompress_images(
             model, head + b"".join(chunks), output, conceal, force, range_override, reference
         )
@@ -254,6 +262,54 @@ def _decompress_images(
     elif ref_raw is not None:
         peak = psnr_peak(model.manifest.preprocessing.value_range)  # the one peak rule
         summary["psnr_db"] = _psnr(ref_raw, result.items, peak)
+    return summary
+
+
+def _decompress_tiled(
+    model: Model,
+    data: bytes,
+    output_path: str,
+    conceal: bool,
+    range_override: tuple[float, float] | None,
+    reference: str | None,
+) -> dict[str, Any]:
+    """One whole image in tiles (format version 6) -> one 8-bit .png or a .npy (C, H, W)."""
+    to_npy = output_path.lower().endswith(".npy")
+    if not to_npy and not output_path.lower().endswith(".png"):
+        raise InputError(f"{output_path}: a whole image decodes to one .png or a .npy (C, H, W)")
+    channels = model.item_shape[0]
+    if not to_npy and not 1 <= channels <= 4:
+        raise InputError(
+            f"{output_path}: the model's images have {channels} channels, a PNG holds 1 to 4; "
+            "decode to a .npy instead"
+        )
+    low, high = pixel_range(model.manifest.preprocessing, range_override)
+    ref = None  # read before OUT is written: a bad reference writes nothing
+    ref_is_png = reference is not None and is_png_source(reference)
+    if reference is not None:
+        ref = read_reference_pixels(reference) if ref_is_png else _load_npy(reference)
+    result = decode_image_stream(model, data, conceal=conceal)
+    height, width = result.image.shape[1:]
+    summary: dict[str, Any] = {
+        "image": [int(height), int(width)],
+        "bytes": len(data),
+        "bits_per_pixel": 8 * len(data) / (height * width),
+        "concealed_tiles": list(result.concealed_tiles),
+    }
+    pixels = raw_to_pixels(result.image[None], low, high)
+    if ref is not None and ref_is_png:
+        _check_shape(reference, ref, pixels)
+        summary["psnr_db"] = _psnr(ref.astype(np.float32), pixels.astype(np.float32), 255.0)
+    elif ref is not None:
+        _check_shape(reference, ref, result.image)
+        peak = psnr_peak(model.manifest.preprocessing.value_range)  # the one peak rule
+        summary["psnr_db"] = _psnr(ref, result.image, peak)
+    if to_npy:
+        with AtomicBinaryOutput(output_path) as out:
+            out.write(_npy_bytes(result.image))
+    else:
+        write_png(output_path, pixels[0])
+        summary["pixel_range"] = [low, high]
     return summary
 
 

@@ -11,7 +11,14 @@ from edgeae_runtime.codec import calibrate_codec
 from edgeae_runtime.model import Model
 from tests.runtime.onnx_models import make_triplet
 
-from .models import entropy_items_pair, entropy_signal_pair, make_image_pair
+from .models import (
+    DIGITS_LIKE,
+    entropy_image_pair,
+    entropy_items_pair,
+    entropy_signal_pair,
+    make_image_pair,
+    make_pixel_pair,
+)
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +98,16 @@ def adaptive_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Mo
 def adaptive_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
     """(encoder, decoder) as ``context_items``, plus an adaptive model (version 5 streams)."""
     return entropy_items_pair(tmp_path_factory.mktemp("ada_items"), adaptive=True)
+
+
+@pytest.fixture(scope="session")
+def adaptive_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """(encoder, decoder) of (1, 8, 8) images with factorized, context and adaptive tables."""
+    return entropy_image_pair(tmp_path_factory.mktemp("ada_images"))
+
+
+@pytest.fixture(scope="session")
+def pixels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """The lossless RGB (3, 6, 8) pixel pair: 8-bit codes give the pixels back."""
+    enc, dec = make_pixel_pair(tmp_path_factory.mktemp("pixels"), DIGITS_LIKE)
+    return Model(enc), Model(dec)

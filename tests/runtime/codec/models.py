@@ -1,7 +1,9 @@
-"""Tiny models for the codec tests: signal triplets from tests.runtime.onnx_models and a conv2d.
+"""Tiny models for the codec tests: signal triplets from tests.runtime.onnx_models and conv2d.
 
 The conv2d image model (Conv k=2 stride 2 + Relu encoder, ConvTranspose decoder)
-is built here with onnx.helper, fixed weights from a seed, manifest included.
+is built here with onnx.helper, fixed weights from a seed, manifest included; the pixel
+pair is lossless (space-to-depth Conv, depth-to-space ConvTranspose: the latent is the
+pixels) with a digits-like manifest (raw units 0..16).
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from edgeae_runtime import CodecSpec, Manifest
-from edgeae_runtime.manifest import MANIFEST_KEY, Provenance, TensorSpec
+from edgeae_runtime.manifest import MANIFEST_KEY, Preprocessing, Provenance, TensorSpec
 
-__all__ = ["entropy_codec", "entropy_items_pair", "entropy_signal_pair", "make_image_pair"]
+__all__ = [
+    "DIGITS_LIKE",
+    "PIXEL_SHAPE",
+    "entropy_codec",
+    "entropy_image_pair",
+    "entropy_items_pair",
+    "entropy_signal_pair",
+    "make_image_pair",
+    "make_pixel_pair",
+]
 
 
 def make_image_pair(
@@ -192,3 +203,68 @@ def entropy_items_pair(
         fingerprint="sha256:rans-items",
     )  # fmt: skip
     return Model(enc), Model(dec)
+
+
+def entropy_image_pair(directory: Path, *, adaptive: bool = True) -> tuple[Any, Any]:
+    """A conv2d (1, 8, 8) image pair whose codes are rANS-coded: factorized tables, a context
+    model (the previous latent element along the width) and, with ``adaptive``, an adaptive
+    model over it (weight 8); fitted on smooth random images."""
+    from edgeae_runtime import Model
+
+    rng = np.random.default_rng(21)
+    x = np.cumsum(rng.standard_normal((64, 1, 8, 8)), axis=-1).astype(np.float32) * 0.2
+    plain = Path(directory) / "plain"
+    plain.mkdir(parents=True, exist_ok=True)
+    enc, _ = make_image_pair(plain)
+    codec = entropy_codec(
+        Model(enc).encode(x), 0.05, support=95.0, context=((2, 6), (2,)),
+        adaptive=8 if adaptive else 0,
+    )  # fmt: skip
+    enc, dec = make_image_pair(Path(directory), codec=codec, fingerprint="sha256:rans-image")
+    return Model(enc), Model(dec)
+
+
+PIXEL_SHAPE = (3, 6, 8)  # RGB, not square: a height/width or channel mix-up shows
+
+
+def make_pixel_pair(directory: Path, pre: Preprocessing) -> tuple[Path, Path]:
+    """encoder.onnx / decoder.onnx of a lossless 2x2 space-to-depth conv2d codec."""
+    c, h, w = PIXEL_SHAPE
+    kernel = np.zeros((4 * c, c, 2, 2), np.float32)
+    for ch in range(c):
+        for k in range(4):
+            kernel[ch * 4 + k, ch, k // 2, k % 2] = 1.0
+    latent = (4 * c, h // 2, w // 2)
+    paths = []
+    for role, src, dst, op in (
+        ("encoder", ("input", PIXEL_SHAPE), ("latent", latent), "Conv"),
+        ("decoder", ("latent", latent), ("reconstruction", PIXEL_SHAPE), "ConvTranspose"),
+    ):
+        graph = helper.make_graph(
+            [helper.make_node(op, [src[0], "k"], [dst[0]], strides=[2, 2])],
+            f"pixels_{role}",
+            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
+            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
+            [numpy_helper.from_array(kernel, "k")],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        manifest = Manifest(
+            role=role,
+            arch="test-space-to-depth",
+            layout="NCHW",
+            inputs=(TensorSpec(src[0], (None, *src[1])),),
+            outputs=(TensorSpec(dst[0], (None, *dst[1])),),
+            item_shape=PIXEL_SHAPE,
+            latent_shape=latent,
+            preprocessing=pre,
+            provenance=Provenance(fingerprint="sha256:pixels"),
+        )
+        helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
+        path = directory / f"{role}.onnx"
+        onnx.save(model, path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+DIGITS_LIKE = Preprocessing(offset=(0.0,), scale=(16.0,), clip=(0.0, 16.0), value_range=(0, 16))

@@ -11,59 +11,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from edgeae_runtime.cli import main
-from edgeae_runtime.manifest import MANIFEST_KEY, Manifest, Preprocessing, Provenance, TensorSpec
+from edgeae_runtime.manifest import Preprocessing
 from edgeae_runtime.png import read_png, write_png
 
-SHAPE = (3, 6, 8)  # RGB, not square: a height/width or channel mix-up shows
+from .models import DIGITS_LIKE, PIXEL_SHAPE, make_pixel_pair
 
-
-def make_pixel_pair(directory: Path, pre: Preprocessing) -> tuple[Path, Path]:
-    """encoder.onnx / decoder.onnx of a lossless 2x2 space-to-depth conv2d codec."""
-    c, h, w = SHAPE
-    kernel = np.zeros((4 * c, c, 2, 2), np.float32)
-    for ch in range(c):
-        for k in range(4):
-            kernel[ch * 4 + k, ch, k // 2, k % 2] = 1.0
-    latent = (4 * c, h // 2, w // 2)
-    paths = []
-    for role, src, dst, op in (
-        ("encoder", ("input", SHAPE), ("latent", latent), "Conv"),
-        ("decoder", ("latent", latent), ("reconstruction", SHAPE), "ConvTranspose"),
-    ):
-        graph = helper.make_graph(
-            [helper.make_node(op, [src[0], "k"], [dst[0]], strides=[2, 2])],
-            f"pixels_{role}",
-            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
-            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
-            [numpy_helper.from_array(kernel, "k")],
-        )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        model.ir_version = 8
-        manifest = Manifest(
-            role=role,
-            arch="test-space-to-depth",
-            layout="NCHW",
-            inputs=(TensorSpec(src[0], (None, *src[1])),),
-            outputs=(TensorSpec(dst[0], (None, *dst[1])),),
-            item_shape=SHAPE,
-            latent_shape=latent,
-            preprocessing=pre,
-            provenance=Provenance(fingerprint="sha256:pixels"),
-        )
-        helper.set_model_props(model, {MANIFEST_KEY: manifest.to_json()})
-        path = directory / f"{role}.onnx"
-        onnx.save(model, path)
-        paths.append(path)
-    return paths[0], paths[1]
-
-
-DIGITS_LIKE = Preprocessing(offset=(0.0,), scale=(16.0,), clip=(0.0, 16.0), value_range=(0, 16))
-
+SHAPE = PIXEL_SHAPE
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -313,3 +269,49 @@ def test_cause23_an_image_stream_to_a_file_name_is_refused(
     r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out))
     assert r.exit_code == 3 and "names a file; name a folder" in r.output
     assert not out.exists()
+
+
+def test_one_png_of_any_size_round_trips_whole(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    image = np.random.default_rng(7).integers(0, 17, (13, 21, 3)).astype(np.uint8) * 15
+    write_png(tmp_path / "photo.png", image)
+    stream, out = tmp_path / "photo.eae", tmp_path / "back.png"
+    args = ("compress", "-m", enc, tmp_path / "photo.png", "-o", stream, "--json")
+    r = runner.invoke(main, _args(*args))
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert summary["image"] == [13, 21] and summary["tiles"] == 3 * 3
+    assert summary["bits_per_pixel"] == pytest.approx(8 * stream.stat().st_size / (13 * 21))
+    assert stream.read_bytes()[4] == 6
+    args = ("decompress", "-m", dec, stream, "-o", out, "--reference", tmp_path / "photo.png")
+    r = runner.invoke(main, _args(*args))
+    assert r.exit_code == 0, r.output
+    assert "one 13x21 image" in r.output and "bits per pixel" in r.output
+    np.testing.assert_array_equal(read_png(out), image)  # lossless pair, 8-bit codes
+
+
+def test_a_whole_image_decodes_to_one_file_only(runner, pair, tmp_path: Path) -> None:
+    enc, dec = pair
+    image = np.random.default_rng(8).random((3, 9, 17)).astype(np.float32) * 16
+    np.save(tmp_path / "image.npy", image)
+    stream = tmp_path / "x.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "image.npy", "-o", stream))
+    assert r.exit_code == 0, r.output
+    for name in ("folder", "out.wav"):
+        r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", tmp_path / name))
+        assert r.exit_code == 3 and "decodes to one .png or a .npy (C, H, W)" in r.output
+        assert not (tmp_path / name).exists()
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", tmp_path / "o.npy"))
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(np.load(tmp_path / "o.npy"), image, atol=16 / 255)
+
+
+def test_a_folder_of_other_sizes_is_still_refused(runner, pair, tmp_path: Path) -> None:
+    enc, _ = pair
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_png(folder / "a.png", np.zeros((12, 12, 3), np.uint8))
+    r = runner.invoke(main, _args("compress", "-m", enc, folder, "-o", tmp_path / "x.eae"))
+    assert r.exit_code != 0 and "a.png: image is 12x12" in r.output
+    assert "compress an image of another size on its own" in r.output
+    assert not (tmp_path / "x.eae").exists()
