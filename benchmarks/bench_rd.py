@@ -185,37 +185,14 @@ def edgeae_points(
     whole images, put back together for SSIM.
     """
     from edgeae_export import QuantizeRequest, quantize_model
-    from edgeae_export.sampling import sample_indices
 
     points, runs = [], []
     items = sum(len(t) for t in test_sets)
     pixels = sum(t.size for t in test_sets)
     for lam in lambdas:
-        run = work / f"{name}-{lam:g}"
-        started = time.perf_counter()
-        reused = REUSE["on"] and (run / "checkpoint.pt").is_file()
-        if not reused:
-            train(
-                ds,
-                arch,
-                overrides,
-                dataclasses.replace(config, rate_lambda=lam),
-                run,
-                force=True,
-                progress=False,
-            )
-        seconds = time.perf_counter() - started
-        ckpt = load_checkpoint(run)
+        out, seconds, ckpt = train_and_export(name, ds, arch, overrides, lam, config, work)
+        reused = seconds is None
         decoder = getattr(getattr(ckpt.model, "config", None), "decoder", None)  # conv only
-        # the export's example items: parity, and the context entropy model is fitted on
-        # their codes; a seeded sample over the whole training set (the first 256 items
-        # were crops of the first training image only)
-        example = ds.x[sample_indices(len(ds.x), EXAMPLE_ITEMS)].astype(np.float32)
-        val = torch.tensor(normalize(example, ckpt.preprocessing))
-        out = work / f"{name}-{lam:g}-onnx"
-        export_autoencoder(
-            ckpt.model, out_dir=out, example_inputs=val.numpy(), info=ckpt.export_info(), force=True
-        )
         variants = {"edgeae float": (out / "encoder.onnx", out / "decoder.onnx")}
         try:
             for role in ("encoder", "decoder"):
@@ -255,7 +232,7 @@ def edgeae_points(
         runs.append(
             {
                 "lambda": lam,
-                "train_seconds": None if reused else seconds,
+                "train_seconds": seconds,
                 "coder": coder,
                 "decoder": decoder,
             }
@@ -263,6 +240,46 @@ def edgeae_points(
         how = "reused the trained run" if reused else f"trained in {seconds:.0f} s"
         print(f"  {name} lambda {lam:g}: {how}", file=sys.stderr)
     return points, runs
+
+
+def train_and_export(
+    name: str,
+    ds: Dataset,
+    arch: str,
+    overrides: dict,
+    lam: float,
+    config: TrainConfig,
+    work: Path,
+) -> tuple[Path, float | None, object]:
+    """Train (or, with --reuse, keep) the rate-distortion run at ``lam`` and export it: the
+    export folder, the training seconds (None when reused) and the checkpoint."""
+    run = work / f"{name}-{lam:g}"
+    started = time.perf_counter()
+    reused = REUSE["on"] and (run / "checkpoint.pt").is_file()
+    if not reused:
+        train(
+            ds,
+            arch,
+            overrides,
+            dataclasses.replace(config, rate_lambda=lam),
+            run,
+            force=True,
+            progress=False,
+        )
+    seconds = None if reused else time.perf_counter() - started
+    ckpt = load_checkpoint(run)
+    # the export's example items: parity, and the context entropy model is fitted on
+    # their codes; a seeded sample over the whole training set (the first 256 items
+    # were crops of the first training image only)
+    from edgeae_export.sampling import sample_indices
+
+    example = ds.x[sample_indices(len(ds.x), EXAMPLE_ITEMS)].astype(np.float32)
+    val = torch.tensor(normalize(example, ckpt.preprocessing))
+    out = work / f"{name}-{lam:g}-onnx"
+    export_autoencoder(
+        ckpt.model, out_dir=out, example_inputs=val.numpy(), info=ckpt.export_info(), force=True
+    )
+    return out, seconds, ckpt
 
 
 def code_variants(
@@ -501,12 +518,15 @@ def coder_stats(enc: Model, test_sets: list[np.ndarray]) -> dict:
 
 
 # -- data ---------------------------------------------------------------------------------
-def gray_image(name: str) -> np.ndarray:
-    """A shared image as 8-bit gray values (float32), cut to a multiple of the tile size."""
+def gray_image(name: str, *, cut: bool = True) -> np.ndarray:
+    """A shared image as 8-bit gray values (float32), cut to a multiple of the tile size
+    unless ``cut`` is False."""
     from PIL import Image
 
     path = next(SHARED.glob(f"*/{name}.*"))
     img = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+    if not cut:
+        return img
     h, w = (img.shape[0] // CROP) * CROP, (img.shape[1] // CROP) * CROP
     return img[:h, :w]
 

@@ -6,8 +6,9 @@ truncation, insertion, deletion, swapped and duplicated ranges, extreme 32-bit
 fields, ASCII digits, random bytes) or, for manifest fields, field by field. The
 stream parsers: ``stream`` (fixed-width signal streams, version 1), ``stream_rans``
 (rANS-coded signal streams: one window per frame, version 2, grouped windows,
-version 3, and the context entropy model, version 4) and ``items`` (item batches:
-rANS-coded, versions 2 and 4, and fixed-width). A case
+version 3, and the context entropy model, version 4), ``items`` (item batches:
+rANS-coded, versions 2 and 4, and fixed-width) and ``tiles`` (whole images in tiles,
+version 6: every entropy model, and fixed-width). A case
 passes when the parser returns a result or raises an
 :class:`~edgeae_runtime.errors.EdgeAEError`; anything else (``MemoryError``,
 ``ValueError``, a warning, which is an error here) is a *foreign* exception.
@@ -54,6 +55,7 @@ PARSERS = (
     "stream",
     "stream_rans",
     "items",
+    "tiles",
 )
 
 
@@ -196,6 +198,20 @@ def _seeds_items(rng: np.random.Generator, models: Path) -> list[bytes]:
         compress_items(enc, x, frame_items=8),  # version 5: the adaptive model
         compress_items(enc, x, frame_items=1),
         compress_items(enc, x, per_frame=True),  # fixed-width codes, one item per frame
+    ]
+
+
+def _seeds_tiles(rng: np.random.Generator, models: Path) -> list[bytes]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import compress_image
+
+    enc = Model(models / "image" / "encoder.onnx")
+    x = (np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1) * 0.2).astype(np.float32)
+    return [
+        compress_image(enc, x, frame_items=4),  # the adaptive model
+        compress_image(enc, x, frame_items=1, entropy_model="context"),
+        compress_image(enc, x, frame_items=4, entropy_model="factorized"),
+        compress_image(enc, x, per_frame=True),  # fixed-width codes, one tile per frame
     ]
 
 
@@ -379,6 +395,19 @@ def _items_checker(models: Path) -> Callable[[bytes, Path], None]:
     return check
 
 
+def _tiles_checker(models: Path) -> Callable[[bytes, Path], None]:
+    from edgeae_runtime import Model
+    from edgeae_runtime.codec import decode_image_stream
+
+    decoder = Model(models / "image" / "decoder.onnx")
+
+    def check(data: bytes, tmp: Path) -> None:
+        _all(lambda: decode_image_stream(decoder, data),
+             lambda: decode_image_stream(decoder, data, conceal=True))  # fmt: skip
+
+    return check
+
+
 def _header_len(stream: bytes) -> int:
     """Where a valid stream's first frame starts (preamble + header body + CRC32)."""
     (size,) = struct.unpack_from("<I", stream, 5)
@@ -408,10 +437,12 @@ def run(
         seeds = _seeds_stream(rng, models)
         check = _stream_checker(models)
         head = 80
-    elif parser in ("stream_rans", "items"):
+    elif parser in ("stream_rans", "items", "tiles"):
         assert rans is not None, "the rANS stream fuzzers need their models (make_rans_models)"
         if parser == "items":
             seeds, check = _seeds_items(rng, rans), _items_checker(rans)
+        elif parser == "tiles":
+            seeds, check = _seeds_tiles(rng, rans), _tiles_checker(rans)
         else:
             seeds, check = _seeds_stream_rans(rng, rans), _stream_checker(rans / "signal")
         head = 96
@@ -444,7 +475,7 @@ def run(
             else:
                 if case < len(seeds):
                     data = seed_bytes
-                elif parser.startswith("stream") or parser == "items":  # some forged frames
+                elif parser.startswith("stream") or parser in ("items", "tiles"):  # forged frames
                     data = mutate_stream(seed_bytes, rng, start=_header_len(seed_bytes))
                 else:
                     data = mutate(seed_bytes, rng, head=head)
@@ -481,17 +512,22 @@ def make_models(folder: Path) -> Path:
 
 
 def make_rans_models(folder: Path) -> Path:
-    """Write the rANS-coded pairs the ``stream_rans`` and ``items`` fuzzers decode:
-    ``signal/`` (identity, window 32, hop 16) and ``items/`` (dense, 16 features), each
-    with factorized tables, a context model and an adaptive model (streams of versions 2
-    to 5)."""
+    """Write the rANS-coded pairs the ``stream_rans``, ``items`` and ``tiles`` fuzzers
+    decode: ``signal/`` (identity, window 32, hop 16), ``items/`` (dense, 16 features) and
+    ``image/`` (conv2d, 1 x 8 x 8), each with factorized tables, a context model and an
+    adaptive model (streams of versions 2 to 6)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.runtime.codec.models import entropy_items_pair, entropy_signal_pair
+    from tests.runtime.codec.models import (
+        entropy_image_pair,
+        entropy_items_pair,
+        entropy_signal_pair,
+    )
 
-    for name in ("signal", "items"):
+    for name in ("signal", "items", "image"):
         (folder / name).mkdir(parents=True, exist_ok=True)
     entropy_signal_pair(folder / "signal", adaptive=True)
     entropy_items_pair(folder / "items", adaptive=True)
+    entropy_image_pair(folder / "image")
     return folder
 
 
@@ -509,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         wants = {args.parser} if args.parser != "all" else set(PARSERS)
         # model files only for the parsers that decode with them (building them imports onnx)
         models = args.models or (make_models(Path(tmp) / "plain") if "stream" in wants else None)
-        rans = make_rans_models(Path(tmp) / "rans") if wants & {"stream_rans", "items"} else None
+        rans_parsers = {"stream_rans", "items", "tiles"}
+        rans = make_rans_models(Path(tmp) / "rans") if wants & rans_parsers else None
         limit = args.limit_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         failed = 0

@@ -80,7 +80,7 @@ class Case:
     name: str
     kind: str  # "float" | "int8" | "codec"
     files: tuple[str, ...]
-    call: str  # "reconstruct" | "encode" | "denoise" | "codec" | "codec_items"
+    call: str  # "reconstruct" | "encode" | "denoise" | "codec" | "codec_items" | "codec_image"
     what: str
     options: tuple[tuple[str, Any], ...] = ()  # keyword arguments of the compress call
 
@@ -194,11 +194,35 @@ CASES: tuple[Case, ...] = (
         "8 items per frame, with escapes",
         (("frame_items", 8),),
     ),
+    Case(
+        "codec_image_tiles_v6",
+        "codec",
+        ("image_adaptive_encoder.onnx", "image_adaptive_decoder.onnx"),
+        "codec_image",
+        "format version 6: one 21x30 image in 1x8x8 tiles (edge-padded), coded with an "
+        "adaptive model (weight 8), 4 tiles per frame, with escapes",
+        (("frame_items", 4),),
+    ),
 )
+#: compress / decompress of each codec call, by name in edgeae_runtime.codec.
+_CODEC_CALLS = {
+    "codec": ("compress", "decompress"),
+    "codec_items": ("compress_items", "decompress_items"),
+    "codec_image": ("compress_image", "decompress_image"),
+}
 #: The cases each model builder writes (regenerating a case rebuilds its builder's models).
 _ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2", "codec_conv1d_entropy_v3")
 _CONTEXT_CASES = ("codec_conv1d_context_v4", "codec_items_context_v4")
 _ADAPTIVE_CASES = ("codec_conv1d_adaptive_v5", "codec_items_adaptive_v5")
+_IMAGE_CASES = ("codec_image_tiles_v6",)
+
+
+def _codec_pair(call: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The runtime's compress and decompress functions of a codec case."""
+    from edgeae_runtime import codec
+
+    pack, unpack = _CODEC_CALLS[call]
+    return getattr(codec, pack), getattr(codec, unpack)
 # A file "pkg:NAME" is edgeae_runtime's pretrained model NAME (edgeae_runtime/pretrained/);
 # its sha256 is stored at generation, and a changed file fails the check by name until the
 # outputs are regenerated (GENERATE_EXPECTED=1 on x86; review and commit). A new pretrained
@@ -248,12 +272,8 @@ def _run(case: Case, golden: Path) -> dict[str, Any]:
         from edgeae_runtime.speech import denoise_signal
 
         return {"output": denoise_signal(_model(models[0]), x)}
-    if case.call in ("codec", "codec_items"):
-        from edgeae_runtime.codec import compress, compress_items, decompress, decompress_items
-
-        pack, unpack = (
-            (compress, decompress) if case.call == "codec" else (compress_items, decompress_items)
-        )
+    if case.call in _CODEC_CALLS:
+        pack, unpack = _codec_pair(case.call)
         stream = pack(_model(models[0]), x, **dict(case.options))
         x86_stream = (golden / "expected" / f"{case.name}.eae").read_bytes()
         return {"stream": stream, "decoded": unpack(_model(models[1]), x86_stream)}
@@ -556,6 +576,22 @@ def _build_context_models(
     return out
 
 
+def _build_image_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The version 6 case: a conv2d (1, 8, 8) pair with factorized, context and adaptive
+    tables (tests.runtime.codec.models.entropy_image_pair) and a smooth 21x30 image."""
+    import shutil
+
+    from tests.runtime.codec.models import entropy_image_pair
+
+    tmp = models / ".image"
+    entropy_image_pair(tmp)
+    for role in ("encoder", "decoder"):
+        (tmp / f"{role}.onnx").replace(models / f"image_adaptive_{role}.onnx")
+    shutil.rmtree(tmp)
+    image = np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1) * 0.2
+    return {_IMAGE_CASES[0]: image.astype(np.float32)}
+
+
 def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None:
     """Rebuild models, inputs and x86 expected outputs (only on request, on x86).
 
@@ -564,8 +600,6 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
     """
     if platform.machine().lower() not in ("x86_64", "amd64"):
         raise SystemExit("golden outputs are the x86 reference: generate them on x86_64")
-    from edgeae_runtime.codec import compress, compress_items, decompress, decompress_items
-
     models, inputs, exp = golden / "models", golden / "inputs", golden / "expected"
     for d in (models, inputs, exp):
         d.mkdir(parents=True, exist_ok=True)
@@ -574,7 +608,8 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
     if unknown:
         raise SystemExit(f"no golden case named {', '.join(sorted(unknown))}")
     xs: dict[str, np.ndarray] = {}
-    if names - set(_ENTROPY_CASES) - set(_CONTEXT_CASES) - set(_ADAPTIVE_CASES):
+    built = set(_ENTROPY_CASES) | set(_CONTEXT_CASES) | set(_ADAPTIVE_CASES) | set(_IMAGE_CASES)
+    if names - built:
         xs.update(_build_models(models, np.random.default_rng(SEED)))
     if names & set(_ENTROPY_CASES):
         xs.update(_build_entropy_models(models, np.random.default_rng(SEED + 1)))
@@ -582,6 +617,8 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
         xs.update(_build_context_models(models, np.random.default_rng(SEED + 2)))
     if names & set(_ADAPTIVE_CASES):
         xs.update(_build_context_models(models, np.random.default_rng(SEED + 2), adaptive=8))
+    if names & set(_IMAGE_CASES):
+        xs.update(_build_image_models(models, np.random.default_rng(SEED + 3)))
     meta: dict[str, Any] = {"machine": platform.machine(), "cases": {}}
     if only is not None:
         meta = json.loads((exp / "meta.json").read_text())
@@ -594,11 +631,7 @@ def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None
         if packaged:
             entry["sha256"] = {f: _sha256(_model_file(golden, f)) for f in packaged}
         if case.kind == "codec":
-            pack, unpack = (
-                (compress, decompress)
-                if case.call == "codec"
-                else (compress_items, decompress_items)
-            )
+            pack, unpack = _codec_pair(case.call)
             stream = pack(_model(models / case.files[0]), xs[case.name], **dict(case.options))
             (exp / f"{case.name}.eae").write_bytes(stream)
             decoded = unpack(_model(models / case.files[1]), stream)

@@ -8,8 +8,9 @@ payloads or lying frame fields with their CRC32 recomputed, so the rANS, escape
 and inflate decoders see the damage). The seeds cover every format
 version: fixed-width signal streams (version 1, deflated or not, overlapping),
 rANS-coded signal streams with one window per frame (version 2) and 8 per frame
-(version 3), and item batches (fixed-width images, version 1; rANS-coded dense
-items, version 2). Every stream goes through a strict decoder (must succeed or
+(version 3), item batches (fixed-width images, version 1; rANS-coded dense
+items, version 2) and whole images in tiles (version 6, adaptive and fixed-width).
+Every stream goes through a strict decoder (must succeed or
 raise an EdgeAEError) and a concealing one (must not raise at all when the
 header is intact and the damage was not forged, i.e. decoding carries on past
 damaged frames; a forged index or sample count may still be refused).
@@ -27,7 +28,9 @@ import pytest
 from edgeae_runtime.codec import (
     StreamDecoder,
     compress,
+    compress_image,
     compress_items,
+    decode_image_stream,
     decode_item_stream,
 )
 from edgeae_runtime.codec.format import parse_header
@@ -77,6 +80,18 @@ def _item_decoders(dec) -> tuple[Callable, Callable]:
     return strict, tolerant
 
 
+def _image_decoders(dec) -> tuple[Callable, Callable]:
+    def strict(data: bytes, rng: np.random.Generator) -> None:
+        decode_image_stream(dec, data)
+
+    def tolerant(data: bytes, rng: np.random.Generator) -> int:
+        result = decode_image_stream(dec, data, conceal=True)
+        assert result.image.ndim == 3 and result.image.shape[0] == dec.item_shape[0]
+        return len(result.concealed_tiles)
+
+    return strict, tolerant
+
+
 @pytest.fixture(scope="module")
 def seeds(
     identity,
@@ -87,6 +102,7 @@ def seeds(
     context_items,
     adaptive_signal,
     adaptive_items,
+    adaptive_images,
     images,
 ) -> list[Seed]:
     """Valid streams of every format version with their strict and concealing decoders."""
@@ -124,7 +140,14 @@ def seeds(
     for name, (enc, dec), x, options in item_streams:
         data = compress_items(enc, x, **options)
         out.append(Seed(name, data, parse_header(data)[1], *_item_decoders(dec)))
-    assert sorted({s.data[4] for s in out}) == [1, 2, 3, 4, 5]
+    smooth = np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1).astype(np.float32) * 0.2
+    for name, (enc, dec), options in [
+        ("v6 adaptive tiles", adaptive_images, {"frame_items": 4}),
+        ("v6 fixed-width tiles", images, {}),
+    ]:
+        data = compress_image(enc, smooth, **options)
+        out.append(Seed(name, data, parse_header(data)[1], *_image_decoders(dec)))
+    assert sorted({s.data[4] for s in out}) == [1, 2, 3, 4, 5, 6]
     return out
 
 

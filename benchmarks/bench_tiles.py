@@ -1,0 +1,214 @@
+"""Whole photos through the image codec (format version 6, tiles) against JPEG, file against file.
+
+bench_rd.py scores the image codec on held-out photos cut to a multiple of its 64x64 tile
+and coded as a batch of tiles. A user compresses a photo as it is: ``edgeae-rt compress
+-m encoder.onnx photo.png -o photo.eae`` codes it whole, in tiles, its last row and column
+edge-padded. Here the six held-out gray photos of bench_rd.py, uncut, go through exactly
+that path (``compress_image`` / ``decompress_image``), and the bytes are the whole
+stream's. Side by side in the same run:
+
+- JPEG (Pillow) on the same uncut photos at every quality, its PSNR interpolated at our
+  bits per pixel (the files' bytes over the photos' pixels, headers included);
+- the same tiles as a batch stream (bench_rd.py's way): what the version 6 header costs;
+- tile borders: the error on pixels within 2 pixels of a tile edge against the interior
+  (blocking), for ours and for JPEG at the nearest rate.
+
+The model is bench_rd.py's image recipe at one lambda, trained here (or kept from
+``--work`` with ``--reuse``), float. Prints a table, writes benchmarks/results/tiles.json.
+
+    python benchmarks/bench_tiles.py [--lambda 0.01] [--work DIR [--reuse]] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from bench_rd import (
+    CROP,
+    IMAGE_RECIPE,
+    REUSE,
+    SHARED,
+    TEST_IMAGES,
+    TRAIN_IMAGES,
+    Point,
+    better_at_equal_bytes,
+    gray_image,
+    image_crops,
+    items_dataset,
+    mse_psnr,
+    pillow_points,
+    train_and_export,
+)
+
+from edgeae.train import TrainConfig
+from edgeae_runtime import Model
+from edgeae_runtime.atomic import write_text_atomic
+from edgeae_runtime.codec import compress_image, compress_items, decompress_image
+from edgeae_runtime.codec.tiles import split_tiles
+
+RESULTS = Path(__file__).parent / "results" / "tiles.json"
+EXIT_MISSING = 3
+BORDER = 2  # pixels on each side of a tile edge counted as "border"
+
+
+def border_mask(shape: tuple[int, int], tile: int = CROP) -> np.ndarray:
+    """True on pixels within BORDER of an inner tile edge (the image's own edges excluded)."""
+    rows = np.arange(shape[0]) % tile
+    cols = np.arange(shape[1]) % tile
+    near_r = (rows < BORDER) | (rows >= tile - BORDER)
+    near_c = (cols < BORDER) | (cols >= tile - BORDER)
+    near_r[:BORDER] = False
+    near_r[-BORDER:] = False
+    near_c[:BORDER] = False
+    near_c[-BORDER:] = False
+    return near_r[:, None] | near_c[None, :]
+
+
+def jpeg(img: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
+    """JPEG (Pillow) of an 8-bit gray image: its bytes and the decoded pixels."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img.astype(np.uint8)).save(buf, format="JPEG", quality=quality)
+    back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"), np.float64)
+    return buf.tell(), back
+
+
+def border_ratio(img: np.ndarray, rec: np.ndarray) -> float:
+    """Mean squared error on tile-border pixels over that of the interior."""
+    mask = border_mask(img.shape)
+    err = (img.astype(np.float64) - rec) ** 2
+    return float(err[mask].mean() / err[~mask].mean())
+
+
+def run(work: Path, lam: float, quick: bool) -> dict:
+    per_image = 24 if quick else IMAGE_RECIPE["crops_per_image"]
+    crops = image_crops(TRAIN_IMAGES, per_image, 0)
+    ds = items_dataset(crops, "NCHW", "crops-train")
+    cfg = TrainConfig(epochs=5) if quick else IMAGE_RECIPE["train"]
+    out, seconds, _ = train_and_export(
+        "images", ds, "conv2d", dict(IMAGE_RECIPE["model"]), lam, cfg, work
+    )
+    enc, dec = Model(out / "encoder.onnx", threads=1), Model(out / "decoder.onnx", threads=1)
+    photos = [gray_image(name, cut=False) for name in TEST_IMAGES]
+    rows, stream_bytes, batch_bytes, err_sum = [], 0, 0, 0.0
+    for name, img in zip(TEST_IMAGES, photos, strict=True):
+        data = compress_image(enc, img[None])
+        rec = np.clip(np.rint(decompress_image(dec, data)[0]), 0, 255).astype(np.float64)
+        batch = compress_items(enc, split_tiles(img[None], (CROP, CROP)))
+        pixels = img.size
+        err = float(np.sum((img - rec) ** 2))
+        bpp = 8 * len(data) / pixels
+        point = Point("edgeae", name, len(data), bpp, mse_psnr(err / pixels, 255.0))
+        vs = better_at_equal_bytes([point], pillow_points([img], "JPEG"))[0]
+        near = min(
+            ((q, *jpeg(img, q)) for q in range(1, 96)), key=lambda j: abs(8 * j[1] / pixels - bpp)
+        )
+        rows.append(
+            {
+                "image": name,
+                "shape": list(img.shape),
+                "tiles": len(split_tiles(img[None], (CROP, CROP))),
+                "bytes": len(data),
+                "batch_bytes": len(batch),
+                "bpp": bpp,
+                "psnr_db": point.psnr_db,
+                "jpeg_psnr_db": vs["baseline_psnr_db"],  # None: outside JPEG's rates
+                "border_ratio": border_ratio(img, rec),
+                "jpeg_quality_near": near[0],
+                "jpeg_border_ratio": border_ratio(img, near[2]),
+            }
+        )
+        stream_bytes += len(data)
+        batch_bytes += len(batch)
+        err_sum += err
+    pixels = sum(img.size for img in photos)
+    ours = Point("edgeae float, whole photos", f"lambda={lam:g}", stream_bytes / len(photos),
+                 8 * stream_bytes / pixels, mse_psnr(err_sum / pixels, 255.0))  # fmt: skip
+    vs_jpeg = better_at_equal_bytes([ours], pillow_points(photos, "JPEG"))[0]
+    return {
+        "lambda": lam,
+        "train_seconds": seconds,
+        "quick": quick,
+        "test_images": TEST_IMAGES,
+        "rows": rows,
+        "total": {
+            "bytes": stream_bytes,
+            "batch_bytes": batch_bytes,
+            "header_overhead_bytes_per_image": (stream_bytes - batch_bytes) / len(photos),
+            "bpp": ours.bpp,
+            "psnr_db": ours.psnr_db,
+            "jpeg_psnr_db": vs_jpeg["baseline_psnr_db"],
+            "gain_db": vs_jpeg["gain_db"],
+        },
+    }
+
+
+def table(res: dict) -> str:
+    lines = [
+        f"whole held-out photos, uncut, through compress_image (format v6), lambda "
+        f"{res['lambda']:g}, float; JPEG interpolated at the same bpp",
+        "",
+        "| photo | size | tiles | bytes | bpp | PSNR | JPEG PSNR | gain | border/interior MSE "
+        "(ours) | JPEG (q) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["rows"]:
+        ref = r["jpeg_psnr_db"]
+        gain = None if ref is None else r["psnr_db"] - ref
+        jpeg_cells = "outside q 1-90 | n/a" if ref is None else f"{ref:.2f} | {gain:+.2f}"
+        lines.append(
+            f"| {r['image']} | {r['shape'][0]}x{r['shape'][1]} | {r['tiles']} | {r['bytes']} | "
+            f"{r['bpp']:.3f} | {r['psnr_db']:.2f} | {jpeg_cells} | {r['border_ratio']:.2f} | "
+            f"{r['jpeg_border_ratio']:.2f} (q={r['jpeg_quality_near']}) |"
+        )
+    t = res["total"]
+    jpeg_all = "n/a" if t["jpeg_psnr_db"] is None else f"{t['jpeg_psnr_db']:.2f}"
+    gain = "n/a" if t["gain_db"] is None else f"{t['gain_db']:+.2f}"
+    lines.append(
+        f"| all six | | | {t['bytes']} | {t['bpp']:.3f} | {t['psnr_db']:.2f} | {jpeg_all} | "
+        f"{gain} | | |"
+    )
+    lines.append("")
+    lines.append(
+        f"version 6 header vs a batch of the same tiles: "
+        f"{t['header_overhead_bytes_per_image']:+.1f} bytes per photo"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lambda", dest="lam", type=float, default=0.01)
+    parser.add_argument("--quick", action="store_true", help="5 epochs on fewer crops")
+    parser.add_argument("--work", type=Path, help="keep the trained run here")
+    parser.add_argument("--reuse", action="store_true", help="with --work: keep a trained run")
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"error: bench_tiles: {SHARED} not found: the photos are there", file=sys.stderr)
+        return EXIT_MISSING
+    if args.reuse and args.work is None:
+        parser.error("--reuse needs --work")
+    REUSE["on"] = args.reuse
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        res = run(work, args.lam, args.quick)
+    print(table(res))
+    out = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
+    write_text_atomic(out, json.dumps(res, indent=2))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
