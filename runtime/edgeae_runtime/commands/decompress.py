@@ -227,41 +227,26 @@ def _decompress_images(
     to_npy = output_path.lower().endswith(".npy")
     if len(model.item_shape) != 3 and not to_npy:
         raise InputError(f"{output_path}: the model's items are decoded to a .npy batch")
-    channels = model.item_shape[0]
-    if not to_npy and not 1 <= channels <= 4:
-        raise InputError(
-            f"{output_path}: the model's images have {channels} channels, a PNG holds 1 to 4; "
-            "decode to a .npy batch instead"
-        )
+    if not to_npy:
+        _check_png_channels(output_path, model.item_shape[0])
     low, high = pixel_range(model.manifest.preprocessing, range_override)
-    ref_pixels = ref_raw = None  # read before OUT is written: a bad reference writes nothing
-    if reference is not None and not to_npy and is_png_source(reference):
-        ref_pixels = read_reference_pixels(reference)
-    elif reference is not None:
-        ref_raw = _load_npy(reference)
+    ref = _read_reference(reference)  # before OUT is written: a bad reference writes nothing
     result = decode_item_stream(model, data, conceal=conceal)
-    if ref_raw is not None:
-        _check_shape(reference, ref_raw, result.items)
     summary: dict[str, Any] = {
         ("images" if len(model.item_shape) == 3 else "items"): int(result.items.shape[0]),
         "bytes": len(data),
         "concealed_images": list(result.concealed),
     }
+    pixels = raw_to_pixels(result.items, low, high) if len(model.item_shape) == 3 else None
+    if ref is not None:
+        summary["psnr_db"] = _reference_psnr(model, reference, ref, result.items, pixels)
     if to_npy:
         with AtomicBinaryOutput(output_path) as out:
             out.write(_npy_bytes(result.items))
     else:
-        pixels = raw_to_pixels(result.items, low, high)
-        if ref_pixels is not None:
-            _check_shape(reference, ref_pixels, pixels)
         with PngFolderWriter(output_path, force=force) as folder:
             folder.write_all(pixels)
         summary["pixel_range"] = [low, high]
-    if ref_pixels is not None:
-        summary["psnr_db"] = _psnr(ref_pixels.astype(np.float32), pixels.astype(np.float32), 255.0)
-    elif ref_raw is not None:
-        peak = psnr_peak(model.manifest.preprocessing.value_range)  # the one peak rule
-        summary["psnr_db"] = _psnr(ref_raw, result.items, peak)
     return summary
 
 
@@ -277,17 +262,10 @@ def _decompress_tiled(
     to_npy = output_path.lower().endswith(".npy")
     if not to_npy and not output_path.lower().endswith(".png"):
         raise InputError(f"{output_path}: a whole image decodes to one .png or a .npy (C, H, W)")
-    channels = model.item_shape[0]
-    if not to_npy and not 1 <= channels <= 4:
-        raise InputError(
-            f"{output_path}: the model's images have {channels} channels, a PNG holds 1 to 4; "
-            "decode to a .npy instead"
-        )
+    if not to_npy:
+        _check_png_channels(output_path, model.item_shape[0])
     low, high = pixel_range(model.manifest.preprocessing, range_override)
-    ref = None  # read before OUT is written: a bad reference writes nothing
-    ref_is_png = reference is not None and is_png_source(reference)
-    if reference is not None:
-        ref = read_reference_pixels(reference) if ref_is_png else _load_npy(reference)
+    ref = _read_reference(reference)  # before OUT is written: a bad reference writes nothing
     result = decode_image_stream(model, data, conceal=conceal)
     height, width = result.image.shape[1:]
     summary: dict[str, Any] = {
@@ -297,13 +275,8 @@ def _decompress_tiled(
         "concealed_tiles": list(result.concealed_tiles),
     }
     pixels = raw_to_pixels(result.image[None], low, high)
-    if ref is not None and ref_is_png:
-        _check_shape(reference, ref, pixels)
-        summary["psnr_db"] = _psnr(ref.astype(np.float32), pixels.astype(np.float32), 255.0)
-    elif ref is not None:
-        _check_shape(reference, ref, result.image)
-        peak = psnr_peak(model.manifest.preprocessing.value_range)  # the one peak rule
-        summary["psnr_db"] = _psnr(ref, result.image, peak)
+    if ref is not None:
+        summary["psnr_db"] = _reference_psnr(model, reference, ref, result.image, pixels[0])
     if to_npy:
         with AtomicBinaryOutput(output_path) as out:
             out.write(_npy_bytes(result.image))
@@ -311,6 +284,42 @@ def _decompress_tiled(
         write_png(output_path, pixels[0])
         summary["pixel_range"] = [low, high]
     return summary
+
+
+def _check_png_channels(output_path: str, channels: int) -> None:
+    if not 1 <= channels <= 4:
+        raise InputError(
+            f"{output_path}: the model's images have {channels} channels, a PNG holds 1 to 4; "
+            "decode to a .npy instead"
+        )
+
+
+def _read_reference(reference: str | None) -> tuple[bool, np.ndarray] | None:
+    """The --reference: (True, 8-bit pixels) for PNGs, (False, raw values) for a .npy."""
+    if reference is None:
+        return None
+    if is_png_source(reference):
+        return True, read_reference_pixels(reference)
+    return False, _load_npy(reference)
+
+
+def _reference_psnr(
+    model: Model,
+    reference: str | None,
+    ref: tuple[bool, np.ndarray],
+    raw: np.ndarray,
+    pixels: np.ndarray | None,
+) -> float:
+    """PSNR of the decoded 8-bit pixels against PNG references (peak 255), or of the raw
+    values against a .npy reference (the manifest's one peak rule)."""
+    is_png, values = ref
+    if is_png and pixels is not None:
+        if pixels.ndim == 3 and len(values) == 1:  # one whole image
+            values = values[0]
+        _check_shape(reference, values, pixels)
+        return _psnr(values.astype(np.float32), pixels.astype(np.float32), 255.0)
+    _check_shape(reference, values, raw)
+    return _psnr(values, raw, psnr_peak(model.manifest.preprocessing.value_range))
 
 
 def _check_shape(reference: str | None, ref: np.ndarray, decoded: np.ndarray) -> None:
