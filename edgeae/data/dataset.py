@@ -58,7 +58,9 @@ class Dataset:
     remix: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None
     corpus: Any = None
     # Log-mel sources (:mod:`edgeae.data.machine`): the front-end (a runtime
-    # LogMelSpec, recorded in the manifest), each item's clip and the clip files.
+    # LogMelSpec, recorded in the manifest), each item's clip and the clip files; image
+    # crops (``PNGS?crop=N``): each crop's image and the image files. Validation holds out
+    # whole clips (files).
     features: Any = None
     clips: np.ndarray | None = None
     clip_names: tuple[str, ...] = ()

@@ -21,7 +21,7 @@ from edgeae_runtime.npyfile import load_npy, load_npz_member, npz_names
 from .png import read_png
 from .wav import read_wav
 
-__all__ = ["EXTENSIONS", "RawData", "read_file"]
+__all__ = ["EXTENSIONS", "MAX_CROP_VALUES", "PngCrops", "RawData", "png_crops", "read_file"]
 
 EXTENSIONS = (".npy", ".npz", ".csv", ".wav", ".png")
 # Optional arrays an .npz may carry next to the chosen one.
@@ -135,11 +135,21 @@ def _image(path: Path) -> np.ndarray:
     return np.moveaxis(read_png(path), -1, 0)
 
 
-def _png_folder(path: Path) -> RawData:
-    """Every ``*.png`` directly in ``path`` (sorted by name), stacked as NCHW items."""
+def _png_files(path: Path) -> list[Path]:
+    """Every ``*.png`` directly in folder ``path``, sorted by name (``[path]`` for a file)."""
+    if not path.is_dir():
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
+        return [path]
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".png")
     if not files:
         raise DataError(f"{path}: the folder holds no .png images")
+    return files
+
+
+def _png_folder(path: Path) -> RawData:
+    """Every ``*.png`` directly in ``path`` (sorted by name), stacked as NCHW items."""
+    files = _png_files(path)
     first = _image(files[0])
     stack = np.empty((len(files), *first.shape), dtype=first.dtype)
     stack[0] = first
@@ -149,11 +159,62 @@ def _png_folder(path: Path) -> RawData:
             raise DataError(
                 f"{f}: image is {img.shape[1]}x{img.shape[2]} with {img.shape[0]} channel(s) "
                 f"({img.dtype}), but {files[0].name} is {first.shape[1]}x{first.shape[2]} with "
-                f"{first.shape[0]} ({first.dtype}); all images in a folder must match"
+                f"{first.shape[0]} ({first.dtype}); all images in a folder must match, "
+                f"or train on crops of images of any size: {path}?crop=64"
             )
         stack[i] = img
     top = float(np.iinfo(first.dtype).max)
     return RawData(stack, raw_range=(0.0, top))
+
+
+#: Crops a PNG source may cut: at most this many values (1 GiB of float32).
+MAX_CROP_VALUES = 1 << 28
+#: Default crops per image: twice its area in crops, at most this many.
+MAX_DEFAULT_CROPS = 256
+
+
+@dataclass(frozen=True, eq=False)
+class PngCrops:
+    """Square crops of PNG images of any size: ``x`` ``(N, C, crop, crop)`` as stored
+    (uint8/uint16), the image each came from (``image``, an index into ``names``)."""
+
+    x: np.ndarray
+    image: np.ndarray
+    names: tuple[str, ...]
+
+
+def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCrops:
+    """Random ``crop`` x ``crop`` crops of every PNG in ``path`` (a folder, or one file), of
+    any sizes, seeded: ``per_image`` of each image, by default twice its area in crops (at
+    most MAX_DEFAULT_CROPS). Every image must have the first one's channels and bit depth
+    and be at least ``crop`` pixels high and wide; the error names the one that is not."""
+    files = _png_files(path)
+    rng = np.random.default_rng(seed)
+    crops, image, first = [], [], None
+    total = 0
+    for i, f in enumerate(files):
+        img = _image(f)
+        first = img if first is None else first
+        c, h, w = img.shape
+        if c != first.shape[0] or img.dtype != first.dtype:
+            raise DataError(
+                f"{f}: image has {c} channel(s) ({img.dtype}), but {files[0].name} has "
+                f"{first.shape[0]} ({first.dtype}); all images of a source must match"
+            )
+        if h < crop or w < crop:
+            raise DataError(f"{f}: image is {h}x{w}, smaller than the {crop}x{crop} crops")
+        n = per_image or min(MAX_DEFAULT_CROPS, -(-2 * h * w // (crop * crop)))
+        total += n * c * crop * crop
+        if total > MAX_CROP_VALUES:
+            raise DataError(
+                f"{path}: {crop}x{crop} crops of these images exceed {MAX_CROP_VALUES} values; "
+                "lower per_image="
+            )
+        ys = rng.integers(0, h - crop + 1, n)
+        xs = rng.integers(0, w - crop + 1, n)
+        crops.extend(img[:, y : y + crop, x : x + crop] for y, x in zip(ys, xs, strict=True))
+        image.extend([i] * n)
+    return PngCrops(np.stack(crops), np.asarray(image, np.int64), tuple(f.name for f in files))
 
 
 def read_file(path: Path, key: str | None = None) -> RawData:

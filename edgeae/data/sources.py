@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import numpy as np
+
 from edgeae.errors import DataError
 from edgeae_runtime.framing import whole_signal
 
@@ -39,7 +41,7 @@ from .audio import read_audio
 from .builtin.registry import load_builtin
 from .builtin.speech import BUNDLE_RATE
 from .dataset import Dataset
-from .files import read_file
+from .files import png_crops, read_file
 from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import MIX_PREFIX, PAIRS_PREFIX, corpus_dataset, is_speech_source, load_speech
@@ -69,26 +71,74 @@ def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
     return name.strip(), _query(source, query, "builtin:NAME?option=value&...")
 
 
-def _file_rate(source: str) -> tuple[str, int | None]:
+#: The options a file source takes, by what it is: a rate for arrays stored without one,
+#: crops for PNG images of any size.
+_SIGNAL_OPTIONS = ("rate",)
+_CROP_OPTIONS = ("crop", "per_image", "seed")
+
+
+def _file_options(source: str) -> tuple[str, dict[str, int]]:
     """Split ``FILE?rate=HZ`` (the sample rate of a signal stored without one: .npy, .npz,
-    .csv) into ``(FILE, HZ)``; a source without options (or an existing file whose name
-    holds a ``?``) is ``(source, None)``."""
+    .csv) or ``PNGS?crop=N[&per_image=K&seed=S]`` (a folder of PNGs, or one, of any sizes:
+    random N x N crops) into ``(FILE, options)``; a source without options (or an existing
+    file whose name holds a ``?``) is ``(source, {})``."""
     path, sep, query = source.partition("?")
     if not sep or Path(source).exists():
-        return source, None
-    options = _query(source, query, "FILE?rate=HZ")
-    unknown = sorted(set(options) - {"rate"})
+        return source, {}
+    png = Path(path).is_dir() or Path(path).suffix.lower() == ".png"
+    allowed, form = (_CROP_OPTIONS, "PNGS?crop=N") if png else (_SIGNAL_OPTIONS, "FILE?rate=HZ")
+    options = _query(source, query, form)
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise DataError(f"{source}: unknown option {unknown[0]!r}; a file takes ?rate=HZ")
-    try:
-        rate = int(options["rate"])
-    except ValueError:
-        rate = 0
-    if not 1 <= rate <= 10_000_000:
-        raise DataError(f"{source}: rate must be a sample rate in Hz (an integer >= 1)")
-    if Path(path).suffix.lower() == ".wav":
+        takes = "crop=, per_image=, seed=" if png else "rate="
+        raise DataError(f"{source}: unknown option {unknown[0]!r}; this source takes ?{takes}")
+    bounds = {"rate": (1, 10_000_000), "crop": (2, 4096), "per_image": (1, 1 << 20),
+              "seed": (0, 2**32 - 1)}  # fmt: skip
+    values: dict[str, int] = {}
+    for key, text in options.items():
+        low, high = bounds[key]
+        try:
+            values[key] = int(text)
+        except ValueError:
+            values[key] = low - 1
+        if not low <= values[key] <= high:
+            raise DataError(f"{source}: {key} must be an integer {low}..{high}, got {text!r}")
+    if png and "crop" not in values:
+        raise DataError(f"{source}: per_image= and seed= need crop=N (the crops' size)")
+    if "rate" in values and Path(path).suffix.lower() == ".wav":
         raise DataError(f"{source}: a WAV file states its own rate; drop ?rate=")
-    return path, rate
+    return path, values
+
+
+def _crops_dataset(
+    source: str,
+    path: Path,
+    options: dict[str, int],
+    *,
+    key: str | None,
+    window: int | None,
+    layout: str | None,
+    limit: int | None,
+) -> Dataset:
+    """Random square crops of PNG images of any size, as NCHW items; with two images or
+    more, each crop's image is its group, so validation holds out whole images."""
+    if key is not None or window is not None or (layout not in (None, "NCHW")):
+        raise DataError(f"{source}: crops are NCHW images; --key/--window/--layout do not apply")
+    crops = png_crops(path, options["crop"], options.get("per_image"), options.get("seed", 0))
+    n_images = len(crops.names)
+    ds = items_dataset(
+        source,
+        crops.x,
+        options={"source": "png crops", **options},
+        layout="NCHW",
+        limit=limit,
+        description=f"{len(crops.x)} crops {options['crop']}x{options['crop']} of "
+        f"{n_images} image{'s' if n_images > 1 else ''}",
+    )
+    image = crops.image[: len(ds)]
+    if np.unique(image).size < 2:
+        return ds
+    return dataclasses.replace(ds, clips=image, clip_names=crops.names)
 
 
 def source_path(source: str) -> Path | None:
@@ -166,8 +216,12 @@ def load_source(
         )
     if options:
         raise DataError(f"{source}: options ({', '.join(options)}) apply to built-in datasets")
-    name, rate = _file_rate(source)
+    name, file_options = _file_options(source)
     path = Path(name)
+    if "crop" in file_options:
+        return _crops_dataset(source, path, file_options, key=key, window=window, layout=layout,
+                              limit=limit)  # fmt: skip
+    rate = file_options.get("rate")
     raw = read_file(path, key)
     if rate is not None:
         raw = dataclasses.replace(raw, sample_rate=rate)

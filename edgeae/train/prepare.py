@@ -110,7 +110,8 @@ def _split_clips(
     val = np.flatnonzero(np.isin(clips, val_clips))
     train = np.flatnonzero(np.isin(clips, normal_clips) & ~np.isin(clips, val_clips))
     anomalous = np.flatnonzero(bad[clips])
-    how = f"by clip: {normal_clips.size - n_val} normal clips train, {n_val} validate"
+    kind = "normal files" if labels is not None else "files"
+    how = f"by file: {normal_clips.size - n_val} {kind} train, {n_val} validate"
     return train, val, np.union1d(val, anomalous) if anomalous.size else np.arange(0), how
 
 
@@ -182,7 +183,7 @@ def _split_items(
     ds: Dataset, config: TrainConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     n = len(ds)
-    if ds.clips is not None:  # log-mel clips: hold out whole normal clips (no shared frames)
+    if ds.clips is not None:  # hold out whole files: log-mel clips, the images crops come from
         return _split_clips(ds, config)
     if ds.holdout is not None:  # the source holds out whole files (speech corpora)
         val = np.asarray(ds.holdout, dtype=np.int64)
