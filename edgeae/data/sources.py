@@ -102,7 +102,10 @@ def _file_options(source: str) -> tuple[str, dict[str, int]]:
         except ValueError:
             values[key] = low - 1
         if not low <= values[key] <= high:
-            raise DataError(f"{source}: {key} must be an integer {low}..{high}, got {text!r}")
+            what = "a sample rate in Hz (an integer >= 1)" if key == "rate" else (
+                f"an integer {low}..{high}, got {text!r}"
+            )
+            raise DataError(f"{source}: {key} must be {what}")
     if png and "crop" not in values:
         raise DataError(f"{source}: per_image= and seed= need crop=N (the crops' size)")
     if "rate" in values and Path(path).suffix.lower() == ".wav":

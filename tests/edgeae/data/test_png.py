@@ -80,3 +80,67 @@ def test_corrupted_png_is_a_data_error(tmp_path: Path, mutate, fragment: str) ->
     with pytest.raises(DataError, match=fragment) as info:
         load_source(str(tmp_path / "bad.png"))
     assert "bad.png" in str(info.value)
+
+
+def test_crops_of_images_of_any_size_are_grouped_by_image(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png", _image(40, 30, 1))
+    write_png(tmp_path / "b.png", _image(20, 64, 1))
+    ds = load_source(f"{tmp_path}?crop=16&per_image=5")
+    assert ds.x.shape == (10, 1, 16, 16) and ds.layout == "NCHW"
+    assert ds.clips.tolist() == [0] * 5 + [1] * 5 and ds.clip_names == ("a.png", "b.png")
+    a = read_png(tmp_path / "a.png")[..., 0].astype(np.float32)
+    first = ds.x[0, 0]
+    found = [
+        (y, x) for y in range(40 - 15) for x in range(30 - 15)
+        if np.array_equal(a[y : y + 16, x : x + 16], first)
+    ]  # fmt: skip
+    assert found  # a crop is a window of its image, unchanged
+    again = load_source(f"{tmp_path}?crop=16&per_image=5")
+    np.testing.assert_array_equal(again.x, ds.x)  # seeded: the source string says it all
+    assert ds.fingerprint == again.fingerprint
+    other = load_source(f"{tmp_path}?crop=16&per_image=5&seed=1")
+    assert other.fingerprint != ds.fingerprint
+    # by default twice each image's area in crops
+    assert len(load_source(f"{tmp_path}?crop=16")) == -(-2 * 40 * 30 // 256) + -(-2 * 20 * 64 // 256)
+
+
+def test_one_image_crops_have_no_groups(tmp_path: Path) -> None:
+    write_png(tmp_path / "one.png", _image(33, 35, 3))
+    ds = load_source(f"{tmp_path / 'one.png'}?crop=8&per_image=7")
+    assert ds.x.shape == (7, 3, 8, 8) and ds.clips is None
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("crop=1", "crop must be an integer 2..4096"),
+        ("crop=16&per_image=0", "per_image must be an integer"),
+        ("per_image=4", "need crop=N"),
+        ("crop=16&rate=4", "unknown option 'rate'; this source takes"),
+        ("crop=64", r"a\.png: image is 40x30, smaller than the 64x64 crops"),
+    ],
+)
+def test_bad_crop_options_are_named(tmp_path: Path, query: str, fragment: str) -> None:
+    write_png(tmp_path / "a.png", _image(40, 30, 1))
+    with pytest.raises(DataError, match=fragment):
+        load_source(f"{tmp_path}?{query}")
+
+
+def test_crops_need_one_channel_count(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png", _image(20, 20, 1))
+    write_png(tmp_path / "b.png", _image(20, 20, 3))
+    with pytest.raises(DataError, match=r"b\.png: image has 3 channel"):
+        load_source(f"{tmp_path}?crop=8")
+
+
+def test_a_crops_run_validates_on_whole_held_out_images(tmp_path: Path) -> None:
+    from edgeae.train.config import TrainConfig
+    from edgeae.train.prepare import prepare
+
+    for name in "abcd":
+        write_png(tmp_path / f"{name}.png", _image(24, 24, 1))
+    ds = load_source(f"{tmp_path}?crop=8&per_image=10")
+    data = prepare(ds, TrainConfig(val_fraction=0.25))
+    assert data.split.startswith("by file: 3 files train, 1 validate")
+    held_out = np.unique(data.val_clips)
+    assert held_out.size == 1 and len(data.train_x) == 30 and len(data.val_x) == 10
