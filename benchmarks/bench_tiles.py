@@ -7,11 +7,14 @@ edge-padded. Here the six held-out gray photos of bench_rd.py, uncut, go through
 that path (``compress_image`` / ``decompress_image``), and the bytes are the whole
 stream's. Side by side in the same run:
 
-- JPEG (Pillow) on the same uncut photos at every quality, its PSNR interpolated at our
-  bits per pixel (the files' bytes over the photos' pixels, headers included);
+- JPEG (Pillow) on the same uncut photos at every quality 1..95, its PSNR interpolated
+  at our bits per pixel (the files' bytes over the photos' pixels, headers included);
+- the two ways the codec takes a photo: one latent map (the encoder and decoder exported
+  with spatial axes run on the whole padded photo) and tile by tile (every tile encoded
+  and decoded alone, as a model with fixed sizes does);
 - the same tiles as a batch stream (bench_rd.py's way): what the version 6 header costs;
 - tile borders: the error on pixels within 2 pixels of a tile edge against the interior
-  (blocking), for ours and for JPEG at the nearest rate.
+  (blocking), for each mode and for JPEG at the tiles' rate.
 
 The model is bench_rd.py's image recipe at one lambda, trained here (or kept from
 ``--work`` with ``--reuse``), float. Prints a table, writes benchmarks/results/tiles.json.
@@ -43,7 +46,6 @@ from bench_rd import (
     image_crops,
     items_dataset,
     mse_psnr,
-    pillow_points,
     train_and_export,
 )
 
@@ -81,11 +83,50 @@ def jpeg(img: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
     return buf.tell(), back
 
 
+def jpeg_ladder(images: list[np.ndarray]) -> list[Point]:
+    """JPEG at every quality 1..95 on the same images (bytes and squared error pooled):
+    fine enough to interpolate at one photo's rate (bench_rd.py's ladder has 8 steps)."""
+    pixels = sum(img.size for img in images)
+    points = []
+    for q in range(1, 96):
+        size, err = 0, 0.0
+        for img in images:
+            n, back = jpeg(img, q)
+            size += n
+            err += float(np.sum((img - back) ** 2))
+        points.append(Point("jpeg", f"q={q}", size / len(images), 8 * size / pixels,
+                            mse_psnr(err / pixels, 255.0)))  # fmt: skip
+    return points
+
+
 def border_ratio(img: np.ndarray, rec: np.ndarray) -> float:
     """Mean squared error on tile-border pixels over that of the interior."""
     mask = border_mask(img.shape)
     err = (img.astype(np.float64) - rec) ** 2
     return float(err[mask].mean() / err[~mask].mean())
+
+
+MODES = {"latent map": None, "tile by tile": False}  # compress_image's latent_map=
+
+
+def code_photo(enc: Model, dec: Model, img: np.ndarray, latent_map: bool | None) -> dict:
+    """One photo through compress_image / decompress_image: bytes, quality, blocking, and
+    JPEG at the same rate."""
+    data = compress_image(enc, img[None], latent_map=latent_map)
+    rec = np.clip(np.rint(decompress_image(dec, data)[0]), 0, 255).astype(np.float64)
+    pixels = img.size
+    err = float(np.sum((img - rec) ** 2))
+    bpp = 8 * len(data) / pixels
+    point = Point("edgeae", "", len(data), bpp, mse_psnr(err / pixels, 255.0))
+    vs = better_at_equal_bytes([point], jpeg_ladder([img]))[0]
+    return {
+        "bytes": len(data),
+        "sq_error": err,
+        "bpp": bpp,
+        "psnr_db": point.psnr_db,
+        "jpeg_psnr_db": vs["baseline_psnr_db"],  # None: outside JPEG's rates
+        "border_ratio": border_ratio(img, rec),
+    }
 
 
 def run(work: Path, lam: float, quick: bool) -> dict:
@@ -98,88 +139,90 @@ def run(work: Path, lam: float, quick: bool) -> dict:
     )
     enc, dec = Model(out / "encoder.onnx", threads=1), Model(out / "decoder.onnx", threads=1)
     photos = [gray_image(name, cut=False) for name in TEST_IMAGES]
-    rows, stream_bytes, batch_bytes, err_sum = [], 0, 0, 0.0
+    rows = []
     for name, img in zip(TEST_IMAGES, photos, strict=True):
-        data = compress_image(enc, img[None])
-        rec = np.clip(np.rint(decompress_image(dec, data)[0]), 0, 255).astype(np.float64)
         batch = compress_items(enc, split_tiles(img[None], (CROP, CROP)))
         pixels = img.size
-        err = float(np.sum((img - rec) ** 2))
-        bpp = 8 * len(data) / pixels
-        point = Point("edgeae", name, len(data), bpp, mse_psnr(err / pixels, 255.0))
-        vs = better_at_equal_bytes([point], pillow_points([img], "JPEG"))[0]
-        near = min(
-            ((q, *jpeg(img, q)) for q in range(1, 96)), key=lambda j: abs(8 * j[1] / pixels - bpp)
-        )
+        near = min(((q, *jpeg(img, q)) for q in range(1, 96)),
+                   key=lambda j: abs(8 * j[1] - 8 * len(batch)))  # fmt: skip
         rows.append(
             {
                 "image": name,
                 "shape": list(img.shape),
                 "tiles": len(split_tiles(img[None], (CROP, CROP))),
-                "bytes": len(data),
                 "batch_bytes": len(batch),
-                "bpp": bpp,
-                "psnr_db": point.psnr_db,
-                "jpeg_psnr_db": vs["baseline_psnr_db"],  # None: outside JPEG's rates
-                "border_ratio": border_ratio(img, rec),
+                "modes": {m: code_photo(enc, dec, img, flag) for m, flag in MODES.items()},
                 "jpeg_quality_near": near[0],
+                "jpeg_bpp_near": 8 * near[1] / pixels,
                 "jpeg_border_ratio": border_ratio(img, near[2]),
             }
         )
-        stream_bytes += len(data)
-        batch_bytes += len(batch)
-        err_sum += err
     pixels = sum(img.size for img in photos)
-    ours = Point("edgeae float, whole photos", f"lambda={lam:g}", stream_bytes / len(photos),
-                 8 * stream_bytes / pixels, mse_psnr(err_sum / pixels, 255.0))  # fmt: skip
-    vs_jpeg = better_at_equal_bytes([ours], pillow_points(photos, "JPEG"))[0]
+    jpeg_points = jpeg_ladder(photos)
+    total = {}
+    for mode in MODES:
+        size = sum(r["modes"][mode]["bytes"] for r in rows)
+        err = sum(r["modes"][mode]["sq_error"] for r in rows)
+        ours = Point(mode, f"lambda={lam:g}", size / len(photos), 8 * size / pixels,
+                     mse_psnr(err / pixels, 255.0))  # fmt: skip
+        vs = better_at_equal_bytes([ours], jpeg_points)[0]
+        total[mode] = {
+            "bytes": size,
+            "bpp": ours.bpp,
+            "psnr_db": ours.psnr_db,
+            "jpeg_psnr_db": vs["baseline_psnr_db"],
+            "gain_db": vs["gain_db"],
+        }
+    tiles_bytes = total["tile by tile"]["bytes"]
     return {
         "lambda": lam,
         "train_seconds": seconds,
         "quick": quick,
+        "any_size": enc.any_size,
         "test_images": TEST_IMAGES,
         "rows": rows,
-        "total": {
-            "bytes": stream_bytes,
-            "batch_bytes": batch_bytes,
-            "header_overhead_bytes_per_image": (stream_bytes - batch_bytes) / len(photos),
-            "bpp": ours.bpp,
-            "psnr_db": ours.psnr_db,
-            "jpeg_psnr_db": vs_jpeg["baseline_psnr_db"],
-            "gain_db": vs_jpeg["gain_db"],
-        },
+        "total": total,
+        "header_overhead_bytes_per_image": (
+            tiles_bytes - sum(r["batch_bytes"] for r in rows)
+        ) / len(photos),
     }
+
+
+def _vs(cell: dict) -> str:
+    ref = cell["jpeg_psnr_db"]
+    return "outside q 1-95 | n/a" if ref is None else f"{ref:.2f} | {cell['psnr_db'] - ref:+.2f}"
 
 
 def table(res: dict) -> str:
     lines = [
         f"whole held-out photos, uncut, through compress_image (format v6), lambda "
-        f"{res['lambda']:g}, float; JPEG interpolated at the same bpp",
+        f"{res['lambda']:g}, float; JPEG interpolated at the same bpp; border/interior: MSE "
+        f"within {BORDER} px of an inner tile edge over the rest",
         "",
-        "| photo | size | tiles | bytes | bpp | PSNR | JPEG PSNR | gain | border/interior MSE "
-        "(ours) | JPEG (q) |",
+        "| photo | size | tiles | mode | bytes | bpp | PSNR | JPEG PSNR | gain | "
+        "border/interior |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["rows"]:
-        ref = r["jpeg_psnr_db"]
-        gain = None if ref is None else r["psnr_db"] - ref
-        jpeg_cells = "outside q 1-90 | n/a" if ref is None else f"{ref:.2f} | {gain:+.2f}"
+        for mode, c in r["modes"].items():
+            lines.append(
+                f"| {r['image']} | {r['shape'][0]}x{r['shape'][1]} | {r['tiles']} | {mode} | "
+                f"{c['bytes']} | {c['bpp']:.3f} | {c['psnr_db']:.2f} | {_vs(c)} | "
+                f"{c['border_ratio']:.2f} |"
+            )
         lines.append(
-            f"| {r['image']} | {r['shape'][0]}x{r['shape'][1]} | {r['tiles']} | {r['bytes']} | "
-            f"{r['bpp']:.3f} | {r['psnr_db']:.2f} | {jpeg_cells} | {r['border_ratio']:.2f} | "
-            f"{r['jpeg_border_ratio']:.2f} (q={r['jpeg_quality_near']}) |"
+            f"| {r['image']} | | | JPEG q={r['jpeg_quality_near']} | | "
+            f"{r['jpeg_bpp_near']:.3f} | | | | {r['jpeg_border_ratio']:.2f} |"
         )
-    t = res["total"]
-    jpeg_all = "n/a" if t["jpeg_psnr_db"] is None else f"{t['jpeg_psnr_db']:.2f}"
-    gain = "n/a" if t["gain_db"] is None else f"{t['gain_db']:+.2f}"
-    lines.append(
-        f"| all six | | | {t['bytes']} | {t['bpp']:.3f} | {t['psnr_db']:.2f} | {jpeg_all} | "
-        f"{gain} | | |"
-    )
+    for mode, t in res["total"].items():
+        lines.append(
+            f"| all six | | | {mode} | {t['bytes']} | {t['bpp']:.3f} | {t['psnr_db']:.2f} | "
+            f"{_vs(t)} | |"
+        )
     lines.append("")
     lines.append(
         f"version 6 header vs a batch of the same tiles: "
-        f"{t['header_overhead_bytes_per_image']:+.1f} bytes per photo"
+        f"{res['header_overhead_bytes_per_image']:+.1f} bytes per photo"
     )
     return "\n".join(lines)
 

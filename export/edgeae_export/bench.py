@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeae_runtime.bench import Latency, time_calls
-from edgeae_runtime.session import open_session
+from edgeae_runtime.session import batch_shape, open_session
 
 __all__ = ["Latency", "measure_callable", "measure_onnx"]
 
@@ -50,7 +50,6 @@ def measure_onnx(
     """Latency of one ``session.run`` on a random float32 batch of ``batch`` items."""
     sess = open_session(model, threads=threads)
     inp = sess.get_inputs()[0]
-    shape = [batch, *(d if isinstance(d, int) else 1 for d in inp.shape[1:])]
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    x = np.random.default_rng(seed).standard_normal(batch_shape(sess, batch)).astype(np.float32)
     feed = {inp.name: x}
     return measure_callable(lambda: sess.run(None, feed), batch=batch, budget_s=budget_s)

@@ -168,15 +168,17 @@ def _graphs(
 ) -> dict[str, onnx.ModelProto]:
     """The three checked graphs; the halves are cut from the full model when possible."""
     trace = x[:2] if len(x) >= 2 else np.repeat(x[:1], 2, axis=0)
-    full = torch_to_onnx(module, trace, role="autoencoder", opset=opset)
+    # An image model takes any height and width when the graph allows (fully
+    # convolutional): a whole image is then coded as one latent map.
+    full = _any_size(module, trace, "autoencoder", opset)
     if optimize:
         full = optimize_model(full, name=FILE_NAMES["autoencoder"])
     halves = split_autoencoder(full)
     if halves is None:
         ztrace = latent[:2] if len(latent) >= 2 else np.repeat(latent[:1], 2, axis=0)
         halves = (
-            torch_to_onnx(module, trace, role="encoder", opset=opset),
-            torch_to_onnx(module, ztrace, role="decoder", opset=opset),
+            _any_size(module, trace, "encoder", opset),
+            _any_size(module, ztrace, "decoder", opset),
         )
         if optimize:
             halves = tuple(  # type: ignore[assignment]
@@ -187,6 +189,20 @@ def _graphs(
     for role, graph in graphs.items():
         check_onnx(graph, name=FILE_NAMES[role])
     return graphs
+
+
+def _any_size(module: Any, example: np.ndarray, role: str, opset: int) -> onnx.ModelProto:
+    """``role``'s graph with spatial axes for 4-D images when torch can export it so (a
+    fully convolutional model), else at the example's size; every other input as is."""
+    import torch
+
+    dense = any(isinstance(m, torch.nn.Linear) for m in module.modules())
+    if example.ndim == 4 and not dense:
+        try:
+            return torch_to_onnx(module, example, role=role, opset=opset, spatial=True)
+        except ExportError:  # a dense layer, a fixed reshape: the graph is the item's size
+            pass
+    return torch_to_onnx(module, example, role=role, opset=opset)
 
 
 def export_autoencoder(

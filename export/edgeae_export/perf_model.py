@@ -38,7 +38,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeae_runtime.session import ORT_ERRORS, first_line, open_session
+from edgeae_runtime.session import ORT_ERRORS, batch_shape, first_line, open_session
 
 from .bench import measure_callable, measure_onnx
 from .errors import ExportError
@@ -156,18 +156,37 @@ def _model_bytes(model: onnx.ModelProto | str | Path | bytes) -> bytes:
 
 
 def _at_batch_one(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy whose graph inputs have a batch of 1 (the first axis, when symbolic)."""
+    """A copy whose graph inputs have a batch of 1 (the first axis, when symbolic) and one
+    item of the manifest's size (an image model's spatial axes take any size: its MACs are
+    counted per item, the size it was trained on)."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
     inits = {i.name for i in m.graph.initializer}
+    item = _manifest_item(m)
     for inp in m.graph.input:
         if inp.name in inits or not inp.type.HasField("tensor_type"):
             continue
         dims = inp.type.tensor_type.shape.dim
-        if len(dims) and not dims[0].HasField("dim_value"):
-            dims[0].Clear()
-            dims[0].dim_value = 1
+        size = (1, *item) if item is not None and len(item) + 1 == len(dims) else (1,)
+        for dim, value in zip(dims, size, strict=False):
+            if not dim.HasField("dim_value"):
+                dim.Clear()
+                dim.dim_value = value
     return m
+
+
+def _manifest_item(model: onnx.ModelProto) -> tuple[int, ...] | None:
+    """The shape one item of the graph's input has by the manifest (the latent's for a
+    decoder), or None without a manifest."""
+    from edgeae_runtime.manifest import MANIFEST_KEY, Manifest
+
+    text = next((p.value for p in model.metadata_props if p.key == MANIFEST_KEY), None)
+    if text is None:
+        return None
+    try:
+        return Manifest.from_json(text).input_shape
+    except Exception:  # a foreign or broken manifest: count what the graph says
+        return None
 
 
 def _shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...] | None]:
@@ -436,9 +455,8 @@ def profile_nodes(
             ) from None
         feed = {}
         rng = np.random.default_rng(seed)
-        for inp in sess.get_inputs():
-            shape = [batch, *(d if isinstance(d, int) else 1 for d in inp.shape[1:])]
-            feed[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        for inp in sess.get_inputs():  # one input: an autoencoder's graph
+            feed[inp.name] = rng.standard_normal(batch_shape(sess, batch)).astype(np.float32)
         try:
             for _ in range(max(1, runs) + 1):
                 sess.run(None, feed)

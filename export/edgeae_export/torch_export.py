@@ -153,9 +153,16 @@ _IO = {
 
 
 def torch_to_onnx(
-    module: Any, example: np.ndarray, *, role: str = "autoencoder", opset: int = DEFAULT_OPSET
+    module: Any,
+    example: np.ndarray,
+    *,
+    role: str = "autoencoder",
+    opset: int = DEFAULT_OPSET,
+    spatial: bool = False,
 ) -> onnx.ModelProto:
-    """Export one graph of an autoencoder (``role``) with a dynamic batch axis.
+    """Export one graph of an autoencoder (``role``) with a dynamic batch axis, and with
+    ``spatial`` (4-D images) dynamic height and width too: a fully convolutional image model
+    then codes a whole image in one run (docs/stream-format.md, "Version 6").
 
     ``module`` has ``encode`` and ``decode``; ``example`` is a float32 batch of at
     least two items of the graph's input (items for the full model and encoder,
@@ -181,7 +188,7 @@ def torch_to_onnx(
                 opset_version=max(opset, NATIVE_OPSET),
                 input_names=inputs,
                 output_names=outputs,
-                dynamic_shapes=({0: torch.export.Dim(_BATCH)},),
+                dynamic_shapes=(_dynamic_axes(x.ndim, spatial),),
                 verbose=False,
                 report=False,
             )
@@ -199,6 +206,16 @@ def torch_to_onnx(
         model = _convert_opset(model, opset)
     _lower_ir_version(model)
     return model
+
+
+def _dynamic_axes(rank: int, spatial: bool) -> dict[int, Any]:
+    """The batch axis, and with ``spatial`` the height and width of a 4-D input."""
+    import torch
+
+    axes = {0: torch.export.Dim(_BATCH)}
+    if spatial and rank == 4:
+        axes.update({2: torch.export.Dim("height"), 3: torch.export.Dim("width")})
+    return axes
 
 
 _WEIGHT_SLOTS = {1: "w", 2: "b"}

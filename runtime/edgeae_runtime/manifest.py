@@ -550,6 +550,11 @@ class Manifest(_Record):
     def fingerprint(self) -> str:
         return self.provenance.fingerprint
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one item of the graph's input: the latent's for a decoder."""
+        return tuple(self.latent_shape if self.role == "decoder" else self.item_shape)
+
 
 #: Optional fields written only when set (not at their default), per record class: a file
 #: that does not use one carries no key for it, so a runtime older than the field (which

@@ -314,6 +314,8 @@ class Model:
             )
         batch_dim = node.shape[0] if node.shape else None
         self._fixed_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
+        dims = list(node.shape or [])
+        self._any_size = len(dims) == 4 and not any(isinstance(d, int) for d in dims[2:])
         self._recon: str | None = None
         self._latent: str | None = None
         if m.role == "autoencoder":
@@ -340,6 +342,13 @@ class Model:
     def latent_shape(self) -> tuple[int, ...]:
         """Shape of one latent vector (no batch axis)."""
         return tuple(self.manifest.latent_shape)
+
+    @property
+    def any_size(self) -> bool:
+        """True when the graph takes images of any height and width (a fully convolutional
+        encoder or decoder exported with spatial axes): ``encode``/``decode`` then accept
+        ``any_size=True`` batches, and a whole image is coded as one latent map."""
+        return self._any_size
 
     @property
     def fingerprint(self) -> str:
@@ -433,23 +442,45 @@ class Model:
         _check_overflow(y, self._name, "reconstruction in raw units")
         return y
 
-    def encode(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
-        """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``."""
+    def encode(
+        self, x: Any, *, max_batch: int | None = None, any_size: bool = False
+    ) -> np.ndarray:
+        """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``;
+        ``any_size``: images of any height and width (:attr:`any_size` graphs only)."""
         self._require("encode")
-        xb = _as_batch(x, self.item_shape, f"{self.path.name}: encode input")
+        shape = self._sized(x, self.item_shape, any_size, "encode")
+        xb = _as_batch(x, shape, f"{self.path.name}: encode input")
         return self._run_model_space(
             "latent", normalize(xb, self.manifest.preprocessing), max_batch
         )
 
-    def decode(self, z: Any, *, max_batch: int | None = None) -> np.ndarray:
-        """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``."""
+    def decode(
+        self, z: Any, *, max_batch: int | None = None, any_size: bool = False
+    ) -> np.ndarray:
+        """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``;
+        ``any_size``: latent maps of any height and width (:attr:`any_size` graphs only)."""
         self._require("decode")
-        zb = _as_batch(z, self.latent_shape, f"{self.path.name}: decode input")
+        shape = self._sized(z, self.latent_shape, any_size, "decode")
+        zb = _as_batch(z, shape, f"{self.path.name}: decode input")
         y = denormalize(
             self._run_model_space("reconstruction", zb, max_batch), self.manifest.preprocessing
         )
         _check_overflow(y, self._name, "reconstruction in raw units")
         return y
+
+    def _sized(self, x: Any, shape: tuple[int, ...], any_size: bool, op: str) -> tuple[int, ...]:
+        """The item shape a batch is checked against: ``shape``, or with ``any_size`` its
+        channels and the batch's own height and width."""
+        if not any_size:
+            return shape
+        if not self._any_size:
+            raise ModelError(
+                f"{self.path.name} takes only {shape} items; {op}(any_size=True) needs a graph "
+                "with spatial axes (re-export a fully convolutional image model with edgeae "
+                "export)"
+            )
+        dims = np.shape(x)
+        return (shape[0], *dims[2:]) if len(dims) == 4 else shape
 
     @property
     def anomaly_spec(self) -> AnomalySpec:

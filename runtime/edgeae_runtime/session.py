@@ -19,7 +19,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from .errors import ParameterError
 
-__all__ = ["ORT_ERRORS", "first_line", "open_session", "session_options"]
+__all__ = ["ORT_ERRORS", "batch_shape", "first_line", "open_session", "session_options"]
 
 #: What onnxruntime raises for a model or input it refuses (its classes derive from Exception).
 ORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -105,3 +105,23 @@ def first_line(exc: BaseException) -> str:
     """The first line of an onnxruntime error (its messages run to pages)."""
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def batch_shape(session: ort.InferenceSession, batch: int) -> list[int]:
+    """The shape of a batch of ``batch`` items for the session's first input: the graph's
+    dimensions, and where one is symbolic (an image model's spatial axes) the item's by
+    the model's manifest (its latent's for a decoder), else 1. What a benchmark or a
+    profile feeds the model."""
+    from .manifest import MANIFEST_KEY, Manifest
+
+    dims = list(session.get_inputs()[0].shape[1:])
+    meta = session.get_modelmeta().custom_metadata_map
+    item: tuple[int, ...] = ()
+    if MANIFEST_KEY in meta and not all(isinstance(d, int) for d in dims):
+        try:
+            item = Manifest.from_json(meta[MANIFEST_KEY]).input_shape
+        except Exception:  # a foreign or broken manifest: the graph's dims
+            item = ()
+    if len(item) != len(dims):
+        item = (1,) * len(dims)
+    return [batch, *(d if isinstance(d, int) else i for d, i in zip(dims, item, strict=True))]

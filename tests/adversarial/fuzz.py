@@ -205,12 +205,12 @@ def _seeds_tiles(rng: np.random.Generator, models: Path) -> list[bytes]:
     from edgeae_runtime import Model
     from edgeae_runtime.codec import compress_image
 
-    enc = Model(models / "image" / "encoder.onnx")
+    enc = Model(models / "image" / "encoder.onnx")  # spatial axes: one latent map
     x = (np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1) * 0.2).astype(np.float32)
     return [
         compress_image(enc, x, frame_items=4),  # the adaptive model
         compress_image(enc, x, frame_items=1, entropy_model="context"),
-        compress_image(enc, x, frame_items=4, entropy_model="factorized"),
+        compress_image(enc, x, frame_items=4, entropy_model="factorized", latent_map=False),
         compress_image(enc, x, per_frame=True),  # fixed-width codes, one tile per frame
     ]
 
@@ -527,7 +527,7 @@ def make_rans_models(folder: Path) -> Path:
         (folder / name).mkdir(parents=True, exist_ok=True)
     entropy_signal_pair(folder / "signal", adaptive=True)
     entropy_items_pair(folder / "items", adaptive=True)
-    entropy_image_pair(folder / "image")
+    entropy_image_pair(folder / "image", any_size=True)
     return folder
 
 

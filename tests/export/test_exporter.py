@@ -67,9 +67,10 @@ def test_io_names_and_dynamic_batch(exported) -> None:
         assert [i.name for i in sess.get_inputs()] == io[role][0]
         assert [o.name for o in sess.get_outputs()] == io[role][1]
         assert isinstance(sess.get_inputs()[0].shape[0], str)  # symbolic batch axis
-    assert _session(result.file("encoder").path).get_outputs()[0].shape[1:] == list(
-        info.latent_shape
-    )
+    latent = _session(result.file("encoder").path).get_outputs()[0].shape[1:]
+    if info.layout == "NCHW":  # spatial axes (test_an_image_models_halves_take_any_size)
+        latent = latent[:1] + list(info.latent_shape[1:])
+    assert latent == list(info.latent_shape)
 
 
 @pytest.mark.parametrize("batch", [1, 7])
@@ -274,4 +275,26 @@ def test_missing_out_dir_is_created_and_one_item_is_enough(tmp_path: Path) -> No
     assert model.training is True  # the caller's mode is restored
     x = examples(info, n=4, seed=8)
     y, _ = _session(result.file("autoencoder").path).run(None, {"input": x})
+    assert y.shape == x.shape
+
+
+def test_an_image_models_halves_take_any_size(exported) -> None:
+    """conv2d graphs are exported with spatial axes (a whole image is one latent map,
+    docs/stream-format.md "Version 6"), equal to torch at another size; every other
+    family keeps the item's size."""
+    from edgeae_runtime import Model
+
+    model, info, result = exported
+    enc, dec = Model(result.file("encoder").path), Model(result.file("decoder").path)
+    full = Model(result.file("autoencoder").path)
+    assert enc.any_size == dec.any_size == full.any_size == (info.layout == "NCHW")
+    if info.layout != "NCHW":
+        return
+    x = np.random.default_rng(0).random((1, 1, 48, 32)).astype(np.float32)
+    z = enc.encode(x, any_size=True)
+    with torch.no_grad():
+        xt = torch.from_numpy((x - 0.5) / 2.0)  # the info's preprocessing
+        zt = model.encode(xt)
+    np.testing.assert_allclose(z, zt.numpy(), atol=1e-5)
+    y = dec.decode(z, any_size=True)
     assert y.shape == x.shape

@@ -203,6 +203,15 @@ CASES: tuple[Case, ...] = (
         "adaptive model (weight 8), 4 tiles per frame, with escapes",
         (("frame_items", 4),),
     ),
+    Case(
+        "codec_image_map_v6",
+        "codec",
+        ("image_map_encoder.onnx", "image_map_decoder.onnx"),
+        "codec_image",
+        "format version 6: the same image as one latent map (the pair with spatial axes: "
+        "encoded and decoded whole), adaptive model, 4 tiles per frame",
+        (("frame_items", 4),),
+    ),
 )
 #: compress / decompress of each codec call, by name in edgeae_runtime.codec.
 _CODEC_CALLS = {
@@ -214,7 +223,7 @@ _CODEC_CALLS = {
 _ENTROPY_CASES = ("codec_conv1d_entropy_v2", "codec_items_entropy_v2", "codec_conv1d_entropy_v3")
 _CONTEXT_CASES = ("codec_conv1d_context_v4", "codec_items_context_v4")
 _ADAPTIVE_CASES = ("codec_conv1d_adaptive_v5", "codec_items_adaptive_v5")
-_IMAGE_CASES = ("codec_image_tiles_v6",)
+_IMAGE_CASES = ("codec_image_tiles_v6", "codec_image_map_v6")
 
 
 def _codec_pair(call: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -577,19 +586,21 @@ def _build_context_models(
 
 
 def _build_image_models(models: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The version 6 case: a conv2d (1, 8, 8) pair with factorized, context and adaptive
-    tables (tests.runtime.codec.models.entropy_image_pair) and a smooth 21x30 image."""
+    """The version 6 cases: a conv2d (1, 8, 8) pair with factorized, context and adaptive
+    tables (tests.runtime.codec.models.entropy_image_pair), with fixed sizes (tile by tile)
+    and with spatial axes (one latent map), and a smooth 21x30 image."""
     import shutil
 
     from tests.runtime.codec.models import entropy_image_pair
 
-    tmp = models / ".image"
-    entropy_image_pair(tmp)
-    for role in ("encoder", "decoder"):
-        (tmp / f"{role}.onnx").replace(models / f"image_adaptive_{role}.onnx")
-    shutil.rmtree(tmp)
-    image = np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1) * 0.2
-    return {_IMAGE_CASES[0]: image.astype(np.float32)}
+    for tag, any_size in (("adaptive", False), ("map", True)):
+        tmp = models / f".image_{tag}"
+        entropy_image_pair(tmp, any_size=any_size)
+        for role in ("encoder", "decoder"):
+            (tmp / f"{role}.onnx").replace(models / f"image_{tag}_{role}.onnx")
+        shutil.rmtree(tmp)
+    image = (np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1) * 0.2).astype(np.float32)
+    return {name: image for name in _IMAGE_CASES}
 
 
 def generate(golden: Path = GOLDEN, only: tuple[str, ...] | None = None) -> None:

@@ -83,7 +83,7 @@ _PREAMBLE = struct.Struct("<4sBI")
 _FIXED = struct.Struct("<BBBBIHII")  # kind flags bits synth sample_rate channels window hop
 _FRAME = struct.Struct("<2sBIII")  # sync flags index samples payload_len
 _END = struct.Struct("<2sIQ")  # sync frames total_samples
-_CANVAS = struct.Struct("<II")  # version 6: the whole image's height and width
+_CANVAS = struct.Struct("<IIB")  # version 6: the image's height, width; 1 = one latent map
 _CRC = struct.Struct("<I")
 FRAME_HEADER_SIZE = _FRAME.size  # 15
 END_SIZE = _END.size + _CRC.size  # 18
@@ -123,6 +123,9 @@ class StreamHeader:
     # Version 6: the (height, width) of the one whole image whose tiles (the items, each
     # ``item_shape``) the frames hold row by row; empty for every other stream.
     canvas: tuple[int, ...] = ()
+    # Version 6: the tiles' latents are one latent map of the whole image, encoded and
+    # decoded whole (a fully convolutional model), not tile by tile.
+    latent_map: bool = False
     # The tables themselves (an EntropyTables), bound from the model, never serialized.
     entropy: Any = field(default=None, compare=False, repr=False)
 
@@ -262,6 +265,8 @@ def _check_header(h: StreamHeader) -> None:
         raise bad("entropy model", f"{h.entropy_model!r} needs an entropy model digest")
     if h.entropy_digest and h.max_payload > MAX_CODE_BYTES:
         raise bad("latent shape", f"{list(h.latent_shape)} is absurdly large")
+    if h.latent_map and not h.canvas:
+        raise bad("latent map", "only for the tiles of one image (a canvas)")
     if h.canvas:
         if h.kind != "image" or len(h.item_shape) != 3 or len(h.canvas) != 2:
             raise bad("canvas", "(height, width) only for a stream of image tiles (C, H, W)")
@@ -292,7 +297,7 @@ def pack_header(h: StreamHeader) -> bytes:
         h.entropy_digest,
         struct.pack("<H", h.frame_items) if h.version >= 2 else b"",
         struct.pack("<B", _ENTROPY_MODELS.index(h.entropy_model)) if h.version >= 4 else b"",
-        _CANVAS.pack(*h.canvas) if h.version >= 6 else b"",
+        _CANVAS.pack(*h.canvas, int(h.latent_map)) if h.version >= 6 else b"",
     ]
     data = b"".join(body)
     head = _PREAMBLE.pack(MAGIC, h.version, len(data)) + data
@@ -360,13 +365,16 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
             (model,) = struct.unpack_from("<B", body, pos)
             pos += 1
         canvas: tuple[int, ...] = ()
+        latent_map = 0
         if version >= 6:
-            canvas = _CANVAS.unpack_from(body, pos)
+            *canvas, latent_map = _CANVAS.unpack_from(body, pos)
             pos += _CANVAS.size
     except (struct.error, UnicodeDecodeError) as exc:
         raise StreamError(f"stream header: malformed ({exc})") from None
     if pos != len(body) or len(fingerprint.encode("utf-8")) != fp_len:
         raise StreamError("stream header: length does not match its fields (corrupted stream)")
+    if latent_map > 1:
+        raise StreamError(f"stream header: unknown tiling {latent_map}")
     if kind >= len(_KINDS) or synth >= len(_SYNTH):
         raise StreamError(f"stream header: unknown item kind {kind} or synthesis window {synth}")
     known = HEADER_PER_FRAME | (HEADER_ENTROPY if version >= 2 else 0)
@@ -394,6 +402,7 @@ def _parse_body(body: bytes, version: int = 1) -> StreamHeader:
         frame_items=frame_items,
         entropy_model=_ENTROPY_MODELS[model],
         canvas=tuple(canvas),
+        latent_map=bool(latent_map),
     )
     if header.version != version:
         raise StreamError(

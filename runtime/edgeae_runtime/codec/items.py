@@ -35,12 +35,15 @@ from .payload import decode_payload, encode_payloads
 __all__ = [
     "ItemDecoding",
     "compress_items",
+    "decode_each",
     "decode_item_stream",
     "decode_items",
+    "decode_latents",
     "decompress_items",
     "encode_items",
     "item_header",
     "item_kind",
+    "pack_latents",
 ]
 
 
@@ -106,7 +109,11 @@ def item_header(
 
 def encode_items(encoder: Model, x: np.ndarray, header: StreamHeader, *, entropy: bool) -> bytes:
     """Checked items ``(N, *item_shape)`` -> the stream: header, frames, end marker."""
-    z = encoder.encode(x)
+    return pack_latents(encoder.encode(x), header, entropy=entropy)
+
+
+def pack_latents(z: np.ndarray, header: StreamHeader, *, entropy: bool) -> bytes:
+    """Latents ``(N, *latent_shape)`` -> the stream: header, frames, end marker."""
     frames = encode_payloads(z, header, entropy=entropy)
     parts = [pack_header(header)]
     for i, (payload, flags, count) in enumerate(frames):
@@ -131,8 +138,31 @@ def decode_item_stream(decoder: Model, data: bytes, *, conceal: bool = False) ->
 def decode_items(
     decoder: Model, data: bytes, *, conceal: bool, tiled: bool
 ) -> tuple[StreamHeader, ItemDecoding]:
-    """The stream's header and its items; ``tiled`` streams (version 6) hold exactly the
-    tiles of their canvas (a truncated one, concealing, ends in concealed tiles)."""
+    """The stream's header and its items, decoded one by one; ``tiled`` streams (version
+    6) hold exactly the tiles of their canvas (a truncated one, concealing, ends in
+    concealed tiles)."""
+    header, latents = decode_latents(decoder, data, conceal=conceal, tiled=tiled)
+    return header, decode_each(decoder, header, latents)
+
+
+def decode_each(
+    decoder: Model, header: StreamHeader, latents: list[np.ndarray | None]
+) -> ItemDecoding:
+    """Decode latents one item each; a concealed one (None) is raw zeros."""
+    good = [z for z in latents if z is not None]
+    out = np.zeros((len(latents), *header.item_shape), np.float32)
+    if good:
+        decoded = decoder.decode(np.stack(good))
+        mask = np.array([z is not None for z in latents])
+        out[mask] = decoded
+    concealed = tuple(i for i, z in enumerate(latents) if z is None)
+    return ItemDecoding(out, concealed)
+
+
+def decode_latents(
+    decoder: Model, data: bytes, *, conceal: bool, tiled: bool
+) -> tuple[StreamHeader, list[np.ndarray | None]]:
+    """The stream's header and its latents in order, None for each concealed one."""
     parser = StreamParser(tolerant=conceal)
     events = parser.feed(data) + parser.finish()
     header: StreamHeader | None = None
@@ -176,14 +206,7 @@ def decode_items(
             received = sum(z is not None for z in latents)
             _check_concealment(received, len(latents) - received + missing, header)
             latents.extend([None] * missing)
-    good = [z for z in latents if z is not None]
-    out = np.zeros((len(latents), *header.item_shape), np.float32)
-    if good:
-        decoded = decoder.decode(np.stack(good))
-        mask = np.array([z is not None for z in latents])
-        out[mask] = decoded
-    concealed = tuple(i for i, z in enumerate(latents) if z is None)
-    return header, ItemDecoding(out, concealed)
+    return header, latents
 
 
 def _check_tiled(header: StreamHeader, tiled: bool) -> StreamHeader:

@@ -111,3 +111,23 @@ def pixels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
     """The lossless RGB (3, 6, 8) pixel pair: 8-bit codes give the pixels back."""
     enc, dec = make_pixel_pair(tmp_path_factory.mktemp("pixels"), DIGITS_LIKE)
     return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def any_size_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """The ``images`` pair with spatial axes: whole images are coded as one latent map."""
+    enc, dec = make_image_pair(tmp_path_factory.mktemp("any_images"), any_size=True)
+    return Model(enc), Model(dec)
+
+
+@pytest.fixture(scope="session")
+def any_size_adaptive_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """The ``adaptive_images`` pair with spatial axes."""
+    return entropy_image_pair(tmp_path_factory.mktemp("any_ada_images"), any_size=True)
+
+
+@pytest.fixture(scope="session")
+def any_size_pixels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Model]:
+    """The lossless pixel pair with spatial axes."""
+    enc, dec = make_pixel_pair(tmp_path_factory.mktemp("any_pixels"), DIGITS_LIKE, any_size=True)
+    return Model(enc), Model(dec)

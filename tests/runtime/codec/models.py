@@ -40,8 +40,10 @@ def make_image_pair(
     fingerprint: str = "image-test-0001",
     codec: CodecSpec | None = None,
     seed: int = 0,
+    any_size: bool = False,
 ) -> tuple[Path, Path]:
-    """Write encoder.onnx and decoder.onnx of a tiny conv2d autoencoder; return their paths."""
+    """Write encoder.onnx and decoder.onnx of a tiny conv2d autoencoder; return their paths.
+    ``any_size``: graphs with spatial axes (what the exporter writes for conv2d models)."""
     rng = np.random.default_rng(seed)
     w_enc = (rng.standard_normal((hidden, channels, 2, 2)) * 0.5).astype(np.float32)
     b_enc = np.full(hidden, 0.1, np.float32)
@@ -72,8 +74,8 @@ def make_image_pair(
         graph = helper.make_graph(
             nodes,
             f"image_{role}",
-            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
-            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
+            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, _dims(src[1], any_size))],
+            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, _dims(dst[1], any_size))],
             [numpy_helper.from_array(a, n) for a, n in zip(inits, names, strict=True)],
         )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -95,6 +97,11 @@ def make_image_pair(
         onnx.save(model, path)
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _dims(shape: tuple[int, ...], any_size: bool) -> list[Any]:
+    """A graph I/O's dims: a symbolic batch, and with ``any_size`` symbolic height/width."""
+    return ["N", shape[0], "H", "W"] if any_size else ["N", *shape]
 
 
 def entropy_codec(
@@ -205,10 +212,12 @@ def entropy_items_pair(
     return Model(enc), Model(dec)
 
 
-def entropy_image_pair(directory: Path, *, adaptive: bool = True) -> tuple[Any, Any]:
+def entropy_image_pair(
+    directory: Path, *, adaptive: bool = True, any_size: bool = False
+) -> tuple[Any, Any]:
     """A conv2d (1, 8, 8) image pair whose codes are rANS-coded: factorized tables, a context
     model (the previous latent element along the width) and, with ``adaptive``, an adaptive
-    model over it (weight 8); fitted on smooth random images."""
+    model over it (weight 8); fitted on smooth random images. ``any_size``: spatial axes."""
     from edgeae_runtime import Model
 
     rng = np.random.default_rng(21)
@@ -220,15 +229,20 @@ def entropy_image_pair(directory: Path, *, adaptive: bool = True) -> tuple[Any, 
         Model(enc).encode(x), 0.05, support=95.0, context=((2, 6), (2,)),
         adaptive=8 if adaptive else 0,
     )  # fmt: skip
-    enc, dec = make_image_pair(Path(directory), codec=codec, fingerprint="sha256:rans-image")
+    enc, dec = make_image_pair(
+        Path(directory), codec=codec, fingerprint="sha256:rans-image", any_size=any_size
+    )
     return Model(enc), Model(dec)
 
 
 PIXEL_SHAPE = (3, 6, 8)  # RGB, not square: a height/width or channel mix-up shows
 
 
-def make_pixel_pair(directory: Path, pre: Preprocessing) -> tuple[Path, Path]:
-    """encoder.onnx / decoder.onnx of a lossless 2x2 space-to-depth conv2d codec."""
+def make_pixel_pair(
+    directory: Path, pre: Preprocessing, *, any_size: bool = False
+) -> tuple[Path, Path]:
+    """encoder.onnx / decoder.onnx of a lossless 2x2 space-to-depth conv2d codec
+    (``any_size``: with spatial axes)."""
     c, h, w = PIXEL_SHAPE
     kernel = np.zeros((4 * c, c, 2, 2), np.float32)
     for ch in range(c):
@@ -243,8 +257,8 @@ def make_pixel_pair(directory: Path, pre: Preprocessing) -> tuple[Path, Path]:
         graph = helper.make_graph(
             [helper.make_node(op, [src[0], "k"], [dst[0]], strides=[2, 2])],
             f"pixels_{role}",
-            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, ["N", *src[1]])],
-            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, ["N", *dst[1]])],
+            [helper.make_tensor_value_info(src[0], TensorProto.FLOAT, _dims(src[1], any_size))],
+            [helper.make_tensor_value_info(dst[0], TensorProto.FLOAT, _dims(dst[1], any_size))],
             [numpy_helper.from_array(kernel, "k")],
         )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -315,3 +315,20 @@ def test_a_folder_of_other_sizes_is_still_refused(runner, pair, tmp_path: Path) 
     assert r.exit_code != 0 and "a.png: image is 12x12" in r.output
     assert "compress an image of another size on its own" in r.output
     assert not (tmp_path / "x.eae").exists()
+
+
+def test_a_model_with_spatial_axes_codes_a_photo_as_one_latent_map(
+    runner, tmp_path: Path
+) -> None:
+    enc, dec = make_pixel_pair(tmp_path, DIGITS_LIKE, any_size=True)
+    image = np.random.default_rng(9).integers(0, 17, (31, 45, 3)).astype(np.uint8) * 15
+    write_png(tmp_path / "photo.png", image)
+    stream, out = tmp_path / "photo.eae", tmp_path / "back.png"
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "photo.png", "-o", stream))
+    assert r.exit_code == 0, r.output
+    from edgeae_runtime.codec.format import parse_header
+
+    assert parse_header(stream.read_bytes())[0].latent_map
+    r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out))
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(read_png(out), image)

@@ -103,6 +103,7 @@ def seeds(
     adaptive_signal,
     adaptive_items,
     adaptive_images,
+    any_size_adaptive_images,
     images,
 ) -> list[Seed]:
     """Valid streams of every format version with their strict and concealing decoders."""
@@ -143,6 +144,7 @@ def seeds(
     smooth = np.cumsum(rng.standard_normal((1, 21, 30)), axis=-1).astype(np.float32) * 0.2
     for name, (enc, dec), options in [
         ("v6 adaptive tiles", adaptive_images, {"frame_items": 4}),
+        ("v6 adaptive latent map", any_size_adaptive_images, {"frame_items": 4}),
         ("v6 fixed-width tiles", images, {}),
     ]:
         data = compress_image(enc, smooth, **options)

@@ -16,9 +16,10 @@ from edgeae_runtime.codec import (
     decompress_image,
     decompress_items,
 )
+from edgeae_runtime.codec import tiles as tiles_module
 from edgeae_runtime.codec.format import StreamHeader, pack_header, parse_header
-from edgeae_runtime.codec.tiles import join_tiles, split_tiles, tile_grid
-from edgeae_runtime.errors import InputError, StreamError
+from edgeae_runtime.codec.tiles import join_tiles, pad_to_tiles, split_tiles, tile_grid
+from edgeae_runtime.errors import InputError, ModelError, StreamError
 
 
 def _image(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -132,6 +133,10 @@ def test_version_6_header_round_trips_and_is_checked() -> None:
     assert data[4] == 6 and header.tiles == 60 * 81
     assert parse_header(data)[0] == header
     assert parse_header(pack_header(base))[0].version == 1  # no canvas: as before
+    whole = dataclasses.replace(header, latent_map=True)
+    assert parse_header(pack_header(whole))[0] == whole and pack_header(whole) != data
+    with pytest.raises(StreamError, match="latent map"):
+        dataclasses.replace(base, latent_map=True)
     with pytest.raises(StreamError, match="canvas"):
         dataclasses.replace(base, kind="items", canvas=(9, 9))
     with pytest.raises(StreamError, match=r"canvas .* absurd"):
@@ -148,4 +153,69 @@ def test_any_size_round_trips_through_the_lossless_codec(
     enc, dec = pixels  # space-to-depth: the codes are the pixels
     image = np.random.default_rng(height * 41 + width).integers(0, 17, (3, height, width))
     data = compress_image(enc, image.astype(np.float32), per_frame=True, frame_items=frame_items)
+    np.testing.assert_allclose(decompress_image(dec, data), image, atol=16 / 255 / 2 + 1e-5)
+
+
+# -- one latent map: a fully convolutional model with spatial axes -------------------------
+@pytest.mark.parametrize("size", [(8, 8), (13, 21), (40, 17)])
+def test_a_latent_map_is_the_whole_padded_image_through_the_graphs(
+    any_size_images, size: tuple[int, int]
+) -> None:
+    enc, dec = any_size_images
+    image = np.random.default_rng(sum(size)).random((1, *size)).astype(np.float32)
+    data = compress_image(enc, image, per_frame=True, bits=16)
+    header, _ = parse_header(data)
+    assert header.latent_map and header.canvas == size
+    padded = pad_to_tiles(image, (8, 8))[None]
+    expected = dec.decode(enc.encode(padded, any_size=True), any_size=True)[0]
+    np.testing.assert_allclose(
+        decompress_image(dec, data), expected[:, : size[0], : size[1]], atol=2e-3
+    )
+
+
+def test_bands_give_the_whole_map(any_size_adaptive_images, monkeypatch) -> None:
+    enc, dec = any_size_adaptive_images
+    image = _image(np.random.default_rng(5), (1, 45, 30))  # 6 x 4 tiles
+    whole = compress_image(enc, image)
+    monkeypatch.setattr(tiles_module, "BAND_VALUES", 4 * 64)  # one tile row of 4 per band
+    assert compress_image(enc, image) == whole  # a tile's receptive field is inside it
+    banded = decompress_image(dec, whole)
+    monkeypatch.undo()
+    np.testing.assert_allclose(banded, decompress_image(dec, whole), atol=1e-6)
+
+
+def test_a_fixed_size_model_codes_tile_by_tile(images, any_size_images) -> None:
+    enc, dec = images
+    image = np.random.default_rng(1).random((1, 12, 20)).astype(np.float32)
+    assert not parse_header(compress_image(enc, image))[0].latent_map
+    with pytest.raises(ModelError, match="latent_map=True needs an encoder"):
+        compress_image(enc, image, latent_map=True)
+    any_enc, any_dec = any_size_images
+    forced = compress_image(any_enc, image, latent_map=False)
+    assert not parse_header(forced)[0].latent_map
+    np.testing.assert_allclose(decompress_image(any_dec, forced), decompress_image(dec, forced))
+    with pytest.raises(StreamError, match=r"one latent map, and decoder\.onnx decodes only"):
+        decompress_image(dec, compress_image(any_enc, image))
+
+
+def test_a_lost_frame_of_a_latent_map_conceals_its_tiles(any_size_adaptive_images) -> None:
+    enc, dec = any_size_adaptive_images
+    image = _image(np.random.default_rng(4), (1, 24, 32))  # 3 x 4 tiles, a row per frame
+    data = compress_image(enc, image, frame_items=4)
+    whole = decompress_image(dec, data)
+    result = decode_image_stream(dec, data[: len(data) - 40], conceal=True)
+    assert result.concealed_tiles == (8, 9, 10, 11)
+    assert not result.image[:, 16:].any()
+    np.testing.assert_allclose(result.image[:, :16], whole[:, :16], atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30))
+def test_a_lossless_latent_map_gives_any_image_back(
+    any_size_pixels, height: int, width: int
+) -> None:
+    enc, dec = any_size_pixels
+    image = np.random.default_rng(height * 31 + width).integers(0, 17, (3, height, width))
+    data = compress_image(enc, image.astype(np.float32), per_frame=True)
+    assert parse_header(data)[0].latent_map
     np.testing.assert_allclose(decompress_image(dec, data), image, atol=16 / 255 / 2 + 1e-5)
