@@ -10,6 +10,7 @@ with the recipe's epochs and with enough epochs for a minimum number of steps
   label column from NAB's anomaly windows, as ``sensorlog:...?period=3600&window=64&hop=32&
   label=label``: the trainer trains on the clean first part; held out: the normal windows
   after the first anomaly (never trained or calibrated on) and the labelled windows;
+- ``taxi``: NAB realKnownCause/nyc_taxi.csv (every 30 min) the same way, ``period=1800``;
 - ``sensor``: builtin:sensor (its recipe, 60 epochs), held out the same way;
 - ``ecg``: the MCL1 ECG lead of MIMIC record 03700181 (125 Hz): the first 80 % as
   ``ecg_train.npy?rate=125 --window 250 --hop 125``, the last 20 % (all normal beats)
@@ -41,25 +42,29 @@ RESULTS = ROOT / "benchmarks" / "results" / "train_schedule.json"
 SHARED = ROOT.parent.parent / "shared" / "data"
 if not SHARED.exists():
     SHARED = Path("/work/shared/data")
-NAB_FILE = "realKnownCause/ambient_temperature_system_failure.csv"
+NAB_FILES = {
+    "nab": ("realKnownCause/ambient_temperature_system_failure.csv", 3600),
+    "taxi": ("realKnownCause/nyc_taxi.csv", 1800),
+}
 LOCK = "/tmp/edgeae-heavy.lock"
 SWEEP_MAX_EPOCHS = 500
 
 
-def _nab_csv(work: Path) -> str:
+def _nab_csv(work: Path, case: str) -> str:
     """The NAB series as a CSV with a 0/1 label column; its sensorlog: source."""
     nab = SHARED / "timeseries" / "nab"
-    windows = json.loads((nab / "labels" / "combined_windows.json").read_text())[NAB_FILE]
-    rows = (nab / "data" / NAB_FILE).read_text().splitlines()
+    name, period = NAB_FILES[case]
+    windows = json.loads((nab / "labels" / "combined_windows.json").read_text())[name]
+    rows = (nab / "data" / name).read_text().splitlines()
     spans = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in windows]
     out = ["timestamp,value,label"]
     for line in rows[1:]:
         t, v = line.split(",")
         when = datetime.fromisoformat(t)
         out.append(f"{t},{v},{int(any(a <= when <= b for a, b in spans))}")
-    path = work / "ambient_temperature.csv"
+    path = work / Path(name).name
     path.write_text("\n".join(out) + "\n")
-    return f"sensorlog:{path}?period=3600&window=64&hop=32&label=label"
+    return f"sensorlog:{path}?period={period}&window=64&hop=32&label=label"
 
 
 def _ecg(work: Path) -> tuple[str, Path]:
@@ -77,7 +82,10 @@ def cases(work: Path) -> dict[str, dict]:
     work.mkdir(parents=True, exist_ok=True)
     ecg_src, ecg_test = _ecg(work)
     return {
-        "nab": {"source": _nab_csv(work), "options": [], "heldout": "labelled"},
+        **{
+            case: {"source": _nab_csv(work, case), "options": [], "heldout": "labelled"}
+            for case in NAB_FILES
+        },
         "sensor": {"source": "builtin:sensor", "options": [], "heldout": "labelled"},
         "ecg": {
             "source": ecg_src,
@@ -232,11 +240,13 @@ def table(rows: list[dict]) -> str:
         "val loss | held-out error | AUROC | normal flagged | train s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"recipe": 0, "rule": 10**9}
-    for r in sorted(rows, key=lambda r: (r["case"], order.get(r["setting"], r["setting"]
-                                          if isinstance(r["setting"], int) else
-                                          int(r["setting"]) if r["setting"].isdigit() else 0),
-                                          r["seed"])):  # fmt: skip
+
+    def key(r: dict) -> tuple:
+        named = {"recipe": -1, "rule": 10**9}
+        rank = named[r["setting"]] if r["setting"] in named else int(r["setting"])
+        return r["case"], rank, r["seed"]
+
+    for r in sorted(rows, key=key):
         label = r["setting"] if not str(r["setting"]).isdigit() else f">= {r['setting']} steps"
         auc = f"{r['auroc']:.3f}" if r["auroc"] is not None else "—"
         lines.append(
