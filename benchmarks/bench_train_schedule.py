@@ -142,6 +142,7 @@ def heldout(case: dict, ds, config, model) -> dict:
         "auroc": float(auroc(scores, labels)) if 0 < normal.sum() < len(x) else None,
         "normal_flagged": int((scores[normal] > thr).sum()),
         "normal_flagged_far": int((scores[normal] > far).sum()),
+        "anomalies_flagged": int((scores[~normal] > thr).sum()),
         "normal_error": float(np.mean(errors[normal])),
     }
 
@@ -256,8 +257,9 @@ def table(rows: list[dict]) -> str:
     """The Markdown table: one line per case, setting and seed."""
     lines = [
         "| case | train items | batch | setting | epochs (run) | steps run | best epoch | "
-        "val loss | held-out error | AUROC | normal flagged (p99) | (far 1 %) | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "val loss | held-out error | AUROC | normal flagged (p99) | (far 1 %) | anomalies flagged "
+        "(p99) | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def key(r: dict) -> tuple:
@@ -268,12 +270,15 @@ def table(rows: list[dict]) -> str:
     for r in sorted(rows, key=key):
         label = r["setting"] if not str(r["setting"]).isdigit() else f">= {r['setting']} steps"
         auc = f"{r['auroc']:.3f}" if r["auroc"] is not None else "—"
+        n_anomalous = r["test_items"] - r["test_normal"]
+        anomalies = f"{r.get('anomalies_flagged', '—')}/{n_anomalous}" if n_anomalous else "—"
         lines.append(
             f"| {r['case']} s{r['seed']} | {r['train_items']} | {r['batch_size']} | {label} | "
             f"{r['epochs']} ({r['epochs_run']}) | {r['steps_run']} | {r['best_epoch']} | "
             f"{r['best_val_loss']:.4g} | {r['normal_error']:.4g} | {auc} | "
             f"{r['normal_flagged']}/{r['test_normal']} | "
-            f"{r.get('normal_flagged_far', '—')}/{r['test_normal']} | {r['train_seconds']:.1f} |"
+            f"{r.get('normal_flagged_far', '—')}/{r['test_normal']} | {anomalies} | "
+            f"{r['train_seconds']:.1f} |"
         )
     return "\n".join(lines)
 
