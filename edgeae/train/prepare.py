@@ -45,7 +45,7 @@ MIN_STEPS_PER_EPOCH = 8
 #: to small data"): on an ECG lead (430 training windows, 210 steps in 30 epochs) 600 steps
 #: halved the held-out error, 1000 took it 20 % lower again; builtin:sensor's recipe (660
 #: steps, the fewest of any built-in or documented recipe) gained nothing at 1000 or 2000
-#: steps (AUROC 0.994 / 0.993 -> 0.989 / 0.994 and 0.971 / 0.994) in 1.7x / 2.7x the time,
+#: steps (AUROC 0.994 / 0.993 -> 0.989 / 0.994 and 0.971 / 0.994) in 1.8x / 2.7x the time,
 #: so 600 leaves every built-in recipe as it was.
 MIN_TRAIN_STEPS = 600
 #: ... but never beyond this many epochs (early stopping still ends a run sooner).
