@@ -77,6 +77,8 @@ def test_epochs_nobody_chose_are_raised_on_small_data_with_a_note(
     recorded = json.loads((tmp_path / "a" / "config.json").read_text())["train_config"]
     assert recorded["epochs"] == want
     assert load_checkpoint(tmp_path / "a").train_config["epochs"] == want
+    result = runner.invoke(main, [*base, "-o", str(tmp_path / "a"), "--resume"])
+    assert result.exit_code == 0 and "optimizer steps on" not in result.stderr  # its own
     result = runner.invoke(main, [*base, "-o", str(tmp_path / "b"), "--epochs", "3"])
     assert result.exit_code == 0 and "epochs 3" not in result.stderr
     assert "optimizer steps on" not in result.stderr

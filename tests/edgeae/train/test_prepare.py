@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeae.train import TrainConfig, as_dataset
+from edgeae.data import load_source
+from edgeae.train import TrainConfig, as_dataset, recipe_arch, recipe_for
 from edgeae.train.prepare import (
     MAX_FITTED_EPOCHS,
     MIN_STEPS_PER_EPOCH,
@@ -69,3 +71,13 @@ def test_steps_reach_the_minimum_unless_capped_and_epochs_never_drop(
     if fitted.epochs > epochs:  # raised: just enough, never past the cap
         assert fitted.epochs <= MAX_FITTED_EPOCHS
         assert (fitted.epochs - 1) * per_epoch < MIN_TRAIN_STEPS
+
+
+@pytest.mark.parametrize("name", ["digits", "sensor", "tones"])
+def test_every_builtin_recipe_on_its_data_is_left_alone(name: str) -> None:
+    """The README walk-through's runs: each recipe takes MIN_TRAIN_STEPS or more already
+    (builtin:sensor's 60 epochs x 11 steps = 660 are the fewest)."""
+    source = f"builtin:{name}"
+    _, train = recipe_for(source, recipe_arch(source))
+    config = TrainConfig(**train)
+    assert fit_schedule(load_source(source), config)[0] == config
