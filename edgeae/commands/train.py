@@ -296,7 +296,7 @@ def train(
     from edgeae.data import load_source
     from edgeae.train import TrainConfig, recipe_arch, recipe_for, recipe_source
     from edgeae.train import train as run_training
-    from edgeae.train.prepare import fit_batch_size
+    from edgeae.train.prepare import fit_schedule
 
     run_dir = output
     if threads is not None:
@@ -355,14 +355,13 @@ def train(
             "(choose its options yourself)",
             param_hint="--search",
         )
-    if batch_size is None and arch != "spectral":  # a recipe's batch on too little data
-        fitted = fit_batch_size(dataset, config)
-        if fitted.batch_size != config.batch_size and not quiet:
-            click.echo(
-                f"batch size {fitted.batch_size}: the default {config.batch_size} is more than "
-                f"{dataset.name}'s training items (--batch-size sets it)",
-                err=True,
-            )
+    if arch != "spectral":  # a recipe's batch and epochs on too little data
+        # (resumed runs keep their checkpoint's schedule; the denoiser draws its own steps)
+        fitted, n = fit_schedule(
+            dataset, config, batch_size=batch_size is None, epochs=epochs is None and not resume
+        )
+        if not quiet:
+            _note_schedule(config, fitted, n, dataset.name)
         config = fitted
     if search:
         _search(
@@ -420,6 +419,29 @@ def _parse_quality(text: str | None, known: dict[int, float]) -> list[int]:
             f"levels must be in 1..{max(known)}, got {text!r}", param_hint="--quality"
         )
     return sorted(set(levels))
+
+
+def _note_schedule(given: TrainConfig, fitted: TrainConfig, train_items: int, name: str) -> None:
+    """On stderr, one line per part of the schedule ``fit_schedule`` changed, and why."""
+    from edgeae.train.prepare import MAX_FITTED_EPOCHS, MIN_TRAIN_STEPS
+
+    if fitted.batch_size != given.batch_size:
+        click.echo(
+            f"batch size {fitted.batch_size}: the default {given.batch_size} is more than "
+            f"{name}'s training items (--batch-size sets it)",
+            err=True,
+        )
+    if fitted.epochs != given.epochs:
+        per_epoch = -(-train_items // fitted.batch_size)
+        capped = fitted.epochs * per_epoch < MIN_TRAIN_STEPS
+        click.echo(
+            f"epochs {fitted.epochs}: the default {given.epochs} make only "
+            f"{given.epochs * per_epoch} optimizer steps on {name}'s {train_items} training "
+            f"items, fewer than {MIN_TRAIN_STEPS}"
+            + (f" (raised to at most {MAX_FITTED_EPOCHS} epochs)" if capped else "")
+            + " (--epochs sets it)",
+            err=True,
+        )
 
 
 def _warn_thin_calibration(metrics: dict) -> None:

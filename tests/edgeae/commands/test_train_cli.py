@@ -56,6 +56,35 @@ def test_a_percentile_from_too_few_items_is_warned_about(
         assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
 
 
+def test_epochs_nobody_chose_are_raised_on_small_data_with_a_note(
+    runner: CliRunner, items: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """108 training items at batch 64: 2 steps an epoch, 60 in the default 30 epochs; below
+    the minimum of steps (80 here, to keep it quick) the epochs are raised to reach it, said
+    on stderr, and what ran is what config.json and the checkpoint record; --epochs is
+    never changed."""
+    monkeypatch.setattr("edgeae.train.prepare.MIN_TRAIN_STEPS", 80)
+    base = ["train", str(items), "--hidden", "8", "--latent", "3", "--patience", "0"]
+    result = runner.invoke(main, [*base, "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    want = 40
+    note = (
+        f"epochs 40: the default 30 make only 60 optimizer steps on {items}'s 108 training "
+        "items, fewer than 80 (--epochs sets it)"
+    )
+    assert note in result.stderr, result.stderr
+    assert "epoch 40/40" in result.stderr  # the raised schedule ran (no early stop here)
+    recorded = json.loads((tmp_path / "a" / "config.json").read_text())["train_config"]
+    assert recorded["epochs"] == want
+    assert load_checkpoint(tmp_path / "a").train_config["epochs"] == want
+    result = runner.invoke(main, [*base, "-o", str(tmp_path / "a"), "--resume"])
+    assert result.exit_code == 0 and "optimizer steps on" not in result.stderr  # its own
+    result = runner.invoke(main, [*base, "-o", str(tmp_path / "b"), "--epochs", "3"])
+    assert result.exit_code == 0 and "epochs 3" not in result.stderr
+    assert "optimizer steps on" not in result.stderr
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["train_config"]["epochs"] == 3
+
+
 def test_builtin_signal_source(runner: CliRunner, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = ["train", "builtin:tones?seconds=2", "-o", str(run), "--epochs", "1", "--quiet"]
