@@ -39,6 +39,7 @@ ORDER = [
     "runtime",
     "codec",
     "rd",
+    "tiles",
     "rd_signals",
     "resample",
     "perf_model",  # needs the demo's models: its section names the command
@@ -58,6 +59,8 @@ TITLES = {
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",
     "rd": "Learned compression: rate vs distortion against PCA, JPEG, WebP; rANS vs deflate",
+    "tiles": "Whole photos in the image codec's tiles (format v6): one latent map vs tile by "
+    "tile vs JPEG, file against file",
     "rd_signals": "Learned compression of signals: speech vs ADPCM / GSM 6.10, sensor vs delta",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "perf_model": "Performance model: MACs, GMAC/s and share of the int8/fp32 peak per node; "

@@ -389,7 +389,8 @@ def train(
         if result.run_dir is None:  # a non-zero rank of a distributed run
             return
         _warn_step_starved(result.metrics, cfg)
-        _warn_thin_calibration(result.metrics)
+        if not cfg.rate_lambda:  # a codec's threshold is a by-product, not its job
+            _warn_thin_calibration(result.metrics)
         if quiet and not as_json:
             click.echo(str(result.run_dir))
     if ladder:
