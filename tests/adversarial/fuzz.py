@@ -382,28 +382,15 @@ def _stream_checker(models: Path) -> Callable[[bytes, Path], None]:
     return check
 
 
-def _items_checker(models: Path) -> Callable[[bytes, Path], None]:
-    from edgeae_runtime import Model
-    from edgeae_runtime.codec import decode_item_stream
+def _decoding_checker(decoder_path: Path, decode_name: str) -> Callable[[bytes, Path], None]:
+    """A checker decoding with ``edgeae_runtime.codec.<decode_name>``, strict and
+    concealing (item batches: ``decode_item_stream``; whole images: ``decode_image_stream``)."""
+    from edgeae_runtime import Model, codec
 
-    decoder = Model(models / "items" / "decoder.onnx")
-
-    def check(data: bytes, tmp: Path) -> None:
-        _all(lambda: decode_item_stream(decoder, data),
-             lambda: decode_item_stream(decoder, data, conceal=True))  # fmt: skip
-
-    return check
-
-
-def _tiles_checker(models: Path) -> Callable[[bytes, Path], None]:
-    from edgeae_runtime import Model
-    from edgeae_runtime.codec import decode_image_stream
-
-    decoder = Model(models / "image" / "decoder.onnx")
+    decoder, decode = Model(decoder_path), getattr(codec, decode_name)
 
     def check(data: bytes, tmp: Path) -> None:
-        _all(lambda: decode_image_stream(decoder, data),
-             lambda: decode_image_stream(decoder, data, conceal=True))  # fmt: skip
+        _all(lambda: decode(decoder, data), lambda: decode(decoder, data, conceal=True))
 
     return check
 
@@ -440,9 +427,11 @@ def run(
     elif parser in ("stream_rans", "items", "tiles"):
         assert rans is not None, "the rANS stream fuzzers need their models (make_rans_models)"
         if parser == "items":
-            seeds, check = _seeds_items(rng, rans), _items_checker(rans)
+            seeds = _seeds_items(rng, rans)
+            check = _decoding_checker(rans / "items" / "decoder.onnx", "decode_item_stream")
         elif parser == "tiles":
-            seeds, check = _seeds_tiles(rng, rans), _tiles_checker(rans)
+            seeds = _seeds_tiles(rng, rans)
+            check = _decoding_checker(rans / "image" / "decoder.onnx", "decode_image_stream")
         else:
             seeds, check = _seeds_stream_rans(rng, rans), _stream_checker(rans / "signal")
         head = 96
