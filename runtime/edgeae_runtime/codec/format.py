@@ -15,8 +15,9 @@ with the factorized tables are still written as versions 2 and 3, byte for byte.
 Version 5 is version 4 naming the manifest's adaptive model (``codec.adaptive``: tables
 that adapt within a frame); context-coded streams are still written as version 4.
 Version 6 is one whole image of any size cut into the model's tiles (``canvas``: its
-height and width; the tiles are the items, row by row); batches of model-size images are
-still written as versions 1 to 5.
+height and width; the tiles are the items, row by row; ``latent_map``: their latents are
+one map, encoded and decoded whole); batches of model-size images are still written as
+versions 1 to 5.
 """
 
 from __future__ import annotations
