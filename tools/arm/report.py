@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -26,7 +27,22 @@ def _load(d: Path) -> dict:
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     assert suite is not None
     out["tests"] = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    out["skip_reasons"] = _skip_reasons(suite)
     return out
+
+
+def _skip_reasons(suite: ET.Element) -> dict[str, int]:
+    """Why tests were skipped, from their junit messages: {reason: count}, first seen first."""
+    reasons: dict[str, int] = {}
+    for case in suite.iter("testcase"):
+        skipped = case.find("skipped")
+        if skipped is None:
+            continue
+        msg = skipped.get("message", "").strip() or "no reason given"
+        m = re.match(r"could not import '([^']+)'", msg)
+        msg = f"{m.group(1).split('.')[0]} not in the rootfs" if m else msg
+        reasons[msg] = reasons.get(msg, 0) + 1
+    return reasons
 
 
 def _t(timing: dict | None) -> str:
@@ -59,6 +75,13 @@ def _left_out() -> str:
     return ", ".join(modules + single) or "none"
 
 
+def _skips(run: dict) -> str:
+    reasons = run.get("skip_reasons")
+    if reasons is None:  # results stored before the reasons were
+        return "optional librosa, PIL, scipy not in the rootfs; ../shared/data absent"
+    return "; ".join(f"{why}: {n}" for why, n in reasons.items()) or "none"
+
+
 def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) -> str:
     if first is None and (latest.get("timing") or {}).get("rootfs_build_s"):
         first = latest  # the latest run built the rootfs: a first run, not a cached one
@@ -74,16 +97,15 @@ def report(latest: dict, first: dict | None, first_rootfs_s: int | None = None) 
         + (
             _t(first["timing"])
             if first
-            else f"the rootfs build took {first_rootfs_s} s (printed by test-arm.sh on a clean "
-            "clone), then the cached run's work below"
+            else f"the rootfs build took {first_rootfs_s} s (printed by test-arm.sh when it built "
+            "it), then the cached run's work below"
             if first_rootfs_s
             else "not recorded"
         ),
         *([] if first is latest else [f"- cached run: {_t(latest['timing'])}"]),
         f"- tests on arm64 (tests/runtime + tests/golden): {passed} passed, "
-        f"{t['failures'] + t['errors']} failed, {t['skipped']} skipped (optional librosa, PIL, "
-        f"scipy not in the rootfs; ../shared/data absent); left out as host-only (they import "
-        f"edgeae, tools/arm/host_only_tests.py): {_left_out()}",
+        f"{t['failures'] + t['errors']} failed, {t['skipped']} skipped ({_skips(latest)}); left "
+        f"out as host-only (they import edgeae, tools/arm/host_only_tests.py): {_left_out()}",
         "",
         "| golden case | kind | max abs diff ARM vs x86 | result |",
         "| --- | --- | --- | --- |",
