@@ -34,7 +34,9 @@ def info(model_path: str, as_json: bool) -> None:
         ("role", m.role),
         ("arch", m.arch),
         ("layout", m.layout),
-        ("item shape", str(tuple(m.item_shape))),
+        ("item shape", str(tuple(m.item_shape))
+         + ("; the graph takes images of any size (whole photos: one latent map)"
+            if model.any_size else "")),
         ("latent shape", str(tuple(m.latent_shape))),
         ("inputs", ", ".join(f"{t.name}{list(t.shape)}" for t in m.inputs)),
         ("outputs", ", ".join(f"{t.name}{list(t.shape)}" for t in m.outputs)),
