@@ -168,17 +168,24 @@ def _graphs(
 ) -> dict[str, onnx.ModelProto]:
     """The three checked graphs; the halves are cut from the full model when possible."""
     trace = x[:2] if len(x) >= 2 else np.repeat(x[:1], 2, axis=0)
-    # An image model takes any height and width when the graph allows (fully
-    # convolutional): a whole image is then coded as one latent map.
-    full = _any_size(module, trace, "autoencoder", opset)
+    # An image model takes any height and width when it is fully convolutional: a whole
+    # image is then coded as one latent map.
+    spatial = fully_convolutional(module, trace)
+    ztrace = latent[:2] if len(latent) >= 2 else np.repeat(latent[:1], 2, axis=0)
+    try:
+        full = torch_to_onnx(module, trace, role="autoencoder", opset=opset, spatial=spatial)
+    except ExportError:
+        if not spatial:
+            raise
+        spatial = False  # a reshape torch cannot make symbolic: every graph at the item size
+        full = torch_to_onnx(module, trace, role="autoencoder", opset=opset)
     if optimize:
         full = optimize_model(full, name=FILE_NAMES["autoencoder"])
     halves = split_autoencoder(full)
     if halves is None:
-        ztrace = latent[:2] if len(latent) >= 2 else np.repeat(latent[:1], 2, axis=0)
         halves = (
-            _any_size(module, trace, "encoder", opset),
-            _any_size(module, ztrace, "decoder", opset),
+            torch_to_onnx(module, trace, role="encoder", opset=opset, spatial=spatial),
+            torch_to_onnx(module, ztrace, role="decoder", opset=opset, spatial=spatial),
         )
         if optimize:
             halves = tuple(  # type: ignore[assignment]
@@ -191,18 +198,26 @@ def _graphs(
     return graphs
 
 
-def _any_size(module: Any, example: np.ndarray, role: str, opset: int) -> onnx.ModelProto:
-    """``role``'s graph with spatial axes for 4-D images when torch can export it so (a
-    fully convolutional model), else at the example's size; every other input as is."""
+def fully_convolutional(module: Any, example: np.ndarray) -> bool:
+    """True when an image model (4-D items) maps an image of twice the height and width to
+    a latent of twice its size and back to the same image size: what coding a whole image
+    as one latent map needs (docs/stream-format.md, "Version 6"). A dense layer, an internal
+    pad-and-crop to the item size (a size that is not a multiple of the strides) or a
+    fixed reshape fail it."""
     import torch
 
-    dense = any(isinstance(m, torch.nn.Linear) for m in module.modules())
-    if example.ndim == 4 and not dense:
-        try:
-            return torch_to_onnx(module, example, role=role, opset=opset, spatial=True)
-        except ExportError:  # a dense layer, a fixed reshape: the graph is the item's size
-            pass
-    return torch_to_onnx(module, example, role=role, opset=opset)
+    if example.ndim != 4 or any(isinstance(m, torch.nn.Linear) for m in module.modules()):
+        return False
+    x = torch.from_numpy(np.ascontiguousarray(example[:1], dtype=np.float32))
+    x2 = torch.zeros((1, x.shape[1], 2 * x.shape[2], 2 * x.shape[3]))
+    try:
+        with torch.no_grad():
+            z, z2 = module.encode(x), module.encode(x2)
+            y2 = module.decode(z2)
+    except Exception:  # any failure at another size: not fully convolutional
+        return False
+    doubled = tuple(2 * d for d in z.shape[2:]) == tuple(z2.shape[2:])
+    return doubled and tuple(y2.shape) == tuple(x2.shape)
 
 
 def export_autoencoder(

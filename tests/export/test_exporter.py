@@ -298,3 +298,30 @@ def test_an_image_models_halves_take_any_size(exported) -> None:
     np.testing.assert_allclose(z, zt.numpy(), atol=1e-5)
     y = dec.decode(z, any_size=True)
     assert y.shape == x.shape
+
+
+def test_an_image_model_that_pads_to_its_strides_keeps_its_size(tmp_path: Path) -> None:
+    """10x10 items with two stride-2 levels are padded to 12 and cropped back inside the
+    graph: twice the size is not two tiles side by side, so no spatial axes (whole images
+    are then coded tile by tile)."""
+    from edgeae.models import asdict as config_asdict
+    from edgeae.models.conv2d import Conv2dAE, Conv2dConfig
+    from edgeae_export import ExportInfo
+    from edgeae_export.exporter import fully_convolutional
+    from edgeae_runtime import Model, Preprocessing
+
+    torch.manual_seed(0)
+    config = Conv2dConfig(item_shape=(1, 10, 10), channels=(4, 4), latent_channels=2)
+    model = Conv2dAE(config).eval()
+    x = np.random.default_rng(0).random((4, 1, 10, 10)).astype(np.float32)
+    assert not fully_convolutional(model, x)
+    assert fully_convolutional(Conv2dAE(Conv2dConfig(item_shape=(1, 12, 12))).eval(),
+                               np.zeros((2, 1, 12, 12), np.float32))  # fmt: skip
+    info = ExportInfo(
+        arch="conv2d", layout="NCHW", item_shape=(1, 10, 10),
+        latent_shape=tuple(config.latent_shape), preprocessing=Preprocessing(),
+        arch_config=config_asdict(config), data_fingerprint="d", source="tests",
+    )  # fmt: skip
+    result = export_autoencoder(model, out_dir=tmp_path, example_inputs=x, info=info)
+    assert not Model(result.file("encoder").path).any_size
+    assert not Model(result.file("decoder").path).any_size

@@ -209,6 +209,12 @@ def decode_image_stream(decoder: Model, data: bytes, *, conceal: bool = False) -
     image = _banded(
         lambda band: decoder.decode(band, any_size=True), zmap, rows, _band_rows(header, cols)
     )
+    if image.shape[1:] != (rows * h, cols * w):
+        raise ModelError(
+            f"{decoder.path.name}: a {rows * lh}x{cols * lw} latent map gave a "
+            f"{image.shape[1]}x{image.shape[2]} image, not {rows * h}x{cols * w} (its tiles "
+            "side by side); the model is not fully convolutional"
+        )
     for i in lost:  # concealed tiles are raw zeros, as in every image stream
         r, c = divmod(i, cols)
         image[:, r * h : (r + 1) * h, c * w : (c + 1) * w] = 0.0
