@@ -19,12 +19,24 @@ stream's. Side by side in the same run:
 The model is bench_rd.py's image recipe at one lambda, trained here (or kept from
 ``--work`` with ``--reuse``), float. Prints a table, writes benchmarks/results/tiles.json.
 
-    python benchmarks/bench_tiles.py [--lambda 0.01] [--work DIR [--reuse]] [--quick]
+A rate-distortion curve and longer schedules: ``--lambdas 0.03,0.01,0.002`` trains (or
+keeps) one model per lambda, and ``--epochs N`` replaces the recipe's 30 epochs (same
+batch, so N/30 times the Adam steps); an entry ``LAMBDA@EPOCHS`` (``0.01@90``) gives one
+model its own epochs. Each model is its own run in ``--work``: ``images-<lambda>`` at the
+recipe's epochs (bench_rd.py's name), ``images-e<N>-<lambda>`` otherwise. With several
+models it prints a table of the totals per model (the curve, with each model's training
+steps and seconds from its run's metrics.json), a table of the latent map's gain per photo
+and model, then each model's table; tiles.json then holds ``{"runs": [...]}`` (one model:
+that run's dict, as before).
+
+    python benchmarks/bench_tiles.py [--lambda 0.01 | --lambdas L1,L2,L3@EPOCHS]
+        [--epochs N] [--work DIR [--reuse]] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import sys
@@ -129,14 +141,36 @@ def code_photo(enc: Model, dec: Model, img: np.ndarray, latent_map: bool | None)
     }
 
 
-def run(work: Path, lam: float, quick: bool) -> dict:
+def parse_models(text: str, epochs: int | None) -> list[tuple[float, int | None]]:
+    """``--lambdas``: ``0.03,0.01@90`` -> [(0.03, epochs), (0.01, 90)] (None: the recipe's)."""
+    models = []
+    for part in text.split(","):
+        lam, _, ep = part.strip().partition("@")
+        models.append((float(lam), int(ep) if ep else epochs))
+    if not models or any(lam <= 0 or (ep is not None and ep < 1) for lam, ep in models):
+        raise ValueError(f"--lambdas {text!r}: positive lambdas, epochs >= 1")
+    if len(set(models)) != len(models):
+        raise ValueError(f"--lambdas {text!r}: a model twice")
+    return models
+
+
+def run_name(epochs: int | None, base: TrainConfig) -> str:
+    """The run's name in --work: bench_rd.py's ``images`` at the recipe's epochs."""
+    return "images" if epochs is None or epochs == base.epochs else f"images-e{epochs}"
+
+
+def run(work: Path, lam: float, quick: bool, epochs: int | None = None) -> dict:
     per_image = 24 if quick else IMAGE_RECIPE["crops_per_image"]
     crops = image_crops(TRAIN_IMAGES, per_image, 0)
     ds = items_dataset(crops, "NCHW", "crops-train")
-    cfg = TrainConfig(epochs=5) if quick else IMAGE_RECIPE["train"]
+    base = TrainConfig(epochs=5) if quick else IMAGE_RECIPE["train"]
+    cfg = base if epochs is None else dataclasses.replace(base, epochs=epochs)
+    name = run_name(epochs, base)
     out, seconds, _ = train_and_export(
-        "images", ds, "conv2d", dict(IMAGE_RECIPE["model"]), lam, cfg, work
+        name, ds, "conv2d", dict(IMAGE_RECIPE["model"]), lam, cfg, work
     )
+    metrics_path = work / f"{name}-{lam:g}" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     enc, dec = Model(out / "encoder.onnx", threads=1), Model(out / "decoder.onnx", threads=1)
     photos = [gray_image(name, cut=False) for name in TEST_IMAGES]
     rows = []
@@ -176,7 +210,12 @@ def run(work: Path, lam: float, quick: bool) -> dict:
     tiles_bytes = total["tile by tile"]["bytes"]
     return {
         "lambda": lam,
-        "train_seconds": seconds,
+        "run": name,
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "train_steps": metrics.get("train_steps"),
+        "train_seconds": seconds,  # None: kept (--reuse)
+        "run_train_seconds": metrics.get("train_seconds"),  # when the run was trained
         "quick": quick,
         "any_size": enc.any_size,
         "test_images": TEST_IMAGES,
@@ -193,11 +232,56 @@ def _vs(cell: dict) -> str:
     return "outside q 1-95 | n/a" if ref is None else f"{ref:.2f} | {cell['psnr_db'] - ref:+.2f}"
 
 
+def _label(res: dict) -> str:
+    return f"lambda {res['lambda']:g}, {res['epochs']} epochs"
+
+
+def curve_table(runs: list[dict]) -> str:
+    """The totals over the six photos, one row per model and mode."""
+    lines = [
+        "all six held-out photos, uncut, through compress_image (format v6), float, one row per "
+        "model and mode; JPEG interpolated at the same bpp; steps and train s from the run's "
+        "metrics.json (when it was trained)",
+        "",
+        "| lambda | epochs | steps | train s | mode | bytes | bpp | PSNR | JPEG PSNR | gain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in runs:
+        secs = res.get("run_train_seconds")
+        for mode, t in res["total"].items():
+            lines.append(
+                f"| {res['lambda']:g} | {res['epochs']} | {res.get('train_steps') or 'n/a'} | "
+                f"{'n/a' if secs is None else f'{secs:.0f}'} | {mode} | {t['bytes']} | "
+                f"{t['bpp']:.3f} | {t['psnr_db']:.2f} | {_vs(t)} |"
+            )
+    return "\n".join(lines)
+
+
+def photo_table(runs: list[dict], mode: str = "latent map") -> str:
+    """Each photo's bpp, PSNR and gain over JPEG in one mode, one column per model."""
+    head = " | ".join(_label(r) for r in runs)
+    lines = [
+        f"per photo, {mode}: bpp / PSNR / gain over JPEG at that bpp",
+        "",
+        f"| photo | {head} |",
+        "|---|" + "---|" * len(runs),
+    ]
+    for i, name in enumerate(runs[0]["test_images"]):
+        cells = []
+        for r in runs:
+            c = r["rows"][i]["modes"][mode]
+            ref = c["jpeg_psnr_db"]
+            gain = "n/a" if ref is None else f"{c['psnr_db'] - ref:+.2f}"
+            cells.append(f"{c['bpp']:.3f} / {c['psnr_db']:.2f} / {gain}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(res: dict) -> str:
     lines = [
         f"whole held-out photos, uncut, through compress_image (format v6), lambda "
-        f"{res['lambda']:g}, float; JPEG interpolated at the same bpp; border/interior: MSE "
-        f"within {BORDER} px of an inner tile edge over the rest",
+        f"{res['lambda']:g}, {res['epochs']} epochs, float; JPEG interpolated at the same bpp; "
+        f"border/interior: MSE within {BORDER} px of an inner tile edge over the rest",
         "",
         "| photo | size | tiles | mode | bytes | bpp | PSNR | JPEG PSNR | gain | "
         "border/interior |",
@@ -229,7 +313,11 @@ def table(res: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lambda", dest="lam", type=float, default=0.01)
+    parser.add_argument("--lambda", dest="lam", type=float, default=None,
+                        help="one model at this lambda (default 0.01)")  # fmt: skip
+    parser.add_argument("--lambdas", help="several models: 0.03,0.01,0.002 (LAMBDA@EPOCHS: "
+                        "that model's epochs)")  # fmt: skip
+    parser.add_argument("--epochs", type=int, help="instead of the recipe's 30 (--quick: 5)")
     parser.add_argument("--quick", action="store_true", help="5 epochs on fewer crops")
     parser.add_argument("--work", type=Path, help="keep the trained run here")
     parser.add_argument("--reuse", action="store_true", help="with --work: keep a trained run")
@@ -239,16 +327,30 @@ def main() -> int:
         return EXIT_MISSING
     if args.reuse and args.work is None:
         parser.error("--reuse needs --work")
+    if args.lam is not None and args.lambdas:
+        parser.error("--lambda or --lambdas, not both")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs: at least 1")
+    try:
+        models = parse_models(args.lambdas or f"{args.lam or 0.01:g}", args.epochs)
+    except ValueError as exc:
+        parser.error(str(exc))
     REUSE["on"] = args.reuse
     torch.set_num_threads(1)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        res = run(work, args.lam, args.quick)
-    print(table(res))
+        runs = [run(work, lam, args.quick, epochs) for lam, epochs in models]
+    if len(runs) == 1:
+        print(table(runs[0]))
+    else:
+        print(curve_table(runs) + "\n\n" + photo_table(runs))
+        for res in runs:
+            print("\n" + table(res))
     out = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
-    write_text_atomic(out, json.dumps(res, indent=2))
+    doc = runs[0] if len(runs) == 1 else {"runs": runs}
+    write_text_atomic(out, json.dumps(doc, indent=2))
     print(f"\nwrote {out}")
     return 0
 

@@ -37,3 +37,40 @@ def test_without_the_photos_it_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(bench_tiles, "SHARED", tmp_path / "absent")
     monkeypatch.setattr(sys, "argv", ["bench_tiles.py"])
     assert bench_tiles.main() == bench_tiles.EXIT_MISSING
+
+
+def test_lambdas_give_models_with_their_own_epochs() -> None:
+    assert bench_tiles.parse_models("0.03,0.01,0.002", None) == [
+        (0.03, None),
+        (0.01, None),
+        (0.002, None),
+    ]
+    assert bench_tiles.parse_models("0.01, 0.01@90", 60) == [(0.01, 60), (0.01, 90)]
+    for bad in ("0.01,0.01", "0", "0.01@0", "x"):
+        with pytest.raises(ValueError):
+            bench_tiles.parse_models(bad, None)
+
+
+def test_runs_at_other_epochs_do_not_take_the_recipes_name() -> None:
+    base = bench_tiles.IMAGE_RECIPE["train"]
+    assert bench_tiles.run_name(None, base) == "images"  # bench_rd.py's run, reusable
+    assert bench_tiles.run_name(base.epochs, base) == "images"
+    assert bench_tiles.run_name(90, base) == "images-e90"
+
+
+def _fake_run(lam: float, epochs: int, psnr: float) -> dict:
+    cell = {"bytes": 100, "bpp": 0.25, "psnr_db": psnr, "jpeg_psnr_db": 30.0}
+    row = {"image": "coins", "shape": [64, 64], "tiles": 1, "modes": {"latent map": cell}}
+    total = {"latent map": {**cell, "gain_db": psnr - 30.0}}
+    return {"lambda": lam, "epochs": epochs, "train_steps": 10800, "run_train_seconds": 624.5,
+            "test_images": ["coins"], "rows": [row], "total": total}  # fmt: skip
+
+
+def test_curve_and_photo_tables_have_a_row_or_column_per_model() -> None:
+    runs = [_fake_run(0.03, 30, 29.0), _fake_run(0.01, 90, 31.5)]
+    curve = bench_tiles.curve_table(runs).splitlines()
+    assert "| 0.03 | 30 | 10800 | 624 | latent map | 100 | 0.250 | 29.00 | 30.00 | -1.00 |" in curve
+    assert "| 0.01 | 90 | 10800 | 624 | latent map | 100 | 0.250 | 31.50 | 30.00 | +1.50 |" in curve
+    photos = bench_tiles.photo_table(runs)
+    assert "lambda 0.01, 90 epochs" in photos
+    assert "| coins | 0.250 / 29.00 / -1.00 | 0.250 / 31.50 / +1.50 |" in photos
