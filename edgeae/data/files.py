@@ -1,4 +1,8 @@
-"""Reading data files into raw arrays: .npy, .npz, .csv, .wav, .png and folders of PNGs.
+"""Reading data files into raw arrays: .npy, .npz, .csv, .wav, images and folders of images.
+
+PNG is read by the project's own reader (:mod:`edgeae_runtime.png`); JPEG, WebP, BMP
+and TIFF through Pillow, the optional ``edgeae[images]`` extra (the runtime never
+needs it).
 
 Each reader returns a :class:`RawData` (the array as stored, plus what the file
 says about it); :mod:`edgeae.data.sources` turns that into a :class:`Dataset`
@@ -21,9 +25,21 @@ from edgeae_runtime.npyfile import load_npy, load_npz_member, npz_names
 from .png import read_png
 from .wav import read_wav
 
-__all__ = ["EXTENSIONS", "MAX_CROP_VALUES", "PngCrops", "RawData", "png_crops", "read_file"]
+__all__ = [
+    "EXTENSIONS",
+    "IMAGE_EXTENSIONS",
+    "MAX_CROP_VALUES",
+    "PngCrops",
+    "RawData",
+    "is_image_path",
+    "png_crops",
+    "read_file",
+    "read_image",
+]
 
-EXTENSIONS = (".npy", ".npz", ".csv", ".wav", ".png")
+#: Image files a source reads: PNG with the project's reader, the rest through Pillow.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+EXTENSIONS = (".npy", ".npz", ".csv", ".wav", *IMAGE_EXTENSIONS)
 # Optional arrays an .npz may carry next to the chosen one.
 _COMPANIONS = ("labels", "target", "anomaly_labels")
 
@@ -130,25 +146,91 @@ def _wav(path: Path) -> RawData:
     return RawData(signal, is_signal=True, sample_rate=rate)
 
 
+#: Pillow modes as the channels a PNG of that kind decodes to: grey 1, grey+alpha 2,
+#: colour 3, colour+alpha 4 (CMYK and YCbCr are colour, converted to RGB).
+_PIL_MODES = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "RGB": "RGB", "YCbCr": "RGB",
+              "CMYK": "RGB", "RGBA": "RGBA", "RGBa": "RGBA", "I;16": "I;16",
+              "I;16B": "I;16", "I;16L": "I;16"}  # fmt: skip
+
+
+def is_image_path(path: Path) -> bool:
+    """True for a file named like an image a source reads (.png, .jpg, .webp, ...)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    """A JPEG/WebP/BMP/TIFF via Pillow as ``(height, width, channels)`` uint8 (uint16 for
+    16-bit grey), with the channels a PNG of that kind would have; palette images expand
+    to RGB (RGBA with transparency). Other modes (32-bit or float) are refused."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise DataError(
+            f"{path}: reading {path.suffix} images needs Pillow: pip install 'edgeae[images]' "
+            "(or convert the image to PNG)"
+        ) from None
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode == "P":
+                target = "RGBA" if "transparency" in im.info else "RGB"
+            elif mode == "PA":
+                target = "RGBA"
+            else:
+                target = _PIL_MODES.get(mode)
+            if target is None:
+                raise DataError(
+                    f"{path}: Pillow reads it as mode {mode!r}, which has no 8/16-bit "
+                    "grey or colour pixels; convert it to an 8-bit PNG or JPEG"
+                )
+            if target == "I;16":
+                arr = np.asarray(im, dtype=np.uint16)
+            else:
+                arr = np.asarray(im if mode == target else im.convert(target), dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: not a readable {path.suffix} image ({exc})") from None
+    if arr.ndim == 2:
+        arr = arr[:, :, np.newaxis]
+    return np.ascontiguousarray(arr)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as ``(height, width, channels)`` uint8/uint16: a PNG by the project's
+    reader, another format (JPEG, WebP, BMP, TIFF) through Pillow."""
+    if path.suffix.lower() == ".png":
+        return read_png(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise DataError(
+            f"{path}: not an image file; expected one of {', '.join(IMAGE_EXTENSIONS)}"
+        )
+    return _read_pillow(path)
+
+
 def _image(path: Path) -> np.ndarray:
-    """One PNG as ``(channels, height, width)``."""
-    return np.moveaxis(read_png(path), -1, 0)
+    """One image file as ``(channels, height, width)``."""
+    return np.moveaxis(read_image(path), -1, 0)
 
 
 def _png_files(path: Path) -> list[Path]:
-    """Every ``*.png`` directly in folder ``path``, sorted by name (``[path]`` for a file)."""
+    """Every image file (:data:`IMAGE_EXTENSIONS`) directly in folder ``path``, sorted by
+    name (``[path]`` for a file)."""
     if not path.is_dir():
         if not path.exists():
             raise DataError(f"{path}: no such file or folder")
         return [path]
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+    files = sorted(p for p in path.iterdir() if p.is_file() and is_image_path(p))
     if not files:
-        raise DataError(f"{path}: the folder holds no .png images")
+        raise DataError(
+            f"{path}: the folder holds no .png images (nor {', '.join(IMAGE_EXTENSIONS[1:])})"
+        )
     return files
 
 
 def _png_folder(path: Path) -> RawData:
-    """Every ``*.png`` directly in ``path`` (sorted by name), stacked as NCHW items."""
+    """Every image directly in ``path`` (sorted by name), stacked as NCHW items."""
     files = _png_files(path)
     first = _image(files[0])
     stack = np.empty((len(files), *first.shape), dtype=first.dtype)
@@ -175,7 +257,7 @@ MAX_DEFAULT_CROPS = 256
 
 @dataclass(frozen=True, eq=False)
 class PngCrops:
-    """Square crops of PNG images of any size: ``x`` ``(N, C, crop, crop)`` as stored
+    """Square crops of images (PNG, JPEG, ...) of any size: ``x`` ``(N, C, crop, crop)`` as stored
     (uint8/uint16), the image each came from (``image``, an index into ``names``)."""
 
     x: np.ndarray
@@ -184,7 +266,7 @@ class PngCrops:
 
 
 def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCrops:
-    """Random ``crop`` x ``crop`` crops of every PNG in ``path`` (a folder, or one file), of
+    """Random ``crop`` x ``crop`` crops of every image in ``path`` (a folder, or one file), of
     any sizes, seeded: ``per_image`` of each image, by default twice its area in crops (at
     most MAX_DEFAULT_CROPS). Every image must have the first one's channels and bit depth
     and be at least ``crop`` pixels high and wide; the error names the one that is not."""
@@ -199,7 +281,8 @@ def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCro
         if c != first.shape[0] or img.dtype != first.dtype:
             raise DataError(
                 f"{f}: image has {c} channel(s) ({img.dtype}), but {files[0].name} has "
-                f"{first.shape[0]} ({first.dtype}); all images of a source must match"
+                f"{first.shape[0]} ({first.dtype}); all images of a source must match "
+                "(grey 1, colour 3, with alpha 2/4): convert this one"
             )
         if h < crop or w < crop:
             raise DataError(f"{f}: image is {h}x{w}, smaller than the {crop}x{crop} crops")
@@ -234,10 +317,10 @@ def read_file(path: Path, key: str | None = None) -> RawData:
         return _csv(path)
     if ext == ".wav":
         return _wav(path)
-    if ext == ".png":
+    if ext in IMAGE_EXTENSIONS:
         img = _image(path)[np.newaxis]
         return RawData(img, raw_range=(0.0, float(np.iinfo(img.dtype).max)))
     raise DataError(
         f"{path}: unknown data format {ext or '(no extension)'!r}; expected "
-        f"{', '.join(EXTENSIONS)}, a folder of .png images, or builtin:NAME"
+        f"{', '.join(EXTENSIONS)}, a folder of images, or builtin:NAME"
     )

@@ -1,7 +1,8 @@
 """``load_source``: one entry point from a source string to a :class:`Dataset`.
 
 A source is ``builtin:NAME`` (with options: ``builtin:sensor?seconds=60&channels=2``),
-a file (.npy, .npz, .csv, .wav, .png), a folder of PNG images, or a speech
+a file (.npy, .npz, .csv, .wav, an image: .png, .jpg, .webp, .bmp, .tif), a folder of
+images, or a speech
 corpus (:mod:`edgeae.data.speech`): ``mix:clean=DIR&noise=DIR`` (on-the-fly
 mixing), a folder holding ``noisy/`` and ``clean/`` (recorded pairs), or
 ``builtin:speech``.
@@ -18,7 +19,8 @@ How files are read:
   4-D arrays NCHW images.
 - ``.csv``: numeric, one item per row, an optional header row; with ``window``,
   columns are channels and rows are samples of a signal.
-- ``.wav`` is a signal in [-1, 1]; a PNG folder is images NCHW in 0..255.
+- ``.wav`` is a signal in [-1, 1]; an image folder is images NCHW in 0..255 (PNG by
+  the project's reader; JPEG, WebP, BMP, TIFF through Pillow, ``edgeae[images]``).
 
 Signals are framed into windows (``window``, default 256; ``hop``, default window/2).
 """
@@ -41,7 +43,7 @@ from .audio import read_audio
 from .builtin.registry import load_builtin
 from .builtin.speech import BUNDLE_RATE
 from .dataset import Dataset
-from .files import png_crops, read_file
+from .files import is_image_path, png_crops, read_file
 from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import MIX_PREFIX, PAIRS_PREFIX, corpus_dataset, is_speech_source, load_speech
@@ -85,7 +87,7 @@ def _file_options(source: str) -> tuple[str, dict[str, int]]:
     path, sep, query = source.partition("?")
     if not sep or Path(source).exists():
         return source, {}
-    png = Path(path).is_dir() or Path(path).suffix.lower() == ".png"
+    png = Path(path).is_dir() or is_image_path(Path(path))
     allowed, form = (_CROP_OPTIONS, "PNGS?crop=N") if png else (_SIGNAL_OPTIONS, "FILE?rate=HZ")
     options = _query(source, query, form)
     unknown = sorted(set(options) - set(allowed))

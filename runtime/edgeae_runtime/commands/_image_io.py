@@ -26,6 +26,7 @@ __all__ = [
     "PngFolderWriter",
     "image_names",
     "is_png_source",
+    "not_png_hint",
     "pixel_range",
     "pixels_to_raw",
     "png_files",
@@ -64,6 +65,22 @@ def pixel_range(pre: Preprocessing, override: tuple[float, float] | None) -> tup
             "pass --pixel-range LO HI with LO < HI"
         )
     return low, high
+
+
+#: Image formats the runtime does not read (it reads PNG only: numpy + zlib, no Pillow).
+OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def not_png_hint(path: str) -> str:
+    """For a JPEG/WebP/BMP/TIFF/GIF path, the sentence saying to convert it to PNG; else ""."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OTHER_IMAGE_SUFFIXES:
+        return ""
+    return (
+        f"; the runtime reads PNG images only, not {suffix}: convert it to PNG first "
+        f"(e.g. python -c \"from PIL import Image; Image.open('{Path(path).name}')"
+        f".save('{Path(path).stem}.png')\")"
+    )
 
 
 def is_png_source(path: str) -> bool:

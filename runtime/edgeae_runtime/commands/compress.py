@@ -33,6 +33,7 @@ from ._common import (
 )
 from ._image_io import (
     is_png_source,
+    not_png_hint,
     pixel_range,
     png_files,
     read_png_batch,
@@ -204,7 +205,7 @@ def _compress_images(
     else:
         raise InputError(
             f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "
-            "a .png or a .npy batch (N, C, H, W)"
+            "a .png or a .npy batch (N, C, H, W)" + not_png_hint(input_path)
         )
     if _is_whole_image(images, model.item_shape):
         return _compress_tiled(model, images, output_path, options)

@@ -37,6 +37,7 @@ from ._common import (
 from ._image_io import (
     PngFolderWriter,
     is_png_source,
+    not_png_hint,
     pixel_range,
     raw_to_pixels,
     read_reference_pixels,
@@ -300,6 +301,9 @@ def _read_reference(reference: str | None) -> tuple[bool, np.ndarray] | None:
         return None
     if is_png_source(reference):
         return True, read_reference_pixels(reference)
+    if not_png_hint(reference):
+        raise InputError(f"{reference}: --reference is a PNG, a folder of PNGs or a .npy"
+                         + not_png_hint(reference))  # fmt: skip
     return False, _load_npy(reference)
 
 

@@ -332,3 +332,23 @@ def test_a_model_with_spatial_axes_codes_a_photo_as_one_latent_map(
     r = runner.invoke(main, _args("decompress", "-m", dec, stream, "-o", out))
     assert r.exit_code == 0, r.output
     np.testing.assert_array_equal(read_png(out), image)
+
+
+def test_a_jpeg_input_or_reference_says_convert_it_to_png(runner, pair, tmp_path: Path) -> None:
+    """The runtime reads PNG only (no Pillow on the device): a .jpg is refused with the
+    conversion to run, never read as something else."""
+    enc, dec = pair
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    stream = tmp_path / "x.eae"
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "photo.jpg", "-o", stream))
+    assert r.exit_code == 3 and r.output.count("\n") == 1
+    assert "photo.jpg" in r.output and "reads PNG images only, not .jpg" in r.output
+    assert "convert it to PNG" in r.output and not stream.exists()
+    folder, _ = _folder(tmp_path, ["a.png"])
+    assert runner.invoke(main, _args("compress", "-m", enc, folder, "-o", stream)).exit_code == 0
+    r = runner.invoke(
+        main,
+        _args("decompress", "-m", dec, stream, "-o", tmp_path / "out",
+              "--reference", tmp_path / "photo.jpg"),
+    )  # fmt: skip
+    assert r.exit_code == 3 and "convert it to PNG" in r.output
