@@ -214,6 +214,16 @@ def _image(path: Path) -> np.ndarray:
     return np.moveaxis(read_image(path), -1, 0)
 
 
+def _like_first(img: np.ndarray, first: np.ndarray | None) -> np.ndarray:
+    """``img`` (C, H, W) without its alpha channel when that is fully opaque and the first
+    image of the source has none (an RGBA screenshot among RGB photos: nothing lost)."""
+    if first is None or img.shape[0] not in (2, 4) or img.shape[0] != first.shape[0] + 1:
+        return img
+    if img.dtype == first.dtype and bool((img[-1] == np.iinfo(img.dtype).max).all()):
+        return img[:-1]
+    return img
+
+
 def _png_files(path: Path) -> list[Path]:
     """Every image file (:data:`IMAGE_EXTENSIONS`) directly in folder ``path``, sorted by
     name (``[path]`` for a file)."""
@@ -236,7 +246,7 @@ def _png_folder(path: Path) -> RawData:
     stack = np.empty((len(files), *first.shape), dtype=first.dtype)
     stack[0] = first
     for i, f in enumerate(files[1:], start=1):
-        img = _image(f)
+        img = _like_first(_image(f), first)
         if img.shape != first.shape or img.dtype != first.dtype:
             raise DataError(
                 f"{f}: image is {img.shape[1]}x{img.shape[2]} with {img.shape[0]} channel(s) "
@@ -275,7 +285,7 @@ def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCro
     crops, image, first = [], [], None
     total = 0
     for i, f in enumerate(files):
-        img = _image(f)
+        img = _like_first(_image(f), first)
         first = img if first is None else first
         c, h, w = img.shape
         if c != first.shape[0] or img.dtype != first.dtype:

@@ -24,6 +24,7 @@ from ..png import read_png, write_png
 
 __all__ = [
     "PngFolderWriter",
+    "drop_opaque_alpha",
     "image_names",
     "is_png_source",
     "not_png_hint",
@@ -112,6 +113,18 @@ def raw_to_pixels(images: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.moveaxis(np.rint(unit * 255.0).astype(np.uint8), 1, -1)
 
 
+def drop_opaque_alpha(image: np.ndarray, channels: int) -> np.ndarray:
+    """``(H, W, C)`` pixels with a fully opaque alpha channel (grey+alpha, RGBA) and one
+    channel more than ``channels``: the same pixels without it (nothing is lost); any
+    other image is returned as it is (its channel count is checked by the caller)."""
+    c = image.shape[-1]
+    if c in (2, 4) and c == channels + 1 and bool(
+        (image[..., -1] == np.iinfo(image.dtype).max).all()
+    ):
+        return image[..., :-1]
+    return image
+
+
 def read_png_batch(
     files: list[Path], item_shape: tuple[int, ...], low: float, high: float
 ) -> np.ndarray:
@@ -119,7 +132,7 @@ def read_png_batch(
     channels, height, width = item_shape
     batch = np.empty((len(files), *item_shape), np.float32)
     for i, path in enumerate(files):
-        image = read_png(path)
+        image = drop_opaque_alpha(read_png(path), channels)
         h, w, c = image.shape
         if (h, w, c) != (height, width, channels):
             raise InputError(
@@ -133,12 +146,15 @@ def read_png_batch(
 
 
 def read_png_image(path: str, channels: int, low: float, high: float) -> np.ndarray:
-    """One PNG of any size -> raw ``(C, H, W)``; another channel count names the file."""
-    image = read_png(path)
+    """One PNG of any size -> raw ``(C, H, W)``; another channel count names the file (an
+    opaque alpha channel is dropped: an RGBA screenshot codes as RGB)."""
+    image = drop_opaque_alpha(read_png(path), channels)
     c = image.shape[2]
     if c != channels:
+        alpha = " (its alpha channel is not opaque)" if c == channels + 1 else ""
         raise InputError(
-            f"{path}: image has {c} channel(s), but the model takes {channels}; convert it"
+            f"{path}: image has {c} channel(s){alpha}, but the model takes {channels}; "
+            "convert it"
         )
     return pixels_to_raw(image, low, high)
 

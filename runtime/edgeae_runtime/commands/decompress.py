@@ -36,6 +36,7 @@ from ._common import (
 )
 from ._image_io import (
     PngFolderWriter,
+    drop_opaque_alpha,
     is_png_source,
     not_png_hint,
     pixel_range,
@@ -320,6 +321,7 @@ def _reference_psnr(
     if is_png and pixels is not None:
         if pixels.ndim == 3 and len(values) == 1:  # one whole image
             values = values[0]
+        values = drop_opaque_alpha(values, pixels.shape[-1])
         _check_shape(reference, values, pixels)
         return _psnr(values.astype(np.float32), pixels.astype(np.float32), 255.0)
     _check_shape(reference, values, raw)

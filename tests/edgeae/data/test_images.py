@@ -116,3 +116,20 @@ def test_missing_pillow_says_how_to_install_it(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(DataError, match=r"photo\.jpg: reading \.jpg images needs Pillow: "
                        r"pip install 'edgeae\[images\]'"):  # fmt: skip
         load_source(f"{tmp_path}?crop=2")
+
+
+def test_an_opaque_alpha_among_rgb_is_dropped_a_real_one_refused(tmp_path: Path) -> None:
+    """RGBA with alpha all 255 after an RGB first image loses nothing as RGB; a real alpha
+    (or an RGBA first image, then RGB ones) is refused naming the file."""
+    rgb = _pixels(20, 20, 3)
+    rgba = np.concatenate([_pixels(20, 20, 3, seed=5), np.full((20, 20, 1), 255, np.uint8)], -1)
+    write_png(tmp_path / "a.png", rgb)
+    write_png(tmp_path / "b.png", rgba)
+    ds = load_source(str(tmp_path))
+    assert ds.x.shape == (2, 3, 20, 20)
+    np.testing.assert_array_equal(ds.x[1], np.moveaxis(rgba[..., :3], -1, 0))
+    assert load_source(f"{tmp_path}?crop=8&per_image=2").x.shape == (4, 3, 8, 8)
+    rgba[3, 4, 3] = 0
+    write_png(tmp_path / "b.png", rgba)
+    with pytest.raises(DataError, match=r"b\.png: image has 4 channel.*a\.png has 3"):
+        load_source(f"{tmp_path}?crop=8")

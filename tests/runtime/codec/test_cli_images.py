@@ -352,3 +352,27 @@ def test_a_jpeg_input_or_reference_says_convert_it_to_png(runner, pair, tmp_path
               "--reference", tmp_path / "photo.jpg"),
     )  # fmt: skip
     assert r.exit_code == 3 and "convert it to PNG" in r.output
+
+
+def test_an_opaque_alpha_channel_is_dropped_a_real_one_refused(
+    runner, pair, tmp_path: Path
+) -> None:
+    """An RGBA PNG whose alpha is all 255 (a screenshot, CompressAI's stmalo test photo) is
+    an RGB image: compressed and used as --reference as one; a real alpha names itself."""
+    enc, dec = pair
+    rgb = np.random.default_rng(9).integers(0, 17, (13, 21, 3)).astype(np.uint8) * 15
+    rgba = np.concatenate([rgb, np.full((13, 21, 1), 255, np.uint8)], axis=-1)
+    write_png(tmp_path / "photo.png", rgba)
+    stream, out = tmp_path / "photo.eae", tmp_path / "back.png"
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "photo.png", "-o", stream))
+    assert r.exit_code == 0, r.output
+    args = ("decompress", "-m", dec, stream, "-o", out, "--reference", tmp_path / "photo.png")
+    r = runner.invoke(main, _args(*args, "--json"))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["psnr_db"] == float("inf")
+    np.testing.assert_array_equal(read_png(out), rgb)
+    rgba[0, 0, 3] = 254
+    write_png(tmp_path / "alpha.png", rgba)
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "alpha.png", "-o", stream,
+                                  "--force"))  # fmt: skip
+    assert r.exit_code == 3 and "alpha.png: image has 4 channel(s) (its alpha" in r.output
