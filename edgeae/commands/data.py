@@ -163,7 +163,8 @@ def info_cmd(
     """Describe SOURCE: shape, layout, value range, signal framing, labels, fingerprint.
 
     SOURCE is builtin:NAME (options as builtin:NAME?option=value&...), a .npy,
-    .npz, .csv, .wav or .png file, a folder of PNG images, or speech for a
+    .npz, .csv, .wav or image file, a folder of images (PNG; JPEG, WebP, BMP,
+    TIFF with edgeae[images]; DIR?crop=64 for crops), or speech for a
     denoiser: mix:clean=DIR&noise=DIR (mixed on the fly), a folder holding
     noisy/ and clean/ (recorded pairs), or builtin:speech (docs/data.md).
 

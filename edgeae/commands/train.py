@@ -265,7 +265,8 @@ def train(
     """Train an autoencoder on SOURCE into the run directory -o DIR (checkpoint, metrics, loss).
 
     SOURCE is builtin:NAME (digits, sensor, tones, speech), a .npy/.npz/.csv/.wav file, a
-    folder of PNG images, or speech for a denoiser: mix:clean=DIR&noise=DIR (a fresh mixture
+    folder of images (PNG; JPEG/WebP/BMP/TIFF with edgeae[images]), photos of any size as
+    crops (DIR?crop=64), or speech for a denoiser: mix:clean=DIR&noise=DIR (a fresh mixture
     every epoch; validation = held-out files) or a folder holding noisy/ and clean/
     (docs/data.md). Built-in sources use their tuned recipe (edgeae.train.recipes) unless
     you set the option yourself; speech sources train the spectral-mask denoiser of the

@@ -133,3 +133,16 @@ def test_an_opaque_alpha_among_rgb_is_dropped_a_real_one_refused(tmp_path: Path)
     write_png(tmp_path / "b.png", rgba)
     with pytest.raises(DataError, match=r"b\.png: image has 4 channel.*a\.png has 3"):
         load_source(f"{tmp_path}?crop=8")
+
+
+def test_sixteen_bit_and_one_bit_grey(tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    deep = (np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500).astype(np.uint16)
+    pil.fromarray(deep).save(tmp_path / "deep.tif")  # mode I;16
+    out = read_image(tmp_path / "deep.tif")
+    assert out.dtype == np.uint16 and out.shape == (12, 10, 1)
+    np.testing.assert_array_equal(out[..., 0], deep)
+    pil.fromarray(deep > 20000).save(tmp_path / "bits.bmp")  # mode 1
+    bits = read_image(tmp_path / "bits.bmp")
+    assert bits.dtype == np.uint8 and bits.shape == (12, 10, 1)
+    assert set(np.unique(bits)) == {0, 255}
