@@ -41,6 +41,7 @@ ORDER = [
     "rd",
     "tiles",
     "spatial",
+    "colour",
     "rd_signals",
     "resample",
     "perf_model",  # needs the demo's models: its section names the command
@@ -63,6 +64,8 @@ TITLES = {
     "tiles": "Whole photos in the image codec's tiles (format v6): one latent map vs tile by "
     "tile vs JPEG, file against file",
     "spatial": "What spatial axes cost: conv2d graphs at a fixed size vs any size",
+    "colour": "A colour photo codec as a new user makes one (train, export, quantize, "
+    "edgeae-rt) vs colour JPEG",
     "rd_signals": "Learned compression of signals: speech vs ADPCM / GSM 6.10, sensor vs delta",
     "resample": "Resampling at the edges: the runtime's polyphase filter vs scipy's resample_poly",
     "perf_model": "Performance model: MACs, GMAC/s and share of the int8/fp32 peak per node; "
