@@ -9,7 +9,8 @@ photos"), run here as subprocesses so what they print is kept:
 2. ``edgeae export``, then ``edgeae quantize`` of the encoder and of the decoder (static
    int8, the defaults; a refusal of the speed gate is recorded, then the file is written
    with ``--allow-slower`` so int8 is still measured);
-3. for each held-out colour photo (stmalo_fracape.png of CompressAI, an RGBA file with an
+3. for each held-out colour photo (and astronaut.png, trained on: a shift there would be
+   the pipeline's) (stmalo_fracape.png of CompressAI, an RGBA file with an
    opaque alpha; ihc.png; retina.jpg, converted to PNG as the runtime reads PNG only):
    ``edgeae-rt compress`` (the whole photo as one latent map, stream format v6) and
    ``edgeae-rt decompress --reference``, with the float and with the int8 pair: bytes,
@@ -50,6 +51,8 @@ BIN = Path(sys.executable).parent
 TRAIN = ("skimage/astronaut.png", "skimage/coffee.png", "skimage/chelsea.png",
          "skimage/rocket.jpg")  # fmt: skip
 HELD_OUT = ("compressai/stmalo_fracape.png", "skimage/ihc.png", "skimage/retina.jpg")
+#: One training photo coded the same way: a colour shift there would be the pipeline's.
+TRAINED = ("skimage/astronaut.png",)
 
 
 def sh(*args: object) -> subprocess.CompletedProcess:
@@ -118,8 +121,10 @@ def code(enc: Path, dec: Path, photo: Path, stream: Path, back: Path) -> dict:
 
 def notes(text: str) -> list[str]:
     """The lines of a command's output a user should read: warnings, refusals, epochs."""
-    keep = re.compile(r"warn|refus|slower|epoch|steps|fitted|faster|error", re.I)
-    return [ln.strip() for ln in text.splitlines() if keep.search(ln)][:12]
+    keep = re.compile(r"warn|refus|slower|epochs? \d+:|batch size|steps|faster|early stop|"
+                      r"PSNR|error|int8", re.I)
+    lines = [ln.strip() for ln in text.splitlines() if not re.match(r"\s*epoch \d+/", ln)]
+    return [ln for ln in lines if keep.search(ln)][:12]
 
 
 def run(work: Path, quick: bool, reuse: bool) -> dict:
@@ -128,23 +133,31 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
     for name in TRAIN:
         shutil.copyfile(SHARED / name, photos / Path(name).name)
     res: dict = {"train_photos": [Path(n).name for n in TRAIN], "steps": {}}
-    run_dir, models = work / "run", work / "models"
+    run_dir, models = work / "run" / "q3", work / "models"  # --quality 3 writes run/q3
     source = f"{photos}?crop=64"
-    if not (reuse and (run_dir / "checkpoint.pt").exists()):
+    log = work / "train.log"
+    if not (reuse and (run_dir / "checkpoint.pt").exists() and log.exists()):
         args = ["train", source, "--arch", "conv2d", "--quality", "3", "-o", run_dir,
                 "--threads", "1"] + (["--epochs", "3"] if quick else [])  # fmt: skip
-        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(run_dir.parent, ignore_errors=True)
         start = time.perf_counter()
         proc = must(sh(BIN / "edgeae", *args))
-        res["steps"]["train"] = {"command": "edgeae " + " ".join(map(str, args)),
-                                 "seconds": round(time.perf_counter() - start, 1),
-                                 "printed": notes(proc.stdout + proc.stderr)}  # fmt: skip
+        seconds = round(time.perf_counter() - start, 1)
+        log.write_text(json.dumps({"command": "edgeae " + " ".join(map(str, args)),
+                                   "seconds": seconds, "output": proc.stdout + proc.stderr}))
         shutil.rmtree(models, ignore_errors=True)
+    trained = json.loads(log.read_text())
+    res["steps"]["train"] = {"command": trained["command"], "seconds": trained["seconds"],
+                             "printed": notes(trained["output"])}  # fmt: skip
     if not (models / "decoder.onnx").exists():
         must(sh(BIN / "edgeae", "export", run_dir, "-o", models, "--force"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    res["train_metrics"] = {k: metrics[k] for k in ("epochs_run", "steps", "best_epoch",
-                            "stopped_early") if k in metrics}  # fmt: skip
+    wanted = ("epochs_run", "train_steps", "best_epoch", "stopped_early", "rate_lambda",
+              "train_seconds", "val_psnr_db", "split")  # fmt: skip
+    res["train_metrics"] = {k: metrics[k] for k in wanted if k in metrics}
+    config = json.loads((run_dir / "config.json").read_text())
+    res["train_metrics"]["epochs"] = config["train_config"]["epochs"]
+    res["train_metrics"]["batch_size"] = config["train_config"]["batch_size"]
     for part in ("encoder", "decoder"):
         out = models / f"{part}.int8.onnx"
         if out.exists() and reuse:
@@ -159,11 +172,12 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
     decoded = work / "decoded"
     decoded.mkdir(exist_ok=True)
     rows = []
-    for name in HELD_OUT[:1] if quick else HELD_OUT:
+    for name in HELD_OUT[:1] + TRAINED if quick else HELD_OUT + TRAINED:
         stem = Path(name).stem
         photo = as_png(SHARED / name, work / f"{stem}.png")
         img = read_png(photo)[..., :3]
-        row: dict = {"photo": Path(name).name, "shape": list(img.shape[:2])}
+        label = Path(name).name + (" (trained on)" if name in TRAINED else "")
+        row: dict = {"photo": label, "shape": list(img.shape[:2])}
         ladder = jpeg_ladder(img)
         for kind, suffix in (("float", ""), ("int8", ".int8")):
             back = decoded / f"{stem}.{kind}.png"
@@ -195,7 +209,8 @@ def table(res: dict) -> str:
     tm = res.get("train_metrics", {})
     lines = [
         f"trained on {', '.join(res['train_photos'])} (`?crop=64`, `--arch conv2d --quality 3`, "
-        f"defaults; {tm.get('epochs_run', '?')} epochs, {tm.get('steps', '?')} steps); held-out "
+        f"defaults: {tm.get('epochs_run', '?')} of {tm.get('epochs', '?')} fitted epochs, "
+        f"{tm.get('train_steps', '?')} steps, {tm.get('train_seconds', 0):.0f} s); held-out "
         "colour photos through `edgeae-rt compress` / `decompress --reference` (one latent "
         "map, v6); PSNR over R, G, B (peak 255); JPEG: Pillow 4:2:0, q 1..95, interpolated "
         "at the same bpp; shift: mean decoded - original per R, G, B",
