@@ -124,7 +124,7 @@ def code(enc: Path, dec: Path, photo: Path, stream: Path, back: Path) -> dict:
 def notes(text: str) -> list[str]:
     """The lines of a command's output a user should read: warnings, refusals, epochs."""
     keep = re.compile(r"warn|refus|slower|epochs? \d+:|batch size|steps|faster|early stop|"
-                      r"PSNR|error|int8", re.I)
+                      r"PSNR|error|latency|size:", re.I)
     lines = [ln.strip() for ln in text.splitlines() if not re.match(r"\s*epoch \d+/", ln)]
     return [ln for ln in lines if keep.search(ln)][:12]
 
@@ -163,16 +163,16 @@ def make_codec(work: Path, source: str, tag: str, extra: list[str], quick: bool,
     info["epochs"] = config["train_config"]["epochs"]
     info["batch_size"] = config["train_config"]["batch_size"]
     for part in ("encoder", "decoder"):
-        out = models / f"{part}.int8.onnx"
-        if out.exists() and reuse:
-            continue
-        args = ["quantize", "-m", models / f"{part}.onnx", "-o", out, "--force"]
-        proc = sh(BIN / "edgeae", *args)
-        step = {"exit": proc.returncode, "printed": notes(proc.stdout + proc.stderr)}
-        if proc.returncode != 0:
-            must(sh(BIN / "edgeae", *args, "--allow-slower"))
-            step["written_with"] = "--allow-slower"
-        steps[f"quantize_{part}"] = step
+        out, qlog = models / f"{part}.int8.onnx", models / f"quantize-{part}.log"
+        if not (out.exists() and qlog.exists() and reuse):
+            args = ["quantize", "-m", models / f"{part}.onnx", "-o", out, "--force"]
+            proc = sh(BIN / "edgeae", *args)
+            step = {"exit": proc.returncode, "printed": notes(proc.stdout + proc.stderr)}
+            if proc.returncode != 0:
+                must(sh(BIN / "edgeae", *args, "--allow-slower"))
+                step["written_with"] = "--allow-slower"
+            qlog.write_text(json.dumps(step))
+        steps[f"quantize_{part}"] = json.loads(qlog.read_text())
     return {"models": str(models), "train_metrics": info, "steps": steps}
 
 
