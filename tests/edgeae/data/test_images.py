@@ -78,6 +78,7 @@ def test_a_folder_mixes_formats_and_crops_group_by_image(tmp_path: Path) -> None
     assert ds.x.shape == (12, 3, 16, 16)
     assert ds.clip_names == ("a.png", "b.jpg", "c.webp")
     np.testing.assert_array_equal(np.asarray(ds.clips), np.repeat([0, 1, 2], 4))
+    assert load_source(f"{tmp_path / 'b.jpg'}?crop=16&per_image=3").x.shape == (3, 3, 16, 16)
     # without crops the images must have one size: the error names the odd one
     with pytest.raises(DataError, match=r"b\.jpg: image is 33x64.*a\.png is 40x50"):
         load_source(str(tmp_path))
