@@ -359,10 +359,14 @@ def train(
     if arch != "spectral":  # a recipe's batch and epochs on too little data
         # (resumed runs keep their checkpoint's schedule; the denoiser draws its own steps)
         fitted, n = fit_schedule(
-            dataset, config, batch_size=batch_size is None, epochs=epochs is None and not resume
+            dataset,
+            config,
+            batch_size=batch_size is None,
+            epochs=epochs is None and not resume,
+            codec=bool(ladder),
         )
         if not quiet:
-            _note_schedule(config, fitted, n, dataset.name)
+            _note_schedule(config, fitted, n, dataset.name, codec=bool(ladder))
         config = fitted
     if search:
         _search(
@@ -423,10 +427,14 @@ def _parse_quality(text: str | None, known: dict[int, float]) -> list[int]:
     return sorted(set(levels))
 
 
-def _note_schedule(given: TrainConfig, fitted: TrainConfig, train_items: int, name: str) -> None:
+def _note_schedule(
+    given: TrainConfig, fitted: TrainConfig, train_items: int, name: str, *, codec: bool
+) -> None:
     """On stderr, one line per part of the schedule ``fit_schedule`` changed, and why."""
-    from edgeae.train.prepare import MAX_FITTED_EPOCHS, MIN_TRAIN_STEPS
+    from edgeae.train.prepare import MAX_FITTED_EPOCHS, MIN_TRAIN_STEPS, min_train_steps
 
+    least = min_train_steps(given, codec=codec)
+    whose = "a codec's " if least != MIN_TRAIN_STEPS else ""
     if fitted.batch_size != given.batch_size:
         click.echo(
             f"batch size {fitted.batch_size}: the default {given.batch_size} is more than "
@@ -435,11 +443,11 @@ def _note_schedule(given: TrainConfig, fitted: TrainConfig, train_items: int, na
         )
     if fitted.epochs != given.epochs:
         per_epoch = -(-train_items // fitted.batch_size)
-        capped = fitted.epochs * per_epoch < MIN_TRAIN_STEPS
+        capped = fitted.epochs * per_epoch < least
         click.echo(
             f"epochs {fitted.epochs}: the default {given.epochs} make only "
             f"{given.epochs * per_epoch} optimizer steps on {name}'s {train_items} training "
-            f"items, fewer than {MIN_TRAIN_STEPS}"
+            f"items, fewer than {whose}{least}"
             + (f" (raised to at most {MAX_FITTED_EPOCHS} epochs)" if capped else "")
             + " (--epochs sets it)",
             err=True,

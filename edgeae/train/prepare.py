@@ -29,11 +29,13 @@ __all__ = [
     "MAX_FITTED_EPOCHS",
     "MIN_STEPS_PER_EPOCH",
     "MIN_TRAIN_STEPS",
+    "RATE_MIN_STEPS",
     "ArrayData",
     "Prepared",
     "as_dataset",
     "fit_schedule",
     "has_anomaly_labels",
+    "min_train_steps",
     "prepare",
     "remix_epoch",
 ]
@@ -48,6 +50,12 @@ MIN_STEPS_PER_EPOCH = 8
 #: steps (AUROC 0.994 / 0.993 -> 0.989 / 0.994 and 0.971 / 0.994) in 1.8x / 2.7x the time,
 #: so 600 leaves every built-in recipe as it was.
 MIN_TRAIN_STEPS = 600
+#: Fewer optimizer steps than this and a rate-distortion model stops short of what its rate
+#: could buy: its quality then hardly moves with lambda (measured on the image crops of
+#: benchmarks/bench_rd.py: 450 steps gave 28.5-28.6 dB at lambda 0.1 and 0.01 alike, and the
+#: same model reached 28.7 -> 31.3 -> 31.8 dB at lambda 0.01 after 450, 1.8k and 5.4k steps).
+#: A codec's epochs nobody chose are fitted to it (:func:`fit_schedule`).
+RATE_MIN_STEPS = 2000
 #: ... but never beyond this many epochs (early stopping still ends a run sooner).
 MAX_FITTED_EPOCHS = 500
 
@@ -228,8 +236,20 @@ def _split_items(
     return train, val, np.arange(0), how
 
 
+def min_train_steps(config: TrainConfig, *, codec: bool = False) -> int:
+    """The optimizer steps :func:`fit_schedule` gives a run at least: a codec's
+    (``codec``, or ``config.rate_lambda``) :data:`RATE_MIN_STEPS`, else
+    :data:`MIN_TRAIN_STEPS`."""
+    return RATE_MIN_STEPS if codec or config.rate_lambda else MIN_TRAIN_STEPS
+
+
 def fit_schedule(
-    ds: Dataset, config: TrainConfig, *, batch_size: bool = True, epochs: bool = True
+    ds: Dataset,
+    config: TrainConfig,
+    *,
+    batch_size: bool = True,
+    epochs: bool = True,
+    codec: bool = False,
 ) -> tuple[TrainConfig, int]:
     """``config`` with a schedule the training items of ``ds`` can carry, and their number.
 
@@ -240,8 +260,10 @@ def fit_schedule(
       than one batch becomes ``n // MIN_STEPS_PER_EPOCH`` (at least 1), so an epoch is
       still several steps;
     - the epochs: when the recipe's epochs would take fewer than
-      :data:`MIN_TRAIN_STEPS` optimizer steps at that batch, just enough epochs for
-      that many, at most :data:`MAX_FITTED_EPOCHS` (never fewer than the recipe's).
+      :func:`min_train_steps` optimizer steps at that batch (:data:`MIN_TRAIN_STEPS`,
+      a codec's ``codec`` or rate-distortion run :data:`RATE_MIN_STEPS`), just enough
+      epochs for that many, at most :data:`MAX_FITTED_EPOCHS` (never fewer than the
+      recipe's).
       Early stopping (``patience``) still ends the run when validation stops improving.
 
     Unchanged when the data fill a batch and the recipe's epochs take enough steps.
@@ -251,8 +273,9 @@ def fit_schedule(
         config = replace(config, batch_size=max(1, n // MIN_STEPS_PER_EPOCH))
     if epochs and n > 0:
         per_epoch = -(-n // config.batch_size)
-        if config.epochs * per_epoch < MIN_TRAIN_STEPS:
-            want = min(-(-MIN_TRAIN_STEPS // per_epoch), MAX_FITTED_EPOCHS)
+        steps = min_train_steps(config, codec=codec)
+        if config.epochs * per_epoch < steps:
+            want = min(-(-steps // per_epoch), MAX_FITTED_EPOCHS)
             config = replace(config, epochs=max(config.epochs, want))
     return config, n
 

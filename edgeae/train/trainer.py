@@ -49,7 +49,7 @@ from .config import TrainConfig
 from .corruption import corrupt
 from .distributed import DistContext, all_mean, barrier, init_distributed, shutdown
 from .losses import get_loss
-from .prepare import ArrayData, Prepared, as_dataset, prepare, remix_epoch
+from .prepare import RATE_MIN_STEPS, ArrayData, Prepared, as_dataset, prepare, remix_epoch
 from .report import Progress, plot_losses
 from .rundir import RunDir, write_json_atomic
 
@@ -191,11 +191,7 @@ def _run_epoch(
     return total / max(seen, 1), seen, time.perf_counter() - start
 
 
-#: Fewer optimizer steps than this and a rate-distortion model stops short of what its rate
-#: could buy: its quality then hardly moves with lambda (measured on the image crops of
-#: benchmarks/bench_rd.py: 450 steps gave 28.5-28.6 dB at lambda 0.1 and 0.01 alike, and the
-#: same model reached 28.7 -> 31.3 -> 31.8 dB at lambda 0.01 after 450, 1.8k and 5.4k steps).
-RATE_MIN_STEPS = 2000
+
 
 
 def optimizer_steps(train_items: int, config: TrainConfig, epochs: int) -> int:

@@ -15,7 +15,9 @@ from edgeae.train.prepare import (
     MAX_FITTED_EPOCHS,
     MIN_STEPS_PER_EPOCH,
     MIN_TRAIN_STEPS,
+    RATE_MIN_STEPS,
     fit_schedule,
+    min_train_steps,
 )
 
 
@@ -31,6 +33,21 @@ def test_tiny_data_get_enough_epochs_for_the_minimum_of_steps() -> None:
     assert fitted.epochs == min(math.ceil(MIN_TRAIN_STEPS / 2), MAX_FITTED_EPOCHS) > 30
     assert fitted.epochs * 2 >= min(MIN_TRAIN_STEPS, 2 * MAX_FITTED_EPOCHS)
     assert fitted.patience == config.patience  # early stopping still ends it sooner
+
+
+def test_a_codec_gets_the_steps_rate_distortion_training_needs() -> None:
+    """A rate-distortion run (or a --quality ladder, ``codec``) is fitted to RATE_MIN_STEPS,
+    the steps below which the trainer says its quality hardly moves with the rate."""
+    items = as_dataset(_items(2000))  # 1800 training items: 29 steps an epoch at batch 64
+    config = TrainConfig(epochs=30, batch_size=64)
+    assert fit_schedule(items, config)[0] == config  # 870 steps: enough for a detector
+    for fitted, _ in (
+        fit_schedule(items, config, codec=True),
+        fit_schedule(items, TrainConfig(epochs=30, batch_size=64, rate_lambda=0.01)),
+    ):
+        assert fitted.epochs == math.ceil(RATE_MIN_STEPS / 29) > 30
+    assert min_train_steps(config) == MIN_TRAIN_STEPS
+    assert min_train_steps(config, codec=True) == RATE_MIN_STEPS > MIN_TRAIN_STEPS
 
 
 def test_data_with_enough_steps_and_chosen_epochs_are_left_alone() -> None:
