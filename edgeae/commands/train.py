@@ -480,12 +480,19 @@ def _warn_step_starved(metrics: dict, config: TrainConfig) -> None:
     """On stderr: a rate-distortion run took too few optimizer steps for lambda to matter."""
     if not metrics.get("rate_step_starved"):
         return
-    from edgeae.train.trainer import RATE_MIN_STEPS
+    from edgeae.train.prepare import RATE_MIN_STEPS
 
+    stopped = metrics.get("epochs_run", config.epochs) < config.epochs
+    fix = (
+        f"validation stopped improving at epoch {metrics.get('best_epoch')} (early stop): "
+        f"raise --patience (now {config.patience}) to train on"
+        if stopped
+        else f"raise --epochs or lower --batch-size (now {config.batch_size})"
+    )
     click.echo(
         f"warning: rate-distortion training took {metrics['train_steps']} optimizer steps "
-        f"(< {RATE_MIN_STEPS}); the codec's quality will hardly move with the rate: raise "
-        f"--epochs or lower --batch-size (now {config.batch_size}); docs/compression.md",
+        f"(< {RATE_MIN_STEPS}); the codec's quality will hardly move with the rate: {fix}; "
+        "docs/compression.md",
         err=True,
     )
 

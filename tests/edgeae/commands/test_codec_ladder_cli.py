@@ -95,3 +95,15 @@ def test_train_warns_when_rate_training_is_step_starved(items: Path, tmp_path: P
     assert "rate-distortion training took 6 optimizer steps" in r.stderr
     assert "--batch-size (now 64)" in r.stderr
     assert "warning" not in r.stdout
+
+
+def test_a_starved_codec_that_stopped_early_is_told_about_patience(
+    items: Path, tmp_path: Path
+) -> None:
+    """Early stopping ended the run short of the steps: raising --epochs would not help."""
+    args = ["train", str(items), "--arch", "dense", "--hidden", "8", "--latent", "3"]
+    args += ["--epochs", "40", "--patience", "1", "--rate-lambda", "0.1", "--lr", "1.0"]
+    args += ["-o", str(tmp_path / "r"), "--quiet"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "(early stop): raise --patience (now 1)" in r.stderr
