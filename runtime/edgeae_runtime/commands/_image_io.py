@@ -72,15 +72,24 @@ def pixel_range(pre: Preprocessing, override: tuple[float, float] | None) -> tup
 OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 
-def not_png_hint(path: str) -> str:
-    """For a JPEG/WebP/BMP/TIFF/GIF path, the sentence saying to convert it to PNG; else ""."""
+#: The Pillow mode of a PNG with 1..4 channels (grey, grey+alpha, RGB, RGBA).
+PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def not_png_hint(path: str, channels: int | None = None) -> str:
+    """For a JPEG/WebP/BMP/TIFF/GIF path, the sentence saying to convert it to PNG; else "".
+
+    The suggested command converts to the model's channel count (``channels``; RGB when it
+    is not known): a CMYK JPEG (from print) cannot be saved as PNG as it is, and a grey
+    photo for a colour model (or the reverse) would be refused once converted."""
     suffix = Path(path).suffix.lower()
     if suffix not in OTHER_IMAGE_SUFFIXES:
         return ""
+    mode = PIL_MODES.get(channels or 3, "RGB")
     return (
         f"; the runtime reads PNG images only, not {suffix}: convert it to PNG first "
         f"(e.g. python -c \"from PIL import Image; Image.open('{Path(path).name}')"
-        f".save('{Path(path).stem}.png')\")"
+        f".convert('{mode}').save('{Path(path).stem}.png')\")"
     )
 
 

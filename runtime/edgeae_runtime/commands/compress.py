@@ -205,7 +205,7 @@ def _compress_images(
     else:
         raise InputError(
             f"{input_path}: {model.path.name} is an image model; give a folder of PNGs, "
-            "a .png or a .npy batch (N, C, H, W)" + not_png_hint(input_path)
+            "a .png or a .npy batch (N, C, H, W)" + not_png_hint(input_path, model.item_shape[0])
         )
     if _is_whole_image(images, model.item_shape):
         return _compress_tiled(model, images, output_path, options)

@@ -232,7 +232,8 @@ def _decompress_images(
     if not to_npy:
         _check_png_channels(output_path, model.item_shape[0])
     low, high = pixel_range(model.manifest.preprocessing, range_override)
-    ref = _read_reference(reference)  # before OUT is written: a bad reference writes nothing
+    # before OUT is written: a bad reference writes nothing
+    ref = _read_reference(reference, model.item_shape[0])
     result = decode_item_stream(model, data, conceal=conceal)
     summary: dict[str, Any] = {
         ("images" if len(model.item_shape) == 3 else "items"): int(result.items.shape[0]),
@@ -267,7 +268,8 @@ def _decompress_tiled(
     if not to_npy:
         _check_png_channels(output_path, model.item_shape[0])
     low, high = pixel_range(model.manifest.preprocessing, range_override)
-    ref = _read_reference(reference)  # before OUT is written: a bad reference writes nothing
+    # before OUT is written: a bad reference writes nothing
+    ref = _read_reference(reference, model.item_shape[0])
     result = decode_image_stream(model, data, conceal=conceal)
     height, width = result.image.shape[1:]
     summary: dict[str, Any] = {
@@ -296,7 +298,7 @@ def _check_png_channels(output_path: str, channels: int) -> None:
         )
 
 
-def _read_reference(reference: str | None) -> tuple[bool, np.ndarray] | None:
+def _read_reference(reference: str | None, channels: int) -> tuple[bool, np.ndarray] | None:
     """The --reference: (True, 8-bit pixels) for PNGs, (False, raw values) for a .npy."""
     if reference is None:
         return None
@@ -304,7 +306,7 @@ def _read_reference(reference: str | None) -> tuple[bool, np.ndarray] | None:
         return True, read_reference_pixels(reference)
     if not_png_hint(reference):
         raise InputError(f"{reference}: --reference is a PNG, a folder of PNGs or a .npy"
-                         + not_png_hint(reference))  # fmt: skip
+                         + not_png_hint(reference, channels))  # fmt: skip
     return False, _load_npy(reference)
 
 

@@ -354,6 +354,36 @@ def test_a_jpeg_input_or_reference_says_convert_it_to_png(runner, pair, tmp_path
     assert r.exit_code == 3 and "convert it to PNG" in r.output
 
 
+def test_the_suggested_conversion_works_on_a_cmyk_jpeg(runner, pair, tmp_path: Path) -> None:
+    """The command the refusal suggests, run as printed, turns a CMYK JPEG (from print:
+    Pillow cannot save it as PNG as it is) into a PNG of the model's channels, and that
+    PNG then compresses."""
+    image_mod = pytest.importorskip("PIL.Image")
+    import re
+    import subprocess
+    import sys
+
+    enc, _ = pair
+    rgb = np.asarray(_pixels(3, (SHAPE[1], SHAPE[2], 3)))
+    image_mod.fromarray(rgb).convert("CMYK").save(tmp_path / "print.jpg", quality=95)
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "print.jpg", "-o",
+                                  tmp_path / "x.eae"))  # fmt: skip
+    assert r.exit_code == 3
+    command = re.search(r'python -c "(.+?)"\)', r.output).group(1)
+    assert ".convert('RGB')" in command  # the model is RGB (SHAPE)
+    subprocess.run([sys.executable, "-c", command], cwd=tmp_path, check=True)
+    assert read_png(tmp_path / "print.png").shape == (SHAPE[1], SHAPE[2], 3)
+    r = runner.invoke(main, _args("compress", "-m", enc, tmp_path / "print.png", "-o",
+                                  tmp_path / "x.eae"))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    # a grey model is told to convert to grey ("L"), an RGBA one to RGBA
+    from edgeae_runtime.commands._image_io import not_png_hint
+
+    assert ".convert('L')" in not_png_hint("scan.jpg", 1)
+    assert ".convert('RGBA')" in not_png_hint("logo.gif", 4)
+    assert not_png_hint("photo.png", 3) == ""
+
+
 def test_an_opaque_alpha_channel_is_dropped_a_real_one_refused(
     runner, pair, tmp_path: Path
 ) -> None:
