@@ -39,9 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "train_schedule.json"
-SHARED = ROOT.parent.parent / "shared" / "data"
-if not SHARED.exists():
-    SHARED = Path("/work/shared/data")
+SHARED = ROOT.parent / "shared" / "data"
 NAB_FILES = {
     "nab": ("realKnownCause/ambient_temperature_system_failure.csv", 3600),
     "taxi": ("realKnownCause/nyc_taxi.csv", 1800),

@@ -363,6 +363,7 @@ def train(
             config,
             batch_size=batch_size is None,
             epochs=epochs is None and not resume,
+            patience=patience is None,
             codec=bool(ladder),
         )
         if not quiet:
@@ -449,6 +450,8 @@ def _note_schedule(
             f"{given.epochs * per_epoch} optimizer steps on {name}'s {train_items} training "
             f"items, fewer than {whose}{least}"
             + (f" (raised to at most {MAX_FITTED_EPOCHS} epochs)" if capped else "")
+            + (f", early-stopping patience {fitted.patience}"
+               if fitted.patience != given.patience else "")
             + " (--epochs sets it)",
             err=True,
         )

@@ -249,6 +249,7 @@ def fit_schedule(
     *,
     batch_size: bool = True,
     epochs: bool = True,
+    patience: bool = True,
     codec: bool = False,
 ) -> tuple[TrainConfig, int]:
     """``config`` with a schedule the training items of ``ds`` can carry, and their number.
@@ -263,7 +264,10 @@ def fit_schedule(
       :func:`min_train_steps` optimizer steps at that batch (:data:`MIN_TRAIN_STEPS`,
       a codec's ``codec`` or rate-distortion run :data:`RATE_MIN_STEPS`), just enough
       epochs for that many, at most :data:`MAX_FITTED_EPOCHS` (never fewer than the
-      recipe's).
+      recipe's), and the early-stopping ``patience`` (unless ``patience`` is False: the
+      user gave it) raised in proportion, so a run still waits as many steps for
+      validation to improve as the recipe did (8 epochs of 5 steps ended fitted runs at a
+      fraction of their steps).
       Early stopping (``patience``) still ends the run when validation stops improving.
 
     Unchanged when the data fill a batch and the recipe's epochs take enough steps.
@@ -275,8 +279,11 @@ def fit_schedule(
         per_epoch = -(-n // config.batch_size)
         steps = min_train_steps(config, codec=codec)
         if config.epochs * per_epoch < steps:
-            want = min(-(-steps // per_epoch), MAX_FITTED_EPOCHS)
-            config = replace(config, epochs=max(config.epochs, want))
+            want = max(config.epochs, min(-(-steps // per_epoch), MAX_FITTED_EPOCHS))
+            if patience:  # as many steps without progress as the recipe allowed, not epochs
+                waited = -(-config.patience * want // config.epochs)
+                config = replace(config, patience=min(waited, want))
+            config = replace(config, epochs=want)
     return config, n
 
 

@@ -32,7 +32,10 @@ def test_tiny_data_get_enough_epochs_for_the_minimum_of_steps() -> None:
     assert n == 90 and fitted.batch_size == 64
     assert fitted.epochs == min(math.ceil(MIN_TRAIN_STEPS / 2), MAX_FITTED_EPOCHS) > 30
     assert fitted.epochs * 2 >= min(MIN_TRAIN_STEPS, 2 * MAX_FITTED_EPOCHS)
-    assert fitted.patience == config.patience  # early stopping still ends it sooner
+    # early stopping waits as many steps as the recipe's patience did (16), in epochs
+    assert fitted.patience == math.ceil(config.patience * fitted.epochs / 30)
+    given, _ = fit_schedule(as_dataset(_items(100)), config, patience=False)
+    assert given.patience == config.patience and given.epochs == fitted.epochs
 
 
 def test_a_codec_gets_the_steps_rate_distortion_training_needs() -> None:
