@@ -200,16 +200,16 @@ def run(
     metrics_path = work / f"{name}-{lam:g}" / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     enc, dec = Model(out / "encoder.onnx", threads=1), Model(out / "decoder.onnx", threads=1)
-    photos = [gray_image(name, cut=False) for name in TEST_IMAGES]
+    photos = [gray_image(photo, cut=False) for photo in TEST_IMAGES]
     rows = []
-    for name, img in zip(TEST_IMAGES, photos, strict=True):
+    for photo, img in zip(TEST_IMAGES, photos, strict=True):
         batch = compress_items(enc, split_tiles(img[None], (CROP, CROP)))
         pixels = img.size
         near = min(((q, *jpeg(img, q)) for q in range(1, 96)),
                    key=lambda j: abs(8 * j[1] - 8 * len(batch)))  # fmt: skip
         rows.append(
             {
-                "image": name,
+                "image": photo,
                 "shape": list(img.shape),
                 "tiles": len(split_tiles(img[None], (CROP, CROP))),
                 "batch_bytes": len(batch),
