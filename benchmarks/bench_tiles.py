@@ -154,34 +154,62 @@ def parse_models(text: str, epochs: int | None) -> list[tuple[float, int | None]
     return models
 
 
-def run_name(epochs: int | None, base: TrainConfig) -> str:
-    """The run's name in --work: bench_rd.py's ``images`` at the recipe's epochs."""
-    return "images" if epochs is None or epochs == base.epochs else f"images-e{epochs}"
+def parse_model(text: str) -> dict:
+    """``--model``: a JSON object of model overrides (``{"hidden": [32, 64, 64], "latent":
+    16}``) replacing the recipe's; lists become tuples."""
+    try:
+        model = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--model {text!r}: not JSON ({exc})") from None
+    if not isinstance(model, dict) or not model:
+        raise ValueError(f"--model {text!r}: a JSON object of model overrides")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}
 
 
-def run(work: Path, lam: float, quick: bool, epochs: int | None = None) -> dict:
+def model_tag(model: dict | None) -> str:
+    """The model's part of a run name: '' for the recipe's, else ``-h32.64.64-l16`` (hidden,
+    latent) or the other keys as ``-key=value``."""
+    if model is None or model == dict(IMAGE_RECIPE["model"]):
+        return ""
+    parts = []
+    for key, value in sorted(model.items()):
+        text = ".".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        short = {"hidden": "h", "latent": "l"}.get(key)
+        parts.append(f"{short}{text}" if short else f"{key}={text}")
+    return "-" + "-".join(parts)
+
+
+def run_name(epochs: int | None, base: TrainConfig, model: dict | None = None) -> str:
+    """The run's name in --work: bench_rd.py's ``images`` at the recipe's epochs and model,
+    ``images-e<N>`` at other epochs, then the model's tag (``images-h32.64.64-l16``)."""
+    name = "images" if epochs is None or epochs == base.epochs else f"images-e{epochs}"
+    return name + model_tag(model)
+
+
+def run(
+    work: Path, lam: float, quick: bool, epochs: int | None = None, model: dict | None = None
+) -> dict:
     per_image = 24 if quick else IMAGE_RECIPE["crops_per_image"]
     crops = image_crops(TRAIN_IMAGES, per_image, 0)
     ds = items_dataset(crops, "NCHW", "crops-train")
     base = TrainConfig(epochs=5) if quick else IMAGE_RECIPE["train"]
     cfg = base if epochs is None else dataclasses.replace(base, epochs=epochs)
-    name = run_name(epochs, base)
-    out, seconds, _ = train_and_export(
-        name, ds, "conv2d", dict(IMAGE_RECIPE["model"]), lam, cfg, work
-    )
+    name = run_name(epochs, base, model)
+    overrides = dict(IMAGE_RECIPE["model"]) if model is None else dict(model)
+    out, seconds, _ = train_and_export(name, ds, "conv2d", overrides, lam, cfg, work)
     metrics_path = work / f"{name}-{lam:g}" / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     enc, dec = Model(out / "encoder.onnx", threads=1), Model(out / "decoder.onnx", threads=1)
-    photos = [gray_image(name, cut=False) for name in TEST_IMAGES]
+    photos = [gray_image(photo, cut=False) for photo in TEST_IMAGES]
     rows = []
-    for name, img in zip(TEST_IMAGES, photos, strict=True):
+    for photo, img in zip(TEST_IMAGES, photos, strict=True):
         batch = compress_items(enc, split_tiles(img[None], (CROP, CROP)))
         pixels = img.size
         near = min(((q, *jpeg(img, q)) for q in range(1, 96)),
                    key=lambda j: abs(8 * j[1] - 8 * len(batch)))  # fmt: skip
         rows.append(
             {
-                "image": name,
+                "image": photo,
                 "shape": list(img.shape),
                 "tiles": len(split_tiles(img[None], (CROP, CROP))),
                 "batch_bytes": len(batch),
@@ -211,6 +239,8 @@ def run(work: Path, lam: float, quick: bool, epochs: int | None = None) -> dict:
     return {
         "lambda": lam,
         "run": name,
+        "model_tag": model_tag(model).lstrip("-") or "recipe",
+        "model": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
         "epochs": cfg.epochs,
         "batch_size": cfg.batch_size,
         "train_steps": metrics.get("train_steps"),
@@ -233,7 +263,57 @@ def _vs(cell: dict) -> str:
 
 
 def _label(res: dict) -> str:
-    return f"lambda {res['lambda']:g}, {res['epochs']} epochs"
+    tag = res.get("model_tag", "recipe")
+    label = f"lambda {res['lambda']:g}, {res['epochs']} epochs"
+    return label if tag == "recipe" else f"{label}, {tag}"
+
+
+def vs_recipe(runs: list[dict], recipe: list[dict], mode: str = "latent map") -> list[dict]:
+    """Each run's PSNR against the recipe's curve (its runs' points, linear in bpp between
+    the two around the run's bpp), per photo and over the six. Outside the recipe's rates the
+    nearest segment is extended (``extrapolated``: the photos and "all six" that were)."""
+
+    def gain(cell: dict, curve: list[dict]) -> tuple[float, bool]:
+        pts = sorted((c["bpp"], c["psnr_db"]) for c in curve)
+        xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+        x = cell["bpp"]
+        i = int(np.clip(np.searchsorted(xs, x), 1, len(xs) - 1))
+        ref = ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
+        return float(cell["psnr_db"] - ref), not xs[0] <= x <= xs[-1]
+
+    out = []
+    for res in runs:
+        photos, extra = {}, []
+        for i, row in enumerate(res["rows"]):
+            curve = [r["rows"][i]["modes"][mode] for r in recipe]
+            photos[row["image"]], outside = gain(row["modes"][mode], curve)
+            if outside:
+                extra.append(row["image"])
+        total, outside = gain(res["total"][mode], [r["total"][mode] for r in recipe])
+        if outside:
+            extra.append("all six")
+        out.append({"run": res["run"], "lambda": res["lambda"], "mode": mode,
+                    "photos": photos, "total": total, "extrapolated": extra})  # fmt: skip
+    return out
+
+
+def vs_recipe_table(rows: list[dict], recipe: list[dict]) -> str:
+    """The gains of ``vs_recipe`` in dB, one row per run, one column per photo."""
+    names = list(rows[0]["photos"])
+    lams = ", ".join(f"{r['lambda']:g}" for r in recipe)
+    lines = [
+        f"gain over the recipe's curve at equal rate (dB, {rows[0]['mode']}; the recipe's runs "
+        f"at lambda {lams}, linear in bpp at each photo's bpp; (x): beyond the recipe's rates, "
+        "its nearest segment extended)",
+        "",
+        "| run | lambda | " + " | ".join(names) + " | all six |",
+        "|---|---|" + "---|" * (len(names) + 1),
+    ]
+    for r in rows:
+        gains = [*r["photos"].items(), ("all six", r["total"])]
+        cells = [f"({g:+.2f})" if n in r["extrapolated"] else f"{g:+.2f}" for n, g in gains]
+        lines.append(f"| {r['run']} | {r['lambda']:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def curve_table(runs: list[dict]) -> str:
@@ -243,14 +323,16 @@ def curve_table(runs: list[dict]) -> str:
         "model and mode; JPEG interpolated at the same bpp; steps and train s from the run's "
         "metrics.json (when it was trained)",
         "",
-        "| lambda | epochs | steps | train s | mode | bytes | bpp | PSNR | JPEG PSNR | gain |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | lambda | epochs | steps | train s | mode | bytes | bpp | PSNR | JPEG PSNR | "
+        "gain |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in runs:
         secs = res.get("run_train_seconds")
         for mode, t in res["total"].items():
             lines.append(
-                f"| {res['lambda']:g} | {res['epochs']} | {res.get('train_steps') or 'n/a'} | "
+                f"| {res.get('model_tag', 'recipe')} | {res['lambda']:g} | {res['epochs']} | "
+                f"{res.get('train_steps') or 'n/a'} | "
                 f"{'n/a' if secs is None else f'{secs:.0f}'} | {mode} | {t['bytes']} | "
                 f"{t['bpp']:.3f} | {t['psnr_db']:.2f} | {_vs(t)} |"
             )
@@ -280,7 +362,8 @@ def photo_table(runs: list[dict], mode: str = "latent map") -> str:
 def table(res: dict) -> str:
     lines = [
         f"whole held-out photos, uncut, through compress_image (format v6), lambda "
-        f"{res['lambda']:g}, {res['epochs']} epochs, float; JPEG interpolated at the same bpp; "
+        f"{res['lambda']:g}, {res['epochs']} epochs, model {res.get('model_tag', 'recipe')}, "
+        f"float; JPEG interpolated at the same bpp; "
         f"border/interior: MSE within {BORDER} px of an inner tile edge over the rest",
         "",
         "| photo | size | tiles | mode | bytes | bpp | PSNR | JPEG PSNR | gain | "
@@ -318,6 +401,11 @@ def main() -> int:
     parser.add_argument("--lambdas", help="several models: 0.03,0.01,0.002 (LAMBDA@EPOCHS: "
                         "that model's epochs)")  # fmt: skip
     parser.add_argument("--epochs", type=int, help="instead of the recipe's 30 (--quick: 5)")
+    parser.add_argument("--model", help="JSON model overrides instead of the recipe's, e.g. "
+                        "'{\"hidden\": [32, 64, 64], \"latent\": 16}' (in the name)")  # fmt: skip
+    parser.add_argument("--vs-recipe", metavar="L1,L2,L3", help="with --model: also the "
+                        "recipe's models at these lambdas (trained or kept), and each model's "
+                        "gain over their curve at equal rate")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="5 epochs on fewer crops")
     parser.add_argument("--work", type=Path, help="keep the trained run here")
     parser.add_argument("--reuse", action="store_true", help="with --work: keep a trained run")
@@ -333,23 +421,34 @@ def main() -> int:
         parser.error("--epochs: at least 1")
     try:
         models = parse_models(args.lambdas or f"{args.lam or 0.01:g}", args.epochs)
+        model = None if args.model is None else parse_model(args.model)
+        recipe = [] if args.vs_recipe is None else parse_models(args.vs_recipe, args.epochs)
     except ValueError as exc:
         parser.error(str(exc))
+    if recipe and model is None:
+        parser.error("--vs-recipe needs --model")
     REUSE["on"] = args.reuse
     torch.set_num_threads(1)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        runs = [run(work, lam, args.quick, epochs) for lam, epochs in models]
+        runs = [run(work, lam, args.quick, epochs, model) for lam, epochs in models]
+        base = [run(work, lam, args.quick, epochs) for lam, epochs in recipe]
+    compared = vs_recipe(runs, base) if base else None
+    runs += base
     if len(runs) == 1:
         print(table(runs[0]))
     else:
         print(curve_table(runs) + "\n\n" + photo_table(runs))
         for res in runs:
             print("\n" + table(res))
+    if compared:
+        print("\n" + vs_recipe_table(compared, base))
     out = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
     doc = runs[0] if len(runs) == 1 else {"runs": runs}
+    if compared:
+        doc["vs_recipe"] = compared
     write_text_atomic(out, json.dumps(doc, indent=2))
     print(f"\nwrote {out}")
     return 0

@@ -69,8 +69,47 @@ def _fake_run(lam: float, epochs: int, psnr: float) -> dict:
 def test_curve_and_photo_tables_have_a_row_or_column_per_model() -> None:
     runs = [_fake_run(0.03, 30, 29.0), _fake_run(0.01, 90, 31.5)]
     curve = bench_tiles.curve_table(runs).splitlines()
-    assert "| 0.03 | 30 | 10800 | 624 | latent map | 100 | 0.250 | 29.00 | 30.00 | -1.00 |" in curve
-    assert "| 0.01 | 90 | 10800 | 624 | latent map | 100 | 0.250 | 31.50 | 30.00 | +1.50 |" in curve
+    row = "| recipe | 0.03 | 30 | 10800 | 624 | latent map | 100 | 0.250 | 29.00 | 30.00 | -1.00 |"
+    assert row in curve
+    row = "| recipe | 0.01 | 90 | 10800 | 624 | latent map | 100 | 0.250 | 31.50 | 30.00 | +1.50 |"
+    assert row in curve
     photos = bench_tiles.photo_table(runs)
     assert "lambda 0.01, 90 epochs" in photos
     assert "| coins | 0.250 / 29.00 / -1.00 | 0.250 / 31.50 / +1.50 |" in photos
+
+
+def test_model_override_names_its_run():
+    model = bench_tiles.parse_model('{"hidden": [32, 64, 64], "latent": 16}')
+    assert model == {"hidden": (32, 64, 64), "latent": 16}
+    base = bench_tiles.IMAGE_RECIPE["train"]
+    assert bench_tiles.run_name(None, base, model) == "images-h32.64.64-l16"
+    assert bench_tiles.run_name(90, base, model) == "images-e90-h32.64.64-l16"
+    # the recipe's own model keeps bench_rd.py's name (its runs are reused)
+    assert bench_tiles.run_name(None, base, dict(bench_tiles.IMAGE_RECIPE["model"])) == "images"
+    for bad in ("[16]", "{}", "latent=16"):
+        with pytest.raises(ValueError):
+            bench_tiles.parse_model(bad)
+
+
+def _res(run: str, points: list[tuple[float, float]]) -> dict:
+    cells = [{"bytes": 0, "bpp": b, "psnr_db": p} for b, p in points]
+    return {
+        "run": run,
+        "lambda": 0.0,
+        "rows": [{"image": f"p{i}", "modes": {"latent map": c}} for i, c in enumerate(cells)],
+        "total": {"latent map": cells[0]},
+    }
+
+
+def test_vs_recipe_interpolates_and_extends_the_recipes_curve():
+    recipe = [
+        _res("images", [(0.1, 30.0), (1.0, 40.0)]),
+        _res("images", [(0.2, 32.0), (2.0, 42.0)]),
+    ]
+    # photo 0: 0.15 bpp between the recipe's 0.1 (30) and 0.2 (32): 31; photo 1: 3.0 bpp beyond
+    # 2.0, the segment 1.0 (40) - 2.0 (42) extended: 44
+    rows = bench_tiles.vs_recipe([_res("images-l16", [(0.15, 31.5), (3.0, 43.0)])], recipe)
+    assert rows[0]["photos"]["p0"] == pytest.approx(0.5)
+    assert rows[0]["photos"]["p1"] == pytest.approx(-1.0)
+    assert rows[0]["extrapolated"] == ["p1"]
+    assert "(-1.00)" in bench_tiles.vs_recipe_table(rows, recipe)
