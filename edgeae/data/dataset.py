@@ -59,7 +59,7 @@ class Dataset:
     corpus: Any = None
     # Log-mel sources (:mod:`edgeae.data.machine`): the front-end (a runtime
     # LogMelSpec, recorded in the manifest), each item's clip and the clip files; image
-    # crops (``PNGS?crop=N``): each crop's image and the image files. Validation holds out
+    # crops (``IMAGES?crop=N``): each crop's image and the image files. Validation holds out
     # whole clips (files).
     features: Any = None
     clips: np.ndarray | None = None

@@ -13,6 +13,7 @@ naming the file, and the key or field when there is one.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from edgeae.errors import DataError
 from edgeae_runtime.errors import InputError
 from edgeae_runtime.npyfile import load_npy, load_npz_member, npz_names
+from edgeae_runtime.png import drop_opaque_alpha
 
 from .png import read_png
 from .wav import read_wav
@@ -29,10 +31,10 @@ __all__ = [
     "EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "MAX_CROP_VALUES",
-    "PngCrops",
+    "ImageCrops",
     "RawData",
+    "image_crops",
     "is_image_path",
-    "png_crops",
     "read_file",
     "read_image",
 ]
@@ -214,17 +216,7 @@ def _image(path: Path) -> np.ndarray:
     return np.moveaxis(read_image(path), -1, 0)
 
 
-def _like_first(img: np.ndarray, first: np.ndarray | None) -> np.ndarray:
-    """``img`` (C, H, W) without its alpha channel when that is fully opaque and the first
-    image of the source has none (an RGBA screenshot among RGB photos: nothing lost)."""
-    if first is None or img.shape[0] not in (2, 4) or img.shape[0] != first.shape[0] + 1:
-        return img
-    if img.dtype == first.dtype and bool((img[-1] == np.iinfo(img.dtype).max).all()):
-        return img[:-1]
-    return img
-
-
-def _png_files(path: Path) -> list[Path]:
+def _image_files(path: Path) -> list[Path]:
     """Every image file (:data:`IMAGE_EXTENSIONS`) directly in folder ``path``, sorted by
     name (``[path]`` for a file)."""
     if not path.is_dir():
@@ -239,14 +231,26 @@ def _png_files(path: Path) -> list[Path]:
     return files
 
 
-def _png_folder(path: Path) -> RawData:
+def _source_images(files: list[Path]) -> Iterator[tuple[Path, np.ndarray]]:
+    """Each file's image ``(C, H, W)``; after the first, an opaque alpha channel the first
+    has not is dropped (an RGBA screenshot among RGB photos: nothing lost)."""
+    first: np.ndarray | None = None
+    for f in files:
+        img = read_image(f)
+        if first is not None:
+            img = drop_opaque_alpha(img, first.shape[-1])
+        first = img if first is None else first
+        yield f, np.moveaxis(img, -1, 0)
+
+
+def _image_folder(path: Path) -> RawData:
     """Every image directly in ``path`` (sorted by name), stacked as NCHW items."""
-    files = _png_files(path)
-    first = _image(files[0])
+    files = _image_files(path)
+    images = _source_images(files)
+    first = next(images)[1]
     stack = np.empty((len(files), *first.shape), dtype=first.dtype)
     stack[0] = first
-    for i, f in enumerate(files[1:], start=1):
-        img = _like_first(_image(f), first)
+    for i, (f, img) in enumerate(images, start=1):
         if img.shape != first.shape or img.dtype != first.dtype:
             raise DataError(
                 f"{f}: image is {img.shape[1]}x{img.shape[2]} with {img.shape[0]} channel(s) "
@@ -259,15 +263,15 @@ def _png_folder(path: Path) -> RawData:
     return RawData(stack, raw_range=(0.0, top))
 
 
-#: Crops a PNG source may cut: at most this many values (1 GiB of float32).
+#: Crops an image source may cut: at most this many values (1 GiB of float32).
 MAX_CROP_VALUES = 1 << 28
 #: Default crops per image: twice its area in crops, at most this many.
 MAX_DEFAULT_CROPS = 256
 
 
 @dataclass(frozen=True, eq=False)
-class PngCrops:
-    """Square crops of images (PNG, JPEG, ...) of any size: ``x`` ``(N, C, crop, crop)`` as stored
+class ImageCrops:
+    """Square crops of images (PNG, JPEG, ...) of any size: ``x`` (N, C, crop, crop) as stored
     (uint8/uint16), the image each came from (``image``, an index into ``names``)."""
 
     x: np.ndarray
@@ -275,17 +279,16 @@ class PngCrops:
     names: tuple[str, ...]
 
 
-def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCrops:
+def image_crops(path: Path, crop: int, per_image: int | None, seed: int) -> ImageCrops:
     """Random ``crop`` x ``crop`` crops of every image in ``path`` (a folder, or one file), of
     any sizes, seeded: ``per_image`` of each image, by default twice its area in crops (at
     most MAX_DEFAULT_CROPS). Every image must have the first one's channels and bit depth
     and be at least ``crop`` pixels high and wide; the error names the one that is not."""
-    files = _png_files(path)
+    files = _image_files(path)
     rng = np.random.default_rng(seed)
     crops, image, first = [], [], None
     total = 0
-    for i, f in enumerate(files):
-        img = _like_first(_image(f), first)
+    for i, (f, img) in enumerate(_source_images(files)):
         first = img if first is None else first
         c, h, w = img.shape
         if c != first.shape[0] or img.dtype != first.dtype:
@@ -307,13 +310,13 @@ def png_crops(path: Path, crop: int, per_image: int | None, seed: int) -> PngCro
         xs = rng.integers(0, w - crop + 1, n)
         crops.extend(img[:, y : y + crop, x : x + crop] for y, x in zip(ys, xs, strict=True))
         image.extend([i] * n)
-    return PngCrops(np.stack(crops), np.asarray(image, np.int64), tuple(f.name for f in files))
+    return ImageCrops(np.stack(crops), np.asarray(image, np.int64), tuple(f.name for f in files))
 
 
 def read_file(path: Path, key: str | None = None) -> RawData:
     """Read ``path`` by its extension (or as a PNG folder); ``key`` selects an .npz array."""
     if path.is_dir():
-        return _png_folder(path)
+        return _image_folder(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     ext = path.suffix.lower()

@@ -43,7 +43,7 @@ from .audio import read_audio
 from .builtin.registry import load_builtin
 from .builtin.speech import BUNDLE_RATE
 from .dataset import Dataset
-from .files import is_image_path, png_crops, read_file
+from .files import image_crops, is_image_path, read_file
 from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import MIX_PREFIX, PAIRS_PREFIX, corpus_dataset, is_speech_source, load_speech
@@ -74,25 +74,27 @@ def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
 
 
 #: The options a file source takes, by what it is: a rate for arrays stored without one,
-#: crops for PNG images of any size.
+#: crops for images of any size.
 _SIGNAL_OPTIONS = ("rate",)
 _CROP_OPTIONS = ("crop", "per_image", "seed")
 
 
 def _file_options(source: str) -> tuple[str, dict[str, int]]:
     """Split ``FILE?rate=HZ`` (the sample rate of a signal stored without one: .npy, .npz,
-    .csv) or ``PNGS?crop=N[&per_image=K&seed=S]`` (a folder of PNGs, or one, of any sizes:
+    .csv) or ``IMAGES?crop=N[&per_image=K&seed=S]`` (a folder of images, or one, any sizes:
     random N x N crops) into ``(FILE, options)``; a source without options (or an existing
     file whose name holds a ``?``) is ``(source, {})``."""
     path, sep, query = source.partition("?")
     if not sep or Path(source).exists():
         return source, {}
-    png = Path(path).is_dir() or is_image_path(Path(path))
-    allowed, form = (_CROP_OPTIONS, "PNGS?crop=N") if png else (_SIGNAL_OPTIONS, "FILE?rate=HZ")
+    images = Path(path).is_dir() or is_image_path(Path(path))
+    allowed, form = (
+        (_CROP_OPTIONS, "IMAGES?crop=N") if images else (_SIGNAL_OPTIONS, "FILE?rate=HZ")
+    )
     options = _query(source, query, form)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        takes = "crop=, per_image=, seed=" if png else "rate="
+        takes = "crop=, per_image=, seed=" if images else "rate="
         raise DataError(f"{source}: unknown option {unknown[0]!r}; this source takes ?{takes}")
     bounds = {"rate": (1, 10_000_000), "crop": (2, 4096), "per_image": (1, 1 << 20),
               "seed": (0, 2**32 - 1)}  # fmt: skip
@@ -108,7 +110,7 @@ def _file_options(source: str) -> tuple[str, dict[str, int]]:
                 f"an integer {low}..{high}, got {text!r}"
             )
             raise DataError(f"{source}: {key} must be {what}")
-    if png and "crop" not in values:
+    if images and "crop" not in values:
         raise DataError(f"{source}: per_image= and seed= need crop=N (the crops' size)")
     if "rate" in values and Path(path).suffix.lower() == ".wav":
         raise DataError(f"{source}: a WAV file states its own rate; drop ?rate=")
@@ -125,11 +127,11 @@ def _crops_dataset(
     layout: str | None,
     limit: int | None,
 ) -> Dataset:
-    """Random square crops of PNG images of any size, as NCHW items; with two images or
+    """Random square crops of images of any size, as NCHW items; with two images or
     more, each crop's image is its group, so validation holds out whole images."""
     if key is not None or window is not None or (layout not in (None, "NCHW")):
         raise DataError(f"{source}: crops are NCHW images; --key/--window/--layout do not apply")
-    crops = png_crops(path, options["crop"], options.get("per_image"), options.get("seed", 0))
+    crops = image_crops(path, options["crop"], options.get("per_image"), options.get("seed", 0))
     n_images = len(crops.names)
     ds = items_dataset(
         source,

@@ -267,8 +267,7 @@ def fit_schedule(
       recipe's), and the early-stopping ``patience`` (unless ``patience`` is False: the
       user gave it) raised in proportion, so a run still waits as many steps for
       validation to improve as the recipe did (8 epochs of 5 steps ended fitted runs at a
-      fraction of their steps).
-      Early stopping (``patience``) still ends the run when validation stops improving.
+      fraction of their steps); early stopping still ends a run that stops improving.
 
     Unchanged when the data fill a batch and the recipe's epochs take enough steps.
     """

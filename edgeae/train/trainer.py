@@ -191,9 +191,6 @@ def _run_epoch(
     return total / max(seen, 1), seen, time.perf_counter() - start
 
 
-
-
-
 def optimizer_steps(train_items: int, config: TrainConfig, epochs: int) -> int:
     """Adam steps of ``epochs`` epochs over ``train_items`` items at ``config.batch_size``."""
     return epochs * -(-train_items // config.batch_size)

@@ -38,6 +38,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from edgeae_runtime.manifest import input_shape_of
 from edgeae_runtime.session import ORT_ERRORS, batch_shape, first_line, open_session
 
 from .bench import measure_callable, measure_onnx
@@ -162,7 +163,7 @@ def _at_batch_one(model: onnx.ModelProto) -> onnx.ModelProto:
     m = onnx.ModelProto()
     m.CopyFrom(model)
     inits = {i.name for i in m.graph.initializer}
-    item = _manifest_item(m)
+    item = input_shape_of({p.key: p.value for p in m.metadata_props})
     for inp in m.graph.input:
         if inp.name in inits or not inp.type.HasField("tensor_type"):
             continue
@@ -173,20 +174,6 @@ def _at_batch_one(model: onnx.ModelProto) -> onnx.ModelProto:
                 dim.Clear()
                 dim.dim_value = value
     return m
-
-
-def _manifest_item(model: onnx.ModelProto) -> tuple[int, ...] | None:
-    """The shape one item of the graph's input has by the manifest (the latent's for a
-    decoder), or None without a manifest."""
-    from edgeae_runtime.manifest import MANIFEST_KEY, Manifest
-
-    text = next((p.value for p in model.metadata_props if p.key == MANIFEST_KEY), None)
-    if text is None:
-        return None
-    try:
-        return Manifest.from_json(text).input_shape
-    except Exception:  # a foreign or broken manifest: count what the graph says
-        return None
 
 
 def _shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...] | None]:

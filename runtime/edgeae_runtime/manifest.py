@@ -43,6 +43,7 @@ __all__ = [
     "ThresholdMethod",
     "WindowSpec",
     "check_graph",
+    "input_shape_of",
 ]
 
 MANIFEST_KEY = "edgeae.manifest"
@@ -554,6 +555,19 @@ class Manifest(_Record):
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one item of the graph's input: the latent's for a decoder."""
         return tuple(self.latent_shape if self.role == "decoder" else self.item_shape)
+
+
+def input_shape_of(metadata: Mapping[str, str]) -> tuple[int, ...] | None:
+    """:attr:`Manifest.input_shape` of the manifest in a model's metadata (an ONNX file's
+    ``metadata_props`` or a session's ``custom_metadata_map``), None without a readable
+    one (a foreign model: its graph's own dimensions are all there is)."""
+    text = metadata.get(MANIFEST_KEY)
+    if text is None:
+        return None
+    try:
+        return Manifest.from_json(text).input_shape
+    except ManifestError:  # a foreign or broken manifest: no item shape
+        return None
 
 
 #: Optional fields written only when set (not at their default), per record class: a file

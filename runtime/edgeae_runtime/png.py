@@ -22,7 +22,7 @@ import numpy as np
 from .atomic import write_bytes_atomic
 from .errors import InputError
 
-__all__ = ["read_png", "write_png"]
+__all__ = ["drop_opaque_alpha", "read_png", "write_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PNG_BYTES = 1 << 26  # decoded image bytes; a bigger IHDR is refused before inflating
@@ -174,6 +174,18 @@ def _filter_row(kind: int, cur: np.ndarray, prev: np.ndarray, bpp: int) -> bytes
         pa, pb, pc = np.abs(est - left), np.abs(est - p), np.abs(est - upleft)
         pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, p, upleft))
     return bytes([kind]) + ((c - pred) & 0xFF).astype(np.uint8).tobytes()
+
+
+def drop_opaque_alpha(image: np.ndarray, channels: int) -> np.ndarray:
+    """``(H, W, C)`` pixels with a fully opaque alpha channel (grey+alpha, RGBA) and one
+    channel more than ``channels``: the same pixels without it (nothing is lost); any
+    other image is returned as it is (its channel count is checked by the caller)."""
+    c = image.shape[-1]
+    if c in (2, 4) and c == channels + 1 and bool(
+        (image[..., -1] == np.iinfo(image.dtype).max).all()
+    ):
+        return image[..., :-1]
+    return image
 
 
 def write_png(

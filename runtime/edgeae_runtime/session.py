@@ -112,16 +112,12 @@ def batch_shape(session: ort.InferenceSession, batch: int) -> list[int]:
     dimensions, and where one is symbolic (an image model's spatial axes) the item's by
     the model's manifest (its latent's for a decoder), else 1. What a benchmark or a
     profile feeds the model."""
-    from .manifest import MANIFEST_KEY, Manifest
+    from .manifest import input_shape_of
 
     dims = list(session.get_inputs()[0].shape[1:])
-    meta = session.get_modelmeta().custom_metadata_map
     item: tuple[int, ...] = ()
-    if MANIFEST_KEY in meta and not all(isinstance(d, int) for d in dims):
-        try:
-            item = Manifest.from_json(meta[MANIFEST_KEY]).input_shape
-        except Exception:  # a foreign or broken manifest: the graph's dims
-            item = ()
+    if not all(isinstance(d, int) for d in dims):
+        item = input_shape_of(session.get_modelmeta().custom_metadata_map) or ()
     if len(item) != len(dims):
         item = (1,) * len(dims)
     return [batch, *(d if isinstance(d, int) else i for d, i in zip(dims, item, strict=True))]

@@ -20,11 +20,10 @@ import numpy as np
 from ..atomic import AtomicOutput
 from ..errors import InputError, ParameterError
 from ..manifest import Preprocessing
-from ..png import read_png, write_png
+from ..png import drop_opaque_alpha, read_png, write_png
 
 __all__ = [
     "PngFolderWriter",
-    "drop_opaque_alpha",
     "image_names",
     "is_png_source",
     "not_png_hint",
@@ -120,18 +119,6 @@ def raw_to_pixels(images: np.ndarray, low: float, high: float) -> np.ndarray:
     """Raw ``(N, C, H, W)`` -> 8-bit ``(N, H, W, C)``: clipped to the range, scaled, rounded."""
     unit = (np.clip(images, low, high) - low) / (high - low)
     return np.moveaxis(np.rint(unit * 255.0).astype(np.uint8), 1, -1)
-
-
-def drop_opaque_alpha(image: np.ndarray, channels: int) -> np.ndarray:
-    """``(H, W, C)`` pixels with a fully opaque alpha channel (grey+alpha, RGBA) and one
-    channel more than ``channels``: the same pixels without it (nothing is lost); any
-    other image is returned as it is (its channel count is checked by the caller)."""
-    c = image.shape[-1]
-    if c in (2, 4) and c == channels + 1 and bool(
-        (image[..., -1] == np.iinfo(image.dtype).max).all()
-    ):
-        return image[..., :-1]
-    return image
 
 
 def read_png_batch(

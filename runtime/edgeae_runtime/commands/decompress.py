@@ -18,7 +18,7 @@ from ..errors import InputError, ModelError, OutputError, StreamError
 from ..metrics import psnr, psnr_peak, snr_db
 from ..model import Model
 from ..npyfile import load_npy
-from ..png import write_png
+from ..png import drop_opaque_alpha, write_png
 from ._codec_io import (
     AtomicBinaryOutput,
     echo_summary,
@@ -36,7 +36,6 @@ from ._common import (
 )
 from ._image_io import (
     PngFolderWriter,
-    drop_opaque_alpha,
     is_png_source,
     not_png_hint,
     pixel_range,
@@ -304,9 +303,9 @@ def _read_reference(reference: str | None, channels: int) -> tuple[bool, np.ndar
         return None
     if is_png_source(reference):
         return True, read_reference_pixels(reference)
-    if not_png_hint(reference):
-        raise InputError(f"{reference}: --reference is a PNG, a folder of PNGs or a .npy"
-                         + not_png_hint(reference, channels))  # fmt: skip
+    hint = not_png_hint(reference, channels)
+    if hint:
+        raise InputError(f"{reference}: --reference is a PNG, a folder of PNGs or a .npy{hint}")
     return False, _load_npy(reference)
 
 
