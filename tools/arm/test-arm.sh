@@ -160,7 +160,10 @@ run_tests() {
     local wheel_dir="$REPO/build/arm64-wheel" results="$REPO/build/arm64-results" t1 w
     rm -rf "$wheel_dir" "$results"
     mkdir -p "$results"
-    # The runtime is pure Python: its wheel is built here (setuptools from PyPI if needed).
+    # The runtime is pure Python: its wheel is built here (setuptools from PyPI if needed),
+    # from a fresh runtime/build: setuptools copies into it and never prunes, so a module
+    # that became a package (manifest.py -> manifest/) would still ship in the wheel.
+    rm -rf --one-file-system "$REPO/runtime/build"
     "$HOST_PY" -m pip wheel --quiet --no-deps -w "$wheel_dir" ./runtime >/dev/null
     rm -rf --one-file-system "${ROOTFS:?}$WORK"
     mkdir -p "$ROOTFS$WORK/tests" "$ROOTFS$WORK/tools/arm" "$ROOTFS$WORK/results"
