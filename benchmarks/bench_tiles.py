@@ -405,7 +405,8 @@ def main() -> int:
                         "'{\"hidden\": [32, 64, 64], \"latent\": 16}' (in the name)")  # fmt: skip
     parser.add_argument("--vs-recipe", metavar="L1,L2,L3", help="with --model: also the "
                         "recipe's models at these lambdas (trained or kept), and each model's "
-                        "gain over their curve at equal rate")  # fmt: skip
+                        "gain over their curve at equal rate (LAMBDA@EPOCHS entries are listed, "
+                        "not part of the curve)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="5 epochs on fewer crops")
     parser.add_argument("--work", type=Path, help="keep the trained run here")
     parser.add_argument("--reuse", action="store_true", help="with --work: keep a trained run")
@@ -435,7 +436,8 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         runs = [run(work, lam, args.quick, epochs, model) for lam, epochs in models]
         base = [run(work, lam, args.quick, epochs) for lam, epochs in recipe]
-    compared = vs_recipe(runs, base) if base else None
+    curve = [b for b, (_, epochs) in zip(base, recipe, strict=True) if epochs == args.epochs]
+    compared = vs_recipe(runs, curve) if curve else None
     runs += base
     if len(runs) == 1:
         print(table(runs[0]))
@@ -444,7 +446,7 @@ def main() -> int:
         for res in runs:
             print("\n" + table(res))
     if compared:
-        print("\n" + vs_recipe_table(compared, base))
+        print("\n" + vs_recipe_table(compared, curve))
     out = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
     doc = runs[0] if len(runs) == 1 else {"runs": runs}
     if compared:

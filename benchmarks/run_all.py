@@ -35,6 +35,7 @@ ORDER = [
     "denoise",
     "speech",  # needs trained models: bench_speech.py --float ... (its section names the command)
     "train_speech",
+    "recurrent",
     "export",
     "runtime",
     "codec",
@@ -57,6 +58,8 @@ TITLES = {
     "speech": "Speech denoising on real speech and real noise: the pretrained denoiser vs Wiener, "
     "the masking ceiling and the old recipes",
     "train_speech": "Train your own denoiser from a clean-speech folder and a noise folder",
+    "recurrent": "Speech denoising: a recurrent (GRU) mask model vs the shipped conv mask at "
+    "equal steps (a torch-only probe)",
     "export": "Export and quantization: torch vs ORT fp32 / int8 / fp16 vs OpenVINO",
     "runtime": "Runtime: streaming denoiser vs the raw onnxruntime bound, footprint",
     "codec": "Stream codec: throughput, bytes per second, SNR",

@@ -25,6 +25,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,12 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     return TimeDomain()
 
 
-def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
+def train(
+    args: argparse.Namespace, make: Callable[[argparse.Namespace], torch.nn.Module] | None = None
+) -> tuple[SpectralMaskAE, dict]:
+    """Train the model ``make(args)`` builds after seeding (default :func:`build`; any module
+    with the spectral model's ``config`` and ``mask_sequence``) on the shipped recipe's data,
+    loss and schedule."""
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -133,7 +139,7 @@ def train(args: argparse.Namespace) -> tuple[SpectralMaskAE, dict]:
         noise_pair=args.noise_pair,
     )
     corpus = SpeechCorpus.load(law=law)
-    model = build(args)
+    model = (make or build)(args)
     cfg = model.config if args.arch == "spectral" else spectral_config(args)
     run = (lambda x: enhance(model, x)) if args.arch == "spectral" else model
     params = sum(p.numel() for p in model.parameters())
@@ -313,7 +319,8 @@ def export(model: torch.nn.Module, out: Path, info: dict) -> dict:
     }
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line (also what benchmarks/bench_recurrent.py trains with)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", choices=("spectral", "conv1d"), default="spectral")
     ap.add_argument("--epochs", type=int, default=300)
@@ -385,7 +392,11 @@ def main() -> None:
     ap.add_argument(
         "--from-checkpoint", type=Path, default=None, help="skip training: export this checkpoint"
     )
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.from_checkpoint:
         blob = torch.load(args.from_checkpoint, weights_only=True)  # tensors and plain values only
         model, info = build(args), blob["info"]

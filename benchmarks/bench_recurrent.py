@@ -1,0 +1,98 @@
+"""Does recurrence beat the shipped 8-frame conv mask at equal steps? A torch-only probe.
+
+    .venv/bin/python benchmarks/bench_recurrent.py --epochs 40 [--threads 1]
+
+Trains two speech denoisers with ``train_speech_denoiser.py``'s data, loss, schedule and
+seed, one after the other, and prints their validation gains (the trainer's 64 x 1.5 s
+SI-SNR gain of the best epoch, and SI-SNR / PESQ-wb / STOI gains of 16 x 3 s mixtures):
+
+- ``conv``: the shipped spectral mask (``SpectralMaskAE``: 8 frames + noise floor);
+- ``gru``: the same STFT front-end, features and mask contract, with the past carried
+  by a GRU instead of 8 context frames: ``[|X|^0.3 of the frame, its noise floor]``
+  (2 x 161) -> Linear 64, ReLU -> GRU 80 -> Linear 128, ReLU -> Linear 161, Sigmoid.
+
+Nothing is exported: the runtime has no recurrent-state contract (docs/speech.md
+"Recurrence"). Results go to ``benchmarks/results/recurrent.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import train_speech_denoiser as tsd  # noqa: E402
+
+from edgeae.models.spectral import SpectralConfig, track_floor  # noqa: E402
+
+
+class GRUMask(nn.Module):
+    """The probe's recurrent mask model (``config`` and ``mask_sequence`` as the trainer
+    expects of a spectral model)."""
+
+    def __init__(self, cfg: SpectralConfig, hidden: int = 80, width: int = 64) -> None:
+        super().__init__()
+        self.config = cfg
+        f = cfg.bins
+        self.inp = nn.Sequential(nn.Linear(2 * f, width), nn.ReLU())
+        self.gru = nn.GRU(width, hidden, batch_first=True)
+        self.out = nn.Sequential(nn.Linear(hidden, 128), nn.ReLU(), nn.Linear(128, f), nn.Sigmoid())
+        with torch.no_grad():  # start near "pass everything", as the conv model does
+            self.out[-2].bias.fill_(1.0)
+
+    def mask_sequence(self, feats: torch.Tensor) -> torch.Tensor:
+        """Masks ``(B, bins, T)`` of feature sequences ``(B, bins, T)``, causal."""
+        floor = track_floor(feats, self.config.noise_floor)
+        x = torch.cat([feats, floor], 1).transpose(1, 2)
+        h, _ = self.gru(self.inp(x))
+        return self.out(h).transpose(1, 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kinds", default="gru,conv", help="which models, in this order")
+    ap.add_argument("--quick", action="store_true", help="2 epochs of 4 steps (a smoke run)")
+    opts = ap.parse_args()
+    epochs, steps = (2, 4) if opts.quick else (opts.epochs, 40)
+    args = tsd.parser().parse_args(
+        ["--epochs", str(epochs), "--steps", str(steps), "--threads", str(opts.threads)]
+    )
+    results = {}
+    for kind in opts.kinds.split(","):
+        make = (lambda a: GRUMask(tsd.spectral_config(a))) if kind == "gru" else tsd.build
+        _, info = tsd.train(args, make)
+        results[kind] = {
+            "params": info["params"],
+            "epochs": epochs,
+            "steps": epochs * steps,
+            "train_seconds": info["train_seconds"],
+            "val_sisnr_gain_db": info["val_sisnr_gain_db"],
+            **info["val_quality"],
+        }
+        print(json.dumps({kind: results[kind]}), flush=True)
+    print(
+        f"{'model':6} {'params':>7} {'steps':>6} {'train s':>8} {'val SI-SNR':>10} "
+        f"{'SI-SNR':>7} {'PESQ':>6} {'STOI':>6}"
+    )
+    for kind, r in results.items():
+        print(
+            f"{kind:6} {r['params']:7d} {r['steps']:6d} {r['train_seconds']:8.0f} "
+            f"{r['val_sisnr_gain_db']:+10.2f} {r['sisnr_gain']:+7.2f} {r['pesq_gain']:+6.3f} "
+            f"{r['stoi_gain']:+6.3f}"
+        )
+    out = HERE / "results" / ("recurrent.quick.json" if opts.quick else "recurrent.json")
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
