@@ -53,12 +53,7 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         return _coerce(inner[0] if len(inner) == 1 else inner, value, where)
     if isinstance(tp, list):  # a union of several non-None types, e.g. int | None handled above
-        for option in tp:
-            try:
-                return _coerce(option, value, where)
-            except ManifestError:
-                pass
-        raise ManifestError(f"{where}: unexpected value {value!r}")
+        return _first_fit(tp, value, where)
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, where)
     if origin is tuple:
@@ -99,8 +94,12 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, tp):
             raise ManifestError(f"{where}: expected {tp.__name__}, got {value!r}")
         return value
-    # X | Y unions without None
-    for option in args:
+    return _first_fit(args, value, where)  # X | Y unions without None
+
+
+def _first_fit(options: Any, value: Any, where: str) -> Any:
+    """``value`` as the first of a union's ``options`` it fits, else the error naming it."""
+    for option in options:
         try:
             return _coerce(option, value, where)
         except ManifestError:
