@@ -1,6 +1,6 @@
 """Does recurrence beat the shipped 8-frame conv mask at equal steps? A torch-only probe.
 
-    .venv/bin/python benchmarks/bench_recurrent.py --epochs 40 [--threads 1]
+    .venv/bin/python benchmarks/bench_recurrent.py --epochs 40 [--long 300] [--threads 1]
 
 Trains two speech denoisers with ``train_speech_denoiser.py``'s data, loss, schedule and
 seed, one after the other, and prints their validation gains (the trainer's 64 x 1.5 s
@@ -11,13 +11,16 @@ SI-SNR gain of the best epoch, and SI-SNR / PESQ-wb / STOI gains of 16 x 3 s mix
   by a GRU instead of 8 context frames: ``[|X|^0.3 of the frame, its noise floor]``
   (2 x 161) -> Linear 64, ReLU -> GRU 80 -> Linear 128, ReLU -> Linear 161, Sigmoid.
 
-Nothing is exported: the runtime has no recurrent-state contract (docs/speech.md
-"Recurrence"). Results go to ``benchmarks/results/recurrent.json``.
+``--long 300`` then trains the GRU alone for 300 epochs and sets it beside the shipped
+model's own training record (the same script, seed and 300 epochs). Nothing is exported:
+the runtime has no recurrent-state contract (docs/speech.md "Recurrence"). Results go to
+``benchmarks/results/recurrent.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -55,42 +58,86 @@ class GRUMask(nn.Module):
         return self.out(h).transpose(1, 2)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--kinds", default="gru,conv", help="which models, in this order")
-    ap.add_argument("--quick", action="store_true", help="2 epochs of 4 steps (a smoke run)")
-    opts = ap.parse_args()
-    epochs, steps = (2, 4) if opts.quick else (opts.epochs, 40)
+SHIPPED = tsd.PRETRAINED / "speech-denoiser.json"
+
+
+def train_one(kind: str, epochs: int, steps: int, threads: int) -> dict:
+    """One model trained by the shipped recipe's script; its record (the trainer's per-epoch
+    lines go to stderr, the table to stdout)."""
     args = tsd.parser().parse_args(
-        ["--epochs", str(epochs), "--steps", str(steps), "--threads", str(opts.threads)]
+        ["--epochs", str(epochs), "--steps", str(steps), "--threads", str(threads)]
     )
-    results = {}
-    for kind in opts.kinds.split(","):
-        make = (lambda a: GRUMask(tsd.spectral_config(a))) if kind == "gru" else tsd.build
+    make = (lambda a: GRUMask(tsd.spectral_config(a))) if kind == "gru" else tsd.build
+    with contextlib.redirect_stdout(sys.stderr):
         _, info = tsd.train(args, make)
-        results[kind] = {
-            "params": info["params"],
-            "epochs": epochs,
-            "steps": epochs * steps,
-            "train_seconds": info["train_seconds"],
-            "val_sisnr_gain_db": info["val_sisnr_gain_db"],
-            **info["val_quality"],
-        }
-        print(json.dumps({kind: results[kind]}), flush=True)
-    print(
-        f"{'model':6} {'params':>7} {'steps':>6} {'train s':>8} {'val SI-SNR':>10} "
+    return {
+        "model": kind,
+        "params": info["params"],
+        "epochs": epochs,
+        "steps": epochs * steps,
+        "train_seconds": info["train_seconds"],
+        "val_sisnr_gain_db": info["val_sisnr_gain_db"],
+        **info["val_quality"],
+    }
+
+
+def shipped_record(epochs: int) -> dict | None:
+    """The shipped model's own training record, when it trained ``epochs`` of 40 steps."""
+    info = json.loads(SHIPPED.read_text())
+    if info["args"].get("epochs") != epochs or info["args"].get("steps") != 40:
+        return None
+    return {
+        "model": "conv (shipped, its training record)",
+        "params": info["params"],
+        "epochs": epochs,
+        "steps": epochs * 40,
+        "train_seconds": info["train_seconds"],
+        "val_sisnr_gain_db": info["val_sisnr_gain_db"],
+        **info["val_quality"],
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        f"{'model':36} {'params':>7} {'steps':>6} {'train s':>8} {'val SI-SNR':>10} "
         f"{'SI-SNR':>7} {'PESQ':>6} {'STOI':>6}"
     )
-    for kind, r in results.items():
-        print(
-            f"{kind:6} {r['params']:7d} {r['steps']:6d} {r['train_seconds']:8.0f} "
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"{r['model']:36} {r['params']:7d} {r['steps']:6d} {r['train_seconds']:8.0f} "
             f"{r['val_sisnr_gain_db']:+10.2f} {r['sisnr_gain']:+7.2f} {r['pesq_gain']:+6.3f} "
             f"{r['stoi_gain']:+6.3f}"
         )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=40, help="epochs of 40 steps for both models")
+    ap.add_argument(
+        "--long",
+        type=int,
+        default=None,
+        help="also the GRU alone at this many epochs (300: against the shipped model's own record)",
+    )
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="2 epochs of 4 steps (a smoke run)")
+    opts = ap.parse_args()
+    epochs, steps = (2, 4) if opts.quick else (opts.epochs, 40)
+    equal = [train_one(kind, epochs, steps, opts.threads) for kind in ("gru", "conv")]
+    print(f"equal steps ({epochs} epochs of {steps} steps each, one after the other):")
+    print(table(equal))
+    doc: dict = {"equal_steps": equal}
+    if opts.long and not opts.quick:
+        long = [train_one("gru", opts.long, 40, opts.threads)]
+        record = shipped_record(opts.long)
+        long += [record] if record else []
+        print(f"\nlonger ({opts.long} epochs of 40 steps):")
+        print(table(long))
+        doc["long"] = long
     out = HERE / "results" / ("recurrent.quick.json" if opts.quick else "recurrent.json")
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {out}")
 
 
