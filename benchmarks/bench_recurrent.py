@@ -25,6 +25,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +35,7 @@ sys.path.insert(0, str(HERE))
 import train_speech_denoiser as tsd  # noqa: E402
 
 from edgeae.models.spectral import SpectralConfig, track_floor  # noqa: E402
+from edgeae.train.denoiser import enhance  # noqa: E402
 
 
 class GRUMask(nn.Module):
@@ -61,15 +63,21 @@ class GRUMask(nn.Module):
 SHIPPED = tsd.PRETRAINED / "speech-denoiser.json"
 
 
-def train_one(kind: str, epochs: int, steps: int, threads: int) -> dict:
-    """One model trained by the shipped recipe's script; its record (the trainer's per-epoch
-    lines go to stderr, the table to stdout)."""
+def train_one(
+    kind: str, epochs: int, steps: int, threads: int, save: Path | None, quick: bool
+) -> dict:
+    """One model trained by the shipped recipe's script, scored on bench_speech's held-out
+    sets (float, the torch twin of the runtime's STFT / mask / overlap-add); its record (the
+    trainer's per-epoch lines go to stderr, the tables to stdout)."""
     args = tsd.parser().parse_args(
         ["--epochs", str(epochs), "--steps", str(steps), "--threads", str(threads)]
     )
     make = (lambda a: GRUMask(tsd.spectral_config(a))) if kind == "gru" else tsd.build
     with contextlib.redirect_stdout(sys.stderr):
-        _, info = tsd.train(args, make)
+        model, info = tsd.train(args, make)
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": model.state_dict(), "info": info}, save / f"{kind}-{epochs}.pt")
     return {
         "model": kind,
         "params": info["params"],
@@ -78,7 +86,59 @@ def train_one(kind: str, epochs: int, steps: int, threads: int) -> dict:
         "train_seconds": info["train_seconds"],
         "val_sisnr_gain_db": info["val_sisnr_gain_db"],
         **info["val_quality"],
+        "heldout": heldout(model, quick),
     }
+
+
+def heldout(model: nn.Module, quick: bool) -> dict[str, dict[str, float]]:
+    """Mean SI-SNR / PESQ-wb / STOI of the enhanced held-out sets, and of their input."""
+    from bench_speech import eval_sets, metrics
+
+    out: dict[str, dict[str, float]] = {}
+    model.eval()
+    for name, items in eval_sets(quick).items():
+        rows: dict[str, list[dict[str, float]]] = {"noisy": [], "model": []}
+        for _, x, clean in items:
+            with torch.no_grad():
+                y = enhance(model, torch.from_numpy(x[None].astype(np.float32)))[0].numpy()
+            rows["noisy"].append(metrics(clean, x))
+            rows["model"].append(metrics(clean, y))
+        out[name] = {
+            f"{who} {k}": round(float(np.mean([d[k] for d in v])), 3)
+            for who, v in rows.items()
+            for k in ("sisnr", "pesq", "stoi")
+        }
+    return out
+
+
+def heldout_table(rows: list[dict]) -> str:
+    """Per held-out set: each model's SI-SNR / PESQ / STOI (the input's first), and the
+    mixtures' mean gains."""
+    sets = list(rows[0]["heldout"])
+    lines = [
+        "| set | input | " + " | ".join(r["model"] + f" {r['epochs']} ep" for r in rows) + " |"
+    ]
+    lines.append("|---" * (len(rows) + 2) + "|")
+
+    def cell(h: dict, who: str) -> str:
+        return f"{h[who + ' sisnr']:.2f} / {h[who + ' pesq']:.3f} / {h[who + ' stoi']:.3f}"
+
+    for name in sets:
+        first = rows[0]["heldout"][name]
+        lines.append(
+            f"| {name} | {cell(first, 'noisy')} | "
+            + " | ".join(cell(r["heldout"][name], "model") for r in rows)
+            + " |"
+        )
+    mixes = [s for s in sets if s.startswith("mix")]
+    gains = []
+    for r in rows:
+        h = r["heldout"]
+        g = [np.mean([h[s][f"model {k}"] - h[s][f"noisy {k}"] for s in mixes]) for k in
+             ("sisnr", "pesq", "stoi")]  # fmt: skip
+        gains.append(f"{g[0]:+.2f} / {g[1]:+.3f} / {g[2]:+.3f}")
+    lines.append("| mixtures, mean gain | | " + " | ".join(gains) + " |")
+    return "\n".join(lines)
 
 
 def shipped_record(epochs: int) -> dict | None:
@@ -123,19 +183,24 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="2 epochs of 4 steps (a smoke run)")
+    ap.add_argument("--save", type=Path, default=None, help="keep each model's weights here")
     opts = ap.parse_args()
     epochs, steps = (2, 4) if opts.quick else (opts.epochs, 40)
-    equal = [train_one(kind, epochs, steps, opts.threads) for kind in ("gru", "conv")]
-    print(f"equal steps ({epochs} epochs of {steps} steps each, one after the other):")
+    save, quick = opts.save, opts.quick
+    equal = [train_one(k, epochs, steps, opts.threads, save, quick) for k in ("gru", "conv")]
+    print(f"equal steps ({epochs} epochs of {steps} steps each, one after the other), validation:")
     print(table(equal))
+    print("\nheld out (bench_speech.py's sets; SI-SNR dB / PESQ-wb / STOI, float):\n")
+    print(heldout_table(equal))
     doc: dict = {"equal_steps": equal}
     if opts.long and not opts.quick:
-        long = [train_one("gru", opts.long, 40, opts.threads)]
+        long = [train_one("gru", opts.long, 40, opts.threads, save, quick)]
         record = shipped_record(opts.long)
-        long += [record] if record else []
-        print(f"\nlonger ({opts.long} epochs of 40 steps):")
-        print(table(long))
-        doc["long"] = long
+        print(f"\nlonger ({opts.long} epochs of 40 steps), validation:")
+        print(table(long + ([record] if record else [])))
+        print("\nheld out (the shipped model's: BENCHMARKS.md, speech section):\n")
+        print(heldout_table(long))
+        doc["long"] = long + ([record] if record else [])
     out = HERE / "results" / ("recurrent.quick.json" if opts.quick else "recurrent.json")
     out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {out}")
