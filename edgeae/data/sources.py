@@ -83,8 +83,9 @@ _CROP_OPTIONS = ("crop", "per_image", "seed", "hue")
 def _file_options(source: str) -> tuple[str, dict[str, int]]:
     """Split ``FILE?rate=HZ`` (the sample rate of a signal stored without one: .npy, .npz,
     .csv) or ``IMAGES?crop=N[&per_image=K&seed=S&hue=0|1]`` (a folder of images, or one, any
-    sizes: random N x N crops; ``hue``: a random hue per crop and epoch) into ``(FILE, options)``; a source without options (or an existing
-    file whose name holds a ``?``) is ``(source, {})``."""
+    sizes: random N x N crops; ``hue``: a random hue per crop and epoch) into ``(FILE,
+    options)``; a source without options (or an existing file whose name holds a ``?``) is
+    ``(source, {})``."""
     path, sep, query = source.partition("?")
     if not sep or Path(source).exists():
         return source, {}

@@ -16,10 +16,10 @@ from edgeae.data import load_source, write_png
 from edgeae.data.colour import HueAugment, hue_matrices, rotate_hues
 from edgeae.errors import DataError
 
-_ITEMS = hnp.arrays(
-    np.uint8, st.tuples(st.integers(1, 4), st.sampled_from([3, 4]), st.integers(1, 5),
-                        st.integers(1, 5)),  # fmt: skip
+_SHAPES = st.tuples(
+    st.integers(1, 4), st.sampled_from([3, 4]), st.integers(1, 5), st.integers(1, 5)
 )
+_ITEMS = hnp.arrays(np.uint8, _SHAPES)
 
 
 @settings(max_examples=60, deadline=None)
