@@ -113,3 +113,10 @@ def test_grey_crops_do_not_augment_and_refuse_hue_1(tmp_path: Path) -> None:
         load_source(f"{tmp_path / 'g'}?crop=8&hue=2")
     with pytest.raises(DataError, match=r"hue= need crop=N"):
         load_source(f"{tmp_path / 'g'}?hue=0")
+
+
+def test_about_half_the_crops_keep_their_colours_each_epoch() -> None:
+    x = np.random.default_rng(1).integers(0, 256, (2000, 3, 2, 2)).astype(np.uint8)
+    out = HueAugment(0, (0.0, 255.0))(x, 7)
+    kept = np.all(out == x, axis=(1, 2, 3))
+    assert 0.45 < kept.mean() < 0.55
