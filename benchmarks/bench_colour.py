@@ -10,8 +10,10 @@ photos"), run here as subprocesses so what they print is kept:
    same command is also run with ``--seed 1`` (chelsea.png held out instead), and with
    ``--seed 1 --batch-size 16`` and ``--seed 1 --batch-size 16 --epochs 90`` (what
    train's warning about < 2000 rate-distortion steps asks for); colour crops train with
-   a random hue per crop and epoch by default (issue 12, docs/data.md), so the defaults
-   are also run on ``photos?crop=64&hue=0``, without it (the codec before);
+   a random hue on about half the crops each epoch by default (issue 12, docs/data.md),
+   so the defaults are also run on ``photos?crop=64&hue=0``, without it (conv2d on image
+   crops trains the upsample decoder since issue 12: the codec before also had the
+   sub-pixel one, docs/compression.md);
 2. ``edgeae export``, then ``edgeae quantize`` of the encoder and of the decoder (static
    int8, the defaults; a refusal of the speed gate is recorded, then the file is written
    with ``--allow-slower`` so int8 is still measured);
@@ -166,7 +168,7 @@ def notes(text: str) -> list[str]:
 
 #: The trainings, as (train options, source options): the defaults (seed 0), whose
 #: validation split holds out rocket.jpg, the one photo with a blue sky; the same without
-#: the random hues (``hue=0``: the codec before issue 12); --seed 1, which holds out
+#: the random hues (``hue=0``); --seed 1, which holds out
 #: chelsea.png instead; and that with --batch-size 16 (its epochs fitted to 84, 2016
 #: steps) and --batch-size 16 --epochs 90 (2160 steps, early stopping allowing).
 VARIANTS = {"defaults": ([], ""), "defaults, hue=0": ([], "&hue=0"),
