@@ -9,7 +9,11 @@ photos"), run here as subprocesses so what they print is kept:
    photo, which with the default seed is rocket.jpg, the only one with a blue sky, so the
    same command is also run with ``--seed 1`` (chelsea.png held out instead), and with
    ``--seed 1 --batch-size 16`` and ``--seed 1 --batch-size 16 --epochs 90`` (what
-   train's warning about < 2000 rate-distortion steps asks for);
+   train's warning about < 2000 rate-distortion steps asks for); colour crops train with
+   a random hue on about half the crops each epoch by default (issue 12, docs/data.md),
+   so the defaults are also run on ``photos?crop=64&hue=0``, without it (conv2d on image
+   crops trains the upsample decoder since issue 12: the codec before also had the
+   sub-pixel one, docs/compression.md);
 2. ``edgeae export``, then ``edgeae quantize`` of the encoder and of the decoder (static
    int8, the defaults; a refusal of the speed gate is recorded, then the file is written
    with ``--allow-slower`` so int8 is still measured);
@@ -21,7 +25,10 @@ photos"), run here as subprocesses so what they print is kept:
    bits per pixel, PSNR over the R, G, B values (peak 255), as the CLI prints them;
 4. colour JPEG (Pillow, 4:2:0, quality 1..95) of the same photo, its PSNR interpolated at
    our bits per pixel (file bytes over pixels, headers included);
-5. colour shift: the mean decoded-minus-original value per channel, and PSNR per channel.
+5. colour shift: the mean decoded-minus-original value per channel, and PSNR per channel;
+6. checker: the fixed pattern of the decoder's 4 x 4 sub-pixel phases in flat areas (the
+   original's grey value varying by under 2 levels in a 9 x 9 window): the mean
+   decoded-minus-original grey error at each phase (y mod 4, x mod 4) there, max - min.
 
 The decoded photos (and JPEG's at the nearest rate) are written under ``--work`` to look at.
 Run it under the heavy lock (it trains): ``flock /tmp/edgeae-heavy.lock nice -n 10 python
@@ -106,12 +113,40 @@ def jpeg_ladder(img: np.ndarray) -> list[Point]:
 
 def colour_stats(img: np.ndarray, rec: np.ndarray) -> dict:
     diff = rec.astype(np.float64) - img
+    amplitude, share = checker(img, rec)
     return {
+        "checker": amplitude,
+        "flat_share": round(share, 3),
         "mean_shift_rgb": [round(float(diff[..., c].mean()), 3) for c in range(3)],
         "psnr_rgb_db": [
             round(mse_psnr(float(np.mean(diff[..., c] ** 2)), 255.0), 2) for c in range(3)
         ],
     }
+
+
+#: Flat areas for the checker measure: the original's local grey std (9 x 9) below this.
+FLAT_STD = 2.0
+#: The decoder's two pixel-shuffle levels: a 4 x 4 period.
+PERIOD = 4
+
+
+def checker(img: np.ndarray, rec: np.ndarray) -> tuple[float | None, float]:
+    """``(amplitude, flat share)``: max - min over the ``PERIOD`` x ``PERIOD`` phases of the
+    mean grey error in the flat areas of ``img`` (None when it has none), and their share."""
+    from scipy.ndimage import uniform_filter
+
+    grey = img.astype(np.float64).mean(-1)
+    mean = uniform_filter(grey, 9)
+    flat = np.sqrt(np.maximum(uniform_filter(grey**2, 9) - mean**2, 0.0)) < FLAT_STD
+    err = rec.astype(np.float64).mean(-1) - grey
+    phases = []
+    for i in range(PERIOD):
+        for j in range(PERIOD):
+            m = flat[i::PERIOD, j::PERIOD]
+            if m.any():
+                phases.append(float(err[i::PERIOD, j::PERIOD][m].mean()))
+    share = float(flat.mean())
+    return (round(max(phases) - min(phases), 2) if len(phases) == PERIOD**2 else None), share
 
 
 def code(enc: Path, dec: Path, photo: Path, stream: Path, back: Path) -> dict:
@@ -131,22 +166,23 @@ def notes(text: str) -> list[str]:
     return [ln for ln in lines if keep.search(ln)][:12]
 
 
-#: The trainings: the defaults (seed 0), whose validation split holds out rocket.jpg, the
-#: one photo with a blue sky; --seed 1, which holds out chelsea.png instead; and that with
-#: --batch-size 16 (its epochs fitted to 84, 2016 steps; before main's fde79d0 the 600-step
-#: rule left it at the recipe's 30, 720 steps) and --batch-size 16 --epochs 90 (2160 steps,
-#: early stopping allowing).
-VARIANTS = {"defaults": [], "seed 1": ["--seed", "1"],
+#: The trainings, as (train options, source options): the defaults (seed 0), whose
+#: validation split holds out rocket.jpg, the one photo with a blue sky; the same without
+#: the random hues (``hue=0``); --seed 1, which holds out
+#: chelsea.png instead; and that with --batch-size 16 (its epochs fitted to 84, 2016
+#: steps) and --batch-size 16 --epochs 90 (2160 steps, early stopping allowing).
+VARIANTS = {"defaults": ([], ""), "defaults, hue=0": ([], "&hue=0"),
+            "seed 1": (["--seed", "1"], ""),
             # what train's warning asks for: >= 2000 rate-distortion steps
-            "seed 1, batch 16": ["--seed", "1", "--batch-size", "16"],
-            "seed 1, batch 16, 90 epochs": ["--seed", "1", "--batch-size", "16",
-                                            "--epochs", "90"]}  # fmt: skip
+            "seed 1, batch 16": (["--seed", "1", "--batch-size", "16"], ""),
+            "seed 1, batch 16, 90 epochs": (["--seed", "1", "--batch-size", "16",
+                                             "--epochs", "90"], "")}  # fmt: skip
 
 
 def make_codec(work: Path, source: str, tag: str, extra: list[str], quick: bool,
                reuse: bool) -> dict:  # fmt: skip
     """Train, export and quantize one codec with the CLI; what it printed, its metrics."""
-    slug = tag.replace(" ", "").replace(",", "-")
+    slug = tag.replace(" ", "").replace(",", "-").replace("=", "")
     run_dir, models = work / f"run-{slug}" / "q3", work / f"models-{slug}"  # --quality 3: q3
     log = work / f"train-{slug}.log"
     if not (reuse and (run_dir / "checkpoint.pt").exists() and log.exists()):
@@ -191,8 +227,9 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
     for name in TRAIN:
         shutil.copyfile(SHARED / name, photos / Path(name).name)
     source = f"{photos}?crop=64"
-    variants = {tag: make_codec(work, source, tag, extra, quick, reuse)
-                for tag, extra in (list(VARIANTS.items())[:1] if quick else VARIANTS.items())}
+    variants = {tag: make_codec(work, source + query, tag, extra, quick, reuse)
+                for tag, (extra, query) in (list(VARIANTS.items())[:2] if quick
+                                            else VARIANTS.items())}  # fmt: skip
     res: dict = {"train_photos": [Path(n).name for n in TRAIN], "variants": variants}
     decoded = work / "decoded"
     decoded.mkdir(exist_ok=True)
@@ -207,7 +244,7 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
         for tag, v in variants.items():
             models = Path(v["models"])
             for kind, suffix in (("float", ""), ("int8", ".int8")):
-                slug = tag.replace(" ", "").replace(",", "-")
+                slug = tag.replace(" ", "").replace(",", "-").replace("=", "")
                 back = decoded / f"{stem}.{slug}.{kind}.png"
                 cell = code(models / f"encoder{suffix}.onnx", models / f"decoder{suffix}.onnx",
                             photo, work / f"{stem}.{kind}.eae", back)  # fmt: skip
@@ -235,13 +272,20 @@ def _vs(cell: dict) -> str:
     return "outside q 1-95 | n/a" if ref is None else f"{ref:.2f} | {cell['psnr_db'] - ref:+.2f}"
 
 
+def _checker(cell: dict) -> str:
+    amp = cell.get("checker")
+    return "n/a" if amp is None else f"{amp:.2f} ({cell['flat_share']:.0%} flat)"
+
+
 def table(res: dict) -> str:
     lines = [
         f"trained on {', '.join(res['train_photos'])} (`?crop=64`, `--arch conv2d --quality 3`, "
         "`--threads 1`, defaults otherwise); held-out colour photos through `edgeae-rt "
         "compress` / `decompress --reference` (one latent map, v6); PSNR over R, G, B (peak "
         "255); JPEG: Pillow 4:2:0, q 1..95, interpolated at the same bpp; shift: mean decoded "
-        "- original per R, G, B",
+        "- original per R, G, B; checker: max - min over the 4 x 4 sub-pixel phases of the mean "
+        f"grey error in flat areas (local 9 x 9 grey std < {FLAT_STD:g} levels; share of the "
+        "photo after its name)",
         "",
     ]
     for tag, v in res["variants"].items():
@@ -255,8 +299,8 @@ def table(res: dict) -> str:
     lines += [
         "",
         "| photo | size | codec | bytes | bpp | PSNR | JPEG PSNR | gain | PSNR R/G/B | "
-        "shift R/G/B |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "shift R/G/B | checker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["rows"]:
         for kind, c in r["codecs"].items():
@@ -264,13 +308,13 @@ def table(res: dict) -> str:
                 f"| {r['photo']} | {r['shape'][1]}x{r['shape'][0]} | {kind} | {c['bytes']} | "
                 f"{c['bpp']:.3f} | {c['psnr_db']:.2f} | {_vs(c)} | "
                 f"{' / '.join(f'{v:.2f}' for v in c['psnr_rgb_db'])} | "
-                f"{' / '.join(f'{v:+.2f}' for v in c['mean_shift_rgb'])} |"
+                f"{' / '.join(f'{v:+.2f}' for v in c['mean_shift_rgb'])} | {_checker(c)} |"
             )
         j = r["jpeg_near"]
         lines.append(
             f"| {r['photo']} | | JPEG q={j['quality']} | | {j['bpp']:.3f} | {j['psnr_db']:.2f} "
             f"| | | {' / '.join(f'{v:.2f}' for v in j['psnr_rgb_db'])} | "
-            f"{' / '.join(f'{v:+.2f}' for v in j['mean_shift_rgb'])} |"
+            f"{' / '.join(f'{v:+.2f}' for v in j['mean_shift_rgb'])} | {_checker(j)} |"
         )
     lines.append("")
     for tag, v in res["variants"].items():

@@ -37,7 +37,9 @@ class Dataset:
     Speech corpora (:mod:`edgeae.data.speech`) add ``holdout`` (indices of the
     items from held-out files: the validation split, by file), ``remix(epoch)``
     (a fresh ``(x, target)`` of training items for that epoch: on-the-fly
-    mixing) and ``corpus`` (the :class:`~edgeae.data.corpus.SpeechCorpus`).
+    mixing) and ``corpus`` (the :class:`~edgeae.data.corpus.SpeechCorpus`). Colour image
+    crops add ``augment(x, epoch)``: the training items ``x`` (raw units) as that epoch
+    trains on them (a random hue per crop, :mod:`edgeae.data.colour`).
     """
 
     name: str
@@ -56,6 +58,7 @@ class Dataset:
     labels_are_anomalies: bool = False
     holdout: np.ndarray | None = None
     remix: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None
+    augment: Callable[[np.ndarray, int], np.ndarray] | None = None
     corpus: Any = None
     # Log-mel sources (:mod:`edgeae.data.machine`): the front-end (a runtime
     # LogMelSpec, recorded in the manifest), each item's clip and the clip files; image

@@ -42,6 +42,7 @@ from .assemble import DEFAULT_WINDOW, items_dataset, signal_dataset
 from .audio import read_audio
 from .builtin.registry import load_builtin
 from .builtin.speech import BUNDLE_RATE
+from .colour import HueAugment
 from .dataset import Dataset
 from .files import image_crops, is_image_path, read_file
 from .machine import LOGMEL_PREFIX, load_logmel
@@ -76,14 +77,15 @@ def parse_builtin(source: str) -> tuple[str, dict[str, str]]:
 #: The options a file source takes, by what it is: a rate for arrays stored without one,
 #: crops for images of any size.
 _SIGNAL_OPTIONS = ("rate",)
-_CROP_OPTIONS = ("crop", "per_image", "seed")
+_CROP_OPTIONS = ("crop", "per_image", "seed", "hue")
 
 
 def _file_options(source: str) -> tuple[str, dict[str, int]]:
     """Split ``FILE?rate=HZ`` (the sample rate of a signal stored without one: .npy, .npz,
-    .csv) or ``IMAGES?crop=N[&per_image=K&seed=S]`` (a folder of images, or one, any sizes:
-    random N x N crops) into ``(FILE, options)``; a source without options (or an existing
-    file whose name holds a ``?``) is ``(source, {})``."""
+    .csv) or ``IMAGES?crop=N[&per_image=K&seed=S&hue=0|1]`` (a folder of images, or one, any
+    sizes: random N x N crops; ``hue``: a random hue per crop and epoch) into ``(FILE,
+    options)``; a source without options (or an existing file whose name holds a ``?``) is
+    ``(source, {})``."""
     path, sep, query = source.partition("?")
     if not sep or Path(source).exists():
         return source, {}
@@ -94,10 +96,10 @@ def _file_options(source: str) -> tuple[str, dict[str, int]]:
     options = _query(source, query, form)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        takes = "crop=, per_image=, seed=" if images else "rate="
+        takes = "crop=, per_image=, seed=, hue=" if images else "rate="
         raise DataError(f"{source}: unknown option {unknown[0]!r}; this source takes ?{takes}")
     bounds = {"rate": (1, 10_000_000), "crop": (2, 4096), "per_image": (1, 1 << 20),
-              "seed": (0, 2**32 - 1)}  # fmt: skip
+              "seed": (0, 2**32 - 1), "hue": (0, 1)}  # fmt: skip
     values: dict[str, int] = {}
     for key, text in options.items():
         low, high = bounds[key]
@@ -111,7 +113,7 @@ def _file_options(source: str) -> tuple[str, dict[str, int]]:
             )
             raise DataError(f"{source}: {key} must be {what}")
     if images and "crop" not in values:
-        raise DataError(f"{source}: per_image= and seed= need crop=N (the crops' size)")
+        raise DataError(f"{source}: per_image=, seed= and hue= need crop=N (the crops' size)")
     if "rate" in values and Path(path).suffix.lower() == ".wav":
         raise DataError(f"{source}: a WAV file states its own rate; drop ?rate=")
     return path, values
@@ -128,11 +130,21 @@ def _crops_dataset(
     limit: int | None,
 ) -> Dataset:
     """Random square crops of images of any size, as NCHW items; with two images or
-    more, each crop's image is its group, so validation holds out whole images."""
+    more, each crop's image is its group, so validation holds out whole images. Colour
+    crops (3 channels, or 4 with alpha) train with a random hue per crop and epoch unless
+    ``hue=0`` (:mod:`edgeae.data.colour`); validation sees the photos as they are."""
     if key is not None or window is not None or (layout not in (None, "NCHW")):
         raise DataError(f"{source}: crops are NCHW images; --key/--window/--layout do not apply")
-    crops = image_crops(path, options["crop"], options.get("per_image"), options.get("seed", 0))
-    n_images = len(crops.names)
+    seed = options.get("seed", 0)
+    crops = image_crops(path, options["crop"], options.get("per_image"), seed)
+    n_images, channels = len(crops.names), int(crops.x.shape[1])
+    colour = channels in (3, 4)
+    hue = bool(options.get("hue", colour))
+    if hue and not colour:
+        raise DataError(
+            f"{source}: hue=1 rotates the hues of colour images (3 channels, or 4 with alpha); "
+            f"these have {channels}: drop hue="
+        )
     ds = items_dataset(
         source,
         crops.x,
@@ -140,8 +152,12 @@ def _crops_dataset(
         layout="NCHW",
         limit=limit,
         description=f"{len(crops.x)} crops {options['crop']}x{options['crop']} of "
-        f"{n_images} image{'s' if n_images > 1 else ''}",
+        f"{n_images} image{'s' if n_images > 1 else ''}"
+        + (", a random hue per crop and epoch (hue=0: off)" if hue else ""),
     )
+    if hue:
+        top = float(np.iinfo(crops.x.dtype).max) if crops.x.dtype.kind in "ui" else 1.0
+        ds = dataclasses.replace(ds, augment=HueAugment(seed, (0.0, top)))
     image = crops.image[: len(ds)]
     if np.unique(image).size < 2:
         return ds

@@ -84,6 +84,8 @@ class Prepared:
     anomaly_clips: np.ndarray | None = None  # and of each anomaly-evaluation item
     # signal windows the manifest has no signal section for (NF; no rate): manifest.windows
     windows: WindowSpec | None = None
+    # the training items in raw units, kept for a source that augments them (Dataset.augment)
+    train_raw: np.ndarray | None = None
 
 
 def as_dataset(data: ArrayData, name: str = "arrays") -> Dataset:
@@ -348,6 +350,7 @@ def prepare(ds: Dataset, config: TrainConfig, *, world_size: int = 1) -> Prepare
             else np.asarray(ds.clips).reshape(-1)[anomaly_idx]
         ),
         windows=None if signal is not None else _windows(ds),
+        train_raw=x_raw if ds.augment is not None and ds.target is None else None,
     )
 
 
@@ -365,9 +368,17 @@ def remix_epoch(data: Prepared, epoch: int) -> bool:
     """Replace the training tensors with the source's fresh draw for ``epoch``, if it has one.
 
     On-the-fly mixing sources (``Dataset.remix``) give a new mixture every epoch;
-    epoch 0 is the draw ``prepare`` already holds. Normalization stays the one
-    fitted on epoch 0 (it is stored with the model). Returns True when it remixed.
+    epoch 0 is the draw ``prepare`` already holds. Augmenting sources
+    (``Dataset.augment``: colour crops' random hues) give every epoch, 0 included, their
+    augmented copy of the training items; validation is never augmented. Normalization
+    stays the one fitted on the training items as loaded (it is stored with the model).
+    Returns True when it replaced them.
     """
+    augment = data.dataset.augment
+    if augment is not None and data.train_raw is not None:
+        x = normalize(augment(data.train_raw, epoch), data.preprocessing)
+        data.train_x = data.train_t = torch.from_numpy(np.ascontiguousarray(x))
+        return True
     remix = data.dataset.remix
     if remix is None or epoch == 0:
         return False

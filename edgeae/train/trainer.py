@@ -549,7 +549,7 @@ class Trainer:
         ctx, config, state = self.ctx, self.config, self.state
         epoch = state.epoch
         t0 = time.perf_counter()
-        remix_epoch(self.prepared, epoch)  # on-the-fly mixing: a fresh mixture every epoch
+        remix_epoch(self.prepared, epoch)  # a fresh mixture / augmented copy every epoch
         loss, seen, seconds = _run_epoch(
             self.train_model, self.opt, self.prepared, epoch, config, ctx, self.log
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +103,28 @@ def test_every_builtin_recipe_on_its_data_is_left_alone(name: str) -> None:
     _, train = recipe_for(source, recipe_arch(source))
     config = TrainConfig(**train)
     assert fit_schedule(load_source(source), config)[0] == config
+
+
+def test_colour_crops_train_on_fresh_hues_each_epoch_and_validate_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """A source's augmentation (``hue=``) replaces the training items every epoch, 0
+    included, the same for the same epoch; validation and the normalization stay."""
+    from edgeae.data import write_png
+    from edgeae.train.prepare import prepare, remix_epoch
+
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(tmp_path / name, rng.integers(0, 256, (20, 20, 3)).astype(np.uint8))
+    config = TrainConfig(batch_size=4)
+    prep = prepare(load_source(f"{tmp_path}?crop=8&per_image=6"), config)
+    loaded, val, pre = prep.train_x.clone(), prep.val_x.clone(), prep.preprocessing
+    assert remix_epoch(prep, 0) and not torch.equal(prep.train_x, loaded)
+    assert prep.train_t is prep.train_x and prep.train_x.shape == loaded.shape
+    epoch0 = prep.train_x.clone()
+    assert remix_epoch(prep, 1) and not torch.equal(prep.train_x, epoch0)
+    assert remix_epoch(prep, 0) and torch.equal(prep.train_x, epoch0)
+    assert torch.equal(prep.val_x, val) and prep.preprocessing == pre
+    off = prepare(load_source(f"{tmp_path}?crop=8&per_image=6&hue=0"), config)
+    assert not remix_epoch(off, 0) and not remix_epoch(off, 1)
+    assert torch.equal(off.train_x, loaded)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from edgeae.data import load_source
 from edgeae.models import ARCHS, default_config
@@ -77,3 +80,25 @@ def test_a_logmel_source_gets_the_recipe_of_its_arch(arch: str | None, layout: s
     # options the user gives win over the recipe's
     assert logmel_options(recipe_source("logmel:c?frames=9", arch)).get("frames") == "9"
     assert recipe_source("builtin:sensor", "conv2d") == "builtin:sensor"
+
+
+def test_image_crops_train_conv2d_with_the_upsample_decoder(tmp_path: Path) -> None:
+    """A crop source's conv2d (given, or its layout's default) gets upsample + conv levels,
+    which a flat area cannot turn into a checker; another arch, or the folder without
+    crops, gets no recipe."""
+    from edgeae.data import write_png
+    from edgeae.models import build_model
+
+    write_png(tmp_path / "a.png", np.full((16, 16, 3), 90, np.uint8))
+    crops = f"{tmp_path}?crop=8&per_image=2"
+    assert recipe_arch(crops) == "conv2d"
+    for arch in (None, "conv2d"):
+        assert recipe_for(crops, arch) == ({"decoder": "upsample"}, {})
+    assert recipe_for(crops, "dense2d") == ({}, {})
+    assert recipe_for(str(tmp_path), "conv2d") == ({}, {})
+    model_over, _ = recipe_for(crops, "conv2d")
+    model = build_model("conv2d", default_config("conv2d", (3, 64, 64), **model_over)).eval()
+    with torch.no_grad():
+        out = model.for_export().decode(torch.full((1, *model.config.latent_shape), 0.3))[0]
+    inner = out[:, 16:-16, 16:-16].reshape(3, -1)  # away from the zero padding's reach
+    torch.testing.assert_close(inner.amax(1), inner.amin(1), atol=1e-5, rtol=0)
