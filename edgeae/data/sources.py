@@ -49,7 +49,14 @@ from .machine import LOGMEL_PREFIX, load_logmel
 from .sensorlog import SENSORLOG_PREFIX, load_sensorlog
 from .speech import MIX_PREFIX, PAIRS_PREFIX, corpus_dataset, is_speech_source, load_speech
 
-__all__ = ["BUILTIN_PREFIX", "frames_itself", "load_source", "parse_builtin", "source_path"]
+__all__ = [
+    "BUILTIN_PREFIX",
+    "frames_itself",
+    "is_crop_source",
+    "load_source",
+    "parse_builtin",
+    "source_path",
+]
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -180,6 +187,19 @@ def frames_itself(source: str) -> bool:
     """True for sources whose own options set the windows (``sensorlog:``, ``logmel:``): a
     model's window/hop must not be passed to them."""
     return source.startswith((SENSORLOG_PREFIX, LOGMEL_PREFIX))
+
+
+def is_crop_source(source: str) -> bool:
+    """True for ``IMAGES?crop=N[&...]``: random crops of a folder of images or of one image
+    (what a photo codec trains on; its recipe follows from it). A malformed source is False
+    here: loading it raises the error that names the option."""
+    prefixes = (BUILTIN_PREFIX, MIX_PREFIX, PAIRS_PREFIX, SENSORLOG_PREFIX, LOGMEL_PREFIX)
+    if source.startswith(prefixes):
+        return False
+    try:
+        return "crop" in _file_options(source)[1]
+    except DataError:
+        return False
 
 
 def load_source(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 __all__ = ["RECIPES", "SOURCE_RECIPES", "Recipe", "recipe_arch", "recipe_for", "recipe_source"]
@@ -133,20 +132,10 @@ _LOGMEL_BY_LAYOUT = {"NCHW": "logmel-conv2d", "NCW": "logmel-conv1d"}
 _LOGMEL_BY_ARCH = {"conv2d": "logmel-conv2d", "conv1d": "logmel-conv1d"}
 
 
-def _is_crop_source(source: str) -> bool:
-    """``IMAGES?crop=N...``: random crops of a folder of images or of one image."""
-    from urllib.parse import parse_qs
-
-    from edgeae.data.files import is_image_path
-
-    path, sep, query = source.partition("?")
-    if not sep or "crop" not in parse_qs(query):
-        return False
-    return Path(path).is_dir() or is_image_path(Path(path))
-
-
 def _recipe(source: str, arch: str | None = None) -> Recipe | None:
-    if arch in (None, "conv2d") and _is_crop_source(source):  # conv2d: their layout's default
+    from edgeae.data.sources import is_crop_source
+
+    if arch in (None, "conv2d") and is_crop_source(source):  # conv2d: their layout's default
         return SOURCE_RECIPES["image-crops-conv2d"]
     if source.startswith("logmel:"):  # by --arch, else by the source's layout=, else ad01
         if arch is not None:

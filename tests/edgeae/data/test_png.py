@@ -145,3 +145,15 @@ def test_a_crops_run_validates_on_whole_held_out_images(tmp_path: Path) -> None:
     assert "(by file: 3 files train, 1 validate)" in data.split
     held_out = np.unique(data.val_clips)
     assert held_out.size == 1 and len(data.train_x) == 30 and len(data.val_x) == 10
+
+
+def test_is_crop_source_names_crop_sources_only(tmp_path: Path) -> None:
+    from edgeae.data.sources import is_crop_source
+
+    write_png(tmp_path / "a.png", _image(8, 8, 1))
+    assert is_crop_source(f"{tmp_path}?crop=4")
+    assert is_crop_source(f"{tmp_path / 'a.png'}?crop=4&seed=1")
+    assert not is_crop_source(str(tmp_path))  # whole images, no crops
+    assert not is_crop_source(f"{tmp_path}?crop=x")  # malformed: loading names the option
+    assert not is_crop_source("builtin:digits")
+    assert not is_crop_source("mix:clean=a&noise=b")
