@@ -157,16 +157,17 @@ def shipped_record() -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = (
-        f"{'model':36} {'params':>7} {'steps':>6} {'train s':>8} {'val SI-SNR':>10} "
-        f"{'SI-SNR':>7} {'PESQ':>6} {'STOI':>6}"
-    )
-    lines = [head]
+    """Validation gains, one markdown row per model."""
+    lines = [
+        "| model | params | steps | train s | val SI-SNR gain (64 x 1.5 s) "
+        "| val 16 x 3 s: SI-SNR / PESQ / STOI gain |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(
-            f"{r['model']:36} {r['params']:7d} {r['steps']:6d} {r['train_seconds']:8.0f} "
-            f"{r['val_sisnr_gain_db']:+10.2f} {r['sisnr_gain']:+7.2f} {r['pesq_gain']:+6.3f} "
-            f"{r['stoi_gain']:+6.3f}"
+            f"| {r['model']} | {r['params']:,} | {r['steps']} | {r['train_seconds']:.0f} "
+            f"| {r['val_sisnr_gain_db']:+.2f} dB | {r['sisnr_gain']:+.2f} / "
+            f"{r['pesq_gain']:+.3f} / {r['stoi_gain']:+.3f} |"
         )
     return "\n".join(lines)
 
@@ -187,7 +188,9 @@ def main() -> None:
     epochs, steps = (2, 4) if opts.quick else (opts.epochs, 40)
     save, quick = opts.save, opts.quick
     equal = [train_one(k, epochs, steps, opts.threads, save, quick) for k in ("gru", "conv")]
-    print(f"equal steps ({epochs} epochs of {steps} steps each, one after the other), validation:")
+    print(
+        f"equal steps ({epochs} epochs of {steps} steps each, one after the other), validation:\n"
+    )
     print(table(equal))
     print("\nheld out (bench_speech.py's sets; SI-SNR dB / PESQ-wb / STOI, float):\n")
     print(heldout_table(equal))
@@ -195,7 +198,7 @@ def main() -> None:
     if opts.long and not opts.quick:
         long = [train_one("gru", opts.long, 40, opts.threads, save, quick)]
         record = shipped_record()
-        print(f"\nlonger ({opts.long} epochs of 40 steps) beside the shipped model, validation:")
+        print(f"\nlonger ({opts.long} epochs of 40 steps) beside the shipped model, validation:\n")
         print(table([*long, record]))
         print("\nheld out (the shipped model's: BENCHMARKS.md, speech section):\n")
         print(heldout_table(long))
