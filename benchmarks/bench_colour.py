@@ -40,7 +40,6 @@ benchmarks/bench_colour.py``. Prints a table, writes benchmarks/results/colour.j
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
 import shutil
@@ -52,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_rd import SHARED, Point, better_at_equal_bytes, mse_psnr
+from bench_tiles import jpeg, jpeg_cells, jpeg_ladder
 
 from edgeae_runtime.atomic import write_text_atomic
 from edgeae_runtime.png import read_png
@@ -90,25 +90,6 @@ def as_png(src: Path, dst: Path) -> Path:
     else:
         Image.open(src).convert("RGB").save(dst)
     return dst
-
-
-def jpeg(img: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
-    """Colour JPEG (Pillow's default 4:2:0) of ``(H, W, 3)`` uint8: bytes, decoded pixels."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
-    return buf.tell(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
-def jpeg_ladder(img: np.ndarray) -> list[Point]:
-    pixels = img.shape[0] * img.shape[1]
-    points = []
-    for q in range(1, 96):
-        n, back = jpeg(img, q)
-        mse = float(np.mean((img.astype(np.float64) - back) ** 2))
-        points.append(Point("jpeg", f"q={q}", n, 8 * n / pixels, mse_psnr(mse, 255.0)))
-    return points
 
 
 def colour_stats(img: np.ndarray, rec: np.ndarray) -> dict:
@@ -240,7 +221,7 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
         img = read_png(photo)[..., :3]
         label = Path(name).name + (" (trained on)" if name in TRAINED else "")
         row: dict = {"photo": label, "shape": list(img.shape[:2]), "codecs": {}}
-        ladder = jpeg_ladder(img)
+        ladder = jpeg_ladder([img])
         for tag, v in variants.items():
             models = Path(v["models"])
             for kind, suffix in (("float", ""), ("int8", ".int8")):
@@ -259,17 +240,12 @@ def run(work: Path, quick: bool, reuse: bool) -> dict:
         _, jback = jpeg(img, q)
         from PIL import Image
 
-        Image.fromarray(jback).save(decoded / f"{stem}.jpeg_q{q}.png")
+        Image.fromarray(jback.astype(np.uint8)).save(decoded / f"{stem}.jpeg_q{q}.png")
         row["jpeg_near"] = {"quality": q, "bpp": near.bpp, "psnr_db": near.psnr_db,
                             **colour_stats(img, jback)}  # fmt: skip
         rows.append(row)
     res["rows"] = rows
     return res
-
-
-def _vs(cell: dict) -> str:
-    ref = cell["jpeg_psnr_db"]
-    return "outside q 1-95 | n/a" if ref is None else f"{ref:.2f} | {cell['psnr_db'] - ref:+.2f}"
 
 
 def _checker(cell: dict) -> str:
@@ -306,7 +282,7 @@ def table(res: dict) -> str:
         for kind, c in r["codecs"].items():
             lines.append(
                 f"| {r['photo']} | {r['shape'][1]}x{r['shape'][0]} | {kind} | {c['bytes']} | "
-                f"{c['bpp']:.3f} | {c['psnr_db']:.2f} | {_vs(c)} | "
+                f"{c['bpp']:.3f} | {c['psnr_db']:.2f} | {jpeg_cells(c)} | "
                 f"{' / '.join(f'{v:.2f}' for v in c['psnr_rgb_db'])} | "
                 f"{' / '.join(f'{v:+.2f}' for v in c['mean_shift_rgb'])} | {_checker(c)} |"
             )

@@ -78,15 +78,19 @@ def train_one(
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
         torch.save({"state_dict": model.state_dict(), "info": info}, save / f"{kind}-{epochs}.pt")
+    return {**row(kind, info, epochs, steps), "heldout": heldout(model, quick)}
+
+
+def row(name: str, info: dict, epochs: int, steps: int) -> dict:
+    """A table row from a training record (``train_speech_denoiser.train``'s ``info``)."""
     return {
-        "model": kind,
+        "model": name,
         "params": info["params"],
         "epochs": epochs,
         "steps": epochs * steps,
         "train_seconds": info["train_seconds"],
         "val_sisnr_gain_db": info["val_sisnr_gain_db"],
         **info["val_quality"],
-        "heldout": heldout(model, quick),
     }
 
 
@@ -144,16 +148,8 @@ def heldout_table(rows: list[dict]) -> str:
 def shipped_record() -> dict:
     """The shipped model's own training record (the same script and seed)."""
     info = json.loads(SHIPPED.read_text())
-    epochs = int(info["args"]["epochs"])
-    return {
-        "model": "conv (shipped, its training record)",
-        "params": info["params"],
-        "epochs": epochs,
-        "steps": epochs * int(info["args"]["steps"]),
-        "train_seconds": info["train_seconds"],
-        "val_sisnr_gain_db": info["val_sisnr_gain_db"],
-        **info["val_quality"],
-    }
+    epochs, steps = int(info["args"]["epochs"]), int(info["args"]["steps"])
+    return row("conv (shipped, its training record)", info, epochs, steps)
 
 
 def table(rows: list[dict]) -> str:

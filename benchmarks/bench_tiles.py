@@ -86,19 +86,23 @@ def border_mask(shape: tuple[int, int], tile: int = CROP) -> np.ndarray:
 
 
 def jpeg(img: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
-    """JPEG (Pillow) of an 8-bit gray image: its bytes and the decoded pixels."""
+    """JPEG (Pillow; colour at its default 4:2:0) of an 8-bit gray ``(H, W)`` or colour
+    ``(H, W, 3)`` image: its bytes and the decoded pixels (float64)."""
     from PIL import Image
 
+    mode = "RGB" if img.ndim == 3 else "L"
     buf = io.BytesIO()
     Image.fromarray(img.astype(np.uint8)).save(buf, format="JPEG", quality=quality)
-    back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"), np.float64)
+    back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert(mode), np.float64)
     return buf.tell(), back
 
 
 def jpeg_ladder(images: list[np.ndarray]) -> list[Point]:
-    """JPEG at every quality 1..95 on the same images (bytes and squared error pooled):
-    fine enough to interpolate at one photo's rate (bench_rd.py's ladder has 8 steps)."""
-    pixels = sum(img.size for img in images)
+    """JPEG at every quality 1..95 on the same images (bytes and squared error pooled; bits
+    per pixel, the error per value): fine enough to interpolate at one photo's rate
+    (bench_rd.py's ladder has 8 steps)."""
+    pixels = sum(img.shape[0] * img.shape[1] for img in images)
+    values = sum(img.size for img in images)
     points = []
     for q in range(1, 96):
         size, err = 0, 0.0
@@ -107,7 +111,7 @@ def jpeg_ladder(images: list[np.ndarray]) -> list[Point]:
             size += n
             err += float(np.sum((img - back) ** 2))
         points.append(Point("jpeg", f"q={q}", size / len(images), 8 * size / pixels,
-                            mse_psnr(err / pixels, 255.0)))  # fmt: skip
+                            mse_psnr(err / values, 255.0)))  # fmt: skip
     return points
 
 
@@ -257,7 +261,8 @@ def run(
     }
 
 
-def _vs(cell: dict) -> str:
+def jpeg_cells(cell: dict) -> str:
+    """A table's "JPEG PSNR | gain" cells of one coded photo."""
     ref = cell["jpeg_psnr_db"]
     return "outside q 1-95 | n/a" if ref is None else f"{ref:.2f} | {cell['psnr_db'] - ref:+.2f}"
 
@@ -334,7 +339,7 @@ def curve_table(runs: list[dict]) -> str:
                 f"| {res.get('model_tag', 'recipe')} | {res['lambda']:g} | {res['epochs']} | "
                 f"{res.get('train_steps') or 'n/a'} | "
                 f"{'n/a' if secs is None else f'{secs:.0f}'} | {mode} | {t['bytes']} | "
-                f"{t['bpp']:.3f} | {t['psnr_db']:.2f} | {_vs(t)} |"
+                f"{t['bpp']:.3f} | {t['psnr_db']:.2f} | {jpeg_cells(t)} |"
             )
     return "\n".join(lines)
 
@@ -374,7 +379,7 @@ def table(res: dict) -> str:
         for mode, c in r["modes"].items():
             lines.append(
                 f"| {r['image']} | {r['shape'][0]}x{r['shape'][1]} | {r['tiles']} | {mode} | "
-                f"{c['bytes']} | {c['bpp']:.3f} | {c['psnr_db']:.2f} | {_vs(c)} | "
+                f"{c['bytes']} | {c['bpp']:.3f} | {c['psnr_db']:.2f} | {jpeg_cells(c)} | "
                 f"{c['border_ratio']:.2f} |"
             )
         lines.append(
@@ -384,7 +389,7 @@ def table(res: dict) -> str:
     for mode, t in res["total"].items():
         lines.append(
             f"| all six | | | {mode} | {t['bytes']} | {t['bpp']:.3f} | {t['psnr_db']:.2f} | "
-            f"{_vs(t)} | |"
+            f"{jpeg_cells(t)} | |"
         )
     lines.append("")
     lines.append(
