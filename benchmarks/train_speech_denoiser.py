@@ -39,6 +39,7 @@ from speech_data import RATE, MixLaw, SpeechCorpus  # noqa: E402
 
 from edgeae.data.mixing import MixOptions  # noqa: E402
 from edgeae.models import asdict as config_asdict  # noqa: E402
+from edgeae.models import build_model  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
 from edgeae.train.denoiser import (  # noqa: E402
     denoise_loss,
@@ -105,19 +106,23 @@ def spectral_config(args: argparse.Namespace) -> SpectralConfig:
         hop=args.window // 2,
         fft_size=args.window,
         context_frames=args.context,
-        item_shape=(args.window // 2 + 1, args.context + (1 if args.noise_floor > 0 else 0)),
+        item_shape=(
+            args.window // 2 + 1,
+            args.context + int(args.noise_floor > 0) + int(args.recurrent),
+        ),
         channels=args.channels,
         latent_channels=args.latent,
         noise_floor=args.noise_floor,
         mask_floor=args.mask_floor,
         tree=tuple(args.tree),
+        recurrent=args.recurrent,
     )
 
 
 def build(args: argparse.Namespace) -> torch.nn.Module:
-    """The untrained model of ``--arch``."""
+    """The untrained model of ``--arch`` (``--recurrent``: the GRU mask model)."""
     if args.arch == "spectral":
-        return SpectralMaskAE(spectral_config(args))
+        return build_model("spectral", spectral_config(args))
     return TimeDomain()
 
 
@@ -209,6 +214,7 @@ def train(
                 "noise_floor",
                 "mask_floor",
                 "tree",
+                "recurrent",
             )
         },
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -233,17 +239,19 @@ def _val_quality(run: Any, corpus: SpeechCorpus) -> dict[str, float]:
     return {f"{k}_gain": round(float(np.nanmean(v)), 4) for k, v in gains.items()}
 
 
-def val_items(model: SpectralMaskAE, count: int, seed: int) -> np.ndarray:
+def val_items(model: torch.nn.Module, count: int, seed: int) -> np.ndarray:
     """Model items ``(N, bins, columns)`` from validation mixtures (parity + calibration data),
-    made by the runtime's own front-end."""
+    made by the runtime's own front-end (a recurrent model's with its own states)."""
     from edgeae_runtime.manifest import SignalSpec
     from edgeae_runtime.spectral import signal_items
 
     cfg = model.config
     signal = SignalSpec(sample_rate=RATE, channels=1, window=cfg.window, hop=cfg.hop)
     noisy, _ = SpeechCorpus.load().mixtures(8, 3 * RATE, seed=seed, val=True)
-    allx = np.concatenate([signal_items(x, signal, spectral_spec(cfg))[1] for x in noisy])
-    return sample_items(allx, count, seed)
+    streams = [signal_items(x, signal, spectral_spec(cfg))[1] for x in noisy]
+    if cfg.recurrent:
+        streams = [model.with_states(torch.from_numpy(s)).numpy() for s in streams]
+    return sample_items(np.concatenate(streams), count, seed)
 
 
 def time_windows(count: int, seed: int) -> np.ndarray:
@@ -345,6 +353,11 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         help="temporal tree: kernel=stride per level, product = context + floor column "
         "(none: one depthwise layer)",
+    )
+    ap.add_argument(
+        "--recurrent",
+        action="store_true",
+        help="a GRU of --latent units carries the past (use with --context 1)",
     )
     ap.add_argument("--loss", choices=sorted(LOSSES), default="sisnr-mrstft")
     ap.add_argument(

@@ -50,17 +50,18 @@ def load_data_for_model(
     manifest = Model(model_path).manifest
     layout = manifest.layout
     if manifest.spectral is not None and manifest.signal is not None:  # a mask denoiser
-        from edgeae.data.speech import is_speech_source, spectral_dataset
+        from edgeae.data.speech import is_speech_source, model_states, spectral_dataset
 
-        if is_speech_source(source):
-            return spectral_dataset(source, manifest.signal, manifest.spectral, limit=limit)
+        if is_speech_source(source):  # a recurrent model's items: the float model's states
+            states = model_states(model_path) if manifest.spectral.state else None
+            return spectral_dataset(
+                source, manifest.signal, manifest.spectral, limit=limit, states=states
+            )
         return load_source(source, key=key, layout=layout, limit=limit)  # ready-made items
     from edgeae.data.sources import frames_itself
 
     if manifest.signal is None or frames_itself(source):
-        return load_source(
-            source, key=key, layout=layout, limit=limit, features=manifest.features
-        )
+        return load_source(source, key=key, layout=layout, limit=limit, features=manifest.features)
     window, hop = manifest.signal.window, manifest.signal.hop
     rate = manifest.signal.sample_rate  # WAV and speech sources are resampled to the model's rate
     try:

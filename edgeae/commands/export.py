@@ -53,9 +53,12 @@ def validation_items(
     if not source:
         raise DataError(f"{ckpt.path}: the checkpoint names no data source; pass --data SOURCE")
     if ckpt.spectral is not None:  # a mask denoiser: STFT items of held-out speech
-        from edgeae.data.speech import spectral_items
+        from edgeae.data.speech import model_states, spectral_items
 
-        items, how = spectral_items(source, ckpt.signal, ckpt.spectral, limit=samples)
+        states = model_states(ckpt.model) if ckpt.spectral.state else None
+        items, how = spectral_items(
+            source, ckpt.signal, ckpt.spectral, limit=samples, states=states
+        )
         return items, f"{how} of {source}"
     from edgeae.data.sources import frames_itself
 

@@ -53,17 +53,21 @@ Examples:
 
 
 def _load_items(
-    source: str, manifest: Any, size: int
+    source: str, manifest: Any, size: int, model: Path
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Raw items (a seeded random sample of at most ``size``), anomaly labels, clean targets."""
     from edgeae.data import load_source
     from edgeae.data.sources import frames_itself
-    from edgeae.data.speech import is_speech_source, spectral_items
+    from edgeae.data.speech import is_speech_source, model_states, spectral_items
     from edgeae_export.errors import CalibrationError
     from edgeae_export.sampling import sample_indices
 
     if manifest.spectral is not None and is_speech_source(source):  # STFT items of speech
-        return spectral_items(source, manifest.signal, manifest.spectral, limit=size)[0], None, None
+        states = model_states(model) if manifest.spectral.state else None  # the float's
+        items = spectral_items(
+            source, manifest.signal, manifest.spectral, limit=size, states=states
+        )
+        return items[0], None, None
     kwargs: dict[str, Any] = {"layout": manifest.layout}
     if manifest.features is not None:  # logmel: sources cut this model's items by default
         kwargs["features"] = manifest.features
@@ -257,18 +261,18 @@ def quantize(
     cal_name = calibration
     if needs_data:
         cal_name = calibration or recorded_source(manifest, model, option="--calibration")
-        data, labels, target = _load_items(cal_name, manifest, calibration_size)
+        data, labels, target = _load_items(cal_name, manifest, calibration_size, model)
         if calibration is None and not as_json:
             click.echo(f"calibration: {cal_name} (the model's training data)", err=True)
     validation = None
     if manifest.role == "autoencoder" and (max_drop is not None or manifest.anomaly is not None):
         if val_source is not None and val_source != cal_name:
-            vx, vlabels, vtarget = _load_items(val_source, manifest, val_size)
+            vx, vlabels, vtarget = _load_items(val_source, manifest, val_size, model)
         else:
             vx, vlabels, vtarget = (
                 (data, labels, target)
                 if val_size <= calibration_size
-                else _load_items(cal_name or "", manifest, val_size)
+                else _load_items(cal_name or "", manifest, val_size, model)
             )
         name = val_source or cal_name or "validation data"
         held_out = val_source is not None and val_source != cal_name  # else: training data

@@ -21,7 +21,7 @@ A value ``LO..HI`` is a range, a single number a fixed value.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -160,13 +160,21 @@ def load_speech(source: str, sample_rate: int = BUNDLE_RATE, *, seed: int = 0) -
 
 
 def spectral_dataset(
-    source: str, signal: Any, spectral: Any, *, limit: int | None = None, seed: int = 0
+    source: str,
+    signal: Any,
+    spectral: Any,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    states: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Dataset:
     """The held-out files of speech ``source`` as a spectral denoiser's items ``x``
     ``(N, bins, columns)`` (the runtime's own front-end, at the model's rate) with their
     ideal ratio masks ``target`` ``(N, bins, 1)`` (``|clean| / |noisy|`` per bin, clipped
     to [0, 1]): the parity, calibration and comparison data of such a model. ``limit``
-    keeps that many frames spread evenly; ``corpus`` gives ``compare`` the whole files."""
+    keeps that many frames spread evenly; ``corpus`` gives ``compare`` the whole files.
+    A recurrent model (``spectral.state``) needs ``states``: one file's items -> the same
+    items with the state column the model feeds itself (:func:`model_states`)."""
     from edgeae_runtime.framing import frame_signal as frames_of
     from edgeae_runtime.spectral import signal_items, stft_frames
 
@@ -175,11 +183,15 @@ def spectral_dataset(
             f"{source}: a spectral denoiser takes speech sources (builtin:speech, "
             "mix:clean=DIR&noise=DIR, a noisy/+clean/ folder)"
         )
+    if spectral.state > 0 and states is None:
+        raise ValueError("spectral_dataset: a recurrent model's items need states=")
     corpus = load_speech(source, signal.sample_rate, seed=seed)
     pairs = corpus.validation_pairs()
     items, masks = [], []
     for p in pairs:
         noisy_spec, x = signal_items(p.noisy, signal, spectral)
+        if states is not None and spectral.state > 0:
+            x = states(x)
         clean_frames = frames_of(p.clean[None].astype(np.float32), signal.window, signal.hop)
         clean_spec = stft_frames(clean_frames[:, 0, :], spectral)
         ratio = np.abs(clean_spec) / np.maximum(np.abs(noisy_spec), 1e-8)
@@ -204,11 +216,31 @@ def spectral_dataset(
     )
 
 
+def model_states(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """``states=`` for :func:`spectral_dataset` from a recurrent model: a torch
+    ``SpectralGRUMask`` (a checkpoint's) or a runtime ``Model`` path or object (an ONNX file's)."""
+    if hasattr(model, "with_states"):
+        import torch
+
+        return lambda items: model.with_states(torch.from_numpy(items)).numpy()
+    from edgeae_runtime import Model
+    from edgeae_runtime.spectral import run_recurrent
+
+    onnx_model = model if isinstance(model, Model) else Model(model)
+    return lambda items: run_recurrent(onnx_model, items, None)[1]
+
+
 def spectral_items(
-    source: str, signal: Any, spectral: Any, *, limit: int, seed: int = 0
+    source: str,
+    signal: Any,
+    spectral: Any,
+    *,
+    limit: int,
+    seed: int = 0,
+    states: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, str]:
     """:func:`spectral_dataset`'s items alone, and a description for messages."""
-    ds = spectral_dataset(source, signal, spectral, limit=limit, seed=seed)
+    ds = spectral_dataset(source, signal, spectral, limit=limit, seed=seed, states=states)
     return ds.x, f"{len(ds)} frames of {len(ds.corpus.validation_pairs())} held-out files"
 
 

@@ -8,7 +8,7 @@ shapes from weights.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from torch import nn
@@ -20,6 +20,7 @@ from .conv2d import Conv2dAE, Conv2dConfig
 from .dense import DenseAE, DenseConfig
 from .dense2d import Dense2dAE, Dense2dConfig
 from .spectral import SpectralConfig, SpectralMaskAE
+from .spectral_gru import SpectralGRUMask
 
 __all__ = [
     "ARCHS",
@@ -38,7 +39,7 @@ ModelConfig = DenseConfig | Conv1dConfig | Conv2dConfig | Dense2dConfig | Spectr
 class ArchSpec(NamedTuple):
     """One registered architecture: its model class, config class and input layout."""
 
-    model: type[nn.Module]
+    model: Callable[[Any], nn.Module]
     config: type
     layout: str
 
@@ -50,7 +51,9 @@ ARCHS: dict[str, ArchSpec] = {
     # after conv2d: arch_for_layout picks the first arch of a layout
     "dense2d": ArchSpec(Dense2dAE, Dense2dConfig, "NCHW"),
     # after conv1d: a spectral-mask denoiser (STFT items), never the default of a layout
-    "spectral": ArchSpec(SpectralMaskAE, SpectralConfig, "NCW"),
+    "spectral": ArchSpec(
+        lambda c: SpectralGRUMask(c) if c.recurrent else SpectralMaskAE(c), SpectralConfig, "NCW"
+    ),
 }
 
 # CLI-friendly names mapped onto each family's own fields.

@@ -67,6 +67,7 @@ class SpectralConfig:
     noise_floor: float = 0.0  # > 0: one more item column, the runtime's noise-floor tracker
     mask_floor: float = 0.0  # applied gain = mask_floor + (1 - mask_floor) * mask (runtime too)
     tree: tuple[int, ...] = ()  # () = one depthwise layer; else kernel=stride per level
+    recurrent: bool = False  # a GRU of latent_channels carries the past (spectral_gru.py)
 
     arch: ClassVar[str] = "spectral"
     layout: ClassVar[str] = "NCW"
@@ -90,6 +91,11 @@ class SpectralConfig:
             raise ConfigError(f"noise_floor: must be in [0, 1], got {self.noise_floor}")
         if not 0 <= self.mask_floor < 1:
             raise ConfigError(f"mask_floor: must be in [0, 1), got {self.mask_floor}")
+        if self.recurrent and (self.tree or not 0 < self.latent_channels <= self.bins):
+            raise ConfigError(
+                f"recurrent: needs no tree and a state of 1..{self.bins} (the bins) latent "
+                f"channels, got tree {list(self.tree)}, latent_channels {self.latent_channels}"
+            )
         if self.tree and (min(self.tree) < 2 or math.prod(self.tree) != self.columns):
             raise ConfigError(
                 f"tree: levels >= 2 whose product is the item's {self.columns} columns "
@@ -108,8 +114,9 @@ class SpectralConfig:
 
     @property
     def columns(self) -> int:
-        """Item columns: the context frames, plus the noise floor when tracked."""
-        return self.context_frames + (1 if self.noise_floor > 0 else 0)
+        """Item columns: the context frames, the noise floor when tracked, the state when
+        recurrent."""
+        return self.context_frames + int(self.noise_floor > 0) + int(self.recurrent)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:

@@ -215,6 +215,7 @@ def spectral_spec(cfg: SpectralConfig) -> SpectralSpec:
         exponent=cfg.exponent,
         noise_floor=cfg.noise_floor,
         mask_floor=cfg.mask_floor,
+        state=cfg.latent_channels if cfg.recurrent else 0,
     )
 
 

@@ -162,7 +162,8 @@ def bench_signal(model: Model, seconds: float, *, seed: int = 0) -> np.ndarray:
 
 
 def raw_bound(model: Model, signal: np.ndarray, *, repeats: int = 3) -> float:
-    """RTF of bare onnxruntime: the whole signal framed up front, one batched session call.
+    """RTF of bare onnxruntime: the whole signal framed up front, one batched session call
+    (a recurrent model: one call per frame, its items carrying their states).
 
     Only the ``session.run`` is timed (best of ``repeats``): the floor any
     streaming wrapper around this model can reach.
@@ -180,10 +181,18 @@ def raw_bound(model: Model, signal: np.ndarray, *, repeats: int = 3) -> float:
             frames.reshape((frames.shape[0], *model.item_shape)), model.manifest.preprocessing
         )
     name_in, name_out = model.manifest.inputs[0].name, model.manifest.outputs[0].name
+    run = model.session.run
+    batches = [xn]
+    if model.manifest.spectral is not None and model.manifest.spectral.state > 0:
+        from .spectral import run_recurrent  # one frame per call, each after the one before
+
+        fed = run_recurrent(model, xn, None)[1]
+        batches = [fed[t : t + 1] for t in range(fed.shape[0])]
     best = float("inf")
     for _ in range(max(1, repeats)):
         t0 = time.perf_counter()
-        model.session.run([name_out], {name_in: xn})
+        for batch in batches:
+            run([name_out], {name_in: batch})
         best = min(best, time.perf_counter() - t0)
     return best / (signal.shape[1] / spec.sample_rate)
 

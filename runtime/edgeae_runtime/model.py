@@ -433,6 +433,19 @@ class Model:
             _check_overflow(y, self._name, output)
         return y
 
+    def _run_outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The reconstruction and the latent of one validated model-space batch, in one run
+        (a recurrent model's step: its latent is the next item's state)."""
+        if self._recon is None or self._latent is None:
+            raise ModelError(f"{self._name} needs both a reconstruction and a latent output")
+        _check_overflow(x, self._name, "input (after preprocessing)")
+        recon, latent = self.session.run(
+            [self._recon, self._latent], {self._input: x.astype(self._in_dtype, copy=False)}
+        )
+        _check_overflow(recon, self._name, "reconstruction")
+        _check_overflow(latent, self._name, "latent")
+        return recon.astype(np.float32, copy=False), latent.astype(np.float32, copy=False)
+
     def reconstruct(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Reconstruct a raw batch ``(N, *item_shape)``; returns raw units, same shape."""
         self._require("reconstruct")
@@ -442,9 +455,7 @@ class Model:
         _check_overflow(y, self._name, "reconstruction in raw units")
         return y
 
-    def encode(
-        self, x: Any, *, max_batch: int | None = None, any_size: bool = False
-    ) -> np.ndarray:
+    def encode(self, x: Any, *, max_batch: int | None = None, any_size: bool = False) -> np.ndarray:
         """Latent vectors ``(N, *latent_shape)`` of a raw batch ``(N, *item_shape)``;
         ``any_size``: images of any height and width (:attr:`any_size` graphs only)."""
         self._require("encode")
@@ -454,9 +465,7 @@ class Model:
             "latent", normalize(xb, self.manifest.preprocessing), max_batch
         )
 
-    def decode(
-        self, z: Any, *, max_batch: int | None = None, any_size: bool = False
-    ) -> np.ndarray:
+    def decode(self, z: Any, *, max_batch: int | None = None, any_size: bool = False) -> np.ndarray:
         """Raw-unit reconstructions ``(N, *item_shape)`` of latents ``(N, *latent_shape)``;
         ``any_size``: latent maps of any height and width (:attr:`any_size` graphs only)."""
         self._require("decode")

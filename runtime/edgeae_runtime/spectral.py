@@ -17,6 +17,10 @@ reconstruction for a mask of ones). Frames before the stream start count as
 silence (zero magnitudes) for the context. Algorithmic latency is
 ``window - 1`` samples (19.9 ms for 320 samples at 16 kHz).
 
+A recurrent model (``spectral.state > 0``) carries its past in a state instead of (or
+besides) context frames: the last item column holds the previous frame's latent, so
+frames run one at a time, in order (:func:`run_recurrent`), in the stream and offline alike.
+
 :class:`SpectralDenoiser` is the stream; :func:`denoise_spectral_offline` is the
 whole-signal reference it must equal for any chunking. :func:`stft_frames` and
 :func:`compress` are the numpy twins of the host's torch training code
@@ -51,6 +55,7 @@ __all__ = [
     "denoise_spectral_offline",
     "is_spectral",
     "mask_gain",
+    "run_recurrent",
     "signal_items",
     "spectral_items",
     "stft_frames",
@@ -158,6 +163,7 @@ class _MaskEngine:
     def reset(self) -> None:
         self._history = np.zeros((self.spectral.context_frames - 1, self.bins), dtype=np.float32)
         self._floor: np.ndarray | None = None
+        self._state: np.ndarray | None = None
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """``(k, 1, window)`` time frames in, their masked inverse FFTs ``(k, 1, window)`` out."""
@@ -169,7 +175,11 @@ class _MaskEngine:
             items = np.concatenate([items, floors[:, :, None]], axis=2)
         if self._history.shape[0]:
             self._history = np.concatenate([self._history, feats])[-self._history.shape[0] :]
-        mask = self.model._run_model_space("reconstruction", items, self.max_batch)
+        if self.spectral.state > 0:
+            items = np.concatenate([items, np.zeros_like(items[:, :, :1])], axis=2)
+            mask, _, self._state = run_recurrent(self.model, items, self._state)
+        else:
+            mask = self.model._run_model_space("reconstruction", items, self.max_batch)
         mask = mask_gain(mask.reshape(frames.shape[0], self.bins), self.spectral)
         y = np.fft.irfft(x * mask, n=self.spectral.fft_size, axis=-1)[:, : self.spec.window]
         return y.astype(np.float32)[:, None, :]
@@ -205,7 +215,8 @@ def spectral_items(
     model: Model, signal: Any, *, sample_rate: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """A whole signal's complex spectra ``(k, bins)`` and model items ``(k, bins, columns)``
-    (context frames from silence at the start, plus the noise floor column when tracked)."""
+    (context frames from silence at the start, plus the noise floor column when tracked,
+    plus a zero state column for a recurrent model: :func:`run_recurrent` fills it)."""
     spec, spectral = check_spectral_model(model, sample_rate)
     x = as_signal(signal, 1, f"{model.path.name} signal")
     if x.shape[1] == 0:
@@ -229,7 +240,31 @@ def signal_items(
     if spectral.noise_floor > 0:
         floors, _ = track_floor(feats, None, spectral.noise_floor)
         items = np.concatenate([items, floors[:, :, None]], axis=2)
+    if spectral.state > 0:  # filled frame by frame as the model runs (run_recurrent)
+        items = np.concatenate([items, np.zeros_like(items[:, :, :1])], axis=2)
     return spec_x, items
+
+
+def run_recurrent(
+    model: Model, items: np.ndarray, state: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run a recurrent spectral model over one stream's items ``(k, bins, columns)`` in
+    order, each item's state column set to the previous frame's latent (``state``: the
+    latent before the first item, None at the start of a stream; the input is not modified).
+
+    Returns the masks ``(k, bins, 1)``, the items as run (what calibration and parity of a
+    recurrent model are made of) and the last latent ``(state, 1)``.
+    """
+    width = model.latent_shape[0]
+    fed = np.array(items, dtype=np.float32)
+    fed[:, :, -1] = 0.0
+    masks = np.empty((fed.shape[0], fed.shape[1], 1), np.float32)
+    h = np.zeros((width, 1), np.float32) if state is None else state
+    for t in range(fed.shape[0]):
+        fed[t, :width, -1] = h[:, 0]
+        mask, latent = model._run_outputs(fed[t : t + 1])
+        masks[t], h = mask[0], latent[0]
+    return masks, fed, h
 
 
 def denoise_spectral_offline(
@@ -245,7 +280,10 @@ def denoise_spectral_offline(
     n, w = x.shape[1], spec.window
     spec_x, items = spectral_items(model, x, sample_rate=sample_rate)
     k, bins = spec_x.shape
-    mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
+    if spectral.state > 0:
+        mask = run_recurrent(model, items, None)[0].reshape(k, bins)
+    else:
+        mask = model._run_model_space("reconstruction", items, max_batch).reshape(k, bins)
     mask = mask_gain(mask, spectral)
     y = np.fft.irfft(spec_x * mask, n=spectral.fft_size, axis=-1)[:, :w].astype(np.float32)
     a = analysis_window(w)

@@ -98,7 +98,7 @@ def test_the_accuracy_threshold_method_needs_version_3() -> None:
         (("anomaly", "tails"), "lower", "manifest.anomaly.tails"),
         (("anomaly", "center"), float("nan"), "manifest.anomaly.center"),
         (("item_shape",), [64], "manifest.item_shape"),
-        (("schema_version",), 9, "schema_version"),
+        (("schema_version",), 10, "schema_version"),
         (("schema_version",), True, "schema_version"),
         (("surprise",), 1, "unknown field"),
     ],

@@ -98,12 +98,22 @@ def _check_spectral(m: Manifest) -> None:
         raise ManifestError(
             f"manifest.spectral.mask_floor: must be in [0, 1), got {sp.mask_floor}"
         )
-    want = (sp.fft_size // 2 + 1, sp.item_columns)
+    bins = sp.fft_size // 2 + 1
+    if isinstance(sp.state, bool) or not 0 <= sp.state <= bins:
+        raise ManifestError(
+            f"manifest.spectral.state: must be in 0..{bins} (the bins), got {sp.state}"
+        )
+    if sp.state and tuple(m.latent_shape) != (sp.state, 1):
+        raise ManifestError(
+            f"manifest.latent_shape: a recurrent spectral model's latent is its state "
+            f"[{sp.state}, 1], got {list(m.latent_shape)}"
+        )
+    want = (bins, sp.item_columns)
     if tuple(m.item_shape) != want:
         raise ManifestError(
             f"manifest.item_shape: a spectral model with fft_size {sp.fft_size} and "
-            f"{sp.context_frames} context frames (noise floor {sp.noise_floor}) takes items "
-            f"{list(want)}, got {list(m.item_shape)}"
+            f"{sp.context_frames} context frames (noise floor {sp.noise_floor}, state "
+            f"{sp.state}) takes items {list(want)}, got {list(m.item_shape)}"
         )
 
 

@@ -29,7 +29,7 @@ MANIFEST_KEY = "edgeae.manifest"
 #: The newest schema version this runtime reads. A file is written with the lowest
 #: version that holds its fields (:func:`required_version`), so a runtime that reads
 #: only version 1 still opens every file that uses nothing newer.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 Role = Literal["autoencoder", "encoder", "decoder"]
@@ -162,6 +162,9 @@ class SpectralSpec(_Record):
     ``min(1, 10 * noise_floor)`` of the gap per frame (items ``(bins, context_frames + 1)``).
     ``mask_floor`` in [0, 1) lifts the applied gain to ``mask_floor + (1 - mask_floor) * mask``
     (no bin is attenuated by more than ``mask_floor``; 0 = the mask as it is).
+    ``state > 0`` (schema version 9) makes the model recurrent: one last item column whose
+    first ``state`` rows hold the model's latent ``(state, 1)`` of the previous frame (zero
+    at the start of a stream), the rest zero; the runtime feeds each latent back.
     """
 
     fft_size: int
@@ -172,11 +175,13 @@ class SpectralSpec(_Record):
     output: Literal["mask"] = "mask"
     noise_floor: float = 0.0
     mask_floor: float = 0.0
+    state: int = 0
 
     @property
     def item_columns(self) -> int:
-        """Columns of one item: the context frames, plus the noise floor when tracked."""
-        return self.context_frames + (1 if self.noise_floor > 0 else 0)
+        """Columns of one item: the context frames, the noise floor when tracked, the
+        state when recurrent."""
+        return self.context_frames + int(self.noise_floor > 0) + int(self.state > 0)
 
 
 #: The threshold laws a manifest may name (:mod:`edgeae_runtime.operating_point` implements
@@ -460,6 +465,7 @@ _WRITTEN_WHEN_SET: dict[type, tuple[str, ...]] = {
     Manifest: ("execution", "sensorlog", "windows"),
     CodecSpec: ("context", "adaptive"),
     EntropySpec: ("thresholds", "neighbours", "adapt", "positions"),
+    SpectralSpec: ("state",),
 }
 
 
@@ -470,7 +476,8 @@ def _required_version(m: Manifest) -> int:
     reading only 1..2 then refuses the file by its version, not by an unknown value);
     4 with ``sensorlog``; 5 with ``features`` on 2-D items (layout NCW or NCHW: a
     runtime reading 1..4 knows only flat log-mel items); 6 with ``windows``; 7 with a
-    context entropy model (``codec.context``); 8 with an adaptive one (``codec.adaptive``).
+    context entropy model (``codec.context``); 8 with an adaptive one (``codec.adaptive``);
+    9 with a recurrent spectral model (``spectral.state``).
     """
     version = 2 if m.execution is not None else 1
     if m.anomaly is not None:
@@ -485,6 +492,8 @@ def _required_version(m: Manifest) -> int:
         version = 7
     if m.codec is not None and m.codec.adaptive is not None:
         version = 8
+    if m.spectral is not None and m.spectral.state > 0:
+        version = 9
     return version
 
 
