@@ -81,6 +81,12 @@ def _json_safe(value: object) -> object:
     "--hidden", default=None, help="Hidden widths (dense) or channels (conv), e.g. 64,32."
 )
 @click.option(
+    "--recurrent/--no-recurrent",
+    default=None,
+    help="spectral: carry the past in a GRU state of --latent units [80] instead of 8 "
+    "context frames.",
+)
+@click.option(
     "--epochs", type=click.IntRange(1, 100_000), default=None, help="Training epochs [default: 30]."
 )
 @click.option(
@@ -228,6 +234,7 @@ def train(
     arch: str | None,
     latent: int | None,
     hidden: str | None,
+    recurrent: bool | None,
     epochs: int | None,
     batch_size: int | None,
     lr: float | None,
@@ -334,7 +341,7 @@ def train(
         raise click.BadParameter(
             "give --quality or --rate-lambda, not both", param_hint="--quality"
         )
-    given_model = {"latent": latent, "hidden": _parse_hidden(hidden)}
+    given_model = {"latent": latent, "hidden": _parse_hidden(hidden), "recurrent": recurrent}
     if resume:
         _refuse_contradictions(run_dir, arch, given_model, given)
     source = recipe_source(source, arch)  # logmel: + --arch conv2d -> its frames and layout
@@ -342,6 +349,11 @@ def train(
     model_recipe, train_recipe = recipe_for(source, arch)
     config = TrainConfig(**{**train_recipe, **{k: v for k, v in given.items() if v is not None}})
     overrides = {**model_recipe, **{k: v for k, v in given_model.items() if v is not None}}
+    if recurrent is not None and arch != "spectral":
+        raise click.BadParameter(
+            f"a GRU state is an option of the spectral denoiser, not of {arch}",
+            param_hint="--recurrent",
+        )
     if arch == "spectral" and window is not None:  # the STFT frame; the hop is half of it
         if hop is not None and hop != window // 2:
             raise click.BadParameter(
@@ -508,7 +520,11 @@ def _rate_summary(run: Path) -> dict:
 
 
 #: Where each model option lives in a stored model config (dense and conv names differ).
-_MODEL_FIELDS = {"latent": ("latent", "latent_channels"), "hidden": ("hidden", "channels")}
+_MODEL_FIELDS = {
+    "latent": ("latent", "latent_channels"),
+    "hidden": ("hidden", "channels"),
+    "recurrent": ("recurrent",),
+}
 
 
 def _same(a: object, b: object) -> bool:

@@ -30,6 +30,7 @@ from torch import nn
 from edgeae.errors import ConfigError, DataError
 from edgeae.models import asdict, build_model, config_from_dict
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE, compress, istft, mask_gain, stft
+from edgeae.models.spectral_gru import SpectralGRUMask
 from edgeae_runtime import Preprocessing, SignalSpec
 from edgeae_runtime.manifest import SpectralSpec
 
@@ -60,6 +61,8 @@ __all__ = [
 #: number of fresh mixtures, not a pass over the files: the mixtures never repeat).
 SEGMENT_SECONDS = 1.5
 STEPS_PER_EPOCH = 40
+#: The GRU state width of a recurrent spectral model unless ``latent`` says otherwise.
+RECURRENT_STATE = 80
 _RESOLUTIONS = ((512, 128), (1024, 256), (256, 64))
 
 
@@ -232,7 +235,8 @@ def _model_config(overrides: dict[str, Any], sample_rate: int) -> SpectralConfig
             )
         extra["channels"] = int(widths[0])
     window = int(extra.pop("window", 320))
-    context = int(extra.pop("context_frames", 8))
+    recurrent = bool(extra.get("recurrent", False))
+    context = int(extra.pop("context_frames", 1 if recurrent else 8))
     noise_floor = float(extra.get("noise_floor", 0.02))
     base = {
         "sample_rate": sample_rate,
@@ -241,8 +245,10 @@ def _model_config(overrides: dict[str, Any], sample_rate: int) -> SpectralConfig
         "fft_size": window,
         "context_frames": context,
         "noise_floor": noise_floor,
-        "item_shape": [window // 2 + 1, context + (1 if noise_floor > 0 else 0)],
+        "item_shape": [window // 2 + 1, context + int(noise_floor > 0) + int(recurrent)],
     }
+    if recurrent:
+        base["latent_channels"] = RECURRENT_STATE
     return config_from_dict("spectral", {**base, **extra})
 
 
@@ -271,7 +277,7 @@ def train_denoiser(
     ``ds`` is a speech source's Dataset (``load_source("mix:...")``: its ``corpus``);
     ``config`` gives epochs, batch size, learning rate, weight decay, patience and
     seed; ``overrides`` the model options (``window``, ``context_frames``,
-    ``channels``/``hidden``, ``latent``, ``noise_floor``, ``mask_floor``).
+    ``channels``/``hidden``, ``latent``, ``noise_floor``, ``mask_floor``, ``recurrent``).
     """
     if steps_per_epoch < 1:
         raise ConfigError(f"steps_per_epoch: must be >= 1, got {steps_per_epoch}")
@@ -287,7 +293,7 @@ def train_denoiser(
     t_start = time.perf_counter()
     cfg = _model_config(dict(overrides), corpus.sample_rate)
     model = build_model("spectral", cfg)
-    assert isinstance(model, SpectralMaskAE)
+    assert isinstance(model, (SpectralMaskAE, SpectralGRUMask))
     rate, seg = corpus.sample_rate, round(SEGMENT_SECONDS * corpus.sample_rate)
     val_noisy, val_clean = _segments(corpus, seg, max(16, config.batch_size), 0, val=True)
     with torch.no_grad():

@@ -31,6 +31,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def recurrent_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same schedule, a GRU state of 8 instead of context frames."""
+    out = tmp_path_factory.mktemp("speech") / "gru"
+    ds = load_source("builtin:speech")
+    config = TrainConfig(epochs=2, batch_size=4, lr=3e-3, patience=0)
+    train_denoiser(ds, {**SMALL, "recurrent": True}, config, out, progress=False,
+                   data_source="builtin:speech", steps_per_epoch=2)  # fmt: skip
+    return out
+
+
 def test_speech_sources_train_the_spectral_arch_by_default() -> None:
     assert recipe_arch("builtin:speech") == "spectral"
     assert recipe_arch("mix:clean=a/&noise=b/") == "spectral"
@@ -50,11 +61,14 @@ def test_the_run_directory_is_a_normal_run(run: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("which", ["run", "recurrent_run"])
 def test_export_quantize_and_the_runtime_runs_what_torch_trained(
-    run: Path, tmp_path: Path, runner: CliRunner
+    which: str, request: pytest.FixtureRequest, tmp_path: Path, runner: CliRunner
 ) -> None:
     from edgeae_runtime import Model
-    from edgeae_runtime.spectral import denoise_spectral_offline
+    from edgeae_runtime.spectral import SpectralDenoiser, denoise_spectral_offline
+
+    run = request.getfixturevalue(which)
 
     out = tmp_path / "models"
     res = runner.invoke(main, ["export", str(run), "-o", str(out), "--samples", "64"])
@@ -72,6 +86,18 @@ def test_export_quantize_and_the_runtime_runs_what_torch_trained(
         want = enhance(load_checkpoint(run).model, torch.from_numpy(noisy[None]))[0].numpy()
     got = denoise_spectral_offline(model, noisy)[0]
     np.testing.assert_allclose(got, want, atol=2e-4)
+    int8 = Model(out / "model.int8.onnx")
+    den = SpectralDenoiser(int8)
+    streamed = np.concatenate([den.push(noisy[i : i + 333]) for i in range(0, 8000, 333)]
+                              + [den.flush()], axis=1)  # fmt: skip
+    np.testing.assert_array_equal(streamed, denoise_spectral_offline(int8, noisy))
+    assert si_snr(torch.from_numpy(streamed), torch.from_numpy(got[None])).item() > 10.0
+
+
+def test_a_recurrent_run_carries_its_state_in_the_manifest(recurrent_run: Path) -> None:
+    ckpt = load_checkpoint(recurrent_run)
+    assert ckpt.model.config.recurrent and ckpt.spectral.state == 8
+    assert tuple(ckpt.item_shape) == (161, 3) and tuple(ckpt.latent_shape) == (8, 1)
 
 
 @pytest.mark.slow
