@@ -222,3 +222,48 @@ def test_the_exported_fold_is_the_model(
     perm = torch.randperm(n)
     with torch.no_grad():
         torch.testing.assert_close(folded(x[perm]), folded(x)[perm], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("context", "floor"), [(1, 0.02), (3, 0.0)])
+def test_recurrent_sequence_mode_equals_the_cell_fed_its_own_state(
+    context: int, floor: float
+) -> None:
+    """The GRU over a sequence == the exported cell frame by frame, each item carrying the
+    previous latent in its last column (the runtime's law), and with_states builds those items."""
+    from edgeae.models.spectral import track_floor as torch_floor
+    from edgeae.models.spectral_gru import SpectralGRUMask
+
+    torch.manual_seed(0)
+    cols = context + (floor > 0) + 1
+    cfg = SpectralConfig(item_shape=(33, cols), window=64, hop=32, fft_size=64, channels=16,
+                         latent_channels=6, context_frames=context, noise_floor=floor,
+                         recurrent=True)  # fmt: skip
+    model = build_model("spectral", cfg).eval()
+    assert isinstance(model, SpectralGRUMask)
+    feats = torch.rand(33, 40)
+    pad = torch.nn.functional.pad(feats, (context - 1, 0))
+    columns = [pad[:, j : j + 40] for j in range(context)]
+    if floor:
+        columns.append(torch_floor(feats[None], floor)[0])
+    items = torch.stack([*columns, torch.zeros(33, 40)], -1).permute(1, 0, 2)
+    with torch.no_grad():
+        want = model.mask_sequence(feats[None])[0].T
+        state, got = torch.zeros(6), []
+        for t in range(40):
+            x = items[t : t + 1].clone()
+            x[0, :6, -1] = state
+            z = model.encode(x)
+            got.append(model.decode(z)[0, :, 0])
+            state = z[0, :, 0]
+        fed = model.with_states(items)
+    np.testing.assert_allclose(torch.stack(got).numpy(), want.numpy(), atol=1e-5)
+    np.testing.assert_allclose(model(fed)[:, :, 0].detach().numpy(), want.numpy(), atol=1e-5)
+
+
+def test_recurrent_config_is_checked() -> None:
+    with pytest.raises(ConfigError, match="recurrent"):
+        SpectralConfig(item_shape=(33, 3), window=64, hop=32, fft_size=64, context_frames=1,
+                       noise_floor=0.02, latent_channels=40, recurrent=True)  # fmt: skip
+    with pytest.raises(ConfigError, match="item_shape"):
+        SpectralConfig(item_shape=(33, 2), window=64, hop=32, fft_size=64, context_frames=1,
+                       noise_floor=0.02, latent_channels=8, recurrent=True)  # fmt: skip

@@ -101,9 +101,11 @@ def test_a_recurrent_run_carries_its_state_in_the_manifest(recurrent_run: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("which", ["run", "recurrent_run"])
 def test_compare_reports_speech_metrics_for_a_spectral_model(
-    run: Path, tmp_path: Path, runner: CliRunner
+    which: str, request: pytest.FixtureRequest, tmp_path: Path, runner: CliRunner
 ) -> None:
+    run = request.getfixturevalue(which)
     out = tmp_path / "models"
     assert runner.invoke(main, ["export", str(run), "-o", str(out)]).exit_code == 0
     a = str(out / "model.onnx")
@@ -113,6 +115,11 @@ def test_compare_reports_speech_metrics_for_a_spectral_model(
     speech = json.loads(res.stdout)["speech"]
     assert {"noisy input", "A", "B"} <= set(speech["rows"])
     assert speech["rows"]["A"]["sisnr"] == pytest.approx(speech["rows"]["B"]["sisnr"])
+
+
+def test_recurrent_is_refused_for_item_models(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["train", "builtin:digits", "--recurrent", "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "--recurrent" in res.output and "Traceback" not in res.output
 
 
 def test_bad_requests_are_refused_by_name(tmp_path: Path) -> None:
