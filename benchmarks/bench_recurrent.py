@@ -71,6 +71,7 @@ def train_one(
     trainer's per-epoch lines go to stderr, the tables to stdout)."""
     args = tsd.parser().parse_args(
         ["--epochs", str(epochs), "--steps", str(steps), "--threads", str(threads)]
+        + ([] if kind == "gru" else ["--no-recurrent"])
     )
     make = (lambda a: GRUMask(tsd.spectral_config(a))) if kind == "gru" else tsd.build
     with contextlib.redirect_stdout(sys.stderr):

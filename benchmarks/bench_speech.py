@@ -161,12 +161,12 @@ def batch_us(model: Model, batch: int = 256, repeats: int = 30) -> float:
 
 def macs_per_second(model: Model) -> tuple[int, float]:
     """Parameters and multiply-accumulates per second of audio: the manifest's arch config
-    rebuilt as an ``edgeae.models.spectral`` model, every Conv of one item counted."""
-    from edgeae.models.spectral import SpectralConfig, SpectralMaskAE
+    rebuilt as an ``edgeae.models`` spectral model (conv or recurrent), one item counted."""
+    from edgeae.models import SpectralConfig, build_model
 
     cfg = dict(model.manifest.arch_config)
     cfg["tree"] = tuple(cfg.get("tree", ()))
-    net = SpectralMaskAE(SpectralConfig(item_shape=tuple(model.item_shape), **cfg))
+    net = build_model("spectral", SpectralConfig(item_shape=tuple(model.item_shape), **cfg))
     params = sum(p.numel() for p in net.parameters())
     spec = model.require_signal()
     return params, net.macs_per_frame() * spec.sample_rate / spec.hop

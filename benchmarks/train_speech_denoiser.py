@@ -39,7 +39,7 @@ from speech_data import RATE, MixLaw, SpeechCorpus  # noqa: E402
 
 from edgeae.data.mixing import MixOptions  # noqa: E402
 from edgeae.models import asdict as config_asdict  # noqa: E402
-from edgeae.models import build_model  # noqa: E402
+from edgeae.models import build_model, config_from_dict  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
 from edgeae.train.denoiser import (  # noqa: E402
     denoise_loss,
@@ -101,17 +101,20 @@ LOSSES = {"sisnr-mrstft": denoise_loss, "hybrid": hybrid_loss}
 
 
 def spectral_config(args: argparse.Namespace) -> SpectralConfig:
+    """The model of the command line (``--context``/``--latent`` unset: the design's own)."""
+    context = args.context or (1 if args.recurrent else 8)
+    latent = args.latent or (80 if args.recurrent else 48)
     return SpectralConfig(
         window=args.window,
         hop=args.window // 2,
         fft_size=args.window,
-        context_frames=args.context,
+        context_frames=context,
         item_shape=(
             args.window // 2 + 1,
-            args.context + int(args.noise_floor > 0) + int(args.recurrent),
+            context + int(args.noise_floor > 0) + int(args.recurrent),
         ),
         channels=args.channels,
-        latent_channels=args.latent,
+        latent_channels=latent,
         noise_floor=args.noise_floor,
         mask_floor=args.mask_floor,
         tree=tuple(args.tree),
@@ -337,9 +340,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--seconds", type=float, default=1.5, help="segment length")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--window", type=int, default=320)
-    ap.add_argument("--context", type=int, default=8)
+    ap.add_argument(
+        "--context", type=int, default=None, help="context frames [1 recurrent, else 8]"
+    )
     ap.add_argument("--channels", type=int, default=128)
-    ap.add_argument("--latent", type=int, default=48)
+    ap.add_argument(
+        "--latent", type=int, default=None, help="latent channels = GRU state [80; conv: 48]"
+    )
     ap.add_argument(
         "--noise-floor", type=float, default=0.02, help="noise-floor tracker rate (0: off)"
     )
@@ -356,8 +363,10 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--recurrent",
-        action="store_true",
-        help="a GRU of --latent units carries the past (use with --context 1)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a GRU of --latent units carries the past (the shipped design); --no-recurrent: "
+        "the 8-frame conv mask shipped before it",
     )
     ap.add_argument("--loss", choices=sorted(LOSSES), default="sisnr-mrstft")
     ap.add_argument(
@@ -412,7 +421,11 @@ def main() -> None:
     args = parser().parse_args()
     if args.from_checkpoint:
         blob = torch.load(args.from_checkpoint, weights_only=True)  # tensors and plain values only
-        model, info = build(args), blob["info"]
+        info = blob["info"]
+        if info.get("arch") == "spectral":  # the checkpoint's own model, whatever the flags
+            model = build_model("spectral", config_from_dict("spectral", info["model_config"]))
+        else:
+            model = build(args)
         model.load_state_dict(blob["state_dict"])
         model.eval()
     else:
