@@ -12,8 +12,11 @@ SI-SNR gain of the best epoch, and SI-SNR / PESQ-wb / STOI gains of 16 x 3 s mix
   (2 x 161) -> Linear 64, ReLU -> GRU 80 -> Linear 128, ReLU -> Linear 161, Sigmoid.
 
 ``--long N`` then trains the GRU alone for N epochs and sets it beside the shipped
-model's own training record (the same script and seed; 300 epochs). Nothing is exported:
-the runtime has no recurrent-state contract (docs/speech.md "Recurrence"). Results go to
+model's own training record (the same script and seed; 300 epochs). This probe is what
+made the case for the recurrent-state contract; the GRU design has shipped since
+(``edgeae.models.spectral_gru``, ``train_speech_denoiser.py``'s default; docs/speech.md
+"Recurrence"), and this script keeps its own copy of the probe model so the stored
+numbers stay reproducible. Results go to
 ``benchmarks/results/recurrent.json``.
 """
 
@@ -150,7 +153,8 @@ def shipped_record() -> dict:
     """The shipped model's own training record (the same script and seed)."""
     info = json.loads(SHIPPED.read_text())
     epochs, steps = int(info["args"]["epochs"]), int(info["args"]["steps"])
-    return row("conv (shipped, its training record)", info, epochs, steps)
+    design = "gru" if info.get("model_config", {}).get("recurrent") else "conv"
+    return row(f"{design} (shipped, its training record)", info, epochs, steps)
 
 
 def table(rows: list[dict]) -> str:
