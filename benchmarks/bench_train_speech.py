@@ -16,8 +16,10 @@ side, are then scored on the recorded pairs (``pairs:DIR&val=1``: every pair). N
 
     python benchmarks/bench_train_speech.py
     python benchmarks/bench_train_speech.py --options "synthetic=0" --tag nosynth   # a variant
+    python benchmarks/bench_train_speech.py --train-args=--recurrent --tag gru      # a model option
 
-``--options`` appends ``mix:`` options to the source (docs/data.md); ``--tag`` writes
+``--options`` appends ``mix:`` options to the source (docs/data.md), ``--train-args`` flags to
+``edgeae train``; ``--tag`` writes
 ``results/train_speech.TAG.json`` instead of the section's file.
 """
 
@@ -57,6 +59,9 @@ def speech_rows(a: str, b: str, source: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--options", default="", help="mix: options to add, e.g. synthetic=0")
+    parser.add_argument(
+        "--train-args", default="", help="more edgeae train flags, e.g. --recurrent"
+    )
     parser.add_argument("--tag", default="", help="write results/train_speech.TAG.json")
     args = parser.parse_args()
     if not SPEECH.is_dir():
@@ -72,7 +77,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run, models = Path(tmp) / "run", Path(tmp) / "models"
         t0 = time.perf_counter()
-        edgeae("train", source, "-o", str(run), "--threads", "1", "-q")
+        edgeae("train", source, "-o", str(run), "--threads", "1", "-q", *args.train_args.split())
         train_s = time.perf_counter() - t0
         edgeae("export", str(run), "-o", str(models))
         fp32, int8 = str(models / "model.onnx"), str(models / "model.int8.onnx")
@@ -83,6 +88,7 @@ def main() -> int:
                  for p in PAIRS}  # fmt: skip
     result = {
         "source": source,
+        "train_args": args.train_args,
         "train_seconds": round(train_s, 1),
         "epochs": metrics["epochs_run"],
         "best_epoch": metrics["best_epoch"],
@@ -106,8 +112,9 @@ def report(r: dict) -> str:
     """The Markdown section: the run, then one table of every scored system."""
     names = tuple(m for m in METRICS if m in r["held_out"]["metrics"])
     lines = [
-        f"`edgeae train \"mix:clean=../shared/data/speech/clean&noise=../shared/data/speech/"
-        f"noise\" --threads 1` (the speech recipe: spectral mask, {r['parameters']:,} "
+        f'`edgeae train "mix:clean=../shared/data/speech/clean&noise=../shared/data/speech/'
+        f'noise" --threads 1{(" " + r["train_args"]) if r.get("train_args") else ""}` '
+        f"(the speech recipe: spectral mask, {r['parameters']:,} "
         f"parameters; {r['split']}): {r['epochs']} epochs in {r['train_seconds']:.0f} s "
         f"(best epoch {r['best_epoch']}), then `edgeae export`, `edgeae quantize --calibration "
         "SOURCE` and `edgeae compare --data SOURCE` (the held-out files at 0/5/10 dB) or "

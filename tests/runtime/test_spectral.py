@@ -18,6 +18,7 @@ from edgeae_runtime.metrics import si_snr_db
 from edgeae_runtime.pretrained import pretrained_path
 from edgeae_runtime.spectral import SpectralDenoiser, denoise_spectral_offline
 from edgeae_runtime.speech import denoise_signal, open_denoiser
+from tests.runtime.chunks import stream_in_chunks
 
 LAWS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -108,14 +109,6 @@ def ones(tmp_path_factory: pytest.TempPathFactory) -> Model:
     return Model(_model(tmp_path_factory.mktemp("sp1") / "model.onnx", ones=True))
 
 
-def _stream(den, x: np.ndarray, sizes: list[int]) -> np.ndarray:
-    parts, i, k = [], 0, 0
-    while i < len(x):
-        step = sizes[k % len(sizes)]
-        parts.append(den.push(x[i : i + step]))
-        i, k = i + step, k + 1
-    parts.append(den.flush())
-    return np.concatenate(parts, axis=1)
 
 
 sizes_st = st.lists(st.integers(0, 70), min_size=1, max_size=6).filter(any)
@@ -128,10 +121,10 @@ def test_stream_equals_offline_whatever_the_chunking(
 ) -> None:
     x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
     ref = denoise_spectral_offline(spectral, x)
-    out = _stream(SpectralDenoiser(spectral), x, sizes)
+    out = stream_in_chunks(SpectralDenoiser(spectral), x, sizes)
     assert out.shape == (1, n)
     np.testing.assert_allclose(out, ref, atol=2e-5, rtol=1e-5)
-    again = _stream(SpectralDenoiser(spectral), x, [n])
+    again = stream_in_chunks(SpectralDenoiser(spectral), x, [n])
     np.testing.assert_allclose(out, again, atol=2e-5, rtol=1e-5)
 
 
@@ -143,7 +136,7 @@ def test_noise_floor_column_keeps_the_law(
     x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
     ref = denoise_spectral_offline(floored, x)
     np.testing.assert_allclose(
-        _stream(SpectralDenoiser(floored), x, sizes), ref, atol=2e-5, rtol=1e-5
+        stream_in_chunks(SpectralDenoiser(floored), x, sizes), ref, atol=2e-5, rtol=1e-5
     )
 
 
@@ -162,7 +155,7 @@ def test_noise_floor_follows_noise_down_fast_and_speech_up_slowly() -> None:
 def test_mask_of_ones_gives_the_signal_back(ones: Model) -> None:
     x = np.random.default_rng(1).standard_normal(500).astype(np.float32)
     np.testing.assert_allclose(denoise_spectral_offline(ones, x)[0], x, atol=1e-5)
-    np.testing.assert_allclose(_stream(SpectralDenoiser(ones), x, [7, 33])[0], x, atol=1e-5)
+    np.testing.assert_allclose(stream_in_chunks(SpectralDenoiser(ones), x, [7, 33])[0], x, atol=1e-5)
 
 
 def test_mask_floor_bounds_the_attenuation(tmp_path: Path) -> None:
@@ -170,7 +163,7 @@ def test_mask_floor_bounds_the_attenuation(tmp_path: Path) -> None:
     model = Model(_model(tmp_path / "m.onnx", zeros=True, mask_floor=0.1))
     x = np.random.default_rng(3).standard_normal(500).astype(np.float32)
     np.testing.assert_allclose(denoise_spectral_offline(model, x)[0], 0.1 * x, atol=1e-5)
-    np.testing.assert_allclose(_stream(SpectralDenoiser(model), x, [7, 33])[0], 0.1 * x, atol=1e-5)
+    np.testing.assert_allclose(stream_in_chunks(SpectralDenoiser(model), x, [7, 33])[0], 0.1 * x, atol=1e-5)
     plain = Model(_model(tmp_path / "z.onnx", zeros=True))
     assert np.max(np.abs(denoise_spectral_offline(plain, x))) < 1e-6
 
@@ -178,8 +171,8 @@ def test_mask_floor_bounds_the_attenuation(tmp_path: Path) -> None:
 def test_context_restarts_after_flush(spectral: Model) -> None:
     x = np.random.default_rng(2).standard_normal(300).astype(np.float32)
     den = SpectralDenoiser(spectral)
-    first = _stream(den, x, [50])
-    second = _stream(den, x, [50])
+    first = stream_in_chunks(den, x, [50])
+    second = stream_in_chunks(den, x, [50])
     np.testing.assert_array_equal(first, second)
     assert den.latency_samples == WINDOW - 1
 
@@ -218,7 +211,7 @@ def test_other_rates_are_resampled_at_the_edges(ones: Model, rate: int) -> None:
     assert y.shape == x.shape
     mid = slice(n // 8, -n // 8)  # a 440 Hz tone passes the 16 kHz model and both filters
     assert np.max(np.abs(y[mid] - x[mid])) < 0.02
-    chunked = _stream(open_denoiser(ones, rate), x, [37, 500])
+    chunked = stream_in_chunks(open_denoiser(ones, rate), x, [37, 500])
     np.testing.assert_allclose(chunked[0], y, atol=2e-5)
 
 

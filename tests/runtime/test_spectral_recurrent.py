@@ -23,6 +23,7 @@ from edgeae_runtime.spectral import (
     spectral_items,
     stft_frames,
 )
+from tests.runtime.chunks import stream_in_chunks
 
 LAWS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -94,14 +95,6 @@ def recurrent(tmp_path_factory: pytest.TempPathFactory) -> Model:
     return Model(path)
 
 
-def _stream(den: SpectralDenoiser, x: np.ndarray, sizes: list[int]) -> np.ndarray:
-    parts, i, k = [], 0, 0
-    while i < len(x):
-        step = sizes[k % len(sizes)]
-        parts.append(den.push(x[i : i + step]))
-        i, k = i + step, k + 1
-    parts.append(den.flush())
-    return np.concatenate(parts, axis=1)
 
 
 def test_masks_follow_the_recurrence(recurrent: Model) -> None:
@@ -133,7 +126,7 @@ def test_stream_equals_offline_whatever_the_chunking(
 ) -> None:
     x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
     ref = denoise_spectral_offline(recurrent, x)
-    out = _stream(SpectralDenoiser(recurrent), x, sizes)
+    out = stream_in_chunks(SpectralDenoiser(recurrent), x, sizes)
     assert out.shape == (1, n)
     np.testing.assert_array_equal(out, ref)
 
@@ -141,9 +134,9 @@ def test_stream_equals_offline_whatever_the_chunking(
 def test_the_state_restarts_with_the_stream(recurrent: Model) -> None:
     x = np.random.default_rng(2).standard_normal(300).astype(np.float32)
     den = SpectralDenoiser(recurrent)
-    first = _stream(den, x, [50])
-    np.testing.assert_array_equal(_stream(den, x, [50]), first)
-    later = _stream(den, np.concatenate([x, x]), [50])[:, 300:]  # the same samples, warm state
+    first = stream_in_chunks(den, x, [50])
+    np.testing.assert_array_equal(stream_in_chunks(den, x, [50]), first)
+    later = stream_in_chunks(den, np.concatenate([x, x]), [50])[:, 300:]  # the same samples, warm state
     assert not np.allclose(later[:, 100:200], first[:, 100:200])
 
 
