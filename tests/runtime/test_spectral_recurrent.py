@@ -136,8 +136,8 @@ def test_the_state_restarts_with_the_stream(recurrent: Model) -> None:
     den = SpectralDenoiser(recurrent)
     first = stream_in_chunks(den, x, [50])
     np.testing.assert_array_equal(stream_in_chunks(den, x, [50]), first)
-    later = stream_in_chunks(den, np.concatenate([x, x]), [50])[:, 300:]  # the same samples, warm state
-    assert not np.allclose(later[:, 100:200], first[:, 100:200])
+    warm = stream_in_chunks(den, np.concatenate([x, x]), [50])[:, 300:]  # a warm state
+    assert not np.allclose(warm[:, 100:200], first[:, 100:200])
 
 
 @pytest.mark.parametrize(
