@@ -109,8 +109,6 @@ def ones(tmp_path_factory: pytest.TempPathFactory) -> Model:
     return Model(_model(tmp_path_factory.mktemp("sp1") / "model.onnx", ones=True))
 
 
-
-
 sizes_st = st.lists(st.integers(0, 70), min_size=1, max_size=6).filter(any)
 
 

@@ -95,8 +95,6 @@ def recurrent(tmp_path_factory: pytest.TempPathFactory) -> Model:
     return Model(path)
 
 
-
-
 def test_masks_follow_the_recurrence(recurrent: Model) -> None:
     """Frame t's mask is the recurrence run in numpy over frames 0..t (state 0 at the start)."""
     x = np.random.default_rng(1).standard_normal(400).astype(np.float32)
