@@ -126,7 +126,9 @@ def test_stream_equals_offline_whatever_the_chunking(
     ref = denoise_spectral_offline(recurrent, x)
     out = stream_in_chunks(SpectralDenoiser(recurrent), x, sizes)
     assert out.shape == (1, n)
-    np.testing.assert_array_equal(out, ref)
+    # the model runs the same frames in the same order; numpy's FFTs of a different number
+    # of frames may round differently on some CPUs (seen on arm64: 6e-8)
+    np.testing.assert_allclose(out, ref, atol=1e-6, rtol=0)
 
 
 def test_the_state_restarts_with_the_stream(recurrent: Model) -> None:
