@@ -83,8 +83,8 @@ def _json_safe(value: object) -> object:
 @click.option(
     "--recurrent/--no-recurrent",
     default=None,
-    help="spectral: carry the past in a GRU state of --latent units [80] instead of 8 "
-    "context frames.",
+    help="spectral: a GRU state of --latent units [80] carries the past (the speech "
+    "recipe's default); --no-recurrent: 8 context frames instead.",
 )
 @click.option(
     "--epochs", type=click.IntRange(1, 100_000), default=None, help="Training epochs [default: 30]."
