@@ -48,9 +48,10 @@ def fp16_storage(path: str | Path) -> Any:
 def _item_batch(entry: dict, batch: int) -> np.ndarray:
     import onnxruntime as ort
 
+    from edgeae_runtime.session import batch_shape
+
     sess = ort.InferenceSession(entry["fp32"], providers=["CPUExecutionProvider"])
-    inp = sess.get_inputs()[0]
-    shape = [batch, *inp.shape[1:]]
+    shape = batch_shape(sess, batch)  # an image model's spatial axes: its item's size
     return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
 
 
