@@ -151,17 +151,18 @@ def main() -> int:
         perfs.append((path, quant, pm))
     peak_end = measure_peak(budget_s=budget)  # the machine moves: the probe again at the end
 
+    given = ", ".join(sorted({f"{Path(m).parent.name}/" for m in args.model}))
     intro = (
-        "Models: the pretrained denoiser, and the digits/sensor/tones recipes' float and int8 "
-        "files from `edgeae demo --quick --out DEMO` (the recipes' architectures, short "
-        "training: speed, not quality, is measured here). "
+        f"Models: the pretrained denoiser, and the float and int8 files of {given} (briefly "
+        "trained recipe models, e.g. `edgeae demo --quick --out DEMO`'s or bench_peers.py "
+        "build's: speed, not quality, is measured here). "
         if args.model
         else ""
     )
     lines = [
         intro
-        + "1 thread; the machine was shared with other engineers' jobs during this run, so read "
-        "ratios and shares, not absolute rates (the GEMM probe, taken at the start and the end, "
+        + "1 thread; read ratios and shares rather than absolute rates, a shared machine moves "
+        "(the GEMM probe, taken at the start and the end, "
         f"moved from {peak.int8_gmacs:.0f} to {peak_end.int8_gmacs:.0f} GMAC/s int8 and "
         f"{peak.fp32_gmacs:.0f} to {peak_end.fp32_gmacs:.0f} GMAC/s fp32). Practical peak = "
         "best of a 256- and a 1024-cube GEMM through onnxruntime (uint8 x int8 MatMulInteger, "
