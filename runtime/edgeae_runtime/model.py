@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -433,18 +433,20 @@ class Model:
             _check_overflow(y, self._name, output)
         return y
 
-    def _run_outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The reconstruction and the latent of one validated model-space batch, in one run
-        (a recurrent model's step: its latent is the next item's state)."""
+    def _step_runner(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """A function running one finite model-space batch to ``[reconstruction, latent]`` in
+        one unchecked call: a recurrent model's frame loop calls it per frame and checks the
+        outputs of the whole run once (:meth:`_check_outputs`)."""
         if self._recon is None or self._latent is None:
             raise ModelError(f"{self._name} needs both a reconstruction and a latent output")
-        _check_overflow(x, self._name, "input (after preprocessing)")
-        recon, latent = self.session.run(
-            [self._recon, self._latent], {self._input: x.astype(self._in_dtype, copy=False)}
-        )
-        _check_overflow(recon, self._name, "reconstruction")
-        _check_overflow(latent, self._name, "latent")
-        return recon.astype(np.float32, copy=False), latent.astype(np.float32, copy=False)
+        run, names = self.session.run, [self._recon, self._latent]
+        feed, dtype = self._input, self._in_dtype
+        return lambda x: run(names, {feed: x if x.dtype == dtype else x.astype(dtype)})
+
+    def _check_outputs(self, *arrays: np.ndarray) -> None:
+        """Refuse non-finite outputs of finite inputs (float32 overflow), naming the model."""
+        for a in arrays:
+            _check_overflow(a, self._name, "output")
 
     def reconstruct(self, x: Any, *, max_batch: int | None = None) -> np.ndarray:
         """Reconstruct a raw batch ``(N, *item_shape)``; returns raw units, same shape."""

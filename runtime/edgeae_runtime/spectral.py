@@ -260,11 +260,13 @@ def run_recurrent(
     fed[:, :, -1] = 0.0
     masks = np.empty((fed.shape[0], fed.shape[1], 1), np.float32)
     h = np.zeros((width, 1), np.float32) if state is None else state
+    step = model._step_runner()
     for t in range(fed.shape[0]):
         fed[t, :width, -1] = h[:, 0]
-        mask, latent = model._run_outputs(fed[t : t + 1])
+        mask, latent = step(fed[t : t + 1])
         masks[t], h = mask[0], latent[0]
-    return masks, fed, h
+    model._check_outputs(masks, h)  # a non-finite state reaches every later mask
+    return masks, fed, h.astype(np.float32, copy=False)
 
 
 def denoise_spectral_offline(
