@@ -22,6 +22,7 @@ from .registry import config_from_dict as config_from_dict
 from .registry import default_config as default_config
 from .spectral import SpectralConfig as SpectralConfig
 from .spectral import SpectralMaskAE as SpectralMaskAE
+from .spectral_gru import SpectralGRUMask as SpectralGRUMask
 
 __all__ = [
     "ARCHS",
@@ -36,6 +37,7 @@ __all__ = [
     "DenseConfig",
     "ModelConfig",
     "SpectralConfig",
+    "SpectralGRUMask",
     "SpectralMaskAE",
     "arch_for_layout",
     "asdict",

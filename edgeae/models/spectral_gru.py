@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from edgeae.errors import ConfigError
+
 from .spectral import SpectralConfig, track_floor
 
 __all__ = ["SpectralGRUMask"]
@@ -37,7 +39,7 @@ class SpectralGRUMask(nn.Module):
     def __init__(self, config: SpectralConfig) -> None:
         super().__init__()
         if not config.recurrent:
-            raise ValueError("SpectralGRUMask needs SpectralConfig(recurrent=True)")
+            raise ConfigError("recurrent: SpectralGRUMask needs SpectralConfig(recurrent=True)")
         self.config = config
         f, c, h = config.bins, config.channels, config.latent_channels
         self.input = nn.Sequential(nn.Conv1d(f, c // 2, config.columns - 1), nn.ReLU())
