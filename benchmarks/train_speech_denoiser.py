@@ -42,6 +42,7 @@ from edgeae.models import asdict as config_asdict  # noqa: E402
 from edgeae.models import build_model, config_from_dict  # noqa: E402
 from edgeae.models.spectral import SpectralConfig, SpectralMaskAE  # noqa: E402
 from edgeae.train.denoiser import (  # noqa: E402
+    RECURRENT_STATE,
     denoise_loss,
     enhance,
     si_snr,
@@ -103,7 +104,7 @@ LOSSES = {"sisnr-mrstft": denoise_loss, "hybrid": hybrid_loss}
 def spectral_config(args: argparse.Namespace) -> SpectralConfig:
     """The model of the command line (``--context``/``--latent`` unset: the design's own)."""
     context = args.context or (1 if args.recurrent else 8)
-    latent = args.latent or (80 if args.recurrent else 48)
+    latent = args.latent or (RECURRENT_STATE if args.recurrent else 48)
     return SpectralConfig(
         window=args.window,
         hop=args.window // 2,

@@ -176,8 +176,7 @@ class _MaskEngine:
         if self._history.shape[0]:
             self._history = np.concatenate([self._history, feats])[-self._history.shape[0] :]
         if self.spectral.state > 0:
-            items = np.concatenate([items, np.zeros_like(items[:, :, :1])], axis=2)
-            mask, _, self._state = run_recurrent(self.model, items, self._state)
+            mask, _, self._state = run_recurrent(self.model, _state_column(items), self._state)
         else:
             mask = self.model._run_model_space("reconstruction", items, self.max_batch)
         mask = mask_gain(mask.reshape(frames.shape[0], self.bins), self.spectral)
@@ -240,9 +239,15 @@ def signal_items(
     if spectral.noise_floor > 0:
         floors, _ = track_floor(feats, None, spectral.noise_floor)
         items = np.concatenate([items, floors[:, :, None]], axis=2)
-    if spectral.state > 0:  # filled frame by frame as the model runs (run_recurrent)
-        items = np.concatenate([items, np.zeros_like(items[:, :, :1])], axis=2)
+    if spectral.state > 0:
+        items = _state_column(items)
     return spec_x, items
+
+
+def _state_column(items: np.ndarray) -> np.ndarray:
+    """Items with a recurrent model's state column appended, zero (:func:`run_recurrent`
+    fills it frame by frame as the model runs)."""
+    return np.concatenate([items, np.zeros_like(items[:, :, :1])], axis=2)
 
 
 def run_recurrent(
